@@ -1,0 +1,361 @@
+/*
+ * config.c - mugai.conf: one GLib key file read by every program
+ *
+ * DESCRIPTION
+ *	The table `keys` is the whole schema: group, key, type and the
+ *	values allowed.  Parsing, validation, error texts and the printout
+ *	of `mugai config check` are all driven by it, so a key cannot be
+ *	documented in one place and forgotten in another.
+ *
+ *	Sizes accept a K, M or G suffix (powers of 1024).
+ *
+ * OWNERSHIP
+ *	The returned MugaiPolicy is owned by the caller.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "notice.h"
+
+G_DEFINE_QUARK (mugai-config-error-quark, mugai_config_error)
+
+typedef enum
+{
+  KEY_CHOICE,
+  KEY_SIZE,
+  KEY_COUNT,
+  KEY_PATH
+} KeyType;
+
+typedef struct
+{
+  const char *group;
+  const char *key;
+  KeyType type;
+  const char *const *choices; /* KEY_CHOICE: allowed words, index = enum value */
+  gsize min, max;             /* KEY_SIZE, KEY_COUNT */
+  gsize offset;               /* into MugaiPolicy */
+} KeyDef;
+
+static const char *const alternative_choices[] = { "html", "text", NULL };
+static const char *const links_choices[] = { "defang", "show", "drop", NULL };
+static const char *const rfc822_choices[] = { "attach", "inline", NULL };
+static const char *const charset_choices[] = { "utf-8", "iso-2022-jp", NULL };
+static const char *const on_choices[] = { "remove", "reject", NULL };
+static const char *const language_choices[] = { "ja", "en", NULL };
+static const char *const position_choices[] = { "top", "bottom", NULL };
+
+#define P(field) G_STRUCT_OFFSET (MugaiPolicy, field)
+#define KB 1024u
+#define MB (1024u * 1024u)
+#define GB (1024u * 1024u * 1024u)
+
+static const KeyDef keys[] = {
+  { "sanitize", "alternative", KEY_CHOICE, alternative_choices, 0, 0, P (alternative) },
+  { "sanitize", "links", KEY_CHOICE, links_choices, 0, 0, P (links) },
+  { "sanitize", "rfc822", KEY_CHOICE, rfc822_choices, 0, 0, P (rfc822) },
+  { "sanitize", "charset", KEY_CHOICE, charset_choices, 0, 0, P (charset) },
+  { "sanitize", "encrypted", KEY_CHOICE, on_choices, 0, 0, P (encrypted) },
+  { "notice", "language", KEY_CHOICE, language_choices, 0, 0, P (language) },
+  { "notice", "position", KEY_CHOICE, position_choices, 0, 0, P (notice_position) },
+  { "notice", "template", KEY_PATH, NULL, 0, 0, P (notice_template_path) },
+  { "limits", "message_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.message_size) },
+  { "limits", "part_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.part_size) },
+  { "limits", "header_length", KEY_SIZE, NULL, 998, 1 * MB, P (limits.header_length) },
+  { "limits", "depth", KEY_COUNT, NULL, 1, 100, P (limits.depth) },
+  { "limits", "parts", KEY_COUNT, NULL, 1, 100000, P (limits.parts) },
+  { "limits", "headers", KEY_COUNT, NULL, 10, 100000, P (limits.headers) },
+  { "limits", "inline_payloads", KEY_COUNT, NULL, 1, 10000, P (limits.inline_payloads) },
+};
+
+static const KeyDef *
+find_key (const char *group, const char *key)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (g_str_equal (keys[i].group, group) && g_str_equal (keys[i].key, key))
+      return &keys[i];
+  return NULL;
+}
+
+static gboolean
+known_group (const char *group)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (g_str_equal (keys[i].group, group))
+      return TRUE;
+  return FALSE;
+}
+
+/* GKeyFile reports syntax errors with line numbers but forgets lines once
+ * parsed; for value errors the line is found again in the text. */
+static guint
+line_of (const char *data, const char *group, const char *key)
+{
+  g_auto (GStrv) lines = g_strsplit (data, "\n", -1);
+  gboolean in_group = FALSE;
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_autofree char *l = g_strstrip (g_strdup (lines[i]));
+      if (l[0] == '[')
+        {
+          g_autofree char *want = g_strdup_printf ("[%s]", group);
+          in_group = g_str_equal (l, want);
+          if (!key && in_group)
+            return i + 1;
+          continue;
+        }
+      if (in_group && key && g_str_has_prefix (l, key))
+        {
+          const char *rest = l + strlen (key);
+          while (*rest == ' ' || *rest == '\t')
+            rest++;
+          if (*rest == '=')
+            return i + 1;
+        }
+    }
+  return 0;
+}
+
+static gboolean
+parse_size (const char *text, gsize *out)
+{
+  char *end = NULL;
+  errno = 0;
+  if (!g_ascii_isdigit (text[0]))
+    return FALSE;
+  guint64 v = g_ascii_strtoull (text, &end, 10);
+  if (errno != 0)
+    return FALSE;
+  guint64 mult = 1;
+  if (*end == 'K' || *end == 'k')
+    mult = KB, end++;
+  else if (*end == 'M' || *end == 'm')
+    mult = MB, end++;
+  else if (*end == 'G' || *end == 'g')
+    mult = GB, end++;
+  if (*end != '\0' || v > G_MAXUINT64 / mult)
+    return FALSE;
+  *out = (gsize) (v * mult);
+  return TRUE;
+}
+
+static char *
+describe_allowed (const KeyDef *def)
+{
+  switch (def->type)
+    {
+    case KEY_CHOICE:
+      {
+        g_autofree char *j = g_strjoinv (" | ", (char **) def->choices);
+        return g_strdup_printf ("one of: %s", j);
+      }
+    case KEY_SIZE:
+      return g_strdup_printf ("a size in octets from %zu to %zu, with an optional K, M or G suffix",
+                              def->min, def->max);
+    case KEY_COUNT:
+      return g_strdup_printf ("a whole number from %zu to %zu", def->min, def->max);
+    case KEY_PATH:
+      return g_strdup ("an absolute path to a readable file");
+    }
+  return g_strdup ("");
+}
+
+static gboolean
+set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char *source,
+           const char *data, GError **error)
+{
+  guint8 *base = (guint8 *) policy;
+  gboolean ok = FALSE;
+  switch (def->type)
+    {
+    case KEY_CHOICE:
+      for (guint i = 0; def->choices[i]; i++)
+        if (g_ascii_strcasecmp (def->choices[i], value) == 0)
+          {
+            /* every choice field is an enum of int size */
+            *(int *) (base + def->offset) = (int) i;
+            ok = TRUE;
+          }
+      break;
+    case KEY_SIZE:
+    case KEY_COUNT:
+      {
+        gsize v = 0;
+        if (def->type == KEY_SIZE)
+          ok = parse_size (value, &v);
+        else
+          {
+            guint64 n = 0;
+            ok = g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT, &n, NULL);
+            v = (gsize) n;
+          }
+        ok = ok && v >= def->min && v <= def->max;
+        if (ok && def->type == KEY_SIZE)
+          *(gsize *) (base + def->offset) = v;
+        else if (ok)
+          *(guint *) (base + def->offset) = (guint) v;
+        break;
+      }
+    case KEY_PATH:
+      ok = g_path_is_absolute (value);
+      if (ok)
+        {
+          char **field = (char **) (base + def->offset);
+          g_free (*field);
+          *field = g_strdup (value);
+        }
+      break;
+    }
+  if (!ok)
+    {
+      g_autofree char *allowed = describe_allowed (def);
+      g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_VALUE,
+                   "%s:%u: [%s] %s = %s: bad value; allowed: %s", source,
+                   line_of (data, def->group, def->key), def->group, def->key, value, allowed);
+    }
+  return ok;
+}
+
+MugaiPolicy *
+mugai_config_load_data (const char *data, gsize len, const char *source, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local))
+    {
+      g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_SYNTAX, "%s: %s", source,
+                   local->message);
+      return NULL;
+    }
+
+  g_autoptr (MugaiPolicy) policy = mugai_policy_new_default ();
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+  for (guint g = 0; groups[g]; g++)
+    {
+      if (!known_group (groups[g]))
+        {
+          g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
+                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits]",
+                       source, line_of (data, groups[g], NULL), groups[g]);
+          return NULL;
+        }
+      g_auto (GStrv) names = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+      for (guint k = 0; names && names[k]; k++)
+        {
+          const KeyDef *def = find_key (groups[g], names[k]);
+          if (!def)
+            {
+              g_autoptr (GString) known = g_string_new (NULL);
+              for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+                if (g_str_equal (keys[i].group, groups[g]))
+                  g_string_append_printf (known, " %s", keys[i].key);
+              g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
+                           "%s:%u: unknown key \"%s\" in [%s]; known keys:%s", source,
+                           line_of (data, groups[g], names[k]), names[k], groups[g], known->str);
+              return NULL;
+            }
+          g_autofree char *value = g_key_file_get_string (kf, groups[g], names[k], NULL);
+          if (!value || !set_value (policy, def, g_strstrip (value), source, data, error))
+            return NULL;
+        }
+    }
+
+  /* The language picks the built-in template; a template file replaces it. */
+  g_free (policy->notice_template);
+  if (policy->notice_template_path)
+    {
+      g_autofree char *text = NULL;
+      gsize text_len = 0;
+      if (!g_file_get_contents (policy->notice_template_path, &text, &text_len, &local))
+        {
+          g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_VALUE,
+                       "%s:%u: [notice] template: %s", source,
+                       line_of (data, "notice", "template"), local->message);
+          policy->notice_template = NULL;
+          return NULL;
+        }
+      if (!g_utf8_validate_len (text, text_len, NULL) || text_len > 64 * KB)
+        {
+          g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_VALUE,
+                       "%s:%u: [notice] template %s: must be UTF-8 text of at most 64K", source,
+                       line_of (data, "notice", "template"), policy->notice_template_path);
+          policy->notice_template = NULL;
+          return NULL;
+        }
+      policy->notice_template = g_steal_pointer (&text);
+    }
+  else
+    policy->notice_template = g_strdup (mugai_notice_builtin_template (policy->language));
+
+  policy->source = g_strdup (source);
+  return g_steal_pointer (&policy);
+}
+
+MugaiPolicy *
+mugai_config_load (const char *path, GError **error)
+{
+  gboolean must_exist = path != NULL;
+  if (!path)
+    path = g_getenv ("MUGAI_CONFIG");
+  if (!path || !*path)
+    path = MUGAI_CONFIG_DEFAULT_PATH;
+
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      if (!must_exist && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return mugai_policy_new_default ();
+      g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_READ, "%s", local->message);
+      return NULL;
+    }
+  return mugai_config_load_data (data, len, path, error);
+}
+
+char *
+mugai_config_to_string (const MugaiPolicy *policy)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  const guint8 *base = (const guint8 *) policy;
+  const char *group = NULL;
+
+  g_string_append_printf (out, "# effective configuration (source: %s)\n",
+                          policy->source ? policy->source : "built-in defaults");
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      const KeyDef *def = &keys[i];
+      if (!group || !g_str_equal (group, def->group))
+        {
+          group = def->group;
+          g_string_append_printf (out, "%s[%s]\n", i ? "\n" : "", group);
+        }
+      switch (def->type)
+        {
+        case KEY_CHOICE:
+          g_string_append_printf (out, "%s = %s\n", def->key,
+                                  def->choices[*(const int *) (base + def->offset)]);
+          break;
+        case KEY_SIZE:
+          g_string_append_printf (out, "%s = %zu\n", def->key,
+                                  *(const gsize *) (base + def->offset));
+          break;
+        case KEY_COUNT:
+          g_string_append_printf (out, "%s = %u\n", def->key,
+                                  *(const guint *) (base + def->offset));
+          break;
+        case KEY_PATH:
+          {
+            const char *v = *(char *const *) (base + def->offset);
+            if (v)
+              g_string_append_printf (out, "%s = %s\n", def->key, v);
+            else
+              g_string_append_printf (out, "# %s = (built-in)\n", def->key);
+            break;
+          }
+        }
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}

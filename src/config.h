@@ -1,0 +1,45 @@
+/*
+ * config.h - mugai.conf: one GLib key file read by every program
+ *
+ * DESCRIPTION
+ *	mugai_config_load() reads the file named by --config, else
+ *	$MUGAI_CONFIG, else /etc/mugai/mugai.conf; when the file named by
+ *	the environment or the default path does not exist, the built-in
+ *	defaults are used (a file named with --config must exist).  Unknown
+ *	groups and keys and bad values are refused with the file, the line,
+ *	the key and what is allowed: a typo must never silently fall back to
+ *	a default in a security gateway.
+ *
+ *	mugai_config_to_string() prints the effective policy as a key file
+ *	that mugai_config_load() would accept (`mugai config check`).
+ *
+ * ERRORS
+ *	MUGAI_CONFIG_ERROR, with a message meant for the administrator.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "policy.h"
+
+#define MUGAI_CONFIG_DEFAULT_PATH "/etc/mugai/mugai.conf"
+
+#define MUGAI_CONFIG_ERROR (mugai_config_error_quark ())
+GQuark mugai_config_error_quark (void);
+
+typedef enum
+{
+  MUGAI_CONFIG_ERROR_READ,
+  MUGAI_CONFIG_ERROR_SYNTAX,
+  MUGAI_CONFIG_ERROR_UNKNOWN,
+  MUGAI_CONFIG_ERROR_VALUE
+} MugaiConfigError;
+
+/* path: the --config argument or NULL. */
+MugaiPolicy *mugai_config_load (const char *path, GError **error);
+
+/* Parses key-file text; source names it in error messages. */
+MugaiPolicy *mugai_config_load_data (const char *data, gsize len, const char *source,
+                                     GError **error);
+
+char *mugai_config_to_string (const MugaiPolicy *policy);

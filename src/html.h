@@ -1,0 +1,80 @@
+/*
+ * html.h - HTML to readable plain text (libxml2's HTML parser)
+ *
+ * DESCRIPTION
+ *	mugai_html_to_text() renders an HTML document, already converted to
+ *	UTF-8 by the caller, as plain text a person can read: paragraphs,
+ *	line breaks, headings, lists and tables stay readable; entities are
+ *	decoded; script, style, head, comments, forms, frames, objects and
+ *	embeds are dropped; images are reduced to their alt text.  Each link
+ *	keeps its text, and its target is written after it in the form the
+ *	MugaiLinkMode asks for:
+ *
+ *	    DEFANG  text [hxxps://example[.]com/path]
+ *	    SHOW    text [https://example.com/path]
+ *	    DROP    text
+ *
+ *	When the visible text of a link is itself a URL or host name whose
+ *	host differs from the real target's host (a classic phishing trick),
+ *	the target is preceded by the warning mark "(!) " and the link is
+ *	counted in MugaiHtmlStats.links_mismatch, in every mode but DROP,
+ *	where the mismatch is still counted.  Targets with a script-capable
+ *	scheme (javascript:, vbscript:, data:) are never written out.
+ *
+ *	mugai_html_meta_charset() finds the charset a document declares for
+ *	itself (<meta charset> or <meta http-equiv="Content-Type">) in its
+ *	first 4096 octets, for the caller to use when the MIME part names none.
+ *
+ * LIMITS
+ *	The output is cut at max_output octets (at a UTF-8 character
+ *	boundary) and stats->truncated is set.  The DOM walk is iterative or
+ *	bounded in depth, so a deeply nested document cannot exhaust the
+ *	stack.  Network access is disabled in the parser (HTML_PARSE_NONET).
+ *
+ * ERRORS
+ *	Returns FALSE with MUGAI_HTML_ERROR only when libxml2 cannot build a
+ *	document at all; the caller then removes the part (fail closed).
+ *
+ * THREAD SAFETY
+ *	Reentrant; libxml2 must have been initialised (xmlInitParser) once.
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef enum
+{
+  MUGAI_LINKS_DEFANG,
+  MUGAI_LINKS_SHOW,
+  MUGAI_LINKS_DROP
+} MugaiLinkMode;
+
+typedef struct
+{
+  guint links;           /* <a href> elements seen */
+  guint links_mismatch;  /* visible URL differs from the target */
+  guint scripts;         /* script/style/object/embed/applet/iframe/frame dropped */
+  guint forms;           /* form elements dropped */
+  guint images;          /* img elements (replaced by alt text) */
+  gboolean truncated;    /* output cut at max_output */
+} MugaiHtmlStats;
+
+#define MUGAI_HTML_ERROR (mugai_html_error_quark ())
+GQuark mugai_html_error_quark (void);
+
+typedef enum
+{
+  MUGAI_HTML_ERROR_PARSE
+} MugaiHtmlError;
+
+gboolean mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links,
+                             gsize max_output, char **out_text, MugaiHtmlStats *stats,
+                             GError **error);
+
+/* Returns the declared charset (owned, lower case) or NULL. */
+char *mugai_html_meta_charset (const char *data, gsize len);
+
+/* Writes the neutralised form of a URL: scheme letters "t" -> "x" for
+ * http/https/ftp (hxxp, hxxps, fxp), every "." in the host as "[.]", and
+ * "@" as "[@]" in mailto: addresses.  Returns an owned string. */
+char *mugai_html_defang_url (const char *url);

@@ -1,0 +1,44 @@
+/*
+ * mugai-limits.h - every quantity a sender controls, bounded, with its default
+ *
+ * DESCRIPTION
+ *	Each limit is mirrored by a key in the [limits] group of mugai.conf
+ *	(see mugai.conf(5)).  Reaching a limit is a finding of category
+ *	"over-limit": the part past it is removed and named in the notice, or
+ *	the whole message is refused.  It is never a silent pass.
+ *
+ *	GMime's own nesting limit (1024) is not relied upon: mugai walks the
+ *	tree itself and stops at MUGAI_LIMIT_DEPTH.
+ */
+#pragma once
+
+/* Whole message, raw octets.  Postfix's own message_size_limit defaults to
+ * 10240000; ours is above it so that Postfix normally decides, while the CLI
+ * (which has no Postfix in front) is still bounded.  A message is held in
+ * memory once while parsed, so this also bounds a worker's memory. */
+#define MUGAI_LIMIT_MESSAGE_SIZE (64u * 1024u * 1024u)
+
+/* MIME nesting: multiparts and attached messages.  Real clients stay below
+ * 10 even for long forward chains; deeper trees are a parser attack
+ * (CVE-2019-8785 style deep nesting against other milters). */
+#define MUGAI_LIMIT_DEPTH 20
+
+/* Number of MIME entities walked in one message, containers included.
+ * Bounds the report, the notice and the time spent per message. */
+#define MUGAI_LIMIT_PARTS 500
+
+/* One header field, unfolded, in octets.  RFC 5322 2.1.1 bounds lines at
+ * 998 but not fields; sendmail's MaxHeadersLength is 32 KiB for all of
+ * them.  A longer field is dropped and reported. */
+#define MUGAI_LIMIT_HEADER_LENGTH (16u * 1024u)
+
+/* Number of header fields in one header block. */
+#define MUGAI_LIMIT_HEADERS 1000
+
+/* One decoded leaf part, octets.  A base64 bomb cannot inflate much
+ * (4:3), but a quoted-printable or text part is held decoded in memory
+ * and converted to UTF-8, which can triple it. */
+#define MUGAI_LIMIT_PART_SIZE (32u * 1024u * 1024u)
+
+/* Inline payloads (uuencode, yEnc, BinHex) cut out of one text part. */
+#define MUGAI_LIMIT_INLINE_PAYLOADS 64

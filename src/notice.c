@@ -1,0 +1,186 @@
+/*
+ * notice.c - the お知らせ block that tells the reader what was done
+ *
+ * DESCRIPTION
+ *	See notice.h.  The built-in templates are also installed as
+ *	data/notice.ja.txt and data/notice.en.txt for administrators to copy
+ *	and edit; tests check that both stay identical.
+ */
+#include "notice.h"
+
+#include <string.h>
+
+static const char builtin_ja[]
+    = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n"
+      "【お知らせ】このメールは無害化されています\n"
+      "インターネットから届いたメールのため、安全のため次の処理を行いました。\n"
+      "\n"
+      "${items}"
+      "\n"
+      "元のメールは保管番号 ${quarantine_id} で保管されています。必要な場合は管理者にお問い合わせください。\n"
+      "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n";
+
+static const char builtin_en[]
+    = "------------------------------------------------------------\n"
+      "[Notice] This message has been made harmless\n"
+      "It came from the Internet, so the following was done for safety:\n"
+      "\n"
+      "${items}"
+      "\n"
+      "The original is kept under quarantine id ${quarantine_id}; ask your administrator if you need it.\n"
+      "------------------------------------------------------------\n";
+
+const char *
+mugai_notice_builtin_template (MugaiLang lang)
+{
+  return lang == MUGAI_LANG_EN ? builtin_en : builtin_ja;
+}
+
+char *
+mugai_text_safe_display (const char *utf8, guint max_chars)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  guint n = 0;
+  if (!utf8)
+    return g_strdup ("");
+  for (const char *p = utf8; *p; p = g_utf8_next_char (p))
+    {
+      gunichar u = g_utf8_get_char (p);
+      if (n >= max_chars)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+      /* C0/C1 controls, bidi embeddings, overrides and isolates, zero
+       * width characters, line/paragraph separators, BOM */
+      if (u < 0x20 || (u >= 0x7f && u < 0xa0) || (u >= 0x200b && u <= 0x200f)
+          || (u >= 0x2028 && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) || u == 0xfeff
+          || u == 0x061c)
+        g_string_append_printf (out, "<U+%04X>", u);
+      else
+        g_string_append_unichar (out, u);
+      n++;
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static char *
+format_size (gsize size)
+{
+  g_autofree char *digits = g_strdup_printf ("%zu", size);
+  g_autoptr (GString) out = g_string_new (NULL);
+  gsize len = strlen (digits);
+  for (gsize i = 0; i < len; i++)
+    {
+      if (i > 0 && (len - i) % 3 == 0)
+        g_string_append_c (out, ',');
+      g_string_append_c (out, digits[i]);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static void
+render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
+{
+  gboolean ja = lang == MUGAI_LANG_JA;
+  g_autofree char *name = NULL;
+  if (p->filename && *p->filename)
+    name = mugai_text_safe_display (p->filename, 120);
+  else if (g_strcmp0 (p->kind, "body") == 0)
+    name = g_strdup (ja ? "(本文)" : "(message body)");
+  else
+    name = g_strdup (ja ? "(名前なし)" : "(no name)");
+  g_autofree char *size = format_size (p->size);
+  g_autofree char *type = mugai_text_safe_display (p->declared_type ? p->declared_type : "", 80);
+
+  if (ja)
+    g_string_append_printf (out, "・%s（%s、%s バイト）\n", name, type, size);
+  else
+    g_string_append_printf (out, "- %s (%s, %s bytes)\n", name, type, size);
+
+  const char *reason = p->reason == MUGAI_REASON_NONE
+                           ? ""
+                           : mugai_finding_category_text ((MugaiFindingCategory) p->reason, lang);
+  g_string_append_printf (out, "    %s: %s", mugai_action_text (p->action, lang), reason);
+  if (p->detail && *p->detail)
+    {
+      g_autofree char *detail = mugai_text_safe_display (p->detail, 200);
+      g_string_append_printf (out, ja ? "（%s）" : " (%s)", detail);
+    }
+  g_string_append_c (out, '\n');
+  if (p->sha256 && p->action == MUGAI_ACTION_REMOVE)
+    g_string_append_printf (out, "    SHA-256: %s\n", p->sha256);
+}
+
+char *
+mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, const char *quarantine_id)
+{
+  g_autoptr (GString) item_text = g_string_new (NULL);
+  guint removed = 0, converted = 0;
+  for (guint i = 0; i < items->len; i++)
+    {
+      const MugaiPartReport *p = items->pdata[i];
+      render_item (item_text, p, policy->language);
+      if (p->action == MUGAI_ACTION_REMOVE)
+        removed++;
+      else
+        converted++;
+    }
+
+  g_autofree char *removed_s = g_strdup_printf ("%u", removed);
+  g_autofree char *converted_s = g_strdup_printf ("%u", converted);
+  const char *names[] = { "items", "removed", "converted", "quarantine_id" };
+  const char *values[] = { item_text->str, removed_s, converted_s,
+                           quarantine_id ? quarantine_id : "" };
+
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_auto (GStrv) lines = g_strsplit (policy->notice_template, "\n", -1);
+  for (guint l = 0; lines[l]; l++)
+    {
+      if (!lines[l + 1] && lines[l][0] == '\0')
+        break; /* the split's empty tail after the final newline */
+      g_autoptr (GString) line = g_string_new (NULL);
+      gboolean drop = FALSE;
+      const char *p = lines[l];
+      while (*p)
+        {
+          const char *open = strstr (p, "${");
+          const char *close = open ? strchr (open, '}') : NULL;
+          if (!open || !close)
+            {
+              g_string_append (line, p);
+              break;
+            }
+          g_string_append_len (line, p, open - p);
+          gsize name_len = (gsize) (close - open - 2);
+          gboolean known = FALSE;
+          for (guint n = 0; n < G_N_ELEMENTS (names); n++)
+            if (strlen (names[n]) == name_len && strncmp (open + 2, names[n], name_len) == 0)
+              {
+                known = TRUE;
+                if (!*values[n])
+                  drop = TRUE;
+                g_string_append (line, values[n]);
+              }
+          if (!known) /* unknown placeholders are written as they are */
+            g_string_append_len (line, open, close - open + 1);
+          p = close + 1;
+        }
+      if (drop)
+        continue;
+      g_string_append (out, line->str);
+      /* ${items} ends with its own newline */
+      if (!(line->len > 0 && line->str[line->len - 1] == '\n'))
+        g_string_append_c (out, '\n');
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+char *
+mugai_notice_placeholder (MugaiLang lang, const char *kind, const char *name)
+{
+  g_autofree char *safe = mugai_text_safe_display (name && *name ? name : "?", 120);
+  if (lang == MUGAI_LANG_JA)
+    return g_strdup_printf ("[本文中の %s 形式のファイル「%s」を削除しました]\n", kind, safe);
+  return g_strdup_printf ("[file \"%s\" embedded as %s was removed from the text]\n", safe, kind);
+}

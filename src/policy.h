@@ -1,0 +1,84 @@
+/*
+ * policy.h - what mugai does with each finding, as configured
+ *
+ * DESCRIPTION
+ *	MugaiPolicy is the effective configuration of the sanitizer: limits,
+ *	choices and the notice template.  config.c fills it from mugai.conf;
+ *	mugai_policy_new_default() gives the built-in defaults.  Detection
+ *	code reports findings (finding.h); mugai_policy_action() is the only
+ *	place that turns a finding category into an action.
+ *
+ * OWNERSHIP
+ *	A MugaiPolicy owns its strings.  It is immutable once built, so one
+ *	policy may be shared by many sanitizations (and, later, threads).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "finding.h"
+#include "html.h"
+
+typedef enum
+{
+  MUGAI_ALTERNATIVE_HTML,
+  MUGAI_ALTERNATIVE_TEXT
+} MugaiAlternative;
+
+typedef enum
+{
+  MUGAI_RFC822_ATTACH,
+  MUGAI_RFC822_INLINE
+} MugaiRfc822;
+
+typedef enum
+{
+  MUGAI_OUTPUT_UTF8,
+  MUGAI_OUTPUT_ISO2022JP
+} MugaiOutputCharset;
+
+typedef enum
+{
+  MUGAI_NOTICE_TOP,
+  MUGAI_NOTICE_BOTTOM
+} MugaiNoticePosition;
+
+typedef enum
+{
+  MUGAI_ON_REMOVE,
+  MUGAI_ON_REJECT
+} MugaiOn;
+
+typedef struct
+{
+  gsize message_size;
+  gsize part_size;
+  gsize header_length;
+  guint depth;
+  guint parts;
+  guint headers;
+  guint inline_payloads;
+} MugaiLimits;
+
+typedef struct
+{
+  MugaiLimits limits;
+  MugaiAlternative alternative;
+  MugaiLinkMode links;
+  MugaiRfc822 rfc822;
+  MugaiOutputCharset charset;
+  MugaiOn encrypted;
+  MugaiLang language;
+  MugaiNoticePosition notice_position;
+  char *notice_template_path; /* NULL: built-in template */
+  char *notice_template;      /* the template text in use (owned) */
+  char *source;               /* file the policy came from, or NULL */
+} MugaiPolicy;
+
+MugaiPolicy *mugai_policy_new_default (void);
+void mugai_policy_free (MugaiPolicy *policy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiPolicy, mugai_policy_free)
+
+/* The action for a finding about one part (path non-empty) or about the
+ * whole message (path ""). */
+MugaiAction mugai_policy_action (const MugaiPolicy *policy, const MugaiFinding *finding);

@@ -1,0 +1,183 @@
+/*
+ * report.c - the per-message report and its JSON form
+ *
+ * DESCRIPTION
+ *	JSON is written with json-glib, so every string from the mail is
+ *	escaped by the library.  The format is versioned by the
+ *	"mugai_version" member and documented in mugai(1).
+ */
+#include "report.h"
+
+#include <json-glib/json-glib.h>
+
+#include "mugai-build.h"
+
+static void
+part_report_free (gpointer data)
+{
+  MugaiPartReport *p = data;
+  g_free (p->path);
+  g_free (p->declared_type);
+  g_free (p->detected_type);
+  g_free (p->filename);
+  g_free (p->sha256);
+  g_free (p->charset);
+  g_free (p->detail);
+  g_free (p);
+}
+
+MugaiReport *
+mugai_report_new (void)
+{
+  MugaiReport *report = g_new0 (MugaiReport, 1);
+  report->findings = g_ptr_array_new_with_free_func ((GDestroyNotify) mugai_finding_free);
+  report->parts = g_ptr_array_new_with_free_func (part_report_free);
+  report->verdict = MUGAI_VERDICT_CLEAN;
+  return report;
+}
+
+void
+mugai_report_free (MugaiReport *report)
+{
+  if (!report)
+    return;
+  g_ptr_array_unref (report->findings);
+  g_ptr_array_unref (report->parts);
+  g_free (report->message_id);
+  g_free (report->subject);
+  g_free (report->status);
+  g_free (report->output_charset);
+  g_free (report);
+}
+
+MugaiPartReport *
+mugai_report_add_part (MugaiReport *report, const char *path, const char *kind)
+{
+  MugaiPartReport *p = g_new0 (MugaiPartReport, 1);
+  p->path = g_strdup (path);
+  p->kind = kind;
+  p->reason = MUGAI_REASON_NONE;
+  p->action = MUGAI_ACTION_KEEP;
+  g_ptr_array_add (report->parts, p);
+  return p;
+}
+
+void
+mugai_report_add_finding (MugaiReport *report, MugaiFinding *finding)
+{
+  g_ptr_array_add (report->findings, finding);
+}
+
+const MugaiFinding *
+mugai_report_reject_finding (const MugaiReport *report)
+{
+  /* Findings that reject are recorded with the reject; the policy that
+   * decided is not needed again here: the part record says REJECT. */
+  for (guint i = 0; i < report->parts->len; i++)
+    {
+      const MugaiPartReport *p = report->parts->pdata[i];
+      if (p->action != MUGAI_ACTION_REJECT)
+        continue;
+      for (guint j = 0; j < report->findings->len; j++)
+        {
+          const MugaiFinding *f = report->findings->pdata[j];
+          if (g_str_equal (f->path, p->path) && (int) f->category == p->reason)
+            return f;
+        }
+    }
+  for (guint j = 0; j < report->findings->len; j++)
+    {
+      const MugaiFinding *f = report->findings->pdata[j];
+      if (f->path[0] == '\0')
+        return f;
+    }
+  return NULL;
+}
+
+const char *
+mugai_verdict_name (MugaiVerdict verdict)
+{
+  switch (verdict)
+    {
+    case MUGAI_VERDICT_CLEAN:
+      return "clean";
+    case MUGAI_VERDICT_SANITIZED:
+      return "sanitized";
+    case MUGAI_VERDICT_REJECT:
+      return "reject";
+    case MUGAI_VERDICT_TEMPFAIL:
+      return "tempfail";
+    }
+  return "unknown";
+}
+
+static void
+member_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+char *
+mugai_report_to_json (const MugaiReport *report, gboolean pretty)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  member_string (b, "mugai_version", MUGAI_VERSION);
+  member_string (b, "verdict", mugai_verdict_name (report->verdict));
+  member_string (b, "status", report->status);
+  member_string (b, "message_id", report->message_id);
+  member_string (b, "subject", report->subject);
+  member_string (b, "output_charset", report->output_charset);
+  json_builder_set_member_name (b, "removed");
+  json_builder_add_int_value (b, report->removed);
+  json_builder_set_member_name (b, "converted");
+  json_builder_add_int_value (b, report->converted);
+
+  json_builder_set_member_name (b, "reasons");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < report->findings->len; i++)
+    {
+      const MugaiFinding *f = report->findings->pdata[i];
+      json_builder_begin_object (b);
+      member_string (b, "category", mugai_finding_category_name (f->category));
+      member_string (b, "path", f->path);
+      member_string (b, "detail", f->detail);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "parts");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < report->parts->len; i++)
+    {
+      const MugaiPartReport *p = report->parts->pdata[i];
+      json_builder_begin_object (b);
+      member_string (b, "path", p->path);
+      member_string (b, "kind", p->kind);
+      member_string (b, "declared_type", p->declared_type);
+      member_string (b, "detected_type", p->detected_type);
+      member_string (b, "filename", p->filename);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64) p->size);
+      member_string (b, "sha256", p->sha256);
+      member_string (b, "charset", p->charset);
+      member_string (b, "action", mugai_action_name (p->action));
+      member_string (b, "reason", p->reason == MUGAI_REASON_NONE
+                                      ? NULL
+                                      : mugai_finding_category_name ((MugaiFindingCategory) p->reason));
+      member_string (b, "detail", p->detail);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, pretty);
+  return json_generator_to_data (gen, NULL);
+}

@@ -1,0 +1,74 @@
+/*
+ * report.h - what happened to one message, for the JSON report, the log,
+ *            the notice and the SMTP reply
+ *
+ * DESCRIPTION
+ *	A MugaiReport is filled by the core (sanitize.c) and read by
+ *	everything else.  It holds the verdict, every finding, and one
+ *	MugaiPartReport per MIME entity walked (containers included), in
+ *	tree order.  mugai_report_to_json() writes the format documented in
+ *	mugai(1) under REPORT.
+ *
+ * OWNERSHIP
+ *	The report owns its findings and part records.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "finding.h"
+
+typedef enum
+{
+  MUGAI_VERDICT_CLEAN,     /* nothing removed or converted */
+  MUGAI_VERDICT_SANITIZED, /* deliver the rewritten message */
+  MUGAI_VERDICT_REJECT,    /* must not be delivered */
+  MUGAI_VERDICT_TEMPFAIL   /* could not be processed now; try again */
+} MugaiVerdict;
+
+#define MUGAI_REASON_NONE (-1)
+
+typedef struct
+{
+  char *path;          /* MIME path ("1", "2.1"); "" for the root container */
+  const char *kind;    /* static: body, attachment, alternative, container, signature,
+                          inline-payload, message */
+  char *declared_type; /* "type/subtype", lower case */
+  char *detected_type; /* libmagic's MIME type of the decoded content */
+  char *filename;      /* decoded UTF-8, as the sender wrote it */
+  gsize size;          /* decoded octets */
+  char *sha256;        /* hex, of the decoded content */
+  char *charset;       /* charset used to read a text part */
+  MugaiAction action;
+  int reason;          /* MugaiFindingCategory, or MUGAI_REASON_NONE */
+  char *detail;        /* UTF-8, may be NULL */
+} MugaiPartReport;
+
+typedef struct
+{
+  MugaiVerdict verdict;
+  GPtrArray *findings; /* MugaiFinding */
+  GPtrArray *parts;    /* MugaiPartReport */
+  char *message_id;
+  char *subject;
+  char *status;        /* the X-Mugai-Status value */
+  char *output_charset;
+  guint removed;
+  guint converted;
+} MugaiReport;
+
+MugaiReport *mugai_report_new (void);
+void mugai_report_free (MugaiReport *report);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiReport, mugai_report_free)
+
+MugaiPartReport *mugai_report_add_part (MugaiReport *report, const char *path, const char *kind);
+
+/* Takes ownership of finding. */
+void mugai_report_add_finding (MugaiReport *report, MugaiFinding *finding);
+
+/* The first finding that decided a reject, or NULL. */
+const MugaiFinding *mugai_report_reject_finding (const MugaiReport *report);
+
+const char *mugai_verdict_name (MugaiVerdict verdict);
+
+char *mugai_report_to_json (const MugaiReport *report, gboolean pretty);

@@ -1,0 +1,1184 @@
+/*
+ * sanitize.c - the sanitization core
+ *
+ * SYNOPSIS
+ *	mugai_sanitize (input, policy, engines, options, &output, &report, &error)
+ *
+ * DESCRIPTION
+ *	1. Bound the message size; parse it with GMime (loose modes: real
+ *	   mail is not RFC-perfect, and a strict parser would make us refuse
+ *	   what every client shows).
+ *	2. Walk the MIME tree ourselves with a depth and a part-count limit.
+ *	   Each entity gets a MugaiPartReport; detectors add findings; the
+ *	   policy turns each finding into an action.
+ *	3. Text is decoded to UTF-8 (charset.c), inline payloads cut out
+ *	   (textpayload.c), HTML and enriched text rendered (html.c).
+ *	4. A new message is built from the results only: headers re-written
+ *	   (header.c decodes, GMime re-encodes), one text/plain body with
+ *	   the notice, text/plain attachments, sanitized message/rfc822
+ *	   parts.  No original MIME entity is copied into the output.
+ *
+ * OWNERSHIP
+ *	One Ctx per call owns everything about the message; it lives on the
+ *	stack of mugai_sanitize() and is cleared in one place.
+ *
+ * DIAGNOSTICS
+ *	Nothing is logged here: findings go to the report, internal
+ *	failures to the GError.
+ *
+ * THREAD SAFETY
+ *	Reentrant, given one MugaiEngines per thread.
+ */
+#include "sanitize.h"
+
+#include <magic.h>
+#include <string.h>
+#include <libxml/parser.h>
+
+#include "charset.h"
+#include "header.h"
+#include "html.h"
+#include "mugai-gmime.h"
+#include "notice.h"
+#include "textpayload.h"
+
+G_DEFINE_QUARK (mugai-sanitize-error-quark, mugai_sanitize_error)
+
+/* libmagic reads at most this much of a part: enough for every magic
+ * rule in the Debian database, and bounded per part. */
+#define MAGIC_BYTES (1024 * 1024)
+
+struct _MugaiEngines
+{
+  magic_t magic;
+};
+
+void
+mugai_init (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once))
+    {
+      g_mime_init ();
+      xmlInitParser ();
+      g_once_init_leave (&once, 1);
+    }
+}
+
+MugaiEngines *
+mugai_engines_new (GError **error)
+{
+  g_autofree MugaiEngines *engines = g_new0 (MugaiEngines, 1);
+  engines->magic = magic_open (MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
+  if (!engines->magic || magic_load (engines->magic, NULL) != 0)
+    {
+      g_set_error (error, MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
+                   "cannot load the libmagic database: %s",
+                   engines->magic ? magic_error (engines->magic) : "out of memory");
+      if (engines->magic)
+        magic_close (engines->magic);
+      return NULL;
+    }
+  return g_steal_pointer (&engines);
+}
+
+void
+mugai_engines_free (MugaiEngines *engines)
+{
+  if (!engines)
+    return;
+  if (engines->magic)
+    magic_close (engines->magic);
+  g_free (engines);
+}
+
+/* ---- per-call state ---------------------------------------------------- */
+
+typedef struct
+{
+  const MugaiPolicy *policy;
+  MugaiEngines *engines;
+  MugaiReport *report;
+  GMimeParserOptions *parser_options;
+  guint parts_seen;
+  gboolean parts_over_noted;
+  gboolean reject;
+} Ctx;
+
+/* What one message (the outer one, or an attached one) is rebuilt from. */
+typedef struct Build Build;
+struct Build
+{
+  Build *parent;
+  GString *body;          /* UTF-8 text of the main body */
+  GPtrArray *attachments; /* GMimeObject, owned */
+  GPtrArray *items;       /* MugaiPartReport, borrowed: listed in the notice */
+};
+
+static void
+build_init (Build *b, Build *parent)
+{
+  b->parent = parent;
+  b->body = g_string_new (NULL);
+  b->attachments = g_ptr_array_new_with_free_func (g_object_unref);
+  b->items = g_ptr_array_new ();
+}
+
+static void
+build_clear (Build *b)
+{
+  g_string_free (b->body, TRUE);
+  g_ptr_array_unref (b->attachments);
+  g_ptr_array_unref (b->items);
+}
+
+/* An item is listed in the notice of its own message and of every
+ * message that contains it. */
+static void
+build_add_item (Build *b, MugaiPartReport *rec)
+{
+  for (; b; b = b->parent)
+    g_ptr_array_add (b->items, rec);
+}
+
+static void
+build_append_body (Build *b, const char *text)
+{
+  if (!text || !*text)
+    return;
+  if (b->body->len > 0)
+    {
+      if (b->body->str[b->body->len - 1] != '\n')
+        g_string_append_c (b->body, '\n');
+      g_string_append_c (b->body, '\n');
+    }
+  g_string_append (b->body, text);
+}
+
+static char *
+child_path (const char *prefix, guint index)
+{
+  return *prefix ? g_strdup_printf ("%s.%u", prefix, index) : g_strdup_printf ("%u", index);
+}
+
+/* Records a finding, lets the policy decide, and applies the decision to
+ * the part record.  Returns the action. */
+static MugaiAction
+decide (Ctx *ctx, MugaiPartReport *rec, Build *build, MugaiFindingCategory category,
+        const char *detail)
+{
+  MugaiFinding *finding = mugai_finding_new (category, rec->path, "%s", detail ? detail : "");
+  MugaiAction action = mugai_policy_action (ctx->policy, finding);
+  mugai_report_add_finding (ctx->report, finding);
+
+  rec->action = action;
+  rec->reason = (int) category;
+  if (detail && *detail && !rec->detail)
+    rec->detail = g_strdup (detail);
+  if (action == MUGAI_ACTION_REJECT)
+    ctx->reject = TRUE;
+  if (action == MUGAI_ACTION_REMOVE || action == MUGAI_ACTION_TO_TEXT
+      || action == MUGAI_ACTION_CONVERT || action == MUGAI_ACTION_REJECT)
+    build_add_item (build, rec);
+  return action;
+}
+
+/* ---- reading a part ---------------------------------------------------- */
+
+static char *
+mime_type_of (GMimeObject *obj)
+{
+  GMimeContentType *ct = g_mime_object_get_content_type (obj);
+  if (!ct)
+    return g_strdup ("text/plain");
+  g_autofree char *mt = g_mime_content_type_get_mime_type (ct);
+  return g_ascii_strdown (mt ? mt : "application/octet-stream", -1);
+}
+
+/* The file name as the sender's client shows it: Content-Disposition
+ * filename first, then Content-Type name (RFC 2183, RFC 2045 legacy),
+ * decoded from the raw header so that our charset handling applies. */
+static char *
+filename_of (GMimeObject *obj, gsize max_len)
+{
+  GMimeHeaderList *headers = g_mime_object_get_header_list (obj);
+  static const struct
+  {
+    const char *header, *param;
+  } where[] = { { "Content-Disposition", "filename" }, { "Content-Type", "name" } };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (where); i++)
+    {
+      GMimeHeader *h = g_mime_header_list_get_header (headers, where[i].header);
+      const char *raw = h ? g_mime_header_get_raw_value (h) : NULL;
+      if (!raw || strlen (raw) > max_len)
+        continue;
+      g_autofree char *name = mugai_header_param (raw, where[i].param);
+      if (name)
+        {
+          g_strstrip (name);
+          if (*name)
+            return g_steal_pointer (&name);
+        }
+    }
+  return NULL;
+}
+
+static gboolean
+is_attachment (GMimeObject *obj, const char *filename)
+{
+  const char *disp = g_mime_object_get_disposition (obj);
+  if (disp && g_ascii_strcasecmp (disp, "attachment") == 0)
+    return TRUE;
+  return filename != NULL;
+}
+
+/* Decoded content of a leaf, bounded by limits.part_size.  Returns NULL
+ * and sets *over when the part is larger. */
+static GByteArray *
+decoded_content (GMimePart *part, gsize limit, gboolean *over)
+{
+  *over = FALSE;
+  GMimeDataWrapper *dw = g_mime_part_get_content (part);
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  if (!dw)
+    return g_steal_pointer (&bytes);
+
+  /* The encoded size bounds the decoded size from above for every
+   * transfer encoding GMime knows (base64 4:3, QP 3:1, uuencode); a
+   * generous factor avoids decoding what is surely too large. */
+  GMimeStream *raw = g_mime_data_wrapper_get_stream (dw);
+  gint64 raw_len = raw ? g_mime_stream_length (raw) : -1;
+  if (raw_len > 0 && (guint64) raw_len / 4 > limit)
+    {
+      *over = TRUE;
+      return NULL;
+    }
+
+  g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_byte_array (bytes);
+  g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (mem), FALSE);
+  if (g_mime_data_wrapper_write_to_stream (dw, mem) < 0)
+    g_byte_array_set_size (bytes, 0);
+  if (bytes->len > limit)
+    {
+      *over = TRUE;
+      return NULL;
+    }
+  return g_steal_pointer (&bytes);
+}
+
+static char *
+detect_type (MugaiEngines *engines, const guint8 *data, gsize len)
+{
+  if (!engines || !engines->magic)
+    return NULL;
+  const char *t = magic_buffer (engines->magic, data, MIN (len, MAGIC_BYTES));
+  return t ? g_strdup (t) : NULL;
+}
+
+static void
+fill_content_facts (Ctx *ctx, MugaiPartReport *rec, const GByteArray *bytes)
+{
+  rec->size = bytes->len;
+  rec->sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes->data, bytes->len);
+  rec->detected_type = detect_type (ctx->engines, bytes->data, bytes->len);
+}
+
+/* Text written out in the message: line ends LF, no NUL, valid UTF-8. */
+static void
+normalize_text (GString *text)
+{
+  gsize w = 0;
+  for (gsize r = 0; r < text->len; r++)
+    {
+      char c = text->str[r];
+      if (c == '\r')
+        {
+          if (r + 1 < text->len && text->str[r + 1] == '\n')
+            continue;
+          c = '\n';
+        }
+      if (c == '\0')
+        continue;
+      text->str[w++] = c;
+    }
+  g_string_truncate (text, w);
+}
+
+/* ---- building output parts --------------------------------------------- */
+
+static GMimeObject *
+make_text_part (const MugaiPolicy *policy, const char *utf8, const char *filename,
+                const char **charset_used)
+{
+  g_autoptr (GString) text = g_string_new (utf8);
+  normalize_text (text);
+
+  const char *charset = "utf-8";
+  g_autofree char *encoded = NULL;
+  gsize encoded_len = 0;
+  if (policy->charset == MUGAI_OUTPUT_ISO2022JP)
+    {
+      encoded = mugai_charset_to_iso2022jp (text->str, text->len, &encoded_len);
+      if (encoded)
+        charset = "iso-2022-jp";
+    }
+  if (!encoded)
+    {
+      encoded = g_utf8_make_valid (text->str, (gssize) text->len);
+      encoded_len = strlen (encoded);
+    }
+
+  g_autoptr (GMimePart) part = g_mime_part_new_with_type ("text", "plain");
+  g_mime_object_set_content_type_parameter (GMIME_OBJECT (part), "charset", charset);
+  g_autoptr (GMimeStream) mem
+      = g_mime_stream_mem_new_with_buffer (encoded, encoded_len);
+  g_autoptr (GMimeDataWrapper) dw
+      = g_mime_data_wrapper_new_with_stream (mem, GMIME_CONTENT_ENCODING_DEFAULT);
+  g_mime_part_set_content (part, dw);
+  /* 7bit when every line is short and ASCII-safe, else QP or base64:
+   * the output must survive any relay (RFC 5322 2.1.1 line limit). */
+  g_mime_part_set_content_encoding (
+      part, g_mime_part_get_best_content_encoding (part, GMIME_ENCODING_CONSTRAINT_7BIT));
+  if (filename)
+    {
+      g_mime_part_set_filename (part, filename);
+      g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
+    }
+  if (charset_used)
+    *charset_used = charset;
+  return GMIME_OBJECT (g_steal_pointer (&part));
+}
+
+/* A kept text attachment must not keep a name that runs as a program
+ * when the reader saves and opens it: anything but .txt gets ".txt". */
+static char *
+text_attachment_name (const char *name, const char *fallback)
+{
+  if (!name || !*name)
+    return g_strdup (fallback);
+  g_autofree char *lower = g_utf8_strdown (name, -1);
+  if (g_str_has_suffix (lower, ".txt"))
+    return g_strdup (name);
+  return g_strconcat (name, ".txt", NULL);
+}
+
+static void
+add_text_attachment (Ctx *ctx, Build *build, MugaiPartReport *rec, const char *text,
+                     const char *fallback_name)
+{
+  g_autofree char *name = text_attachment_name (rec->filename, fallback_name);
+  if (rec->action == MUGAI_ACTION_KEEP && rec->filename && !g_str_equal (name, rec->filename))
+    {
+      /* renamed: the reader sees a different name, so say so */
+      rec->action = MUGAI_ACTION_CONVERT;
+      g_free (rec->detail);
+      rec->detail = g_strdup (name);
+      build_add_item (build, rec);
+    }
+  g_ptr_array_add (build->attachments, make_text_part (ctx->policy, text, name, NULL));
+}
+
+/* ---- leaves ------------------------------------------------------------ */
+
+typedef enum
+{
+  LEAF_TEXT,
+  LEAF_HTML,
+  LEAF_ENRICHED,
+  LEAF_STATUS_TEXT,
+  LEAF_SIGNATURE,
+  LEAF_ENCRYPTED,
+  LEAF_NOT_INSPECTABLE,
+  LEAF_OTHER
+} LeafClass;
+
+static LeafClass
+classify_leaf (GMimeObject *obj, const char *type)
+{
+  static const char *const status_types[]
+      = { "message/delivery-status", "message/disposition-notification",
+          "message/feedback-report", "text/rfc822-headers", "message/global-delivery-status",
+          "message/global-disposition-notification", "message/global-headers", NULL };
+  static const char *const signature_types[]
+      = { "application/pgp-signature", "application/pkcs7-signature",
+          "application/x-pkcs7-signature", NULL };
+  static const char *const tnef_types[]
+      = { "application/ms-tnef", "application/vnd.ms-tnef", "message/partial",
+          "message/external-body", NULL };
+
+  if (g_str_equal (type, "text/plain"))
+    return LEAF_TEXT;
+  if (g_str_equal (type, "text/html") || g_str_equal (type, "application/xhtml+xml"))
+    return LEAF_HTML;
+  if (g_str_equal (type, "text/enriched") || g_str_equal (type, "text/richtext"))
+    return LEAF_ENRICHED;
+  if (g_strv_contains (status_types, type))
+    return LEAF_STATUS_TEXT;
+  if (g_strv_contains (signature_types, type))
+    return LEAF_SIGNATURE;
+  if (g_str_equal (type, "application/pgp-encrypted"))
+    return LEAF_ENCRYPTED;
+  if (g_str_equal (type, "application/pkcs7-mime") || g_str_equal (type, "application/x-pkcs7-mime"))
+    {
+      const char *st = g_mime_object_get_content_type_parameter (obj, "smime-type");
+      if (!st || g_ascii_strncasecmp (st, "enveloped", 9) == 0
+          || g_ascii_strncasecmp (st, "authEnveloped", 13) == 0)
+        return LEAF_ENCRYPTED;
+      return LEAF_NOT_INSPECTABLE;
+    }
+  if (g_strv_contains (tnef_types, type))
+    return LEAF_NOT_INSPECTABLE;
+  return LEAF_OTHER;
+}
+
+/* Text of a text part, payloads cut out.  Returns owned UTF-8. */
+static char *
+read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes)
+{
+  const char *declared = g_mime_object_get_content_type_parameter (obj, "charset");
+  gboolean over = FALSE;
+  g_autoptr (GPtrArray) payloads = mugai_textpayload_find (
+      (const char *) bytes->data, bytes->len, ctx->policy->limits.inline_payloads, &over);
+
+  g_autoptr (GString) out = g_string_sized_new (bytes->len + 64);
+  gsize pos = 0;
+  gsize best_len = 0;
+  MugaiCharsetQuality worst = MUGAI_CHARSET_DECLARED;
+  for (guint i = 0; i <= payloads->len; i++)
+    {
+      const MugaiPayload *pl = i < payloads->len ? payloads->pdata[i] : NULL;
+      gsize seg_end = pl ? pl->start : bytes->len;
+      if (seg_end > pos)
+        {
+          g_autofree char *used = NULL;
+          MugaiCharsetQuality q;
+          g_autofree char *seg = mugai_charset_decode ((const char *) bytes->data + pos,
+                                                       seg_end - pos, declared, &used, &q);
+          g_string_append (out, seg);
+          if (seg_end - pos >= best_len)
+            {
+              best_len = seg_end - pos;
+              g_free (rec->charset);
+              rec->charset = g_steal_pointer (&used);
+            }
+          if (q > worst)
+            worst = q;
+        }
+      if (!pl)
+        break;
+
+      g_autofree char *ppath = g_strdup_printf ("%s:%u", rec->path, i + 1);
+      MugaiPartReport *prec = mugai_report_add_part (ctx->report, ppath, "inline-payload");
+      static const char *const types[]
+          = { "application/x-uuencode", "application/x-yenc", "application/mac-binhex40" };
+      prec->declared_type = g_strdup (types[pl->kind]);
+      prec->filename = *pl->name ? mugai_header_decode (pl->name, MUGAI_HEADER_TEXT) : NULL;
+      prec->size = pl->decoded_size;
+      prec->sha256 = g_strdup (pl->sha256);
+      g_autofree char *detail
+          = pl->complete ? NULL
+                         : g_strdup (ctx->policy->language == MUGAI_LANG_JA
+                                         ? "終わりの行がないため以降の本文も削除"
+                                         : "no end line: the rest of the text was removed too");
+      decide (ctx, prec, build, MUGAI_FINDING_INLINE_PAYLOAD, detail);
+
+      g_autofree char *ph = mugai_notice_placeholder (ctx->policy->language,
+                                                      mugai_payload_kind_name (pl->kind),
+                                                      prec->filename);
+      if (out->len > 0 && out->str[out->len - 1] != '\n')
+        g_string_append_c (out, '\n');
+      g_string_append (out, ph);
+      pos = pl->end;
+    }
+  if (over)
+    mugai_report_add_finding (ctx->report,
+                              mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
+                                                 "more than %u inline payloads",
+                                                 ctx->policy->limits.inline_payloads));
+  if (!rec->charset)
+    rec->charset = g_strdup ("us-ascii");
+  if (worst != MUGAI_CHARSET_DECLARED)
+    {
+      g_autofree char *d = g_strdup_printf (
+          "declared %s, read as %s%s", declared ? declared : "(none)", rec->charset,
+          worst == MUGAI_CHARSET_LOSSY ? "; invalid octets replaced" : "");
+      mugai_report_add_finding (ctx->report,
+                                mugai_finding_new (MUGAI_FINDING_CHARSET, rec->path, "%s", d));
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* HTML (or enriched text turned into HTML) to text. */
+static char *
+read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes,
+           gboolean enriched, char **detail)
+{
+  g_autoptr (GByteArray) html = NULL;
+  const guint8 *data = bytes->data;
+  gsize len = bytes->len;
+  if (enriched)
+    {
+      /* GMime's own converter: text/enriched or richtext to HTML */
+      html = g_byte_array_new ();
+      g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_byte_array (html);
+      g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (mem), FALSE);
+      g_autoptr (GMimeStream) filtered = g_mime_stream_filter_new (mem);
+      const char *subtype = g_mime_content_type_get_media_subtype (
+          g_mime_object_get_content_type (obj));
+      g_autoptr (GMimeFilter) f = g_mime_filter_enriched_new (
+          subtype && g_ascii_strcasecmp (subtype, "richtext") == 0
+              ? GMIME_FILTER_ENRICHED_IS_RICHTEXT
+              : 0);
+      g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), f);
+      g_mime_stream_write (filtered, (const char *) bytes->data, bytes->len);
+      g_mime_stream_flush (filtered);
+      data = html->data;
+      len = html->len;
+    }
+
+  const char *declared = g_mime_object_get_content_type_parameter (obj, "charset");
+  g_autofree char *meta = declared ? NULL : mugai_html_meta_charset ((const char *) data, len);
+  g_autofree char *used = NULL;
+  MugaiCharsetQuality q;
+  g_autofree char *utf8 = mugai_charset_decode ((const char *) data, len,
+                                                declared ? declared : meta, &used, &q);
+  rec->charset = g_steal_pointer (&used);
+
+  MugaiHtmlStats stats = { 0 };
+  g_autoptr (GError) error = NULL;
+  char *text = NULL;
+  if (!mugai_html_to_text (utf8, strlen (utf8), ctx->policy->links, ctx->policy->limits.part_size,
+                           &text, &stats, &error))
+    {
+      *detail = g_strdup (error->message);
+      return NULL;
+    }
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  g_autoptr (GString) d = g_string_new (NULL);
+  if (stats.links)
+    g_string_append_printf (d, ja ? "リンク %u 件" : "%u links", stats.links);
+  if (stats.links_mismatch)
+    g_string_append_printf (d, ja ? "、表示と実際の行き先が異なるリンク %u 件（(!) 印）"
+                                  : ", %u whose text differs from the target (marked (!))",
+                            stats.links_mismatch);
+  if (stats.scripts || stats.forms)
+    g_string_append_printf (d, ja ? "%sスクリプト等 %u 件とフォーム %u 件を除去"
+                                  : "%s%u scripts/embedded objects and %u forms dropped",
+                            d->len ? (ja ? "、" : ", ") : "", stats.scripts, stats.forms);
+  if (stats.truncated)
+    g_string_append_printf (d, ja ? "%s長すぎるため途中まで" : "%struncated at the size limit",
+                            d->len ? (ja ? "、" : ", ") : "");
+  *detail = g_string_free (g_steal_pointer (&d), FALSE);
+  return text;
+}
+
+static void
+walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean top)
+{
+  MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
+  rec->declared_type = mime_type_of (obj);
+  rec->filename = filename_of (obj, ctx->policy->limits.header_length);
+  gboolean attachment = !top && is_attachment (obj, rec->filename);
+  LeafClass cls = classify_leaf (obj, rec->declared_type);
+
+  if (GMIME_IS_MESSAGE_PARTIAL (obj))
+    cls = LEAF_NOT_INSPECTABLE;
+
+  gboolean over = FALSE;
+  g_autoptr (GByteArray) bytes = decoded_content (GMIME_PART (obj), ctx->policy->limits.part_size,
+                                                  &over);
+  if (over)
+    {
+      g_autofree char *d = g_strdup_printf ("part larger than %zu octets",
+                                            ctx->policy->limits.part_size);
+      decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
+      return;
+    }
+  fill_content_facts (ctx, rec, bytes);
+
+  gboolean textual = cls == LEAF_TEXT || cls == LEAF_HTML || cls == LEAF_ENRICHED
+                     || cls == LEAF_STATUS_TEXT;
+  if (textual && mugai_charset_looks_binary ((const char *) bytes->data, bytes->len))
+    {
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
+              ctx->policy->language == MUGAI_LANG_JA ? "テキストと表示されていますが中身はバイナリです"
+                                                     : "declared as text but holds binary data");
+      return;
+    }
+
+  switch (cls)
+    {
+    case LEAF_TEXT:
+    case LEAF_STATUS_TEXT:
+      {
+        g_autofree char *text = read_text (ctx, build, rec, obj, bytes);
+        if (!attachment && cls == LEAF_TEXT)
+          {
+            rec->kind = "body";
+            build_append_body (build, text);
+          }
+        else
+          {
+            g_autofree char *fallback = g_strdup_printf (
+                "%s.txt", cls == LEAF_STATUS_TEXT ? strchr (rec->declared_type, '/') + 1 : "text");
+            add_text_attachment (ctx, build, rec, text, fallback);
+          }
+        return;
+      }
+    case LEAF_HTML:
+    case LEAF_ENRICHED:
+      {
+        g_autofree char *detail = NULL;
+        g_autofree char *text = read_html (ctx, rec, obj, bytes, cls == LEAF_ENRICHED, &detail);
+        if (!text)
+          {
+            decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, detail);
+            return;
+          }
+        decide (ctx, rec, build, MUGAI_FINDING_ACTIVE_CONTENT, detail);
+        if (!attachment)
+          {
+            rec->kind = "body";
+            build_append_body (build, text);
+          }
+        else
+          add_text_attachment (ctx, build, rec, text,
+                               cls == LEAF_HTML ? "attachment.html.txt" : "attachment.txt");
+        return;
+      }
+    case LEAF_SIGNATURE:
+      rec->kind = "signature";
+      decide (ctx, rec, build, MUGAI_FINDING_SIGNATURE, NULL);
+      return;
+    case LEAF_ENCRYPTED:
+      decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED, NULL);
+      return;
+    case LEAF_NOT_INSPECTABLE:
+      decide (ctx, rec, build, MUGAI_FINDING_NOT_INSPECTABLE, NULL);
+      return;
+    case LEAF_OTHER:
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, NULL);
+      return;
+    }
+}
+
+/* ---- containers --------------------------------------------------------- */
+
+static void walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path,
+                         const char *child_prefix, guint depth, gboolean top);
+static GMimeMessage *rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src, gboolean top,
+                                      const char *quarantine_id);
+static void walk_message_body (Ctx *ctx, Build *build, GMimeMessage *msg, const char *prefix,
+                               guint depth);
+
+/* TRUE when obj is or (within a few levels) holds text/html. */
+static gboolean
+holds_html (GMimeObject *obj, guint budget)
+{
+  if (budget == 0)
+    return FALSE;
+  if (GMIME_IS_MULTIPART (obj))
+    {
+      GMimeMultipart *mp = GMIME_MULTIPART (obj);
+      int n = g_mime_multipart_get_count (mp);
+      for (int i = 0; i < n; i++)
+        if (holds_html (g_mime_multipart_get_part (mp, i), budget - 1))
+          return TRUE;
+      return FALSE;
+    }
+  GMimeContentType *ct = g_mime_object_get_content_type (obj);
+  return ct && g_mime_content_type_is_type (ct, "text", "html");
+}
+
+/* RFC 2046 5.1.4: the last alternative is the richest.  The policy picks
+ * HTML (the text alternative may say something else than what the sender
+ * saw) or text. */
+static int
+choose_alternative (GMimeMultipart *mp, MugaiAlternative pref)
+{
+  int n = g_mime_multipart_get_count (mp);
+  for (int i = n - 1; i >= 0; i--)
+    {
+      GMimeObject *child = g_mime_multipart_get_part (mp, i);
+      GMimeContentType *ct = g_mime_object_get_content_type (child);
+      gboolean html = holds_html (child, 4);
+      gboolean text = ct && g_mime_content_type_is_type (ct, "text", "plain");
+      if ((pref == MUGAI_ALTERNATIVE_HTML && html) || (pref == MUGAI_ALTERNATIVE_TEXT && text))
+        return i;
+    }
+  for (int i = n - 1; i >= 0; i--)
+    {
+      GMimeObject *child = g_mime_multipart_get_part (mp, i);
+      GMimeContentType *ct = g_mime_object_get_content_type (child);
+      if (holds_html (child, 4) || (ct && g_mime_content_type_is_type (ct, "text", "*")))
+        return i;
+    }
+  return n - 1;
+}
+
+static void
+walk_multipart (Ctx *ctx, Build *build, GMimeMultipart *mp, MugaiPartReport *rec,
+                const char *child_prefix, guint depth)
+{
+  const char *subtype = g_mime_content_type_get_media_subtype (
+      g_mime_object_get_content_type (GMIME_OBJECT (mp)));
+  int n = g_mime_multipart_get_count (mp);
+
+  if (GMIME_IS_MULTIPART_ENCRYPTED (mp) || (subtype && g_ascii_strcasecmp (subtype, "encrypted") == 0))
+    {
+      decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED, NULL);
+      return;
+    }
+
+  int chosen = -1;
+  if (subtype && g_ascii_strcasecmp (subtype, "alternative") == 0 && n > 0)
+    chosen = choose_alternative (mp, ctx->policy->alternative);
+  gboolean is_signed = GMIME_IS_MULTIPART_SIGNED (mp) && n == 2;
+
+  for (int i = 0; i < n; i++)
+    {
+      GMimeObject *child = g_mime_multipart_get_part (mp, i);
+      g_autofree char *path = child_path (child_prefix, (guint) i + 1);
+      if (chosen >= 0 && i != chosen)
+        {
+          /* not shown, not delivered: the original keeps it */
+          MugaiPartReport *alt = mugai_report_add_part (ctx->report, path, "alternative");
+          alt->declared_type = mime_type_of (child);
+          alt->action = MUGAI_ACTION_UNUSED;
+          continue;
+        }
+      if (is_signed && i == 1)
+        {
+          MugaiPartReport *sig = mugai_report_add_part (ctx->report, path, "signature");
+          sig->declared_type = mime_type_of (child);
+          sig->filename = filename_of (child, ctx->policy->limits.header_length);
+          decide (ctx, sig, build, MUGAI_FINDING_SIGNATURE, NULL);
+          continue;
+        }
+      walk_entity (ctx, build, child, path, path, depth + 1, FALSE);
+    }
+}
+
+static void
+append_inline_message (Ctx *ctx, Build *build, GMimeMessage *inner, Build *inner_build)
+{
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  g_autoptr (GString) text = g_string_new (ja ? "---------- 添付されたメール ----------\n"
+                                              : "---------- Attached message ----------\n");
+  static const char *const fields[] = { "From", "Date", "To", "Cc", "Subject" };
+  GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (inner));
+  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      GMimeHeader *h = g_mime_header_list_get_header (headers, fields[i]);
+      const char *raw = h ? g_mime_header_get_raw_value (h) : NULL;
+      if (!raw || strlen (raw) > ctx->policy->limits.header_length)
+        continue;
+      g_autofree char *v = mugai_header_decode (raw, MUGAI_HEADER_TEXT);
+      g_string_append_printf (text, "%s: %s\n", fields[i], v);
+    }
+  g_string_append_c (text, '\n');
+  g_string_append (text, inner_build->body->str);
+  build_append_body (build, text->str);
+  for (guint i = 0; i < inner_build->attachments->len; i++)
+    g_ptr_array_add (build->attachments, g_object_ref (inner_build->attachments->pdata[i]));
+}
+
+static void
+walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const char *child_prefix,
+             guint depth, gboolean top)
+{
+  const MugaiLimits *limits = &ctx->policy->limits;
+
+  if (++ctx->parts_seen > limits->parts)
+    {
+      MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
+      rec->declared_type = mime_type_of (obj);
+      rec->filename = filename_of (obj, limits->header_length);
+      if (!ctx->parts_over_noted)
+        {
+          ctx->parts_over_noted = TRUE;
+          g_autofree char *d = g_strdup_printf ("more than %u MIME parts; this and later parts removed",
+                                                limits->parts);
+          decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
+        }
+      else
+        {
+          /* reported once; later ones are removed and listed in the report */
+          rec->action = MUGAI_ACTION_REMOVE;
+          rec->reason = MUGAI_FINDING_OVER_LIMIT;
+        }
+      return;
+    }
+  if (depth > limits->depth)
+    {
+      MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "container");
+      rec->declared_type = mime_type_of (obj);
+      g_autofree char *d = g_strdup_printf ("MIME nesting deeper than %u; this part and all inside removed",
+                                            limits->depth);
+      decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
+      return;
+    }
+
+  if (GMIME_IS_MULTIPART (obj))
+    {
+      MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "container");
+      rec->declared_type = mime_type_of (obj);
+      rec->action = MUGAI_ACTION_CONTAINER;
+      walk_multipart (ctx, build, GMIME_MULTIPART (obj), rec, child_prefix, depth);
+      return;
+    }
+
+  if (GMIME_IS_MESSAGE_PART (obj))
+    {
+      MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "message");
+      rec->declared_type = mime_type_of (obj);
+      rec->action = MUGAI_ACTION_CONTAINER;
+      GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj));
+      if (!inner)
+        {
+          decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, "attached message is empty");
+          return;
+        }
+      Build inner_build;
+      build_init (&inner_build, build);
+      walk_message_body (ctx, &inner_build, inner, path, depth + 1);
+      if (ctx->policy->rfc822 == MUGAI_RFC822_INLINE)
+        append_inline_message (ctx, build, inner, &inner_build);
+      else
+        {
+          g_autoptr (GMimeMessage) rebuilt = rebuild_message (ctx, &inner_build, inner, FALSE, NULL);
+          g_autoptr (GMimeMessagePart) mp = g_mime_message_part_new_with_message ("rfc822", rebuilt);
+          g_ptr_array_add (build->attachments, g_steal_pointer (&mp));
+        }
+      build_clear (&inner_build);
+      return;
+    }
+
+  if (GMIME_IS_PART (obj))
+    {
+      walk_leaf (ctx, build, obj, path, top);
+      return;
+    }
+
+  MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
+  rec->declared_type = mime_type_of (obj);
+  decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, "unknown MIME entity");
+}
+
+/* IMAP numbering (RFC 3501 6.4.5): a message's single body is prefix.1
+ * ("1" at the top); the children of its multipart body are prefix.1,
+ * prefix.2...  The multipart itself is recorded as prefix.0 ("0"). */
+static void
+walk_message_body (Ctx *ctx, Build *build, GMimeMessage *msg, const char *prefix, guint depth)
+{
+  GMimeObject *body = g_mime_message_get_mime_part (msg);
+  if (!body)
+    return;
+  g_autofree char *own = GMIME_IS_MULTIPART (body) ? child_path (prefix, 0) : child_path (prefix, 1);
+  walk_entity (ctx, build, body, own, prefix, depth, TRUE);
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+/* A raw header value that can be written back unchanged: printable
+ * ASCII, no encoded-word (those are decoded and re-encoded as UTF-8),
+ * folded lines within RFC 5322's 998. */
+static gboolean
+header_raw_is_clean (const char *name, const char *raw)
+{
+  gsize line = strlen (name) + 1;
+  if (strstr (raw, "=?"))
+    return FALSE;
+  for (const char *p = raw; *p; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '\n')
+        {
+          if (p[1] && p[1] != ' ' && p[1] != '\t')
+            return FALSE;
+          line = 0;
+          continue;
+        }
+      if (c == '\r' && p[1] == '\n')
+        continue;
+      if ((c < 0x20 && c != '\t') || c >= 0x7f)
+        return FALSE;
+      if (++line > 998)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+truncate_utf8 (char *s, gsize max)
+{
+  if (strlen (s) <= max)
+    return s;
+  const char *end = s + max;
+  while (end > s && ((guchar) *end & 0xc0) == 0x80)
+    end--;
+  s[end - s] = '\0';
+  return s;
+}
+
+static void
+copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
+{
+  const MugaiLimits *limits = &ctx->policy->limits;
+  GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (src));
+  GMimeHeaderList *out = g_mime_object_get_header_list (GMIME_OBJECT (dst));
+  int n = g_mime_header_list_get_count (list);
+
+  for (int i = 0; i < n; i++)
+    {
+      GMimeHeader *h = g_mime_header_list_get_header_at (list, i);
+      const char *name = g_mime_header_get_name (h);
+      const char *raw = g_mime_header_get_raw_value (h);
+      if (!name || !raw)
+        continue;
+      if ((guint) i >= limits->headers)
+        {
+          if (top)
+            mugai_report_add_finding (ctx->report,
+                                      mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
+                                                         "more than %u header fields; %d dropped",
+                                                         limits->headers, n - i));
+          break;
+        }
+      if (g_ascii_strncasecmp (name, "Content-", 8) == 0
+          || g_ascii_strcasecmp (name, "MIME-Version") == 0)
+        continue;
+      if (g_ascii_strncasecmp (name, "X-Mugai-", 8) == 0)
+        {
+          g_autofree char *v = mugai_header_decode (raw, MUGAI_HEADER_TEXT);
+          g_autofree char *safe = mugai_text_safe_display (v, 80);
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_FORGED_HEADER, "", "%s: %s",
+                                                       name, safe));
+          continue;
+        }
+      gboolean is_subject = g_ascii_strcasecmp (name, "Subject") == 0;
+      gsize raw_len = strlen (raw);
+      if (raw_len > limits->header_length && !is_subject)
+        {
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
+                                                       "header %s of %zu octets dropped", name,
+                                                       raw_len));
+          continue;
+        }
+      if (raw_len <= limits->header_length && header_raw_is_clean (name, raw))
+        {
+          g_mime_header_list_append (out, name, "", NULL);
+          GMimeHeader *added = g_mime_header_list_get_header_at (
+              out, g_mime_header_list_get_count (out) - 1);
+          g_mime_header_set_raw_value (added, raw);
+          continue;
+        }
+      MugaiHeaderMode mode = mugai_header_is_address (name) ? MUGAI_HEADER_PHRASE
+                                                            : MUGAI_HEADER_TEXT;
+      g_autofree char *decoded = mugai_header_decode (raw, mode);
+      if (raw_len > limits->header_length)
+        {
+          truncate_utf8 (decoded, limits->header_length);
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
+                                                       "header %s of %zu octets shortened", name,
+                                                       raw_len));
+        }
+      g_strstrip (decoded);
+      g_mime_object_append_header (GMIME_OBJECT (dst), name, decoded, "utf-8");
+    }
+}
+
+static GMimeMessage *
+rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src, gboolean top, const char *quarantine_id)
+{
+  g_autoptr (GMimeMessage) dst = g_mime_message_new (FALSE);
+  copy_headers (ctx, src, dst, top);
+
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autofree char *notice = NULL;
+  if (build->items->len > 0)
+    notice = mugai_notice_render (ctx->policy, build->items, quarantine_id);
+  if (notice && ctx->policy->notice_position == MUGAI_NOTICE_TOP)
+    {
+      g_string_append (text, notice);
+      g_string_append_c (text, '\n');
+    }
+  g_string_append (text, build->body->str);
+  if (notice && ctx->policy->notice_position == MUGAI_NOTICE_BOTTOM)
+    {
+      if (text->len > 0 && text->str[text->len - 1] != '\n')
+        g_string_append_c (text, '\n');
+      g_string_append (text, "\n");
+      g_string_append (text, notice);
+    }
+  if (text->len > 0 && text->str[text->len - 1] != '\n')
+    g_string_append_c (text, '\n');
+
+  const char *charset = NULL;
+  g_autoptr (GMimeObject) body = make_text_part (ctx->policy, text->str, NULL, &charset);
+  if (top)
+    ctx->report->output_charset = g_strdup (charset);
+
+  if (build->attachments->len == 0)
+    g_mime_message_set_mime_part (dst, body);
+  else
+    {
+      g_autoptr (GMimeMultipart) mixed = g_mime_multipart_new_with_subtype ("mixed");
+      g_mime_multipart_add (mixed, body);
+      for (guint i = 0; i < build->attachments->len; i++)
+        g_mime_multipart_add (mixed, build->attachments->pdata[i]);
+      g_mime_message_set_mime_part (dst, GMIME_OBJECT (mixed));
+    }
+  return g_steal_pointer (&dst);
+}
+
+/* ---- entry point ---------------------------------------------------------- */
+
+static void
+finish_report (MugaiReport *report, gboolean reject)
+{
+  for (guint i = 0; i < report->parts->len; i++)
+    {
+      const MugaiPartReport *p = report->parts->pdata[i];
+      if (p->action == MUGAI_ACTION_REMOVE)
+        report->removed++;
+      else if (p->action == MUGAI_ACTION_TO_TEXT || p->action == MUGAI_ACTION_CONVERT)
+        report->converted++;
+    }
+  if (reject)
+    {
+      report->verdict = MUGAI_VERDICT_REJECT;
+      report->status = g_strdup ("rejected");
+    }
+  else if (report->removed == 0 && report->converted == 0)
+    {
+      report->verdict = MUGAI_VERDICT_CLEAN;
+      report->status = g_strdup ("clean");
+    }
+  else
+    {
+      report->verdict = MUGAI_VERDICT_SANITIZED;
+      report->status = g_strdup_printf ("sanitized; removed=%u; converted=%u", report->removed,
+                                        report->converted);
+    }
+}
+
+static void
+reject_whole (MugaiReport *report, MugaiFindingCategory category, const char *detail)
+{
+  MugaiFinding *f = mugai_finding_new (category, "", "%s", detail);
+  mugai_report_add_finding (report, f);
+}
+
+MugaiReport *
+mugai_sanitize_refuse_oversize (const MugaiPolicy *policy, gsize size)
+{
+  MugaiReport *report = mugai_report_new ();
+  g_autofree char *d = g_strdup_printf ("message of %zu octets is larger than %zu", size,
+                                        policy->limits.message_size);
+  reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
+  finish_report (report, TRUE);
+  return report;
+}
+
+gboolean
+mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
+                const MugaiSanitizeOptions *options, GBytes **output, MugaiReport **report_out,
+                GError **error)
+{
+  g_return_val_if_fail (input != NULL && policy != NULL && output != NULL && report_out != NULL,
+                        FALSE);
+  mugai_init ();
+
+  g_autoptr (MugaiReport) report = mugai_report_new ();
+  gsize len = 0;
+  const char *data = g_bytes_get_data (input, &len);
+
+  if (len > policy->limits.message_size)
+    {
+      *output = NULL;
+      *report_out = mugai_sanitize_refuse_oversize (policy, len);
+      return TRUE;
+    }
+  if (len == 0 || strspn (data, " \t\r\n") == len)
+    {
+      reject_whole (report, MUGAI_FINDING_MALFORMED, "empty message");
+      finish_report (report, TRUE);
+      *output = NULL;
+      *report_out = g_steal_pointer (&report);
+      return TRUE;
+    }
+
+  g_autoptr (GMimeParserOptions) popts = g_mime_parser_options_new ();
+  g_mime_parser_options_set_rfc2047_compliance_mode (popts, GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_parameter_compliance_mode (popts, GMIME_RFC_COMPLIANCE_LOOSE);
+  g_mime_parser_options_set_address_compliance_mode (popts, GMIME_RFC_COMPLIANCE_LOOSE);
+  const char *fallback[] = { "UTF-8", "CP932", "EUC-JP", NULL };
+  g_mime_parser_options_set_fallback_charsets (popts, fallback);
+
+  g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer (data, len);
+  g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+  g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
+  g_autoptr (GMimeMessage) message = g_mime_parser_construct_message (parser, popts);
+  if (!message)
+    {
+      reject_whole (report, MUGAI_FINDING_MALFORMED, "not a mail message: no header found");
+      finish_report (report, TRUE);
+      *output = NULL;
+      *report_out = g_steal_pointer (&report);
+      return TRUE;
+    }
+
+  Ctx ctx = { .policy = policy, .engines = engines, .report = report, .parser_options = popts };
+  GMimeHeader *subject = g_mime_header_list_get_header (
+      g_mime_object_get_header_list (GMIME_OBJECT (message)), "Subject");
+  if (subject && g_mime_header_get_raw_value (subject))
+    {
+      report->subject = mugai_header_decode (g_mime_header_get_raw_value (subject), MUGAI_HEADER_TEXT);
+      truncate_utf8 (report->subject, policy->limits.header_length);
+    }
+  const char *msgid = g_mime_message_get_message_id (message);
+  if (msgid)
+    report->message_id = g_utf8_make_valid (msgid, MIN ((gssize) strlen (msgid), 998));
+
+  Build build;
+  build_init (&build, NULL);
+  walk_message_body (&ctx, &build, message, "", 1);
+
+  g_autoptr (GMimeMessage) rebuilt = NULL;
+  if (!ctx.reject)
+    rebuilt = rebuild_message (&ctx, &build, message, TRUE,
+                               options ? options->quarantine_id : NULL);
+  build_clear (&build);
+  finish_report (report, ctx.reject);
+
+  if (ctx.reject)
+    {
+      *output = NULL;
+      *report_out = g_steal_pointer (&report);
+      return TRUE;
+    }
+
+  g_mime_object_append_header (GMIME_OBJECT (rebuilt), "X-Mugai-Status", report->status, NULL);
+
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  g_autoptr (GMimeStream) out_stream = g_mime_stream_mem_new_with_byte_array (out);
+  g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (out_stream), FALSE);
+  g_autoptr (GMimeFormatOptions) fmt = g_mime_format_options_new ();
+  g_mime_format_options_set_newline_format (fmt, options && options->crlf
+                                                     ? GMIME_NEWLINE_FORMAT_DOS
+                                                     : GMIME_NEWLINE_FORMAT_UNIX);
+  if (g_mime_object_write_to_stream (GMIME_OBJECT (rebuilt), fmt, out_stream) < 0)
+    {
+      g_set_error (error, MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
+                   "cannot serialise the sanitized message");
+      return FALSE;
+    }
+  *output = g_byte_array_free_to_bytes (g_steal_pointer (&out));
+  *report_out = g_steal_pointer (&report);
+  return TRUE;
+}

@@ -1,0 +1,138 @@
+/*
+ * test-config.c - config.c: values accepted, mistakes refused with where
+ */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+typedef struct
+{
+  const char *name;
+  const char *text;
+  const char *error_contains; /* NULL: must load */
+} ConfigCase;
+
+static const ConfigCase cases[] = {
+  { "empty", "", NULL },
+  { "all-keys",
+    "[sanitize]\nalternative = text\nlinks = show\nrfc822 = inline\ncharset = iso-2022-jp\n"
+    "encrypted = reject\n[notice]\nlanguage = en\nposition = bottom\n"
+    "[limits]\nmessage_size = 10M\npart_size = 512K\nheader_length = 4096\ndepth = 5\n"
+    "parts = 50\nheaders = 100\ninline_payloads = 3\n",
+    NULL },
+  { "unknown-group", "[sanitize]\nlinks = drop\n\n[sanitise]\nlinks = drop\n",
+    "test.conf:4: unknown group [sanitise]" },
+  { "unknown-key", "[limits]\ndepth = 3\nmax_depth = 4\n",
+    "test.conf:3: unknown key \"max_depth\" in [limits]" },
+  { "bad-choice", "[sanitize]\n\nlinks = hide\n", "test.conf:3: [sanitize] links = hide: bad value; allowed: one of: defang | show | drop" },
+  { "bad-size", "[limits]\nmessage_size = 10X\n", "allowed: a size in octets" },
+  { "size-too-small", "[limits]\nmessage_size = 10\n", "message_size = 10: bad value" },
+  { "count-negative", "[limits]\ndepth = -1\n", "depth = -1: bad value" },
+  { "count-too-large", "[limits]\ndepth = 1000\n", "from 1 to 100" },
+  { "relative-template", "[notice]\ntemplate = notice.txt\n", "an absolute path" },
+  { "missing-template", "[notice]\ntemplate = /nonexistent/notice.txt\n", "test.conf:2: [notice] template" },
+  { "syntax", "[sanitize\nlinks = drop\n", "test.conf:" },
+};
+
+static void
+test_case (gconstpointer data)
+{
+  const ConfigCase *c = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiPolicy) policy = mugai_config_load_data (c->text, strlen (c->text), "test.conf",
+                                                           &error);
+  if (!c->error_contains)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (policy);
+      return;
+    }
+  g_assert_null (policy);
+  g_assert_nonnull (error);
+  if (!strstr (error->message, c->error_contains))
+    g_error ("error \"%s\" lacks \"%s\"", error->message, c->error_contains);
+}
+
+static void
+test_values (void)
+{
+  const char *text = "[sanitize]\nlinks = SHOW\ncharset = iso-2022-jp\n[limits]\npart_size = 2M\n"
+                     "depth = 7\n[notice]\nlanguage = en\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (p->links, ==, MUGAI_LINKS_SHOW);
+  g_assert_cmpint (p->charset, ==, MUGAI_OUTPUT_ISO2022JP);
+  g_assert_cmpuint (p->limits.part_size, ==, 2 * 1024 * 1024);
+  g_assert_cmpuint (p->limits.depth, ==, 7);
+  g_assert_cmpint (p->language, ==, MUGAI_LANG_EN);
+  g_assert_nonnull (strstr (p->notice_template, "[Notice]"));
+  /* untouched keys keep their defaults */
+  g_assert_cmpint (p->alternative, ==, MUGAI_ALTERNATIVE_HTML);
+  g_assert_cmpuint (p->limits.parts, ==, 500);
+}
+
+static void
+test_roundtrip (void)
+{
+  /* `mugai config check` prints what the loader accepts, and the same policy */
+  const char *text = "[sanitize]\nrfc822 = inline\n[limits]\nheaders = 77\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_assert_no_error (error);
+  g_autofree char *printed = mugai_config_to_string (p);
+  g_autoptr (MugaiPolicy) q = mugai_config_load_data (printed, strlen (printed), "printed", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (q->rfc822, ==, MUGAI_RFC822_INLINE);
+  g_assert_cmpuint (q->limits.headers, ==, 77);
+  g_assert_nonnull (strstr (printed, "headers = 77"));
+}
+
+static void
+test_template_file (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+  int fd = g_file_open_tmp ("mugai-notice-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, "NOTICE ${items}", -1, &error));
+  g_autofree char *text = g_strdup_printf ("[notice]\ntemplate = %s\n", path);
+  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->notice_template, ==, "NOTICE ${items}");
+  g_unlink (path);
+}
+
+static void
+test_env_default_missing (void)
+{
+  /* MUGAI_CONFIG naming a missing file means built-in defaults; --config
+   * naming a missing file is an error */
+  g_autoptr (GError) error = NULL;
+  g_setenv ("MUGAI_CONFIG", "/nonexistent/mugai.conf", TRUE);
+  g_autoptr (MugaiPolicy) p = mugai_config_load (NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  g_autoptr (MugaiPolicy) q = mugai_config_load ("/nonexistent/mugai.conf", &error);
+  g_assert_null (q);
+  g_assert_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_READ);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/config/load/%s", cases[i].name);
+      g_test_add_data_func (path, &cases[i], test_case);
+    }
+  g_test_add_func ("/config/values", test_values);
+  g_test_add_func ("/config/roundtrip", test_roundtrip);
+  g_test_add_func ("/config/template-file", test_template_file);
+  g_test_add_func ("/config/env-default-missing", test_env_default_missing);
+  return g_test_run ();
+}

@@ -1,0 +1,549 @@
+/*
+ * test-sanitize.c - the core, message in, message and report out
+ *
+ * Each test feeds a small message to mugai_sanitize() and checks what a
+ * reader or an administrator would see: the verdict, the status header,
+ * the parts of the output as GMime parses them, the notice, the report.
+ */
+#include "sanitize.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "mugai-gmime.h"
+#include "notice.h"
+
+static MugaiEngines *engines;
+
+typedef struct
+{
+  MugaiReport *report;
+  char *output; /* NUL-terminated copy, NULL when rejected */
+  GMimeMessage *message;
+} Result;
+
+static void
+result_clear (Result *r)
+{
+  mugai_report_free (r->report);
+  g_free (r->output);
+  g_clear_object (&r->message);
+}
+
+static MugaiPolicy *
+policy_from (const char *conf)
+{
+  g_autoptr (GError) error = NULL;
+  MugaiPolicy *p = mugai_config_load_data (conf ? conf : "", conf ? strlen (conf) : 0, "test",
+                                           &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+static void
+run (const char *input, const char *conf, Result *r)
+{
+  g_autoptr (MugaiPolicy) policy = policy_from (conf);
+  g_autoptr (GBytes) in = g_bytes_new (input, strlen (input));
+  g_autoptr (GBytes) out = NULL;
+  g_autoptr (GError) error = NULL;
+  memset (r, 0, sizeof *r);
+  g_assert_true (mugai_sanitize (in, policy, engines, NULL, &out, &r->report, &error));
+  g_assert_no_error (error);
+  if (out)
+    {
+      gsize len = 0;
+      const char *data = g_bytes_get_data (out, &len);
+      r->output = g_strndup (data, len);
+      g_autoptr (GMimeStream) s = g_mime_stream_mem_new_with_buffer (data, len);
+      g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (s);
+      r->message = g_mime_parser_construct_message (parser, NULL);
+      g_assert_nonnull (r->message);
+    }
+}
+
+/* All text of the text/plain body part (the first leaf), decoded. */
+static char *
+body_text (GMimeMessage *m)
+{
+  GMimeObject *body = g_mime_message_get_mime_part (m);
+  if (GMIME_IS_MULTIPART (body))
+    body = g_mime_multipart_get_part (GMIME_MULTIPART (body), 0);
+  g_assert_true (GMIME_IS_TEXT_PART (body));
+  return g_mime_text_part_get_text (GMIME_TEXT_PART (body));
+}
+
+static int
+count_headers (GMimeMessage *m, const char *name)
+{
+  GMimeHeaderList *l = g_mime_object_get_header_list (GMIME_OBJECT (m));
+  int n = 0;
+  for (int i = 0; i < g_mime_header_list_get_count (l); i++)
+    if (g_ascii_strcasecmp (g_mime_header_get_name (g_mime_header_list_get_header_at (l, i)), name)
+        == 0)
+      n++;
+  return n;
+}
+
+static const MugaiPartReport *
+find_part (const MugaiReport *r, const char *path)
+{
+  for (guint i = 0; i < r->parts->len; i++)
+    {
+      const MugaiPartReport *p = r->parts->pdata[i];
+      if (g_str_equal (p->path, path))
+        return p;
+    }
+  g_error ("no part %s in the report", path);
+  return NULL;
+}
+
+static gboolean
+has_finding (const MugaiReport *r, MugaiFindingCategory c)
+{
+  for (guint i = 0; i < r->findings->len; i++)
+    if (((const MugaiFinding *) r->findings->pdata[i])->category == c)
+      return TRUE;
+  return FALSE;
+}
+
+/* Every leaf of the output is text/plain; lines within 998 octets. */
+static void
+assert_only_text (const Result *r)
+{
+  g_assert_nonnull (r->output);
+  for (const char *line = r->output; *line;)
+    {
+      const char *nl = strchr (line, '\n');
+      gsize len = nl ? (gsize) (nl - line) : strlen (line);
+      g_assert_cmpuint (len, <=, 998);
+      line += len + (nl ? 1 : 0);
+    }
+  GMimePartIter *iter = g_mime_part_iter_new (GMIME_OBJECT (r->message));
+  do
+    {
+      GMimeObject *o = g_mime_part_iter_get_current (iter);
+      if (!o || GMIME_IS_MULTIPART (o) || GMIME_IS_MESSAGE_PART (o))
+        continue;
+      GMimeContentType *ct = g_mime_object_get_content_type (o);
+      g_assert_true (g_mime_content_type_is_type (ct, "text", "plain"));
+    }
+  while (g_mime_part_iter_next (iter));
+  g_mime_part_iter_free (iter);
+}
+
+#define HDR "From: a@example.jp\nTo: b@example.jp\nSubject: t\nMessage-ID: <t@example.jp>\n"
+
+static void
+test_plain_clean (void)
+{
+  Result r;
+  run (HDR "X-Keep: yes\n\nhello\n", NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_CLEAN);
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), ==,
+                   "clean");
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Keep"), ==, "yes");
+  g_autofree char *text = body_text (r.message);
+  g_assert_cmpstr (text, ==, "hello\n");
+  g_assert_cmpstr (r.report->message_id, ==, "t@example.jp");
+  assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_forged_status (void)
+{
+  Result r;
+  run (HDR "X-Mugai-Status: clean\nX-MUGAI-Verdict: ok\n\nhello\n", NULL, &r);
+  g_assert_cmpint (count_headers (r.message, "X-Mugai-Status"), ==, 1);
+  g_assert_cmpint (count_headers (r.message, "X-Mugai-Verdict"), ==, 0);
+  g_assert_true (has_finding (r.report, MUGAI_FINDING_FORGED_HEADER));
+  result_clear (&r);
+}
+
+static const char alternative_msg[]
+    = HDR "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n"
+          "--b\nContent-Type: text/plain\n\nTEXT VERSION\n"
+          "--b\nContent-Type: text/html\n\n<html><head><script>evil()</script></head>"
+          "<body><p>HTML VERSION</p><a href=\"https://evil.example/x\">click</a></body></html>\n"
+          "--b--\n";
+
+static void
+test_alternative_html (void)
+{
+  Result r;
+  run (alternative_msg, NULL, &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "HTML VERSION"));
+  g_assert_null (strstr (text, "TEXT VERSION"));
+  g_assert_null (strstr (r.output, "evil()"));
+  g_assert_nonnull (strstr (text, "evil[.]example"));
+  g_assert_null (strstr (text, "https://evil.example"));
+  g_assert_cmpint (find_part (r.report, "1")->action, ==, MUGAI_ACTION_UNUSED);
+  g_assert_cmpint (find_part (r.report, "2")->action, ==, MUGAI_ACTION_TO_TEXT);
+  g_assert_cmpuint (r.report->converted, ==, 1);
+  assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_alternative_text (void)
+{
+  Result r;
+  run (alternative_msg, "[sanitize]\nalternative = text\n", &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "TEXT VERSION"));
+  g_assert_null (strstr (text, "HTML VERSION"));
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_CLEAN);
+  result_clear (&r);
+}
+
+static const char attachment_msg[]
+    = HDR "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+          "--b\nContent-Type: text/plain; charset=ISO-2022-JP\n\n\x1b$B8+@Q=q\x1b(B\n"
+          "--b\nContent-Type: application/pdf\nContent-Disposition: attachment;\n"
+          " filename=\"=?ISO-2022-JP?B?GyRCOCtAUT1xGyhC?=.pdf\"\n"
+          "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n"
+          "--b\nContent-Type: text/plain; name=\"notes.js\"\nContent-Disposition: attachment\n\n"
+          "alert(1)\n"
+          "--b--\n";
+
+static void
+test_attachment_removed (void)
+{
+  Result r;
+  run (attachment_msg, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
+  const MugaiPartReport *pdf = find_part (r.report, "2");
+  g_assert_cmpstr (pdf->filename, ==, "見積書.pdf");
+  g_assert_cmpstr (pdf->declared_type, ==, "application/pdf");
+  g_assert_cmpstr (pdf->detected_type, ==, "application/pdf");
+  g_assert_cmpuint (pdf->size, ==, 9);
+  g_assert_cmpint (pdf->action, ==, MUGAI_ACTION_REMOVE);
+  g_assert_cmpint (pdf->reason, ==, MUGAI_FINDING_BANNED_TYPE);
+  g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "%PDF-1.4\n", -1);
+  g_assert_cmpstr (pdf->sha256, ==, sha);
+
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "見積書.pdf"));  /* named in the notice */
+  g_assert_nonnull (strstr (text, sha));          /* with its hash */
+  g_assert_nonnull (strstr (text, "お知らせ"));   /* Japanese by default */
+  g_assert_true (strstr (text, "お知らせ") < strstr (text, "見積書\n")); /* at the top */
+  g_assert_cmpstr (find_part (r.report, "1")->charset, ==, "iso-2022-jp");
+
+  /* the script kept as text cannot keep a runnable name */
+  g_assert_cmpstr (find_part (r.report, "3")->detail, ==, "notes.js.txt");
+  g_assert_nonnull (strstr (r.output, "notes.js.txt"));
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), ==,
+                   "sanitized; removed=1; converted=1");
+  assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_notice_english_bottom (void)
+{
+  Result r;
+  run (attachment_msg, "[notice]\nlanguage = en\nposition = bottom\n", &r);
+  g_autofree char *text = body_text (r.message);
+  const char *notice = strstr (text, "[Notice]");
+  g_assert_nonnull (notice);
+  g_assert_true (strstr (text, "見積書\n") < notice);
+  g_assert_nonnull (strstr (text, "file type not allowed"));
+  result_clear (&r);
+}
+
+static void
+test_output_iso2022jp (void)
+{
+  Result r;
+  run (HDR "Content-Type: text/plain; charset=utf-8\n\n日本語の本文\n",
+       "[sanitize]\ncharset = iso-2022-jp\n", &r);
+  g_assert_nonnull (strstr (r.output, "charset=iso-2022-jp"));
+  g_assert_nonnull (strstr (r.output, "\x1b$BF|K\\8l"));
+  g_assert_cmpstr (r.report->output_charset, ==, "iso-2022-jp");
+  result_clear (&r);
+
+  /* a character ISO-2022-JP cannot hold: UTF-8 instead, nothing lost */
+  run (HDR "Content-Type: text/plain; charset=utf-8\n\n絵文字😀\n",
+       "[sanitize]\ncharset = iso-2022-jp\n", &r);
+  g_assert_cmpstr (r.report->output_charset, ==, "utf-8");
+  g_autofree char *text = body_text (r.message);
+  g_assert_cmpstr (text, ==, "絵文字😀\n");
+  result_clear (&r);
+}
+
+static void
+test_subject_reencoded (void)
+{
+  Result r;
+  run ("From: \x8e\x52\x93\x63 <yamada@example.jp>\nTo: b@example.jp\n"
+       "Subject: =?ISO-2022-JP?B?GyRCLSEbKEI=?= \x8c\x8f\x96\xbc\n\nbody\n",
+       NULL, &r);
+  g_assert_cmpstr (r.report->subject, ==, "① 件名");
+  g_assert_cmpstr (g_mime_message_get_subject (r.message), ==, "① 件名");
+  InternetAddressList *from = g_mime_message_get_from (r.message);
+  g_assert_cmpint (internet_address_list_length (from), ==, 1);
+  g_assert_cmpstr (internet_address_get_name (internet_address_list_get_address (from, 0)), ==,
+                   "山田");
+  /* no raw 8-bit left in the header block */
+  const char *end = strstr (r.output, "\n\n");
+  for (const char *p = r.output; p < end; p++)
+    g_assert_cmpuint ((guchar) *p, <, 0x80);
+  result_clear (&r);
+}
+
+static void
+test_depth_limit (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "MIME-Version: 1.0\n");
+  for (int i = 0; i < 40; i++)
+    g_string_append_printf (m, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
+  g_string_append (m, "Content-Type: text/plain\n\ndeep\n");
+  for (int i = 39; i >= 0; i--)
+    g_string_append_printf (m, "--b%d--\n", i);
+  Result r;
+  run (m->str, "[limits]\ndepth = 10\n", &r);
+  g_assert_true (has_finding (r.report, MUGAI_FINDING_OVER_LIMIT));
+  g_autofree char *text = body_text (r.message);
+  g_assert_null (strstr (text, "deep\n"));
+  assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_parts_limit (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n");
+  for (int i = 0; i < 30; i++)
+    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
+  g_string_append (m, "--b--\n");
+  Result r;
+  run (m->str, "[limits]\nparts = 10\n", &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "part 8\n"));
+  g_assert_null (strstr (text, "part 9\n")); /* the container is part 1 of 10 */
+  g_assert_true (has_finding (r.report, MUGAI_FINDING_OVER_LIMIT));
+  result_clear (&r);
+}
+
+static void
+test_encrypted (void)
+{
+  const char *msg = HDR "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+                        " boundary=b\n\n--b\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
+                        "--b\nContent-Type: application/octet-stream\n\n-----BEGIN PGP MESSAGE-----\n"
+                        "--b--\n";
+  Result r;
+  run (msg, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
+  g_assert_null (strstr (r.output, "BEGIN PGP"));
+  g_assert_true (has_finding (r.report, MUGAI_FINDING_ENCRYPTED));
+  result_clear (&r);
+
+  run (msg, "[sanitize]\nencrypted = reject\n", &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_null (r.output);
+  const MugaiFinding *f = mugai_report_reject_finding (r.report);
+  g_assert_nonnull (f);
+  g_assert_cmpint (f->category, ==, MUGAI_FINDING_ENCRYPTED);
+  result_clear (&r);
+}
+
+static void
+test_signed (void)
+{
+  const char *msg = HDR "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"
+                        " micalg=sha-256; boundary=b\n\n--b\nContent-Type: text/plain\n\nsigned text\n"
+                        "--b\nContent-Type: application/pkcs7-signature; name=smime.p7s\n"
+                        "Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n";
+  Result r;
+  run (msg, NULL, &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "signed text"));
+  const MugaiPartReport *sig = find_part (r.report, "2");
+  g_assert_cmpint (sig->reason, ==, MUGAI_FINDING_SIGNATURE);
+  g_assert_nonnull (strstr (text, "smime.p7s"));
+  assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_oversize_and_empty (void)
+{
+  Result r;
+  g_autoptr (GString) big = g_string_new (HDR "\n");
+  while (big->len < 4096)
+    g_string_append (big, "0123456789012345678901234567890123456789\n");
+  run (big->str, "[limits]\nmessage_size = 2K\n", &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_cmpint (mugai_report_reject_finding (r.report)->category, ==, MUGAI_FINDING_OVER_LIMIT);
+  result_clear (&r);
+
+  run ("", NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_cmpint (mugai_report_reject_finding (r.report)->category, ==, MUGAI_FINDING_MALFORMED);
+  result_clear (&r);
+}
+
+static void
+test_uuencode_cut (void)
+{
+  const char *msg = HDR "\nbefore\nbegin 644 evil.exe\n#35J0\n`\nend\nafter\n";
+  Result r;
+  run (msg, NULL, &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "before\n"));
+  g_assert_nonnull (strstr (text, "after\n"));
+  g_assert_null (strstr (text, "#35J0"));
+  g_assert_nonnull (strstr (text, "evil.exe"));
+  const MugaiPartReport *p = find_part (r.report, "1:1");
+  g_assert_cmpint (p->reason, ==, MUGAI_FINDING_INLINE_PAYLOAD);
+  g_assert_cmpstr (p->filename, ==, "evil.exe");
+  result_clear (&r);
+}
+
+static const char rfc822_msg[]
+    = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nouter\n"
+          "--b\nContent-Type: message/rfc822\n\n"
+          "From: c@example.jp\nSubject: =?UTF-8?B?5YaF5YG0?=\n"
+          "Content-Type: multipart/mixed; boundary=c\n\n--c\nContent-Type: text/plain\n\ninner text\n"
+          "--c\nContent-Type: application/x-msdownload; name=run.exe\n\nMZ\n--c--\n"
+          "--b--\n";
+
+static void
+test_rfc822_attach (void)
+{
+  Result r;
+  run (rfc822_msg, NULL, &r);
+  GMimeMultipart *mixed = GMIME_MULTIPART (g_mime_message_get_mime_part (r.message));
+  g_assert_cmpint (g_mime_multipart_get_count (mixed), ==, 2);
+  GMimeObject *mp = g_mime_multipart_get_part (mixed, 1);
+  g_assert_true (GMIME_IS_MESSAGE_PART (mp));
+  GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (mp));
+  g_assert_cmpstr (g_mime_message_get_subject (inner), ==, "内側");
+  g_autofree char *inner_text = body_text (inner);
+  g_assert_nonnull (strstr (inner_text, "inner text"));
+  g_assert_nonnull (strstr (inner_text, "run.exe")); /* its own notice */
+  g_autofree char *outer_text = body_text (r.message);
+  g_assert_nonnull (strstr (outer_text, "run.exe")); /* and the outer one */
+  g_assert_cmpint (find_part (r.report, "2.2")->action, ==, MUGAI_ACTION_REMOVE);
+  g_assert_null (strstr (r.output, "\nMZ\n"));
+  assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_rfc822_inline (void)
+{
+  Result r;
+  run (rfc822_msg, "[sanitize]\nrfc822 = inline\n", &r);
+  g_assert_false (GMIME_IS_MULTIPART (g_mime_message_get_mime_part (r.message)));
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "outer\n"));
+  g_assert_nonnull (strstr (text, "Subject: 内側\n"));
+  g_assert_nonnull (strstr (text, "inner text"));
+  result_clear (&r);
+}
+
+static void
+test_tnef_and_pkcs7 (void)
+{
+  const char *msg = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n"
+                        "--b\nContent-Type: application/ms-tnef; name=winmail.dat\n\nxx\n"
+                        "--b\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\n\nxx\n"
+                        "--b--\n";
+  Result r;
+  run (msg, NULL, &r);
+  g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_NOT_INSPECTABLE);
+  g_assert_cmpint (find_part (r.report, "3")->reason, ==, MUGAI_FINDING_ENCRYPTED);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "winmail.dat"));
+  g_assert_nonnull (strstr (text, "smime.p7m"));
+  result_clear (&r);
+}
+
+static void
+test_binary_as_text (void)
+{
+  Result r;
+  run (HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nok\n"
+           "--b\nContent-Type: text/plain; name=a.txt\nContent-Transfer-Encoding: base64\n\n"
+           "TVoAAAAAAAA=\n--b--\n",
+       NULL, &r);
+  g_assert_cmpint (find_part (r.report, "2")->action, ==, MUGAI_ACTION_REMOVE);
+  g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_BANNED_TYPE);
+  result_clear (&r);
+}
+
+static void
+test_long_lines (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "X-Long: ");
+  for (int i = 0; i < 3000; i++)
+    g_string_append_c (m, 'x');
+  g_string_append (m, "\n\n");
+  for (int i = 0; i < 5000; i++)
+    g_string_append (m, "日");
+  g_string_append_c (m, '\n');
+  Result r;
+  run (m->str, NULL, &r);
+  assert_only_text (&r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_cmpuint (strlen (text), ==, 5000 * 3 + 1);
+  result_clear (&r);
+}
+
+static void
+test_builtin_templates_installed (void)
+{
+  /* data/notice.*.txt are what administrators copy and edit: they must be
+   * the built-in templates exactly */
+  static const struct
+  {
+    const char *file;
+    MugaiLang lang;
+  } t[] = { { "data/notice.ja.txt", MUGAI_LANG_JA }, { "data/notice.en.txt", MUGAI_LANG_EN } };
+  for (gsize i = 0; i < G_N_ELEMENTS (t); i++)
+    {
+      g_autofree char *path = g_build_filename (g_getenv ("MUGAI_SRCDIR"), t[i].file, NULL);
+      g_autofree char *text = NULL;
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      g_assert_cmpstr (text, ==, mugai_notice_builtin_template (t[i].lang));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  mugai_init ();
+  g_autoptr (GError) error = NULL;
+  engines = mugai_engines_new (&error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/sanitize/plain-clean", test_plain_clean);
+  g_test_add_func ("/sanitize/forged-status", test_forged_status);
+  g_test_add_func ("/sanitize/alternative-html", test_alternative_html);
+  g_test_add_func ("/sanitize/alternative-text", test_alternative_text);
+  g_test_add_func ("/sanitize/attachment-removed", test_attachment_removed);
+  g_test_add_func ("/sanitize/notice-english-bottom", test_notice_english_bottom);
+  g_test_add_func ("/sanitize/output-iso2022jp", test_output_iso2022jp);
+  g_test_add_func ("/sanitize/subject-reencoded", test_subject_reencoded);
+  g_test_add_func ("/sanitize/depth-limit", test_depth_limit);
+  g_test_add_func ("/sanitize/parts-limit", test_parts_limit);
+  g_test_add_func ("/sanitize/encrypted", test_encrypted);
+  g_test_add_func ("/sanitize/signed", test_signed);
+  g_test_add_func ("/sanitize/oversize-and-empty", test_oversize_and_empty);
+  g_test_add_func ("/sanitize/uuencode-cut", test_uuencode_cut);
+  g_test_add_func ("/sanitize/rfc822-attach", test_rfc822_attach);
+  g_test_add_func ("/sanitize/rfc822-inline", test_rfc822_inline);
+  g_test_add_func ("/sanitize/tnef-and-pkcs7", test_tnef_and_pkcs7);
+  g_test_add_func ("/sanitize/binary-as-text", test_binary_as_text);
+  g_test_add_func ("/sanitize/long-lines", test_long_lines);
+  if (g_getenv ("MUGAI_SRCDIR"))
+    g_test_add_func ("/sanitize/builtin-templates-installed", test_builtin_templates_installed);
+  int status = g_test_run ();
+  mugai_engines_free (engines);
+  return status;
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian 12 packages mugai needs to build and test, and only
+# those that are missing, so that running it again costs nothing.
+set -eu
+
+PACKAGES="gcc meson ninja-build pkg-config python3 \
+libglib2.0-dev libgmime-3.0-dev libxml2-dev libjson-glib-dev libmagic-dev"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "run as root to install:$missing" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >&2

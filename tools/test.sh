@@ -1,0 +1,28 @@
+#!/bin/sh
+# The whole test suite: unit tests, the sample mailboxes and the shared
+# corpus, once in a normal build (warnings are errors) and once under
+# ASan/UBSan.  Ends with one line "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+tools/install-deps.sh || exit 1
+status=0
+logs=""
+for variant in "" asan; do
+    dir=build${variant:+-$variant}
+    if ! tools/build.sh $variant; then
+        echo "build failed: $dir" >&2
+        status=1
+        continue
+    fi
+    # ASan: GLib and GMime keep caches for the life of the process; leaks
+    # in our code are caught by the unit tests, which free everything.
+    ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:suppressions=$(pwd)/tests/lsan.supp" \
+    LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0" \
+    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+        meson test -C "$dir" --print-errorlogs --num-processes 2 >"$dir/test-output.txt" 2>&1 || status=1
+    tail -n 15 "$dir/test-output.txt"
+    logs="$logs $dir/meson-logs/testlog.json"
+done
+# shellcheck disable=SC2086
+python3 tools/count-tests.py $logs || status=1
+exit $status
