@@ -607,13 +607,11 @@ mugai_charset_looks_binary (const char *data, gsize len)
   for (gsize i = 0; i < len; i++)
     {
       guchar c = (guchar) data[i];
-      if (c == 0)
-        return TRUE;
       if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b
           && c != 0x0e && c != 0x0f)
         controls++;
     }
-  /* A few stray controls occur in real text (form feeds, old mailers);
-   * more than 1 in 100 octets is not text. */
+  /* A few stray controls, NULs included, occur in real text (broken
+   * mailers pad with NUL); more than 1 in 100 octets is not text. */
   return controls > 8 && controls * 100 > len;
 }

@@ -55,6 +55,7 @@ char *mugai_charset_canonical (const char *declared);
  * written in it (emoji, ①...): the caller then keeps UTF-8. */
 char *mugai_charset_to_iso2022jp (const char *utf8, gsize len, gsize *out_len);
 
-/* TRUE when the octets look like binary rather than text: NUL octets or
- * many C0 controls (other than TAB, LF, CR, FF, ESC). */
+/* TRUE when the octets look like binary rather than text: more than 1 in
+ * 100 octets (and more than 8) are C0 controls other than TAB, LF, CR, FF,
+ * ESC, SO, SI -- NUL included. */
 gboolean mugai_charset_looks_binary (const char *data, gsize len);

@@ -190,7 +190,7 @@ append_phrase_word (GString *out, const char *utf8, gboolean in_quotes, int comm
 
 static void
 append_raw_segment (GString *out, const char *start, gsize len, MugaiHeaderMode mode,
-                    gboolean *in_quotes, int *comment_depth)
+                    gboolean *in_quotes, int *comment_depth, gboolean *in_angle)
 {
   if (len == 0)
     return;
@@ -217,8 +217,36 @@ append_raw_segment (GString *out, const char *start, gsize len, MugaiHeaderMode 
         (*comment_depth)++;
       else if (!*in_quotes && *p == ')' && *comment_depth > 0)
         (*comment_depth)--;
+      else if (!*in_quotes && *comment_depth == 0 && *p == '<')
+        *in_angle = TRUE;
+      else if (!*in_quotes && *comment_depth == 0 && *p == '>')
+        *in_angle = FALSE;
     }
   append_display (out, utf8);
+}
+
+/* Whether an encoded-word at p (raw text since the last flush starts at
+ * from) sits in an address: between angle brackets or touching '@'. */
+static gboolean
+in_addr_spec (const char *from, const char *p, const char *word_end, gboolean in_quotes,
+              int comment_depth, gboolean in_angle)
+{
+  for (const char *c = from; c < p; c++)
+    {
+      if (*c == '"' && comment_depth == 0)
+        in_quotes = !in_quotes;
+      else if (!in_quotes && *c == '(')
+        comment_depth++;
+      else if (!in_quotes && *c == ')' && comment_depth > 0)
+        comment_depth--;
+      else if (!in_quotes && comment_depth == 0 && *c == '<')
+        in_angle = TRUE;
+      else if (!in_quotes && comment_depth == 0 && *c == '>')
+        in_angle = FALSE;
+    }
+  if (in_quotes || comment_depth > 0)
+    return FALSE;
+  return in_angle || (p > from && p[-1] == '@') || *word_end == '@';
 }
 
 char *
@@ -229,6 +257,7 @@ mugai_header_decode (const char *raw, MugaiHeaderMode mode)
   g_autofree char *value = unfold (raw);
   g_autoptr (GString) out = g_string_sized_new (strlen (value) + 16);
   gboolean in_quotes = FALSE;
+  gboolean in_angle = FALSE;
   int comment_depth = 0;
 
   const char *p = value;
@@ -241,7 +270,16 @@ mugai_header_decode (const char *raw, MugaiHeaderMode mode)
           p++;
           continue;
         }
-      append_raw_segment (out, raw_start, (gsize) (p - raw_start), mode, &in_quotes, &comment_depth);
+      if (mode == MUGAI_HEADER_PHRASE && in_addr_spec (raw_start, p, ew.end, in_quotes, comment_depth, in_angle))
+        {
+          /* RFC 2047 5(3): never inside an addr-spec; decoding one there
+           * would put 8-bit text into an address */
+          p = ew.end;
+          encoded_word_clear (&ew);
+          continue;
+        }
+      append_raw_segment (out, raw_start, (gsize) (p - raw_start), mode, &in_quotes, &comment_depth,
+                          &in_angle);
 
       /* Join the run of encoded-words in the same charset. */
       g_autoptr (GByteArray) run = g_byte_array_new ();
@@ -286,7 +324,8 @@ mugai_header_decode (const char *raw, MugaiHeaderMode mode)
         append_display (out, utf8);
       p = raw_start = end;
     }
-  append_raw_segment (out, raw_start, (gsize) (p - raw_start), mode, &in_quotes, &comment_depth);
+  append_raw_segment (out, raw_start, (gsize) (p - raw_start), mode, &in_quotes, &comment_depth,
+                          &in_angle);
 
   g_strstrip (out->str);
   out->len = strlen (out->str);

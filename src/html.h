@@ -19,7 +19,11 @@
  *	the target is preceded by the warning mark "(!) " and the link is
  *	counted in MugaiHtmlStats.links_mismatch, in every mode but DROP,
  *	where the mismatch is still counted.  Targets with a script-capable
- *	scheme (javascript:, vbscript:, data:) are never written out.
+ *	scheme (javascript:, vbscript:, data:) are never written out.  In
+ *	fact only http, https, ftp, mailto, tel and relative targets are;
+ *	for any other scheme (file:, ms-msdt:, ...) only the scheme is shown:
+ *	"text [javascript:]".  A link whose text is its own target is
+ *	written once, as the target ("hxxps://example[.]com/path").
  *
  *	mugai_html_meta_charset() finds the charset a document declares for
  *	itself (<meta charset> or <meta http-equiv="Content-Type">) in its
@@ -27,9 +31,13 @@
  *
  * LIMITS
  *	The output is cut at max_output octets (at a UTF-8 character
- *	boundary) and stats->truncated is set.  The DOM walk is iterative or
- *	bounded in depth, so a deeply nested document cannot exhaust the
- *	stack.  Network access is disabled in the parser (HTML_PARSE_NONET).
+ *	boundary) and stats->truncated is set; it is set too when libxml2
+ *	stopped building the tree early (more than 256 nested elements, a
+ *	text node over 10 MB), since the text is then incomplete.  The other
+ *	statistics always cover the whole document.  The DOM walk is
+ *	iterative or bounded in depth, so a deeply nested document cannot
+ *	exhaust the stack.  Network access is disabled in the parser
+ *	(HTML_PARSE_NONET).
  *
  * ERRORS
  *	Returns FALSE with MUGAI_HTML_ERROR only when libxml2 cannot build a
@@ -51,12 +59,13 @@ typedef enum
 
 typedef struct
 {
-  guint links;           /* <a href> elements seen */
+  guint links;           /* <a href> (and <area href>) elements seen */
   guint links_mismatch;  /* visible URL differs from the target */
-  guint scripts;         /* script/style/object/embed/applet/iframe/frame dropped */
-  guint forms;           /* form elements dropped */
+  guint scripts;         /* script/style/object/embed/applet/iframe/frame dropped
+                          * (also template, frameset; in <head> and <svg> too) */
+  guint forms;           /* form elements (controls dropped, labels kept) */
   guint images;          /* img elements (replaced by alt text) */
-  gboolean truncated;    /* output cut at max_output */
+  gboolean truncated;    /* output cut at max_output, or the parse stopped early */
 } MugaiHtmlStats;
 
 #define MUGAI_HTML_ERROR (mugai_html_error_quark ())
@@ -67,6 +76,7 @@ typedef enum
   MUGAI_HTML_ERROR_PARSE
 } MugaiHtmlError;
 
+/* stats may be NULL.  On failure *out_text and *stats are left untouched. */
 gboolean mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links,
                              gsize max_output, char **out_text, MugaiHtmlStats *stats,
                              GError **error);

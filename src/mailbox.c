@@ -27,8 +27,49 @@ struct _MugaiMboxReader
   char *path;
   char *pending_from; /* separator line read ahead, without newline */
   gboolean eof;
+  gsize start, end;   /* unread octets in buf */
   char buf[LINE_BUFFER];
 };
+
+/* Next piece of a line: up to and including '\n', or as much as the
+ * buffer holds.  NUL octets are data (fgets would cut at them).  Returns
+ * FALSE at the end of the file or on a read error (errno set). */
+static gboolean
+next_piece (MugaiMboxReader *r, const char **piece, gsize *len, gboolean *ends_line,
+            gboolean *failed)
+{
+  *failed = FALSE;
+  if (r->start == r->end || !memchr (r->buf + r->start, '\n', r->end - r->start))
+    {
+      /* refill: keep the unread tail at the front */
+      memmove (r->buf, r->buf + r->start, r->end - r->start);
+      r->end -= r->start;
+      r->start = 0;
+      if (!r->eof && r->end < sizeof r->buf)
+        {
+          gsize n = fread (r->buf + r->end, 1, sizeof r->buf - r->end, r->file);
+          r->end += n;
+          if (n == 0)
+            {
+              if (ferror (r->file))
+                {
+                  *failed = TRUE;
+                  return FALSE;
+                }
+              r->eof = TRUE;
+            }
+        }
+    }
+  if (r->start == r->end)
+    return FALSE;
+  const char *p = r->buf + r->start;
+  const char *nl = memchr (p, '\n', r->end - r->start);
+  *piece = p;
+  *len = nl ? (gsize) (nl - p) + 1 : r->end - r->start;
+  *ends_line = nl != NULL;
+  r->start += *len;
+  return TRUE;
+}
 
 MugaiMboxReader *
 mugai_mbox_reader_open (const char *path, GError **error)
@@ -58,20 +99,31 @@ mugai_mbox_reader_free (MugaiMboxReader *reader)
   g_free (reader);
 }
 
-static gboolean
-is_from_line (const char *line)
+/* A separator longer than the buffer: its tail is not message data. */
+static void
+skip_rest_of_line (MugaiMboxReader *r, gboolean ends_line)
 {
-  return strncmp (line, "From ", 5) == 0;
+  const char *piece;
+  gsize n;
+  gboolean failed;
+  while (!ends_line && next_piece (r, &piece, &n, &ends_line, &failed))
+    ;
+}
+
+static gboolean
+is_from_line (const char *line, gsize len)
+{
+  return len >= 5 && memcmp (line, "From ", 5) == 0;
 }
 
 /* ">From ", ">>From "...: mboxrd escaping */
 static gboolean
-is_escaped_from (const char *line)
+is_escaped_from (const char *line, gsize len)
 {
-  const char *p = line;
-  while (*p == '>')
-    p++;
-  return p > line && strncmp (p, "From ", 5) == 0;
+  gsize i = 0;
+  while (i < len && line[i] == '>')
+    i++;
+  return i > 0 && len - i >= 5 && memcmp (line + i, "From ", 5) == 0;
 }
 
 gboolean
@@ -81,7 +133,7 @@ mugai_mbox_reader_next (MugaiMboxReader *r, gsize limit, GBytes **message, gsize
   *message = NULL;
   *size = 0;
   *from_line = NULL;
-  if (r->eof && !r->pending_from)
+  if (r->eof && r->start == r->end && !r->pending_from)
     return FALSE;
 
   g_autoptr (GByteArray) data = g_byte_array_new ();
@@ -92,31 +144,31 @@ mugai_mbox_reader_next (MugaiMboxReader *r, gsize limit, GBytes **message, gsize
   gboolean have_message = r->pending_from != NULL;
   g_autofree char *sep = g_steal_pointer (&r->pending_from);
 
-  while (!r->eof)
+  for (;;)
     {
-      if (!fgets (r->buf, sizeof r->buf, r->file))
+      const char *piece;
+      gsize n;
+      gboolean ends_line, failed;
+      if (!next_piece (r, &piece, &n, &ends_line, &failed))
         {
-          if (ferror (r->file))
+          if (failed)
             {
               int e = errno;
               g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", r->path,
                            g_strerror (e));
               return FALSE;
             }
-          r->eof = TRUE;
           break;
         }
-      gsize n = strlen (r->buf); /* a NUL in the line cuts the piece: binary mbox garbage */
-      gboolean ends_line = n > 0 && r->buf[n - 1] == '\n';
-      const char *piece = r->buf;
 
-      if (at_line_start && is_from_line (piece) && (prev_blank || !have_message))
+      if (at_line_start && is_from_line (piece, n) && (prev_blank || !have_message))
         {
           if (have_message && (data->len > 0 || total > 0))
             {
               /* next message begins: keep its separator for the next call */
               r->pending_from = g_strndup (piece, ends_line ? n - 1 : n);
               g_strchomp (r->pending_from);
+              skip_rest_of_line (r, ends_line);
               break;
             }
           if (!have_message || !sep)
@@ -125,12 +177,13 @@ mugai_mbox_reader_next (MugaiMboxReader *r, gsize limit, GBytes **message, gsize
               sep = g_strndup (piece, ends_line ? n - 1 : n);
               g_strchomp (sep);
               have_message = TRUE;
-              at_line_start = ends_line;
+              skip_rest_of_line (r, ends_line);
+              at_line_start = TRUE;
               prev_blank = FALSE;
               continue;
             }
         }
-      if (at_line_start && is_escaped_from (piece))
+      if (at_line_start && is_escaped_from (piece, n))
         piece++, n--;
       if (!have_message && n > 0)
         have_message = TRUE; /* an mbox without a first separator */
@@ -179,7 +232,8 @@ mugai_mbox_write (FILE *out, const char *from_line, GBytes *message, GError **er
     {
       const char *nl = memchr (p, '\n', (gsize) (end - p));
       const char *line_end = nl ? nl + 1 : end;
-      if (is_escaped_from (p) || ((gsize) (end - p) >= 5 && strncmp (p, "From ", 5) == 0))
+      gsize line_len = (gsize) (line_end - p);
+      if (is_escaped_from (p, line_len) || is_from_line (p, line_len))
         fputc ('>', out);
       fwrite (p, 1, (gsize) (line_end - p), out);
       p = line_end;

@@ -110,7 +110,9 @@ summary_print (const Summary *s, FILE *out)
   for (GList *l = keys; l; l = l->next)
     {
       g_autofree char *safe = mugai_text_safe_display (l->data, 36);
-      fprintf (out, "  %-38s %8u\n", safe,
+      /* pad by characters, not octets: the ellipsis is multi-byte */
+      glong pad = 38 - g_utf8_strlen (safe, -1);
+      fprintf (out, "  %s%*s %8u\n", safe, (int) MAX (pad, 0), "",
                GPOINTER_TO_UINT (g_hash_table_lookup (s->removed_by_type, l->data)));
     }
 }

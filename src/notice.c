@@ -43,7 +43,9 @@ mugai_text_safe_display (const char *utf8, guint max_chars)
   guint n = 0;
   if (!utf8)
     return g_strdup ("");
-  for (const char *p = utf8; *p; p = g_utf8_next_char (p))
+  /* header names and other raw text may not be UTF-8 at all */
+  g_autofree char *valid = g_utf8_make_valid (utf8, -1);
+  for (const char *p = valid; *p; p = g_utf8_next_char (p))
     {
       gunichar u = g_utf8_get_char (p);
       if (n >= max_chars)

@@ -116,7 +116,11 @@ member_string (JsonBuilder *b, const char *name, const char *value)
 {
   json_builder_set_member_name (b, name);
   if (value)
-    json_builder_add_string_value (b, value);
+    {
+      /* JSON is UTF-8: never let a raw octet from the mail through */
+      g_autofree char *valid = g_utf8_make_valid (value, -1);
+      json_builder_add_string_value (b, valid);
+    }
   else
     json_builder_add_null_value (b);
 }

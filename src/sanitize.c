@@ -432,14 +432,36 @@ classify_leaf (GMimeObject *obj, const char *type)
   return LEAF_OTHER;
 }
 
-/* Text of a text part, payloads cut out.  Returns owned UTF-8. */
+/* Text of a text part, payloads cut out.  Returns owned UTF-8, or NULL
+ * with *binary set when what remains is not text. */
 static char *
-read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes)
+read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes,
+           gboolean *binary)
 {
+  *binary = FALSE;
   const char *declared = g_mime_object_get_content_type_parameter (obj, "charset");
   gboolean over = FALSE;
   g_autoptr (GPtrArray) payloads = mugai_textpayload_find (
       (const char *) bytes->data, bytes->len, ctx->policy->limits.inline_payloads, &over);
+
+  /* What remains once the payloads are cut must be text: yEnc is 8-bit
+   * and would make the whole part look binary. */
+  g_autoptr (GByteArray) rest = g_byte_array_new ();
+  gsize rpos = 0;
+  for (guint i = 0; i <= payloads->len; i++)
+    {
+      const MugaiPayload *pl = i < payloads->len ? payloads->pdata[i] : NULL;
+      gsize seg_end = pl ? pl->start : bytes->len;
+      if (seg_end > rpos)
+        g_byte_array_append (rest, bytes->data + rpos, (guint) (seg_end - rpos));
+      if (pl)
+        rpos = pl->end;
+    }
+  if (mugai_charset_looks_binary ((const char *) rest->data, rest->len))
+    {
+      *binary = TRUE;
+      return NULL;
+    }
 
   g_autoptr (GString) out = g_string_sized_new (bytes->len + 64);
   gsize pos = 0;
@@ -453,8 +475,14 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
         {
           g_autofree char *used = NULL;
           MugaiCharsetQuality q;
-          g_autofree char *seg = mugai_charset_decode ((const char *) bytes->data + pos,
-                                                       seg_end - pos, declared, &used, &q);
+          /* stray NULs are dropped: no reader shows them, and they would
+           * end the text early in C strings */
+          g_autoptr (GByteArray) clean = g_byte_array_sized_new ((guint) (seg_end - pos));
+          for (gsize k = pos; k < seg_end; k++)
+            if (bytes->data[k] != 0)
+              g_byte_array_append (clean, bytes->data + k, 1);
+          g_autofree char *seg = mugai_charset_decode ((const char *) clean->data, clean->len,
+                                                       declared, &used, &q);
           g_string_append (out, seg);
           if (seg_end - pos >= best_len)
             {
@@ -573,6 +601,32 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
   return text;
 }
 
+static gboolean
+known_transfer_encoding (GMimeObject *obj)
+{
+  static const char *const known[] = { "7bit", "8bit", "binary", "base64", "quoted-printable",
+                                       "x-uuencode", "uuencode", "x-uue", NULL };
+  const char *cte = g_mime_object_get_header (obj, "Content-Transfer-Encoding");
+  if (!cte)
+    return TRUE;
+  g_autofree char *v = g_ascii_strdown (cte, -1);
+  g_strstrip (v);
+  return *v == '\0' || g_strv_contains (known, v);
+}
+
+static gboolean
+name_has_hidden_characters (const char *utf8)
+{
+  for (const char *p = utf8; *p; p = g_utf8_next_char (p))
+    {
+      gunichar u = g_utf8_get_char (p);
+      if (u < 0x20 || (u >= 0x7f && u < 0xa0) || (u >= 0x200b && u <= 0x200f)
+          || (u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) || u == 0x061c)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean top)
 {
@@ -597,13 +651,32 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
     }
   fill_content_facts (ctx, rec, bytes);
 
+  const char *binary_detail = ctx->policy->language == MUGAI_LANG_JA
+                                  ? "テキストと表示されていますが中身はバイナリです"
+                                  : "declared as text but holds binary data";
   gboolean textual = cls == LEAF_TEXT || cls == LEAF_HTML || cls == LEAF_ENRICHED
                      || cls == LEAF_STATUS_TEXT;
-  if (textual && mugai_charset_looks_binary ((const char *) bytes->data, bytes->len))
+  if (textual && !known_transfer_encoding (obj))
     {
+      /* RFC 2045 6.4: an unknown encoding makes the part opaque data */
       decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
-              ctx->policy->language == MUGAI_LANG_JA ? "テキストと表示されていますが中身はバイナリです"
-                                                     : "declared as text but holds binary data");
+              ctx->policy->language == MUGAI_LANG_JA ? "不明な転送エンコーディングです"
+                                                     : "unknown transfer encoding");
+      return;
+    }
+  if ((cls == LEAF_HTML || cls == LEAF_ENRICHED)
+      && mugai_charset_looks_binary ((const char *) bytes->data, bytes->len))
+    {
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, binary_detail);
+      return;
+    }
+  if (rec->filename && name_has_hidden_characters (rec->filename))
+    {
+      /* bidi overrides and controls make a name read as something else
+       * ("invoice<RLO>fdp.exe" shows as "invoiceexe.pdf") */
+      decide (ctx, rec, build, MUGAI_FINDING_NAME_TRICK,
+              ctx->policy->language == MUGAI_LANG_JA ? "ファイル名に制御文字や書字方向の上書きがあります"
+                                                     : "control or bidi override characters in the name");
       return;
     }
 
@@ -612,7 +685,13 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
     case LEAF_TEXT:
     case LEAF_STATUS_TEXT:
       {
-        g_autofree char *text = read_text (ctx, build, rec, obj, bytes);
+        gboolean binary = FALSE;
+        g_autofree char *text = read_text (ctx, build, rec, obj, bytes, &binary);
+        if (binary)
+          {
+            decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, binary_detail);
+            return;
+          }
         if (!attachment && cls == LEAF_TEXT)
           {
             rec->kind = "body";
@@ -897,6 +976,12 @@ header_raw_is_clean (const char *name, const char *raw)
         {
           if (p[1] && p[1] != ' ' && p[1] != '\t')
             return FALSE;
+          /* a continuation line of only blanks reads as the end of the
+           * header block to many parsers: unfold instead */
+          if (p[1] && p[1 + strspn (p + 1, " \t")] == '\n')
+            return FALSE;
+          if (p[1] && p[1 + strspn (p + 1, " \t")] == '\r')
+            return FALSE;
           line = 0;
           continue;
         }
@@ -922,6 +1007,84 @@ truncate_utf8 (char *s, gsize max)
   return s;
 }
 
+static gboolean
+header_name_is_valid (const char *name)
+{
+  if (!*name)
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if ((guchar) *p < 33 || (guchar) *p > 126 || *p == ':')
+      return FALSE;
+  return TRUE;
+}
+
+/* GMime picks the "best" charset for display names (ISO-8859-1 when it
+ * fits); mugai writes UTF-8 everywhere, so the list is formatted again
+ * with every name's charset set. */
+static void
+encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *decoded)
+{
+  g_autoptr (InternetAddressList) list = internet_address_list_parse (ctx->parser_options, decoded);
+  if (!list || internet_address_list_length (list) == 0)
+    return;
+  for (int i = 0; i < internet_address_list_length (list); i++)
+    {
+      InternetAddress *a = internet_address_list_get_address (list, i);
+      internet_address_set_charset (a, "utf-8");
+      if (INTERNET_ADDRESS_IS_GROUP (a))
+        {
+          InternetAddressList *members = internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a));
+          for (int j = 0; j < internet_address_list_length (members); j++)
+            internet_address_set_charset (internet_address_list_get_address (members, j), "utf-8");
+        }
+    }
+  GMimeHeader *added = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
+  g_autofree char *value = internet_address_list_to_string (list, NULL, TRUE);
+  const char *name = g_mime_header_get_name (added);
+  g_autofree char *line = g_strdup_printf ("%s: %s", name, value);
+  g_autofree char *folded = g_mime_utils_structured_header_fold (ctx->parser_options, NULL, line);
+  if (!folded)
+    return;
+  const char *v = folded + strlen (name) + 1;
+  g_autofree char *with_nl = g_str_has_suffix (v, "\n") ? g_strdup (v) : g_strconcat (v, "\n", NULL);
+  g_mime_header_set_raw_value (added, with_nl);
+}
+
+static gboolean
+has_8bit (const char *s)
+{
+  for (; *s; s++)
+    if ((guchar) *s >= 0x80)
+      return TRUE;
+  return FALSE;
+}
+
+/* GMime encodes unstructured text and display names, but writes other
+ * structured fields (Received, unknown ones) as given.  Those that still
+ * hold 8-bit text are written as RFC 2047 text.  Addresses and message
+ * ids with UTF-8 in them are left as RFC 6532 allows: encoding them would
+ * break their syntax. */
+static void
+ensure_7bit (GMimeHeaderList *out, const char *name, const char *decoded)
+{
+  GMimeHeader *added = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
+  const char *raw = g_mime_header_get_raw_value (added);
+  if (!raw || !has_8bit (raw))
+    return;
+  static const char *const ids[] = { "message-id", "in-reply-to", "references",
+                                     "resent-message-id", NULL };
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+  if (mugai_header_is_address (name) || g_strv_contains (ids, lower))
+    return;
+  g_autofree char *encoded = g_mime_utils_header_encode_text (NULL, decoded, "utf-8");
+  g_autofree char *line = g_strdup_printf ("%s: %s", name, encoded);
+  g_autofree char *folded = g_mime_utils_unstructured_header_fold (NULL, NULL, line);
+  const char *value = folded + strlen (name) + 1;
+  g_autofree char *with_nl = g_str_has_suffix (value, "\n") ? g_strdup (value)
+                                                             : g_strconcat (value, "\n", NULL);
+  g_mime_header_set_raw_value (added, with_nl);
+}
+
 static void
 copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
 {
@@ -945,6 +1108,18 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
                                                          "more than %u header fields; %d dropped",
                                                          limits->headers, n - i));
           break;
+        }
+      if (!header_name_is_valid (name))
+        {
+          /* RFC 5322 2.2: printable ASCII but ':'.  Broken folding makes
+           * parsers see names like ":cc:content-type;" and such a line
+           * ends the header block for others. */
+          g_autofree char *safe = mugai_text_safe_display (name, 60);
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
+                                                       "header with an invalid name dropped: %s",
+                                                       safe));
+          continue;
         }
       if (g_ascii_strncasecmp (name, "Content-", 8) == 0
           || g_ascii_strcasecmp (name, "MIME-Version") == 0)
@@ -989,6 +1164,9 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
         }
       g_strstrip (decoded);
       g_mime_object_append_header (GMIME_OBJECT (dst), name, decoded, "utf-8");
+      if (mode == MUGAI_HEADER_PHRASE)
+        encode_addresses_utf8 (ctx, out, decoded);
+      ensure_7bit (out, name, decoded);
     }
 }
 
@@ -1111,6 +1289,26 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
       *output = NULL;
       *report_out = g_steal_pointer (&report);
       return TRUE;
+    }
+
+  /* A UTF-8 byte order mark before the first header (some Windows tools
+   * write one) would make GMime read every header as body text. */
+  if (len >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
+    data += 3, len -= 3;
+  /* Old Mac mailers and some gateways end lines with a bare CR; GMime
+   * knows only LF and CRLF, and would read the whole message as one
+   * header.  When the first line ends in a bare CR, every bare CR is a
+   * line end. */
+  g_autofree char *normalized = NULL;
+  const char *first_eol = memchr (data, '\r', len);
+  const char *first_lf = memchr (data, '\n', len);
+  if (first_eol && (!first_lf || first_eol < first_lf) && first_eol + 1 < data + len
+      && first_eol[1] != '\n')
+    {
+      normalized = g_malloc (len);
+      for (gsize i = 0; i < len; i++)
+        normalized[i] = (data[i] == '\r' && (i + 1 >= len || data[i + 1] != '\n')) ? '\n' : data[i];
+      data = normalized;
     }
 
   g_autoptr (GMimeParserOptions) popts = g_mime_parser_options_new ();

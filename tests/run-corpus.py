@@ -87,8 +87,8 @@ class Outcome:
         self.failures.append((kind, text))
 
 
-def judge_delivered(o, data, report, rc):
-    c = mt.check_message(data)
+def judge_delivered(o, data, report, rc, original):
+    c = mt.check_message(data, original)
     for code, text in c.failures:
         o.fail("wellformed", "%s: %s" % (code, text))
         o.wf_codes[code] += 1
@@ -130,7 +130,9 @@ def run_message(mugai, corpus, path, tmp, index):
     verdict = report.get("verdict") if isinstance(report, dict) else None
     if r.rc == mt.EXIT_DELIVER:
         o.verdicts["delivered"] += 1
-        judge_delivered(o, r.stdout, report if isinstance(report, dict) else None, r.rc)
+        with open(os.path.join(corpus, path), "rb") as f:
+            original = f.read()
+        judge_delivered(o, r.stdout, report if isinstance(report, dict) else None, r.rc, original)
         o.summary = (report or {}).get("status") or verdict or "delivered"
     else:
         o.verdicts["rejected" if r.rc == mt.EXIT_REJECT else "tempfailed"] += 1
@@ -184,8 +186,17 @@ def run_mbox(mugai, corpus, path, tmp, index):
     if len(outputs) != o.verdicts["delivered"]:
         o.fail("report", "%d messages in the output mbox, %d delivered in the report"
                % (len(outputs), o.verdicts["delivered"]))
+    # originals of the delivered messages, to tell kept header defects
+    with open(os.path.join(corpus, path), "rb") as f:
+        whole = f.read()
+    inputs = mt.read_mbox(whole)
+    delivered = [i for i, x in enumerate(reports) if x.get("verdict") in ("clean", "sanitized")]
     for n, data in enumerate(outputs, 1):
-        c = mt.check_message(data)
+        idx = delivered[n - 1] if n - 1 < len(delivered) else None
+        # where this splitter and mugai's disagree on message boundaries,
+        # the whole mbox stands in as the original
+        original = inputs[idx] if idx is not None and len(inputs) == len(reports) else whole
+        c = mt.check_message(data, original)
         for code, text in c.failures:
             o.fail("wellformed", "output message %d: %s: %s" % (n, code, text))
             o.wf_codes[code] += 1
@@ -194,6 +205,7 @@ def run_mbox(mugai, corpus, path, tmp, index):
 
 
 def main(argv):
+    sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
     if len(argv) != 2:
         print("usage: run-corpus.py MUGAI_BIN", file=sys.stderr)
         return 64
@@ -236,7 +248,9 @@ def main(argv):
     if wf_codes:
         print("# well-formedness problems (occurrences): "
               + ", ".join("%s=%d" % kv for kv in wf_codes.most_common(15)))
-    return 1 if tap.failed else 0
+    # The TAP lines carry the verdict; meson takes a non-zero exit status
+    # of a TAP test as a harness error ("ERROR") rather than a failure.
+    return 0
 
 
 if __name__ == "__main__":

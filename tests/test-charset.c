@@ -111,7 +111,9 @@ test_to_iso2022jp (void)
 static void
 test_binary (void)
 {
-  g_assert_true (mugai_charset_looks_binary ("a\0b", 3));
+  g_assert_false (mugai_charset_looks_binary ("a\0b", 3)); /* a stray NUL */
+  char pe[512] = "MZ";
+  g_assert_true (mugai_charset_looks_binary (pe, sizeof pe)); /* NUL padding */
   g_assert_false (mugai_charset_looks_binary ("plain\ttext\r\n", 12));
   g_assert_false (mugai_charset_looks_binary ("\x1b$BF|\x1b(B", 8));
   char ctl[100];

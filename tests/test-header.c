@@ -41,6 +41,8 @@ static const DecodeCase decode_cases[] = {
     "\"a\\\"b\" <x@example.jp>" },
   { "phrase-plain", " =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <yamada@example.jp>",
     MUGAI_HEADER_PHRASE, "山田 <yamada@example.jp>" },
+  { "phrase-word-in-addr-spec-kept", " =?utf-8?Q?a=F0=9F=90=88?=@example.jp, <=?utf-8?B?5pel?=@example.jp>",
+    MUGAI_HEADER_PHRASE, "=?utf-8?Q?a=F0=9F=90=88?=@example.jp, <=?utf-8?B?5pel?=@example.jp>" },
   { "phrase-raw-sjis", " \x8e\x52\x93\x63 <yamada@example.jp>", MUGAI_HEADER_PHRASE,
     "山田 <yamada@example.jp>" },
 };

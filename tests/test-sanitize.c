@@ -469,7 +469,7 @@ test_binary_as_text (void)
   Result r;
   run (HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nok\n"
            "--b\nContent-Type: text/plain; name=a.txt\nContent-Transfer-Encoding: base64\n\n"
-           "TVoAAAAAAAA=\n--b--\n",
+           "TVqQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAFBFAAA=\n--b--\n",
        NULL, &r);
   g_assert_cmpint (find_part (r.report, "2")->action, ==, MUGAI_ACTION_REMOVE);
   g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_BANNED_TYPE);

@@ -1,0 +1,2355 @@
+/*
+ * html.c - HTML to readable plain text (libxml2's HTML parser)
+ *
+ * NAME
+ *	mugai_html_to_text, mugai_html_meta_charset, mugai_html_defang_url
+ *
+ * SYNOPSIS
+ *	#include "html.h"
+ *
+ *	gboolean mugai_html_to_text (const char *utf8_html, gsize len,
+ *	                             MugaiLinkMode links, gsize max_output,
+ *	                             char **out_text, MugaiHtmlStats *stats,
+ *	                             GError **error);
+ *	char *mugai_html_meta_charset (const char *data, gsize len);
+ *	char *mugai_html_defang_url (const char *url);
+ *
+ * DESCRIPTION
+ *	mugai_html_to_text() parses the document with libxml2's HTML parser
+ *	(recovering, no network, no diagnostics on stderr, internal charset
+ *	declarations ignored: the caller has already converted the part to
+ *	UTF-8, and a <meta charset> must not make libxml2 decode it twice)
+ *	and walks the tree once, iteratively, writing the text through a
+ *	small layout engine that owes newlines, white space and indentation
+ *	until the next visible character.  That is what keeps the output
+ *	free of trailing blanks and of more than one blank line in a row.
+ *
+ *	The output format is fixed (tests/test-html.c asserts it):
+ *
+ *	    <p>, <pre>, headings, top-level lists and <blockquote> are set
+ *	    off by one blank line; other blocks (div, li, tr, table, form,
+ *	    section, ...) start on a new line; <br> is a newline.
+ *	    h1 and h2 are underlined with "=" and "-" (the width of their
+ *	    last line, in columns, at most 72).
+ *	    <ul> items start with "- ", <ol> items with "1. ", "2. " ...
+ *	    (from the start attribute); continuation lines and nested lists
+ *	    are indented by the width of the marker ("  " under "- ").
+ *	    <blockquote> lines start with "> ", as in a mail reply.
+ *	    <dd> is indented by two spaces under its <dt>.
+ *	    Table rows are lines, cells in a row are separated by a tab.
+ *	    <hr> is a line "----".  <img alt="x"> is "[x]" (nothing if
+ *	    the alt text is empty or absent).  <rt> (ruby) is "(reading)".
+ *	    Runs of white space (and U+00A0) collapse to one space, except
+ *	    inside <pre>; a line break between two East Asian wide
+ *	    characters disappears, as CSS Text 3 asks, so that Japanese
+ *	    source wrapped by the sender's editor reads as one sentence.
+ *
+ *	Links are written as "text [target]" (see html.h); when the text is
+ *	the target itself ("https://x/y" linked to itself, ignoring case and
+ *	one trailing "/") it is written once, in the form the mode asks for,
+ *	so that DEFANG does not leave a live copy of the URL for the mail
+ *	client to turn into a link again.  Only http, https, ftp, mailto and
+ *	tel targets are written; for any other scheme (javascript:,
+ *	vbscript:, data:, file:, and protocol handlers such as ms-msdt: or
+ *	search-ms:) only the scheme is shown: "text [javascript:]".  Targets
+ *	that are a bare fragment ("#top") are not written.  <area href> is
+ *	a link whose text is its alt text.
+ *
+ *	Dropped with their content: head, title, script, style, template,
+ *	object, applet, iframe, frame, frameset, svg, math, link, meta,
+ *	base, comments, processing instructions, and the form controls
+ *	input, button, select, option, textarea, datalist, output.
+ *	stats->scripts counts script, style, template, object, embed,
+ *	applet, iframe, frame and frameset elements wherever they are,
+ *	inside dropped elements too (a <script> in <head> counts).  <embed>
+ *	is void in HTML, but libxml2 2.9 does not know it and makes what
+ *	follows its content; so only the element is dropped, not that.
+ *
+ *	A <form> is counted in stats->forms but its content other than the
+ *	controls is kept: labels and text around the controls explain what
+ *	the sender asked for, and pages saved from ASP.NET sites wrap the
+ *	whole body in a form.  <noscript> content is kept: it is what a
+ *	reader without scripts (this one) is meant to see.
+ *
+ *	Office HTML is common in Japanese mail and gets two fixes:
+ *	<p class="Mso..."> paragraphs have no margin in Outlook, so they
+ *	end a line instead of adding a blank one (an empty one is a blank
+ *	line); <o:p> arrives from libxml2 as a <p> nested in a <p>, which
+ *	cannot happen in real HTML, so a <p> inside a <p> is inline; and
+ *	the "downlevel-revealed" conditional markers <![if ...]> and
+ *	<![endif]> are removed before parsing (browsers treat them as bogus
+ *	comments, libxml2 as text).
+ *
+ *	mugai_html_meta_charset() runs a simplified form of the HTML
+ *	encoding prescan (comments and other tags' attribute values are
+ *	skipped, so a "<meta charset" inside them is not believed).  As in
+ *	HTML, a declared UTF-16 is answered as "utf-8": the bytes scanned
+ *	were ASCII-compatible, so they are not UTF-16.
+ *
+ * OWNERSHIP
+ *	All strings returned are owned by the caller (g_free).  Nothing is
+ *	kept between calls.
+ *
+ * LIMITS
+ *	Output: max_output octets, cut at a character boundary.  Structure
+ *	(lists, quotes, tables, headings) is followed to HTML_MAX_DEPTH
+ *	levels; deeper elements only contribute text and line breaks, but
+ *	links, images and dropped elements are handled at any depth, so
+ *	depth cannot hide a link target or reveal a script.  libxml2 2.9
+ *	itself stops building the tree at 256 nested elements and at a text
+ *	node over 10 MB (unless XML_PARSE_HUGE, which we do not set); what
+ *	follows is lost, so stats->truncated is set then too.  The other
+ *	statistics always cover the whole tree, past max_output as well.
+ *	Indentation is capped at HTML_MAX_PREFIX octets, a written link
+ *	target at HTML_MAX_TARGET, link text examined for the mismatch check
+ *	at HTML_MAX_LINK_TEXT.  Memory is libxml2's tree (about 20 times the
+ *	input for markup-dense mail) plus the output.
+ *
+ * DIAGNOSTICS
+ *	FALSE with MUGAI_HTML_ERROR_PARSE when libxml2 builds no document or
+ *	the input is over G_MAXINT / 3 octets (libxml2 takes an int length,
+ *	and the U+FFFD replacements below can triple the input).
+ *
+ *	Invalid UTF-8 and NUL octets in the input are replaced by U+FFFD
+ *	first: libxml2 2.9 would otherwise switch to ISO-8859-1 at the first
+ *	bad octet and turn the rest of the document into mojibake.
+ *
+ * BUGS
+ *	CSS is not interpreted: text hidden with display:none or the hidden
+ *	attribute is rendered.  Legacy entities without ";" ("&nbsp") stay
+ *	literal, as libxml2 2.9 leaves them.  Table cells that contain
+ *	blocks are rendered one below the other, not side by side.
+ *
+ * THREAD SAFETY
+ *	Reentrant once xmlInitParser() has been called.  xmlCleanupParser()
+ *	is never called here.
+ */
+#include "html.h"
+
+#include <string.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+/* libxml2 types are used only in this file, so their cleanup functions are
+ * declared here rather than in a shared header. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, htmlFreeParserCtxt)
+
+/* The macro's first argument is the quark's text, not an expression. */
+/* clang-format off */
+G_DEFINE_QUARK (mugai-html-error-quark, mugai_html_error)
+/* clang-format on */
+
+/* Elements below this depth keep their layout.  libxml2 2.9 stops at 256
+ * anyway; the cap protects us if a later libxml2 does not. */
+#define HTML_MAX_DEPTH 256
+
+/* "> " and list indentation: 32 quote levels.  Deeper nesting would only
+ * push the text off the screen. */
+#define HTML_MAX_PREFIX 64
+
+/* A list marker run ("- - 1. ") waiting for its item's first text. */
+#define HTML_MAX_MARKER 64
+
+/* Literal white space kept inside <pre> at a time (indentation). */
+#define HTML_MAX_PRE_SPACE 256
+
+/* Tab separators for empty cells in a row; more add no information. */
+#define HTML_MAX_TABS 32
+
+/* A written link target, octets.  The host comes first, so a padded
+ * target still shows where it goes. */
+#define HTML_MAX_TARGET 2048
+
+/* Link text looked at for the mismatch check; longer text is not a URL. */
+#define HTML_MAX_LINK_TEXT 2048
+
+/* HTML's encoding prescan looks at the first 1024 octets; we allow more
+ * because mail generators put long comments and styles first. */
+#define HTML_META_WINDOW 4096
+
+/* Longest IANA charset name is 45 ("Extended_UNIX_Code_Fixed_Width_for_
+ * Japanese"); no encoder we would use has more than 40. */
+#define HTML_MAX_CHARSET 40
+
+#define HTML_MAX_UNDERLINE 72
+
+/* A "<![if ...]>" marker longer than this is not an Office marker. */
+#define HTML_MAX_CONDITIONAL 256
+
+/* ---------------------------------------------------------------------- */
+/* Element classes */
+
+typedef enum
+{
+  EL_INLINE, /* no layout of its own: b, span, font, unknown names */
+  EL_DROP,   /* not rendered, content included */
+  EL_BLOCK,  /* starts and ends a line */
+  EL_P,
+  EL_HEADING,
+  EL_BR,
+  EL_HR,
+  EL_IMG,
+  EL_A,
+  EL_AREA,
+  EL_LIST,
+  EL_LI,
+  EL_DD,
+  EL_QUOTE,
+  EL_PRE,
+  EL_TABLE,
+  EL_TR,
+  EL_CELL,
+  EL_FORM,
+  EL_RT
+} ElKind;
+
+enum
+{
+  F_ACTIVE = 1 << 0,  /* counted in stats->scripts */
+  F_ORDERED = 1 << 1, /* <ol> */
+  F_H1 = 1 << 2,      /* underlined with "=" */
+  F_H2 = 1 << 3,      /* underlined with "-" */
+};
+
+typedef struct
+{
+  const char *name;
+  guint8 kind;
+  guint8 flags;
+} ElInfo;
+
+/* Sorted by name (strcmp) for bsearch.  libxml2 lower-cases HTML element
+ * names and drops namespace prefixes ("o:p" arrives as "p"). */
+static const ElInfo elements[] = {
+  { "a", EL_A, 0 },
+  { "address", EL_BLOCK, 0 },
+  { "applet", EL_DROP, F_ACTIVE },
+  { "area", EL_AREA, 0 },
+  { "article", EL_BLOCK, 0 },
+  { "aside", EL_BLOCK, 0 },
+  { "base", EL_DROP, 0 },
+  { "blockquote", EL_QUOTE, 0 },
+  { "body", EL_BLOCK, 0 },
+  { "br", EL_BR, 0 },
+  { "button", EL_DROP, 0 },
+  { "caption", EL_BLOCK, 0 },
+  { "center", EL_BLOCK, 0 },
+  { "datalist", EL_DROP, 0 },
+  { "dd", EL_DD, 0 },
+  { "details", EL_BLOCK, 0 },
+  { "dialog", EL_BLOCK, 0 },
+  { "dir", EL_LIST, 0 },
+  { "div", EL_BLOCK, 0 },
+  { "dl", EL_BLOCK, 0 },
+  { "dt", EL_BLOCK, 0 },
+  { "embed", EL_INLINE, F_ACTIVE }, /* void, but libxml2 2.9 nests what follows */
+  { "fieldset", EL_BLOCK, 0 },
+  { "figcaption", EL_BLOCK, 0 },
+  { "figure", EL_BLOCK, 0 },
+  { "footer", EL_BLOCK, 0 },
+  { "form", EL_FORM, 0 },
+  { "frame", EL_DROP, F_ACTIVE },
+  { "frameset", EL_DROP, F_ACTIVE },
+  { "h1", EL_HEADING, F_H1 },
+  { "h2", EL_HEADING, F_H2 },
+  { "h3", EL_HEADING, 0 },
+  { "h4", EL_HEADING, 0 },
+  { "h5", EL_HEADING, 0 },
+  { "h6", EL_HEADING, 0 },
+  { "head", EL_DROP, 0 },
+  { "header", EL_BLOCK, 0 },
+  { "hgroup", EL_BLOCK, 0 },
+  { "hr", EL_HR, 0 },
+  { "html", EL_BLOCK, 0 },
+  { "iframe", EL_DROP, F_ACTIVE },
+  { "img", EL_IMG, 0 },
+  { "input", EL_DROP, 0 },
+  { "isindex", EL_DROP, 0 },
+  { "keygen", EL_INLINE, 0 }, /* void, unknown to libxml2 2.9: as <embed> */
+  { "legend", EL_BLOCK, 0 },
+  { "li", EL_LI, 0 },
+  { "link", EL_DROP, 0 },
+  { "listing", EL_PRE, 0 },
+  { "main", EL_BLOCK, 0 },
+  { "math", EL_DROP, 0 },
+  { "menu", EL_LIST, 0 },
+  { "meta", EL_DROP, 0 },
+  { "nav", EL_BLOCK, 0 },
+  { "object", EL_DROP, F_ACTIVE },
+  { "ol", EL_LIST, F_ORDERED },
+  { "optgroup", EL_DROP, 0 },
+  { "option", EL_DROP, 0 },
+  { "output", EL_DROP, 0 },
+  { "p", EL_P, 0 },
+  { "param", EL_DROP, 0 },
+  { "plaintext", EL_PRE, 0 },
+  { "pre", EL_PRE, 0 },
+  { "rp", EL_DROP, 0 },
+  { "rt", EL_RT, 0 },
+  { "script", EL_DROP, F_ACTIVE },
+  { "section", EL_BLOCK, 0 },
+  { "select", EL_DROP, 0 },
+  { "style", EL_DROP, F_ACTIVE },
+  { "summary", EL_BLOCK, 0 },
+  { "svg", EL_DROP, 0 },
+  { "table", EL_TABLE, 0 },
+  { "td", EL_CELL, 0 },
+  { "template", EL_DROP, F_ACTIVE },
+  { "textarea", EL_DROP, 0 },
+  { "th", EL_CELL, 0 },
+  { "title", EL_DROP, 0 },
+  { "tr", EL_TR, 0 },
+  { "ul", EL_LIST, 0 },
+  { "xml", EL_DROP, 0 },
+  { "xmp", EL_PRE, 0 },
+};
+
+static int
+element_cmp (const void *key, const void *member)
+{
+  return strcmp (key, ((const ElInfo *)member)->name);
+}
+
+static const ElInfo *
+element_lookup (const xmlChar *name)
+{
+  if (name == NULL)
+    return NULL;
+  return bsearch (name, elements, G_N_ELEMENTS (elements), sizeof elements[0], element_cmp);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Character classes */
+
+static gboolean
+is_html_space (gunichar c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* C0 (other than the white space handled by the caller), DEL and C1: never
+ * in the output. */
+static gboolean
+is_control (gunichar c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+/* CSS Text 3, 4.1.3: a segment break between two such characters is
+ * removed.  Hangul uses spaces between words, so it is excluded. */
+static gboolean
+is_east_asian_wide (gunichar c)
+{
+  if (c >= 0xff61 && c <= 0xff9f) /* halfwidth katakana */
+    return TRUE;
+  return g_unichar_iswide (c) && g_unichar_get_script (c) != G_UNICODE_SCRIPT_HANGUL;
+}
+
+/* Characters that are invisible or look like a space: inside a URL they
+ * only serve to mislead, so a written target shows them percent-encoded. */
+static gboolean
+is_deceptive (gunichar c)
+{
+  switch (g_unichar_type (c))
+    {
+    case G_UNICODE_FORMAT:
+    case G_UNICODE_SPACE_SEPARATOR:
+    case G_UNICODE_LINE_SEPARATOR:
+    case G_UNICODE_PARAGRAPH_SEPARATOR:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* URLs */
+
+/* Length of a leading "scheme" (RFC 3986 3.1) followed by ':', or 0. */
+static gsize
+url_scheme_len (const char *s, gsize len)
+{
+  gsize i;
+
+  if (len == 0 || !g_ascii_isalpha (s[0]))
+    return 0;
+  for (i = 1; i < len; i++)
+    {
+      if (s[i] == ':')
+        return i;
+      if (!g_ascii_isalnum (s[i]) && s[i] != '+' && s[i] != '-' && s[i] != '.')
+        return 0;
+    }
+  return 0;
+}
+
+static gboolean
+scheme_is (const char *s, gsize scheme_len, const char *name)
+{
+  return scheme_len == strlen (name) && g_ascii_strncasecmp (s, name, scheme_len) == 0;
+}
+
+/* Schemes for which browsers accept any number of "/" or "\" before the
+ * host, and "http:host" (WHATWG URL, "special schemes"). */
+static gboolean
+scheme_is_special (const char *s, gsize scheme_len)
+{
+  return scheme_is (s, scheme_len, "http") || scheme_is (s, scheme_len, "https")
+         || scheme_is (s, scheme_len, "ftp") || scheme_is (s, scheme_len, "ws")
+         || scheme_is (s, scheme_len, "wss");
+}
+
+typedef struct
+{
+  gsize scheme_len; /* 0: none */
+  gsize auth_start; /* authority (userinfo@host:port); empty if none */
+  gsize auth_end;
+  gsize host_start;
+  gsize host_end;
+} UrlSpan;
+
+static gboolean
+is_slash (char c)
+{
+  return c == '/' || c == '\\';
+}
+
+/* Finds the host the way a browser would.  With no_scheme_host, a
+ * scheme-less reference that does not start with "/" is taken to start
+ * with a host ("www.example.com/x"), as mail clients do when they turn
+ * text into links. */
+static void
+url_split (const char *s, gsize len, gboolean no_scheme_host, UrlSpan *u)
+{
+  gsize i = 0;
+  gsize k;
+  gboolean authority = FALSE;
+
+  memset (u, 0, sizeof *u);
+  u->scheme_len = url_scheme_len (s, len);
+  if (u->scheme_len > 0)
+    {
+      i = u->scheme_len + 1;
+      if (scheme_is_special (s, u->scheme_len))
+        {
+          while (i < len && is_slash (s[i]))
+            i++;
+          authority = TRUE;
+        }
+    }
+  if (!authority && i + 1 < len && is_slash (s[i]) && is_slash (s[i + 1]))
+    {
+      i += 2;
+      authority = TRUE;
+    }
+  if (!authority && u->scheme_len == 0 && no_scheme_host && i < len && !is_slash (s[i]))
+    authority = TRUE;
+
+  u->auth_start = u->auth_end = u->host_start = u->host_end = i;
+  if (!authority)
+    return;
+
+  while (i < len && !is_slash (s[i]) && s[i] != '?' && s[i] != '#')
+    i++;
+  u->auth_end = i;
+
+  u->host_start = u->auth_start;
+  for (k = u->auth_start; k < u->auth_end; k++)
+    if (s[k] == '@')
+      u->host_start = k + 1;
+
+  k = u->host_start;
+  if (k < u->auth_end && s[k] == '[')
+    {
+      while (k < u->auth_end && s[k] != ']')
+        k++;
+      if (k < u->auth_end)
+        k++;
+    }
+  else
+    {
+      while (k < u->auth_end && s[k] != ':')
+        k++;
+    }
+  u->host_end = k;
+}
+
+/* Appends s[0..len) with every host dot written as "[.]", counting the
+ * ideographic full stops that IDNA treats as dots (UTS #46). */
+static void
+append_defanged_host (GString *out, const char *s, gsize len)
+{
+  const char *p = s;
+  const char *end = s + len;
+
+  while (p < end)
+    {
+      if (*p == '.')
+        {
+          g_string_append (out, "[.]");
+          p++;
+        }
+      else if (end - p >= 3
+               && (memcmp (p, "\xe3\x80\x82", 3) == 0      /* U+3002 */
+                   || memcmp (p, "\xef\xbc\x8e", 3) == 0   /* U+FF0E */
+                   || memcmp (p, "\xef\xbd\xa1", 3) == 0)) /* U+FF61 */
+        {
+          g_string_append (out, "[.]");
+          p += 3;
+        }
+      else
+        {
+          g_string_append_c (out, *p);
+          p++;
+        }
+    }
+}
+
+char *
+mugai_html_defang_url (const char *url)
+{
+  GString *out;
+  UrlSpan u;
+  gsize len;
+  gsize i;
+
+  g_return_val_if_fail (url != NULL, NULL);
+
+  len = strlen (url);
+  out = g_string_sized_new (len + 16);
+  url_split (url, len, TRUE, &u);
+
+  i = 0;
+  if (u.scheme_len > 0)
+    {
+      /* "hxxp", "hxxps", "fxp": the letters keep their case. */
+      if (scheme_is (url, u.scheme_len, "http") || scheme_is (url, u.scheme_len, "https"))
+        {
+          g_string_append_c (out, url[0]);
+          g_string_append_c (out, g_ascii_isupper (url[1]) ? 'X' : 'x');
+          g_string_append_c (out, g_ascii_isupper (url[2]) ? 'X' : 'x');
+          g_string_append_len (out, url + 3, u.scheme_len - 3);
+        }
+      else if (scheme_is (url, u.scheme_len, "ftp"))
+        {
+          g_string_append_c (out, url[0]);
+          g_string_append_c (out, g_ascii_isupper (url[1]) ? 'X' : 'x');
+          g_string_append_c (out, url[2]);
+        }
+      else
+        g_string_append_len (out, url, u.scheme_len);
+      g_string_append_c (out, ':');
+      i = u.scheme_len + 1;
+
+      if (scheme_is (url, u.scheme_len, "mailto"))
+        {
+          /* RFC 6068: addresses up to "?", separated by ",".  Every "@" is
+           * broken (a bare address in a header field of the query would
+           * be turned into a link too), dots only in the domains. */
+          gboolean domain = FALSE;
+          gboolean query = FALSE;
+
+          for (; i < len; i++)
+            {
+              char c = url[i];
+
+              if (c == '?')
+                query = TRUE;
+              if (c == '@')
+                {
+                  g_string_append (out, "[@]");
+                  domain = !query;
+                  continue;
+                }
+              if (c == ',' || c == '?')
+                domain = FALSE;
+              if (c == '.' && domain)
+                g_string_append (out, "[.]");
+              else
+                g_string_append_c (out, c);
+            }
+          return g_string_free (out, FALSE);
+        }
+    }
+
+  g_string_append_len (out, url + i, u.host_start - i);
+  append_defanged_host (out, url + u.host_start, u.host_end - u.host_start);
+  g_string_append (out, url + u.host_end);
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+has_non_ascii (const char *s, gsize len)
+{
+  gsize i;
+
+  for (i = 0; i < len; i++)
+    if ((guchar)s[i] >= 0x80)
+      return TRUE;
+  return FALSE;
+}
+
+/* The target as it may be written: leading and trailing C0/space removed
+ * and tab/newline dropped anywhere (WHATWG URL parsing does the same, so
+ * "java\tscript:" is javascript:), other controls dropped (they cannot
+ * reach the output), and characters that could mislead a reader or break
+ * the "[...]" framing percent-encoded: space, "[" and "]" outside an IPv6
+ * literal, format and space characters (bidi overrides, U+3000).  A
+ * non-ASCII host is written in its IDNA ASCII form ("xn--...").
+ * *cut is set when the result was shortened to HTML_MAX_TARGET. */
+static char *
+clean_href (const char *raw, gboolean *cut)
+{
+  g_autoptr (GString) bare = g_string_new (NULL);
+  GString *out;
+  UrlSpan u;
+  const char *p;
+  const char *end;
+
+  *cut = FALSE;
+  for (p = raw; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (is_control (c))
+        continue;
+      if (c == ' ' && bare->len == 0)
+        continue;
+      /* Encoding only lengthens, so this is enough to reach the cap. */
+      if (bare->len > 2 * HTML_MAX_TARGET)
+        break;
+      g_string_append_len (bare, p, g_utf8_next_char (p) - p);
+    }
+  while (bare->len > 0 && bare->str[bare->len - 1] == ' ')
+    g_string_truncate (bare, bare->len - 1);
+
+  url_split (bare->str, bare->len, FALSE, &u);
+  if (has_non_ascii (bare->str + u.host_start, u.host_end - u.host_start))
+    {
+      /* "bаnk.example.jp" with a Cyrillic "а" looks like the real host;
+       * its ASCII form (what the browser resolves) does not. */
+      g_autofree char *host = g_strndup (bare->str + u.host_start, u.host_end - u.host_start);
+      g_autofree char *ascii = g_hostname_to_ascii (host);
+
+      if (ascii != NULL)
+        {
+          g_string_erase (bare, u.host_start, u.host_end - u.host_start);
+          g_string_insert (bare, u.host_start, ascii);
+          url_split (bare->str, bare->len, FALSE, &u);
+        }
+    }
+  out = g_string_sized_new (bare->len + 8);
+  p = bare->str;
+  end = bare->str + bare->len;
+  while (p < end)
+    {
+      gsize at = p - bare->str;
+      const char *next = g_utf8_next_char (p);
+      gunichar c = g_utf8_get_char (p);
+      gboolean in_host = at >= u.host_start && at < u.host_end;
+
+      if (out->len >= HTML_MAX_TARGET)
+        {
+          *cut = TRUE;
+          break;
+        }
+      if (c == ' ' || ((c == '[' || c == ']') && !in_host) || (c >= 0x80 && is_deceptive (c)))
+        {
+          for (; p < next; p++)
+            g_string_append_printf (out, "%%%02X", (guchar)*p);
+          continue;
+        }
+      g_string_append_len (out, p, next - p);
+      p = next;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Host in comparable form: IDNA ASCII, lower case, no trailing dot, no
+ * leading "www.".  Takes the span's raw host. */
+static char *
+host_normalize (const char *host, gsize len)
+{
+  g_autofree char *raw = NULL;
+  g_autofree char *ascii = NULL;
+  const char *h;
+  gsize n;
+
+  while (len > 0 && host[len - 1] == '.')
+    len--;
+  if (len == 0)
+    return NULL;
+  raw = g_strndup (host, len);
+  if (!g_utf8_validate (raw, -1, NULL))
+    return NULL;
+  ascii = g_hostname_to_ascii (raw);
+  h = ascii != NULL ? ascii : raw;
+  n = strlen (h);
+  while (n > 0 && h[n - 1] == '.')
+    n--;
+  if (n >= 4 && g_ascii_strncasecmp (h, "www.", 4) == 0)
+    {
+      h += 4;
+      n -= 4;
+    }
+  if (n == 0)
+    return NULL;
+  return g_ascii_strdown (h, n);
+}
+
+/* Domain of the first address of a mailto: body, or of a bare address. */
+static char *
+address_domain (const char *s, gsize len)
+{
+  const char *at = NULL;
+  gsize i;
+
+  for (i = 0; i < len && s[i] != '?' && s[i] != ','; i++)
+    if (s[i] == '@')
+      at = s + i;
+  if (at == NULL)
+    return NULL;
+  return host_normalize (at + 1, (s + i) - (at + 1));
+}
+
+/* Host of a link target (already cleaned), or NULL for relative targets
+ * and schemes without a host. */
+static char *
+target_host (const char *href)
+{
+  gsize len = strlen (href);
+  UrlSpan u;
+
+  url_split (href, len, FALSE, &u);
+  if (scheme_is (href, u.scheme_len, "mailto"))
+    return address_domain (href + u.scheme_len + 1, len - u.scheme_len - 1);
+  if (u.host_end == u.host_start)
+    return NULL;
+  return host_normalize (href + u.host_start, u.host_end - u.host_start);
+}
+
+/* File name extensions that would otherwise pass for a top-level domain
+ * in link text such as "report.pdf". */
+static gboolean
+is_file_extension (const char *tld, gsize len)
+{
+  static const char *const ext[] = {
+    "asp", "aspx", "bat",  "bin", "cgi", "cmd", "csv",  "doc", "docm", "docx", "exe", "gif",
+    "gz",  "htm",  "html", "ics", "img", "iso", "jpeg", "jpg", "js",   "jsp",  "lnk", "mov",
+    "mp3", "mp4",  "msg",  "msi", "one", "pdf", "php",  "png", "ppt",  "pptx", "ps1", "rar",
+    "rtf", "svg",  "tar",  "tgz", "txt", "vbs", "wav",  "xls", "xlsm", "xlsx", "xml", "zip",
+  };
+  gsize i;
+
+  for (i = 0; i < G_N_ELEMENTS (ext); i++)
+    if (strlen (ext[i]) == len && g_ascii_strncasecmp (tld, ext[i], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* "city.example.jp": at least two labels, letters/digits/hyphens (or
+ * non-ASCII, for IDN), and a top-level label of two or more letters that
+ * is not a common file extension. */
+static gboolean
+looks_like_domain (const char *s, gsize len)
+{
+  gsize i;
+  gsize label = 0;
+  gsize labels = 1;
+  gsize tld = 0;
+  gboolean tld_alpha = TRUE;
+
+  if (len == 0)
+    return FALSE;
+  for (i = 0; i < len; i++)
+    {
+      guchar c = s[i];
+
+      if (c == '.')
+        {
+          if (label == 0)
+            return FALSE;
+          labels++;
+          label = 0;
+          tld = i + 1;
+          tld_alpha = TRUE;
+          continue;
+        }
+      if (!(g_ascii_isalnum (c) || c == '-' || c >= 0x80))
+        return FALSE;
+      if (!(g_ascii_isalpha (c) || c >= 0x80))
+        tld_alpha = FALSE;
+      label++;
+    }
+  return labels >= 2 && label >= 2 && tld_alpha && !is_file_extension (s + tld, len - tld);
+}
+
+/* Host named by link text, or NULL if the text does not look like a URL,
+ * an address or a host name.  The text is one token already normalised
+ * (NFKC, no white space). */
+static char *
+visible_host (const char *text)
+{
+  gsize len = strlen (text);
+  const char *s = text;
+  UrlSpan u;
+  gsize i;
+
+  /* Brackets and sentence punctuation around a URL are not part of it. */
+  while (len > 0 && strchr ("(<[\"'", s[0]) != NULL)
+    {
+      s++;
+      len--;
+    }
+  while (len > 0 && strchr (")>]\"'.,;:!?", s[len - 1]) != NULL)
+    len--;
+  if (len == 0)
+    return NULL;
+
+  url_split (s, len, FALSE, &u);
+  if (u.scheme_len > 0 && u.auth_end > u.auth_start)
+    {
+      if (!scheme_is_special (s, u.scheme_len))
+        return NULL;
+      return host_normalize (s + u.host_start, u.host_end - u.host_start);
+    }
+  if (u.scheme_len > 0)
+    {
+      if (scheme_is (s, u.scheme_len, "mailto"))
+        return address_domain (s + u.scheme_len + 1, len - u.scheme_len - 1);
+      return NULL;
+    }
+
+  for (i = 0; i < len && !is_slash (s[i]) && s[i] != '?' && s[i] != '#'; i++)
+    if (s[i] == '@')
+      return address_domain (s, len);
+
+  url_split (s, len, TRUE, &u);
+  if (u.host_end == u.host_start)
+    return NULL;
+  if (u.host_end - u.host_start > 4 && g_ascii_strncasecmp (s + u.host_start, "www.", 4) == 0)
+    return host_normalize (s + u.host_start, u.host_end - u.host_start);
+  if (!looks_like_domain (s + u.host_start, u.host_end - u.host_start))
+    return NULL;
+  return host_normalize (s + u.host_start, u.host_end - u.host_start);
+}
+
+/* Link text as one token for comparison: NFKC (fullwidth "ｗｗｗ．" is
+ * "www."), invisible format characters removed, trimmed.  NULL when the
+ * text has inner white space or nothing is left. */
+static char *
+link_text_token (const char *text, gsize len)
+{
+  g_autofree char *nfkc = g_utf8_normalize (text, len, G_NORMALIZE_ALL_COMPOSE);
+  GString *out;
+  const char *p;
+
+  if (nfkc == NULL)
+    return NULL;
+  out = g_string_new (NULL);
+  for (p = nfkc; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == 0x3002)
+        c = '.';
+      if (g_unichar_isspace (c) || g_unichar_type (c) == G_UNICODE_SPACE_SEPARATOR)
+        {
+          if (out->len > 0)
+            g_string_append_c (out, ' ');
+          continue;
+        }
+      if (g_unichar_type (c) == G_UNICODE_FORMAT || is_control (c))
+        continue;
+      g_string_append_unichar (out, c);
+    }
+  while (out->len > 0 && out->str[out->len - 1] == ' ')
+    g_string_truncate (out, out->len - 1);
+  if (out->len == 0 || strchr (out->str, ' ') != NULL)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Same URL for the purpose of writing it once: ASCII case and one trailing
+ * "/" ignored. */
+static gboolean
+same_url (const char *a, const char *b)
+{
+  gsize la = strlen (a);
+  gsize lb = strlen (b);
+
+  if (la > 0 && a[la - 1] == '/')
+    la--;
+  if (lb > 0 && b[lb - 1] == '/')
+    lb--;
+  return la == lb && la > 0 && g_ascii_strncasecmp (a, b, la) == 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Layout: everything is owed until the next visible character. */
+
+typedef struct
+{
+  guint want_nl;        /* newlines owed, 0..2 (2: a blank line) */
+  gboolean want_space;  /* collapsed white space owed (outside <pre>) */
+  gboolean space_break; /* ... and it contained a line break */
+  guint want_tabs;      /* cell separators owed */
+  gboolean row_fresh;   /* nothing written since the table row started */
+  gboolean marker_owed; /* list marker waits for the item's first text */
+  gsize min_prefix;     /* shortest prefix since the last text: blank lines */
+  gsize content_start;  /* offset of the current line's text, after indent */
+  gunichar last;        /* last character written */
+} Layout;
+
+typedef struct
+{
+  GString *out;
+  gsize max_output;
+  gboolean full; /* max_output reached: nothing more is written */
+  Layout st;
+  GString *pre_space; /* literal white space owed inside <pre> */
+  guint pre;          /* open <pre> elements */
+  GString *prefix;    /* "> " and list indentation */
+  GString *marker;    /* owed list marker(s) */
+  gsize marker_base;  /* prefix offset where the marker goes */
+  guint epoch;        /* bumped by every change outside st */
+  GString *capture;   /* text of the open links */
+  guint capturing;
+  gboolean capture_full;
+} Writer;
+
+static void
+put_raw (Writer *w, const char *s, gsize n)
+{
+  gsize room;
+
+  if (w->full)
+    return;
+  room = w->max_output - w->out->len;
+  if (n > room)
+    {
+      gsize cut = room;
+
+      /* s starts at a character boundary; do not split the one at cut. */
+      while (cut > 0 && ((guchar)s[cut] & 0xc0) == 0x80)
+        cut--;
+      g_string_append_len (w->out, s, cut);
+      w->full = TRUE;
+      return;
+    }
+  g_string_append_len (w->out, s, n);
+}
+
+static void
+put_repeat (Writer *w, char c, gsize n)
+{
+  while (n-- > 0)
+    put_raw (w, &c, 1);
+}
+
+static void
+capture_add (Writer *w, const char *s, gsize n)
+{
+  if (w->capturing == 0 || w->capture_full)
+    return;
+  if (w->capture->len + n > HTML_MAX_LINK_TEXT)
+    {
+      w->capture_full = TRUE;
+      return;
+    }
+  g_string_append_len (w->capture, s, n);
+}
+
+/* Writes what is owed before a visible character c. */
+static void
+flush_layout (Writer *w, gunichar c)
+{
+  Layout *st = &w->st;
+  gboolean line_start = w->out->len == 0;
+  gboolean separated = FALSE;
+
+  if (st->want_nl > 0 && w->out->len > 0)
+    {
+      guint i;
+
+      for (i = 0; i < st->want_nl; i++)
+        {
+          if (i > 0)
+            {
+              /* A blank line carries the indentation common to both
+               * sides ("> " becomes ">"), without trailing spaces. */
+              gsize n = MIN (st->min_prefix, w->prefix->len);
+
+              while (n > 0 && w->prefix->str[n - 1] == ' ')
+                n--;
+              put_raw (w, w->prefix->str, n);
+            }
+          put_raw (w, "\n", 1);
+        }
+      line_start = TRUE;
+      separated = TRUE;
+    }
+
+  if (line_start)
+    {
+      gsize after = w->marker_base + w->marker->len;
+
+      if (st->marker_owed && w->marker_base <= w->prefix->len)
+        {
+          put_raw (w, w->prefix->str, w->marker_base);
+          put_raw (w, w->marker->str, w->marker->len);
+          if (after < w->prefix->len)
+            put_raw (w, w->prefix->str + after, w->prefix->len - after);
+        }
+      else
+        put_raw (w, w->prefix->str, w->prefix->len);
+      /* Leading empty cells keep their columns, but only on the row's
+       * own line: after a break inside a cell they would mean nothing. */
+      if (st->want_tabs > 0 && st->row_fresh)
+        put_repeat (w, '\t', st->want_tabs);
+      st->content_start = w->out->len;
+      if (w->pre > 0)
+        put_raw (w, w->pre_space->str, w->pre_space->len);
+    }
+  else if (st->want_tabs > 0)
+    {
+      put_repeat (w, '\t', st->want_tabs);
+      separated = TRUE;
+    }
+  else if (w->pre > 0 && w->pre_space->len > 0)
+    {
+      put_raw (w, w->pre_space->str, w->pre_space->len);
+      separated = TRUE;
+    }
+  else if (w->pre == 0 && st->want_space
+           && !(st->space_break && is_east_asian_wide (st->last) && is_east_asian_wide (c)))
+    {
+      put_raw (w, " ", 1);
+      separated = TRUE;
+    }
+
+  if (separated)
+    capture_add (w, " ", 1);
+  st->want_nl = 0;
+  st->want_space = FALSE;
+  st->space_break = FALSE;
+  st->want_tabs = 0;
+  st->row_fresh = FALSE;
+  st->marker_owed = FALSE;
+  st->min_prefix = w->prefix->len;
+  g_string_truncate (w->pre_space, 0);
+}
+
+/* s[0..n) is valid UTF-8 with no white space or control characters. */
+static void
+emit_visible (Writer *w, const char *s, gsize n, gunichar first, gunichar last)
+{
+  if (n == 0)
+    return;
+  if (w->full)
+    {
+      /* Nothing is written, but link text is still collected for the
+       * mismatch count. */
+      if (w->st.want_nl > 0 || w->st.want_space || w->st.want_tabs > 0 || w->pre_space->len > 0)
+        capture_add (w, " ", 1);
+      w->st.want_nl = 0;
+      w->st.want_space = FALSE;
+      w->st.want_tabs = 0;
+      g_string_truncate (w->pre_space, 0);
+      capture_add (w, s, n);
+      return;
+    }
+  flush_layout (w, first);
+  put_raw (w, s, n);
+  capture_add (w, s, n);
+  w->st.last = last;
+}
+
+static void
+clear_space (Writer *w)
+{
+  w->st.want_space = FALSE;
+  w->st.space_break = FALSE;
+  g_string_truncate (w->pre_space, 0);
+}
+
+static void
+owe_space (Writer *w)
+{
+  if (w->pre > 0)
+    {
+      if (w->pre_space->len < HTML_MAX_PRE_SPACE)
+        g_string_append_c (w->pre_space, ' ');
+    }
+  else
+    w->st.want_space = TRUE;
+}
+
+/* Start a new line (n = 1) or leave a blank line (n = 2). */
+static void
+request_break (Writer *w, guint n)
+{
+  w->st.want_nl = MAX (w->st.want_nl, n);
+  clear_space (w);
+  w->st.want_tabs = 0;
+  w->st.row_fresh = FALSE;
+  w->epoch++;
+}
+
+/* <br> and newlines in <pre>: they add up, to at most one blank line. */
+static void
+hard_newline (Writer *w)
+{
+  w->st.want_nl = MIN (w->st.want_nl + 1, 2);
+  clear_space (w);
+  w->st.want_tabs = 0;
+  w->st.row_fresh = FALSE;
+  w->epoch++;
+}
+
+static void
+push_prefix (Writer *w, const char *s, gsize n)
+{
+  if (w->prefix->len + n <= HTML_MAX_PREFIX)
+    g_string_append_len (w->prefix, s, n);
+  w->epoch++;
+}
+
+static void
+restore_prefix (Writer *w, gsize len)
+{
+  if (w->prefix->len > len)
+    {
+      g_string_truncate (w->prefix, len);
+      w->st.min_prefix = MIN (w->st.min_prefix, len);
+      w->epoch++;
+    }
+}
+
+/* Text of the document (valid UTF-8). */
+static void
+emit_text (Writer *w, const char *s, gsize len)
+{
+  const char *p = s;
+  const char *end = s + len;
+  const char *run = NULL;
+  gunichar first = 0;
+  gunichar last = 0;
+
+  while (p < end && !(w->full && (w->capturing == 0 || w->capture_full)))
+    {
+      gunichar c = g_utf8_get_char (p);
+      const char *next = g_utf8_next_char (p);
+      gboolean visible = !(is_html_space (c) || c == 0xa0 || is_control (c));
+
+      if (visible)
+        {
+          if (run == NULL)
+            {
+              run = p;
+              first = c;
+            }
+          last = c;
+          p = next;
+          continue;
+        }
+      if (run != NULL)
+        {
+          emit_visible (w, run, p - run, first, last);
+          run = NULL;
+        }
+
+      if (w->pre > 0)
+        {
+          if (c == '\n')
+            hard_newline (w);
+          else if (c == '\r')
+            {
+              if (next >= end || *next != '\n')
+                hard_newline (w);
+            }
+          else if (c == '\t' && w->pre_space->len < HTML_MAX_PRE_SPACE)
+            g_string_append_c (w->pre_space, '\t');
+          else if (c == ' ' || c == 0xa0 || c == '\f')
+            owe_space (w);
+        }
+      else if (is_html_space (c) || c == 0xa0)
+        {
+          w->st.want_space = TRUE;
+          if (c == '\n' || c == '\r')
+            w->st.space_break = TRUE;
+        }
+      p = next;
+    }
+  if (run != NULL)
+    emit_visible (w, run, p - run, first, last);
+}
+
+static void
+emit_cstring (Writer *w, const char *s)
+{
+  emit_text (w, s, strlen (s));
+}
+
+/* Display width in columns of s[0..n), for heading underlines. */
+static gsize
+display_width (const char *s, gsize n)
+{
+  const char *p;
+  gsize width = 0;
+
+  for (p = s; p < s + n; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return width;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The walk */
+
+typedef struct
+{
+  guint8 kind;
+  guint8 flags;
+  gboolean nested;     /* list inside a list */
+  gboolean mso;        /* Office paragraph (no margins) */
+  gsize prefix_len;    /* prefix to restore on leave */
+  gsize out_start;     /* out->len on entry */
+  gsize capture_start; /* link: its text in w->capture */
+  gsize marker_len;    /* li: marker length before this item */
+  guint epoch;         /* link: writer epoch on entry */
+  Layout saved;        /* link: layout on entry, to write the target once */
+  gint64 counter;      /* list: next number; table/row: cells seen */
+  gint saved_list;     /* context to restore on leave */
+  gint saved_item;
+  gint saved_row;
+  guint saved_in_p;
+  char *href; /* link: owned, cleaned target */
+  gboolean href_cut;
+} Frame;
+
+typedef struct
+{
+  Writer w;
+  MugaiLinkMode links;
+  MugaiHtmlStats *stats;
+  GArray *frames;
+  gint cur_list; /* index in frames of the innermost list, or -1 */
+  gint cur_item; /* ... li */
+  gint cur_row;  /* ... tr (or table, for cells outside rows) */
+  guint in_p;
+} Walker;
+
+static void
+frame_clear (gpointer data)
+{
+  Frame *f = data;
+
+  g_clear_pointer (&f->href, g_free);
+}
+
+static char *
+attr_dup (xmlNode *node, const char *name)
+{
+  xmlChar *v = xmlGetNoNsProp (node, (const xmlChar *)name);
+  char *r;
+
+  if (v == NULL)
+    return NULL;
+  r = g_utf8_make_valid ((const char *)v, -1);
+  xmlFree (v);
+  return r;
+}
+
+/* Office writes class="MsoNormal", "MsoListParagraphCxSpFirst" ... */
+static gboolean
+has_mso_class (xmlNode *node)
+{
+  g_autofree char *cls = attr_dup (node, "class");
+  g_auto (GStrv) tokens = NULL;
+  gsize i;
+
+  if (cls == NULL)
+    return FALSE;
+  tokens = g_strsplit_set (cls, " \t\r\n\f", -1);
+  for (i = 0; tokens[i] != NULL; i++)
+    if (g_ascii_strncasecmp (tokens[i], "mso", 3) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Classification of a cleaned target. */
+typedef enum
+{
+  TARGET_NONE,     /* empty */
+  TARGET_FRAGMENT, /* "#..." */
+  TARGET_BLOCKED,  /* scheme we do not write */
+  TARGET_URL
+} TargetKind;
+
+static TargetKind
+classify_target (const char *href, char **scheme)
+{
+  gsize len = strlen (href);
+  gsize n = url_scheme_len (href, len);
+
+  *scheme = NULL;
+  if (len == 0)
+    return TARGET_NONE;
+  if (href[0] == '#')
+    return TARGET_FRAGMENT;
+  if (n == 0)
+    return TARGET_URL;
+  if (scheme_is (href, n, "http") || scheme_is (href, n, "https") || scheme_is (href, n, "ftp")
+      || scheme_is (href, n, "mailto") || scheme_is (href, n, "tel"))
+    return TARGET_URL;
+  *scheme = g_ascii_strdown (href, MIN (n, 32));
+  return TARGET_BLOCKED;
+}
+
+/* Writes the target of a link whose text has just been written (from
+ * out_start in the output, capture_start in the capture). */
+static void
+finish_link (Walker *k, const Frame *f)
+{
+  Writer *w = &k->w;
+  g_autofree char *token = NULL;
+  g_autofree char *shown_host = NULL;
+  g_autofree char *scheme = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *bracketed = NULL;
+  TargetKind kind;
+  gboolean mismatch = FALSE;
+
+  if (!w->capture_full && f->capture_start <= w->capture->len)
+    token
+        = link_text_token (w->capture->str + f->capture_start, w->capture->len - f->capture_start);
+  if (token != NULL)
+    shown_host = visible_host (token);
+  if (shown_host != NULL)
+    {
+      g_autofree char *real_host = target_host (f->href);
+
+      mismatch = real_host == NULL || strcmp (real_host, shown_host) != 0;
+    }
+  if (mismatch && k->stats != NULL)
+    k->stats->links_mismatch++;
+
+  if (k->links == MUGAI_LINKS_DROP || w->full)
+    return;
+  kind = classify_target (f->href, &scheme);
+  if (kind == TARGET_NONE || (kind == TARGET_FRAGMENT && !mismatch))
+    return;
+
+  if (kind == TARGET_BLOCKED)
+    bracketed = g_strdup_printf ("[%s%s:]", mismatch ? "(!) " : "", scheme);
+  else
+    {
+      if (k->links == MUGAI_LINKS_DEFANG)
+        target = mugai_html_defang_url (f->href);
+      else
+        target = g_strdup (f->href);
+
+      /* The text is the URL: write it once, as the target.  Only when
+       * nothing but text was written since the link started, so that
+       * restoring the layout saved then is exact. */
+      if (!mismatch && !f->href_cut && token != NULL && same_url (token, f->href)
+          && f->epoch == w->epoch && w->pre == 0)
+        {
+          g_string_truncate (w->out, f->out_start);
+          w->st = f->saved;
+          emit_cstring (w, target);
+          return;
+        }
+      bracketed
+          = g_strdup_printf ("[%s%s%s]", mismatch ? "(!) " : "", target, f->href_cut ? "..." : "");
+    }
+  owe_space (w);
+  emit_cstring (w, bracketed);
+}
+
+static void
+begin_link (Walker *k, Frame *f, char *raw_href)
+{
+  Writer *w = &k->w;
+
+  if (k->stats != NULL)
+    k->stats->links++;
+  f->href = clean_href (raw_href, &f->href_cut);
+  if (w->capturing == 0)
+    {
+      g_string_truncate (w->capture, 0);
+      w->capture_full = FALSE;
+    }
+  w->capturing++;
+  f->capture_start = w->capture->len;
+  f->out_start = w->out->len;
+  f->epoch = w->epoch;
+  f->saved = w->st;
+}
+
+static void
+end_link (Walker *k, Frame *f)
+{
+  finish_link (k, f);
+  k->w.capturing--;
+}
+
+static void
+enter_li (Walker *k, Frame *f)
+{
+  Writer *w = &k->w;
+  char marker[32];
+  gsize n;
+
+  request_break (w, 1);
+  if (k->cur_list >= 0 && (g_array_index (k->frames, Frame, k->cur_list).flags & F_ORDERED))
+    {
+      Frame *list = &g_array_index (k->frames, Frame, k->cur_list);
+
+      g_snprintf (marker, sizeof marker, "%" G_GINT64_FORMAT ". ", list->counter);
+      if (list->counter < G_MAXINT32)
+        list->counter++;
+    }
+  else
+    g_strlcpy (marker, "- ", sizeof marker);
+  n = strlen (marker);
+
+  /* An item whose first content is another item ("<li><ul><li>x") gets
+   * both markers on one line, as browsers draw it. */
+  f->marker_len = w->st.marker_owed ? w->marker->len : 0;
+  if (!w->st.marker_owed)
+    {
+      g_string_truncate (w->marker, 0);
+      w->marker_base = w->prefix->len;
+    }
+  if (w->marker->len + n <= HTML_MAX_MARKER)
+    {
+      g_string_append_len (w->marker, marker, n);
+      w->st.marker_owed = TRUE;
+      push_prefix (w, "                                ", n);
+    }
+}
+
+static void
+leave_li (Walker *k, const Frame *f)
+{
+  Writer *w = &k->w;
+
+  /* An empty item leaves no lone marker behind. */
+  if (w->st.marker_owed)
+    {
+      g_string_truncate (w->marker, f->marker_len);
+      w->st.marker_owed = w->marker->len > 0;
+    }
+  request_break (w, 1);
+}
+
+static gint64
+ol_start (xmlNode *node)
+{
+  g_autofree char *start = attr_dup (node, "start");
+  gint64 v;
+
+  if (start == NULL)
+    return 1;
+  v = g_ascii_strtoll (g_strstrip (start), NULL, 10);
+  return CLAMP (v, -999999, 999999);
+}
+
+static gboolean
+has_visible (const char *s)
+{
+  const char *p;
+
+  for (p = s; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (!(is_html_space (c) || c == 0xa0 || is_control (c)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+emit_image (Walker *k, xmlNode *node)
+{
+  g_autofree char *alt = attr_dup (node, "alt");
+
+  if (k->stats != NULL)
+    k->stats->images++;
+  if (alt != NULL && has_visible (alt))
+    {
+      g_autofree char *shown = g_strdup_printf ("[%s]", alt);
+
+      emit_cstring (&k->w, shown);
+    }
+}
+
+/* <area href alt>: a link whose text is the alt text. */
+static void
+emit_area (Walker *k, xmlNode *node)
+{
+  g_autofree char *href = attr_dup (node, "href");
+  g_autofree char *alt = NULL;
+  Frame f = { 0 };
+
+  if (href == NULL)
+    return;
+  alt = attr_dup (node, "alt");
+  begin_link (k, &f, href);
+  if (alt != NULL)
+    emit_cstring (&k->w, alt);
+  end_link (k, &f);
+  frame_clear (&f);
+}
+
+/* Active elements inside a dropped one (<script> in <head>, in <svg>):
+ * the policy is told about them even though the walk skips them. */
+static guint
+count_active (xmlNode *root)
+{
+  xmlNode *node = root->children;
+  guint n = 0;
+
+  while (node != NULL)
+    {
+      if (node->type == XML_ELEMENT_NODE)
+        {
+          const ElInfo *info = element_lookup (node->name);
+
+          if (info != NULL && (info->flags & F_ACTIVE))
+            n++;
+          if (node->children != NULL)
+            {
+              node = node->children;
+              continue;
+            }
+        }
+      while (node->next == NULL)
+        {
+          node = node->parent;
+          if (node == NULL || node == root)
+            return n;
+        }
+      node = node->next;
+    }
+  return n;
+}
+
+/* Returns TRUE when a frame was pushed and the children are to be
+ * visited (leave_element() follows). */
+static gboolean
+enter_element (Walker *k, xmlNode *node)
+{
+  Writer *w = &k->w;
+  const ElInfo *info = element_lookup (node->name);
+  Frame f = { 0 };
+  gint index = (gint)k->frames->len;
+
+  f.kind = info != NULL ? info->kind : EL_INLINE;
+  f.flags = info != NULL ? info->flags : 0;
+
+  if ((f.flags & F_ACTIVE) && k->stats != NULL)
+    k->stats->scripts++;
+  if (f.kind == EL_DROP)
+    {
+      if (k->stats != NULL)
+        k->stats->scripts += count_active (node);
+      return FALSE;
+    }
+
+  /* Past the depth cap only text, line breaks, links and images. */
+  if (k->frames->len >= HTML_MAX_DEPTH)
+    {
+      switch (f.kind)
+        {
+        case EL_P:
+        case EL_HEADING:
+        case EL_LIST:
+        case EL_LI:
+        case EL_DD:
+        case EL_QUOTE:
+        case EL_PRE:
+        case EL_TABLE:
+        case EL_TR:
+          f.kind = EL_BLOCK;
+          break;
+        case EL_CELL:
+        case EL_RT:
+          f.kind = EL_INLINE;
+          break;
+        default:
+          break;
+        }
+    }
+
+  f.prefix_len = w->prefix->len;
+  f.out_start = w->out->len;
+  f.saved_list = k->cur_list;
+  f.saved_item = k->cur_item;
+  f.saved_row = k->cur_row;
+  f.saved_in_p = k->in_p;
+
+  switch ((ElKind)f.kind)
+    {
+    case EL_BR:
+      hard_newline (w);
+      return FALSE;
+    case EL_HR:
+      request_break (w, 1);
+      emit_cstring (w, "----");
+      request_break (w, 1);
+      return FALSE;
+    case EL_IMG:
+      emit_image (k, node);
+      return FALSE;
+    case EL_AREA:
+      emit_area (k, node);
+      return FALSE;
+    case EL_A:
+      {
+        g_autofree char *href = attr_dup (node, "href");
+
+        if (href != NULL)
+          begin_link (k, &f, href);
+        else
+          f.kind = EL_INLINE;
+      }
+      break;
+    case EL_FORM:
+      if (k->stats != NULL)
+        k->stats->forms++;
+      request_break (w, 1);
+      break;
+    case EL_BLOCK:
+      request_break (w, 1);
+      break;
+    case EL_P:
+      if (k->in_p > 0)
+        {
+          f.kind = EL_INLINE; /* <o:p> */
+          break;
+        }
+      k->in_p++;
+      f.mso = has_mso_class (node);
+      request_break (w, f.mso ? 1 : 2);
+      break;
+    case EL_HEADING:
+      request_break (w, 2);
+      break;
+    case EL_PRE:
+      request_break (w, 2);
+      w->pre++;
+      break;
+    case EL_QUOTE:
+      request_break (w, 2);
+      push_prefix (w, "> ", 2);
+      break;
+    case EL_DD:
+      request_break (w, 1);
+      push_prefix (w, "  ", 2);
+      break;
+    case EL_LIST:
+      f.nested = k->cur_list >= 0;
+      /* A list directly inside a list (no <li>) is still indented. */
+      if (k->cur_list >= 0 && k->cur_item < k->cur_list)
+        push_prefix (w, "  ", 2);
+      request_break (w, f.nested ? 1 : 2);
+      f.counter = (f.flags & F_ORDERED) ? ol_start (node) : 0;
+      k->cur_list = index;
+      break;
+    case EL_LI:
+      enter_li (k, &f);
+      k->cur_item = index;
+      break;
+    case EL_TABLE:
+      request_break (w, 1);
+      k->cur_row = index;
+      break;
+    case EL_TR:
+      request_break (w, 1);
+      w->st.row_fresh = TRUE;
+      k->cur_row = index;
+      break;
+    case EL_CELL:
+      if (k->cur_row >= 0)
+        {
+          Frame *row = &g_array_index (k->frames, Frame, k->cur_row);
+
+          if (row->counter > 0 && w->st.want_tabs < HTML_MAX_TABS)
+            {
+              w->st.want_tabs++;
+              w->epoch++;
+            }
+          row->counter++;
+        }
+      break;
+    case EL_RT:
+      emit_cstring (w, "(");
+      break;
+    case EL_INLINE:
+    case EL_DROP:
+      break;
+    }
+
+  g_array_append_val (k->frames, f);
+  return TRUE;
+}
+
+static void
+leave_element (Walker *k)
+{
+  Writer *w = &k->w;
+  Frame f;
+
+  g_return_if_fail (k->frames->len > 0);
+  f = g_array_index (k->frames, Frame, k->frames->len - 1);
+  /* The copy owns href now. */
+  g_array_index (k->frames, Frame, k->frames->len - 1).href = NULL;
+  g_array_set_size (k->frames, k->frames->len - 1);
+
+  switch ((ElKind)f.kind)
+    {
+    case EL_A:
+      end_link (k, &f);
+      break;
+    case EL_BLOCK:
+    case EL_FORM:
+    case EL_TABLE:
+    case EL_TR:
+      request_break (w, 1);
+      break;
+    case EL_P:
+      if (f.mso && w->out->len == f.out_start)
+        hard_newline (w); /* an empty Office paragraph is a blank line */
+      else
+        request_break (w, f.mso ? 1 : 2);
+      break;
+    case EL_HEADING:
+      if ((f.flags & (F_H1 | F_H2)) && w->out->len > f.out_start
+          && w->st.content_start < w->out->len && w->st.content_start >= f.out_start)
+        {
+          gsize width = display_width (w->out->str + w->st.content_start,
+                                       w->out->len - w->st.content_start);
+          char line[HTML_MAX_UNDERLINE + 1];
+
+          width = MIN (width, HTML_MAX_UNDERLINE);
+          memset (line, (f.flags & F_H1) ? '=' : '-', width);
+          line[width] = '\0';
+          request_break (w, 1);
+          emit_cstring (w, line);
+        }
+      request_break (w, 2);
+      break;
+    case EL_PRE:
+      if (w->pre > 0)
+        w->pre--;
+      request_break (w, 2);
+      break;
+    case EL_QUOTE:
+      restore_prefix (w, f.prefix_len);
+      request_break (w, 2);
+      break;
+    case EL_DD:
+      restore_prefix (w, f.prefix_len);
+      request_break (w, 1);
+      break;
+    case EL_LIST:
+      restore_prefix (w, f.prefix_len);
+      request_break (w, f.nested ? 1 : 2);
+      break;
+    case EL_LI:
+      restore_prefix (w, f.prefix_len);
+      leave_li (k, &f);
+      break;
+    case EL_RT:
+      emit_cstring (w, ")");
+      break;
+    case EL_CELL:
+    case EL_INLINE:
+    case EL_DROP:
+    case EL_BR:
+    case EL_HR:
+    case EL_IMG:
+    case EL_AREA:
+      break;
+    }
+
+  restore_prefix (w, f.prefix_len);
+  k->cur_list = f.saved_list;
+  k->cur_item = f.saved_item;
+  k->cur_row = f.saved_row;
+  k->in_p = f.saved_in_p;
+  frame_clear (&f);
+}
+
+static void
+emit_text_node (Walker *k, xmlNode *node)
+{
+  const char *s = (const char *)node->content;
+  gsize len;
+
+  if (s == NULL)
+    return;
+  len = strlen (s);
+  if (g_utf8_validate_len (s, len, NULL))
+    emit_text (&k->w, s, len);
+  else
+    {
+      g_autofree char *valid = g_utf8_make_valid (s, len);
+
+      emit_text (&k->w, valid, strlen (valid));
+    }
+}
+
+/* TRUE when the node's children are to be visited; leave_element() is
+ * then called for it after them. */
+static gboolean
+enter_node (Walker *k, xmlNode *node)
+{
+  switch (node->type)
+    {
+    case XML_TEXT_NODE:
+    case XML_CDATA_SECTION_NODE:
+      emit_text_node (k, node);
+      return FALSE;
+    case XML_ELEMENT_NODE:
+      return enter_element (k, node);
+    default:
+      /* comments, processing instructions, DTD, entity references */
+      return FALSE;
+    }
+}
+
+/* Pre-order walk over the document using the tree's own parent/next
+ * links: no recursion, whatever the depth.  It goes on after the output
+ * is full (writing is then a no-op) so that the statistics cover the
+ * whole document: a <script> after the cut is still reported. */
+static void
+walk (Walker *k, xmlDoc *doc)
+{
+  xmlNode *stop = (xmlNode *)doc;
+  xmlNode *node = doc->children;
+
+  while (node != NULL)
+    {
+      if (enter_node (k, node))
+        {
+          if (node->children != NULL)
+            {
+              node = node->children;
+              continue;
+            }
+          leave_element (k);
+        }
+      while (node != NULL && node->next == NULL)
+        {
+          node = node->parent;
+          if (node == NULL || node == stop)
+            return;
+          leave_element (k);
+        }
+      if (node != NULL)
+        node = node->next;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Input */
+
+/* Valid UTF-8 without NUL (libxml2 would switch to Latin-1 at the first
+ * bad octet), without Office's downlevel-revealed conditional markers. */
+static GString *
+prepare_input (const char *data, gsize len)
+{
+  GString *s = g_string_sized_new (len + 1);
+  const char *p = data;
+  gsize left = len;
+  gsize r;
+  gsize wr;
+  gboolean in_tag = FALSE;
+  gboolean in_comment = FALSE;
+  char quote = '\0';
+
+  while (left > 0)
+    {
+      const char *bad;
+
+      if (g_utf8_validate_len (p, left, &bad))
+        {
+          g_string_append_len (s, p, left);
+          break;
+        }
+      g_string_append_len (s, p, bad - p);
+      g_string_append (s, "\xef\xbf\xbd");
+      left -= (bad - p) + 1;
+      p = bad + 1;
+    }
+
+  /* <![if !supportLists]> ... <![endif]>: browsers see bogus comments and
+   * show what is between; libxml2 keeps the markers as text.  Only in text:
+   * inside a tag the same octets belong to an attribute (a link target
+   * must be shown as the browser reads it), inside a comment they are
+   * Office's own "<!--[if mso]>...<![endif]-->". */
+  for (r = wr = 0; r < s->len;)
+    {
+      const char *c = s->str + r;
+      gsize rest = s->len - r;
+
+      if (in_comment)
+        {
+          if (rest >= 3 && memcmp (c, "-->", 3) == 0)
+            {
+              memmove (s->str + wr, c, 3);
+              wr += 3;
+              r += 3;
+              in_comment = FALSE;
+              continue;
+            }
+        }
+      else if (in_tag)
+        {
+          if (quote != '\0' && *c == quote)
+            quote = '\0';
+          else if (quote == '\0' && (*c == '"' || *c == '\''))
+            quote = *c;
+          else if (quote == '\0' && *c == '>')
+            in_tag = FALSE;
+        }
+      else if (*c == '<' && rest >= 4 && memcmp (c, "<!--", 4) == 0)
+        {
+          memmove (s->str + wr, c, 4);
+          wr += 4;
+          r += 4;
+          in_comment = TRUE;
+          continue;
+        }
+      else if (*c == '<' && rest >= 2 && (g_ascii_isalpha (c[1]) || c[1] == '/'))
+        in_tag = TRUE;
+      else if (rest >= 6 && c[0] == '<' && c[1] == '!' && c[2] == '[')
+        {
+          if (rest >= 10 && g_ascii_strncasecmp (c + 3, "endif]>", 7) == 0)
+            {
+              r += 10;
+              continue;
+            }
+          if (g_ascii_strncasecmp (c + 3, "if", 2) == 0 && (c[5] == ' ' || c[5] == '!'))
+            {
+              gsize e;
+
+              for (e = 5; e < rest && e < HTML_MAX_CONDITIONAL && c[e] != '<' && c[e] != '>'; e++)
+                ;
+              if (e < rest && c[e] == '>' && c[e - 1] == ']')
+                {
+                  r += e + 1;
+                  continue;
+                }
+            }
+        }
+      s->str[wr++] = s->str[r++];
+    }
+  g_string_truncate (s, wr);
+  return s;
+}
+
+static gboolean
+is_blank (const char *s, gsize len)
+{
+  gsize i;
+
+  for (i = 0; i < len; i++)
+    if (!is_html_space ((guchar)s[i]))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links, gsize max_output,
+                    char **out_text, MugaiHtmlStats *stats, GError **error)
+{
+  g_autoptr (GString) input = NULL;
+  g_autoptr (xmlParserCtxt) ctxt = NULL;
+  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (GString) out = NULL;
+  g_autoptr (GString) pre_space = NULL;
+  g_autoptr (GString) prefix = NULL;
+  g_autoptr (GString) marker = NULL;
+  g_autoptr (GString) capture = NULL;
+  g_autoptr (GArray) frames = NULL;
+  MugaiHtmlStats st = { 0 };
+  Walker k = { 0 };
+  const int options = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR
+                      | HTML_PARSE_NOWARNING | HTML_PARSE_NODEFDTD | HTML_PARSE_IGNORE_ENC;
+
+  g_return_val_if_fail (utf8_html != NULL || len == 0, FALSE);
+  g_return_val_if_fail (
+      links == MUGAI_LINKS_DEFANG || links == MUGAI_LINKS_SHOW || links == MUGAI_LINKS_DROP, FALSE);
+  g_return_val_if_fail (out_text != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* htmlCtxtReadMemory() takes an int; U+FFFD for a bad octet can make
+   * the prepared copy up to three times longer. */
+  if (len > G_MAXINT / 3)
+    {
+      g_set_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_PARSE,
+                   "HTML part of %" G_GSIZE_FORMAT " octets is too large to parse", len);
+      return FALSE;
+    }
+  input = prepare_input (utf8_html != NULL ? utf8_html : "", len);
+  if (is_blank (input->str, input->len))
+    {
+      *out_text = g_strdup ("");
+      if (stats != NULL)
+        *stats = st;
+      return TRUE;
+    }
+
+  ctxt = htmlNewParserCtxt ();
+  if (ctxt == NULL)
+    {
+      g_set_error_literal (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_PARSE,
+                           "cannot create an HTML parser");
+      return FALSE;
+    }
+  /* The encoding name and HTML_PARSE_IGNORE_ENC both keep a <meta
+   * charset> from re-decoding the UTF-8 we hand over (htmlCheckEncoding). */
+  doc = htmlCtxtReadMemory (ctxt, input->str, (int)input->len, NULL, "UTF-8", options);
+  if (doc == NULL)
+    {
+      g_set_error_literal (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_PARSE,
+                           "libxml2 could not build a document from the HTML part");
+      return FALSE;
+    }
+  /* xmlHaltParser(): too deep, a huge text node, out of memory.  The tree
+   * holds only what came before. */
+  if (ctxt->disableSAX != 0 || ctxt->instate == XML_PARSER_EOF)
+    st.truncated = TRUE;
+
+  out = g_string_sized_new (MIN (max_output, input->len) + 1);
+  pre_space = g_string_new (NULL);
+  prefix = g_string_new (NULL);
+  marker = g_string_new (NULL);
+  capture = g_string_new (NULL);
+  frames = g_array_new (FALSE, TRUE, sizeof (Frame));
+  g_array_set_clear_func (frames, frame_clear);
+
+  k.w.out = out;
+  k.w.max_output = max_output;
+  k.w.pre_space = pre_space;
+  k.w.prefix = prefix;
+  k.w.marker = marker;
+  k.w.capture = capture;
+  k.links = links;
+  k.stats = &st;
+  k.frames = frames;
+  k.cur_list = k.cur_item = k.cur_row = -1;
+
+  walk (&k, doc);
+  if (k.w.full)
+    st.truncated = TRUE;
+
+  /* Owed layout is never written; what the limit cut may have left is. */
+  while (out->len > 0
+         && (out->str[out->len - 1] == ' ' || out->str[out->len - 1] == '\t'
+             || out->str[out->len - 1] == '\n'))
+    g_string_truncate (out, out->len - 1);
+  if (out->len > 0 && out->len < max_output)
+    g_string_append_c (out, '\n');
+
+  if (!g_utf8_validate_len (out->str, out->len, NULL))
+    {
+      /* Not reachable by construction; the output is shown to people. */
+      char *valid = g_utf8_make_valid (out->str, out->len);
+
+      g_string_assign (out, valid);
+      g_free (valid);
+    }
+
+  *out_text = g_string_free (g_steal_pointer (&out), FALSE);
+  if (stats != NULL)
+    *stats = st;
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* <meta> charset prescan (HTML 13.2.3.2, simplified) */
+
+static gboolean
+is_prescan_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+static gboolean
+has_prefix_ci (const char *s, gsize len, const char *prefix)
+{
+  gsize n = strlen (prefix);
+
+  return len >= n && g_ascii_strncasecmp (s, prefix, n) == 0;
+}
+
+typedef struct
+{
+  const char *name;
+  gsize name_len;
+  const char *value;
+  gsize value_len;
+} Attr;
+
+typedef enum
+{
+  ATTR_FOUND, /* *a filled, *pos after it */
+  ATTR_CLOSE, /* ">" reached, *pos after it */
+  ATTR_CUT    /* the window ended inside the tag */
+} AttrResult;
+
+/* HTML's "get an attribute" over d[*pos..n).  A tag cut by the end of the
+ * window is not believed: what follows might change its meaning. */
+static AttrResult
+prescan_attr (const char *d, gsize n, gsize *pos, Attr *a)
+{
+  gsize i = *pos;
+
+  memset (a, 0, sizeof *a);
+  while (i < n && (is_prescan_space (d[i]) || d[i] == '/'))
+    i++;
+  if (i >= n)
+    return ATTR_CUT;
+  if (d[i] == '>')
+    {
+      *pos = i + 1;
+      return ATTR_CLOSE;
+    }
+  a->name = d + i;
+  while (i < n && !is_prescan_space (d[i]) && d[i] != '/' && d[i] != '>'
+         && (d[i] != '=' || i == (gsize)(a->name - d)))
+    i++;
+  a->name_len = (d + i) - a->name;
+  while (i < n && is_prescan_space (d[i]))
+    i++;
+  if (i >= n)
+    return ATTR_CUT;
+  if (d[i] != '=')
+    {
+      *pos = i;
+      return ATTR_FOUND;
+    }
+  i++;
+  while (i < n && is_prescan_space (d[i]))
+    i++;
+  if (i >= n)
+    return ATTR_CUT;
+  if (d[i] == '"' || d[i] == '\'')
+    {
+      char q = d[i++];
+
+      a->value = d + i;
+      while (i < n && d[i] != q)
+        i++;
+      if (i >= n)
+        return ATTR_CUT;
+      a->value_len = (d + i) - a->value;
+      i++;
+    }
+  else
+    {
+      a->value = d + i;
+      while (i < n && !is_prescan_space (d[i]) && d[i] != '>')
+        i++;
+      if (i >= n)
+        return ATTR_CUT;
+      a->value_len = (d + i) - a->value;
+    }
+  *pos = i;
+  return ATTR_FOUND;
+}
+
+static gboolean
+attr_is (const Attr *a, const char *name)
+{
+  return a->name_len == strlen (name) && g_ascii_strncasecmp (a->name, name, a->name_len) == 0;
+}
+
+/* The charset named by the sender, checked and lower-cased, or NULL. */
+static char *
+charset_checked (const char *s, gsize len)
+{
+  gsize i;
+
+  while (len > 0 && is_prescan_space (*s))
+    {
+      s++;
+      len--;
+    }
+  while (len > 0 && is_prescan_space (s[len - 1]))
+    len--;
+  if (len == 0 || len > HTML_MAX_CHARSET)
+    return NULL;
+  for (i = 0; i < len; i++)
+    if (!g_ascii_isalnum (s[i]) && s[i] != '.' && s[i] != '_' && s[i] != ':' && s[i] != '-')
+      return NULL;
+  /* HTML: the prescan only ever sees ASCII-compatible octets. */
+  if (has_prefix_ci (s, len, "utf-16"))
+    return g_strdup ("utf-8");
+  return g_ascii_strdown (s, len);
+}
+
+/* HTML "extracting a character encoding from a meta element". */
+static char *
+charset_from_content (const char *s, gsize len)
+{
+  gsize i = 0;
+
+  while (i + 7 <= len)
+    {
+      gsize j;
+
+      if (g_ascii_strncasecmp (s + i, "charset", 7) != 0)
+        {
+          i++;
+          continue;
+        }
+      j = i + 7;
+      while (j < len && is_prescan_space (s[j]))
+        j++;
+      if (j >= len || s[j] != '=')
+        {
+          i = j;
+          continue;
+        }
+      j++;
+      while (j < len && is_prescan_space (s[j]))
+        j++;
+      if (j < len && (s[j] == '"' || s[j] == '\''))
+        {
+          char q = s[j++];
+          gsize e = j;
+
+          while (e < len && s[e] != q)
+            e++;
+          if (e >= len)
+            return NULL;
+          return charset_checked (s + j, e - j);
+        }
+      else
+        {
+          gsize e = j;
+
+          while (e < len && !is_prescan_space (s[e]) && s[e] != ';')
+            e++;
+          return charset_checked (s + j, e - j);
+        }
+    }
+  return NULL;
+}
+
+char *
+mugai_html_meta_charset (const char *data, gsize len)
+{
+  gsize n = MIN (len, HTML_META_WINDOW);
+  gsize i = 0;
+
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+
+  while (i < n)
+    {
+      const char *c = data + i;
+      gsize rest = n - i;
+
+      if (*c != '<')
+        {
+          i++;
+          continue;
+        }
+      if (has_prefix_ci (c, rest, "<!--"))
+        {
+          const char *e = g_strstr_len (c + 4, rest - 4, "-->");
+
+          i = e != NULL ? (gsize)(e - data) + 3 : n;
+          continue;
+        }
+      if (has_prefix_ci (c, rest, "<meta") && rest > 5 && (is_prescan_space (c[5]) || c[5] == '/'))
+        {
+          Attr a;
+          const char *charset = NULL;
+          gsize charset_len = 0;
+          const char *content = NULL;
+          gsize content_len = 0;
+          gboolean pragma = FALSE;
+          AttrResult res;
+
+          i += 5;
+          while ((res = prescan_attr (data, n, &i, &a)) == ATTR_FOUND)
+            {
+              if (attr_is (&a, "charset") && charset == NULL && a.value != NULL)
+                {
+                  charset = a.value;
+                  charset_len = a.value_len;
+                }
+              else if (attr_is (&a, "content") && content == NULL && a.value != NULL)
+                {
+                  content = a.value;
+                  content_len = a.value_len;
+                }
+              else if (attr_is (&a, "http-equiv") && a.value != NULL && a.value_len == 12
+                       && g_ascii_strncasecmp (a.value, "content-type", 12) == 0)
+                pragma = TRUE;
+            }
+          if (res == ATTR_CUT)
+            return NULL;
+          /* Not usable: HTML goes on to the next <meta>. */
+          if (charset != NULL)
+            {
+              char *found = charset_checked (charset, charset_len);
+
+              if (found != NULL)
+                return found;
+            }
+          else if (pragma && content != NULL)
+            {
+              char *found = charset_from_content (content, content_len);
+
+              if (found != NULL)
+                return found;
+            }
+          continue;
+        }
+      if (rest > 1
+          && (g_ascii_isalpha (c[1]) || (rest > 2 && c[1] == '/' && g_ascii_isalpha (c[2]))))
+        {
+          Attr a;
+          AttrResult res;
+
+          /* Another tag: its attribute values may hold "<meta". */
+          i++;
+          while (i < n && !is_prescan_space (data[i]) && data[i] != '>')
+            i++;
+          while ((res = prescan_attr (data, n, &i, &a)) == ATTR_FOUND)
+            ;
+          if (res == ATTR_CUT)
+            return NULL;
+          continue;
+        }
+      if (rest > 1 && (c[1] == '!' || c[1] == '/' || c[1] == '?'))
+        {
+          const char *e = memchr (c, '>', rest);
+
+          i = e != NULL ? (gsize)(e - data) + 1 : n;
+          continue;
+        }
+      i++;
+    }
+  return NULL;
+}
