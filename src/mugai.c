@@ -94,24 +94,24 @@ summary_add (Summary *s, const MugaiReport *report)
 static void
 summary_print (const Summary *s, FILE *out)
 {
-  fprintf (out, "\n%-40s %8s\n", "", "count");
-  fprintf (out, "%-40s %8u\n", "messages", s->messages);
-  fprintf (out, "%-40s %8u\n", "  clean", s->clean);
-  fprintf (out, "%-40s %8u\n", "  sanitized", s->sanitized);
-  fprintf (out, "%-40s %8u\n", "  rejected", s->rejected);
-  fprintf (out, "%-40s %8u\n", "  errors (tempfail)", s->errors);
-  fprintf (out, "%-40s %8u\n", "parts converted", s->converted);
+  fprintf (out, "\n%-60s %8s\n", "", "count");
+  fprintf (out, "%-60s %8u\n", "messages", s->messages);
+  fprintf (out, "%-60s %8u\n", "  clean", s->clean);
+  fprintf (out, "%-60s %8u\n", "  sanitized", s->sanitized);
+  fprintf (out, "%-60s %8u\n", "  rejected", s->rejected);
+  fprintf (out, "%-60s %8u\n", "  errors (tempfail)", s->errors);
+  fprintf (out, "%-60s %8u\n", "parts converted", s->converted);
   g_autoptr (GList) keys = g_hash_table_get_keys (s->removed_by_type);
   keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
   guint total = 0;
   for (GList *l = keys; l; l = l->next)
     total += GPOINTER_TO_UINT (g_hash_table_lookup (s->removed_by_type, l->data));
-  fprintf (out, "%-40s %8u\n", "parts removed", total);
+  fprintf (out, "%-60s %8u\n", "parts removed", total);
   for (GList *l = keys; l; l = l->next)
     {
-      g_autofree char *safe = mugai_text_safe_display (l->data, 36);
+      g_autofree char *safe = mugai_text_safe_display (l->data, 56);
       /* pad by characters, not octets: the ellipsis is multi-byte */
-      glong pad = 38 - g_utf8_strlen (safe, -1);
+      glong pad = 58 - g_utf8_strlen (safe, -1);
       fprintf (out, "  %s%*s %8u\n", safe, (int) MAX (pad, 0), "",
                GPOINTER_TO_UINT (g_hash_table_lookup (s->removed_by_type, l->data)));
     }
