@@ -26,7 +26,9 @@ typedef enum
   KEY_CHOICE,
   KEY_SIZE,
   KEY_COUNT,
-  KEY_PATH
+  KEY_PATH,
+  KEY_STRING,
+  KEY_BOOL
 } KeyType;
 
 typedef struct
@@ -46,6 +48,7 @@ static const char *const charset_choices[] = { "utf-8", "iso-2022-jp", NULL };
 static const char *const on_choices[] = { "remove", "reject", NULL };
 static const char *const language_choices[] = { "ja", "en", NULL };
 static const char *const position_choices[] = { "top", "bottom", NULL };
+static const char *const bool_choices[] = { "no", "yes", NULL };
 
 #define P(field) G_STRUCT_OFFSET (MugaiPolicy, field)
 #define KB 1024u
@@ -61,6 +64,19 @@ static const KeyDef keys[] = {
   { "notice", "language", KEY_CHOICE, language_choices, 0, 0, P (language) },
   { "notice", "position", KEY_CHOICE, position_choices, 0, 0, P (notice_position) },
   { "notice", "template", KEY_PATH, NULL, 0, 0, P (notice_template_path) },
+  { "milter", "socket", KEY_STRING, NULL, 0, 0, P (milter.socket) },
+  { "milter", "user", KEY_STRING, NULL, 0, 0, P (milter.user) },
+  { "milter", "group", KEY_STRING, NULL, 0, 0, P (milter.group) },
+  { "milter", "pid_file", KEY_PATH, NULL, 0, 0, P (milter.pid_file) },
+  { "milter", "spool_dir", KEY_PATH, NULL, 0, 0, P (milter.spool_dir) },
+  { "milter", "spool_threshold", KEY_SIZE, NULL, 4 * KB, 1 * GB, P (milter.spool_threshold) },
+  { "milter", "workers", KEY_COUNT, NULL, 1, 256, P (milter.workers) },
+  { "milter", "worker_memory", KEY_SIZE, NULL, 64 * MB, G_MAXSIZE / 2, P (milter.worker_memory) },
+  { "milter", "message_timeout", KEY_COUNT, NULL, 1, 3600, P (milter.message_timeout) },
+  { "milter", "queue_timeout", KEY_COUNT, NULL, 1, 3600, P (milter.queue_timeout) },
+  { "quarantine", "dir", KEY_PATH, NULL, 0, 0, P (quarantine_dir) },
+  { "audit", "file", KEY_PATH, NULL, 0, 0, P (audit_file) },
+  { "audit", "syslog", KEY_BOOL, bool_choices, 0, 0, P (audit_syslog) },
   { "limits", "message_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.message_size) },
   { "limits", "part_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.part_size) },
   { "limits", "header_length", KEY_SIZE, NULL, 998, 1 * MB, P (limits.header_length) },
@@ -157,7 +173,11 @@ describe_allowed (const KeyDef *def)
     case KEY_COUNT:
       return g_strdup_printf ("a whole number from %zu to %zu", def->min, def->max);
     case KEY_PATH:
-      return g_strdup ("an absolute path to a readable file");
+      return g_strdup ("an absolute path");
+    case KEY_STRING:
+      return g_strdup ("a non-empty value of at most 255 printable characters");
+    case KEY_BOOL:
+      return g_strdup ("yes or no");
     }
   return g_strdup ("");
 }
@@ -198,8 +218,17 @@ set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char
           *(guint *) (base + def->offset) = (guint) v;
         break;
       }
+    case KEY_BOOL:
+      ok = g_ascii_strcasecmp (value, "yes") == 0 || g_ascii_strcasecmp (value, "no") == 0
+           || g_ascii_strcasecmp (value, "true") == 0 || g_ascii_strcasecmp (value, "false") == 0;
+      if (ok)
+        *(gboolean *) (base + def->offset) = g_ascii_strcasecmp (value, "yes") == 0
+                                             || g_ascii_strcasecmp (value, "true") == 0;
+      break;
     case KEY_PATH:
-      ok = g_path_is_absolute (value);
+    case KEY_STRING:
+      ok = def->type == KEY_PATH ? g_path_is_absolute (value)
+                                 : (*value && strlen (value) <= 255 && g_str_is_ascii (value));
       if (ok)
         {
           char **field = (char **) (base + def->offset);
@@ -237,7 +266,7 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
       if (!known_group (groups[g]))
         {
           g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
-                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits]",
+                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] [milter] [quarantine] [audit]",
                        source, line_of (data, groups[g], NULL), groups[g]);
           return NULL;
         }
@@ -346,13 +375,18 @@ mugai_config_to_string (const MugaiPolicy *policy)
           g_string_append_printf (out, "%s = %u\n", def->key,
                                   *(const guint *) (base + def->offset));
           break;
+        case KEY_BOOL:
+          g_string_append_printf (out, "%s = %s\n", def->key,
+                                  *(const gboolean *) (base + def->offset) ? "yes" : "no");
+          break;
         case KEY_PATH:
+        case KEY_STRING:
           {
             const char *v = *(char *const *) (base + def->offset);
             if (v)
               g_string_append_printf (out, "%s = %s\n", def->key, v);
             else
-              g_string_append_printf (out, "# %s = (built-in)\n", def->key);
+              g_string_append_printf (out, "# %s = (not set)\n", def->key);
             break;
           }
         }

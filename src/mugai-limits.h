@@ -42,3 +42,22 @@
 
 /* Inline payloads (uuencode, yEnc, BinHex) cut out of one text part. */
 #define MUGAI_LIMIT_INLINE_PAYLOADS 64
+
+/* The milter.  Postfix's milter_content_timeout defaults to 300 s; a
+ * worker must give up well before Postfix does, so that the sender gets
+ * our 4xx with a reason rather than Postfix's default action. */
+#define MUGAI_LIMIT_MESSAGE_TIMEOUT 120
+
+/* Seconds a message may wait for a free worker before it is deferred. */
+#define MUGAI_LIMIT_QUEUE_TIMEOUT 60
+
+/* Address space of one worker: GMime holds a message (at most
+ * MUGAI_LIMIT_MESSAGE_SIZE) and its decoded parts; ClamAV's engine adds
+ * about 1 GiB once signatures are loaded. */
+#define MUGAI_LIMIT_WORKER_MEMORY (2048u * 1024u * 1024u)
+
+/* Octets of one message the front keeps in memory before it spills the
+ * message to a spool file: memory per SMTP session stays bounded. */
+#define MUGAI_LIMIT_SPOOL_THRESHOLD (1024u * 1024u)
+
+#define MUGAI_DEFAULT_WORKERS 4

@@ -25,6 +25,18 @@ mugai_policy_new_default (void)
     .headers = MUGAI_LIMIT_HEADERS,
     .inline_payloads = MUGAI_LIMIT_INLINE_PAYLOADS,
   };
+  policy->milter = (MugaiMilterSettings){
+    .socket = g_strdup ("unix:/run/mugai/milter.sock"),
+    .spool_dir = g_strdup ("/var/spool/mugai"),
+    .spool_threshold = MUGAI_LIMIT_SPOOL_THRESHOLD,
+    .workers = MUGAI_DEFAULT_WORKERS,
+    .worker_memory = MUGAI_LIMIT_WORKER_MEMORY,
+    .message_timeout = MUGAI_LIMIT_MESSAGE_TIMEOUT,
+    .queue_timeout = MUGAI_LIMIT_QUEUE_TIMEOUT,
+  };
+  policy->quarantine_dir = g_strdup ("/var/lib/mugai/quarantine");
+  policy->audit_file = g_strdup ("/var/log/mugai/audit.jsonl");
+  policy->audit_syslog = TRUE;
   policy->alternative = MUGAI_ALTERNATIVE_HTML;
   policy->links = MUGAI_LINKS_DEFANG;
   policy->rfc822 = MUGAI_RFC822_ATTACH;
@@ -41,6 +53,13 @@ mugai_policy_free (MugaiPolicy *policy)
 {
   if (!policy)
     return;
+  g_free (policy->milter.socket);
+  g_free (policy->milter.user);
+  g_free (policy->milter.group);
+  g_free (policy->milter.pid_file);
+  g_free (policy->milter.spool_dir);
+  g_free (policy->quarantine_dir);
+  g_free (policy->audit_file);
   g_free (policy->notice_template_path);
   g_free (policy->notice_template);
   g_free (policy->source);

@@ -60,9 +60,29 @@ typedef struct
   guint inline_payloads;
 } MugaiLimits;
 
+/* The daemon's own settings ([milter], [quarantine], [audit]); the CLI
+ * reads them too, so that one file describes one node. */
+typedef struct
+{
+  char *socket;          /* "unix:/run/mugai/milter.sock" or "inet:PORT@HOST" */
+  char *user;            /* NULL: keep the starting user */
+  char *group;
+  char *pid_file;        /* NULL: none */
+  char *spool_dir;       /* large messages spill here */
+  gsize spool_threshold; /* octets held in memory before spilling */
+  guint workers;         /* worker processes */
+  gsize worker_memory;   /* address-space limit of one worker */
+  guint message_timeout; /* seconds one worker may spend on one message */
+  guint queue_timeout;   /* seconds a message may wait for a free worker */
+} MugaiMilterSettings;
+
 typedef struct
 {
   MugaiLimits limits;
+  MugaiMilterSettings milter;
+  char *quarantine_dir;
+  char *audit_file;
+  gboolean audit_syslog;
   MugaiAlternative alternative;
   MugaiLinkMode links;
   MugaiRfc822 rfc822;
