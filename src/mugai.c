@@ -6,6 +6,10 @@
  *	mugai sanitize [--config F] [--report R] --mbox IN --out OUT
  *	mugai sanitize [--config F] [--report R] --maildir IN --out DIR
  *	mugai config check [--config F]
+ *	mugai quarantine list [--config F] [--since DAYS]
+ *	mugai quarantine show [--config F] ID
+ *	mugai quarantine extract [--config F] ID
+ *	mugai quarantine purge [--config F] --older-than DAYS
  *
  * DESCRIPTION
  *	Thin glue around the core (sanitize.c): read, call, write, count.
@@ -16,6 +20,7 @@
  *	0 deliver (for mailboxes: every message processed), 3 reject,
  *	64 usage error, 66 input not readable, 75 temporary failure
  *	(sysexits.h values, as Postfix's pipe(8) understands them).
+ *	quarantine and config: 0 done, 1 not found or failed, 64 usage.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +32,7 @@
 #include "mailbox.h"
 #include "mugai-build.h"
 #include "notice.h"
+#include "quarantine.h"
 #include "sanitize.h"
 
 #define EXIT_DELIVER 0
@@ -43,6 +49,10 @@ usage (FILE *out)
                 "  mugai sanitize [--config FILE] [--report FILE] --mbox IN --out OUT\n"
                 "  mugai sanitize [--config FILE] [--report FILE] --maildir IN --out DIR\n"
                 "  mugai config check [--config FILE]\n"
+                "  mugai quarantine list [--config FILE] [--since DAYS]\n"
+                "  mugai quarantine show [--config FILE] ID\n"
+                "  mugai quarantine extract [--config FILE] ID\n"
+                "  mugai quarantine purge [--config FILE] --older-than DAYS\n"
                 "  mugai --version\n"
                 "See mugai(1).\n");
 }
@@ -457,6 +467,216 @@ cmd_config (int argc, char **argv)
   return 0;
 }
 
+/* ---- quarantine --------------------------------------------------------------- */
+
+#define SECONDS_PER_DAY 86400
+/* 100 years: anything larger is a typo, and would overflow nothing but
+ * still mean nothing */
+#define MAX_DAYS 36500
+
+static gboolean
+parse_days (const char *option, const char *text, gint64 *cutoff)
+{
+  guint64 days = 0;
+  g_autoptr (GError) error = NULL;
+  if (!g_ascii_string_to_unsigned (text, 10, 0, MAX_DAYS, &days, &error))
+    {
+      fprintf (stderr, "mugai quarantine: %s: %s\n", option, error->message);
+      return FALSE;
+    }
+  *cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) days * SECONDS_PER_DAY;
+  return TRUE;
+}
+
+/* The sender's words for a terminal column: no control or bidi
+ * character, at most width characters (the ellipsis is one, and so is a
+ * "<U+001B>" made of eight: it is cut like the rest). */
+static char *
+column_text (const char *text, glong width)
+{
+  g_autofree char *safe = mugai_text_safe_display (text, (guint) width - 1);
+  if (g_utf8_strlen (safe, -1) <= width)
+    return g_steal_pointer (&safe);
+  g_autofree char *cut = g_utf8_substring (safe, 0, width - 1);
+  return g_strconcat (cut, "…", NULL);
+}
+
+static void
+print_entries (GPtrArray *entries)
+{
+  printf ("%-29s %-20s %-10s %-32s %4s  %s\n", "ID", "TIME (UTC)", "VERDICT", "SENDER", "RCPT",
+          "SUBJECT");
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const MugaiQuarantineEntry *e = entries->pdata[i];
+      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (e->time);
+      g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
+      g_autofree char *sender
+          = e->sender && *e->sender ? column_text (e->sender, 32) : g_strdup ("<>");
+      g_autofree char *subject = column_text (e->subject ? e->subject : "", 60);
+      g_autofree char *verdict = column_text (e->verdict ? e->verdict : "?", 10);
+      glong pad = 32 - g_utf8_strlen (sender, -1);
+      printf ("%-29s %-20s %-10s %s%*s %4u  %s\n", e->id, when, verdict, sender, (int) MAX (pad, 0),
+              "", e->recipients ? e->recipients->len : 0, subject);
+    }
+}
+
+static int
+copy_to_stdout (int fd, const char *what)
+{
+  char buf[65536];
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          fprintf (stderr, "mugai: %s: %s\n", what, g_strerror (errno));
+          return 1;
+        }
+      if (n == 0)
+        return 0;
+      for (ssize_t off = 0; off < n;)
+        {
+          ssize_t w = write (STDOUT_FILENO, buf + off, (size_t) (n - off));
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              fprintf (stderr, "mugai: standard output: %s\n", g_strerror (errno));
+              return 1;
+            }
+          off += w;
+        }
+    }
+}
+
+static int
+cmd_quarantine (int argc, char **argv)
+{
+  static const char *const commands[] = { "list", "show", "extract", "purge" };
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  gboolean known = FALSE;
+  for (gsize i = 0; cmd && i < G_N_ELEMENTS (commands); i++)
+    known = known || g_str_equal (cmd, commands[i]);
+  if (!known)
+    {
+      if (cmd)
+        fprintf (stderr, "mugai quarantine: unknown command \"%s\"\n", cmd);
+      usage (stderr);
+      return EXIT_USAGE;
+    }
+
+  g_autofree char *config = NULL;
+  g_autofree char *since = NULL;
+  g_autofree char *older_than = NULL;
+  GOptionEntry common[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file", "FILE" },
+    { NULL },
+  };
+  GOptionEntry list_entries[] = {
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since, "Only entries of the last DAYS days", "DAYS" },
+    { NULL },
+  };
+  GOptionEntry purge_entries[] = {
+    { "older-than", 0, 0, G_OPTION_ARG_STRING, &older_than, "Remove entries older than DAYS days",
+      "DAYS" },
+    { NULL },
+  };
+  gboolean is_list = g_str_equal (cmd, "list"), is_purge = g_str_equal (cmd, "purge");
+  g_autofree char *summary = g_strdup_printf ("%s%s - the quarantine store", cmd,
+                                              is_list || is_purge ? "" : " ID");
+  g_autoptr (GOptionContext) ctx = g_option_context_new (summary);
+  g_option_context_add_main_entries (ctx, common, NULL);
+  if (is_list)
+    g_option_context_add_main_entries (ctx, list_entries, NULL);
+  if (is_purge)
+    g_option_context_add_main_entries (ctx, purge_entries, NULL);
+  g_autoptr (GError) error = NULL;
+  /* argv[1], the command, stands for the program name */
+  int n = argc - 1;
+  char **args = argv + 1;
+  if (!g_option_context_parse (ctx, &n, &args, &error))
+    {
+      fprintf (stderr, "mugai quarantine %s: %s\n", cmd, error->message);
+      usage (stderr);
+      return EXIT_USAGE;
+    }
+  gboolean takes_id = !is_list && !is_purge;
+  if (n != (takes_id ? 2 : 1) || (is_purge && !older_than))
+    {
+      usage (stderr);
+      return EXIT_USAGE;
+    }
+  gint64 cutoff = 0;
+  if ((since && !parse_days ("--since", since, &cutoff))
+      || (older_than && !parse_days ("--older-than", older_than, &cutoff)))
+    return EXIT_USAGE;
+
+  g_autoptr (MugaiPolicy) policy = mugai_config_load (config, &error);
+  if (!policy)
+    {
+      fprintf (stderr, "mugai: configuration: %s\n", error->message);
+      return 1;
+    }
+  /* Never create the store from here: a directory made by root with
+   * root's owner would lock the daemon out of it. */
+  g_autoptr (MugaiQuarantine) q = mugai_quarantine_open_readonly (policy->quarantine_dir, &error);
+  if (!q)
+    {
+      fprintf (stderr, "mugai: quarantine: %s\n", error->message);
+      return 1;
+    }
+
+  if (is_list)
+    {
+      g_autoptr (GPtrArray) entries = mugai_quarantine_list (q, cutoff, &error);
+      if (!entries)
+        {
+          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
+          return 1;
+        }
+      print_entries (entries);
+      return fflush (stdout) == 0 ? 0 : 1;
+    }
+  if (is_purge)
+    {
+      guint removed = mugai_quarantine_purge (q, cutoff, &error);
+      printf ("purged %u entries older than %s days from %s\n", removed, older_than,
+              mugai_quarantine_dir (q));
+      if (error)
+        {
+          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
+          return 1;
+        }
+      return 0;
+    }
+  const char *id = args[1];
+  if (g_str_equal (cmd, "show"))
+    {
+      g_autoptr (MugaiQuarantineEntry) e = mugai_quarantine_get (q, id, &error);
+      if (!e)
+        {
+          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
+          return 1;
+        }
+      g_autofree char *json = mugai_quarantine_entry_to_json (e, TRUE);
+      printf ("%s\n", json);
+      return fflush (stdout) == 0 ? 0 : 1;
+    }
+  int fd = mugai_quarantine_open_original (q, id, &error);
+  if (fd < 0)
+    {
+      fprintf (stderr, "mugai: quarantine: %s\n", error->message);
+      return 1;
+    }
+  g_autofree char *what = g_strdup_printf ("quarantine entry %s", id);
+  int status = copy_to_stdout (fd, what);
+  close (fd);
+  return status;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -480,6 +700,8 @@ main (int argc, char **argv)
     return cmd_sanitize (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "config"))
     return cmd_config (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "quarantine"))
+    return cmd_quarantine (argc - 1, argv + 1);
   fprintf (stderr, "mugai: unknown command \"%s\"\n", argv[1]);
   usage (stderr);
   return EXIT_USAGE;

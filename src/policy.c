@@ -27,7 +27,7 @@ mugai_policy_new_default (void)
   };
   policy->milter = (MugaiMilterSettings){
     .socket = g_strdup ("unix:/run/mugai/milter.sock"),
-    .spool_dir = g_strdup ("/var/spool/mugai"),
+    .spool_dir = g_strdup ("/var/lib/mugai/spool"),
     .spool_threshold = MUGAI_LIMIT_SPOOL_THRESHOLD,
     .workers = MUGAI_DEFAULT_WORKERS,
     .worker_memory = MUGAI_LIMIT_WORKER_MEMORY,

@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config python3 \
-libglib2.0-dev libgmime-3.0-dev libxml2-dev libjson-glib-dev libmagic-dev"
+libglib2.0-dev libgmime-3.0-dev libxml2-dev libjson-glib-dev libmagic-dev \
+libmilter-dev postfix"
 
 missing=""
 for p in $PACKAGES; do
@@ -21,6 +22,14 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is only a test tool here (tests/e2e runs private instances under
+# a temporary directory): "No configuration" leaves the system instance
+# without a main.cf, so it is neither configured nor started.
+case " $missing " in
+*" postfix "*)
+    echo "postfix postfix/main_mailer_type select No configuration" |
+        $SUDO debconf-set-selections ;;
+esac
 $SUDO apt-get update -q >&2
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing >&2

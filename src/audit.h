@@ -1,0 +1,61 @@
+/*
+ * audit.h - one JSON line per message, and optionally one syslog line
+ *
+ * DESCRIPTION
+ *	The audit log answers "what happened to this mail, and why" long
+ *	after the fact: envelope, ids, verdict, what was done, the SMTP
+ *	reply, the quarantine id and, per part, what was removed or
+ *	converted.  It is JSON Lines (one object per line, UTF-8) so that
+ *	jq(1) and log shippers read it without a parser of ours.
+ *
+ *	Each line carries:
+ *	time ("2026-11-22T00:46:44.123Z", UTC, when written), queue_id,
+ *	sender, recipients, client_addr, client_name, message_id, subject,
+ *	size, verdict, status, action, reason, quarantine_id, removed,
+ *	converted, durations_ms {total, sanitize} and parts [{path,
+ *	declared_type, filename, action, reason}].  Unknown values are null.
+ *
+ * THREADS
+ *	mugai_audit_write() may be called from any number of threads; lines
+ *	from several processes appending to the same file do not interleave
+ *	either (one write(2) per line on an O_APPEND descriptor).
+ *
+ * ERRORS
+ *	G_FILE_ERROR naming the file.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "quarantine.h"
+
+typedef struct
+{
+  const MugaiQuarantineEntry *entry; /* envelope, ids, verdict (borrowed, required) */
+  const char *quarantine_id;         /* NULL when not stored */
+  const char *action;                /* what was done: "deliver", "reject", "tempfail" */
+  const char *reason;                /* SMTP reply text or NULL */
+  const char *report_json;           /* per-part actions; NULL: entry->report_json */
+  double duration_total_ms, duration_sanitize_ms;
+} MugaiAuditRecord;
+
+typedef struct _MugaiAudit MugaiAudit;
+
+/* Creates the parent directory (0750) if missing and opens path with
+ * O_APPEND|O_CREAT, mode 0640.  With use_syslog every record is also
+ * logged at LOG_MAIL|LOG_INFO; calling openlog(3) is the caller's job. */
+MugaiAudit *mugai_audit_open (const char *path, gboolean use_syslog, GError **error);
+
+/* Opens the path again, for log rotation by rename (SIGHUP); on failure
+ * the old file stays in use. */
+gboolean mugai_audit_reopen (MugaiAudit *a, GError **error);
+
+void mugai_audit_free (MugaiAudit *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiAudit, mugai_audit_free)
+
+gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error);
+
+/* The JSON line without its newline, and the syslog text; exposed for
+ * tests and for callers that log elsewhere. */
+char *mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec);
+char *mugai_audit_format_syslog (const MugaiAuditRecord *rec);

@@ -1,0 +1,701 @@
+/*
+ * front.c - the libmilter front: collect, hand over, apply the answer
+ *
+ * SYNOPSIS
+ *	mugai_front_run (policy, config_path)
+ *
+ * DESCRIPTION
+ *	The front parses no content at all.  Per SMTP transaction it collects
+ *	the envelope and the message as Postfix passes it: header fields and
+ *	body chunks, in memory up to spool_threshold, then in an unlinked
+ *	file in spool_dir, so that memory per session stays bounded whatever
+ *	the message size.  At end of message it connects to the worker pool,
+ *	waits at most queue_timeout for a worker to say hello, passes the
+ *	spooled message, and waits at most message_timeout for the answer;
+ *	past that it kills the worker (its pid came with the hello) and
+ *	defers the message.  Then it applies the answer: header edits and a
+ *	new body, a 550 refusal, or a 451 deferral, and writes the audit
+ *	record.
+ *
+ *	Every failure is a 451 with a reason (fail closed): nothing is ever
+ *	accepted unchanged because something went wrong.
+ *
+ *	SIGUSR1 (sent by the supervisor on SIGHUP) re-reads the settings the
+ *	front uses; SIGTERM (libmilter) stops accepting, and the front waits
+ *	for the sessions in flight before it returns.
+ *
+ * THREAD SAFETY
+ *	libmilter runs each SMTP session in its own thread; a session's state
+ *	is owned by that thread (smfi_setpriv).  Shared: the settings (under
+ *	settings_lock), the audit log (locked inside audit.c), the count of
+ *	sessions in flight (atomic).
+ */
+#include "front.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmilter/mfapi.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "audit.h"
+#include "config.h"
+#include "edits.h"
+#include "ipc.h"
+#include "quarantine.h"
+#include "report.h"
+
+typedef struct
+{
+  char *spool_dir;
+  gsize spool_threshold;
+  guint message_timeout;
+  guint queue_timeout;
+} Settings;
+
+static GMutex settings_lock;
+static Settings settings;
+static const char *config_path;
+static char *worker_socket;
+static MugaiAudit *audit;
+static gint sessions_in_flight;
+
+typedef struct
+{
+  char *client_addr;
+  char *client_name;
+  char *sender;
+  GPtrArray *rcpts;
+  GByteArray *mem; /* the message while it is small */
+  int fd;          /* the spool file once it is not */
+  gsize size;
+  gboolean spool_failed;
+  gint64 started;
+} Session;
+
+static void
+settings_snapshot (Settings *out)
+{
+  g_mutex_lock (&settings_lock);
+  *out = settings;
+  out->spool_dir = g_strdup (settings.spool_dir);
+  g_mutex_unlock (&settings_lock);
+}
+
+static void
+settings_set (const MugaiPolicy *policy)
+{
+  g_mutex_lock (&settings_lock);
+  g_free (settings.spool_dir);
+  settings.spool_dir = g_strdup (policy->milter.spool_dir);
+  settings.spool_threshold = policy->milter.spool_threshold;
+  settings.message_timeout = policy->milter.message_timeout;
+  settings.queue_timeout = policy->milter.queue_timeout;
+  g_mutex_unlock (&settings_lock);
+}
+
+static void
+message_reset (Session *s)
+{
+  g_clear_pointer (&s->sender, g_free);
+  g_clear_pointer (&s->rcpts, g_ptr_array_unref);
+  g_clear_pointer (&s->mem, g_byte_array_unref);
+  if (s->fd >= 0)
+    close (s->fd);
+  s->fd = -1;
+  s->size = 0;
+  s->spool_failed = FALSE;
+}
+
+static gboolean
+write_all (int fd, const void *data, gsize len)
+{
+  const guint8 *p = data;
+  while (len > 0)
+    {
+      ssize_t w = write (fd, p, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return FALSE;
+      p += w;
+      len -= (gsize) w;
+    }
+  return TRUE;
+}
+
+/* An unlinked file in the spool directory: nothing to clean up after a
+ * crash, and nobody else can open it. */
+static int
+spool_open (const char *dir)
+{
+  int fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+    return fd;
+  g_autofree char *path = g_build_filename (dir, "spool-XXXXXX", NULL);
+  fd = g_mkstemp_full (path, O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    unlink (path);
+  return fd;
+}
+
+static void
+spool_append (Session *s, const void *data, gsize len)
+{
+  if (s->spool_failed)
+    return;
+  s->size += len;
+  if (s->fd < 0)
+    {
+      Settings st;
+      settings_snapshot (&st);
+      if (!s->mem)
+        s->mem = g_byte_array_new ();
+      if (s->mem->len + len <= st.spool_threshold)
+        {
+          g_byte_array_append (s->mem, data, (guint) len);
+          g_free (st.spool_dir);
+          return;
+        }
+      s->fd = spool_open (st.spool_dir);
+      if (s->fd < 0)
+        {
+          g_warning ("front: cannot create a spool file in %s: %s", st.spool_dir, g_strerror (errno));
+          s->spool_failed = TRUE;
+          g_free (st.spool_dir);
+          return;
+        }
+      g_free (st.spool_dir);
+      if (!write_all (s->fd, s->mem->data, s->mem->len))
+        s->spool_failed = TRUE;
+      g_clear_pointer (&s->mem, g_byte_array_unref);
+    }
+  if (!s->spool_failed && !write_all (s->fd, data, len))
+    {
+      g_warning ("front: spool write failed: %s", g_strerror (errno));
+      s->spool_failed = TRUE;
+    }
+}
+
+/* The descriptor handed to the worker: the spool file, or a memfd with
+ * the message when it stayed small. */
+static int
+spool_finish (Session *s)
+{
+  if (s->fd >= 0)
+    {
+      int fd = s->fd;
+      s->fd = -1;
+      return fd;
+    }
+  int fd = memfd_create ("mugai-message", MFD_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  if (s->mem && !write_all (fd, s->mem->data, s->mem->len))
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* ---- talking to a worker ------------------------------------------------ */
+
+static int
+connect_pool (guint queue_timeout)
+{
+  int sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return -1;
+  struct sockaddr_un sun = { .sun_family = AF_UNIX };
+  g_strlcpy (sun.sun_path, worker_socket, sizeof sun.sun_path);
+  /* connect() on a full backlog waits at most this long */
+  struct timeval tv = { .tv_sec = queue_timeout };
+  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (connect (sock, (struct sockaddr *) &sun, sizeof sun) != 0)
+    {
+      int e = errno;
+      close (sock);
+      errno = e;
+      return -1;
+    }
+  return sock;
+}
+
+typedef struct
+{
+  guint32 verdict;
+  const char *reply, *quarantine_id, *status, *message_id, *subject, *report_json;
+  guint64 size;
+  GVariantIter *edits;
+  double sanitize_ms;
+} Answer;
+
+static char *
+reply_text (const char *text)
+{
+  /* smfi_setreply: printable ASCII, '%' doubled */
+  g_autoptr (GString) out = g_string_new ("mugai: ");
+  for (const char *p = text; *p && out->len < 400; p++)
+    {
+      char c = ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) ? *p : '?';
+      if (c == '%')
+        g_string_append_c (out, '%');
+      g_string_append_c (out, c);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static sfsistat
+tempfail (SMFICTX *ctx, const char *why)
+{
+  g_autofree char *text = reply_text (why);
+  smfi_setreply (ctx, "451", "4.7.0", text);
+  return SMFIS_TEMPFAIL;
+}
+
+static gboolean
+apply_edits (SMFICTX *ctx, GVariantIter *edits)
+{
+  guint32 kind, index;
+  const char *name, *value;
+  while (g_variant_iter_next (edits, "(u&su&s)", &kind, &name, &index, &value))
+    {
+      int r;
+      switch (kind)
+        {
+        case MUGAI_EDIT_CHANGE:
+          r = smfi_chgheader (ctx, (char *) name, (int) index, (char *) value);
+          break;
+        case MUGAI_EDIT_DELETE:
+          r = smfi_chgheader (ctx, (char *) name, (int) index, NULL);
+          break;
+        case MUGAI_EDIT_ADD:
+          r = smfi_addheader (ctx, (char *) name, (char *) value);
+          break;
+        default:
+          return FALSE;
+        }
+      if (r != MI_SUCCESS)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+replace_body (SMFICTX *ctx, int fd)
+{
+  char buf[65536];
+  off_t off = 0;
+  for (;;)
+    {
+      ssize_t n = pread (fd, buf, sizeof buf, off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        break;
+      if (smfi_replacebody (ctx, (unsigned char *) buf, (int) n) != MI_SUCCESS)
+        return FALSE;
+      off += n;
+    }
+  if (off == 0) /* an empty body is still a replacement */
+    return smfi_replacebody (ctx, (unsigned char *) "", 0) == MI_SUCCESS;
+  return TRUE;
+}
+
+static void
+write_audit (Session *s, const char *qid, const char *action, const char *reason,
+             const Answer *a)
+{
+  if (!audit)
+    return;
+  MugaiQuarantineEntry entry = {
+    .queue_id = (char *) qid,
+    .sender = s->sender ? s->sender : (char *) "",
+    .recipients = s->rcpts,
+    .client_addr = s->client_addr,
+    .client_name = s->client_name,
+    .verdict = (char *) (a ? mugai_verdict_name ((MugaiVerdict) a->verdict) : "tempfail"),
+    .status = (char *) (a ? a->status : ""),
+    .message_id = (char *) (a && *a->message_id ? a->message_id : NULL),
+    .subject = (char *) (a && *a->subject ? a->subject : NULL),
+    .size = s->size,
+  };
+  MugaiAuditRecord rec = {
+    .entry = &entry,
+    .quarantine_id = a && *a->quarantine_id ? a->quarantine_id : NULL,
+    .action = action,
+    .reason = reason,
+    .report_json = a && *a->report_json ? a->report_json : NULL,
+    .duration_total_ms = (double) (g_get_monotonic_time () - s->started) / 1000.0,
+    .duration_sanitize_ms = a ? a->sanitize_ms : 0,
+  };
+  g_autoptr (GError) error = NULL;
+  if (!mugai_audit_write (audit, &rec, &error))
+    g_warning ("front: qid=%s audit write failed: %s", qid, error->message);
+}
+
+/* ---- callbacks ------------------------------------------------------------ */
+
+static sfsistat
+on_negotiate (SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+  unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+  if ((f0 & need) != need)
+    {
+      /* without these actions mugai cannot sanitize: refuse the
+       * connection so that the MTA applies milter_default_action */
+      g_warning ("front: the MTA does not offer header and body changes; refusing");
+      return SMFIS_REJECT;
+    }
+  *pf0 = need | (f0 & SMFIF_QUARANTINE);
+  /* steps we have no use for */
+  *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+  *pf2 = 0;
+  *pf3 = 0;
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_connect (SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+{
+  Session *s = g_new0 (Session, 1);
+  s->fd = -1;
+  s->client_name = g_strdup (hostname ? hostname : "");
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (addr && addr->sa_family == AF_INET)
+    inet_ntop (AF_INET, &((struct sockaddr_in *) addr)->sin_addr, buf, sizeof buf);
+  else if (addr && addr->sa_family == AF_INET6)
+    inet_ntop (AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, buf, sizeof buf);
+  s->client_addr = g_strdup (buf);
+  smfi_setpriv (ctx, s);
+  g_atomic_int_inc (&sessions_in_flight);
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_envfrom (SMFICTX *ctx, char **argv)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (!s)
+    return SMFIS_TEMPFAIL;
+  message_reset (s);
+  s->sender = g_strdup (argv && argv[0] ? argv[0] : "");
+  s->rcpts = g_ptr_array_new_with_free_func (g_free);
+  s->started = g_get_monotonic_time ();
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_envrcpt (SMFICTX *ctx, char **argv)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (!s || !s->rcpts)
+    return SMFIS_TEMPFAIL;
+  /* Postfix bounds recipients per message (smtpd_recipient_limit) */
+  g_ptr_array_add (s->rcpts, g_strdup (argv && argv[0] ? argv[0] : ""));
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_header (SMFICTX *ctx, char *name, char *value)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (!s)
+    return SMFIS_TEMPFAIL;
+  spool_append (s, name, strlen (name));
+  spool_append (s, ": ", 2);
+  /* folded values arrive with bare "\n": the spool is CRLF throughout */
+  for (const char *p = value; *p;)
+    {
+      const char *nl = strchr (p, '\n');
+      gsize n = nl ? (gsize) (nl - p) : strlen (p);
+      if (n > 0 && p[n - 1] == '\r')
+        n--;
+      spool_append (s, p, n);
+      if (!nl)
+        break;
+      spool_append (s, "\r\n", 2);
+      p = nl + 1;
+    }
+  spool_append (s, "\r\n", 2);
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_eoh (SMFICTX *ctx)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (!s)
+    return SMFIS_TEMPFAIL;
+  spool_append (s, "\r\n", 2);
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_body (SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (!s)
+    return SMFIS_TEMPFAIL;
+  spool_append (s, chunk, len);
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_eom (SMFICTX *ctx)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (!s)
+    return SMFIS_TEMPFAIL;
+  const char *qid = smfi_getsymval (ctx, "i");
+  if (!qid)
+    qid = "NOQUEUE";
+  Settings st;
+  settings_snapshot (&st);
+  g_free (st.spool_dir);
+
+  if (s->spool_failed)
+    {
+      write_audit (s, qid, "tempfail", "spool write failed", NULL);
+      return tempfail (ctx, "cannot spool the message; try again later");
+    }
+  int spool = spool_finish (s);
+  if (spool < 0)
+    {
+      write_audit (s, qid, "tempfail", "spool failed", NULL);
+      return tempfail (ctx, "cannot spool the message; try again later");
+    }
+
+  int sock = connect_pool (st.queue_timeout);
+  if (sock < 0)
+    {
+      g_warning ("front: qid=%s cannot reach the worker pool: %s", qid, g_strerror (errno));
+      close (spool);
+      write_audit (s, qid, "tempfail", "worker pool unavailable", NULL);
+      return tempfail (ctx, "no worker available; try again later");
+    }
+
+  g_autoptr (GError) error = NULL;
+  gint64 queue_deadline = g_get_monotonic_time () + (gint64) st.queue_timeout * G_USEC_PER_SEC;
+  g_autoptr (GVariant) hello = mugai_ipc_recv (sock, MUGAI_IPC_HELLO, queue_deadline, NULL, &error);
+  if (!hello)
+    {
+      g_warning ("front: qid=%s no worker within %us: %s", qid, st.queue_timeout, error->message);
+      close (sock);
+      close (spool);
+      write_audit (s, qid, "tempfail", "all workers busy", NULL);
+      return tempfail (ctx, "all workers are busy; try again later");
+    }
+  guint32 worker_pid = 0;
+  g_variant_get (hello, MUGAI_IPC_HELLO, &worker_pid);
+
+  GVariantBuilder rcpts;
+  g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("as"));
+  for (guint i = 0; s->rcpts && i < s->rcpts->len; i++)
+    {
+      g_autofree char *r = g_utf8_make_valid (s->rcpts->pdata[i], -1);
+      g_variant_builder_add (&rcpts, "s", r);
+    }
+  g_autofree char *sender = g_utf8_make_valid (s->sender ? s->sender : "", -1);
+  g_autofree char *cname = g_utf8_make_valid (s->client_name, -1);
+  gboolean sent = mugai_ipc_send (sock,
+                                  g_variant_new (MUGAI_IPC_REQUEST, qid, sender, s->client_addr,
+                                                 cname, &rcpts),
+                                  spool, &error);
+  close (spool);
+  int body = -1;
+  g_autoptr (GVariant) result = NULL;
+  if (sent)
+    result = mugai_ipc_recv (sock, MUGAI_IPC_RESULT,
+                             g_get_monotonic_time ()
+                                 + (gint64) (st.message_timeout + 5) * G_USEC_PER_SEC,
+                             &body, &error);
+  close (sock);
+  if (!result)
+    {
+      gboolean timeout = g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT);
+      if (timeout && worker_pid > 1)
+        kill ((pid_t) worker_pid, SIGKILL); /* the pool replaces it */
+      g_warning ("front: qid=%s worker pid=%u %s: %s", qid, worker_pid,
+                 timeout ? "passed its deadline and was killed" : "failed", error->message);
+      write_audit (s, qid, "tempfail", timeout ? "processing timed out" : "worker failed", NULL);
+      return tempfail (ctx, timeout ? "processing timed out; try again later"
+                                    : "processing failed; try again later");
+    }
+
+  Answer a;
+  g_variant_get (result, "(u&s&s&s&s&s&sta(usus)d)", &a.verdict, &a.reply, &a.quarantine_id,
+                 &a.status, &a.message_id, &a.subject, &a.report_json, &a.size, &a.edits,
+                 &a.sanitize_ms);
+  sfsistat ret;
+  switch ((MugaiVerdict) a.verdict)
+    {
+    case MUGAI_VERDICT_CLEAN:
+    case MUGAI_VERDICT_SANITIZED:
+      if (body < 0 || !apply_edits (ctx, a.edits) || !replace_body (ctx, body))
+        {
+          /* Postfix discards partial changes of a transaction that is
+           * tempfailed, so nothing half-done is delivered */
+          write_audit (s, qid, "tempfail", "cannot apply the changes", &a);
+          ret = tempfail (ctx, "cannot rewrite the message; try again later");
+        }
+      else
+        {
+          write_audit (s, qid, "deliver", NULL, &a);
+          ret = SMFIS_CONTINUE;
+        }
+      break;
+    case MUGAI_VERDICT_REJECT:
+      {
+        g_autofree char *text = reply_text (a.reply);
+        smfi_setreply (ctx, "550", "5.7.1", text);
+        write_audit (s, qid, "reject", a.reply, &a);
+        ret = SMFIS_REJECT;
+        break;
+      }
+    case MUGAI_VERDICT_TEMPFAIL:
+    default:
+      write_audit (s, qid, "tempfail", a.reply, &a);
+      g_warning ("front: qid=%s deferred: %s", qid, a.reply);
+      ret = tempfail (ctx, a.reply);
+      break;
+    }
+  g_variant_iter_free (a.edits);
+  if (body >= 0)
+    close (body);
+  message_reset (s);
+  return ret;
+}
+
+static sfsistat
+on_abort (SMFICTX *ctx)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (s)
+    message_reset (s);
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_close (SMFICTX *ctx)
+{
+  Session *s = smfi_getpriv (ctx);
+  if (s)
+    {
+      message_reset (s);
+      g_free (s->client_addr);
+      g_free (s->client_name);
+      g_free (s);
+      smfi_setpriv (ctx, NULL);
+      g_atomic_int_dec_and_test (&sessions_in_flight);
+    }
+  return SMFIS_CONTINUE;
+}
+
+static gpointer
+reload_thread (gpointer data)
+{
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGUSR1);
+  for (;;)
+    {
+      int sig = 0;
+      if (sigwait (&set, &sig) != 0)
+        continue;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MugaiPolicy) policy = mugai_config_load (config_path, &error);
+      if (!policy)
+        {
+          g_warning ("front: reload refused, keeping the running settings: %s", error->message);
+          continue;
+        }
+      settings_set (policy);
+      g_message ("front: settings reloaded");
+    }
+  return NULL;
+}
+
+int
+mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker_sock)
+{
+  config_path = path;
+  worker_socket = g_strdup (worker_sock);
+  settings_set (policy);
+
+  g_autoptr (GError) error = NULL;
+  audit = mugai_audit_open (policy->audit_file, policy->audit_syslog, &error);
+  if (!audit)
+    g_warning ("front: audit log unavailable: %s", error->message);
+
+  /* SIGUSR1 is ours; libmilter's own signal thread takes SIGHUP, SIGTERM
+   * and SIGINT, which the supervisor uses for restart and stop. */
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGUSR1);
+  /* blocked in every thread, the reload thread included: libmilter's
+   * signal thread sigwait()s for these three */
+  sigaddset (&set, SIGHUP);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &set, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  g_thread_unref (g_thread_new ("reload", reload_thread, NULL));
+
+  struct smfiDesc desc = {
+    .xxfi_name = (char *) "mugai",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE,
+    .xxfi_connect = on_connect,
+    .xxfi_envfrom = on_envfrom,
+    .xxfi_envrcpt = on_envrcpt,
+    .xxfi_header = on_header,
+    .xxfi_eoh = on_eoh,
+    .xxfi_body = on_body,
+    .xxfi_eom = on_eom,
+    .xxfi_abort = on_abort,
+    .xxfi_close = on_close,
+    .xxfi_negotiate = on_negotiate,
+  };
+  if (smfi_register (desc) != MI_SUCCESS)
+    {
+      g_critical ("front: smfi_register failed");
+      return 1;
+    }
+  if (smfi_setconn ((char *) policy->milter.socket) != MI_SUCCESS)
+    {
+      g_critical ("front: bad socket specification %s", policy->milter.socket);
+      return 1;
+    }
+  /* Postfix's own timeouts apply per command; ours must be longer than
+   * the longest wait for a worker */
+  smfi_settimeout ((int) (policy->milter.message_timeout + policy->milter.queue_timeout + 30));
+  smfi_setbacklog (128);
+  if (smfi_opensocket (TRUE) != MI_SUCCESS)
+    {
+      g_critical ("front: cannot listen on %s", policy->milter.socket);
+      return 1;
+    }
+  g_message ("front: listening on %s", policy->milter.socket);
+  int r = smfi_main ();
+
+  /* SIGTERM: libmilter stopped accepting; let the sessions in flight end */
+  gint64 deadline = g_get_monotonic_time ()
+                    + (gint64) (settings.message_timeout + settings.queue_timeout + 10) * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&sessions_in_flight) > 0 && g_get_monotonic_time () < deadline)
+    g_usleep (100 * 1000);
+  g_message ("front: stopped; sessions left=%d", g_atomic_int_get (&sessions_in_flight));
+  mugai_audit_free (audit);
+  return r == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,211 @@
+/*
+ * ipc.c - length-prefixed, typed messages with a descriptor alongside
+ *
+ * DESCRIPTION
+ *	See ipc.h.  The descriptor is attached to the first write of a frame
+ *	and received with the first read of it; MSG_CMSG_CLOEXEC keeps it
+ *	from leaking into anything the receiver runs later.
+ */
+#include "ipc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK (mugai-ipc-error-quark, mugai_ipc_error)
+
+static gboolean
+wait_fd (int sock, short events, gint64 deadline, GError **error)
+{
+  for (;;)
+    {
+      int timeout = -1;
+      if (deadline > 0)
+        {
+          gint64 left = deadline - g_get_monotonic_time ();
+          if (left <= 0)
+            {
+              g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT, "timed out");
+              return FALSE;
+            }
+          timeout = (int) MIN (left / 1000 + 1, G_MAXINT);
+        }
+      struct pollfd p = { .fd = sock, .events = events };
+      int r = poll (&p, 1, timeout);
+      if (r > 0)
+        return TRUE;
+      if (r == 0)
+        continue; /* re-check the deadline */
+      if (errno != EINTR)
+        {
+          g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_IO, "poll: %s", g_strerror (errno));
+          return FALSE;
+        }
+    }
+}
+
+gboolean
+mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (msg);
+  g_autoptr (GVariant) normal = g_variant_get_normal_form (owned);
+  gsize len = g_variant_get_size (normal);
+  if (len > MUGAI_IPC_MAX_FRAME)
+    {
+      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL, "frame of %zu octets too large",
+                   len);
+      return FALSE;
+    }
+  g_autofree guint8 *buf = g_malloc (len + 4);
+  guint32 be = GUINT32_TO_BE ((guint32) len);
+  memcpy (buf, &be, 4);
+  g_variant_store (normal, buf + 4);
+
+  gsize off = 0;
+  gboolean fd_sent = fd < 0;
+  while (off < len + 4)
+    {
+      struct iovec iov = { .iov_base = buf + off, .iov_len = len + 4 - off };
+      struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+      union
+      {
+        char buf[CMSG_SPACE (sizeof (int))];
+        struct cmsghdr align;
+      } control;
+      if (!fd_sent)
+        {
+          memset (&control, 0, sizeof control);
+          mh.msg_control = control.buf;
+          mh.msg_controllen = sizeof control.buf;
+          struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
+          c->cmsg_level = SOL_SOCKET;
+          c->cmsg_type = SCM_RIGHTS;
+          c->cmsg_len = CMSG_LEN (sizeof (int));
+          memcpy (CMSG_DATA (c), &fd, sizeof (int));
+        }
+      ssize_t n = sendmsg (sock, &mh, MSG_NOSIGNAL);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          g_set_error (error, MUGAI_IPC_ERROR,
+                       errno == EPIPE || errno == ECONNRESET ? MUGAI_IPC_ERROR_CLOSED
+                                                             : MUGAI_IPC_ERROR_IO,
+                       "send: %s", g_strerror (errno));
+          return FALSE;
+        }
+      fd_sent = TRUE;
+      off += (gsize) n;
+    }
+  return TRUE;
+}
+
+/* Reads exactly len octets; collects at most one descriptor. */
+static gboolean
+read_exact (int sock, guint8 *buf, gsize len, gint64 deadline, int *fd, GError **error)
+{
+  gsize off = 0;
+  while (off < len)
+    {
+      if (!wait_fd (sock, POLLIN, deadline, error))
+        return FALSE;
+      struct iovec iov = { .iov_base = buf + off, .iov_len = len - off };
+      union
+      {
+        char buf[CMSG_SPACE (sizeof (int) * 4)];
+        struct cmsghdr align;
+      } control;
+      struct msghdr mh = { .msg_iov = &iov,
+                           .msg_iovlen = 1,
+                           .msg_control = control.buf,
+                           .msg_controllen = sizeof control.buf };
+      ssize_t n = recvmsg (sock, &mh, MSG_CMSG_CLOEXEC);
+      if (n < 0)
+        {
+          if (errno == EINTR || errno == EAGAIN)
+            continue;
+          g_set_error (error, MUGAI_IPC_ERROR,
+                       errno == ECONNRESET ? MUGAI_IPC_ERROR_CLOSED : MUGAI_IPC_ERROR_IO,
+                       "receive: %s", g_strerror (errno));
+          return FALSE;
+        }
+      for (struct cmsghdr *c = CMSG_FIRSTHDR (&mh); c; c = CMSG_NXTHDR (&mh, c))
+        {
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+          gsize nfds = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+          int fds[4];
+          memcpy (fds, CMSG_DATA (c), MIN (nfds, 4) * sizeof (int));
+          for (gsize i = 0; i < MIN (nfds, 4); i++)
+            {
+              if (*fd < 0)
+                *fd = fds[i];
+              else
+                {
+                  close (fds[i]);
+                  g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL,
+                               "more than one descriptor in a frame");
+                  return FALSE;
+                }
+            }
+        }
+      if (mh.msg_flags & MSG_CTRUNC)
+        {
+          g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL, "truncated control data");
+          return FALSE;
+        }
+      if (n == 0)
+        {
+          g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_CLOSED, "peer closed the connection");
+          return FALSE;
+        }
+      off += (gsize) n;
+    }
+  return TRUE;
+}
+
+static GVariant *
+recv_frame (int sock, const char *type, gint64 deadline, int *fd, GError **error)
+{
+  guint8 hdr[4];
+  if (!read_exact (sock, hdr, 4, deadline, fd, error))
+    return NULL;
+  guint32 be;
+  memcpy (&be, hdr, 4);
+  gsize len = GUINT32_FROM_BE (be);
+  if (len > MUGAI_IPC_MAX_FRAME)
+    {
+      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL, "frame of %zu octets too large",
+                   len);
+      return NULL;
+    }
+  g_autofree guint8 *buf = g_malloc (len ? len : 1);
+  if (!read_exact (sock, buf, len, deadline, fd, error))
+    return NULL;
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&buf), len);
+  g_autoptr (GVariant) v
+      = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type), bytes, FALSE));
+  if (!g_variant_is_normal_form (v))
+    {
+      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL,
+                   "frame is not a %s in normal form", type);
+      return NULL;
+    }
+  return g_steal_pointer (&v);
+}
+
+GVariant *
+mugai_ipc_recv (int sock, const char *type, gint64 deadline, int *fd_out, GError **error)
+{
+  int fd = -1;
+  if (fd_out)
+    *fd_out = -1;
+  GVariant *v = recv_frame (sock, type, deadline, &fd, error);
+  if (v && fd_out)
+    *fd_out = fd;
+  else if (fd >= 0)
+    close (fd);
+  return v;
+}

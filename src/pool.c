@@ -1,0 +1,224 @@
+/*
+ * pool.c - the worker pool's parent: load once, fork workers, replace them
+ *
+ * SYNOPSIS
+ *	mugai_pool_run (listen_fd, config_path, policy)
+ *
+ * DESCRIPTION
+ *	The pool parent loads what is expensive (the libmagic database now,
+ *	the ClamAV engine later) once, then forks the workers from itself so
+ *	that they share it copy-on-write.  All workers accept() on the same
+ *	listening socket: the kernel hands each new connection from the
+ *	front to one idle worker, and a connection waits in the backlog
+ *	while all are busy (the front bounds that wait: queue_timeout).
+ *
+ *	Each worker gets an address-space limit (worker_memory), no core
+ *	files, and PR_SET_PDEATHSIG so that it never outlives the pool.  A
+ *	worker that exits or is killed (deadline, crash, memory) is replaced;
+ *	replacements are throttled if workers die faster than one a second
+ *	over the pool, so that a poison message cannot make the pool spin.
+ *
+ *	SIGHUP: the configuration is read again; if it is valid, workers of
+ *	the new generation are forked and the old ones are asked (SIGUSR1)
+ *	to leave after the message in hand: no message waits for a reload.
+ *	A bad configuration is logged and the old one kept.
+ *	SIGTERM, SIGINT: workers finish their message and leave; the pool
+ *	waits for them (at most message_timeout) and exits.
+ *
+ * DIAGNOSTICS
+ *	key=value lines through GLib's log (syslog in the daemon).
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "sanitize.h"
+#include "worker.h"
+
+typedef struct
+{
+  int listen_fd;
+  const char *config_path;
+  MugaiPolicy *policy;
+  MugaiEngines *engines;
+  GHashTable *workers; /* pid -> generation */
+  guint generation;
+  gint64 last_spawn;
+  sigset_t saved_mask;
+} Pool;
+
+static pid_t
+spawn_worker (Pool *pool)
+{
+  pid_t parent = getpid ();
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      g_warning ("pool: fork: %s", g_strerror (errno));
+      return -1;
+    }
+  if (pid == 0)
+    {
+      sigprocmask (SIG_SETMASK, &pool->saved_mask, NULL);
+      signal (SIGHUP, SIG_IGN);
+      signal (SIGTERM, SIG_DFL);
+      signal (SIGINT, SIG_IGN);
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid () != parent)
+        _exit (0);
+      struct rlimit as = { pool->policy->milter.worker_memory, pool->policy->milter.worker_memory };
+      struct rlimit core = { 0, 0 };
+      setrlimit (RLIMIT_AS, &as);
+      setrlimit (RLIMIT_CORE, &core);
+      mugai_worker_run (pool->listen_fd, pool->policy, pool->engines);
+      _exit (0);
+    }
+  g_hash_table_insert (pool->workers, GINT_TO_POINTER (pid), GUINT_TO_POINTER (pool->generation));
+  pool->last_spawn = g_get_monotonic_time ();
+  return pid;
+}
+
+static guint
+current_workers (Pool *pool)
+{
+  guint n = 0;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, pool->workers);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (GPOINTER_TO_UINT (v) == pool->generation)
+      n++;
+  return n;
+}
+
+static void
+signal_generation (Pool *pool, guint generation, int sig, gboolean all)
+{
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, pool->workers);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (all || GPOINTER_TO_UINT (v) == generation)
+      kill (GPOINTER_TO_INT (k), sig);
+}
+
+static void
+reap (Pool *pool, gboolean stopping)
+{
+  int status;
+  pid_t pid;
+  while ((pid = waitpid (-1, &status, WNOHANG)) > 0)
+    {
+      gpointer gen = NULL;
+      if (!g_hash_table_lookup_extended (pool->workers, GINT_TO_POINTER (pid), NULL, &gen))
+        continue;
+      g_hash_table_remove (pool->workers, GINT_TO_POINTER (pid));
+      if (WIFSIGNALED (status) && !stopping)
+        g_warning ("pool: worker pid=%d killed by signal %d (%s)", (int) pid, WTERMSIG (status),
+                   WTERMSIG (status) == SIGALRM ? "message deadline" : "crash or kill");
+      else if (WIFEXITED (status) && WEXITSTATUS (status) != 0)
+        g_warning ("pool: worker pid=%d exited with status %d", (int) pid, WEXITSTATUS (status));
+    }
+}
+
+static void
+reload (Pool *pool)
+{
+  g_autoptr (GError) error = NULL;
+  MugaiPolicy *fresh = mugai_config_load (pool->config_path, &error);
+  if (!fresh)
+    {
+      g_warning ("pool: reload refused, keeping the running configuration: %s", error->message);
+      return;
+    }
+  guint old = pool->generation;
+  /* The old policy stays alive in this process only as long as it is
+   * needed: the old workers have their own copies (fork). */
+  mugai_policy_free (pool->policy);
+  pool->policy = fresh;
+  pool->generation++;
+  for (guint i = 0; i < pool->policy->milter.workers; i++)
+    spawn_worker (pool);
+  signal_generation (pool, old, SIGUSR1, FALSE);
+  g_message ("pool: configuration reloaded; generation=%u workers=%u", pool->generation,
+             pool->policy->milter.workers);
+}
+
+int
+mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
+{
+  Pool pool = {
+    .listen_fd = listen_fd,
+    .config_path = config_path,
+    .policy = policy,
+    .workers = g_hash_table_new (g_direct_hash, g_direct_equal),
+  };
+  g_autoptr (GError) error = NULL;
+  pool.engines = mugai_engines_new (&error);
+  if (!pool.engines)
+    {
+      g_critical ("pool: %s", error->message);
+      return 1;
+    }
+
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  sigaddset (&set, SIGHUP);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGINT);
+  sigprocmask (SIG_BLOCK, &set, &pool.saved_mask);
+
+  for (guint i = 0; i < policy->milter.workers; i++)
+    spawn_worker (&pool);
+  g_message ("pool: started; workers=%u", policy->milter.workers);
+
+  gboolean stopping = FALSE;
+  gint64 stop_deadline = 0;
+  for (;;)
+    {
+      struct timespec ts = { 1, 0 };
+      int sig = sigtimedwait (&set, NULL, &ts);
+      if (sig == SIGHUP && !stopping)
+        reload (&pool);
+      else if ((sig == SIGTERM || sig == SIGINT) && !stopping)
+        {
+          stopping = TRUE;
+          stop_deadline = g_get_monotonic_time ()
+                          + (gint64) (pool.policy->milter.message_timeout + 5) * G_USEC_PER_SEC;
+          signal_generation (&pool, 0, SIGUSR1, TRUE);
+        }
+      reap (&pool, stopping);
+
+      if (stopping)
+        {
+          if (g_hash_table_size (pool.workers) == 0)
+            break;
+          if (g_get_monotonic_time () > stop_deadline)
+            {
+              signal_generation (&pool, 0, SIGKILL, TRUE);
+              stop_deadline = G_MAXINT64;
+            }
+          continue;
+        }
+      /* replace the dead, one a second at most when they keep dying */
+      while (current_workers (&pool) < pool.policy->milter.workers)
+        {
+          gboolean burst = current_workers (&pool) > 0
+                           && g_get_monotonic_time () - pool.last_spawn < G_USEC_PER_SEC;
+          if (burst || spawn_worker (&pool) < 0)
+            break;
+        }
+    }
+  g_message ("pool: stopped");
+  g_hash_table_unref (pool.workers);
+  mugai_engines_free (pool.engines);
+  mugai_policy_free (pool.policy);
+  return 0;
+}

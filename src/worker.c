@@ -1,0 +1,357 @@
+/*
+ * worker.c - one worker process: one message at a time, nothing shared
+ *
+ * SYNOPSIS
+ *	mugai_worker_run (listen_fd, policy, engines)
+ *
+ * DESCRIPTION
+ *	A worker accepts a connection from the front on the pool's socket,
+ *	says hello with its pid (so that the front can kill it at the
+ *	deadline), receives the request and the spooled message, and then:
+ *
+ *	1. arms alarm(message_timeout): a hang in any parser ends this
+ *	   process, never the daemon (SIGALRM's default action);
+ *	2. runs the core (sanitize.c) with the quarantine id it will use;
+ *	3. stores the original and its metadata in the quarantine, durably,
+ *	   before answering: an answer that lets Postfix deliver or refuse
+ *	   is never sent for a message whose original is not stored;
+ *	4. answers with the verdict, the header edits and the sanitized body
+ *	   (a memfd passed along).
+ *
+ *	Any failure along the way is answered as a temporary failure with a
+ *	reason.  A protocol violation by the front ends the connection.
+ *
+ *	SIGUSR1 asks the worker to leave after the message in hand (reload,
+ *	shutdown).
+ *
+ * TEST HOOK
+ *	Built with -Dtest_hooks=true, a message with the header field
+ *	"X-Mugai-Test-Fault: hang" or "crash" makes the worker hang or
+ *	abort, for the poison-message tests.  Release builds do not have it.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "edits.h"
+#include "ipc.h"
+#include "mugai-build.h"
+#include "quarantine.h"
+#include "sanitize.h"
+
+static volatile sig_atomic_t leave_requested;
+
+static void
+on_usr1 (int sig)
+{
+  (void) sig;
+  leave_requested = 1;
+}
+
+/* What the front is told.  verdict: MugaiVerdict. */
+typedef struct
+{
+  MugaiVerdict verdict;
+  char *reply;         /* SMTP text for reject and tempfail */
+  char *quarantine_id; /* "" when not stored */
+  char *status;
+  char *message_id;
+  char *subject;
+  char *report_json;
+  guint64 size;
+  GPtrArray *edits;
+  int body_fd;
+  double sanitize_ms;
+} Result;
+
+static void
+result_clear (Result *r)
+{
+  g_free (r->reply);
+  g_free (r->quarantine_id);
+  g_free (r->status);
+  g_free (r->message_id);
+  g_free (r->subject);
+  g_free (r->report_json);
+  g_clear_pointer (&r->edits, g_ptr_array_unref);
+  if (r->body_fd >= 0)
+    close (r->body_fd);
+}
+
+static void
+result_tempfail (Result *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+result_tempfail (Result *r, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_free (r->reply);
+  r->reply = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  r->verdict = MUGAI_VERDICT_TEMPFAIL;
+  if (r->body_fd >= 0)
+    close (r->body_fd);
+  r->body_fd = -1;
+  g_clear_pointer (&r->edits, g_ptr_array_unref);
+}
+
+static GVariant *
+result_to_variant (const Result *r)
+{
+  GVariantBuilder edits;
+  g_variant_builder_init (&edits, G_VARIANT_TYPE ("a(usus)"));
+  for (guint i = 0; r->edits && i < r->edits->len; i++)
+    {
+      const MugaiHeaderEdit *e = r->edits->pdata[i];
+      g_variant_builder_add (&edits, "(usus)", (guint32) e->kind, e->name, (guint32) e->index,
+                             e->value ? e->value : "");
+    }
+  return g_variant_new (MUGAI_IPC_RESULT, (guint32) r->verdict, r->reply ? r->reply : "",
+                        r->quarantine_id ? r->quarantine_id : "", r->status ? r->status : "",
+                        r->message_id ? r->message_id : "", r->subject ? r->subject : "",
+                        r->report_json ? r->report_json : "", r->size, &edits,
+                        r->sanitize_ms);
+}
+
+/* SMTP reply texts are ASCII: sender text in a finding is escaped. */
+static char *
+ascii_reason (const MugaiFinding *f)
+{
+  if (!f)
+    return g_strdup ("message refused by policy");
+  g_autoptr (GString) out = g_string_new (mugai_finding_category_name (f->category));
+  if (f->detail && *f->detail)
+    {
+      g_string_append (out, ": ");
+      for (const char *p = f->detail; *p && out->len < 200; p++)
+        g_string_append_c (out, ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) ? *p : '?');
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+#ifdef MUGAI_TEST_HOOKS
+static void
+test_fault (const char *data, gsize len)
+{
+  const char *end = g_strstr_len (data, (gssize) len, "\r\n\r\n");
+  gsize hlen = end ? (gsize) (end - data) : len;
+  const char *h = g_strstr_len (data, (gssize) hlen, "X-Mugai-Test-Fault:");
+  if (!h)
+    return;
+  if (g_str_has_prefix (h + 19, " hang"))
+    for (;;)
+      pause ();
+  if (g_str_has_prefix (h + 19, " crash"))
+    abort ();
+}
+#endif
+
+static int
+body_to_memfd (const char *data, gsize len, GError **error)
+{
+  int fd = memfd_create ("mugai-body", MFD_CLOEXEC);
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "memfd_create: %s",
+                   g_strerror (errno));
+      return -1;
+    }
+  gsize off = 0;
+  while (off < len)
+    {
+      ssize_t w = write (fd, data + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "memfd write: %s",
+                       g_strerror (errno));
+          close (fd);
+          return -1;
+        }
+      off += (gsize) w;
+    }
+  return fd;
+}
+
+static void
+handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarantine *store)
+{
+  g_autoptr (GError) error = NULL;
+  if (!mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32) getpid ()), -1, &error))
+    return;
+
+  int spool = -1;
+  /* the front sends the request right after the hello */
+  g_autoptr (GVariant) req = mugai_ipc_recv (conn, MUGAI_IPC_REQUEST,
+                                             g_get_monotonic_time () + 30 * G_USEC_PER_SEC,
+                                             &spool, &error);
+  if (!req || spool < 0)
+    {
+      g_warning ("worker: bad request from the front: %s",
+                 error ? error->message : "no message descriptor");
+      if (spool >= 0)
+        close (spool);
+      return;
+    }
+
+  alarm (policy->milter.message_timeout);
+  gint64 t0 = g_get_monotonic_time ();
+
+  const char *queue_id, *sender, *client_addr, *client_name;
+  g_autoptr (GVariantIter) rcpts = NULL;
+  g_variant_get (req, MUGAI_IPC_REQUEST, &queue_id, &sender, &client_addr, &client_name, &rcpts);
+
+  Result r = { .body_fd = -1 };
+  g_autoptr (MugaiQuarantineEntry) entry = g_new0 (MugaiQuarantineEntry, 1);
+  entry->id = mugai_quarantine_new_id ();
+  entry->queue_id = g_strdup (queue_id);
+  entry->sender = g_strdup (sender);
+  entry->client_addr = g_strdup (client_addr);
+  entry->client_name = g_strdup (client_name);
+  entry->recipients = g_ptr_array_new_with_free_func (g_free);
+  const char *rcpt;
+  while (g_variant_iter_next (rcpts, "&s", &rcpt))
+    g_ptr_array_add (entry->recipients, g_strdup (rcpt));
+
+  struct stat st;
+  void *map = MAP_FAILED;
+  g_autoptr (GBytes) input = NULL;
+  g_autoptr (MugaiReport) report = NULL;
+  g_autoptr (GBytes) output = NULL;
+  if (fstat (spool, &st) != 0)
+    {
+      result_tempfail (&r, "cannot read the spooled message: %s", g_strerror (errno));
+      goto answer;
+    }
+  entry->size = r.size = (guint64) st.st_size;
+  if ((gsize) st.st_size > policy->limits.message_size)
+    report = mugai_sanitize_refuse_oversize (policy, (gsize) st.st_size);
+  else
+    {
+      if (st.st_size > 0)
+        map = mmap (NULL, (gsize) st.st_size, PROT_READ, MAP_PRIVATE, spool, 0);
+      if (st.st_size > 0 && map == MAP_FAILED)
+        {
+          result_tempfail (&r, "cannot map the spooled message: %s", g_strerror (errno));
+          goto answer;
+        }
+      input = g_bytes_new_static (st.st_size > 0 ? map : "", (gsize) st.st_size);
+#ifdef MUGAI_TEST_HOOKS
+      test_fault (g_bytes_get_data (input, NULL), g_bytes_get_size (input));
+#endif
+      MugaiSanitizeOptions opts = { .quarantine_id = entry->id, .crlf = TRUE };
+      if (!mugai_sanitize (input, policy, engines, &opts, &output, &report, &error))
+        {
+          result_tempfail (&r, "internal error: %s", error->message);
+          goto answer;
+        }
+    }
+  r.sanitize_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
+
+  r.verdict = report->verdict;
+  r.status = g_strdup (report->status);
+  r.message_id = g_strdup (report->message_id);
+  r.subject = g_strdup (report->subject);
+  r.report_json = mugai_report_to_json (report, FALSE);
+  if (report->verdict == MUGAI_VERDICT_REJECT)
+    r.reply = ascii_reason (mugai_report_reject_finding (report));
+
+  /* The original goes to the store before any answer that lets Postfix
+   * go on (DESIGN.md: nothing lost). */
+  entry->verdict = g_strdup (mugai_verdict_name (report->verdict));
+  entry->status = g_strdup (report->status);
+  entry->message_id = g_strdup (report->message_id);
+  entry->subject = g_strdup (report->subject);
+  entry->report_json = g_strdup (r.report_json);
+  if (!mugai_quarantine_store (store, spool, NULL, entry, &error))
+    {
+      result_tempfail (&r, "cannot keep the original: %s", error->message);
+      goto answer;
+    }
+  r.quarantine_id = g_strdup (entry->id);
+
+  if (output)
+    {
+      gsize out_len = 0;
+      const char *out = g_bytes_get_data (output, &out_len);
+      gsize body_offset = 0;
+      r.edits = mugai_edits_compute (g_bytes_get_data (input, NULL), g_bytes_get_size (input), out,
+                                     out_len, &body_offset);
+      r.body_fd = body_to_memfd (out + body_offset, out_len - body_offset, &error);
+      if (r.body_fd < 0)
+        result_tempfail (&r, "cannot pass the sanitized body: %s", error->message);
+    }
+
+answer:
+  if (!mugai_ipc_send (conn, result_to_variant (&r), r.body_fd, &error))
+    g_warning ("worker: cannot answer the front (qid=%s): %s", queue_id, error->message);
+  alarm (0);
+  result_clear (&r);
+  g_clear_pointer (&output, g_bytes_unref);
+  g_clear_pointer (&input, g_bytes_unref);
+  if (map != MAP_FAILED)
+    munmap (map, (gsize) st.st_size);
+  close (spool);
+}
+
+void
+mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engines)
+{
+  struct sigaction sa = { .sa_handler = on_usr1 };
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGUSR1, &sa, NULL); /* no SA_RESTART: accept() returns */
+  signal (SIGALRM, SIG_DFL);
+  signal (SIGPIPE, SIG_IGN);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiQuarantine) store = mugai_quarantine_open (policy->quarantine_dir, &error);
+  /* without a store every message is deferred, which the answer says */
+
+  while (!leave_requested)
+    {
+      int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (conn < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          g_warning ("worker: accept: %s", g_strerror (errno));
+          g_usleep (100 * 1000);
+          continue;
+        }
+      if (!store)
+        {
+          /* retry opening: the administrator may have fixed it */
+          g_clear_error (&error);
+          store = mugai_quarantine_open (policy->quarantine_dir, &error);
+        }
+      if (store)
+        handle (conn, policy, engines, store);
+      else
+        {
+          g_autoptr (GError) e2 = NULL;
+          if (mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32) getpid ()), -1, &e2))
+            {
+              int spool = -1;
+              g_autoptr (GVariant) req = mugai_ipc_recv (
+                  conn, MUGAI_IPC_REQUEST, g_get_monotonic_time () + 30 * G_USEC_PER_SEC, &spool, &e2);
+              if (spool >= 0)
+                close (spool);
+              Result r = { .body_fd = -1 };
+              result_tempfail (&r, "quarantine store unavailable: %s", error->message);
+              mugai_ipc_send (conn, result_to_variant (&r), -1, NULL);
+              result_clear (&r);
+            }
+        }
+      close (conn);
+    }
+}

@@ -1,0 +1,1125 @@
+#!/usr/bin/env python3
+"""End-to-end tests: a real, private Postfix with mugai-milter in line.
+
+    python3 tests/e2e/run-e2e.py MUGAI_MILTER MUGAI [--only NAME[,NAME]] [--keep]
+
+Runs as root (Postfix's master must start as root); prints TAP, and
+"1..0 # SKIP reason" when not root or Postfix is not installed.  Everything
+listens on 127.0.0.1 on ports picked free at run time, lives in one temporary
+directory, and every process started is stopped by PID at the end, also on
+failure.  With MUGAI_MILTER "-" only the plumbing scenario runs (Postfix and
+the sink without a milter).
+
+Scenarios (each can run alone with --only):
+
+  load     every sample of testdata/ over 8 concurrent SMTP sessions: each
+           message accepted (250) arrives at the sink exactly once and
+           sanitized, its original is in the quarantine, refusals carry a
+           reason, one audit line per message, the milter agrees with
+           `mugai sanitize` on the same bytes, no 4xx
+  crash    kill -9 of the daemon under load, restart: nothing accepted is
+           lost or duplicated, nothing unsanitized, 4xx mail re-sent and
+           delivered, no orphaned worker left
+  poison   X-Mugai-Test-Fault: hang / crash next to 8 normal messages: 451
+           4.7.0 for the poison within message_timeout, the others promptly
+  store    the quarantine cannot be written (even as root): 451 and nothing
+           delivered; once restored the client's retry and Postfix's own
+           retry (through a queueing hop) are delivered
+  large    a 30 MB message is delivered sanitized; peak RSS of the front
+           and the workers (the front stays small: it spools)
+  reload   SIGHUP applies a valid configuration; a broken one is refused
+           and the old one kept, the daemon serving throughout
+  sigterm  SIGTERM with a message in flight: it is finished and delivered,
+           the daemon exits 0, nothing is left, later mail is tempfailed
+
+The sink stands for the LGWAN-side server: a threaded SMTP server in
+harness.py that records each message and its envelope.  Delivered messages
+are judged by tests/mugaitest.py check_message() (Python's email package).
+"""
+
+import argparse
+import base64
+import datetime
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import smtplib
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import harness as h  # noqa: E402
+import mugaitest as mt  # noqa: E402
+
+SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
+TESTDATA = os.path.join(SRCDIR, "testdata")
+SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm"]
+SESSIONS = 8
+FRONT_RSS_LIMIT_MB = 64
+
+
+# ---------------------------------------------------------------------------
+# Samples
+
+
+def load_samples():
+    """[(key, data)] of every message of testdata/mbox/*.mbox and
+    testdata/maildir, in a stable order."""
+    out = []
+    mbox_dir = os.path.join(TESTDATA, "mbox")
+    for name in sorted(os.listdir(mbox_dir)):
+        if name.endswith(".mbox"):
+            with open(os.path.join(mbox_dir, name), "rb") as f:
+                for n, data in enumerate(mt.read_mbox(f.read()), 1):
+                    out.append((mt.test_id(data) or "mbox/%s#%d" % (name, n), data))
+    maildir = os.path.join(TESTDATA, "maildir")
+    for sub, name in mt.maildir_files(maildir):
+        with open(os.path.join(maildir, sub, name), "rb") as f:
+            data = f.read()
+        out.append((mt.test_id(data) or "maildir/%s/%s" % (sub, name), data))
+    return out
+
+
+def load_expected():
+    try:
+        with open(os.path.join(TESTDATA, "expected.json"), encoding="utf-8") as f:
+            return json.load(f).get("messages", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def text_message(ident, subject, body, extra_headers=()):
+    head = ["From: Sender <sender@internet.test>", "To: <user@lgwan.test>",
+            "Subject: " + subject, "Date: Mon, 20 Nov 2023 10:00:00 +0900",
+            "Message-ID: <%s@internet.test>" % ident, "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=us-ascii"] + list(extra_headers)
+    return ("\r\n".join(head) + "\r\n\r\n" + body).encode("ascii")
+
+
+def big_message(ident, attachment_bytes, seed=1):
+    """multipart/mixed: a short text and an application/octet-stream
+    attachment of attachment_bytes random octets in base64 (76-column
+    lines)."""
+    rnd = random.Random(seed)
+    blob = rnd.randbytes(attachment_bytes)
+    b64 = base64.encodebytes(blob).replace(b"\n", b"\r\n")
+    head = ("From: Sender <sender@internet.test>\r\nTo: <user@lgwan.test>\r\n"
+            "Subject: large attachment\r\nDate: Mon, 20 Nov 2023 10:00:00 +0900\r\n"
+            "Message-ID: <%s@internet.test>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"e2e-boundary\"\r\n\r\n"
+            "--e2e-boundary\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+            "Please find the data attached. E2E-LARGE-BODY-TEXT\r\n\r\n"
+            "--e2e-boundary\r\nContent-Type: application/octet-stream; name=\"data.bin\"\r\n"
+            "Content-Disposition: attachment; filename=\"data.bin\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n" % ident).encode("ascii")
+    return head + b64 + b"\r\n--e2e-boundary--\r\n"
+
+
+# ---------------------------------------------------------------------------
+# Sending many messages
+
+
+class Item:
+    def __init__(self, ident, data, key=None, original=None, port=None):
+        self.ident = ident
+        self.key = key or ident
+        self.data = data                  # as sent (X-E2E-Id added, CRLF)
+        self.original = original          # the sample as it is in testdata
+        self.sender, self.rcpts = h.envelope(ident)
+        self.port = port
+        self.results = []                 # every attempt
+
+    @property
+    def final(self):
+        return self.results[-1] if self.results else None
+
+
+class Sender:
+    """Sends items over `sessions` concurrent SMTP sessions (each re-opened
+    every `reconnect_every` messages).  With retry, a 4xx or a broken
+    connection puts the item back (as a sending MTA would retry) until
+    `deadline`."""
+
+    def __init__(self, port, items, sessions=SESSIONS, retry=False, deadline=None,
+                 reconnect_every=5, pause=0.5):
+        self.port = port
+        self.items = items
+        self.sessions = sessions
+        self.retry = retry
+        self.deadline = deadline
+        self.reconnect_every = reconnect_every
+        self.pause = pause
+        self.queue = list(items)
+        self.lock = threading.Lock()
+        self.threads = []
+        self.completed = 0
+        self.attempts = 0
+
+    def _next(self):
+        with self.lock:
+            return self.queue.pop(0) if self.queue else None
+
+    def _run(self):
+        sess = None
+        sent = 0
+        while True:
+            item = self._next()
+            if item is None:
+                break
+            port = item.port or self.port
+            if sess is None or sess.port != port or sent >= self.reconnect_every:
+                if sess:
+                    sess.close()
+                sess, sent = h.Session(port), 0
+            r = sess.send(item.sender, item.rcpts, item.data)
+            sent += 1
+            with self.lock:
+                item.results.append(r)
+                self.attempts += 1
+                again = (self.retry and r.klass in ("4xx", "error") and
+                         (self.deadline is None or time.monotonic() < self.deadline))
+                if again:
+                    self.queue.append(item)
+                else:
+                    self.completed += 1
+            if again:
+                sess.close()
+                sess = None
+                time.sleep(self.pause)
+        if sess:
+            sess.close()
+
+    def start(self):
+        for i in range(self.sessions):
+            t = threading.Thread(target=self._run, name="client-%d" % i, daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def join(self, timeout):
+        deadline = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)
+
+
+def send_one(port, item, timeout=180):
+    s = h.Session(port, timeout=timeout)
+    try:
+        r = s.send(item.sender, item.rcpts, item.data)
+    finally:
+        s.close()
+    item.results.append(r)
+    return r
+
+
+# ---------------------------------------------------------------------------
+# The run
+
+
+class Ctx:
+    def __init__(self, args, root):
+        self.args = args
+        self.root = root
+        self.tap = mt.Tap()
+        self.sink = None
+        self.postfix = None
+        self.milter_port = None
+        self.milters = []
+        self.scenario = None
+        self.scenario_failed = False
+        self.samples = None
+        self.expected = load_expected()
+        self.asan = False
+
+    def ok(self, cond, name, diags=()):
+        cond = bool(cond)
+        if not cond:
+            self.scenario_failed = True
+        self.tap.result(cond, "%s: %s" % (self.scenario, name) if self.scenario else name,
+                        [d for d in diags if d is not None])
+        return cond
+
+    def diag(self, text):
+        self.tap.diag(text)
+
+    def new_milter(self, name, **kw):
+        m = h.Milter(self.args.milter, os.path.join(self.root, name), self.milter_port, **kw)
+        self.milters.append(m)
+        return m
+
+    def start_milter(self, m, what="mugai-milter starts and answers on its socket"):
+        rc, out = m.check_config()
+        if rc != 0:
+            self.ok(False, "mugai-milter -t accepts the test configuration",
+                    ["exit %s" % rc] + out.splitlines()[-20:])
+            return False
+        ok, err = m.start()
+        return self.ok(ok, what, [err] + (h.tail(m.log, lines=30) if not ok else []))
+
+    def get_samples(self):
+        if self.samples is None:
+            self.samples = load_samples()
+        return self.samples
+
+    def items_from_samples(self, prefix, count=None, keys=None):
+        samples = self.get_samples()
+        if keys is not None:
+            samples = [s for s in samples if s[0] in keys]
+        if count is not None:
+            samples = [samples[i % len(samples)] for i in range(count)]
+        items = []
+        for n, (key, data) in enumerate(samples, 1):
+            ident = "%s-%03d" % (prefix, n)
+            items.append(Item(ident, h.with_id(data, ident), key=key, original=data))
+        return items
+
+    def wait_delivered(self, idents, timeout):
+        """Waits until each ident is at the sink and Postfix's queue is
+        empty; returns True when both happened."""
+        want = set(idents)
+
+        def done():
+            got = self.sink.by_id()
+            return want <= set(got) and not self.postfix.queue_files()
+        ok = h.wait_until(done, timeout, step=0.25)
+        time.sleep(0.5)  # a duplicate would arrive right behind
+        return ok
+
+    def postfix_qids(self, offset=0):
+        """{sender address: [(qid, status text)]} from Postfix's
+        milter-reject lines since offset (refused and tempfailed mail)."""
+        out = {}
+        for line in self.postfix.log_text(offset).splitlines():
+            m = re.search(r"\]: ([0-9A-Za-z]+): milter-reject: \S+ from [^:]*: (.*?); from=<([^>]*)>", line)
+            if m:
+                out.setdefault(m.group(3), []).append((m.group(1), m.group(2)))
+        return out
+
+
+def judge_delivered(ctx, item, sink_msgs, milter=None, status_expected=None):
+    """Problems with one accepted message at the sink: exactly once,
+    check_message, the removed attachments' markers absent."""
+    problems = []
+    if len(sink_msgs) != 1:
+        problems.append("arrived %d times at the sink (expected exactly once)" % len(sink_msgs))
+    for sm in sink_msgs[:1]:
+        c = mt.check_message(sm.data, item.original)
+        problems += ["sink %s: %s" % (os.path.basename(sm.path), l) for l in c.lines() if not l.startswith("warning")]
+        if sm.rcpts != item.rcpts or sm.mail_from != item.sender:
+            problems.append("envelope changed: from=<%s> to=%s" % (sm.mail_from, sm.rcpts))
+        exp = ctx.expected.get(item.key) or {}
+        text = sm.data.decode("utf-8", "replace") + "\n".join(t for _p, t in c.texts)
+        for s in exp.get("body_absent", []):
+            if s in text:
+                problems.append("text that must not reach the LGWAN side is there: %s" % mt.short(s))
+        if status_expected is not None and c.status != status_expected:
+            problems.append("X-Mugai-Status %s, mugai sanitize says %s" % (mt.short(c.status), mt.short(status_expected)))
+    return problems
+
+
+def quarantine_index(m):
+    """{queue_id: [(meta, json path, eml path)]}, problems."""
+    idx, problems = {}, []
+    for meta, jpath, eml in m.quarantine_entries():
+        if meta is None:
+            problems.append("quarantine: %s without a readable JSON record" % (jpath or eml))
+            continue
+        idx.setdefault(meta.get("queue_id"), []).append((meta, jpath, eml))
+    return idx, problems
+
+
+def judge_quarantined(item, qid, qidx):
+    problems = []
+    entries = qidx.get(qid, [])
+    if len(entries) != 1:
+        return ["%d quarantine records with queue_id %s (expected 1)" % (len(entries), qid)]
+    meta, jpath, eml = entries[0]
+    if eml is None:
+        return ["quarantine record %s has no .eml" % jpath]
+    with open(eml, "rb") as f:
+        stored = f.read()
+    if h.e2e_id(stored) != item.ident:
+        problems.append("%s does not hold X-E2E-Id %s" % (eml, item.ident))
+    # The original must be kept whole: the body as sent (line ends aside).
+    sent_body = item.data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in item.data else b""
+    if sent_body.replace(b"\r\n", b"\n") not in stored.replace(b"\r\n", b"\n"):
+        problems.append("%s does not contain the body as sent (%d octets stored, %d sent)"
+                        % (os.path.basename(eml), len(stored), len(item.data)))
+    sender = meta.get("sender")
+    if sender is not None and sender.strip("<>") != item.sender:
+        problems.append("quarantine sender %s, envelope sender %s" % (mt.short(sender), item.sender))
+    rcpts = meta.get("recipients")
+    if rcpts is not None and [r.strip("<>") for r in mt.as_list(rcpts)] != item.rcpts:
+        problems.append("quarantine recipients %s, envelope %s" % (mt.short(rcpts), item.rcpts))
+    return problems
+
+
+def audit_index(m):
+    lines, bad = m.audit_lines()
+    idx = {}
+    for a in lines:
+        idx.setdefault(a.get("queue_id"), []).append(a)
+    return lines, idx, bad
+
+
+ACTION_OF = {"2xx": "deliver", "5xx": "reject", "4xx": "tempfail"}
+
+
+def judge_audit(qid, klass, aidx, qidx=None):
+    entries = aidx.get(qid, [])
+    if len(entries) != 1:
+        return ["%d audit lines with queue_id %s (expected 1)" % (len(entries), qid)]
+    a = entries[0]
+    problems = []
+    if a.get("action") != ACTION_OF.get(klass):
+        problems.append("audit action %s for an SMTP %s reply" % (mt.short(a.get("action")), klass))
+    if klass == "2xx" and qidx is not None:
+        qid_ = a.get("quarantine_id")
+        names = {os.path.basename(e[2] or "")[:-4] for es in qidx.values() for e in es if e[2]}
+        if not qid_ or str(qid_) not in names:
+            problems.append("audit quarantine_id %s names no stored original" % mt.short(qid_))
+    return problems
+
+
+def reason_ok(text):
+    """A refusal names its reason: more than an enhanced code and a generic
+    word."""
+    words = re.sub(r"^\d\.\d+\.\d+\s*", "", text or "").strip()
+    return len(words) >= 8 and words.lower() not in ("error", "rejected", "message rejected",
+                                                     "service unavailable")
+
+
+def leftover_check(ctx, m, what="nothing of mugai-milter is left running"):
+    problems = m.cleanup()
+    ctx.ok(not problems, what, problems)
+
+
+def proc_table(m):
+    rows = []
+    for pid, depth, comm in m.tree():
+        st = h.proc_status(pid)
+        rows.append((pid, depth, comm, st.get("VmHWM"), st.get("VmRSS")))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Scenarios
+
+
+def sc_plumbing(ctx):
+    items = [Item("plumb-%d" % n, h.with_id(text_message("plumb-%d" % n, "plumbing", "hello\r\n"),
+                                            "plumb-%d" % n)) for n in range(1, 5)]
+    items[-1].port = ctx.postfix.hop_port
+    Sender(ctx.postfix.smtp_port, items, sessions=2).start().join(60)
+    ctx.ok(all(i.final and i.final.code == 250 for i in items), "4 messages accepted (one via the hop)",
+           ["%s: %s" % (i.ident, i.final) for i in items])
+    ok = ctx.wait_delivered([i.ident for i in items], 30)
+    got = ctx.sink.by_id("plumb-")
+    ctx.ok(ok and all(len(got.get(i.ident, [])) == 1 for i in items), "each arrived at the sink once",
+           ["%s: %d" % (i.ident, len(got.get(i.ident, []))) for i in items])
+
+
+def sc_load(ctx):
+    m = ctx.new_milter("load")
+    if not ctx.start_milter(m):
+        return
+    items = ctx.items_from_samples("load")
+    offset = ctx.postfix.log_offset()
+    t0 = time.monotonic()
+    snd = Sender(ctx.postfix.smtp_port, items).start()
+    finished = snd.join(300)
+    elapsed = time.monotonic() - t0
+    ctx.ok(finished, "%d messages sent over %d sessions in %.1f s" % (len(items), SESSIONS, elapsed),
+           [] if finished else ["the client threads did not finish within 300 s"])
+    accepted = [i for i in items if i.final and i.final.klass == "2xx"]
+    refused = [i for i in items if i.final and i.final.klass == "5xx"]
+    other = [i for i in items if i not in accepted and i not in refused]
+    ctx.wait_delivered([i.ident for i in accepted], 90)
+    ctx.diag("load: %d accepted, %d refused, %d other" % (len(accepted), len(refused), len(other)))
+
+    # What mugai sanitize says about the same bytes, with the same config.
+    cli = {}
+    tmp = os.path.join(m.dir, "cli")
+    os.makedirs(tmp, exist_ok=True)
+
+    def run_cli(item):
+        path = os.path.join(tmp, item.ident + ".eml")
+        with open(path, "wb") as f:
+            f.write(item.data)
+        r = mt.run([ctx.args.mugai, "sanitize", "--config", m.conf, path], timeout=120)
+        status = None
+        if r.rc == 0:
+            c = mt.check_message(r.stdout)
+            status = c.status
+        cli[item.ident] = (r, status)
+    lock = threading.Lock()
+    todo = list(items)
+
+    def cli_worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                it = todo.pop()
+            run_cli(it)
+    ts = [threading.Thread(target=cli_worker, daemon=True) for _ in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(600)
+
+    sink = ctx.sink.by_id("load-")
+    qidx, qproblems = quarantine_index(m)
+    alines, aidx, abad = audit_index(m)
+    rejects = ctx.postfix_qids(offset)
+    cli_class = {0: "2xx", 3: "5xx", 75: "4xx"}
+
+    for item in items:
+        r = item.final
+        problems = []
+        klass = r.klass if r else "none"
+        crun, cstatus = cli.get(item.ident, (None, None))
+        qid = None
+        if r and r.stage == "EOD" and klass != "2xx":
+            qids = rejects.get(item.sender, [])
+            qid = qids[-1][0] if qids else None
+        if klass == "2xx":
+            qid = r.qid
+            problems += judge_delivered(ctx, item, sink.get(item.ident, []), status_expected=cstatus)
+            problems += judge_quarantined(item, qid, qidx)
+        elif klass == "5xx":
+            if not reason_ok(r.text):
+                problems.append("refusal without a reason: %s" % mt.short(r.text))
+            if not (r.text or "").startswith("5.7.1") and r.stage == "EOD":
+                problems.append("refusal is not 5.7.1: %s" % mt.short(r.text))
+            if item.ident in sink:
+                problems.append("refused but %d cop(y/ies) at the sink" % len(sink[item.ident]))
+        else:
+            problems.append("no 2xx/5xx answer: %s" % r)
+        if qid:
+            problems += judge_audit(qid, klass, aidx, qidx if klass == "2xx" else None)
+        elif r and r.stage == "EOD":
+            problems.append("queue id not found (reply or Postfix log)")
+        if crun is not None:
+            want = cli_class.get(crun.rc, crun.describe())
+            if want != klass:
+                problems.append("milter answered %s, `mugai sanitize` on the same bytes: %s (%s)"
+                                % (klass, want, crun.describe()))
+        ctx.ok(not problems, "%s (%s): %s" % (item.ident, item.key, r), problems)
+
+    ctx.ok(not other, "no message got a 4xx or a broken session", ["%s (%s): %s" % (i.ident, i.key, i.final) for i in other])
+    n_sink = sum(len(v) for v in sink.values())
+    stray = sorted(set(sink) - {i.ident for i in accepted})
+    ctx.ok(n_sink == len(accepted) and not stray,
+           "messages at the sink (%d) == messages accepted (%d)" % (n_sink, len(accepted)),
+           ["at the sink but not accepted: %s" % stray] if stray else [])
+    with_qid = [i for i in items if i.final and i.final.stage == "EOD"]
+    ctx.ok(len(alines) == len(with_qid) and not abad,
+           "audit file: %d lines for %d messages that reached end of data" % (len(alines), len(with_qid)),
+           abad + ["queue ids in the audit but not in this test: %s" % sorted(
+               set(aidx) - {i.final.qid for i in accepted} - {q for v in rejects.values() for q, _ in v})])
+    stored_rejects = sum(1 for i in refused if any(q in qidx for q, _ in rejects.get(i.sender, [])))
+    ctx.diag("load: %d of %d refused messages have an original in the quarantine" % (stored_rejects, len(refused)))
+    ctx.ok(not qproblems, "quarantine records are readable", qproblems)
+    spool = m.spool_files()
+    ctx.ok(not spool, "spool directory is empty afterwards", spool[:10])
+    leftover_check(ctx, m)
+
+
+def sc_crash(ctx):
+    m = ctx.new_milter("crash")
+    if not ctx.start_milter(m):
+        return
+    items = ctx.items_from_samples("crash", count=60)
+    offset = ctx.postfix.log_offset()
+    snd = Sender(ctx.postfix.smtp_port, items, retry=True, deadline=time.monotonic() + 150,
+                 reconnect_every=3).start()
+    h.wait_until(lambda: snd.completed >= 12, 60, step=0.02)
+    pid_file = m.pid_from_file()
+    ctx.ok(pid_file == m.proc.pid, "pid file names the main process",
+           ["pid file: %s, process started: %d" % (pid_file, m.proc.pid)])
+    before = m.remember()
+    tree = proc_table(m)
+    victim = m.proc.pid
+    completed_at_kill = snd.completed
+    os.kill(victim, signal.SIGKILL)
+    m.proc.wait()
+    ctx.diag("crash: SIGKILL to %d with %d of %d messages done; tree was: %s"
+             % (victim, completed_at_kill, len(items), ", ".join("%d(%s,d%d)" % (p, c, d) for p, d, c, _, _ in tree)))
+    time.sleep(1.0)
+    ok, err = m.start(timeout=30)
+    ctx.ok(ok, "mugai-milter restarts after kill -9 (stale pid file, same socket)",
+           [err] + (h.tail(m.log, lines=20) if not ok else []))
+    # Orphans: the processes of the killed instance must go away by
+    # themselves (a worker holding the listening socket would steal
+    # connections from the new daemon).
+    old = {p: st for p, st in before.items() if p != victim}
+    gone = h.wait_until(lambda: not [p for p, st in old.items() if h.alive(p, st[5])], 10)
+    orphans = [(p, st) for p, st in old.items() if h.alive(p, st[5])]
+    ctx.ok(gone, "processes of the killed daemon exit by themselves within 10 s",
+           ["still running: %d %s" % (p, h.cmdline(p)) for p, _ in orphans])
+    for p, st in orphans:
+        h.kill_pid(p, st[5])
+    finished = snd.join(200)
+    accepted = [i for i in items if i.final and i.final.klass == "2xx"]
+    refused = [i for i in items if i.final and i.final.klass == "5xx"]
+    other = [i for i in items if i not in accepted and i not in refused]
+    retried = [i for i in items if len(i.results) > 1]
+    ctx.diag("crash: %d attempts; %d messages needed more than one; %d accepted, %d refused"
+             % (snd.attempts, len(retried), len(accepted), len(refused)))
+    for i in retried[:10]:
+        ctx.diag("  %s: %s" % (i.ident, " | ".join(str(r) for r in i.results)))
+    ctx.ok(finished and not other, "every message got a final answer after retries",
+           ["%s: %s" % (i.ident, " | ".join(str(r) for r in i.results)) for i in other])
+    ctx.ok(all(r.klass != "2xx" for i in items for r in i.results[:-1]),
+           "no message was accepted twice (the client stops at the first 2xx)")
+    delivered = ctx.wait_delivered([i.ident for i in accepted], 120)
+    sink = ctx.sink.by_id("crash-")
+    lost = [i.ident for i in accepted if i.ident not in sink]
+    dups = [k for k, v in sink.items() if len(v) > 1]
+    stray = sorted(set(sink) - {i.ident for i in accepted})
+    ctx.ok(delivered and not lost and not dups and not stray,
+           "every accepted message is at the sink exactly once (%d)" % len(accepted),
+           ["lost: %s" % lost] * bool(lost) + ["duplicated: %s" % dups] * bool(dups) +
+           ["not accepted but delivered: %s" % stray] * bool(stray) +
+           ([] if delivered else ["Postfix queue: "] + ctx.postfix.mailq()[-20:]))
+    bad = []
+    for k, msgs in sink.items():
+        for sm in msgs:
+            c = mt.check_message(sm.data)
+            if c.failures:
+                bad.append("%s (%s): %s" % (k, os.path.basename(sm.path), "; ".join(c.lines(3))))
+    ctx.ok(not bad, "every message at the sink is sanitized (%d checked)" % sum(map(len, sink.values())), bad)
+    qidx, _ = quarantine_index(m)
+    missing = [i.ident for i in accepted if i.final.qid not in qidx]
+    ctx.ok(not missing, "every accepted message has its original in the quarantine", missing)
+    ctx.diag("crash: spool files left after restart: %d" % len(m.spool_files()))
+    leftover_check(ctx, m)
+
+
+def sc_poison(ctx):
+    timeout = 10
+    m = ctx.new_milter("poison", message_timeout=timeout, queue_timeout=20)
+    if not ctx.start_milter(m):
+        return
+    normal = []
+    jp = [s for s in ctx.get_samples() if s[0].startswith("jp-")][:8]
+    for n, (key, data) in enumerate(jp, 1):
+        ident = "poison-ok-%d" % n
+        normal.append(Item(ident, h.with_id(data, ident), key=key, original=data))
+    hang = Item("poison-hang", h.with_id(text_message("poison-hang", "hang", "this one hangs\r\n"),
+                                          "poison-hang", ["X-Mugai-Test-Fault: hang"]))
+    crash = Item("poison-crash", h.with_id(text_message("poison-crash", "crash", "this one crashes\r\n"),
+                                            "poison-crash", ["X-Mugai-Test-Fault: crash"]))
+    offset = ctx.postfix.log_offset()
+    # The poison first, so that it occupies workers while the others run.
+    items = [hang, crash] + normal
+    t0 = time.monotonic()
+    snd = Sender(ctx.postfix.smtp_port, items, sessions=len(items)).start()
+    snd.join(timeout + 120)
+    for p, name in ((hang, "hang"), (crash, "crash")):
+        r = p.final
+        good = r is not None and r.code == 451 and (r.text or "").startswith("4.7.0")
+        ctx.ok(good and r.elapsed <= timeout + 10,
+               "X-Mugai-Test-Fault: %s gets 451 4.7.0 within message_timeout + 10 s (%s)" % (name, r),
+               [] if good else ["is the fault hook compiled into this build?"] if r and r.code == 250 else [])
+    slow = [i for i in normal if not (i.final and i.final.code == 250 and i.final.elapsed < timeout)]
+    ctx.ok(not slow, "the 8 normal messages are accepted, each in less than message_timeout (%d s)" % timeout,
+           ["%s: %s" % (i.ident, i.final) for i in slow])
+    ok = ctx.wait_delivered([i.ident for i in normal if i.final and i.final.code == 250], 30)
+    sink = ctx.sink.by_id("poison-")
+    late = []
+    for i in normal:
+        for sm in sink.get(i.ident, []):
+            if i.final and sm.time - i.final.t_end > 10:
+                late.append("%s arrived %.1f s after its 250" % (i.ident, sm.time - i.final.t_end))
+    bad = []
+    for i in normal:
+        if i.final and i.final.code == 250:
+            bad += ["%s: %s" % (i.ident, p) for p in judge_delivered(ctx, i, sink.get(i.ident, []))]
+    ctx.ok(ok and not bad and not late, "the normal messages are delivered once, sanitized, promptly", bad + late)
+    ctx.ok("poison-hang" not in sink and "poison-crash" not in sink, "the poison is not delivered")
+    rejects = ctx.postfix_qids(offset)
+    _lines, aidx, _bad = audit_index(m)
+    aprob = []
+    for p in (hang, crash):
+        qids = rejects.get(p.sender, [])
+        if not qids:
+            aprob.append("%s: no milter-reject line in the Postfix log" % p.ident)
+            continue
+        aprob += ["%s: %s" % (p.ident, x) for x in judge_audit(qids[-1][0], "4xx", aidx)]
+    ctx.ok(not aprob, "the poison messages are audited as tempfail", aprob)
+    # The pool recovered: the next messages go through.
+    after = []
+    for n, (key, data) in enumerate(jp[:4], 1):
+        ident = "poison-after-%d" % n
+        after.append(Item(ident, h.with_id(data, ident), key=key, original=data))
+    Sender(ctx.postfix.smtp_port, after, sessions=4).start().join(120)
+    ok = all(i.final and i.final.code == 250 for i in after)
+    ok = ctx.wait_delivered([i.ident for i in after], 30) and ok
+    ctx.ok(ok, "the pool recovers: 4 more messages accepted and delivered",
+           ["%s: %s" % (i.ident, i.final) for i in after])
+    ctx.diag("poison: processes now: %s" % ", ".join("%d(%s,d%d)" % (p, c, d) for p, d, c, _, _ in proc_table(m)))
+    ctx.diag("poison: took %.1f s" % (time.monotonic() - t0))
+    leftover_check(ctx, m)
+
+
+def quarantine_dates():
+    now = time.time()
+    out = set()
+    for delta in (-86400, 0, 86400):
+        out.add(time.strftime("%Y-%m-%d", time.localtime(now + delta)))
+        out.add(time.strftime("%Y-%m-%d", time.gmtime(now + delta)))
+    return sorted(out)
+
+
+def sc_store(ctx):
+    m = ctx.new_milter("store")
+    if not ctx.start_milter(m):
+        return
+    pf = ctx.postfix
+    # Phase A: the quarantine's date directories are regular files: no
+    # original can be stored, even by root, even through a directory
+    # descriptor the daemon may hold on the quarantine directory.
+    blockers = [os.path.join(m.quarantine, d) for d in quarantine_dates()]
+    for b in blockers:
+        with open(b, "w") as f:
+            f.write("e2e: a regular file where the quarantine wants a directory\n")
+    direct = Item("store-direct", h.with_id(text_message("store-direct", "store", "direct\r\n"), "store-direct"))
+    hop = Item("store-hop", h.with_id(text_message("store-hop", "store", "through the queue\r\n"), "store-hop"),
+               port=pf.hop_port)
+    offset = pf.log_offset()
+    r = send_one(pf.smtp_port, direct)
+    ctx.ok(r.code is not None and r.klass == "4xx", "quarantine not writable: the message is deferred with 4xx (%s)" % r,
+           [] if r.klass == "4xx" else ["originals found: %s" % [e[2] for e in m.quarantine_entries()]])
+    if r.klass == "4xx":
+        ctx.ok((r.text or "").startswith("4.7.0") or r.code == 451, "the 4xx is mugai's 451 4.7.0 (%s)" % r)
+    r = send_one(pf.hop_port, hop)
+    ctx.ok(r.code == 250, "the queueing hop accepts a message (%s)" % r)
+    pat = re.compile(r"to=<%s>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d.*status=deferred \((.*)\)"
+                     % (re.escape(hop.rcpts[0]), pf.relayin_port))
+    deferred = h.wait_until(lambda: pat.search(pf.log_text(offset)), 60)
+    ctx.ok(deferred, "Postfix's delivery to the milter smtpd is deferred",
+           [deferred.group(1)] if deferred else [])
+    time.sleep(1)
+    sink = ctx.sink.by_id("store-")
+    ctx.ok(not sink, "nothing reaches the sink while the quarantine is not writable", sorted(sink))
+    # Restore; the client retries, Postfix retries the queued one.
+    for b in blockers:
+        os.unlink(b)
+    t_restore = time.monotonic()
+    r = send_one(pf.smtp_port, direct)
+    ctx.ok(r.code == 250, "after restoring the quarantine the client's retry is accepted (%s)" % r)
+    ok = ctx.wait_delivered(["store-direct", "store-hop"], 90)
+    sink = ctx.sink.by_id("store-")
+    probs = []
+    for it in (direct, hop):
+        if it.ident in sink:
+            probs += ["%s: %s" % (it.ident, p) for p in judge_delivered(ctx, it, sink[it.ident])]
+        else:
+            probs.append("%s not delivered" % it.ident)
+    if "store-hop" in sink:
+        ctx.diag("store: Postfix's retry delivered the queued message %.1f s after the restore"
+                 % (sink["store-hop"][0].time - t_restore))
+    ctx.ok(ok and not probs, "both are delivered once and sanitized (the queued one by Postfix's own retry)",
+           probs + ([] if ok else pf.mailq()[-10:]))
+    rejects = ctx.postfix_qids(offset)
+    _l, aidx, _b = audit_index(m)
+    qids = rejects.get(direct.sender, [])
+    ctx.ok(qids and not judge_audit(qids[0][0], "4xx", aidx), "the deferral is audited as tempfail",
+           judge_audit(qids[0][0], "4xx", aidx) if qids else ["no milter-reject line in the Postfix log"])
+
+    # Phase B: the quarantine directory itself is a regular file when the
+    # daemon starts.  Refusing to start and tempfailing per message are
+    # both fail-closed (Postfix tempfails when the milter is down).
+    m.stop()
+    saved = m.quarantine + ".saved"
+    os.rename(m.quarantine, saved)
+    with open(m.quarantine, "w") as f:
+        f.write("e2e: not a directory\n")
+    ok, err = m.start(timeout=10)
+    ctx.diag("store: with the quarantine directory a regular file, mugai-milter %s"
+             % ("started" if ok else "did not start: %s" % err))
+    if not ok:
+        ctx.diag("store: its log: " + " | ".join(h.tail(m.log, lines=5)))
+    b = Item("store-b", h.with_id(text_message("store-b", "store", "phase b\r\n"), "store-b"))
+    r = send_one(pf.smtp_port, b)
+    ctx.ok(r.klass == "4xx", "quarantine directory is a regular file: the message gets 4xx (%s)" % r)
+    m.stop()
+    os.unlink(m.quarantine)
+    os.rename(saved, m.quarantine)
+    ok, err = m.start()
+    ctx.ok(ok, "restarts once the directory is back", [err])
+    r = send_one(pf.smtp_port, b)
+    ok = r.code == 250 and ctx.wait_delivered(["store-b"], 30)
+    sink = ctx.sink.by_id("store-b")
+    ctx.ok(ok and not judge_delivered(ctx, b, sink.get("store-b", [])), "and the retry is delivered (%s)" % r,
+           judge_delivered(ctx, b, sink.get("store-b", [])))
+    leftover_check(ctx, m)
+
+
+class MemSampler:
+    """Samples VmHWM of the daemon's processes every 20 ms (a worker may
+    be replaced before it can be read afterwards)."""
+
+    def __init__(self, m):
+        self.m = m
+        self.peak = {}      # pid -> (depth, comm, max VmHWM kB)
+        self.stop_ev = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self):
+        for pid, depth, comm in self.m.tree():
+            hwm = h.proc_status(pid).get("VmHWM")
+            if isinstance(hwm, int):
+                d, c, old = self.peak.get(pid, (depth, comm, 0))
+                self.peak[pid] = (depth, comm, max(old, hwm))
+
+    def _run(self):
+        while not self.stop_ev.is_set():
+            self._sample()
+            time.sleep(0.02)
+
+    def start(self):
+        self._sample()
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stop_ev.set()
+        self.thread.join(5)
+        self._sample()
+
+
+def fmt_kb(kb):
+    return "%.1f MB" % (kb / 1024.0) if isinstance(kb, int) else "?"
+
+
+def sc_large(ctx):
+    m = ctx.new_milter("large", message_timeout=90, queue_timeout=60)
+    if not ctx.start_milter(m):
+        return
+    data = big_message("large-1", 22 * 1024 * 1024 + 123)
+    item = Item("large-1", h.with_id(data, "large-1"))
+    main = m.main_pid()
+    front_pid, _workers = m.roles()
+    before = {pid: (d, c, h.proc_status(pid).get("VmHWM")) for pid, d, c in m.tree()}
+    ctx.diag("memory before: " + ", ".join("%d %s d%d VmHWM=%s" % (p, c, d, fmt_kb(k)) for p, (d, c, k) in before.items()))
+    sampler = MemSampler(m).start()
+    r = send_one(ctx.postfix.smtp_port, item, timeout=300)
+    sampler.stop()
+    ctx.ok(r.code == 250, "a %.1f MB message is accepted (%s)" % (len(item.data) / 1e6, r))
+    ok = r.code == 250 and ctx.wait_delivered(["large-1"], 120)
+    sink = ctx.sink.by_id("large-1").get("large-1", [])
+    probs = judge_delivered(ctx, item, sink)
+    if sink:
+        sm = sink[0]
+        c = mt.check_message(sm.data)
+        if len(sm.data) > 1024 * 1024:
+            probs.append("delivered message is %d octets: the attachment was not removed?" % len(sm.data))
+        mm = mt.STATUS_RE.match(c.status or "")
+        if not mm or not mm.group(1) or int(mm.group(1)) < 1:
+            probs.append("X-Mugai-Status %s does not say the attachment was removed" % mt.short(c.status))
+        if "E2E-LARGE-BODY-TEXT" not in "".join(t for _p, t in c.texts):
+            probs.append("the text part is not in the delivered message")
+    ctx.ok(ok and not probs, "it is delivered once, sanitized, the attachment removed", probs)
+    if r.code == 250:
+        qidx, _ = quarantine_index(m)
+        ent = qidx.get(r.qid, [])
+        size = os.path.getsize(ent[0][2]) if ent and ent[0][2] else 0
+        ctx.ok(size >= len(data), "the whole original is in the quarantine (%d octets)" % size)
+    peak = sampler.peak
+    front = peak.get(front_pid, (0, "?", None))[2]
+    workers = {p: v for p, v in peak.items() if p not in (main, front_pid) and "pool" not in v[1]}
+    top = max(workers.items(), key=lambda kv: kv[1][2], default=(None, (0, "?", None)))
+    ctx.diag("memory: front VmHWM=%s worker VmHWM=%s (front pid %s, worker pid %s %s)"
+             % (fmt_kb(front), fmt_kb(top[1][2]), front_pid, top[0], top[1][1]))
+    for p, (d, c, k) in sorted(peak.items()):
+        ctx.diag("memory:   pid %d %s depth %d VmHWM before=%s peak=%s" % (p, c, d, fmt_kb(before.get(p, (0, 0, None))[2]), fmt_kb(k)))
+    limit = FRONT_RSS_LIMIT_MB * (4 if ctx.asan else 1)
+    ctx.ok(isinstance(front, int) and front < limit * 1024,
+           "the front's peak RSS stays under %d MB%s (it spools, it does not hold the message)"
+           % (limit, " (ASan build: 4x)" if ctx.asan else ""))
+    spool = m.spool_files()
+    ctx.ok(not spool, "the spool file is removed afterwards", spool)
+    leftover_check(ctx, m)
+
+
+def sc_reload(ctx):
+    m = ctx.new_milter("reload")
+    if not ctx.start_milter(m):
+        return
+    pid = m.main_pid()
+    pf = ctx.postfix
+    small_n = [0]
+    big_n = [0]
+
+    def small():
+        small_n[0] += 1
+        ident = "reload-small-%d" % small_n[0]
+        return Item(ident, h.with_id(text_message(ident, "small", "a small message\r\n"), ident))
+
+    def big():
+        big_n[0] += 1
+        ident = "reload-big-%d" % big_n[0]
+        body = "".join("line %05d of a message of fifty kilobytes, plain text only.....\r\n" % n for n in range(800))
+        return Item(ident, h.with_id(text_message(ident, "big", body), ident))
+
+    def hup(text=None, wait=2.0, **changes):
+        m.write_config(text, **changes)
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(wait)
+
+    def expect(item, klass, what):
+        r = send_one(pf.smtp_port, item)
+        probs = []
+        if r.klass != klass:
+            probs.append("expected %s" % klass)
+        if klass == "2xx" and r.klass == "2xx":
+            if not ctx.wait_delivered([item.ident], 30):
+                probs.append("not delivered")
+            probs += judge_delivered(ctx, item, ctx.sink.by_id(item.ident).get(item.ident, []))
+        if klass == "5xx" and r.klass == "5xx" and not reason_ok(r.text):
+            probs.append("refusal without a reason")
+        alive = m.running() and m.main_pid() == pid
+        if not alive:
+            probs.append("the daemon is not running any more (or was restarted)")
+        return ctx.ok(not probs, "%s: %s" % (what, r), probs + (h.tail(m.log, lines=10) if probs else []))
+
+    expect(big(), "2xx", "before any reload a 50 KB message is accepted")
+    hup(extra="\n[limits]\nmessage_size = 20K\n")
+    expect(big(), "5xx", "SIGHUP with [limits] message_size = 20K: a 50 KB message is refused")
+    expect(small(), "2xx", "and a small one accepted")
+    good = m.config_text()
+    hup("[milter\nsocket = inet:%d@127.0.0.1\nthis is not a key file\n" % m.port)
+    expect(small(), "2xx", "SIGHUP with a file that is not a key file: still serving")
+    expect(big(), "5xx", "the old configuration is kept (50 KB still refused)")
+    hup(good.replace("workers = 4", "workers = many").replace("message_timeout = 15", "message_timeout = -5"))
+    expect(small(), "2xx", "SIGHUP with bad values (workers = many): still serving")
+    expect(big(), "5xx", "the old configuration is kept again")
+    hup(good.replace("\n[limits]\nmessage_size = 20K\n", ""), extra="")
+    expect(big(), "2xx", "SIGHUP with the limit removed: the 50 KB message is accepted")
+    ctx.diag("reload: log lines about the reloads: " + " | ".join(
+        l for l in h.tail(m.log, lines=200) if re.search(r"reload|HUP|config", l, re.I))[:2000])
+    leftover_check(ctx, m)
+
+
+def sc_sigterm(ctx):
+    pf = ctx.postfix
+    for variant in ("main", "group"):
+        m = ctx.new_milter("sigterm-" + variant, message_timeout=90, queue_timeout=60)
+        if not ctx.start_milter(m, "[%s] mugai-milter starts" % variant):
+            return
+        item = Item("sigterm-%s" % variant, h.with_id(big_message("sigterm-" + variant, 9 * 1024 * 1024, seed=7),
+                                                      "sigterm-" + variant))
+        s = smtplib.SMTP(timeout=180, local_hostname="client.internet.test")
+        main = m.main_pid()
+        r_code, r_text, caught, term_at, rc = None, "", False, None, None
+        try:
+            s.connect("127.0.0.1", pf.smtp_port)
+            s.ehlo()
+            s.mail(item.sender)
+            s.rcpt(item.rcpts[0])
+            code, _ = s.docmd("DATA")
+            if code != 354:
+                raise RuntimeError("DATA answered %d" % code)
+            q = smtplib._quote_periods(item.data)
+            if not q.endswith(b"\r\n"):
+                q += b"\r\n"
+            s.send(q + b".\r\n")
+            t_dot = time.monotonic()
+            # In flight: the front has started spooling it, no reply yet.
+            while time.monotonic() - t_dot < 30:
+                replied = select.select([s.sock], [], [], 0)[0]
+                if replied:
+                    break
+                if m.spool_files():
+                    caught = True
+                    break
+                time.sleep(0.002)
+            if caught:
+                term_at = time.monotonic()
+                if variant == "main":
+                    os.kill(main, signal.SIGTERM)
+                else:
+                    # As systemd's default KillMode=control-group does.
+                    for pid in sorted(m.remember()):
+                        os.kill(pid, signal.SIGTERM)
+            r_code, r_text = s.getreply()
+            r_text = r_text.decode("utf-8", "replace")
+            try:
+                s.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+        except (smtplib.SMTPException, OSError, RuntimeError) as e:
+            r_text = "%s: %s" % (type(e).__name__, e)
+        finally:
+            try:
+                s.close()
+            except OSError:
+                pass
+        ctx.ok(caught, "[%s] SIGTERM sent while the message was in flight (being spooled, no reply yet)" % variant,
+               [] if caught else ["the reply came before the spool file was seen: %s %s" % (r_code, r_text)])
+        if not caught:
+            leftover_check(ctx, m, "[%s] nothing left running" % variant)
+            continue
+        try:
+            rc = m.proc.wait(60)
+        except Exception:  # noqa: BLE001
+            rc = None
+        took = time.monotonic() - term_at
+        if variant == "main":
+            ok = r_code == 250
+            ctx.ok(ok, "[main] the message in flight is finished: %s %s" % (r_code, r_text))
+        else:
+            ok = r_code == 250 or (r_code is not None and 400 <= r_code < 500)
+            ctx.ok(ok, "[group] the message in flight is finished or deferred, never lost: %s %s" % (r_code, r_text))
+        if r_code == 250:
+            item.results.append(h.Result("EOD", r_code, r_text, 0))
+            ctx.wait_delivered([item.ident], 60)
+            sink = ctx.sink.by_id(item.ident).get(item.ident, [])
+            probs = judge_delivered(ctx, item, sink)
+            ctx.ok(not probs, "[%s] it is delivered once, sanitized" % variant, probs)
+        ctx.ok(rc == 0, "[%s] the daemon exits with status 0 (status %s, %.1f s after SIGTERM)" % (variant, rc, took),
+               h.tail(m.log, lines=15) if rc != 0 else [])
+        left = m.leftovers()
+        ctx.ok(not left, "[%s] no process of the daemon outlives it" % variant,
+               ["%d %s" % (p, h.cmdline(p)) for p, _ in left])
+        spool = m.spool_files()
+        ctx.ok(not spool, "[%s] nothing left in the spool directory" % variant, spool)
+        if variant == "main":
+            after = Item("sigterm-after", h.with_id(text_message("sigterm-after", "after", "milter is down\r\n"),
+                                                    "sigterm-after"))
+            r = send_one(pf.smtp_port, after)
+            time.sleep(2)
+            ctx.ok(r.klass == "4xx" and "sigterm-after" not in ctx.sink.by_id("sigterm-after"),
+                   "with the milter gone Postfix tempfails new mail (%s)" % r)
+        leftover_check(ctx, m, "[%s] nothing left running" % variant)
+
+
+SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "poison": sc_poison,
+                  "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm}
+
+
+# ---------------------------------------------------------------------------
+
+
+def is_asan(path):
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+def run_scenario(ctx, name):
+    ctx.scenario = name
+    ctx.scenario_failed = False
+    pf_offset = ctx.postfix.log_offset()
+    first_milter = len(ctx.milters)
+    t0 = time.monotonic()
+    try:
+        SCENARIO_FUNCS[name](ctx)
+    except Exception:  # noqa: BLE001 - a harness error is one failure
+        ctx.ok(False, "the scenario ran to its end", traceback.format_exc().splitlines())
+    finally:
+        problems = []
+        for m in ctx.milters[first_milter:]:
+            problems += m.cleanup()
+        if problems:
+            ctx.ok(False, "clean-up: nothing left running", problems)
+        if not ctx.postfix.wait_queue_empty(30):
+            ctx.ok(False, "Postfix's queue is empty at the end", ctx.postfix.mailq()[-20:])
+            ctx.postfix.purge()
+        if ctx.scenario_failed:
+            ctx.diag("---- Postfix log of this scenario ----")
+            for l in h.tail(ctx.postfix.log, pf_offset, lines=60):
+                ctx.diag(l)
+            for m in ctx.milters[first_milter:]:
+                ctx.diag("---- %s ----" % m.log)
+                for l in h.tail(m.log, lines=60):
+                    ctx.diag(l)
+        ctx.diag("%s: %.1f s" % (name, time.monotonic() - t0))
+        ctx.scenario = None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("milter", help="mugai-milter executable, or - for none (plumbing only)")
+    ap.add_argument("mugai", help="mugai executable")
+    ap.add_argument("--only", default="", help="comma-separated scenarios: %s, plumbing" % ", ".join(SCENARIOS))
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+
+    no_milter = args.milter == "-"
+    names = [n for n in args.only.split(",") if n] or (["plumbing"] if no_milter else SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIO_FUNCS]
+    if unknown:
+        ap.error("unknown scenario(s): %s" % ", ".join(unknown))
+    if no_milter and names != ["plumbing"]:
+        ap.error("without a milter only the plumbing scenario can run")
+
+    if os.geteuid() != 0:
+        mt.Tap.plan(0, "not root (Postfix's master must start as root)")
+        return 0
+    if not h.POSTFIX or not h.POSTCONF:
+        mt.Tap.plan(0, "postfix is not installed (tools/install-deps.sh)")
+        return 0
+    if not no_milter and not os.access(args.milter, os.X_OK):
+        mt.Tap.plan(0, "mugai-milter not built: %s" % args.milter)
+        return 0
+
+    h.become_subreaper()
+    root = tempfile.mkdtemp(prefix="mugai-e2e-")
+    os.chmod(root, 0o755)  # Postfix daemons (user postfix) walk into it
+    ctx = Ctx(args, root)
+    ctx.asan = not no_milter and is_asan(args.milter)
+    ctx.tap.diag("e2e: working directory %s%s" % (root, " (ASan build)" if ctx.asan else ""))
+    status = 0
+    try:
+        ctx.sink = h.Sink(os.path.join(root, "sink"))
+        ctx.sink.start()
+        ctx.milter_port = None if no_milter else h.free_port()
+        ctx.postfix = h.Postfix(os.path.join(root, "postfix"), ctx.sink.port, ctx.milter_port,
+                                content_timeout="120s")
+        os.makedirs(ctx.postfix.root)
+        ctx.postfix.write_config()
+        rc, out = ctx.postfix.check()
+        ctx.ok(rc == 0 and not out.strip(), "postfix check passes for the private instance", out.splitlines())
+        rc, out = ctx.postfix.start()
+        started = ctx.ok(rc == 0, "the private Postfix starts (smtpd on 127.0.0.1:%d, sink on 127.0.0.1:%d, "
+                         "milter on 127.0.0.1:%s)" % (ctx.postfix.smtp_port, ctx.sink.port, ctx.milter_port),
+                         out.splitlines() + (h.tail(ctx.postfix.log) if rc else []))
+        if started:
+            for name in names:
+                run_scenario(ctx, name)
+    finally:
+        for m in ctx.milters:
+            for p in m.cleanup():
+                ctx.diag("clean-up: " + p)
+        if ctx.postfix:
+            problems = ctx.postfix.stop()
+            ctx.ok(not problems, "the private Postfix stops and leaves nothing running", problems)
+        if ctx.sink:
+            ctx.sink.stop()
+        ctx.tap.plan(ctx.tap.count)
+        if ctx.tap.failed or args.keep:
+            ctx.tap.diag("e2e: kept %s" % root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+        status = 1 if ctx.tap.failed else 0
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

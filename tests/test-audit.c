@@ -1,0 +1,437 @@
+/*
+ * test-audit.c - audit.c: one valid JSON object per line whatever the
+ *                sender wrote, no interleaving between threads, syslog
+ *                text escaped
+ */
+#include "audit.h"
+
+#include <ftw.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+static const char report_json[]
+    = "{\"mugai_version\":\"0.1.0\",\"verdict\":\"sanitized\",\"removed\":1,\"converted\":2,"
+      "\"parts\":[{\"path\":\"1\",\"kind\":\"body\",\"declared_type\":\"text/html\","
+      "\"filename\":null,\"size\":10,\"sha256\":\"00\",\"action\":\"to-text\",\"reason\":null},"
+      "{\"path\":\"2\",\"kind\":\"attachment\",\"declared_type\":\"application/vnd.ms-excel."
+      "sheet.macroEnabled.12\",\"filename\":\"見積書.xlsm\",\"size\":99,\"sha256\":\"ff\","
+      "\"action\":\"remove\",\"reason\":\"banned-type\",\"detail\":\"macro\"}]}";
+
+static int
+rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  return remove (path);
+}
+
+static void
+rm_rf (const char *path)
+{
+  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static MugaiQuarantineEntry *
+make_entry (void)
+{
+  MugaiQuarantineEntry *e = mugai_quarantine_entry_new ();
+  e->queue_id = g_strdup ("4ZxY1");
+  e->sender = g_strdup ("taro@example.jp");
+  g_ptr_array_add (e->recipients, g_strdup ("a@city.lg.jp"));
+  g_ptr_array_add (e->recipients, g_strdup ("b@city.lg.jp"));
+  e->client_addr = g_strdup ("192.0.2.7");
+  e->client_name = g_strdup ("mx.example.jp");
+  e->verdict = g_strdup ("sanitized");
+  e->status = g_strdup ("sanitized; removed=1; converted=2");
+  e->message_id = g_strdup ("m1@example.jp");
+  e->subject = g_strdup ("お見積りの件");
+  e->size = 12345;
+  return e;
+}
+
+static MugaiAuditRecord
+make_record (const MugaiQuarantineEntry *e)
+{
+  return (MugaiAuditRecord){
+    .entry = e,
+    .quarantine_id = "20261122T004644Z-0123456789ab",
+    .action = "deliver",
+    .reason = NULL,
+    .report_json = report_json,
+    .duration_total_ms = 12.5,
+    .duration_sanitize_ms = 3.25,
+  };
+}
+
+static JsonObject *
+parse_line (JsonParser *parser, const char *line)
+{
+  g_autoptr (GError) error = NULL;
+  if (!json_parser_load_from_data (parser, line, -1, &error))
+    g_error ("not JSON: %s: %s", error->message, line);
+  JsonNode *root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  return json_node_get_object (root);
+}
+
+static void
+test_format_json (void)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+  MugaiAuditRecord rec = make_record (e);
+  /* 2026-11-22T00:46:44.123Z */
+  gint64 now = G_GINT64_CONSTANT (1795308404) * G_USEC_PER_SEC + 123456;
+  g_autofree char *line = mugai_audit_format_json (&rec, now);
+  g_assert_null (strchr (line, '\n'));
+
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = parse_line (parser, line);
+  g_assert_cmpstr (json_object_get_string_member (o, "time"), ==, "2026-11-22T00:46:44.123Z");
+  g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "4ZxY1");
+  g_assert_cmpstr (json_object_get_string_member (o, "sender"), ==, "taro@example.jp");
+  JsonArray *rcpts = json_object_get_array_member (o, "recipients");
+  g_assert_cmpuint (json_array_get_length (rcpts), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (rcpts, 1), ==, "b@city.lg.jp");
+  g_assert_cmpstr (json_object_get_string_member (o, "client_addr"), ==, "192.0.2.7");
+  g_assert_cmpstr (json_object_get_string_member (o, "client_name"), ==, "mx.example.jp");
+  g_assert_cmpstr (json_object_get_string_member (o, "message_id"), ==, "m1@example.jp");
+  g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==, "お見積りの件");
+  g_assert_cmpint (json_object_get_int_member (o, "size"), ==, 12345);
+  g_assert_cmpstr (json_object_get_string_member (o, "verdict"), ==, "sanitized");
+  g_assert_cmpstr (json_object_get_string_member (o, "status"), ==,
+                   "sanitized; removed=1; converted=2");
+  g_assert_cmpstr (json_object_get_string_member (o, "action"), ==, "deliver");
+  g_assert_true (json_object_get_null_member (o, "reason"));
+  g_assert_cmpstr (json_object_get_string_member (o, "quarantine_id"), ==,
+                   "20261122T004644Z-0123456789ab");
+  g_assert_cmpint (json_object_get_int_member (o, "removed"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (o, "converted"), ==, 2);
+  JsonObject *d = json_object_get_object_member (o, "durations_ms");
+  g_assert_cmpfloat (json_object_get_double_member (d, "total"), ==, 12.5);
+  g_assert_cmpfloat (json_object_get_double_member (d, "sanitize"), ==, 3.25);
+
+  /* parts, each reduced to five members */
+  JsonArray *parts = json_object_get_array_member (o, "parts");
+  g_assert_cmpuint (json_array_get_length (parts), ==, 2);
+  JsonObject *p = json_array_get_object_element (parts, 1);
+  g_assert_cmpuint (json_object_get_size (p), ==, 5);
+  g_assert_cmpstr (json_object_get_string_member (p, "path"), ==, "2");
+  g_assert_cmpstr (json_object_get_string_member (p, "declared_type"), ==,
+                   "application/vnd.ms-excel.sheet.macroEnabled.12");
+  g_assert_cmpstr (json_object_get_string_member (p, "filename"), ==, "見積書.xlsm");
+  g_assert_cmpstr (json_object_get_string_member (p, "action"), ==, "remove");
+  g_assert_cmpstr (json_object_get_string_member (p, "reason"), ==, "banned-type");
+  JsonObject *p0 = json_array_get_object_element (parts, 0);
+  g_assert_true (json_object_get_null_member (p0, "filename"));
+  g_assert_true (json_object_get_null_member (p0, "reason"));
+}
+
+typedef struct
+{
+  const char *name;
+  const char *report;  /* NULL: none */
+  gboolean parts_null; /* "parts" is null */
+  gint64 removed;
+} ReportCase;
+
+static const ReportCase report_cases[] = {
+  { "full", report_json, FALSE, 1 },
+  { "none", NULL, TRUE, 0 },
+  { "not-json", "{\"parts\": [", TRUE, 0 },
+  { "not-an-object", "[1, 2]", TRUE, 0 },
+  { "parts-not-array", "{\"parts\": 3, \"removed\": \"x\"}", TRUE, 0 },
+  { "odd-parts", "{\"parts\": [1, {\"path\": 7, \"action\": \"remove\"}], \"removed\": 4}", FALSE,
+    4 },
+};
+
+static void
+test_report_case (gconstpointer data)
+{
+  const ReportCase *c = data;
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+  MugaiAuditRecord rec = make_record (e);
+  rec.report_json = c->report;
+  g_autofree char *line = mugai_audit_format_json (&rec, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = parse_line (parser, line);
+  g_assert_cmpint (json_object_get_null_member (o, "parts"), ==, c->parts_null);
+  g_assert_cmpint (json_object_get_int_member (o, "removed"), ==, c->removed);
+  g_autofree char *text = mugai_audit_format_syslog (&rec);
+  g_assert_nonnull (text);
+}
+
+static void
+test_report_from_entry (void)
+{
+  /* without report_json in the record, the entry's report is used */
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+  e->report_json = g_strdup (report_json);
+  MugaiAuditRecord rec = make_record (e);
+  rec.report_json = NULL;
+  g_autofree char *line = mugai_audit_format_json (&rec, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = parse_line (parser, line);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "parts")), ==, 2);
+}
+
+/* Sender text that would break a line-based log, or a terminal. */
+static const char hostile_sender[]
+    = "evil\r\n{\"verdict\":\"clean\"}\x01\x1b[2J\xff\xfe@example.jp";
+static const char hostile_subject[] = "件名\n\u202egpj.exe\t\"q\"\\";
+static const char hostile_reason[] = "550 5.7.1 bad\nnext line\x7f";
+
+static void
+test_escaping (void)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+  g_free (e->sender);
+  e->sender = g_strdup (hostile_sender);
+  g_free (e->subject);
+  e->subject = g_strdup (hostile_subject);
+  g_free (e->message_id);
+  e->message_id = g_strdup ("id\n@x");
+  MugaiAuditRecord rec = make_record (e);
+  rec.reason = hostile_reason;
+
+  g_autofree char *line = mugai_audit_format_json (&rec, 0);
+  for (const char *p = line; *p; p++)
+    g_assert_cmpint ((guchar) *p, >=, 0x20);
+  g_assert_true (g_utf8_validate (line, -1, NULL));
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = parse_line (parser, line);
+  /* the JSON keeps the text (made valid UTF-8), escaped inside the string */
+  const char *sender = json_object_get_string_member (o, "sender");
+  g_assert_true (g_str_has_prefix (sender, "evil\r\n{\"verdict\":\"clean\"}\x01\x1b[2J"));
+  g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==, hostile_subject);
+  g_assert_cmpstr (json_object_get_string_member (o, "verdict"), ==, "sanitized");
+
+  g_autofree char *text = mugai_audit_format_syslog (&rec);
+  for (const char *p = text; *p; p++)
+    {
+      g_assert_cmpint ((guchar) *p, >=, 0x20);
+      g_assert_cmpint ((guchar) *p, <, 0x7f);
+    }
+  g_assert_nonnull (strstr (text, ", reason=550 5.7.1 bad"));
+  g_assert_true (g_str_has_prefix (text, "4ZxY1: verdict=sanitized, action=deliver, "));
+}
+
+typedef struct
+{
+  const char *name;
+  const char *queue_id;
+  const char *sender;
+  const char *quarantine_id;
+  const char *message_id;
+  const char *reason;
+  const char *expect;
+} SyslogCase;
+
+static const SyslogCase syslog_cases[] = {
+  { "full", "4ZxY1", "taro@example.jp", "20261122T004644Z-0123456789ab", "m1@example.jp", NULL,
+    "4ZxY1: verdict=sanitized, action=deliver, removed=1, converted=2, "
+    "quarantine=20261122T004644Z-0123456789ab, msgid=<m1@example.jp>, from=<taro@example.jp>, "
+    "size=12345" },
+  { "null-sender-noqueue", NULL, "", NULL, NULL, "451 4.3.0 try again later",
+    "NOQUEUE: verdict=sanitized, action=deliver, removed=1, converted=2, from=<>, size=12345, "
+    "reason=451 4.3.0 try again later" },
+  { "bracketed-sender", "Q1", "<a@b.jp>", NULL, NULL, NULL,
+    "Q1: verdict=sanitized, action=deliver, removed=1, converted=2, from=<a@b.jp>, size=12345" },
+  { "quotes-escaped", "Q2", "\"x\"@b.jp", NULL, NULL, "a\\b",
+    "Q2: verdict=sanitized, action=deliver, removed=1, converted=2, from=<\\\"x\\\"@b.jp>, "
+    "size=12345, reason=a\\\\b" },
+};
+
+static void
+test_syslog_case (gconstpointer data)
+{
+  const SyslogCase *c = data;
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+  g_free (e->queue_id);
+  e->queue_id = g_strdup (c->queue_id);
+  g_free (e->sender);
+  e->sender = g_strdup (c->sender);
+  g_free (e->message_id);
+  e->message_id = g_strdup (c->message_id);
+  MugaiAuditRecord rec = make_record (e);
+  rec.quarantine_id = c->quarantine_id;
+  rec.reason = c->reason;
+  g_autofree char *text = mugai_audit_format_syslog (&rec);
+  g_assert_cmpstr (text, ==, c->expect);
+}
+
+static void
+test_syslog_truncated (void)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+  g_autoptr (GString) long_sender = g_string_new (NULL);
+  for (int i = 0; i < 5000; i++)
+    g_string_append_c (long_sender, 'a');
+  g_free (e->sender);
+  e->sender = g_strdup (long_sender->str);
+  MugaiAuditRecord rec = make_record (e);
+  g_autofree char *text = mugai_audit_format_syslog (&rec);
+  g_assert_cmpuint (strlen (text), <, 1000);
+}
+
+/* ---- the file ----------------------------------------------------------------- */
+
+static char *
+read_file (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  return g_steal_pointer (&text);
+}
+
+static void
+test_write_file (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  /* the parent directories do not exist yet */
+  g_autofree char *path = g_build_filename (root, "log", "mugai", "audit.jsonl", NULL);
+  g_autoptr (MugaiAudit) a = mugai_audit_open (path, TRUE, &error);
+  g_assert_no_error (error);
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+  g_free (e->sender);
+  e->sender = g_strdup (hostile_sender);
+  MugaiAuditRecord rec = make_record (e);
+  for (int i = 0; i < 3; i++)
+    {
+      g_assert_true (mugai_audit_write (a, &rec, &error));
+      g_assert_no_error (error);
+    }
+  struct stat st;
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777 & ~0640, ==, 0);
+
+  g_autofree char *text = read_file (path);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4);
+  g_assert_cmpstr (lines[3], ==, "");
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonObject *o = parse_line (parser, lines[i]);
+      g_assert_true (g_str_has_prefix (json_object_get_string_member (o, "sender"), "evil\r\n"));
+    }
+
+  /* rotation by rename: reopen writes to a new file at the path */
+  g_autofree char *rotated = g_strconcat (path, ".1", NULL);
+  g_assert_cmpint (g_rename (path, rotated), ==, 0);
+  g_assert_true (mugai_audit_reopen (a, &error));
+  g_assert_true (mugai_audit_write (a, &rec, &error));
+  g_autofree char *fresh = read_file (path);
+  g_assert_cmpuint (strlen (fresh), ==, strlen (lines[0]) + 1);
+  rm_rf (root);
+}
+
+static void
+test_open_fails (void)
+{
+  /* below a regular file: fails for root too, naming the path */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *file = g_build_filename (root, "file", NULL);
+  g_assert_true (g_file_set_contents (file, "", -1, NULL));
+  g_autofree char *path = g_build_filename (file, "audit.jsonl", NULL);
+  g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
+  g_assert_null (a);
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == G_FILE_ERROR);
+  g_assert_nonnull (strstr (error->message, file));
+  rm_rf (root);
+}
+
+#define THREADS 8
+#define PER_THREAD 200
+
+typedef struct
+{
+  MugaiAudit *audit;
+  int n;
+} Writer;
+
+static gpointer
+writer (gpointer data)
+{
+  Writer *w = data;
+  for (int i = 0; i < PER_THREAD; i++)
+    {
+      g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+      g_free (e->queue_id);
+      e->queue_id = g_strdup_printf ("t%d-%d", w->n, i);
+      /* long lines, past PIPE_BUF, make interleaving easy to see */
+      g_autoptr (GString) subject = g_string_new (NULL);
+      for (int k = 0; k < 300; k++)
+        g_string_append (subject, "件名");
+      g_free (e->subject);
+      e->subject = g_strdup (subject->str);
+      MugaiAuditRecord rec = make_record (e);
+      g_autoptr (GError) error = NULL;
+      if (!mugai_audit_write (w->audit, &rec, &error))
+        g_error ("%s", error->message);
+    }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (root, "audit.jsonl", NULL);
+  g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
+  g_assert_no_error (error);
+  Writer w[THREADS];
+  GThread *t[THREADS];
+  for (int i = 0; i < THREADS; i++)
+    {
+      w[i] = (Writer){ a, i };
+      t[i] = g_thread_new ("writer", writer, &w[i]);
+    }
+  for (int i = 0; i < THREADS; i++)
+    g_thread_join (t[i]);
+
+  g_autofree char *text = read_file (path);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, THREADS * PER_THREAD + 1);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < THREADS * PER_THREAD; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonObject *o = parse_line (parser, lines[i]);
+      const char *qid = json_object_get_string_member (o, "queue_id");
+      g_assert_false (g_hash_table_contains (seen, qid));
+      g_hash_table_add (seen, g_strdup (qid));
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, THREADS * PER_THREAD);
+  rm_rf (root);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  umask (022);
+  g_test_add_func ("/audit/format-json", test_format_json);
+  for (gsize i = 0; i < G_N_ELEMENTS (report_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/audit/report/%s", report_cases[i].name);
+      g_test_add_data_func (name, &report_cases[i], test_report_case);
+    }
+  g_test_add_func ("/audit/report-from-entry", test_report_from_entry);
+  g_test_add_func ("/audit/escaping", test_escaping);
+  for (gsize i = 0; i < G_N_ELEMENTS (syslog_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/audit/syslog/%s", syslog_cases[i].name);
+      g_test_add_data_func (name, &syslog_cases[i], test_syslog_case);
+    }
+  g_test_add_func ("/audit/syslog-truncated", test_syslog_truncated);
+  g_test_add_func ("/audit/write-file", test_write_file);
+  g_test_add_func ("/audit/open-fails", test_open_fails);
+  g_test_add_func ("/audit/threads", test_threads);
+  return g_test_run ();
+}

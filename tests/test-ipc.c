@@ -1,0 +1,115 @@
+/*
+ * test-ipc.c - ipc.c: frames, descriptors, deadlines, violations
+ */
+#include "ipc.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void
+pair (int sv[2])
+{
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+}
+
+static void
+test_roundtrip_with_fd (void)
+{
+  int sv[2];
+  pair (sv);
+  int p[2];
+  g_assert_cmpint (pipe (p), ==, 0);
+  g_assert_cmpint (write (p[1], "spool", 5), ==, 5);
+  close (p[1]);
+
+  GVariantBuilder rcpts;
+  g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("as"));
+  g_variant_builder_add (&rcpts, "s", "a@example.jp");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_ipc_send (sv[0],
+                                 g_variant_new (MUGAI_IPC_REQUEST, "QID", "s@example.jp",
+                                                "127.0.0.1", "localhost", &rcpts),
+                                 p[0], &error));
+  g_assert_no_error (error);
+  close (p[0]);
+
+  int fd = -1;
+  g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_REQUEST, 0, &fd, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (v);
+  const char *qid;
+  g_variant_get_child (v, 0, "&s", &qid);
+  g_assert_cmpstr (qid, ==, "QID");
+  g_assert_cmpint (fd, >=, 0);
+  char buf[8] = "";
+  g_assert_cmpint (read (fd, buf, sizeof buf), ==, 5);
+  g_assert_cmpmem (buf, 5, "spool", 5);
+  close (fd);
+  close (sv[0]);
+  close (sv[1]);
+}
+
+static void
+test_timeout (void)
+{
+  int sv[2];
+  pair (sv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_HELLO,
+                                           g_get_monotonic_time () + 100 * 1000, NULL, &error);
+  g_assert_null (v);
+  g_assert_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT);
+  close (sv[0]);
+  close (sv[1]);
+}
+
+static void
+test_closed (void)
+{
+  int sv[2];
+  pair (sv);
+  close (sv[0]);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_HELLO, 0, NULL, &error);
+  g_assert_null (v);
+  g_assert_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_CLOSED);
+  close (sv[1]);
+}
+
+static void
+test_violations (void)
+{
+  /* a frame claiming 1 GiB, and a frame of the wrong type */
+  int sv[2];
+  pair (sv);
+  const guint8 huge[4] = { 0x40, 0, 0, 0 };
+  g_assert_cmpint (write (sv[0], huge, 4), ==, 4);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_HELLO, 0, NULL, &error);
+  g_assert_null (v);
+  g_assert_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL);
+  close (sv[0]);
+  close (sv[1]);
+
+  pair (sv);
+  g_clear_error (&error);
+  /* "(u)" expected, a string arrives: not a (u) in normal form */
+  g_assert_true (mugai_ipc_send (sv[0], g_variant_new ("(s)", "hello there"), -1, &error));
+  g_autoptr (GVariant) w = mugai_ipc_recv (sv[1], MUGAI_IPC_HELLO, 0, NULL, &error);
+  g_assert_null (w);
+  g_assert_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL);
+  close (sv[0]);
+  close (sv[1]);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/ipc/roundtrip-with-fd", test_roundtrip_with_fd);
+  g_test_add_func ("/ipc/timeout", test_timeout);
+  g_test_add_func ("/ipc/closed", test_closed);
+  g_test_add_func ("/ipc/violations", test_violations);
+  return g_test_run ();
+}

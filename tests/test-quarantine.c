@@ -1,0 +1,887 @@
+/*
+ * test-quarantine.c - quarantine.c and `mugai quarantine`: originals kept
+ *                     octet for octet, metadata round trip, ids that
+ *                     cannot escape the store, failures that leave
+ *                     nothing behind, concurrent workers
+ */
+#include "quarantine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#define DAY (24 * 3600)
+
+/* Octets that a text-minded copy would damage: NUL, CR LF, bare CR,
+ * ISO-2022-JP escapes, 8-bit, no final newline. */
+static const char original[] = "From: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?= <a@example.jp>\r\n"
+                               "Subject: test\r\n\r\n"
+                               "body\r\nbare\rcr\n\x1b$B$3$s$K$A$O\x1b(B\n\xff\xfe\x00tail";
+
+typedef struct
+{
+  char *root; /* temporary directory */
+  char *dir;  /* the store: root/q */
+  MugaiQuarantine *q;
+} Fixture;
+
+static int
+rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  return remove (path);
+}
+
+static void
+rm_rf (const char *path)
+{
+  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  f->root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->dir = g_build_filename (f->root, "q", NULL);
+  f->q = mugai_quarantine_open (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->q);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  mugai_quarantine_free (f->q);
+  rm_rf (f->root);
+  g_free (f->dir);
+  g_free (f->root);
+}
+
+static MugaiQuarantineEntry *
+make_entry (const char *queue_id, gint64 time)
+{
+  MugaiQuarantineEntry *e = mugai_quarantine_entry_new ();
+  e->id = mugai_quarantine_new_id ();
+  e->time = time;
+  e->queue_id = g_strdup (queue_id);
+  e->sender = g_strdup ("sender@example.jp");
+  g_ptr_array_add (e->recipients, g_strdup ("one@city.lg.jp"));
+  e->verdict = g_strdup ("sanitized");
+  e->status = g_strdup ("sanitized; removed=1; converted=0");
+  e->size = sizeof original - 1;
+  return e;
+}
+
+static GBytes *
+original_bytes (void)
+{
+  return g_bytes_new_static (original, sizeof original - 1);
+}
+
+/* The stored original, read back through open_original (what `extract`
+ * does). */
+static GBytes *
+read_back (MugaiQuarantine *q, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  int fd = mugai_quarantine_open_original (q, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (fd, >=, 0);
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  guint8 buf[4096];
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    g_byte_array_append (out, buf, (guint) n);
+  g_assert_cmpint (n, ==, 0);
+  close (fd);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+static char *
+day_dir (const Fixture *f, const char *id)
+{
+  g_autofree char *day = g_strdup_printf ("%.4s-%.2s-%.2s", id, id + 4, id + 6);
+  return g_build_filename (f->dir, day, NULL);
+}
+
+/* ---- ids ---------------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *id;
+  gboolean valid;
+} IdCase;
+
+static const IdCase id_cases[] = {
+  { "20261122T004644Z-0123456789ab", TRUE },
+  { "19700101T000000Z-000000000000", TRUE },
+  { "20240229T235960Z-ffffffffffff", TRUE },
+  { "", FALSE },
+  { "../x", FALSE },
+  { "a/b", FALSE },
+  { "..", FALSE },
+  { "20261122T004644Z-0123456789a/", FALSE },
+  { "20261122T004644Z-../../../etc", FALSE },
+  { "20261122T004644Z-0123456789AB", FALSE }, /* upper-case hex is not ours */
+  { "20261122T004644Z-0123456789abc", FALSE },
+  { "20261122T004644Z-0123456789a", FALSE },
+  { "20261322T004644Z-0123456789ab", FALSE }, /* month 13 */
+  { "20230229T004644Z-0123456789ab", FALSE }, /* not a leap year */
+  { "20261122T244644Z-0123456789ab", FALSE },
+  { "20261122 004644Z-0123456789ab", FALSE },
+  { "20261122T004644Z_0123456789ab", FALSE },
+  { "20261122T004644Z-0123456789ab\n", FALSE },
+};
+
+static void
+test_id_validity (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (id_cases); i++)
+    if (mugai_quarantine_id_is_valid (id_cases[i].id) != id_cases[i].valid)
+      g_error ("id \"%s\": expected %s", id_cases[i].id, id_cases[i].valid ? "valid" : "invalid");
+  g_assert_false (mugai_quarantine_id_is_valid (NULL));
+}
+
+static void
+test_new_id (void)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GDateTime) before = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format (before, "%Y%m%dT%H%M%SZ-");
+  for (int i = 0; i < 2000; i++)
+    {
+      char *id = mugai_quarantine_new_id ();
+      g_assert_true (mugai_quarantine_id_is_valid (id));
+      for (const char *p = id; *p; p++)
+        g_assert_true (g_ascii_isalnum (*p) || *p == '-');
+      g_assert_false (g_hash_table_contains (seen, id));
+      g_hash_table_add (seen, id);
+    }
+  /* the time part is UTC now, so that ids sort by time */
+  g_autofree char *id = mugai_quarantine_new_id ();
+  g_autoptr (GDateTime) after = g_date_time_new_now_utc ();
+  g_autofree char *stamp_after = g_date_time_format (after, "%Y%m%dT%H%M%SZ-");
+  g_assert_cmpint (strncmp (id, stamp, 17), >=, 0);
+  g_assert_cmpint (strncmp (id, stamp_after, 17), <=, 0);
+}
+
+/* ---- storing and reading back ------------------------------------------------- */
+
+static void
+test_store_bytes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ("4Xyz1", 0);
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_no_error (error);
+  g_autoptr (GBytes) back = read_back (f->q, e->id);
+  g_assert_true (g_bytes_equal (in, back));
+
+  /* files 0640 and the day directory 0750, whatever the umask allowed */
+  g_autofree char *dd = day_dir (f, e->id);
+  g_autofree char *eml = g_strdup_printf ("%s/%s.eml", dd, e->id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, e->id);
+  struct stat st;
+  g_assert_cmpint (stat (eml, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777 & ~0640, ==, 0);
+  g_assert_cmpint (stat (json, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777 & ~0640, ==, 0);
+  g_assert_cmpint (stat (dd, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777 & ~0750, ==, 0);
+  /* nothing else: no temporary file left */
+  g_assert_cmpuint (count_files (dd), ==, 2);
+
+  /* the time was filled in */
+  g_autoptr (MugaiQuarantineEntry) got = mugai_quarantine_get (f->q, e->id, &error);
+  g_assert_no_error (error);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_assert_cmpint (got->time, <=, now);
+  g_assert_cmpint (got->time, >, now - 60);
+}
+
+static void
+test_store_fd (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->root, "spool", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (path, original, sizeof original - 1, &error));
+  int fd = open (path, O_RDONLY);
+  g_assert_cmpint (fd, >=, 0);
+  /* the store reads from offset 0 whatever the fd's offset, and leaves
+   * the offset alone */
+  g_assert_cmpint (lseek (fd, 7, SEEK_SET), ==, 7);
+
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ("4Xyz2", 0);
+  e->size = 0; /* the store records what it stored */
+  g_assert_true (mugai_quarantine_store (f->q, fd, NULL, e, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lseek (fd, 0, SEEK_CUR), ==, 7);
+  g_assert_cmpint (fcntl (fd, F_GETFD), !=, -1);
+  close (fd);
+
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GBytes) back = read_back (f->q, e->id);
+  g_assert_true (g_bytes_equal (in, back));
+  g_autoptr (MugaiQuarantineEntry) got = mugai_quarantine_get (f->q, e->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (got->size, ==, sizeof original - 1);
+}
+
+static void
+test_store_empty (Fixture *f, gconstpointer data)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry (NULL, 0);
+  g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_quarantine_store (f->q, -1, empty, e, &error));
+  g_autoptr (GBytes) back = read_back (f->q, e->id);
+  g_assert_cmpuint (g_bytes_get_size (back), ==, 0);
+}
+
+static void
+test_metadata_roundtrip (Fixture *f, gconstpointer data)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ("4ABCDEF", 1795000000);
+  g_free (e->sender);
+  e->sender = g_strdup ("bad\xff\xfe@example.jp"); /* raw octets from the envelope */
+  g_ptr_array_add (e->recipients, g_strdup ("二番@例え.jp"));
+  g_ptr_array_add (e->recipients, g_strdup ("three@city.lg.jp"));
+  e->client_addr = g_strdup ("192.0.2.1");
+  e->client_name = g_strdup ("mx.example.jp");
+  e->message_id = g_strdup ("abc@example.jp");
+  e->subject = g_strdup ("【重要】請求書のご確認\n\"引用\"");
+  e->report_json = g_strdup ("{\"verdict\":\"sanitized\",\"removed\":1,\"parts\":[{\"path\":\"2\","
+                             "\"filename\":\"見積書.xlsm\",\"action\":\"remove\"}]}");
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (MugaiQuarantineEntry) got = mugai_quarantine_get (f->q, e->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (got->id, ==, e->id);
+  g_assert_cmpint (got->time, ==, 1795000000);
+  g_assert_cmpstr (got->queue_id, ==, "4ABCDEF");
+  g_assert_true (g_utf8_validate (got->sender, -1, NULL));
+  g_assert_true (g_str_has_prefix (got->sender, "bad"));
+  g_assert_true (g_str_has_suffix (got->sender, "@example.jp"));
+  g_assert_cmpuint (got->recipients->len, ==, 3);
+  g_assert_cmpstr (got->recipients->pdata[0], ==, "one@city.lg.jp");
+  g_assert_cmpstr (got->recipients->pdata[1], ==, "二番@例え.jp");
+  g_assert_cmpstr (got->recipients->pdata[2], ==, "three@city.lg.jp");
+  g_assert_cmpstr (got->client_addr, ==, "192.0.2.1");
+  g_assert_cmpstr (got->client_name, ==, "mx.example.jp");
+  g_assert_cmpstr (got->verdict, ==, "sanitized");
+  g_assert_cmpstr (got->status, ==, "sanitized; removed=1; converted=0");
+  g_assert_cmpstr (got->message_id, ==, "abc@example.jp");
+  g_assert_cmpstr (got->subject, ==, "【重要】請求書のご確認\n\"引用\"");
+  g_assert_cmpuint (got->size, ==, sizeof original - 1);
+
+  /* the report comes back as the same JSON */
+  g_autoptr (JsonNode) want = json_from_string (e->report_json, NULL);
+  g_autoptr (JsonNode) have = json_from_string (got->report_json, NULL);
+  g_assert_nonnull (have);
+  g_assert_true (json_node_equal (want, have));
+
+  /* absent values stay absent */
+  g_autoptr (MugaiQuarantineEntry) bare = mugai_quarantine_entry_new ();
+  bare->id = mugai_quarantine_new_id ();
+  bare->sender = g_strdup ("");
+  bare->verdict = g_strdup ("reject");
+  g_assert_true (mugai_quarantine_store (f->q, -1, in, bare, &error));
+  g_autoptr (MugaiQuarantineEntry) got2 = mugai_quarantine_get (f->q, bare->id, &error);
+  g_assert_no_error (error);
+  g_assert_null (got2->queue_id);
+  g_assert_null (got2->subject);
+  g_assert_null (got2->report_json);
+  g_assert_cmpstr (got2->sender, ==, "");
+  g_assert_cmpuint (got2->recipients->len, ==, 0);
+}
+
+static void
+test_duplicate_id (Fixture *f, gconstpointer data)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ("dup", 0);
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GBytes) other = g_bytes_new_static ("other", 5);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  /* the same id again must not replace the first original */
+  g_assert_false (mugai_quarantine_store (f->q, -1, other, e, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST);
+  g_autoptr (GBytes) back = read_back (f->q, e->id);
+  g_assert_true (g_bytes_equal (in, back));
+  g_autofree char *dd = day_dir (f, e->id);
+  g_assert_cmpuint (count_files (dd), ==, 2);
+}
+
+/* ---- listing and purging ------------------------------------------------------ */
+
+static void
+store_at (Fixture *f, const char *queue_id, gint64 time, GPtrArray *ids)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry (queue_id, time);
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_no_error (error);
+  if (ids)
+    g_ptr_array_add (ids, g_strdup (e->id));
+}
+
+static void
+test_list (Fixture *f, gconstpointer data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  store_at (f, "three-days", now - 3 * DAY, NULL);
+  store_at (f, "one-day", now - 1 * DAY, NULL);
+  store_at (f, "two-days", now - 2 * DAY, NULL);
+  store_at (f, "now", now, NULL);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) all = mugai_quarantine_list (f->q, 0, &error);
+  g_assert_no_error (error);
+  static const char *const order[] = { "three-days", "two-days", "one-day", "now" };
+  g_assert_cmpuint (all->len, ==, G_N_ELEMENTS (order));
+  for (guint i = 0; i < all->len; i++)
+    g_assert_cmpstr (((MugaiQuarantineEntry *) all->pdata[i])->queue_id, ==, order[i]);
+
+  g_autoptr (GPtrArray) recent = mugai_quarantine_list (f->q, now - 2 * DAY - 60, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (recent->len, ==, 3);
+  g_assert_cmpstr (((MugaiQuarantineEntry *) recent->pdata[0])->queue_id, ==, "two-days");
+
+  /* half an entry (an .eml whose .json never came) is not an entry */
+  const MugaiQuarantineEntry *last = all->pdata[3];
+  g_autofree char *dd = day_dir (f, last->id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, last->id);
+  g_assert_cmpint (g_unlink (json), ==, 0);
+  g_autoptr (GPtrArray) after = mugai_quarantine_list (f->q, 0, &error);
+  g_assert_cmpuint (after->len, ==, 3);
+  g_autoptr (MugaiQuarantineEntry) none = mugai_quarantine_get (f->q, last->id, &error);
+  g_assert_null (none);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+}
+
+static void
+test_list_damaged (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  store_at (f, "ok", 0, ids);
+  store_at (f, "damaged", 0, ids);
+  const char *id = ids->pdata[1];
+  g_autofree char *dd = day_dir (f, id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
+  g_assert_true (g_file_set_contents (json, "{\"id\": 3", -1, NULL));
+
+  /* still listed, so that nothing in the store is invisible */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) all = mugai_quarantine_list (f->q, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 2);
+  gboolean found = FALSE;
+  for (guint i = 0; i < all->len; i++)
+    {
+      const MugaiQuarantineEntry *e = all->pdata[i];
+      if (g_str_equal (e->id, id))
+        {
+          g_assert_cmpstr (e->verdict, ==, "unreadable");
+          found = TRUE;
+        }
+    }
+  g_assert_true (found);
+  /* get says why, naming the file */
+  g_autoptr (MugaiQuarantineEntry) e = mugai_quarantine_get (f->q, id, &error);
+  g_assert_null (e);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, json));
+}
+
+static void
+set_mtime (const char *path, gint64 t)
+{
+  struct timespec ts[2] = { { .tv_sec = (time_t) t }, { .tv_sec = (time_t) t } };
+  g_assert_cmpint (utimensat (AT_FDCWD, path, ts, 0), ==, 0);
+}
+
+static void
+test_purge (Fixture *f, gconstpointer data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  store_at (f, "old1", now - 40 * DAY, ids);
+  store_at (f, "old2", now - 31 * DAY, ids);
+  store_at (f, "new", now - 29 * DAY, ids);
+  store_at (f, "now", now, ids);
+
+  /* the metadata time decides, not the file times: make the new entry's
+   * files look ancient and an old one's look new */
+  g_autofree char *dd = day_dir (f, ids->pdata[0]);
+  g_autofree char *new_json = g_strdup_printf ("%s/%s.json", dd, (char *) ids->pdata[2]);
+  g_autofree char *new_eml = g_strdup_printf ("%s/%s.eml", dd, (char *) ids->pdata[2]);
+  set_mtime (new_json, now - 400 * DAY);
+  set_mtime (new_eml, now - 400 * DAY);
+
+  /* leftovers of interrupted stores: old ones go, a young one stays (it
+   * may be a store in progress) */
+  g_autofree char *tmp_id = mugai_quarantine_new_id ();
+  g_autofree char *tmp = g_strdup_printf ("%s/.%s.eml.tmp", dd, tmp_id);
+  g_autofree char *orphan_id = mugai_quarantine_new_id ();
+  g_autofree char *orphan = g_strdup_printf ("%s/%s.eml", dd, orphan_id);
+  g_autofree char *young_id = mugai_quarantine_new_id ();
+  g_autofree char *young = g_strdup_printf ("%s/%s.eml", dd, young_id);
+  g_autofree char *foreign = g_strdup_printf ("%s/README", dd);
+  g_assert_true (g_file_set_contents (tmp, "partial", -1, NULL));
+  g_assert_true (g_file_set_contents (orphan, "orphan", -1, NULL));
+  g_assert_true (g_file_set_contents (young, "young", -1, NULL));
+  g_assert_true (g_file_set_contents (foreign, "not ours", -1, NULL));
+  set_mtime (tmp, now - 40 * DAY);
+  set_mtime (orphan, now - 40 * DAY);
+  set_mtime (foreign, now - 40 * DAY);
+
+  g_autoptr (GError) error = NULL;
+  guint n = mugai_quarantine_purge (f->q, now - 30 * DAY, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 2);
+
+  g_autoptr (GPtrArray) left = mugai_quarantine_list (f->q, 0, &error);
+  g_assert_cmpuint (left->len, ==, 2);
+  g_assert_cmpstr (((MugaiQuarantineEntry *) left->pdata[0])->queue_id, ==, "new");
+  g_assert_cmpstr (((MugaiQuarantineEntry *) left->pdata[1])->queue_id, ==, "now");
+  g_assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (young, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (foreign, G_FILE_TEST_EXISTS));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *p = g_strdup_printf ("%s/%s.eml", dd, (char *) ids->pdata[i]);
+      g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
+    }
+
+  /* everything; the day directories left empty go too */
+  g_assert_cmpint (g_unlink (young), ==, 0);
+  g_assert_cmpint (g_unlink (foreign), ==, 0);
+  n = mugai_quarantine_purge (f->q, now + 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpuint (count_files (f->dir), ==, 0);
+
+  /* a store into a day directory that purge removed */
+  store_at (f, "again", 0, NULL);
+  g_autoptr (GPtrArray) again = mugai_quarantine_list (f->q, 0, &error);
+  g_assert_cmpuint (again->len, ==, 1);
+}
+
+/* ---- refusals and failures ---------------------------------------------------- */
+
+static void
+test_invalid_ids (Fixture *f, gconstpointer data)
+{
+  /* a file outside the store that a path trick would reach */
+  g_autofree char *secret = g_build_filename (f->root, "x.json", NULL);
+  g_assert_true (g_file_set_contents (secret, "{}", -1, NULL));
+  static const char *const bad[]
+      = { "../x", "", "a/b", "..", "/etc/passwd", "20261122T004644Z-../../../../x" };
+  g_autoptr (GBytes) in = original_bytes ();
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (mugai_quarantine_get (f->q, bad[i], &error));
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+      g_clear_error (&error);
+      g_assert_cmpint (mugai_quarantine_open_original (f->q, bad[i], &error), ==, -1);
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+      g_clear_error (&error);
+      g_autoptr (MugaiQuarantineEntry) e = make_entry ("x", 0);
+      g_free (e->id);
+      e->id = g_strdup (bad[i]);
+      g_assert_false (mugai_quarantine_store (f->q, -1, in, e, &error));
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+    }
+  g_assert_cmpuint (count_files (f->dir), ==, 0);
+
+  /* a valid id that is not there: not found, naming the path */
+  g_autoptr (GError) error = NULL;
+  const char *missing = "20261122T004644Z-0123456789ab";
+  g_assert_null (mugai_quarantine_get (f->q, missing, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_nonnull (strstr (error->message, f->dir));
+  g_assert_nonnull (strstr (error->message, missing));
+}
+
+/* Failures that happen even to root, who passes every permission check. */
+static void
+test_store_fails_day_occupied (Fixture *f, gconstpointer data)
+{
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ("blocked", 0);
+  g_autofree char *dd = day_dir (f, e->id);
+  g_assert_true (g_file_set_contents (dd, "a file where the day directory goes", -1, NULL));
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_false (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == G_FILE_ERROR);
+  g_assert_nonnull (strstr (error->message, dd));
+  g_assert_cmpuint (count_files (f->dir), ==, 1);
+}
+
+static void
+test_store_fails_reading (Fixture *f, gconstpointer data)
+{
+  /* a directory as the source: the temporary file exists when pread
+   * fails, and must be gone afterwards */
+  int fd = open (f->root, O_RDONLY | O_DIRECTORY);
+  g_assert_cmpint (fd, >=, 0);
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ("unreadable", 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (mugai_quarantine_store (f->q, fd, NULL, e, &error));
+  close (fd);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR);
+  g_autofree char *dd = day_dir (f, e->id);
+  g_assert_nonnull (strstr (error->message, dd));
+  g_assert_cmpuint (count_files (dd), ==, 0);
+}
+
+static void
+test_store_fails_writing (Fixture *f, gconstpointer data)
+{
+  /* RLIMIT_FSIZE makes write(2) fail with EFBIG half way, like a full
+   * disk would, for root too; in a child, so the limit stays there */
+  g_autoptr (MugaiQuarantineEntry) e = make_entry ("too-big", 0);
+  g_autofree char *dd = day_dir (f, e->id);
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      signal (SIGXFSZ, SIG_IGN);
+      struct rlimit rl = { 4096, 4096 };
+      setrlimit (RLIMIT_FSIZE, &rl);
+      gsize len = 256 * 1024;
+      guint8 *big = g_malloc (len);
+      memset (big, 'x', len);
+      GBytes *in = g_bytes_new_take (big, len);
+      GError *error = NULL;
+      gboolean ok = mugai_quarantine_store (f->q, -1, in, e, &error);
+      int code = 0;
+      if (ok)
+        code = 10;
+      else if (error->domain != G_FILE_ERROR)
+        code = 11;
+      else if (!strstr (error->message, dd))
+        code = 12;
+      else if (count_files (dd) != 0)
+        code = 13;
+      g_clear_error (&error);
+      g_bytes_unref (in);
+      _exit (code);
+    }
+  int status = 0;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_assert_cmpuint (count_files (dd), ==, 0);
+}
+
+static void
+test_open_not_writable (void)
+{
+  /* a store below a regular file cannot be made, even by root */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_autofree char *file = g_build_filename (root, "file", NULL);
+  g_assert_true (g_file_set_contents (file, "", -1, NULL));
+  g_autofree char *dir = g_build_filename (file, "q", NULL);
+  g_autoptr (MugaiQuarantine) q = mugai_quarantine_open (dir, &error);
+  g_assert_null (q);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, file));
+  g_clear_error (&error);
+  /* reading never creates */
+  g_autofree char *absent = g_build_filename (root, "absent", NULL);
+  g_autoptr (MugaiQuarantine) r = mugai_quarantine_open_readonly (absent, &error);
+  g_assert_null (r);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
+  rm_rf (root);
+}
+
+/* ---- concurrency -------------------------------------------------------------- */
+
+#define WRITERS 2
+#define PER_WRITER 50
+
+static void
+test_concurrent (Fixture *f, gconstpointer data)
+{
+  pid_t pids[WRITERS];
+  for (int w = 0; w < WRITERS; w++)
+    {
+      pids[w] = fork ();
+      g_assert_cmpint (pids[w], >=, 0);
+      if (pids[w] == 0)
+        {
+          /* a worker: own handle, as a forked worker would have */
+          GError *error = NULL;
+          MugaiQuarantine *q = mugai_quarantine_open (f->dir, &error);
+          int code = q ? 0 : 20;
+          for (int i = 0; q && i < PER_WRITER && code == 0; i++)
+            {
+              MugaiQuarantineEntry *e = make_entry (NULL, 0);
+              e->queue_id = g_strdup_printf ("w%d-%d", w, i);
+              char *text
+                  = g_strdup_printf ("Subject: %s\r\n\r\nbody of %s\r\n", e->queue_id, e->queue_id);
+              GBytes *in = g_bytes_new_take (text, strlen (text));
+              if (!mugai_quarantine_store (q, -1, in, e, &error))
+                code = 21;
+              g_bytes_unref (in);
+              mugai_quarantine_entry_free (e);
+            }
+          g_clear_error (&error);
+          mugai_quarantine_free (q);
+          _exit (code);
+        }
+    }
+  for (int w = 0; w < WRITERS; w++)
+    {
+      int status = 0;
+      g_assert_cmpint (waitpid (pids[w], &status, 0), ==, pids[w]);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) all = mugai_quarantine_list (f->q, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, WRITERS * PER_WRITER);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < all->len; i++)
+    {
+      const MugaiQuarantineEntry *e = all->pdata[i];
+      g_assert_false (g_hash_table_contains (seen, e->queue_id));
+      g_hash_table_add (seen, e->queue_id);
+      g_autoptr (GBytes) back = read_back (f->q, e->id);
+      g_autofree char *want
+          = g_strdup_printf ("Subject: %s\r\n\r\nbody of %s\r\n", e->queue_id, e->queue_id);
+      g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), want, strlen (want));
+    }
+}
+
+/* ---- the command -------------------------------------------------------------- */
+
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+/* Runs `mugai quarantine ARGS... --config CONFIG`. */
+static void
+run_mugai (Run *r, const char *config, const char *const *args)
+{
+  const char *bin = g_getenv ("MUGAI_BIN");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) bin);
+  g_ptr_array_add (argv, (char *) "quarantine");
+  for (gsize i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  if (config)
+    {
+      g_ptr_array_add (argv, (char *) "--config");
+      g_ptr_array_add (argv, (char *) config);
+    }
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  int wait_status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &r->out, &r->err, &wait_status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  r->status = WEXITSTATUS (wait_status);
+}
+
+static void
+test_cli (Fixture *f, gconstpointer data)
+{
+  if (!g_getenv ("MUGAI_BIN"))
+    {
+      g_test_skip ("MUGAI_BIN not set");
+      return;
+    }
+  g_autofree char *config = g_build_filename (f->root, "mugai.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[quarantine]\ndir = %s\n", f->dir);
+  g_assert_true (g_file_set_contents (config, text, -1, NULL));
+
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr (MugaiQuarantineEntry) old = make_entry ("OLD", now - 40 * DAY);
+  old->subject = g_strdup ("古いお知らせ");
+  g_autoptr (MugaiQuarantineEntry) recent = make_entry ("RECENT", now - 60);
+  recent->subject = g_strdup ("【重要】\x1b[31m請求書\u202eexe.pdf のご確認をお願いいたします、"
+                              "とても長い件名ですのでここで切れるはずです。まだ続きます。");
+  g_ptr_array_add (recent->recipients, g_strdup ("two@city.lg.jp"));
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_quarantine_store (f->q, -1, in, old, &error));
+  g_assert_true (mugai_quarantine_store (f->q, -1, in, recent, &error));
+
+  /* list: a header and one aligned line per entry, oldest first */
+  Run r = { 0 };
+  run_mugai (&r, config, (const char *const[]){ "list", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4); /* header, 2, "" */
+  g_assert_true (g_str_has_prefix (lines[0], "ID "));
+  g_assert_true (g_str_has_prefix (lines[1], old->id));
+  g_assert_true (g_str_has_prefix (lines[2], recent->id));
+  g_assert_nonnull (strstr (lines[1], "古いお知らせ"));
+  g_assert_nonnull (strstr (lines[2], "sender@example.jp"));
+  g_assert_nonnull (strstr (lines[2], "   2  "));
+  /* no escape or bidi control reaches the terminal; long subjects cut */
+  g_assert_null (strstr (r.out, "\x1b"));
+  g_assert_null (strstr (r.out, "\u202e"));
+  g_assert_nonnull (strstr (lines[2], "…"));
+  const char *subject = strstr (lines[2], "【重要】");
+  g_assert_nonnull (subject);
+  g_assert_cmpint (g_utf8_strlen (subject, -1), <=, 60);
+  /* columns line up: the verdict starts at the same place */
+  g_assert_cmpint (strstr (lines[1], "sanitized") - lines[1], ==,
+                   strstr (lines[2], "sanitized") - lines[2]);
+  run_clear (&r);
+
+  run_mugai (&r, config, (const char *const[]){ "list", "--since", "7", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, old->id));
+  g_assert_nonnull (strstr (r.out, recent->id));
+  run_clear (&r);
+
+  /* show: the metadata, as JSON */
+  run_mugai (&r, config, (const char *const[]){ "show", recent->id, NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (JsonNode) node = json_from_string (r.out, &error);
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (node);
+  g_assert_cmpstr (json_object_get_string_member (o, "id"), ==, recent->id);
+  g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "RECENT");
+  g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==, recent->subject);
+  run_clear (&r);
+
+  /* extract: octet for octet (the original holds a NUL, so through a
+   * shell redirection into a file) */
+  g_autofree char *out_path = g_build_filename (f->root, "extracted.eml", NULL);
+  g_autofree char *cmd = g_strdup_printf ("'%s' quarantine extract --config '%s' %s > '%s'",
+                                          g_getenv ("MUGAI_BIN"), config, old->id, out_path);
+  int wait_status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char *[]){ (char *) "/bin/sh", (char *) "-c", cmd, NULL },
+                               NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &wait_status,
+                               &error));
+  g_assert_true (WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0);
+  g_autofree char *extracted = NULL;
+  gsize extracted_len = 0;
+  g_assert_true (g_file_get_contents (out_path, &extracted, &extracted_len, &error));
+  g_assert_cmpmem (extracted, extracted_len, original, sizeof original - 1);
+
+  /* refusals: a path trick, an id not there, usage mistakes */
+  run_mugai (&r, config, (const char *const[]){ "show", "../x", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "not a quarantine id"));
+  run_clear (&r);
+  run_mugai (&r, config, (const char *const[]){ "extract", "20200101T000000Z-0123456789ab", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, f->dir));
+  g_assert_cmpstr (r.out, ==, "");
+  run_clear (&r);
+  const char *const *usage_cases[] = {
+    (const char *const[]){ NULL },
+    (const char *const[]){ "bogus", NULL },
+    (const char *const[]){ "show", NULL },
+    (const char *const[]){ "show", "a", "b", NULL },
+    (const char *const[]){ "purge", NULL },
+    (const char *const[]){ "purge", "--older-than", "ten", NULL },
+    (const char *const[]){ "list", "--since", "-1", NULL },
+    (const char *const[]){ "list", "extra", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (usage_cases); i++)
+    {
+      run_mugai (&r, config, usage_cases[i]);
+      g_assert_cmpint (r.status, ==, 64);
+      run_clear (&r);
+    }
+  /* a store that does not exist is an error naming it, and is not made */
+  g_autofree char *bad_config = g_build_filename (f->root, "bad.conf", NULL);
+  g_autofree char *absent = g_build_filename (f->root, "absent", NULL);
+  g_autofree char *bad_text = g_strdup_printf ("[quarantine]\ndir = %s\n", absent);
+  g_assert_true (g_file_set_contents (bad_config, bad_text, -1, NULL));
+  run_mugai (&r, bad_config, (const char *const[]){ "list", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, absent));
+  g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
+  run_clear (&r);
+
+  /* purge: the old entry goes, the count is printed */
+  run_mugai (&r, config, (const char *const[]){ "purge", "--older-than", "30", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_str_has_prefix (r.out, "purged 1 "));
+  run_clear (&r);
+  run_mugai (&r, config, (const char *const[]){ "show", old->id, NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  run_clear (&r);
+  run_mugai (&r, config, (const char *const[]){ "list", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, old->id));
+  g_assert_nonnull (strstr (r.out, recent->id));
+  run_clear (&r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  umask (022);
+#define ADD(name, fn)                                                                              \
+  g_test_add ("/quarantine/" name, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  g_test_add_func ("/quarantine/id-validity", test_id_validity);
+  g_test_add_func ("/quarantine/new-id", test_new_id);
+  g_test_add_func ("/quarantine/open-not-writable", test_open_not_writable);
+  ADD ("store-bytes", test_store_bytes);
+  ADD ("store-fd", test_store_fd);
+  ADD ("store-empty", test_store_empty);
+  ADD ("metadata-roundtrip", test_metadata_roundtrip);
+  ADD ("duplicate-id", test_duplicate_id);
+  ADD ("list", test_list);
+  ADD ("list-damaged", test_list_damaged);
+  ADD ("purge", test_purge);
+  ADD ("invalid-ids", test_invalid_ids);
+  ADD ("store-fails-day-occupied", test_store_fails_day_occupied);
+  ADD ("store-fails-reading", test_store_fails_reading);
+  ADD ("store-fails-writing", test_store_fails_writing);
+  ADD ("concurrent", test_concurrent);
+  ADD ("cli", test_cli);
+#undef ADD
+  return g_test_run ();
+}
