@@ -383,6 +383,18 @@ on_connect (SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
   return SMFIS_CONTINUE;
 }
 
+/* "<user@example.jp>" as the MTA passes it, without the brackets */
+static char *
+bare_address (const char *arg)
+{
+  if (!arg)
+    return g_strdup ("");
+  gsize n = strlen (arg);
+  if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>')
+    return g_strndup (arg + 1, n - 2);
+  return g_strdup (arg);
+}
+
 static sfsistat
 on_envfrom (SMFICTX *ctx, char **argv)
 {
@@ -390,7 +402,7 @@ on_envfrom (SMFICTX *ctx, char **argv)
   if (!s)
     return SMFIS_TEMPFAIL;
   message_reset (s);
-  s->sender = g_strdup (argv && argv[0] ? argv[0] : "");
+  s->sender = bare_address (argv ? argv[0] : NULL);
   s->rcpts = g_ptr_array_new_with_free_func (g_free);
   s->started = g_get_monotonic_time ();
   return SMFIS_CONTINUE;
@@ -403,7 +415,7 @@ on_envrcpt (SMFICTX *ctx, char **argv)
   if (!s || !s->rcpts)
     return SMFIS_TEMPFAIL;
   /* Postfix bounds recipients per message (smtpd_recipient_limit) */
-  g_ptr_array_add (s->rcpts, g_strdup (argv && argv[0] ? argv[0] : ""));
+  g_ptr_array_add (s->rcpts, bare_address (argv ? argv[0] : NULL));
   return SMFIS_CONTINUE;
 }
 

@@ -58,10 +58,14 @@ mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error)
                    len);
       return FALSE;
     }
+  /* g_variant_store() needs memory aligned for the type (8 for 't' and
+   * 'd'): the variant gets its own buffer, the length goes before it. */
+  g_autofree guint8 *data = g_malloc (len ? len : 1);
+  g_variant_store (normal, data);
   g_autofree guint8 *buf = g_malloc (len + 4);
   guint32 be = GUINT32_TO_BE ((guint32) len);
   memcpy (buf, &be, 4);
-  g_variant_store (normal, buf + 4);
+  memcpy (buf + 4, data, len);
 
   gsize off = 0;
   gboolean fd_sent = fd < 0;

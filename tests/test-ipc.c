@@ -26,6 +26,10 @@ test_roundtrip_with_fd (void)
   GVariantBuilder rcpts;
   g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("as"));
   g_variant_builder_add (&rcpts, "s", "a@example.jp");
+  /* a type with 8-octet alignment, stored after the 4-octet length */
+  g_assert_true (mugai_ipc_send (sv[0], g_variant_new ("(td)", (guint64) 7, 1.5), -1, NULL));
+  g_autoptr (GVariant) aligned = mugai_ipc_recv (sv[1], "(td)", 0, NULL, NULL);
+  g_assert_nonnull (aligned);
   g_autoptr (GError) error = NULL;
   g_assert_true (mugai_ipc_send (sv[0],
                                  g_variant_new (MUGAI_IPC_REQUEST, "QID", "s@example.jp",

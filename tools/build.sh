@@ -14,5 +14,8 @@ esac
 if [ ! -f "$dir/build.ninja" ]; then
     # shellcheck disable=SC2086
     meson setup "$dir" --werror $opts >/dev/null
+else
+    # shellcheck disable=SC2086
+    meson configure "$dir" --werror $opts >/dev/null
 fi
 ninja -C "$dir" >&2
