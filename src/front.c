@@ -526,6 +526,7 @@ on_eom (SMFICTX *ctx)
                                                  cname, &rcpts),
                                   spool, &error);
   close (spool);
+  gint64 asked = g_get_monotonic_time ();
   int body = -1;
   g_autoptr (GVariant) result = NULL;
   if (sent)
@@ -536,7 +537,11 @@ on_eom (SMFICTX *ctx)
   close (sock);
   if (!result)
     {
-      gboolean timeout = g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT);
+      /* a worker past its deadline is ended by its own alarm (the pool
+       * logs SIGALRM) or, failing that, by us */
+      gboolean timeout = g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT)
+                         || g_get_monotonic_time () - asked
+                                >= (gint64) st.message_timeout * G_USEC_PER_SEC - G_USEC_PER_SEC / 2;
       if (timeout && worker_pid > 1)
         kill ((pid_t) worker_pid, SIGKILL); /* the pool replaces it */
       g_warning ("front: qid=%s worker pid=%u %s: %s", qid, worker_pid,
