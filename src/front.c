@@ -542,8 +542,10 @@ on_eom (SMFICTX *ctx)
       gboolean timeout = g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT)
                          || g_get_monotonic_time () - asked
                                 >= (gint64) st.message_timeout * G_USEC_PER_SEC - G_USEC_PER_SEC / 2;
-      if (timeout && worker_pid > 1)
-        kill ((pid_t) worker_pid, SIGKILL); /* the pool replaces it */
+      /* only while its connection is still open is the pid surely the
+       * worker's (not reused); the pool replaces it */
+      if (g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT) && worker_pid > 1)
+        kill ((pid_t) worker_pid, SIGKILL);
       g_warning ("front: qid=%s worker pid=%u %s: %s", qid, worker_pid,
                  timeout ? "passed its deadline and was killed" : "failed", error->message);
       write_audit (s, qid, "tempfail", timeout ? "processing timed out" : "worker failed", NULL);
