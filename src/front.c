@@ -534,7 +534,6 @@ on_eom (SMFICTX *ctx)
                              g_get_monotonic_time ()
                                  + (gint64) (st.message_timeout + 5) * G_USEC_PER_SEC,
                              &body, &error);
-  close (sock);
   if (!result)
     {
       /* a worker past its deadline is ended by its own alarm (the pool
@@ -546,6 +545,7 @@ on_eom (SMFICTX *ctx)
        * worker's (not reused); the pool replaces it */
       if (g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT) && worker_pid > 1)
         kill ((pid_t) worker_pid, SIGKILL);
+      close (sock);
       g_warning ("front: qid=%s worker pid=%u %s: %s", qid, worker_pid,
                  timeout ? "passed its deadline and was killed" : "failed", error->message);
       write_audit (s, qid, "tempfail", timeout ? "processing timed out" : "worker failed", NULL);
@@ -553,6 +553,7 @@ on_eom (SMFICTX *ctx)
                                     : "processing failed; try again later");
     }
 
+  close (sock);
   Answer a;
   g_variant_get (result, "(u&s&s&s&s&s&sta(usus)d)", &a.verdict, &a.reply, &a.quarantine_id,
                  &a.status, &a.message_id, &a.subject, &a.report_json, &a.size, &a.edits,
