@@ -648,16 +648,12 @@ reload_thread (gpointer data)
 }
 
 int
-mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker_sock)
+mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker_sock,
+                 MugaiFrontDropFunc drop, gpointer drop_data)
 {
   config_path = path;
   worker_socket = g_strdup (worker_sock);
   settings_set (policy);
-
-  g_autoptr (GError) error = NULL;
-  audit = mugai_audit_open (policy->audit_file, policy->audit_syslog, &error);
-  if (!audit)
-    g_warning ("front: audit log unavailable: %s", error->message);
 
   /* SIGUSR1 is ours; libmilter's own signal thread takes SIGHUP, SIGTERM
    * and SIGINT, which the supervisor uses for restart and stop. */
@@ -707,6 +703,18 @@ mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker
       g_critical ("front: cannot listen on %s", policy->milter.socket);
       return 1;
     }
+  /* the socket exists (a port below 1024 or a root-owned directory is
+   * fine): now become the daemon's user, before the first session */
+  const char *sock = policy->milter.socket;
+  const char *unix_path = g_str_has_prefix (sock, "unix:") || g_str_has_prefix (sock, "local:")
+                              ? strchr (sock, ':') + 1
+                              : NULL;
+  if (drop && !drop (unix_path, drop_data))
+    return 1;
+  g_autoptr (GError) error = NULL;
+  audit = mugai_audit_open (policy->audit_file, policy->audit_syslog, &error);
+  if (!audit)
+    g_warning ("front: audit log unavailable: %s", error->message);
   g_message ("front: listening on %s", policy->milter.socket);
   int r = smfi_main ();
 

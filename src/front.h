@@ -11,4 +11,10 @@
 
 #include "policy.h"
 
-int mugai_front_run (const MugaiPolicy *policy, const char *config_path, const char *worker_socket);
+/* Called once the milter socket exists and before any session: gives
+ * the socket to the daemon's user and drops privileges.  FALSE ends the
+ * front. */
+typedef gboolean (*MugaiFrontDropFunc) (const char *socket_path, gpointer data);
+
+int mugai_front_run (const MugaiPolicy *policy, const char *config_path, const char *worker_socket,
+                     MugaiFrontDropFunc drop, gpointer drop_data);

@@ -5,9 +5,11 @@
  *	mugai-milter [-c CONFIG] [-f] [-t]
  *
  * DESCRIPTION
- *	The supervisor (this process, single-threaded) reads the
- *	configuration, prepares the directories, drops privileges, opens the
- *	workers' socket and forks two children:
+ *	The supervisor (this process, single-threaded, parsing nothing but
+ *	its configuration) prepares the directories, opens the workers'
+ *	socket and forks two children, each of which drops to [milter] user
+ *	and group: the pool at once, the front as soon as the milter socket
+ *	exists (so a port below 1024 or a root-owned directory works):
  *
  *	    front   libmilter threads, no content parsing (front.c)
  *	    pool    loads the engines once and forks the workers (pool.c)
@@ -190,7 +192,29 @@ typedef struct
   char *worker_path;
   pid_t supervisor;
   sigset_t saved_mask;
+  uid_t uid;
+  gid_t gid;
 } Daemon;
+
+static gboolean
+front_drop (const char *socket_path, gpointer data)
+{
+  Daemon *d = data;
+  g_autoptr (GError) error = NULL;
+  if (d->uid == (uid_t) -1)
+    return TRUE;
+  if (socket_path && chown (socket_path, d->uid, d->gid) != 0)
+    {
+      g_critical ("front: chown %s: %s", socket_path, g_strerror (errno));
+      return FALSE;
+    }
+  if (!become (d->uid, d->gid, d->policy->milter.user, &error))
+    {
+      g_critical ("front: %s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
 
 static pid_t
 start_child (Daemon *d, gboolean front)
@@ -212,10 +236,16 @@ start_child (Daemon *d, gboolean front)
       sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
       prctl (PR_SET_NAME, "mugai-front");
       umask (007); /* the milter socket: owner and group (postfix) */
-      _exit (mugai_front_run (d->policy, d->config_path, d->worker_path));
+      _exit (mugai_front_run (d->policy, d->config_path, d->worker_path, front_drop, d));
     }
   prctl (PR_SET_NAME, "mugai-pool");
   sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!become (d->uid, d->gid, d->policy->milter.user, &error))
+    {
+      g_critical ("pool: %s", error->message);
+      _exit (1);
+    }
   MugaiPolicy *copy = mugai_config_load (d->config_path, NULL);
   _exit (mugai_pool_run (d->worker_fd, d->config_path, copy ? copy : d->policy));
 }
@@ -288,11 +318,6 @@ main (int argc, char **argv)
           return 1;
         }
     }
-  if (!become (uid, gid, policy->milter.user, &error))
-    {
-      fprintf (stderr, "mugai-milter: %s\n", error->message);
-      return 1;
-    }
 
   if (!foreground && daemon (0, 0) != 0)
     {
@@ -307,9 +332,13 @@ main (int argc, char **argv)
       g_clear_error (&error);
     }
 
-  Daemon d = { .config_path = config, .policy = policy, .supervisor = getpid () };
+  Daemon d = {
+    .config_path = config, .policy = policy, .supervisor = getpid (), .uid = uid, .gid = gid
+  };
   d.worker_path = g_build_filename (policy->milter.spool_dir, "workers.sock", NULL);
   d.worker_fd = open_worker_socket (d.worker_path, &error);
+  if (d.worker_fd >= 0 && uid != (uid_t) -1 && chown (d.worker_path, uid, gid) != 0)
+    g_warning ("chown %s: %s", d.worker_path, g_strerror (errno));
   if (d.worker_fd < 0)
     {
       g_critical ("cannot open the workers' socket: %s", error->message);

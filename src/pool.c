@@ -70,6 +70,7 @@ spawn_worker (Pool *pool)
       signal (SIGTERM, SIG_DFL);
       signal (SIGINT, SIG_IGN);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
+      prctl (PR_SET_NAME, "mugai-worker");
       if (getppid () != parent)
         _exit (0);
       struct rlimit as = { pool->policy->milter.worker_memory, pool->policy->milter.worker_memory };
