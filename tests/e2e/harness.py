@@ -898,6 +898,26 @@ class Milter:
                     out.append(path)
         return out
 
+    def spool_fds(self):
+        """[(pid, target)] of open descriptors of our processes on files in
+        the spool directory (unlinked ones included: O_TMPFILE shows as
+        "DIR/#N (deleted)"): a message being spooled or processed."""
+        out = []
+        prefix = os.path.realpath(self.spool) + "/"
+        for pid in self.remember():
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if target.startswith(prefix):
+                    out.append((pid, target))
+        return out
+
     def roles(self):
         """(front pid, [worker pids]) under the current main process: the
         front is the process named *front* (else the main process), the

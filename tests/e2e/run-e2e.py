@@ -943,7 +943,7 @@ def sc_sigterm(ctx):
                 replied = select.select([s.sock], [], [], 0)[0]
                 if replied:
                     break
-                if m.spool_files():
+                if m.spool_fds() or m.spool_files():
                     caught = True
                     break
                 time.sleep(0.002)
@@ -969,7 +969,7 @@ def sc_sigterm(ctx):
             except OSError:
                 pass
         ctx.ok(caught, "[%s] SIGTERM sent while the message was in flight (being spooled, no reply yet)" % variant,
-               [] if caught else ["the reply came before the spool file was seen: %s %s" % (r_code, r_text)])
+               [] if caught else ["the reply came before a spool file was seen open: %s %s" % (r_code, r_text)])
         if not caught:
             leftover_check(ctx, m, "[%s] nothing left running" % variant)
             continue
