@@ -28,7 +28,7 @@
  *	libmilter runs each SMTP session in its own thread; a session's state
  *	is owned by that thread (smfi_setpriv).  Shared: the settings (under
  *	settings_lock), the audit log (locked inside audit.c), the count of
- *	sessions in flight (atomic).
+ *	messages in flight (atomic).
  */
 #include "front.h"
 
@@ -65,7 +65,7 @@ static Settings settings;
 static const char *config_path;
 static char *worker_socket;
 static MugaiAudit *audit;
-static gint sessions_in_flight;
+static gint messages_in_flight; /* between MAIL FROM and end of message */
 
 typedef struct
 {
@@ -77,6 +77,7 @@ typedef struct
   int fd;          /* the spool file once it is not */
   gsize size;
   gboolean spool_failed;
+  gboolean in_message;
   gint64 started;
 } Session;
 
@@ -104,6 +105,11 @@ settings_set (const MugaiPolicy *policy)
 static void
 message_reset (Session *s)
 {
+  if (s->in_message)
+    {
+      s->in_message = FALSE;
+      g_atomic_int_dec_and_test (&messages_in_flight);
+    }
   g_clear_pointer (&s->sender, g_free);
   g_clear_pointer (&s->rcpts, g_ptr_array_unref);
   g_clear_pointer (&s->mem, g_byte_array_unref);
@@ -379,7 +385,6 @@ on_connect (SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
     inet_ntop (AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, buf, sizeof buf);
   s->client_addr = g_strdup (buf);
   smfi_setpriv (ctx, s);
-  g_atomic_int_inc (&sessions_in_flight);
   return SMFIS_CONTINUE;
 }
 
@@ -405,6 +410,8 @@ on_envfrom (SMFICTX *ctx, char **argv)
   s->sender = bare_address (argv ? argv[0] : NULL);
   s->rcpts = g_ptr_array_new_with_free_func (g_free);
   s->started = g_get_monotonic_time ();
+  s->in_message = TRUE;
+  g_atomic_int_inc (&messages_in_flight);
   return SMFIS_CONTINUE;
 }
 
@@ -618,7 +625,6 @@ on_close (SMFICTX *ctx)
       g_free (s->client_name);
       g_free (s);
       smfi_setpriv (ctx, NULL);
-      g_atomic_int_dec_and_test (&sessions_in_flight);
     }
   return SMFIS_CONTINUE;
 }
@@ -718,12 +724,14 @@ mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker
   g_message ("front: listening on %s", policy->milter.socket);
   int r = smfi_main ();
 
-  /* SIGTERM: libmilter stopped accepting; let the sessions in flight end */
+  /* SIGTERM: libmilter stopped accepting; let the messages in flight
+   * end.  An idle SMTP session is not waited for: once we are gone,
+   * Postfix applies milter_default_action (tempfail) to its next message. */
   gint64 deadline = g_get_monotonic_time ()
                     + (gint64) (settings.message_timeout + settings.queue_timeout + 10) * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&sessions_in_flight) > 0 && g_get_monotonic_time () < deadline)
+  while (g_atomic_int_get (&messages_in_flight) > 0 && g_get_monotonic_time () < deadline)
     g_usleep (100 * 1000);
-  g_message ("front: stopped; sessions left=%d", g_atomic_int_get (&sessions_in_flight));
+  g_message ("front: stopped; messages left in flight=%d", g_atomic_int_get (&messages_in_flight));
   mugai_audit_free (audit);
   return r == MI_SUCCESS ? 0 : 1;
 }

@@ -65,10 +65,13 @@ spawn_worker (Pool *pool)
     }
   if (pid == 0)
     {
-      sigprocmask (SIG_SETMASK, &pool->saved_mask, NULL);
+      /* A worker leaves on SIGUSR1 from the pool, after its message; a
+       * SIGTERM to the whole process group (Ctrl-C, a careless init
+       * script) must not cut a message in half.  It dies with the pool. */
       signal (SIGHUP, SIG_IGN);
-      signal (SIGTERM, SIG_DFL);
+      signal (SIGTERM, SIG_IGN);
       signal (SIGINT, SIG_IGN);
+      sigprocmask (SIG_SETMASK, &pool->saved_mask, NULL);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       prctl (PR_SET_NAME, "mugai-worker");
       if (getppid () != parent)
@@ -185,10 +188,15 @@ mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
   for (;;)
     {
       struct timespec ts = { 1, 0 };
-      int sig = sigtimedwait (&set, NULL, &ts);
-      if (sig == SIGHUP && !stopping)
+      siginfo_t info = { 0 };
+      int sig = sigtimedwait (&set, &info, &ts);
+      /* Stop and reload come from the supervisor, which first lets the
+       * front finish the mail in flight; the same signal sent to the
+       * whole process group must not stop the pool under it. */
+      gboolean from_supervisor = info.si_pid == getppid ();
+      if (sig == SIGHUP && !stopping && from_supervisor)
         reload (&pool);
-      else if ((sig == SIGTERM || sig == SIGINT) && !stopping)
+      else if ((sig == SIGTERM || sig == SIGINT) && !stopping && from_supervisor)
         {
           stopping = TRUE;
           stop_deadline = g_get_monotonic_time ()

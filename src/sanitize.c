@@ -1296,14 +1296,16 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
   if (len >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
     data += 3, len -= 3;
   /* Old Mac mailers and some gateways end lines with a bare CR; GMime
-   * knows only LF and CRLF, and would read the whole message as one
-   * header.  When the first line ends in a bare CR, every bare CR is a
-   * line end. */
+   * knows only LF and CRLF and would read a whole header block as one
+   * field (and Postfix passes such lines to the milter as they are).  A
+   * CR not followed by LF is a line end: no encoded content (base64,
+   * quoted-printable) holds one, and a binary part that does is removed
+   * anyway. */
   g_autofree char *normalized = NULL;
-  const char *first_eol = memchr (data, '\r', len);
-  const char *first_lf = memchr (data, '\n', len);
-  if (first_eol && (!first_lf || first_eol < first_lf) && first_eol + 1 < data + len
-      && first_eol[1] != '\n')
+  const char *cr = memchr (data, '\r', len);
+  while (cr && cr + 1 < data + len && cr[1] == '\n')
+    cr = memchr (cr + 2, '\r', (gsize) (data + len - cr - 2));
+  if (cr)
     {
       normalized = g_malloc (len);
       for (gsize i = 0; i < len; i++)

@@ -826,9 +826,9 @@ class Milter:
                 self.remember()
                 try:
                     proc.send_signal(signal.SIGTERM)
-                    proc.wait(20)
+                    proc.wait(15)
                 except subprocess.TimeoutExpired:
-                    problems.append("mugai-milter %d ignored SIGTERM for 20 s: killed" % proc.pid)
+                    problems.append("mugai-milter %d did not exit within 15 s of SIGTERM: killed" % proc.pid)
                     proc.kill()
                     proc.wait()
                 except ProcessLookupError:

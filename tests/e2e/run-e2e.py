@@ -973,9 +973,11 @@ def sc_sigterm(ctx):
         if not caught:
             leftover_check(ctx, m, "[%s] nothing left running" % variant)
             continue
+        # The daemon has nothing left to do once the reply is given and
+        # the session closed: 30 s is plenty.
         try:
-            rc = m.proc.wait(60)
-        except Exception:  # noqa: BLE001
+            rc = m.proc.wait(30)
+        except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
             rc = None
         took = time.monotonic() - term_at
         if variant == "main":
