@@ -76,10 +76,14 @@ spawn_worker (Pool *pool)
       prctl (PR_SET_NAME, "mugai-worker");
       if (getppid () != parent)
         _exit (0);
-      struct rlimit as = { pool->policy->milter.worker_memory, pool->policy->milter.worker_memory };
       struct rlimit core = { 0, 0 };
-      setrlimit (RLIMIT_AS, &as);
       setrlimit (RLIMIT_CORE, &core);
+#ifndef __SANITIZE_ADDRESS__
+      /* (AddressSanitizer reserves terabytes of shadow address space: the
+       * ASan test build runs its workers without this limit) */
+      struct rlimit as = { pool->policy->milter.worker_memory, pool->policy->milter.worker_memory };
+      setrlimit (RLIMIT_AS, &as);
+#endif
       mugai_worker_run (pool->listen_fd, pool->policy, pool->engines);
       _exit (0);
     }

@@ -611,7 +611,7 @@ workers = {workers}
 message_timeout = {message_timeout}
 queue_timeout = {queue_timeout}
 pid_file = {pid_file}
-
+{milter_extra}
 [quarantine]
 dir = {quarantine}
 
@@ -651,7 +651,7 @@ class Milter:
     remembered (PID, start time) so that nothing is left behind."""
 
     def __init__(self, exe, directory, port, workers=4, message_timeout=15, queue_timeout=20,
-                 extra=""):
+                 extra="", milter_extra=""):
         self.exe = exe
         self.dir = directory
         self.port = port
@@ -664,7 +664,7 @@ class Milter:
         self.params = dict(port=port, spool=self.spool, quarantine=self.quarantine,
                            audit=self.audit, pid_file=self.pid_file, workers=workers,
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
-                           extra=extra)
+                           extra=extra, milter_extra=milter_extra)
         for d in (self.dir, self.spool, self.quarantine):
             os.makedirs(d, exist_ok=True)
         self.procs = []     # Popen of every start

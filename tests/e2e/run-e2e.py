@@ -253,6 +253,13 @@ class Ctx:
         self.tap.diag(text)
 
     def new_milter(self, name, **kw):
+        if self.asan:
+            # ASan reserves terabytes of address space for its shadow
+            # memory: under the default worker_memory (RLIMIT_AS) every
+            # worker dies with "ERROR: Failed to mmap".  1 PiB is no limit
+            # for this purpose; the release build is tested with the
+            # default.
+            kw.setdefault("milter_extra", "worker_memory = 1125899906842624\n")
         m = h.Milter(self.args.milter, os.path.join(self.root, name), self.milter_port, **kw)
         self.milters.append(m)
         return m
@@ -478,6 +485,10 @@ def sc_load(ctx):
     for t in ts:
         t.join(600)
 
+    agree = sum(1 for i in items if i.ident in cli and i.final and
+                {0: "2xx", 3: "5xx", 75: "4xx"}.get(cli[i.ident][0].rc) == i.final.klass)
+    ctx.diag("load: `mugai sanitize` on the same bytes agrees with the milter's answer for %d of %d"
+             % (agree, len(items)))
     sink = ctx.sink.by_id("load-")
     qidx, qproblems = quarantine_index(m)
     alines, aidx, abad = audit_index(m)
@@ -630,9 +641,15 @@ def sc_poison(ctx):
     for p, name in ((hang, "hang"), (crash, "crash")):
         r = p.final
         good = r is not None and r.code == 451 and (r.text or "").startswith("4.7.0")
-        ctx.ok(good and r.elapsed <= timeout + 10,
-               "X-Mugai-Test-Fault: %s gets 451 4.7.0 within message_timeout + 10 s (%s)" % (name, r),
-               [] if good else ["is the fault hook compiled into this build?"] if r and r.code == 250 else [])
+        if name == "hang":
+            # a hang cannot be told from slow work before the deadline
+            in_time = r is not None and timeout - 1 <= r.elapsed <= timeout + 10
+            when = "after message_timeout (%d s), within 10 s more" % timeout
+        else:
+            in_time = r is not None and r.elapsed <= timeout + 10
+            when = "within message_timeout + 10 s"
+        ctx.ok(good and in_time, "X-Mugai-Test-Fault: %s gets 451 4.7.0 %s (%s)" % (name, when, r),
+               ["is the fault hook compiled into this build (-Dtest_hooks=true)?"] if r and r.code == 250 else [])
     slow = [i for i in normal if not (i.final and i.final.code == 250 and i.final.elapsed < timeout)]
     ctx.ok(not slow, "the 8 normal messages are accepted, each in less than message_timeout (%d s)" % timeout,
            ["%s: %s" % (i.ident, i.final) for i in slow])
@@ -806,7 +823,7 @@ def fmt_kb(kb):
 
 
 def sc_large(ctx):
-    m = ctx.new_milter("large", message_timeout=90, queue_timeout=60)
+    m = ctx.new_milter("large", message_timeout=40, queue_timeout=15)
     if not ctx.start_milter(m):
         return
     data = big_message("large-1", 22 * 1024 * 1024 + 123)
@@ -917,7 +934,7 @@ def sc_reload(ctx):
 def sc_sigterm(ctx):
     pf = ctx.postfix
     for variant in ("main", "group"):
-        m = ctx.new_milter("sigterm-" + variant, message_timeout=90, queue_timeout=60)
+        m = ctx.new_milter("sigterm-" + variant, message_timeout=30, queue_timeout=15)
         if not ctx.start_milter(m, "[%s] mugai-milter starts" % variant):
             return
         item = Item("sigterm-%s" % variant, h.with_id(big_message("sigterm-" + variant, 9 * 1024 * 1024, seed=7),
@@ -1081,6 +1098,11 @@ def main():
         mt.Tap.plan(0, "mugai-milter not built: %s" % args.milter)
         return 0
 
+    # meson's timeout sends SIGTERM: unwind through the finally blocks so
+    # that Postfix and the milters are stopped by PID.
+    def on_term(signum, _frame):
+        raise SystemExit("killed by signal %d" % signum)
+    signal.signal(signal.SIGTERM, on_term)
     h.become_subreaper()
     root = tempfile.mkdtemp(prefix="mugai-e2e-")
     os.chmod(root, 0o755)  # Postfix daemons (user postfix) walk into it
@@ -1092,8 +1114,11 @@ def main():
         ctx.sink = h.Sink(os.path.join(root, "sink"))
         ctx.sink.start()
         ctx.milter_port = None if no_milter else h.free_port()
+        # milter_content_timeout: longer than any message_timeout +
+        # queue_timeout used here (at most 55 s), so that mugai's own
+        # deadline is what the tests see.
         ctx.postfix = h.Postfix(os.path.join(root, "postfix"), ctx.sink.port, ctx.milter_port,
-                                content_timeout="120s")
+                                content_timeout="60s")
         os.makedirs(ctx.postfix.root)
         ctx.postfix.write_config()
         rc, out = ctx.postfix.check()
