@@ -1021,12 +1021,63 @@ header_name_is_valid (const char *name)
 /* GMime picks the "best" charset for display names (ISO-8859-1 when it
  * fits); mugai writes UTF-8 everywhere, so the list is formatted again
  * with every name's charset set. */
-static void
+/* A mailbox without "@domain", or no address at all where the field has
+ * text: the field is not an address list. */
+static gboolean
+addresses_plausible (InternetAddressList *list)
+{
+  for (int i = 0; i < internet_address_list_length (list); i++)
+    {
+      InternetAddress *a = internet_address_list_get_address (list, i);
+      if (INTERNET_ADDRESS_IS_GROUP (a))
+        {
+          if (!addresses_plausible (internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a))))
+            return FALSE;
+        }
+      else if (INTERNET_ADDRESS_IS_MAILBOX (a))
+        {
+          const char *addr = internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (a));
+          const char *at = addr ? strrchr (addr, '@') : NULL;
+          if (!at || at == addr || !at[1])
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Printable ASCII with folded lines within 998 octets (encoded-words
+ * allowed): a raw value that may be written back as it is. */
+static gboolean
+header_raw_is_ascii (const char *name, const char *raw)
+{
+  gsize line = strlen (name) + 1;
+  for (const char *p = raw; *p; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '\n')
+        {
+          if (p[1] && p[1] != ' ' && p[1] != '\t')
+            return FALSE;
+          line = 0;
+          continue;
+        }
+      if (c == '\r' && p[1] == '\n')
+        continue;
+      if ((c < 0x20 && c != '\t') || c >= 0x7f || ++line > 998)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Returns FALSE when the value is not a plausible address list. */
+static gboolean
 encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *decoded)
 {
   g_autoptr (InternetAddressList) list = internet_address_list_parse (ctx->parser_options, decoded);
   if (!list || internet_address_list_length (list) == 0)
-    return;
+    return *decoded == '\0';
+  if (!addresses_plausible (list))
+    return FALSE;
   for (int i = 0; i < internet_address_list_length (list); i++)
     {
       InternetAddress *a = internet_address_list_get_address (list, i);
@@ -1044,10 +1095,11 @@ encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *decoded)
   g_autofree char *line = g_strdup_printf ("%s: %s", name, value);
   g_autofree char *folded = g_mime_utils_structured_header_fold (ctx->parser_options, NULL, line);
   if (!folded)
-    return;
+    return TRUE;
   const char *v = folded + strlen (name) + 1;
   g_autofree char *with_nl = g_str_has_suffix (v, "\n") ? g_strdup (v) : g_strconcat (v, "\n", NULL);
   g_mime_header_set_raw_value (added, with_nl);
+  return TRUE;
 }
 
 static gboolean
@@ -1164,8 +1216,22 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
         }
       g_strstrip (decoded);
       g_mime_object_append_header (GMIME_OBJECT (dst), name, decoded, "utf-8");
-      if (mode == MUGAI_HEADER_PHRASE)
-        encode_addresses_utf8 (ctx, out, decoded);
+      if (mode == MUGAI_HEADER_PHRASE && !encode_addresses_utf8 (ctx, out, decoded)
+          && raw_len <= limits->header_length && header_raw_is_ascii (name, raw))
+        {
+          /* Not an address list GMime can make sense of (a bare word, the
+           * rest of a header block run together by a broken sender):
+           * rewriting it would only invent structure.  The ASCII original
+           * is written back as it came, and reported. */
+          GMimeHeader *added = g_mime_header_list_get_header_at (
+              out, g_mime_header_list_get_count (out) - 1);
+          g_mime_header_set_raw_value (added, raw);
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
+                                                       "%s is not a valid address list; kept as it came",
+                                                       name));
+          continue;
+        }
       ensure_7bit (out, name, decoded);
     }
 }
