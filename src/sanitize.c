@@ -1021,17 +1021,20 @@ header_name_is_valid (const char *name)
 /* GMime picks the "best" charset for display names (ISO-8859-1 when it
  * fits); mugai writes UTF-8 everywhere, so the list is formatted again
  * with every name's charset set. */
-/* A mailbox without "@domain", or no address at all where the field has
+/* A mailbox without "@domain", a group where RFC 5322 3.6.2 allows only
+ * mailboxes (From, Sender), or no address at all where the field has
  * text: the field is not an address list. */
 static gboolean
-addresses_plausible (InternetAddressList *list)
+addresses_plausible (InternetAddressList *list, gboolean groups_allowed)
 {
   for (int i = 0; i < internet_address_list_length (list); i++)
     {
       InternetAddress *a = internet_address_list_get_address (list, i);
       if (INTERNET_ADDRESS_IS_GROUP (a))
         {
-          if (!addresses_plausible (internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a))))
+          if (!groups_allowed
+              || !addresses_plausible (internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a)),
+                                       FALSE))
             return FALSE;
         }
       else if (INTERNET_ADDRESS_IS_MAILBOX (a))
@@ -1071,12 +1074,16 @@ header_raw_is_ascii (const char *name, const char *raw)
 
 /* Returns FALSE when the value is not a plausible address list. */
 static gboolean
-encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *decoded)
+encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *name, const char *decoded)
 {
   g_autoptr (InternetAddressList) list = internet_address_list_parse (ctx->parser_options, decoded);
   if (!list || internet_address_list_length (list) == 0)
     return *decoded == '\0';
-  if (!addresses_plausible (list))
+  gboolean groups_allowed = !(g_ascii_strcasecmp (name, "From") == 0
+                              || g_ascii_strcasecmp (name, "Sender") == 0
+                              || g_ascii_strcasecmp (name, "Resent-From") == 0
+                              || g_ascii_strcasecmp (name, "Resent-Sender") == 0);
+  if (!addresses_plausible (list, groups_allowed))
     return FALSE;
   for (int i = 0; i < internet_address_list_length (list); i++)
     {
@@ -1091,7 +1098,6 @@ encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *decoded)
     }
   GMimeHeader *added = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
   g_autofree char *value = internet_address_list_to_string (list, NULL, TRUE);
-  const char *name = g_mime_header_get_name (added);
   g_autofree char *line = g_strdup_printf ("%s: %s", name, value);
   g_autofree char *folded = g_mime_utils_structured_header_fold (ctx->parser_options, NULL, line);
   if (!folded)
@@ -1216,7 +1222,7 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
         }
       g_strstrip (decoded);
       g_mime_object_append_header (GMIME_OBJECT (dst), name, decoded, "utf-8");
-      if (mode == MUGAI_HEADER_PHRASE && !encode_addresses_utf8 (ctx, out, decoded)
+      if (mode == MUGAI_HEADER_PHRASE && !encode_addresses_utf8 (ctx, out, name, decoded)
           && raw_len <= limits->header_length && header_raw_is_ascii (name, raw))
         {
           /* Not an address list GMime can make sense of (a bare word, the
