@@ -580,7 +580,12 @@ def check_message(data, original=None):
         for name, raw in part.raw_items():
             value, error = _parse_header(part, name, raw)
             if error:
-                c.fail("header-parse", "%s: header %s cannot be parsed (%s): %s" % (where, name, error, short(raw, 160)))
+                text = "%s: header %s cannot be parsed (%s): %s" % (where, name, error, short(raw, 160))
+                if (name.lower().strip(), "*") in inherited:
+                    # the original's field could not be parsed either
+                    c.warn("kept-header-parse", text + " [the original's header cannot be parsed either]")
+                else:
+                    c.fail("header-parse", text)
                 continue
             for d in getattr(value, "defects", ()):
                 code = "header-defect:%s" % type(d).__name__

@@ -39,7 +39,6 @@ are judged by tests/mugaitest.py check_message() (Python's email package).
 
 import argparse
 import base64
-import datetime
 import json
 import os
 import random
@@ -253,13 +252,6 @@ class Ctx:
         self.tap.diag(text)
 
     def new_milter(self, name, **kw):
-        if self.asan:
-            # ASan reserves terabytes of address space for its shadow
-            # memory: under the default worker_memory (RLIMIT_AS) every
-            # worker dies with "ERROR: Failed to mmap".  1 PiB is no limit
-            # for this purpose; the release build is tested with the
-            # default.
-            kw.setdefault("milter_extra", "worker_memory = 1125899906842624\n")
         m = h.Milter(self.args.milter, os.path.join(self.root, name), self.milter_port, **kw)
         self.milters.append(m)
         return m
@@ -313,14 +305,38 @@ class Ctx:
         return out
 
 
+def received_original(ctx, ident):
+    """The original of one test message as mugai received it (from any
+    quarantine under the run's directory), or None."""
+    tag = ("X-E2E-Id: %s\r\n" % ident).encode()
+    for dirpath, _dirs, files in os.walk(ctx.root):
+        if "quarantine" not in dirpath:
+            continue
+        for f in files:
+            if f.endswith(".eml"):
+                try:
+                    with open(os.path.join(dirpath, f), "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    continue
+                if tag in data[:4096]:
+                    return data
+    return None
+
+
 def judge_delivered(ctx, item, sink_msgs, milter=None, status_expected=None):
     """Problems with one accepted message at the sink: exactly once,
     check_message, the removed attachments' markers absent."""
     problems = []
     if len(sink_msgs) != 1:
         problems.append("arrived %d times at the sink (expected exactly once)" % len(sink_msgs))
+    # A header defect is mugai's only if the message as Postfix handed it
+    # to mugai did not already have it: Postfix rewrites some input on the
+    # way in (bare CR becomes a space, so a bare-CR message arrives as one
+    # long header), and the quarantine holds what mugai was given.
+    received = received_original(ctx, item.ident)
     for sm in sink_msgs[:1]:
-        c = mt.check_message(sm.data, item.original)
+        c = mt.check_message(sm.data, received if received is not None else item.original)
         problems += ["sink %s: %s" % (os.path.basename(sm.path), l) for l in c.lines() if not l.startswith("warning")]
         if sm.rcpts != item.rcpts or sm.mail_from != item.sender:
             problems.append("envelope changed: from=<%s> to=%s" % (sm.mail_from, sm.rcpts))
@@ -552,7 +568,6 @@ def sc_crash(ctx):
     if not ctx.start_milter(m):
         return
     items = ctx.items_from_samples("crash", count=60)
-    offset = ctx.postfix.log_offset()
     snd = Sender(ctx.postfix.smtp_port, items, retry=True, deadline=time.monotonic() + 150,
                  reconnect_every=3).start()
     h.wait_until(lambda: snd.completed >= 12, 60, step=0.02)
@@ -614,6 +629,9 @@ def sc_crash(ctx):
     qidx, _ = quarantine_index(m)
     missing = [i.ident for i in accepted if i.final.qid not in qidx]
     ctx.ok(not missing, "every accepted message has its original in the quarantine", missing)
+    _l, aidx, abad = audit_index(m)
+    aprob = abad + ["%s: %s" % (i.ident, p) for i in accepted for p in judge_audit(i.final.qid, "2xx", aidx, qidx)]
+    ctx.ok(not aprob, "every accepted message has one audit line (deliver)", aprob[:20])
     ctx.diag("crash: spool files left after restart: %d" % len(m.spool_files()))
     leftover_check(ctx, m)
 
@@ -799,7 +817,7 @@ class MemSampler:
         for pid, depth, comm in self.m.tree():
             hwm = h.proc_status(pid).get("VmHWM")
             if isinstance(hwm, int):
-                d, c, old = self.peak.get(pid, (depth, comm, 0))
+                old = self.peak.get(pid, (depth, comm, 0))[2]
                 self.peak[pid] = (depth, comm, max(old, hwm))
 
     def _run(self):
