@@ -23,6 +23,7 @@
  *	quarantine and config: 0 done, 1 not found or failed, 64 usage.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,6 +207,20 @@ read_input (const char *path, gsize limit, gsize *size, GError **error)
   return g_byte_array_free_to_bytes (g_steal_pointer (&data));
 }
 
+/* A parser that loops on hostile input (GMime before 3.2.15 had such a
+ * bug) must not hang an administrator's run: past the per-message
+ * deadline the command stops with a temporary failure.  (The milter's
+ * workers have the same deadline and are replaced instead.) */
+static void
+on_deadline (int sig)
+{
+  static const char msg[] = "\nmugai: message processing passed its deadline ([milter] message_timeout); stopped\n";
+  (void) sig;
+  if (write (STDERR_FILENO, msg, sizeof msg - 1) < 0)
+    _exit (EXIT_TEMPFAIL);
+  _exit (EXIT_TEMPFAIL);
+}
+
 /* Runs the core on one message; never fails: an internal error becomes
  * a tempfail report. */
 static MugaiReport *
@@ -221,7 +236,11 @@ process (GBytes *input, gsize size, const MugaiPolicy *policy, MugaiEngines *eng
     }
   MugaiReport *report = NULL;
   g_autoptr (GError) error = NULL;
-  if (!mugai_sanitize (input, policy, engines, NULL, output, &report, &error))
+  signal (SIGALRM, on_deadline);
+  alarm (policy->milter.message_timeout);
+  gboolean ok = mugai_sanitize (input, policy, engines, NULL, output, &report, &error);
+  alarm (0);
+  if (!ok)
     {
       log_result (source, NULL, error);
       return tempfail_report (error);

@@ -457,6 +457,26 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
       if (pl)
         rpos = pl->end;
     }
+  /* UTF-16 and UTF-32 text is full of NULs by nature: judged after
+   * decoding, not before */
+  gboolean wide = declared && (g_ascii_strncasecmp (declared, "utf-16", 6) == 0
+                               || g_ascii_strncasecmp (declared, "utf-32", 6) == 0
+                               || g_ascii_strncasecmp (declared, "ucs-", 4) == 0
+                               || g_ascii_strcasecmp (declared, "unicode") == 0);
+  if (wide)
+    {
+      g_autofree char *used = NULL;
+      MugaiCharsetQuality q;
+      g_autofree char *text = mugai_charset_decode ((const char *) rest->data, rest->len, declared,
+                                                    &used, &q);
+      if (q != MUGAI_CHARSET_DECLARED || mugai_charset_looks_binary (text, strlen (text)))
+        {
+          *binary = TRUE;
+          return NULL;
+        }
+      rec->charset = g_steal_pointer (&used);
+      return g_steal_pointer (&text);
+    }
   if (mugai_charset_looks_binary ((const char *) rest->data, rest->len))
     {
       *binary = TRUE;
