@@ -477,6 +477,20 @@ test_binary_as_text (void)
 }
 
 static void
+test_utf16_text (void)
+{
+  /* "日本 ok\n" in UTF-16 with a byte order mark: NULs by nature, still text */
+  Result r;
+  run (HDR "Content-Type: text/plain; charset=utf-16\nContent-Transfer-Encoding: base64\n\n"
+           "//7lZSxnIABvAGsACgA=\n",
+       NULL, &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_cmpstr (text, ==, "日本 ok\n");
+  g_assert_cmpstr (find_part (r.report, "1")->charset, ==, "utf-16");
+  result_clear (&r);
+}
+
+static void
 test_long_lines (void)
 {
   g_autoptr (GString) m = g_string_new (HDR "X-Long: ");
@@ -541,6 +555,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/tnef-and-pkcs7", test_tnef_and_pkcs7);
   g_test_add_func ("/sanitize/binary-as-text", test_binary_as_text);
   g_test_add_func ("/sanitize/long-lines", test_long_lines);
+  g_test_add_func ("/sanitize/utf16-text", test_utf16_text);
   if (g_getenv ("MUGAI_SRCDIR"))
     g_test_add_func ("/sanitize/builtin-templates-installed", test_builtin_templates_installed);
   int status = g_test_run ();
