@@ -120,19 +120,6 @@ mugai_audit_free (MugaiAudit *a)
 
 /* ---- formatting --------------------------------------------------------------- */
 
-static void
-member_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value)
-    {
-      /* JSON is UTF-8: never let a raw octet from the mail through */
-      g_autofree char *valid = g_utf8_make_valid (value, -1);
-      json_builder_add_string_value (b, valid);
-    }
-  else
-    json_builder_add_null_value (b);
-}
 
 /* Copies member name of from (a string or null) into the builder. */
 static void
@@ -142,7 +129,7 @@ copy_string_member (JsonBuilder *b, JsonObject *from, const char *name)
   const char *s = n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
                       ? json_node_get_string (n)
                       : NULL;
-  member_string (b, name, s);
+  mugai_json_add_string (b, name, s);
 }
 
 static gint64
@@ -192,28 +179,21 @@ mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
 
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  member_string (b, "time", stamp);
-  member_string (b, "queue_id", e->queue_id);
-  member_string (b, "sender", e->sender);
-  json_builder_set_member_name (b, "recipients");
-  json_builder_begin_array (b);
-  for (guint i = 0; e->recipients && i < e->recipients->len; i++)
-    {
-      g_autofree char *valid = g_utf8_make_valid (e->recipients->pdata[i], -1);
-      json_builder_add_string_value (b, valid);
-    }
-  json_builder_end_array (b);
-  member_string (b, "client_addr", e->client_addr);
-  member_string (b, "client_name", e->client_name);
-  member_string (b, "message_id", e->message_id);
-  member_string (b, "subject", e->subject);
+  mugai_json_add_string (b, "time", stamp);
+  mugai_json_add_string (b, "queue_id", e->queue_id);
+  mugai_json_add_string (b, "sender", e->sender);
+  mugai_json_add_strings (b, "recipients", e->recipients);
+  mugai_json_add_string (b, "client_addr", e->client_addr);
+  mugai_json_add_string (b, "client_name", e->client_name);
+  mugai_json_add_string (b, "message_id", e->message_id);
+  mugai_json_add_string (b, "subject", e->subject);
   json_builder_set_member_name (b, "size");
   json_builder_add_int_value (b, (gint64) e->size);
-  member_string (b, "verdict", e->verdict);
-  member_string (b, "status", e->status);
-  member_string (b, "action", rec->action);
-  member_string (b, "reason", rec->reason);
-  member_string (b, "quarantine_id", rec->quarantine_id);
+  mugai_json_add_string (b, "verdict", e->verdict);
+  mugai_json_add_string (b, "status", e->status);
+  mugai_json_add_string (b, "action", rec->action);
+  mugai_json_add_string (b, "reason", rec->reason);
+  mugai_json_add_string (b, "quarantine_id", rec->quarantine_id);
   json_builder_set_member_name (b, "removed");
   json_builder_add_int_value (b, int_member (report, "removed"));
   json_builder_set_member_name (b, "converted");

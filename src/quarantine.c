@@ -238,19 +238,6 @@ mugai_quarantine_entry_free (MugaiQuarantineEntry *e)
   g_free (e);
 }
 
-static void
-member_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value)
-    {
-      /* JSON is UTF-8: never let a raw octet from the mail through */
-      g_autofree char *valid = g_utf8_make_valid (value, -1);
-      json_builder_add_string_value (b, valid);
-    }
-  else
-    json_builder_add_null_value (b);
-}
 
 static char *
 iso_time (gint64 t)
@@ -266,28 +253,21 @@ mugai_quarantine_entry_to_json (const MugaiQuarantineEntry *e, gboolean pretty)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "format");
   json_builder_add_int_value (b, FORMAT_VERSION);
-  member_string (b, "id", e->id);
+  mugai_json_add_string (b, "id", e->id);
   json_builder_set_member_name (b, "time");
   json_builder_add_int_value (b, e->time);
   /* for the human reading `show`; "time" is the one that counts */
   g_autofree char *utc = iso_time (e->time);
-  member_string (b, "time_utc", utc);
-  member_string (b, "queue_id", e->queue_id);
-  member_string (b, "sender", e->sender);
-  json_builder_set_member_name (b, "recipients");
-  json_builder_begin_array (b);
-  for (guint i = 0; e->recipients && i < e->recipients->len; i++)
-    {
-      g_autofree char *valid = g_utf8_make_valid (e->recipients->pdata[i], -1);
-      json_builder_add_string_value (b, valid);
-    }
-  json_builder_end_array (b);
-  member_string (b, "client_addr", e->client_addr);
-  member_string (b, "client_name", e->client_name);
-  member_string (b, "verdict", e->verdict);
-  member_string (b, "status", e->status);
-  member_string (b, "message_id", e->message_id);
-  member_string (b, "subject", e->subject);
+  mugai_json_add_string (b, "time_utc", utc);
+  mugai_json_add_string (b, "queue_id", e->queue_id);
+  mugai_json_add_string (b, "sender", e->sender);
+  mugai_json_add_strings (b, "recipients", e->recipients);
+  mugai_json_add_string (b, "client_addr", e->client_addr);
+  mugai_json_add_string (b, "client_name", e->client_name);
+  mugai_json_add_string (b, "verdict", e->verdict);
+  mugai_json_add_string (b, "status", e->status);
+  mugai_json_add_string (b, "message_id", e->message_id);
+  mugai_json_add_string (b, "subject", e->subject);
   json_builder_set_member_name (b, "size");
   json_builder_add_int_value (b, (gint64) e->size);
 

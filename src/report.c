@@ -94,6 +94,19 @@ mugai_report_reject_finding (const MugaiReport *report)
   return NULL;
 }
 
+void
+mugai_json_add_strings (JsonBuilder *b, const char *name, GPtrArray *values)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; values && i < values->len; i++)
+    {
+      g_autofree char *valid = g_utf8_make_valid (values->pdata[i], -1);
+      json_builder_add_string_value (b, valid);
+    }
+  json_builder_end_array (b);
+}
+
 const char *
 mugai_verdict_name (MugaiVerdict verdict)
 {
@@ -111,8 +124,8 @@ mugai_verdict_name (MugaiVerdict verdict)
   return "unknown";
 }
 
-static void
-member_string (JsonBuilder *b, const char *name, const char *value)
+void
+mugai_json_add_string (JsonBuilder *b, const char *name, const char *value)
 {
   json_builder_set_member_name (b, name);
   if (value)
@@ -130,12 +143,12 @@ mugai_report_to_json (const MugaiReport *report, gboolean pretty)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  member_string (b, "mugai_version", MUGAI_VERSION);
-  member_string (b, "verdict", mugai_verdict_name (report->verdict));
-  member_string (b, "status", report->status);
-  member_string (b, "message_id", report->message_id);
-  member_string (b, "subject", report->subject);
-  member_string (b, "output_charset", report->output_charset);
+  mugai_json_add_string (b, "mugai_version", MUGAI_VERSION);
+  mugai_json_add_string (b, "verdict", mugai_verdict_name (report->verdict));
+  mugai_json_add_string (b, "status", report->status);
+  mugai_json_add_string (b, "message_id", report->message_id);
+  mugai_json_add_string (b, "subject", report->subject);
+  mugai_json_add_string (b, "output_charset", report->output_charset);
   json_builder_set_member_name (b, "removed");
   json_builder_add_int_value (b, report->removed);
   json_builder_set_member_name (b, "converted");
@@ -147,9 +160,9 @@ mugai_report_to_json (const MugaiReport *report, gboolean pretty)
     {
       const MugaiFinding *f = report->findings->pdata[i];
       json_builder_begin_object (b);
-      member_string (b, "category", mugai_finding_category_name (f->category));
-      member_string (b, "path", f->path);
-      member_string (b, "detail", f->detail);
+      mugai_json_add_string (b, "category", mugai_finding_category_name (f->category));
+      mugai_json_add_string (b, "path", f->path);
+      mugai_json_add_string (b, "detail", f->detail);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -160,20 +173,20 @@ mugai_report_to_json (const MugaiReport *report, gboolean pretty)
     {
       const MugaiPartReport *p = report->parts->pdata[i];
       json_builder_begin_object (b);
-      member_string (b, "path", p->path);
-      member_string (b, "kind", p->kind);
-      member_string (b, "declared_type", p->declared_type);
-      member_string (b, "detected_type", p->detected_type);
-      member_string (b, "filename", p->filename);
+      mugai_json_add_string (b, "path", p->path);
+      mugai_json_add_string (b, "kind", p->kind);
+      mugai_json_add_string (b, "declared_type", p->declared_type);
+      mugai_json_add_string (b, "detected_type", p->detected_type);
+      mugai_json_add_string (b, "filename", p->filename);
       json_builder_set_member_name (b, "size");
       json_builder_add_int_value (b, (gint64) p->size);
-      member_string (b, "sha256", p->sha256);
-      member_string (b, "charset", p->charset);
-      member_string (b, "action", mugai_action_name (p->action));
-      member_string (b, "reason", p->reason == MUGAI_REASON_NONE
+      mugai_json_add_string (b, "sha256", p->sha256);
+      mugai_json_add_string (b, "charset", p->charset);
+      mugai_json_add_string (b, "action", mugai_action_name (p->action));
+      mugai_json_add_string (b, "reason", p->reason == MUGAI_REASON_NONE
                                       ? NULL
                                       : mugai_finding_category_name ((MugaiFindingCategory) p->reason));
-      member_string (b, "detail", p->detail);
+      mugai_json_add_string (b, "detail", p->detail);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "finding.h"
 
@@ -72,3 +73,9 @@ const MugaiFinding *mugai_report_reject_finding (const MugaiReport *report);
 const char *mugai_verdict_name (MugaiVerdict verdict);
 
 char *mugai_report_to_json (const MugaiReport *report, gboolean pretty);
+
+/* JSON members from mail text: made valid UTF-8 (never a raw octet from
+ * the mail in a JSON file); NULL is written as null.  Shared by the
+ * report, the quarantine metadata and the audit log. */
+void mugai_json_add_string (JsonBuilder *b, const char *name, const char *value);
+void mugai_json_add_strings (JsonBuilder *b, const char *name, GPtrArray *values);
