@@ -21,8 +21,8 @@
  *	accepted unchanged because something went wrong.
  *
  *	SIGUSR1 (sent by the supervisor on SIGHUP) re-reads the settings the
- *	front uses; SIGTERM (libmilter) stops accepting, and the front waits
- *	for the sessions in flight before it returns.
+ *	front uses; SIGUSR2 (the supervisor's stop) drains: no new message,
+ *	the ones in flight finished, then libmilter stopped.
  *
  * THREAD SAFETY
  *	libmilter runs each SMTP session in its own thread; a session's state
@@ -66,6 +66,7 @@ static const char *config_path;
 static char *worker_socket;
 static MugaiAudit *audit;
 static gint messages_in_flight; /* between MAIL FROM and end of message */
+static gint draining;           /* stopping: no new connection or message */
 
 typedef struct
 {
@@ -375,6 +376,8 @@ on_negotiate (SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2
 static sfsistat
 on_connect (SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 {
+  if (g_atomic_int_get (&draining))
+    return SMFIS_TEMPFAIL;
   Session *s = g_new0 (Session, 1);
   s->fd = -1;
   s->client_name = g_strdup (hostname ? hostname : "");
@@ -404,7 +407,7 @@ static sfsistat
 on_envfrom (SMFICTX *ctx, char **argv)
 {
   Session *s = smfi_getpriv (ctx);
-  if (!s)
+  if (!s || g_atomic_int_get (&draining))
     return SMFIS_TEMPFAIL;
   message_reset (s);
   s->sender = bare_address (argv ? argv[0] : NULL);
@@ -629,17 +632,37 @@ on_close (SMFICTX *ctx)
   return SMFIS_CONTINUE;
 }
 
+/* Our signals: SIGUSR1 re-reads the settings; SIGUSR2 (the supervisor's
+ * stop) drains: new connections and messages are tempfailed, the messages
+ * in flight -- a body still arriving included -- are finished, and only
+ * then is libmilter told to stop.  libmilter's own SIGTERM handling
+ * stops reading every session at once (Debian builds its worker pool), so
+ * the front ignores SIGTERM, SIGINT and SIGHUP altogether. */
 static gpointer
-reload_thread (gpointer data)
+signal_thread (gpointer data)
 {
   sigset_t set;
   sigemptyset (&set);
   sigaddset (&set, SIGUSR1);
+  sigaddset (&set, SIGUSR2);
   for (;;)
     {
       int sig = 0;
       if (sigwait (&set, &sig) != 0)
         continue;
+      if (sig == SIGUSR2)
+        {
+          g_atomic_int_set (&draining, 1);
+          gint64 deadline
+              = g_get_monotonic_time ()
+                + (gint64) (settings.message_timeout + settings.queue_timeout + 10) * G_USEC_PER_SEC;
+          while (g_atomic_int_get (&messages_in_flight) > 0 && g_get_monotonic_time () < deadline)
+            g_usleep (50 * 1000);
+          g_message ("front: drained; messages left in flight=%d",
+                     g_atomic_int_get (&messages_in_flight));
+          smfi_stop ();
+          return NULL;
+        }
       g_autoptr (GError) error = NULL;
       g_autoptr (MugaiPolicy) policy = mugai_config_load (config_path, &error);
       if (!policy)
@@ -666,14 +689,13 @@ mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker
   sigset_t set;
   sigemptyset (&set);
   sigaddset (&set, SIGUSR1);
-  /* blocked in every thread, the reload thread included: libmilter's
-   * signal thread sigwait()s for these three */
-  sigaddset (&set, SIGHUP);
-  sigaddset (&set, SIGTERM);
-  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGUSR2);
   pthread_sigmask (SIG_BLOCK, &set, NULL);
+  signal (SIGTERM, SIG_IGN);
+  signal (SIGINT, SIG_IGN);
+  signal (SIGHUP, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
-  g_thread_unref (g_thread_new ("reload", reload_thread, NULL));
+  g_thread_unref (g_thread_new ("signals", signal_thread, NULL));
 
   struct smfiDesc desc = {
     .xxfi_name = (char *) "mugai",
@@ -724,14 +746,10 @@ mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker
   g_message ("front: listening on %s", policy->milter.socket);
   int r = smfi_main ();
 
-  /* SIGTERM: libmilter stopped accepting; let the messages in flight
-   * end.  An idle SMTP session is not waited for: once we are gone,
-   * Postfix applies milter_default_action (tempfail) to its next message. */
-  gint64 deadline = g_get_monotonic_time ()
-                    + (gint64) (settings.message_timeout + settings.queue_timeout + 10) * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&messages_in_flight) > 0 && g_get_monotonic_time () < deadline)
-    g_usleep (100 * 1000);
-  g_message ("front: stopped; messages left in flight=%d", g_atomic_int_get (&messages_in_flight));
+  /* The drain ran before smfi_stop(); an idle SMTP session is not waited
+   * for: once we are gone, Postfix applies milter_default_action
+   * (tempfail) to its next message. */
+  g_message ("front: stopped");
   mugai_audit_free (audit);
   return r == MI_SUCCESS ? 0 : 1;
 }

@@ -386,8 +386,9 @@ main (int argc, char **argv)
         {
           stopping = TRUE;
           g_message ("stopping: waiting for mail in flight");
+          /* the front drains on SIGUSR2 (see front.c), then the pool */
           if (front > 0)
-            kill (front, SIGTERM);
+            kill (front, SIGUSR2);
           else if (pool > 0)
             kill (pool, SIGTERM);
         }
