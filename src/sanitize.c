@@ -579,7 +579,8 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
               ? GMIME_FILTER_ENRICHED_IS_RICHTEXT
               : 0);
       g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), f);
-      g_mime_stream_write (filtered, (const char *) bytes->data, bytes->len);
+      if (bytes->len > 0) /* an empty GByteArray's data is NULL: GMime criticals */
+        g_mime_stream_write (filtered, (const char *) bytes->data, bytes->len);
       g_mime_stream_flush (filtered);
       data = html->data;
       len = html->len;
