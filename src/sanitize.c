@@ -36,6 +36,7 @@
 #include <libxml/parser.h>
 
 #include "charset.h"
+#include "filetype.h"
 #include "header.h"
 #include "html.h"
 #include "mugai-gmime.h"
@@ -635,18 +636,6 @@ known_transfer_encoding (GMimeObject *obj)
   return *v == '\0' || g_strv_contains (known, v);
 }
 
-static gboolean
-name_has_hidden_characters (const char *utf8)
-{
-  for (const char *p = utf8; *p; p = g_utf8_next_char (p))
-    {
-      gunichar u = g_utf8_get_char (p);
-      if (u < 0x20 || (u >= 0x7f && u < 0xa0) || (u >= 0x200b && u <= 0x200f)
-          || (u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) || u == 0x061c)
-        return TRUE;
-    }
-  return FALSE;
-}
 
 static void
 walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean top)
@@ -691,14 +680,36 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
       decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, binary_detail);
       return;
     }
-  if (rec->filename && name_has_hidden_characters (rec->filename))
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  if (rec->filename)
     {
-      /* bidi overrides and controls make a name read as something else
-       * ("invoice<RLO>fdp.exe" shows as "invoiceexe.pdf") */
-      decide (ctx, rec, build, MUGAI_FINDING_NAME_TRICK,
-              ctx->policy->language == MUGAI_LANG_JA ? "ファイル名に制御文字や書字方向の上書きがあります"
-                                                     : "control or bidi override characters in the name");
-      return;
+      /* Names that lie: bidi overrides ("invoice<RLO>fdp.exe" shows as
+       * "invoiceexe.pdf"), double extensions, trailing dots and spaces
+       * Windows strips, padding, invisible characters. */
+      g_autofree char *dja = NULL, *den = NULL;
+      MugaiNameFlags flags = mugai_filename_check (rec->filename, &dja, &den);
+      if (flags & ~MUGAI_NAME_DANGEROUS_EXTENSION)
+        {
+          decide (ctx, rec, build, MUGAI_FINDING_NAME_TRICK, ja ? dja : den);
+          return;
+        }
+    }
+  if (attachment)
+    {
+      /* Always removed, whatever the type was declared as: executables,
+       * scripts (by name or content), shortcuts, disk images, help files,
+       * markup carrying script.  A script sent as text/plain is not kept
+       * as text. */
+      g_autofree char *lja = NULL, *len_ = NULL;
+      MugaiDangerKind danger = mugai_filetype_danger (bytes->data, bytes->len, rec->filename, &lja,
+                                                      &len_);
+      if (danger != MUGAI_KIND_OTHER)
+        {
+          g_autofree char *d = g_strdup_printf (ja ? "危険な種類のファイルです: %s" : "dangerous file type: %s",
+                                                ja ? lja : len_);
+          decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
+          return;
+        }
     }
 
   switch (cls)

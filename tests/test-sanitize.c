@@ -231,12 +231,45 @@ test_attachment_removed (void)
   g_assert_true (strstr (text, "お知らせ") < strstr (text, "見積書\n")); /* at the top */
   g_assert_cmpstr (find_part (r.report, "1")->charset, ==, "iso-2022-jp");
 
-  /* the script kept as text cannot keep a runnable name */
-  g_assert_cmpstr (find_part (r.report, "3")->detail, ==, "notes.js.txt");
-  g_assert_nonnull (strstr (r.output, "notes.js.txt"));
+  /* a script sent as text/plain is removed, not kept as text */
+  g_assert_cmpint (find_part (r.report, "3")->action, ==, MUGAI_ACTION_REMOVE);
+  g_assert_cmpint (find_part (r.report, "3")->reason, ==, MUGAI_FINDING_BANNED_TYPE);
+  g_assert_null (strstr (r.output, "alert(1)"));
   g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), ==,
-                   "sanitized; removed=1; converted=1");
+                   "sanitized; removed=2; converted=0");
   assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_text_attachment_renamed (void)
+{
+  /* a harmless text attachment with another extension is kept as text,
+   * under a name that opens as text */
+  Result r;
+  run (HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n"
+           "--b\nContent-Type: text/plain; name=\"data.csv\"\nContent-Disposition: attachment\n\n"
+           "a,b\n--b--\n",
+       NULL, &r);
+  g_assert_cmpint (find_part (r.report, "2")->action, ==, MUGAI_ACTION_CONVERT);
+  g_assert_cmpstr (find_part (r.report, "2")->detail, ==, "data.csv.txt");
+  g_assert_nonnull (strstr (r.output, "data.csv.txt"));
+  result_clear (&r);
+}
+
+static void
+test_name_tricks (void)
+{
+  Result r;
+  run (HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n"
+           "--b\nContent-Type: text/plain; name=\"a.pdf.exe\"\n\nx\n"
+           "--b\nContent-Type: application/pdf; name*=utf-8''invoice%E2%80%AEfdp.exe\n\nx\n"
+           "--b--\n",
+       NULL, &r);
+  g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_NAME_TRICK);
+  g_assert_cmpint (find_part (r.report, "3")->reason, ==, MUGAI_FINDING_NAME_TRICK);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "invoice<U+202E>fdp.exe")); /* shown safely */
   result_clear (&r);
 }
 
@@ -542,6 +575,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/alternative-text", test_alternative_text);
   g_test_add_func ("/sanitize/attachment-removed", test_attachment_removed);
   g_test_add_func ("/sanitize/notice-english-bottom", test_notice_english_bottom);
+  g_test_add_func ("/sanitize/text-attachment-renamed", test_text_attachment_renamed);
+  g_test_add_func ("/sanitize/name-tricks", test_name_tricks);
   g_test_add_func ("/sanitize/output-iso2022jp", test_output_iso2022jp);
   g_test_add_func ("/sanitize/subject-reencoded", test_subject_reencoded);
   g_test_add_func ("/sanitize/depth-limit", test_depth_limit);
