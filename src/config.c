@@ -49,6 +49,7 @@ static const char *const on_choices[] = { "remove", "reject", NULL };
 static const char *const language_choices[] = { "ja", "en", NULL };
 static const char *const position_choices[] = { "top", "bottom", NULL };
 static const char *const bool_choices[] = { "no", "yes", NULL };
+static const char *const virus_choices[] = { "reject", "discard", "hold", NULL };
 
 #define P(field) G_STRUCT_OFFSET (MugaiPolicy, field)
 #define KB 1024u
@@ -61,6 +62,7 @@ static const KeyDef keys[] = {
   { "sanitize", "rfc822", KEY_CHOICE, rfc822_choices, 0, 0, P (rfc822) },
   { "sanitize", "charset", KEY_CHOICE, charset_choices, 0, 0, P (charset) },
   { "sanitize", "encrypted", KEY_CHOICE, on_choices, 0, 0, P (encrypted) },
+  { "sanitize", "on_virus", KEY_CHOICE, virus_choices, 0, 0, P (on_virus) },
   { "notice", "language", KEY_CHOICE, language_choices, 0, 0, P (language) },
   { "notice", "position", KEY_CHOICE, position_choices, 0, 0, P (notice_position) },
   { "notice", "template", KEY_PATH, NULL, 0, 0, P (notice_template_path) },
@@ -77,6 +79,18 @@ static const KeyDef keys[] = {
   { "quarantine", "dir", KEY_PATH, NULL, 0, 0, P (quarantine_dir) },
   { "audit", "file", KEY_PATH, NULL, 0, 0, P (audit_file) },
   { "audit", "syslog", KEY_BOOL, bool_choices, 0, 0, P (audit_syslog) },
+  { "clamav", "database", KEY_PATH, NULL, 0, 0, P (clamav.database) },
+  { "clamav", "required", KEY_BOOL, bool_choices, 0, 0, P (clamav_required) },
+  { "clamav", "reload_check", KEY_COUNT, NULL, 1, 86400, P (clamav_reload) },
+  { "clamav", "max_scansize", KEY_SIZE, NULL, 1 * MB, 2u * GB - 1, P (clamav.max_scansize) },
+  { "clamav", "max_filesize", KEY_SIZE, NULL, 1 * MB, 2u * GB - 1, P (clamav.max_filesize) },
+  { "clamav", "max_recursion", KEY_COUNT, NULL, 1, 64, P (clamav.max_recursion) },
+  { "clamav", "max_files", KEY_COUNT, NULL, 1, 1000000, P (clamav.max_files) },
+  { "clamav", "max_scantime", KEY_COUNT, NULL, 1000, 3600000, P (clamav.max_scantime) },
+  { "clamav", "heuristic_broken", KEY_BOOL, bool_choices, 0, 0, P (clamav.heuristic_broken) },
+  { "clamav", "heuristic_macros", KEY_BOOL, bool_choices, 0, 0, P (clamav.heuristic_macros) },
+  { "clamav", "heuristic_encrypted", KEY_BOOL, bool_choices, 0, 0, P (clamav.heuristic_encrypted) },
+  { "clamav", "heuristic_phishing", KEY_BOOL, bool_choices, 0, 0, P (clamav.heuristic_phishing) },
   { "limits", "message_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.message_size) },
   { "limits", "part_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.part_size) },
   { "limits", "header_length", KEY_SIZE, NULL, 998, 1 * MB, P (limits.header_length) },
@@ -266,7 +280,7 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
       if (!known_group (groups[g]))
         {
           g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
-                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] [milter] [quarantine] [audit]",
+                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] [milter] [quarantine] [audit] [clamav]",
                        source, line_of (data, groups[g], NULL), groups[g]);
           return NULL;
         }

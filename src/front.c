@@ -594,6 +594,13 @@ on_eom (SMFICTX *ctx)
         ret = SMFIS_REJECT;
         break;
       }
+    case MUGAI_VERDICT_DISCARD:
+    case MUGAI_VERDICT_HOLD:
+      /* malware with on_virus = discard or hold: accepted, nothing goes
+       * on; the original is in the quarantine already */
+      write_audit (s, qid, a.verdict == MUGAI_VERDICT_HOLD ? "hold" : "discard", a.reply, &a);
+      ret = SMFIS_DISCARD;
+      break;
     case MUGAI_VERDICT_TEMPFAIL:
     default:
       write_audit (s, qid, "tempfail", a.reply, &a);

@@ -61,3 +61,14 @@
 #define MUGAI_LIMIT_SPOOL_THRESHOLD (1024u * 1024u)
 
 #define MUGAI_DEFAULT_WORKERS 4
+
+/* ClamAV engine limits ([clamav] group).  libclamav's defaults (400 MB
+ * scan size, 100 MB files) suit a file server, not a mail gateway whose
+ * messages are at most MUGAI_LIMIT_MESSAGE_SIZE; past a limit ClamAV
+ * reports Heuristics.Limits.Exceeded, which mugai treats as "not fully
+ * scanned": removed, never passed. */
+#define MUGAI_LIMIT_SCAN_SIZE (100u * 1024u * 1024u)
+#define MUGAI_LIMIT_SCAN_FILE (64u * 1024u * 1024u)
+#define MUGAI_LIMIT_SCAN_RECURSION 16
+#define MUGAI_LIMIT_SCAN_FILES 10000
+#define MUGAI_LIMIT_SCAN_TIME 60000 /* milliseconds per buffer */

@@ -59,6 +59,7 @@
 #include "mugai-build.h"
 #include "pool.h"
 #include "sanitize.h"
+#include "scan.h"
 
 #define EX_USAGE_ 64
 #define EX_CONFIG_ 78
@@ -282,6 +283,21 @@ main (int argc, char **argv)
     {
       fprintf (stderr, "mugai-milter: configuration: %s\n", error->message);
       return EX_CONFIG_;
+    }
+  /* No malware scanning, no service (a lab may say [clamav] required = no) */
+  guint sigs = 0;
+  if (!mugai_scanner_check_database (policy->clamav.database, &sigs, &error))
+    {
+      if (policy->clamav_required)
+        {
+          fprintf (stderr, "mugai-milter: %s; refusing to start ([clamav] required = yes)\n",
+                   error->message);
+          return EX_CONFIG_;
+        }
+      fprintf (stderr, "mugai-milter: warning: %s; running WITHOUT malware scanning "
+                       "([clamav] required = no)\n",
+               error->message);
+      g_clear_error (&error);
     }
   if (check)
     {

@@ -84,6 +84,8 @@ summary_add (Summary *s, const MugaiReport *report)
       s->sanitized++;
       break;
     case MUGAI_VERDICT_REJECT:
+    case MUGAI_VERDICT_DISCARD:
+    case MUGAI_VERDICT_HOLD:
       s->rejected++;
       break;
     case MUGAI_VERDICT_TEMPFAIL:
@@ -141,15 +143,16 @@ log_result (const char *source, const MugaiReport *report, const GError *error)
       fprintf (stderr, "mugai: source=\"%s\" verdict=tempfail error=\"%s\"\n", src, msg);
       return;
     }
-  if (report->verdict != MUGAI_VERDICT_REJECT)
+  if (report->verdict != MUGAI_VERDICT_REJECT && report->verdict != MUGAI_VERDICT_DISCARD
+      && report->verdict != MUGAI_VERDICT_HOLD)
     return;
   const MugaiFinding *f = mugai_report_reject_finding (report);
   g_autofree char *mid = g_strescape (report->message_id ? report->message_id : "", NULL);
   g_autofree char *detail_safe = f ? mugai_text_safe_display (f->detail, 200) : g_strdup ("");
   g_autofree char *detail = g_strescape (detail_safe, NULL);
-  fprintf (stderr, "mugai: source=\"%s\" msgid=\"%s\" verdict=reject reason=%s path=\"%s\" detail=\"%s\"\n",
-           src, mid, f ? mugai_finding_category_name (f->category) : "unknown",
-           f ? f->path : "", detail);
+  fprintf (stderr, "mugai: source=\"%s\" msgid=\"%s\" verdict=%s reason=%s path=\"%s\" detail=\"%s\"\n",
+           src, mid, mugai_verdict_name (report->verdict),
+           f ? mugai_finding_category_name (f->category) : "unknown", f ? f->path : "", detail);
 }
 
 static gboolean
@@ -396,7 +399,7 @@ cmd_sanitize (int argc, char **argv)
       fprintf (stderr, "mugai: configuration: %s\n", error->message);
       return EXIT_TEMPFAIL;
     }
-  g_autoptr (MugaiEngines) engines = mugai_engines_new (&error);
+  g_autoptr (MugaiEngines) engines = mugai_engines_new (policy, &error);
   if (!engines)
     {
       fprintf (stderr, "mugai: %s\n", error->message);
@@ -444,9 +447,9 @@ cmd_sanitize (int argc, char **argv)
               report->verdict = MUGAI_VERDICT_TEMPFAIL;
             }
         }
-      status = report->verdict == MUGAI_VERDICT_REJECT     ? EXIT_REJECT
-               : report->verdict == MUGAI_VERDICT_TEMPFAIL ? EXIT_TEMPFAIL
-                                                           : EXIT_DELIVER;
+      status = report->verdict == MUGAI_VERDICT_TEMPFAIL ? EXIT_TEMPFAIL
+               : output                                  ? EXIT_DELIVER
+                                                         : EXIT_REJECT;
     }
   if (report_file && fclose (report_file) != 0)
     {

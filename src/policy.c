@@ -37,6 +37,21 @@ mugai_policy_new_default (void)
   policy->quarantine_dir = g_strdup ("/var/lib/mugai/quarantine");
   policy->audit_file = g_strdup ("/var/log/mugai/audit.jsonl");
   policy->audit_syslog = TRUE;
+  policy->clamav = (MugaiScanSettings){
+    .database = g_strdup ("/var/lib/clamav"),
+    .max_scansize = MUGAI_LIMIT_SCAN_SIZE,
+    .max_filesize = MUGAI_LIMIT_SCAN_FILE,
+    .max_recursion = MUGAI_LIMIT_SCAN_RECURSION,
+    .max_files = MUGAI_LIMIT_SCAN_FILES,
+    .max_scantime = MUGAI_LIMIT_SCAN_TIME,
+    .heuristic_broken = TRUE,
+    .heuristic_macros = TRUE,
+    .heuristic_encrypted = TRUE,
+    .heuristic_phishing = FALSE,
+  };
+  policy->clamav_required = TRUE;
+  policy->clamav_reload = 60;
+  policy->on_virus = MUGAI_VIRUS_REJECT;
   policy->alternative = MUGAI_ALTERNATIVE_HTML;
   policy->links = MUGAI_LINKS_DEFANG;
   policy->rfc822 = MUGAI_RFC822_ATTACH;
@@ -60,6 +75,7 @@ mugai_policy_free (MugaiPolicy *policy)
   g_free (policy->milter.spool_dir);
   g_free (policy->quarantine_dir);
   g_free (policy->audit_file);
+  g_free (policy->clamav.database);
   g_free (policy->notice_template_path);
   g_free (policy->notice_template);
   g_free (policy->source);
@@ -75,6 +91,7 @@ mugai_policy_action (const MugaiPolicy *policy, const MugaiFinding *finding)
   switch (finding->category)
     {
     case MUGAI_FINDING_VIRUS:
+      /* the message is not delivered; on_virus says how (see sanitize.c) */
       return MUGAI_ACTION_REJECT;
     case MUGAI_FINDING_ENCRYPTED:
       return policy->encrypted == MUGAI_ON_REJECT ? MUGAI_ACTION_REJECT : MUGAI_ACTION_REMOVE;

@@ -18,6 +18,7 @@
 
 #include "finding.h"
 #include "html.h"
+#include "scan.h"
 
 typedef enum
 {
@@ -48,6 +49,15 @@ typedef enum
   MUGAI_ON_REMOVE,
   MUGAI_ON_REJECT
 } MugaiOn;
+
+/* What happens to a message in which malware was found.  All three keep
+ * the original in the quarantine; none delivers anything. */
+typedef enum
+{
+  MUGAI_VIRUS_REJECT,  /* 550 to the sender */
+  MUGAI_VIRUS_DISCARD, /* accepted, dropped silently */
+  MUGAI_VIRUS_HOLD     /* accepted, kept in the quarantine for review */
+} MugaiOnVirus;
 
 typedef struct
 {
@@ -83,6 +93,10 @@ typedef struct
   char *quarantine_dir;
   char *audit_file;
   gboolean audit_syslog;
+  MugaiScanSettings clamav;
+  gboolean clamav_required; /* no loadable database: refuse to run */
+  guint clamav_reload;      /* seconds between checks for a new database */
+  MugaiOnVirus on_virus;
   MugaiAlternative alternative;
   MugaiLinkMode links;
   MugaiRfc822 rfc822;

@@ -22,6 +22,13 @@
  *	the new generation are forked and the old ones are asked (SIGUSR1)
  *	to leave after the message in hand: no message waits for a reload.
  *	A bad configuration is logged and the old one kept.
+ *
+ *	The ClamAV database directory is fingerprinted every reload_check
+ *	seconds; when freshclam has changed it, the new engine is compiled
+ *	here while the workers go on scanning with the old one, and then a
+ *	new generation starts the same way.  A database that fails to load
+ *	is logged and the running engine kept: no message is ever scanned
+ *	without an engine.
  *	SIGTERM, SIGINT: workers finish their message and leave; the pool
  *	waits for them (at most message_timeout) and exits.
  *
@@ -39,6 +46,7 @@
 
 #include "config.h"
 #include "sanitize.h"
+#include "scan.h"
 #include "worker.h"
 
 typedef struct
@@ -49,6 +57,8 @@ typedef struct
   MugaiEngines *engines;
   GHashTable *workers; /* pid -> generation */
   guint generation;
+  char *db_state;      /* fingerprint of the ClamAV database in use */
+  gint64 next_db_check;
   gint64 last_spawn;
   sigset_t saved_mask;
 } Pool;
@@ -135,27 +145,73 @@ reap (Pool *pool, gboolean stopping)
     }
 }
 
+/* Replaces the running generation: fresh workers forked from the new
+ * policy and engines, the old ones asked to leave after their message. */
+static void
+new_generation (Pool *pool, MugaiPolicy *policy, MugaiEngines *engines, const char *why)
+{
+  guint old = pool->generation;
+  /* the old ones stay alive in the old workers only (fork copied them) */
+  mugai_engines_free (pool->engines);
+  pool->engines = engines;
+  if (policy)
+    {
+      mugai_policy_free (pool->policy);
+      pool->policy = policy;
+    }
+  g_free (pool->db_state);
+  pool->db_state = mugai_scanner_db_state (pool->policy->clamav.database);
+  pool->generation++;
+  for (guint i = 0; i < pool->policy->milter.workers; i++)
+    spawn_worker (pool);
+  signal_generation (pool, old, SIGUSR1, FALSE);
+  g_message ("pool: %s; generation=%u workers=%u", why, pool->generation,
+             pool->policy->milter.workers);
+}
+
 static void
 reload (Pool *pool)
 {
   g_autoptr (GError) error = NULL;
-  MugaiPolicy *fresh = mugai_config_load (pool->config_path, &error);
+  g_autoptr (MugaiPolicy) fresh = mugai_config_load (pool->config_path, &error);
   if (!fresh)
     {
       g_warning ("pool: reload refused, keeping the running configuration: %s", error->message);
       return;
     }
-  guint old = pool->generation;
-  /* The old policy stays alive in this process only as long as it is
-   * needed: the old workers have their own copies (fork). */
-  mugai_policy_free (pool->policy);
-  pool->policy = fresh;
-  pool->generation++;
-  for (guint i = 0; i < pool->policy->milter.workers; i++)
-    spawn_worker (pool);
-  signal_generation (pool, old, SIGUSR1, FALSE);
-  g_message ("pool: configuration reloaded; generation=%u workers=%u", pool->generation,
-             pool->policy->milter.workers);
+  MugaiEngines *engines = mugai_engines_new (fresh, &error);
+  if (!engines)
+    {
+      g_warning ("pool: reload refused, keeping the running configuration: %s", error->message);
+      return;
+    }
+  new_generation (pool, g_steal_pointer (&fresh), engines, "configuration reloaded");
+}
+
+/* freshclam replaced the database: compile the new engine here, while the
+ * workers go on with the old one; a database that does not load is
+ * logged and the old engine kept. */
+static void
+check_database (Pool *pool)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (now < pool->next_db_check)
+    return;
+  pool->next_db_check = now + (gint64) pool->policy->clamav_reload * G_USEC_PER_SEC;
+  g_autofree char *state = mugai_scanner_db_state (pool->policy->clamav.database);
+  if (!state || g_strcmp0 (state, pool->db_state) == 0)
+    return;
+  g_autoptr (GError) error = NULL;
+  MugaiEngines *engines = mugai_engines_new (pool->policy, &error);
+  if (!engines)
+    {
+      g_warning ("pool: new ClamAV database not loaded, keeping the running engine: %s",
+                 error->message);
+      g_free (pool->db_state);
+      pool->db_state = g_steal_pointer (&state); /* do not retry until it changes again */
+      return;
+    }
+  new_generation (pool, NULL, engines, "ClamAV database reloaded");
 }
 
 int
@@ -168,12 +224,14 @@ mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
     .workers = g_hash_table_new (g_direct_hash, g_direct_equal),
   };
   g_autoptr (GError) error = NULL;
-  pool.engines = mugai_engines_new (&error);
+  pool.engines = mugai_engines_new (policy, &error);
   if (!pool.engines)
     {
       g_critical ("pool: %s", error->message);
       return 1;
     }
+  pool.db_state = mugai_scanner_db_state (policy->clamav.database);
+  pool.next_db_check = g_get_monotonic_time () + (gint64) policy->clamav_reload * G_USEC_PER_SEC;
 
   sigset_t set;
   sigemptyset (&set);
@@ -220,6 +278,7 @@ mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
             }
           continue;
         }
+      check_database (&pool);
       /* replace the dead, one a second at most when they keep dying */
       while (current_workers (&pool) < pool.policy->milter.workers)
         {
@@ -233,5 +292,6 @@ mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
   g_hash_table_unref (pool.workers);
   mugai_engines_free (pool.engines);
   mugai_policy_free (pool.policy);
+  g_free (pool.db_state);
   return 0;
 }

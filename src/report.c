@@ -47,6 +47,7 @@ mugai_report_free (MugaiReport *report)
   g_free (report->subject);
   g_free (report->status);
   g_free (report->output_charset);
+  g_free (report->virus);
   g_free (report);
 }
 
@@ -120,6 +121,10 @@ mugai_verdict_name (MugaiVerdict verdict)
       return "reject";
     case MUGAI_VERDICT_TEMPFAIL:
       return "tempfail";
+    case MUGAI_VERDICT_DISCARD:
+      return "discard";
+    case MUGAI_VERDICT_HOLD:
+      return "hold";
     }
   return "unknown";
 }
@@ -149,6 +154,7 @@ mugai_report_to_json (const MugaiReport *report, gboolean pretty)
   mugai_json_add_string (b, "message_id", report->message_id);
   mugai_json_add_string (b, "subject", report->subject);
   mugai_json_add_string (b, "output_charset", report->output_charset);
+  mugai_json_add_string (b, "virus", report->virus);
   json_builder_set_member_name (b, "removed");
   json_builder_add_int_value (b, report->removed);
   json_builder_set_member_name (b, "converted");

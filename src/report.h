@@ -24,7 +24,9 @@ typedef enum
   MUGAI_VERDICT_CLEAN,     /* nothing removed or converted */
   MUGAI_VERDICT_SANITIZED, /* deliver the rewritten message */
   MUGAI_VERDICT_REJECT,    /* must not be delivered */
-  MUGAI_VERDICT_TEMPFAIL   /* could not be processed now; try again */
+  MUGAI_VERDICT_TEMPFAIL,  /* could not be processed now; try again */
+  MUGAI_VERDICT_DISCARD,   /* malware, on_virus = discard: accepted, dropped */
+  MUGAI_VERDICT_HOLD       /* malware, on_virus = hold: accepted, kept in the quarantine only */
 } MugaiVerdict;
 
 #define MUGAI_REASON_NONE (-1)
@@ -56,6 +58,7 @@ typedef struct
   char *output_charset;
   guint removed;
   guint converted;
+  char *virus;         /* first signature found, or NULL */
 } MugaiReport;
 
 MugaiReport *mugai_report_new (void);

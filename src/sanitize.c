@@ -52,6 +52,8 @@ G_DEFINE_QUARK (mugai-sanitize-error-quark, mugai_sanitize_error)
 struct _MugaiEngines
 {
   magic_t magic;
+  MugaiScanner *scanner; /* NULL in a lab without signatures */
+  char *no_scanner;      /* why there is none */
 };
 
 void
@@ -67,20 +69,39 @@ mugai_init (void)
 }
 
 MugaiEngines *
-mugai_engines_new (GError **error)
+mugai_engines_new (const MugaiPolicy *policy, GError **error)
 {
-  g_autofree MugaiEngines *engines = g_new0 (MugaiEngines, 1);
+  g_return_val_if_fail (policy != NULL, NULL);
+  g_autoptr (MugaiEngines) engines = g_new0 (MugaiEngines, 1);
   engines->magic = magic_open (MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
   if (!engines->magic || magic_load (engines->magic, NULL) != 0)
     {
       g_set_error (error, MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
                    "cannot load the libmagic database: %s",
                    engines->magic ? magic_error (engines->magic) : "out of memory");
-      if (engines->magic)
-        magic_close (engines->magic);
       return NULL;
     }
+  g_autoptr (GError) scan_error = NULL;
+  engines->scanner = mugai_scanner_new (&policy->clamav, &scan_error);
+  if (!engines->scanner)
+    {
+      if (policy->clamav_required)
+        {
+          g_set_error (error, MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
+                       "%s ([clamav] required = yes: mugai does not run without malware "
+                       "scanning)",
+                       scan_error->message);
+          return NULL;
+        }
+      engines->no_scanner = g_strdup (scan_error->message);
+    }
   return g_steal_pointer (&engines);
+}
+
+gboolean
+mugai_engines_can_scan (const MugaiEngines *engines)
+{
+  return engines && engines->scanner;
 }
 
 void
@@ -90,6 +111,8 @@ mugai_engines_free (MugaiEngines *engines)
     return;
   if (engines->magic)
     magic_close (engines->magic);
+  mugai_scanner_free (engines->scanner);
+  g_free (engines->no_scanner);
   g_free (engines);
 }
 
@@ -104,6 +127,8 @@ typedef struct
   guint parts_seen;
   gboolean parts_over_noted;
   gboolean reject;
+  gboolean virus;
+  GError *scan_error; /* a scan that failed: the message is tempfailed */
 } Ctx;
 
 /* What one message (the outer one, or an attached one) is rebuilt from. */
@@ -623,6 +648,74 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
   return text;
 }
 
+/* Scans one buffer.  FALSE when there is no engine or the scan failed
+ * (then ctx->scan_error is set and the message will be tempfailed). */
+static gboolean
+scan_run (Ctx *ctx, const guint8 *data, gsize len, const char *name, MugaiScanResult *result,
+          char **sig)
+{
+  *result = MUGAI_SCAN_CLEAN;
+  *sig = NULL;
+  if (!ctx->engines || !ctx->engines->scanner || ctx->scan_error)
+    return FALSE;
+  return mugai_scanner_scan (ctx->engines->scanner, data, len, name, result, sig, &ctx->scan_error);
+}
+
+/* Turns ClamAV's answer into a finding on rec (or on the whole message
+ * when rec is NULL).  Returns TRUE when the part must not be used further
+ * (removed, or the message refused). */
+static gboolean
+scan_apply (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiScanResult result, const char *sig)
+{
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  switch (result)
+    {
+    case MUGAI_SCAN_CLEAN:
+      return FALSE;
+    case MUGAI_SCAN_VIRUS:
+    case MUGAI_SCAN_PHISHING:
+      ctx->virus = TRUE;
+      if (!ctx->report->virus)
+        ctx->report->virus = g_strdup (sig);
+      if (rec)
+        decide (ctx, rec, build, MUGAI_FINDING_VIRUS, sig);
+      else
+        mugai_report_add_finding (ctx->report, mugai_finding_new (MUGAI_FINDING_VIRUS, "", "%s", sig));
+      ctx->reject = TRUE;
+      return TRUE;
+    case MUGAI_SCAN_ENCRYPTED:
+      if (!rec)
+        return FALSE; /* found again, and decided, per part */
+      {
+        g_autofree char *d = g_strdup_printf (ja ? "パスワード付きファイルのため検査できません（%s）"
+                                                 : "password-protected: cannot be scanned (%s)",
+                                              sig);
+        decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED, d);
+      }
+      return TRUE;
+    case MUGAI_SCAN_MACROS:
+    case MUGAI_SCAN_BROKEN:
+      if (!rec)
+        return FALSE;
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, sig);
+      return TRUE;
+    case MUGAI_SCAN_INCOMPLETE:
+      {
+        /* never a pass: a part ClamAV could not scan to the end goes */
+        g_autofree char *d = g_strdup_printf (ja ? "ウイルス検査を最後まで行えませんでした（%s）"
+                                                 : "not fully scanned (%s)",
+                                              sig);
+        if (rec)
+          decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
+        else
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "", "%s", d));
+        return rec != NULL;
+      }
+    }
+  return FALSE;
+}
+
 static gboolean
 known_transfer_encoding (GMimeObject *obj)
 {
@@ -660,6 +753,15 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
       return;
     }
   fill_content_facts (ctx, rec, bytes);
+  /* Malware first: it refuses the whole message whatever else the part
+   * is.  Other alerts are decided after the name checks, which say more. */
+  MugaiScanResult scan = MUGAI_SCAN_CLEAN;
+  g_autofree char *sig = NULL;
+  scan_run (ctx, bytes->data, bytes->len, rec->path, &scan, &sig);
+  if (ctx->scan_error)
+    return;
+  if ((scan == MUGAI_SCAN_VIRUS || scan == MUGAI_SCAN_PHISHING) && scan_apply (ctx, build, rec, scan, sig))
+    return;
 
   const char *binary_detail = ctx->policy->language == MUGAI_LANG_JA
                                   ? "テキストと表示されていますが中身はバイナリです"
@@ -694,6 +796,8 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
           return;
         }
     }
+  if (scan_apply (ctx, build, rec, scan, sig))
+    return;
   if (attachment)
     {
       /* Always removed, whatever the type was declared as: executables,
@@ -1321,7 +1425,7 @@ rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src, gboolean top, const 
 /* ---- entry point ---------------------------------------------------------- */
 
 static void
-finish_report (MugaiReport *report, gboolean reject)
+finish_report (MugaiReport *report, gboolean reject, gboolean virus, MugaiOnVirus on_virus)
 {
   for (guint i = 0; i < report->parts->len; i++)
     {
@@ -1331,7 +1435,12 @@ finish_report (MugaiReport *report, gboolean reject)
       else if (p->action == MUGAI_ACTION_TO_TEXT || p->action == MUGAI_ACTION_CONVERT)
         report->converted++;
     }
-  if (reject)
+  if (virus && on_virus != MUGAI_VIRUS_REJECT)
+    {
+      report->verdict = on_virus == MUGAI_VIRUS_HOLD ? MUGAI_VERDICT_HOLD : MUGAI_VERDICT_DISCARD;
+      report->status = g_strdup (on_virus == MUGAI_VIRUS_HOLD ? "held" : "discarded");
+    }
+  else if (reject)
     {
       report->verdict = MUGAI_VERDICT_REJECT;
       report->status = g_strdup ("rejected");
@@ -1363,7 +1472,7 @@ mugai_sanitize_refuse_oversize (const MugaiPolicy *policy, gsize size)
   g_autofree char *d = g_strdup_printf ("message of %zu octets is larger than %zu", size,
                                         policy->limits.message_size);
   reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
-  finish_report (report, TRUE);
+  finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);
   return report;
 }
 
@@ -1389,7 +1498,7 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
   if (len == 0 || strspn (data, " \t\r\n") == len)
     {
       reject_whole (report, MUGAI_FINDING_MALFORMED, "empty message");
-      finish_report (report, TRUE);
+      finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);
       *output = NULL;
       *report_out = g_steal_pointer (&report);
       return TRUE;
@@ -1431,7 +1540,7 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
   if (!message)
     {
       reject_whole (report, MUGAI_FINDING_MALFORMED, "not a mail message: no header found");
-      finish_report (report, TRUE);
+      finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);
       *output = NULL;
       *report_out = g_steal_pointer (&report);
       return TRUE;
@@ -1451,14 +1560,33 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
 
   Build build;
   build_init (&build, NULL);
-  walk_message_body (&ctx, &build, message, "", 1);
+  /* The raw message first (what a client would be handed), then every
+   * decoded leaf on its way through the walk. */
+  if (!engines || !engines->scanner)
+    mugai_report_add_finding (report,
+                              mugai_finding_new (MUGAI_FINDING_NOT_INSPECTABLE, "",
+                                                 "malware scan unavailable: %s",
+                                                 engines && engines->no_scanner ? engines->no_scanner
+                                                                                : "no engine"));
+  MugaiScanResult raw_scan;
+  g_autofree char *raw_sig = NULL;
+  if (scan_run (&ctx, (const guint8 *) data, len, "message", &raw_scan, &raw_sig))
+    scan_apply (&ctx, &build, NULL, raw_scan, raw_sig);
+  if (!ctx.virus && !ctx.scan_error)
+    walk_message_body (&ctx, &build, message, "", 1);
+  if (ctx.scan_error)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&ctx.scan_error), "malware scan: ");
+      build_clear (&build);
+      return FALSE;
+    }
 
   g_autoptr (GMimeMessage) rebuilt = NULL;
   if (!ctx.reject)
     rebuilt = rebuild_message (&ctx, &build, message, TRUE,
                                options ? options->quarantine_id : NULL);
   build_clear (&build);
-  finish_report (report, ctx.reject);
+  finish_report (report, ctx.reject, ctx.virus, policy->on_virus);
 
   if (ctx.reject)
     {

@@ -36,7 +36,13 @@ typedef struct _MugaiEngines MugaiEngines;
 /* Initialises GMime and libxml2 once per process. */
 void mugai_init (void);
 
-MugaiEngines *mugai_engines_new (GError **error);
+/* Loads libmagic and, from policy->clamav, the ClamAV engine.  Without a
+ * loadable database: an error when [clamav] required = yes (the default),
+ * else engines that report every message as not scanned (a lab). */
+MugaiEngines *mugai_engines_new (const MugaiPolicy *policy, GError **error);
+
+/* TRUE when a ClamAV engine is loaded. */
+gboolean mugai_engines_can_scan (const MugaiEngines *engines);
 void mugai_engines_free (MugaiEngines *engines);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiEngines, mugai_engines_free)
 

@@ -212,6 +212,26 @@ mugai_scanner_scan (MugaiScanner *scanner, const void *data, gsize len, const ch
   return FALSE;
 }
 
+gboolean
+mugai_scanner_check_database (const char *database, guint *signatures, GError **error)
+{
+  if (!global_init (error))
+    return FALSE;
+  unsigned int sigs = 0;
+  cl_error_t r = cl_countsigs (database, CL_COUNTSIGS_ALL, &sigs);
+  if (r != CL_SUCCESS || sigs == 0)
+    {
+      g_set_error (error, MUGAI_SCAN_ERROR, MUGAI_SCAN_ERROR_DATABASE,
+                   "no loadable ClamAV signatures in %s%s%s (run freshclam, or see [clamav] "
+                   "database)",
+                   database, r != CL_SUCCESS ? ": " : "", r != CL_SUCCESS ? cl_strerror (r) : "");
+      return FALSE;
+    }
+  if (signatures)
+    *signatures = sigs;
+  return TRUE;
+}
+
 static gint
 compare_strings (gconstpointer a, gconstpointer b)
 {

@@ -37,8 +37,8 @@
 typedef struct
 {
   char *database;        /* directory */
-  guint64 max_scansize;  /* octets scanned per buffer, archives included */
-  guint64 max_filesize;  /* largest file (or archive member) scanned */
+  gsize max_scansize;    /* octets scanned per buffer, archives included */
+  gsize max_filesize;    /* largest file (or archive member) scanned */
   guint max_recursion;   /* archive nesting */
   guint max_files;       /* members of one archive */
   guint max_scantime;    /* milliseconds per buffer */
@@ -83,6 +83,11 @@ guint mugai_scanner_signatures (const MugaiScanner *scanner);
  * must not treat that as clean. */
 gboolean mugai_scanner_scan (MugaiScanner *scanner, const void *data, gsize len, const char *name,
                              MugaiScanResult *result, char **signature, GError **error);
+
+/* Counts the signatures of a database directory without building an
+ * engine (cheap: for start-up checks).  FALSE with an error when there
+ * is none. */
+gboolean mugai_scanner_check_database (const char *database, guint *signatures, GError **error);
 
 /* Fingerprint of the database directory; NULL when it cannot be read. */
 char *mugai_scanner_db_state (const char *database);

@@ -263,7 +263,16 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
   r.message_id = g_strdup (report->message_id);
   r.subject = g_strdup (report->subject);
   r.report_json = mugai_report_to_json (report, FALSE);
-  if (report->verdict == MUGAI_VERDICT_REJECT)
+  if (report->virus)
+    {
+      /* "550 5.7.1 virus <name> found": signature names are ASCII */
+      g_autoptr (GString) v = g_string_new ("virus ");
+      for (const char *p = report->virus; *p && v->len < 200; p++)
+        g_string_append_c (v, ((guchar) *p > 0x20 && (guchar) *p < 0x7f) ? *p : '?');
+      g_string_append (v, " found");
+      r.reply = g_string_free (g_steal_pointer (&v), FALSE);
+    }
+  else if (report->verdict == MUGAI_VERDICT_REJECT)
     r.reply = ascii_reason (mugai_report_reject_finding (report));
 
   /* The original goes to the store before any answer that lets Postfix

@@ -523,6 +523,98 @@ test_utf16_text (void)
   result_clear (&r);
 }
 
+/* ClamAV, with the test signature set (skipped without one) */
+static gboolean
+have_scanner (void)
+{
+  if (mugai_engines_can_scan (engines))
+    return TRUE;
+  g_test_skip ("no ClamAV test signature set (MUGAI_TEST_CLAMAV_DB)");
+  return FALSE;
+}
+
+#define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+static void
+test_virus_rejects (void)
+{
+  if (!have_scanner ())
+    return;
+  const char *msg = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+                        "--b\nContent-Type: application/octet-stream; name=\"eicar.com\"\n\n" EICAR "\n"
+                        "--b--\n";
+  Result r;
+  run (msg, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_null (r.output);
+  g_assert_true (g_str_has_prefix (r.report->virus, "Mugai.Test.EICAR"));
+  const MugaiFinding *f = mugai_report_reject_finding (r.report);
+  g_assert_nonnull (f);
+  g_assert_cmpint (f->category, ==, MUGAI_FINDING_VIRUS);
+  result_clear (&r);
+
+  /* on_virus = hold: accepted, nothing delivered */
+  run (msg, "[sanitize]\non_virus = hold\n", &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_HOLD);
+  g_assert_null (r.output);
+  result_clear (&r);
+
+  /* in the body text itself, and base64-encoded: the decoded part is scanned */
+  g_autofree char *b64 = g_base64_encode ((const guchar *) EICAR, strlen (EICAR));
+  g_autofree char *m2 = g_strdup_printf (HDR "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n%s\n", b64);
+  run (m2, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  result_clear (&r);
+}
+
+static void
+test_hash_signature (void)
+{
+  if (!have_scanner ())
+    return;
+  g_autofree char *path = g_build_filename (g_getenv ("MUGAI_SRCDIR"), "testdata", "clamav",
+                                            "mugai-test-hashed.txt", NULL);
+  g_autofree char *content = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (path, &content, &len, NULL));
+  g_autofree char *b64 = g_base64_encode ((const guchar *) content, len);
+  g_autofree char *msg = g_strdup_printf (
+      HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+          "--b\nContent-Type: application/octet-stream; name=x.bin\nContent-Transfer-Encoding: base64\n\n%s\n--b--\n",
+      b64);
+  Result r;
+  run (msg, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_true (g_str_has_prefix (r.report->virus, "Mugai.Test.Hash"));
+  result_clear (&r);
+}
+
+static void
+test_encrypted_zip (void)
+{
+  if (!have_scanner ())
+    return;
+  /* zip -P password enc.zip secret.txt */
+  const char *msg
+      = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+            "--b\nContent-Type: application/zip; name=enc.zip\nContent-Transfer-Encoding: base64\n\n"
+            "UEsDBAoACQAAAMsOdl0wYRUXGwAAAA8AAAAKABwAc2VjcmV0LnR4dFVUCQADTksCa05LAmt1eAsAAQQAAAAABAAAAABm"
+            "IR+2z+iK3XlLdBi2amoLXzxO+vYhicaDQlJQSwcIMGEVFxsAAAAPAAAAUEsBAh4DCgAJAAAAyw52XTBhFRcbAAAADwAA"
+            "AAoAGAAAAAAAAQAAAKSBAAAAAHNlY3JldC50eHRVVAUAA05LAmt1eAsAAQQAAAAABAAAAABQSwUGAAAAAAEAAQBQAAAAbwAAAAAA\n"
+            "--b--\n";
+  Result r;
+  run (msg, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
+  g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_ENCRYPTED);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "パスワード付きファイルのため検査できません"));
+  result_clear (&r);
+
+  run (msg, "[sanitize]\nencrypted = reject\n", &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  result_clear (&r);
+}
+
 static void
 test_long_lines (void)
 {
@@ -566,7 +658,17 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   mugai_init ();
   g_autoptr (GError) error = NULL;
-  engines = mugai_engines_new (&error);
+  /* the test signature set (tests/meson.build) when there is one */
+  g_autoptr (MugaiPolicy) engine_policy = mugai_policy_new_default ();
+  const char *db = g_getenv ("MUGAI_TEST_CLAMAV_DB");
+  if (db)
+    {
+      g_free (engine_policy->clamav.database);
+      engine_policy->clamav.database = g_strdup (db);
+    }
+  else
+    engine_policy->clamav_required = FALSE;
+  engines = mugai_engines_new (engine_policy, &error);
   g_assert_no_error (error);
 
   g_test_add_func ("/sanitize/plain-clean", test_plain_clean);
@@ -591,6 +693,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/binary-as-text", test_binary_as_text);
   g_test_add_func ("/sanitize/long-lines", test_long_lines);
   g_test_add_func ("/sanitize/utf16-text", test_utf16_text);
+  g_test_add_func ("/sanitize/virus-rejects", test_virus_rejects);
+  g_test_add_func ("/sanitize/hash-signature", test_hash_signature);
+  g_test_add_func ("/sanitize/encrypted-zip", test_encrypted_zip);
   if (g_getenv ("MUGAI_SRCDIR"))
     g_test_add_func ("/sanitize/builtin-templates-installed", test_builtin_templates_installed);
   int status = g_test_run ();

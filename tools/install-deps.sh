@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config python3 \
 libglib2.0-dev libgmime-3.0-dev libxml2-dev libjson-glib-dev libmagic-dev \
-libmilter-dev postfix libclamav-dev"
+libmilter-dev postfix libclamav-dev clamav"
 
 missing=""
 for p in $PACKAGES; do

@@ -618,6 +618,9 @@ dir = {quarantine}
 [audit]
 file = {audit}
 syslog = no
+
+[clamav]
+database = {clamav_db}
 {extra}"""
 
 
@@ -664,7 +667,8 @@ class Milter:
         self.params = dict(port=port, spool=self.spool, quarantine=self.quarantine,
                            audit=self.audit, pid_file=self.pid_file, workers=workers,
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
-                           extra=extra, milter_extra=milter_extra)
+                           extra=extra, milter_extra=milter_extra,
+                           clamav_db=os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav"))
         for d in (self.dir, self.spool, self.quarantine):
             os.makedirs(d, exist_ok=True)
         self.procs = []     # Popen of every start
