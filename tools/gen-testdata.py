@@ -1126,6 +1126,28 @@ def gen_structures():
         body_absent=["pass-forged-by-sender", "MUGAI-MARKER-EXE-FORGED"], notice_names=["patch.exe"],
         reasons=["forged-header"], verdict="sanitized", removed=1, charset="utf-8")
 
+    # --- malware (the EICAR test string) ---------------------------------------------------------
+    subject = "請求書の送付"
+    b = "eicar-0001"
+    eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+    msg = lines(
+        "From: billing@example.jp",
+        "To: soumu@city.example.lg.jp",
+        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
+        "Date: " + date(33),
+        "Message-ID: <eicar-1@example.jp>",
+        "MIME-Version: 1.0",
+        "Content-Type: multipart/mixed; boundary=\"%s\"" % b,
+        "X-Test-Id: st-eicar",
+    ) + NL + multipart(b, [
+        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
+               "請求書を添付します。\n".encode()),
+        att("application/octet-stream", " name=\"invoice.com\"", " filename=\"invoice.com\"", eicar),
+    ])
+    add(mb, "st-eicar", msg,
+        "an attachment holding the EICAR test string: refused as malware (with the test signatures)",
+        subject=subject, verdict="reject", removed=None, charset=None)
+
     # --- message/partial ------------------------------------------------------------------------
     msg = lines(
         "From: split@example.jp",
