@@ -18,7 +18,15 @@ for path in sys.argv[1:]:
         print(f"missing test log {path}: {e}", file=sys.stderr)
         failed += 1
         continue
+    if not any(l.strip() for l in lines):
+        # an empty log means the run did not happen (or was cut short):
+        # never report that as a pass
+        print(f"empty test log {path}: no test ran", file=sys.stderr)
+        failed += 1
+        continue
     for line in lines:
+        if not line.strip():
+            continue
         t = json.loads(line)
         out = t.get("stdout") or ""
         ok = notok = skip = 0
