@@ -654,7 +654,7 @@ class Milter:
     remembered (PID, start time) so that nothing is left behind."""
 
     def __init__(self, exe, directory, port, workers=4, message_timeout=15, queue_timeout=20,
-                 extra="", milter_extra=""):
+                 extra="", milter_extra="", clamav_db=None):
         self.exe = exe
         self.dir = directory
         self.port = port
@@ -668,7 +668,7 @@ class Milter:
                            audit=self.audit, pid_file=self.pid_file, workers=workers,
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
                            extra=extra, milter_extra=milter_extra,
-                           clamav_db=os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav"))
+                           clamav_db=clamav_db or os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav"))
         for d in (self.dir, self.spool, self.quarantine):
             os.makedirs(d, exist_ok=True)
         self.procs = []     # Popen of every start

@@ -33,6 +33,15 @@ Scenarios (each can run alone with --only):
            received; while a worker sanitizes it; to every process at
            once): it is finished and delivered, the daemon exits 0,
            nothing is left, later mail is tempfailed
+  virus    libclamav ($MUGAI_TEST_CLAMAV_DB): EICAR as an attachment and
+           inline, the hashed test file as an attachment get 550 5.7.1
+           naming the signature, are not delivered, are quarantined and
+           audited as reject; an encrypted zip is removed (reason encrypted
+           in the notice; SKIP without zip); a normal message is delivered
+  dbreload reload_check = 1 on a private copy of the database: a corrupt
+           .ndb dropped in is refused (old engine kept), a new signature
+           file is picked up under a paced stream of 40 messages over 4
+           sessions (each 250 within message_timeout), then refused by it
 
 The sink stands for the LGWAN-side server: a threaded SMTP server in
 harness.py that records each message and its envelope.  Delivered messages
@@ -49,6 +58,7 @@ import select
 import shutil
 import signal
 import smtplib
+import subprocess
 import sys
 import tempfile
 import threading
@@ -63,7 +73,7 @@ import mugaitest as mt  # noqa: E402
 
 SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 TESTDATA = os.path.join(SRCDIR, "testdata")
-SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm"]
+SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload"]
 SESSIONS = 8
 FRONT_RSS_LIMIT_MB = 64
 
@@ -1067,8 +1077,299 @@ def sc_sigterm(ctx):
         leftover_check(ctx, m, "[%s] nothing left running" % variant)
 
 
+# ---------------------------------------------------------------------------
+# ClamAV
+
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+EICAR_SIG = "Mugai.Test.EICAR"
+HASH_SIG = "Mugai.Test.Hash"
+LATER_SIG = "Mugai.Test.Later"
+LATER_MARKER = "MUGAI-LATER-MARKER-7f3a"
+ENCRYPTED_NOTICE = "パスワード付きファイルのため検査できません"
+
+
+def attachment_message(ident, subject, filename, ctype, payload, text="Please see the attachment.\r\n"):
+    """multipart/mixed: a short text and one base64 attachment."""
+    b64 = base64.encodebytes(payload).replace(b"\n", b"\r\n")
+    head = ("From: Sender <sender@internet.test>\r\nTo: <user@lgwan.test>\r\n"
+            "Subject: %s\r\nDate: Mon, 20 Nov 2023 10:00:00 +0900\r\n"
+            "Message-ID: <%s@internet.test>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"e2e-av-boundary\"\r\n\r\n"
+            "--e2e-av-boundary\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n%s\r\n"
+            "--e2e-av-boundary\r\nContent-Type: %s; name=\"%s\"\r\n"
+            "Content-Disposition: attachment; filename=\"%s\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+            % (subject, ident, text, ctype, filename, filename)).encode("ascii")
+    return head + b64 + b"\r\n--e2e-av-boundary--\r\n"
+
+
+def find_member(obj, key):
+    """Every value of member `key` anywhere in a JSON value (nested reports
+    kept as a JSON string included)."""
+    out = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == key:
+                out.append(v)
+            out += find_member(v, key)
+    elif isinstance(obj, list):
+        for v in obj:
+            out += find_member(v, key)
+    elif isinstance(obj, str) and obj.startswith("{"):
+        try:
+            out += find_member(json.loads(obj), key)
+        except ValueError:
+            pass
+    return out
+
+
+def judge_virus_refusal(ctx, item, sig, rejects, qidx, aidx, sink):
+    """A message with malware: 550 5.7.1 naming the signature, not
+    delivered, its original quarantined, audited as reject with the
+    signature in its reason, the quarantine record's report's virus
+    member naming it."""
+    r = item.final
+    problems = []
+    if not (r and r.code == 550 and r.stage == "EOD" and (r.text or "").startswith("5.7.1")):
+        problems.append("expected 550 5.7.1 at end of data")
+    if r and ("virus" not in (r.text or "") or sig not in (r.text or "")):
+        problems.append("the reply does not say 'virus' and %s" % sig)
+    if item.ident in sink:
+        problems.append("refused but %d cop(y/ies) at the sink" % len(sink[item.ident]))
+    qids = rejects.get(item.sender, [])
+    if not qids:
+        problems.append("no milter-reject line in the Postfix log")
+    else:
+        qid = qids[-1][0]
+        problems += judge_quarantined(item, qid, qidx)
+        problems += judge_audit(qid, "5xx", aidx)
+        reasons = [a.get("reason") for a in aidx.get(qid, [])]
+        if not any(isinstance(v, str) and "virus" in v and sig in v for v in reasons):
+            problems.append("the audit line's reason does not name virus %s: %s" % (sig, mt.short(reasons)))
+        viruses = [v for meta, _j, _e in qidx.get(qid, []) for v in find_member(meta.get("report"), "virus")]
+        if not any(isinstance(v, str) and v.startswith(sig) for v in viruses):
+            problems.append("the quarantine record's report names no virus %s (virus members: %s)"
+                            % (sig, mt.short(viruses)))
+    return problems
+
+
+def sc_virus(ctx):
+    m = ctx.new_milter("virus")
+    if not ctx.start_milter(m):
+        return
+    pf = ctx.postfix
+    t0 = time.monotonic()
+    with open(os.path.join(TESTDATA, "clamav", "mugai-test-hashed.txt"), "rb") as f:
+        hashed = f.read()
+
+    def item(ident, data):
+        return Item(ident, h.with_id(data, ident))
+
+    a = item("virus-eicar-att", attachment_message("virus-eicar-att", "EICAR attached", "eicar.com",
+                                                   "application/octet-stream", EICAR.encode("ascii")))
+    b = item("virus-eicar-inline", text_message("virus-eicar-inline", "EICAR inline",
+                                                "Hello,\r\n" + EICAR + "\r\nbye\r\n"))
+    c = item("virus-hashed-att", attachment_message("virus-hashed-att", "hashed file attached", "hashed.txt",
+                                                    "application/octet-stream", hashed))
+    e = item("virus-normal", text_message("virus-normal", "normal", "a perfectly normal message\r\n"))
+    zipped = None
+    zip_exe = shutil.which("zip")
+    if zip_exe:
+        tmp = tempfile.mkdtemp(prefix="zip-", dir=m.dir)
+        with open(os.path.join(tmp, "secret.txt"), "w") as f:
+            f.write("secret contents of an encrypted archive\n" * 20)
+        p = subprocess.run([zip_exe, "-q", "-j", "-P", "secret", os.path.join(tmp, "secret.zip"),
+                            os.path.join(tmp, "secret.txt")], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        if p.returncode == 0:
+            with open(os.path.join(tmp, "secret.zip"), "rb") as f:
+                zipped = f.read()
+        else:
+            ctx.diag("virus: zip -P failed: %s" % p.stdout.decode("utf-8", "replace"))
+    d = item("virus-encrypted-zip", attachment_message("virus-encrypted-zip", "encrypted zip", "secret.zip",
+                                                       "application/zip", zipped)) if zipped else None
+    offset = pf.log_offset()
+    items = [a, b, c, e] + ([d] if d else [])
+    Sender(pf.smtp_port, items, sessions=len(items)).start().join(120)
+    delivered = [i for i in (e, d) if i and i.final and i.final.code == 250]
+    ctx.wait_delivered([i.ident for i in delivered], 30)
+    sink = ctx.sink.by_id("virus-")
+    rejects = ctx.postfix_qids(offset)
+    qidx, _qprob = quarantine_index(m)
+    _lines, aidx, _bad = audit_index(m)
+
+    for it, sig, what in ((a, EICAR_SIG, "(a) EICAR as a base64 attachment"),
+                          (b, EICAR_SIG, "(b) EICAR inline in a text body"),
+                          (c, HASH_SIG, "(c) the hashed file as an attachment")):
+        probs = judge_virus_refusal(ctx, it, sig, rejects, qidx, aidx, sink)
+        ctx.ok(not probs, "%s is refused as virus %s, quarantined, audited: %s" % (what, sig, it.final), probs)
+
+    if d is None:
+        ctx.tap.result(True, "virus: (d) an encrypted zip is removed", skip="zip is not installed or failed")
+    else:
+        r = d.final
+        probs = []
+        if not (r and r.code == 250):
+            probs.append("not accepted")
+        else:
+            msgs = sink.get(d.ident, [])
+            probs += judge_delivered(ctx, d, msgs)
+            if msgs:
+                chk = mt.check_message(msgs[0].data, d.data)
+                text = "\n".join(t for _p, t in chk.texts)
+                if ENCRYPTED_NOTICE not in text:
+                    probs.append("the notice does not give the encrypted reason %s" % ENCRYPTED_NOTICE)
+                zb64 = base64.b64encode(zipped)[:60]
+                if zb64 in msgs[0].data.replace(b"\r\n", b"") or b"PK\x03\x04" in msgs[0].data:
+                    probs.append("the encrypted zip is still in the delivered message")
+                if not (chk.status or "").startswith("sanitized"):
+                    probs.append("X-Mugai-Status %s, expected sanitized" % mt.short(chk.status))
+            probs += judge_quarantined(d, r.qid, qidx)
+            probs += judge_audit(r.qid, "2xx", aidx, qidx)
+        ctx.ok(not probs, "(d) an encrypted zip is removed (reason encrypted in the notice), "
+               "the message delivered: %s" % r, probs)
+
+    r = e.final
+    probs = [] if r and r.code == 250 else ["not accepted"]
+    if not probs:
+        probs += judge_delivered(ctx, e, sink.get(e.ident, []))
+        probs += judge_audit(r.qid, "2xx", aidx, qidx)
+    ctx.ok(not probs, "(e) a normal message is delivered: %s" % r, probs)
+    ctx.diag("virus: took %.1f s" % (time.monotonic() - t0))
+    leftover_check(ctx, m)
+
+
+class PacedSender(Sender):
+    """A Sender whose sessions wait `gap` seconds between messages."""
+
+    def __init__(self, *args, gap=1.0, **kw):
+        super().__init__(*args, **kw)
+        self.gap = gap
+        self.local = threading.local()
+
+    def _next(self):
+        if getattr(self.local, "started", False):
+            time.sleep(self.gap)
+        self.local.started = True
+        return super()._next()
+
+
+def sc_dbreload(ctx):
+    """The ClamAV database changes under load: a new signature file is
+    picked up (new worker generation), a corrupt one is refused and the old
+    engine kept, and no message in the stream fails or waits."""
+    src = os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav")
+    pf = ctx.postfix
+    timeout = 15
+    dbdir = os.path.join(ctx.root, "dbreload-db")
+    os.makedirs(dbdir, exist_ok=True)
+    shutil.copy(os.path.join(src, "mugai-test.ndb"), os.path.join(dbdir, "mugai-test.ndb"))
+    m = ctx.new_milter("dbreload", message_timeout=timeout, clamav_db=dbdir, extra="reload_check = 1\n")
+    if not ctx.start_milter(m):
+        return
+    t0 = time.monotonic()
+    log_start = h.file_size(m.log)
+
+    def log_since():
+        return "\n".join(h.tail(m.log, log_start, lines=100000))
+
+    def check(ident, body, subject):
+        it = Item(ident, h.with_id(text_message(ident, subject, body), ident))
+        send_one(pf.smtp_port, it)
+        return it
+
+    # Before: EICAR refused, the marker passes (not known yet).
+    pre_e = check("dbreload-pre-eicar", "x\r\n" + EICAR + "\r\n", "eicar")
+    ctx.ok(pre_e.final and pre_e.final.code == 550 and EICAR_SIG in (pre_e.final.text or ""),
+           "before: EICAR is refused: %s" % pre_e.final)
+    pre_m = check("dbreload-pre-marker", "the marker " + LATER_MARKER + " here\r\n", "marker")
+    ctx.ok(pre_m.final and pre_m.final.code == 250,
+           "before: a message with the marker is accepted (the signature is not there yet): %s" % pre_m.final)
+
+    # The stream: 40 normal messages over 4 sessions, sent continuously.
+    body = "".join("line %03d of a normal message streamed while the database changes\r\n" % n
+                   for n in range(100))
+    stream = []
+    for n in range(1, 41):
+        ident = "dbreload-stream-%03d" % n
+        stream.append(Item(ident, h.with_id(text_message(ident, "stream %d" % n, body), ident)))
+    # Paced (about one message per 0.25 s in all) so that the stream
+    # spans both database changes and the reloads they cause.
+    snd = PacedSender(pf.smtp_port, stream, sessions=4, reconnect_every=5, gap=1.0)
+    snd.start()
+
+    def done_count():
+        with snd.lock:
+            return snd.completed
+
+    # Corrupt file first, while the stream runs.
+    h.wait_until(lambda: done_count() >= 8, 60)
+    broken = os.path.join(dbdir, "broken.ndb")
+    with open(broken + ".tmp", "wb") as f:
+        f.write(b"this is not\x00a signature\xff\xfe:::garbage\n" * 4)
+    os.replace(broken + ".tmp", broken)
+    refused = h.wait_until(lambda: "new ClamAV database not loaded" in log_since(), 15, step=0.2)
+    ctx.ok(refused, "a corrupt broken.ndb is refused: 'new ClamAV database not loaded' logged",
+           h.tail(m.log, log_start, lines=20) if not refused else [])
+    n_reloaded = log_since().count("ClamAV database reloaded")
+    mid_e = check("dbreload-mid-eicar", "x\r\n" + EICAR + "\r\n", "eicar")
+    ctx.ok(n_reloaded == 0 and mid_e.final and mid_e.final.code == 550 and EICAR_SIG in (mid_e.final.text or ""),
+           "the old engine is kept: no reload logged, EICAR still refused: %s" % mid_e.final,
+           h.tail(m.log, log_start, lines=20) if n_reloaded else [])
+    os.unlink(broken)
+    # Removing it changes the directory again (the pool may compile the
+    # unchanged database once more): let that settle before counting.
+    time.sleep(3)
+    n_reloaded = log_since().count("ClamAV database reloaded")
+    # The new signature, in the middle of the stream.
+    h.wait_until(lambda: done_count() >= 16, 60)
+    t_add = time.monotonic()
+    later = os.path.join(dbdir, "mugai-later.ndb")
+    with open(os.path.join(dbdir, ".mugai-later.tmp"), "w") as f:
+        f.write("%s:0:*:%s\n" % (LATER_SIG, LATER_MARKER.encode("ascii").hex()))
+    os.replace(os.path.join(dbdir, ".mugai-later.tmp"), later)
+    reloaded = h.wait_until(lambda: log_since().count("ClamAV database reloaded") > n_reloaded, 30, step=0.2)
+    t_reload = time.monotonic() - t_add
+    ctx.ok(reloaded, "the new signature file is picked up: 'ClamAV database reloaded' logged "
+           "within 30 s (%.1f s)" % t_reload, h.tail(m.log, log_start, lines=20) if not reloaded else [])
+    t_reloaded = time.monotonic()
+    finished = snd.join(180)
+    after = [i for i in stream if i.final and i.final.t_end > t_reloaded]
+    during = [i for i in stream if i.final and i.final.t_end > t_add]
+    ctx.ok(len(during) >= 4 and len(after) >= 1,
+           "the stream ran through the change: %d replies after the signature was added, %d after the "
+           "reload was logged" % (len(during), len(after)))
+    ctx.ok(finished and len([i for i in stream if i.final]) == len(stream), "the stream of 40 messages finished")
+    bad = [i for i in stream if not (i.final and i.final.code == 250 and i.final.elapsed < timeout)]
+    ctx.ok(not bad, "every streamed message got 250, each in less than message_timeout (%d s)" % timeout,
+           ["%s: %s (attempts %d)" % (i.ident, i.final, len(i.results)) for i in bad])
+    times = [i.final.elapsed for i in stream if i.final]
+    if times:
+        ctx.diag("dbreload: stream reply times: max %.2f s, mean %.2f s" % (max(times), sum(times) / len(times)))
+    ok = ctx.wait_delivered([i.ident for i in stream if i.final and i.final.code == 250], 60)
+    sink = ctx.sink.by_id("dbreload-stream-")
+    missing = [i.ident for i in stream if len(sink.get(i.ident, [])) != 1]
+    ctx.ok(ok and not missing, "each streamed message arrived at the sink once", missing[:10])
+
+    post_m = check("dbreload-post-marker", "the marker " + LATER_MARKER + " here\r\n", "marker")
+    r = post_m.final
+    ctx.ok(r and r.code == 550 and LATER_SIG in (r.text or "") and "virus" in (r.text or ""),
+           "after the reload a message with the marker is refused as %s: %s" % (LATER_SIG, r))
+    post_e = check("dbreload-post-eicar", "x\r\n" + EICAR + "\r\n", "eicar")
+    r = post_e.final
+    ctx.ok(r and r.code == 550 and EICAR_SIG in (r.text or ""), "EICAR is still refused: %s" % r)
+    post_n = check("dbreload-post-normal", "normal\r\n", "normal")
+    ctx.ok(post_n.final and post_n.final.code == 250, "a normal message is still accepted: %s" % post_n.final)
+    ctx.wait_delivered([i.ident for i in (pre_m, post_n) if i.final and i.final.code == 250], 30)
+    ctx.diag("dbreload: log lines about the database: " + " | ".join(
+        l for l in h.tail(m.log, log_start, lines=500) if re.search(r"clamav|generation|database", l, re.I))[:2000])
+    ctx.diag("dbreload: took %.1f s" % (time.monotonic() - t0))
+    leftover_check(ctx, m)
+
+
 SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "poison": sc_poison,
-                  "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm}
+                  "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm,
+                  "virus": sc_virus, "dbreload": sc_dbreload}
 
 
 # ---------------------------------------------------------------------------
