@@ -198,6 +198,10 @@ mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
   json_builder_add_int_value (b, int_member (report, "removed"));
   json_builder_set_member_name (b, "converted");
   json_builder_add_int_value (b, int_member (report, "converted"));
+  /* the signature, when ClamAV found one: the audit record names it */
+  JsonNode *virus = report ? json_object_get_member (report, "virus") : NULL;
+  mugai_json_add_string (b, "virus",
+                         virus && JSON_NODE_HOLDS_VALUE (virus) ? json_node_get_string (virus) : NULL);
   json_builder_set_member_name (b, "parts");
   JsonNode *parts = report ? json_object_get_member (report, "parts") : NULL;
   if (parts && JSON_NODE_HOLDS_ARRAY (parts))
