@@ -582,6 +582,10 @@ mugai_charset_to_iso2022jp (const char *utf8, gsize len, gsize *out_len)
   g_return_val_if_fail (utf8 != NULL, NULL);
   if (!g_utf8_validate_len (utf8, len, NULL))
     return NULL;
+  /* shift sequences in the text itself would be read as ours */
+  for (gsize i = 0; i < len; i++)
+    if (utf8[i] == 0x1b || utf8[i] == 0x0e || utf8[i] == 0x0f)
+      return NULL;
 
   g_autoptr (GString) mapped = g_string_sized_new (len);
   for (const char *p = utf8; p < utf8 + len; p = g_utf8_next_char (p))

@@ -310,7 +310,8 @@ fill_content_facts (Ctx *ctx, MugaiPartReport *rec, const GByteArray *bytes)
   rec->detected_type = detect_type (ctx->engines, bytes->data, bytes->len);
 }
 
-/* Text written out in the message: line ends LF, no NUL, valid UTF-8. */
+/* Text written out in the message: line ends LF, no control characters
+ * but TAB and FF, valid UTF-8. */
 static void
 normalize_text (GString *text)
 {
@@ -324,7 +325,12 @@ normalize_text (GString *text)
             continue;
           c = '\n';
         }
-      if (c == '\0')
+      /* C0 controls but TAB, LF and FF go: an ESC would let a terminal
+       * sequence or an ISO-2022-JP shift reach the reader as something
+       * other than what mugai read and checked */
+      if ((guchar) c < 0x20 && c != '\t' && c != '\n' && c != '\f')
+        continue;
+      if (c == 0x7f)
         continue;
       text->str[w++] = c;
     }
@@ -1253,6 +1259,8 @@ has_8bit (const char *s)
   return FALSE;
 }
 
+static void set_encoded_text (GMimeHeader *added, const char *name, const char *decoded);
+
 /* GMime encodes unstructured text and display names, but writes other
  * structured fields (Received, unknown ones) as given.  Those that still
  * hold 8-bit text are written as RFC 2047 text.  Addresses and message
@@ -1270,6 +1278,13 @@ ensure_7bit (GMimeHeaderList *out, const char *name, const char *decoded)
   g_autofree char *lower = g_ascii_strdown (name, -1);
   if (mugai_header_is_address (name) || g_strv_contains (ids, lower))
     return;
+  set_encoded_text (added, name, decoded);
+}
+
+/* The field written as RFC 2047 UTF-8 text, folded. */
+static void
+set_encoded_text (GMimeHeader *added, const char *name, const char *decoded)
+{
   g_autofree char *encoded = g_mime_utils_header_encode_text (NULL, decoded, "utf-8");
   g_autofree char *line = g_strdup_printf ("%s: %s", name, encoded);
   g_autofree char *folded = g_mime_utils_unstructured_header_fold (NULL, NULL, line);
@@ -1357,9 +1372,20 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
                                                        raw_len));
         }
       g_strstrip (decoded);
-      g_mime_object_append_header (GMIME_OBJECT (dst), name, decoded, "utf-8");
-      if (mode == MUGAI_HEADER_PHRASE && !encode_addresses_utf8 (ctx, out, name, decoded)
-          && raw_len <= limits->header_length && header_raw_is_ascii (name, raw))
+      if (mode == MUGAI_HEADER_PHRASE)
+        {
+          /* Address fields are formatted by encode_addresses_utf8() alone:
+           * handing GMime the decoded text would let its own parser decode
+           * leftovers such as an encoded-word with an impossible charset
+           * name, which GMime 3.2.13's encoder then trips over. */
+          g_mime_header_list_append (out, name, "", NULL);
+          if (encode_addresses_utf8 (ctx, out, name, decoded))
+            continue;
+        }
+      else
+        g_mime_object_append_header (GMIME_OBJECT (dst), name, decoded, "utf-8");
+      if (mode == MUGAI_HEADER_PHRASE && raw_len <= limits->header_length
+          && header_raw_is_ascii (name, raw))
         {
           /* Not an address list GMime can make sense of (a bare word, the
            * rest of a header block run together by a broken sender):
@@ -1372,6 +1398,19 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
                                     mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
                                                        "%s is not a valid address list; kept as it came",
                                                        name));
+          continue;
+        }
+      if (mode == MUGAI_HEADER_PHRASE)
+        {
+          /* Not an address list, and not ASCII that could be written back
+           * as it came: no 7-bit form of it would parse as addresses, so
+           * the field goes (the original keeps it) and the report says so. */
+          g_mime_header_list_remove_at (out, g_mime_header_list_get_count (out) - 1);
+          g_autofree char *safe = mugai_text_safe_display (decoded, 80);
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
+                                                       "%s is not a valid address list; removed: %s",
+                                                       name, safe));
           continue;
         }
       ensure_7bit (out, name, decoded);
@@ -1465,6 +1504,17 @@ reject_whole (MugaiReport *report, MugaiFindingCategory category, const char *de
   mugai_report_add_finding (report, f);
 }
 
+/* The input is not NUL-terminated (an mmap of the spool in the milter):
+ * only the len octets are looked at. */
+static gboolean
+only_blanks (const char *data, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
+      return FALSE;
+  return TRUE;
+}
+
 MugaiReport *
 mugai_sanitize_refuse_oversize (const MugaiPolicy *policy, gsize size)
 {
@@ -1495,7 +1545,7 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
       *report_out = mugai_sanitize_refuse_oversize (policy, len);
       return TRUE;
     }
-  if (len == 0 || strspn (data, " \t\r\n") == len)
+  if (only_blanks (data, len))
     {
       reject_whole (report, MUGAI_FINDING_MALFORMED, "empty message");
       finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);

@@ -616,6 +616,41 @@ test_encrypted_zip (void)
 }
 
 static void
+test_fuzz_regressions (void)
+{
+  /* found by fuzz/ (see fuzz/crashes/README.md) */
+  Result r;
+  /* blanks only, not NUL-terminated: refused, no over-read (ASan) */
+  g_autoptr (MugaiPolicy) policy = policy_from (NULL);
+  g_autoptr (GBytes) blanks = g_bytes_new_take (g_memdup2 ("\n\n \t\r\n", 6), 6);
+  g_autoptr (GBytes) out = NULL;
+  MugaiReport *report = NULL;
+  g_assert_true (mugai_sanitize (blanks, policy, engines, NULL, &out, &report, NULL));
+  g_assert_cmpint (report->verdict, ==, MUGAI_VERDICT_REJECT);
+  mugai_report_free (report);
+
+  /* escape sequences and other controls never reach the reader */
+  run (HDR "Content-Type: text/plain; charset=utf-8\n\nA \x1b$B$3$s\x1b(B B \x1b[31mRED\x1b[0m\n",
+       "[sanitize]\ncharset = iso-2022-jp\n", &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_null (strchr (text, 0x1b));
+  g_assert_nonnull (strstr (text, "RED"));
+  result_clear (&r);
+
+  /* an encoded-word with an impossible charset in an address field */
+  run ("From: a@example.jp\nTo: =?x y?q?=01?= <b@example.jp>\nSubject: t\n\nbody\n", NULL, &r);
+  g_assert_nonnull (r.output);
+  result_clear (&r);
+
+  /* an address field that is no address list and not ASCII: removed */
+  run ("From: a@example.jp\nReply-To: \"KLAUS- H\xc4NSCHEL\" <>\nSubject: t\n\nbody\n", NULL, &r);
+  g_assert_cmpint (count_headers (r.message, "Reply-To"), ==, 0);
+  g_assert_true (has_finding (r.report, MUGAI_FINDING_MALFORMED));
+  g_assert_nonnull (strstr (r.output, "\nSubject: t\n"));
+  result_clear (&r);
+}
+
+static void
 test_long_lines (void)
 {
   g_autoptr (GString) m = g_string_new (HDR "X-Long: ");
@@ -693,6 +728,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/binary-as-text", test_binary_as_text);
   g_test_add_func ("/sanitize/long-lines", test_long_lines);
   g_test_add_func ("/sanitize/utf16-text", test_utf16_text);
+  g_test_add_func ("/sanitize/fuzz-regressions", test_fuzz_regressions);
   g_test_add_func ("/sanitize/virus-rejects", test_virus_rejects);
   g_test_add_func ("/sanitize/hash-signature", test_hash_signature);
   g_test_add_func ("/sanitize/encrypted-zip", test_encrypted_zip);
