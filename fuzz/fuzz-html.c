@@ -1,0 +1,71 @@
+/*
+ * fuzz-html.c - libFuzzer target: HTML to text (html.c)
+ *
+ * DESCRIPTION
+ *	The input, made valid UTF-8 with g_utf8_make_valid() as the
+ *	sanitizer's charset step guarantees, is rendered by
+ *	mugai_html_to_text() in all three link modes, with a small output
+ *	limit on one of them to reach the truncation path.  The raw input
+ *	(exactly its length, no NUL after it) also goes to
+ *	mugai_html_meta_charset() and mugai_html_defang_url().
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "html.h"
+#include "fuzz-common.h"
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  (void) argc;
+  (void) argv;
+  fuzz_init ();
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  static const MugaiLinkMode modes[] = { MUGAI_LINKS_DEFANG, MUGAI_LINKS_SHOW, MUGAI_LINKS_DROP };
+  static const gsize limits[] = { 1024 * 1024, 1024 * 1024, 97 };
+  char *html = g_utf8_make_valid ((const char *) data, (gssize) size);
+  gsize html_len = strlen (html); /* NULs became U+FFFD; strlen is the length */
+
+  for (gsize i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      char *text = NULL;
+      GError *error = NULL;
+      MugaiHtmlStats stats;
+      memset (&stats, 0, sizeof stats);
+      if (mugai_html_to_text (html, html_len, modes[i], limits[i], &text, &stats, &error))
+        {
+          if (!text || !g_utf8_validate (text, -1, NULL))
+            abort ();
+          if (strlen (text) > limits[i])
+            abort ();
+        }
+      else if (!error)
+        abort ();
+      g_free (text);
+      g_clear_error (&error);
+    }
+
+  char *raw = g_malloc (size ? size : 1);
+  memcpy (raw, data, size);
+  char *cs = mugai_html_meta_charset (raw, size);
+  g_free (cs);
+  g_free (raw);
+
+  char *url = g_strndup ((const char *) data, size);
+  char *defanged = mugai_html_defang_url (url);
+  g_free (defanged);
+  g_free (url);
+
+  g_free (html);
+  return 0;
+}
