@@ -23,7 +23,6 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:fast_unwind_on_malloc=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/tests/lsan.supp}
 export G_SLICE=always-malloc
-export MUGAI_FUZZ_SKIP_KNOWN=${MUGAI_FUZZ_SKIP_KNOWN:-1}
 
 exec "$build/fuzz/fuzz-$target" \
   -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
