@@ -1103,14 +1103,11 @@ walk_message_body (Ctx *ctx, Build *build, GMimeMessage *msg, const char *prefix
 /* ---- headers ------------------------------------------------------------ */
 
 /* A raw header value that can be written back unchanged: printable
- * ASCII, no encoded-word (those are decoded and re-encoded as UTF-8),
- * folded lines within RFC 5322's 998. */
+ * ASCII, folded lines within RFC 5322's 998, no blank continuation line. */
 static gboolean
-header_raw_is_clean (const char *name, const char *raw)
+header_raw_is_ascii (const char *name, const char *raw)
 {
   gsize line = strlen (name) + 1;
-  if (strstr (raw, "=?"))
-    return FALSE;
   for (const char *p = raw; *p; p++)
     {
       guchar c = (guchar) *p;
@@ -1120,21 +1117,24 @@ header_raw_is_clean (const char *name, const char *raw)
             return FALSE;
           /* a continuation line of only blanks reads as the end of the
            * header block to many parsers: unfold instead */
-          if (p[1] && p[1 + strspn (p + 1, " \t")] == '\n')
-            return FALSE;
-          if (p[1] && p[1 + strspn (p + 1, " \t")] == '\r')
+          if (p[1] && (p[1 + strspn (p + 1, " \t")] == '\n' || p[1 + strspn (p + 1, " \t")] == '\r'))
             return FALSE;
           line = 0;
           continue;
         }
       if (c == '\r' && p[1] == '\n')
         continue;
-      if ((c < 0x20 && c != '\t') || c >= 0x7f)
-        return FALSE;
-      if (++line > 998)
+      if ((c < 0x20 && c != '\t') || c >= 0x7f || ++line > 998)
         return FALSE;
     }
   return TRUE;
+}
+
+/* ...and no encoded-word (those are decoded and re-encoded as UTF-8). */
+static gboolean
+header_raw_is_clean (const char *name, const char *raw)
+{
+  return !strstr (raw, "=?") && header_raw_is_ascii (name, raw);
 }
 
 static char *
@@ -1190,29 +1190,6 @@ addresses_plausible (InternetAddressList *list, gboolean groups_allowed)
   return TRUE;
 }
 
-/* Printable ASCII with folded lines within 998 octets (encoded-words
- * allowed): a raw value that may be written back as it is. */
-static gboolean
-header_raw_is_ascii (const char *name, const char *raw)
-{
-  gsize line = strlen (name) + 1;
-  for (const char *p = raw; *p; p++)
-    {
-      guchar c = (guchar) *p;
-      if (c == '\n')
-        {
-          if (p[1] && p[1] != ' ' && p[1] != '\t')
-            return FALSE;
-          line = 0;
-          continue;
-        }
-      if (c == '\r' && p[1] == '\n')
-        continue;
-      if ((c < 0x20 && c != '\t') || c >= 0x7f || ++line > 998)
-        return FALSE;
-    }
-  return TRUE;
-}
 
 /* Returns FALSE when the value is not a plausible address list. */
 static gboolean
