@@ -62,6 +62,7 @@ static const KeyDef keys[] = {
   { "sanitize", "rfc822", KEY_CHOICE, rfc822_choices, 0, 0, P (rfc822) },
   { "sanitize", "charset", KEY_CHOICE, charset_choices, 0, 0, P (charset) },
   { "sanitize", "encrypted", KEY_CHOICE, on_choices, 0, 0, P (encrypted) },
+  { "sanitize", "archive", KEY_CHOICE, on_choices, 0, 0, P (archive) },
   { "sanitize", "on_virus", KEY_CHOICE, virus_choices, 0, 0, P (on_virus) },
   { "notice", "language", KEY_CHOICE, language_choices, 0, 0, P (language) },
   { "notice", "position", KEY_CHOICE, position_choices, 0, 0, P (notice_position) },
@@ -98,6 +99,9 @@ static const KeyDef keys[] = {
   { "limits", "parts", KEY_COUNT, NULL, 1, 100000, P (limits.parts) },
   { "limits", "headers", KEY_COUNT, NULL, 10, 100000, P (limits.headers) },
   { "limits", "inline_payloads", KEY_COUNT, NULL, 1, 10000, P (limits.inline_payloads) },
+  { "limits", "archive_depth", KEY_COUNT, NULL, 0, 20, P (limits.archive_depth) },
+  { "limits", "archive_entries", KEY_COUNT, NULL, 1, 100000, P (limits.archive_entries) },
+  { "limits", "archive_expand", KEY_SIZE, NULL, 1 * MB, 2u * GB - 1, P (limits.archive_expand) },
 };
 
 static const KeyDef *

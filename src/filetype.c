@@ -601,7 +601,17 @@ static const struct
   { MUGAI_KIND_SHORTCUT, "ショートカット", "shortcut" },
   { MUGAI_KIND_DISK_IMAGE, "ディスクイメージ", "disk image" },
   { MUGAI_KIND_HELP, "ヘルプファイル", "help file" },
+  { MUGAI_KIND_ACTIVE_MARKUP, "スクリプトを含むマークアップ", "markup with script" },
 };
+
+const char *
+mugai_filetype_kind_label (MugaiDangerKind kind, gboolean japanese)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (kind_labels); i++)
+    if (kind_labels[i].kind == kind)
+      return japanese ? kind_labels[i].ja : kind_labels[i].en;
+  return NULL;
+}
 
 MugaiDangerKind
 mugai_filetype_danger (const guint8 *data, gsize len, const char *filename, char **label_ja,

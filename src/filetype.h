@@ -69,5 +69,9 @@ typedef enum
  * label_ja / label_en, when not NULL, receive an owned short human name
  * of the kind found ("Windows 実行ファイル" / "Windows executable"), or
  * NULL for MUGAI_KIND_OTHER. */
+/* Static short name of a kind ("実行ファイル" / "executable"); NULL for
+ * MUGAI_KIND_OTHER. */
+const char *mugai_filetype_kind_label (MugaiDangerKind kind, gboolean japanese);
+
 MugaiDangerKind mugai_filetype_danger (const guint8 *data, gsize len, const char *filename,
                                        char **label_ja, char **label_en);

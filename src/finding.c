@@ -39,6 +39,11 @@ static const MugaiWords category_words[MUGAI_FINDING_N] = {
   [MUGAI_FINDING_FORGED_HEADER]
   = { "forged-header", { "外部から付けられた X-Mugai ヘッダーを削除しました",
                          "X-Mugai header from outside removed" } },
+  [MUGAI_FINDING_ARCHIVE]
+  = { "archive", { "圧縮ファイル（書庫）です", "archive" } },
+  [MUGAI_FINDING_TYPE_MISMATCH]
+  = { "type-mismatch", { "ファイルの種類の表示と中身が異なります",
+                         "declared type differs from the content" } },
 };
 
 static const MugaiWords action_words[MUGAI_ACTION_N] = {

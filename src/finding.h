@@ -31,6 +31,8 @@ typedef enum
   MUGAI_FINDING_MALFORMED,       /* cannot be understood as declared */
   MUGAI_FINDING_CHARSET,         /* declared charset wrong; another used */
   MUGAI_FINDING_FORGED_HEADER,   /* X-Mugai-* header from outside removed */
+  MUGAI_FINDING_ARCHIVE,         /* an archive: listed, then removed or refused by policy */
+  MUGAI_FINDING_TYPE_MISMATCH,   /* declared type or extension disagrees with the content */
   MUGAI_FINDING_N
 } MugaiFindingCategory;
 

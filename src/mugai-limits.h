@@ -43,6 +43,16 @@
 /* Inline payloads (uuencode, yEnc, BinHex) cut out of one text part. */
 #define MUGAI_LIMIT_INLINE_PAYLOADS 64
 
+/* Archives (archive.c).  Depth: an archive in an archive in an archive
+ * is already a deliberate hiding place; deeper ones are not opened and
+ * the attachment is treated as one that cannot be seen through.
+ * Members: a real archive sent by mail has tens of files; thousands is a
+ * bomb.  Expansion: octets decompressed to list one attachment (zip
+ * bombs: 42.zip expands to 4.5 PB; this stops it at 100 MiB). */
+#define MUGAI_LIMIT_ARCHIVE_DEPTH 3
+#define MUGAI_LIMIT_ARCHIVE_ENTRIES 1000
+#define MUGAI_LIMIT_ARCHIVE_EXPAND (100u * 1024 * 1024)
+
 /* The milter.  Postfix's milter_content_timeout defaults to 300 s; a
  * worker must give up well before Postfix does, so that the sender gets
  * our 4xx with a reason rather than Postfix's default action. */

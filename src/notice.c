@@ -81,6 +81,42 @@ format_size (gsize size)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+/* Archive members shown in the notice; the report has them all. */
+#define NOTICE_MAX_ENTRIES 30
+
+static void
+render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
+{
+  g_string_append_printf (out, ja ? "    内容（%u 件）:\n" : "    Contents (%u files):\n",
+                          p->entries_total);
+  for (guint i = 0; i < p->entries->len && i < NOTICE_MAX_ENTRIES; i++)
+    {
+      const MugaiEntryReport *e = p->entries->pdata[i];
+      g_autofree char *name = mugai_text_safe_display (e->name, 120);
+      g_string_append_printf (out, "      %s", name);
+      if (e->size >= 0)
+        {
+          g_autofree char *size = format_size ((gsize) e->size);
+          g_string_append_printf (out, ja ? "（%s バイト）" : " (%s bytes)", size);
+        }
+      if (e->encrypted)
+        g_string_append (out, ja ? " [パスワード付き]" : " [password-protected]");
+      if (e->danger)
+        {
+          g_autofree char *d = mugai_text_safe_display (e->danger, 120);
+          g_string_append_printf (out, ja ? " ← 危険: %s" : " <- dangerous: %s", d);
+        }
+      g_string_append_c (out, '\n');
+    }
+  if (p->entries_total > NOTICE_MAX_ENTRIES && p->entries->len >= NOTICE_MAX_ENTRIES)
+    g_string_append_printf (out, ja ? "      ほか %u 件\n" : "      and %u more\n",
+                            p->entries_total - NOTICE_MAX_ENTRIES);
+  else if (p->entries_total > p->entries->len)
+    g_string_append_printf (out, ja ? "      ほか %u 件（一覧の上限を超えました）\n"
+                                    : "      and %u more (listing limit reached)\n",
+                            p->entries_total - p->entries->len);
+}
+
 static void
 render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
 {
@@ -93,7 +129,9 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
   else
     name = g_strdup (ja ? "(名前なし)" : "(no name)");
   g_autofree char *size = format_size (p->size);
-  g_autofree char *type = mugai_text_safe_display (p->declared_type ? p->declared_type : "", 80);
+  /* what the content really is, when mugai knows; else what was declared */
+  g_autofree char *type = mugai_text_safe_display (
+      p->type_label ? p->type_label : (p->declared_type ? p->declared_type : ""), 80);
 
   if (ja)
     g_string_append_printf (out, "・%s（%s、%s バイト）\n", name, type, size);
@@ -112,6 +150,8 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
   g_string_append_c (out, '\n');
   if (p->sha256 && p->action == MUGAI_ACTION_REMOVE)
     g_string_append_printf (out, "    SHA-256: %s\n", p->sha256);
+  if (p->entries)
+    render_entries (out, p, ja);
 }
 
 char *

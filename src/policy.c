@@ -24,6 +24,9 @@ mugai_policy_new_default (void)
     .parts = MUGAI_LIMIT_PARTS,
     .headers = MUGAI_LIMIT_HEADERS,
     .inline_payloads = MUGAI_LIMIT_INLINE_PAYLOADS,
+    .archive_depth = MUGAI_LIMIT_ARCHIVE_DEPTH,
+    .archive_entries = MUGAI_LIMIT_ARCHIVE_ENTRIES,
+    .archive_expand = MUGAI_LIMIT_ARCHIVE_EXPAND,
   };
   policy->milter = (MugaiMilterSettings){
     .socket = g_strdup ("unix:/run/mugai/milter.sock"),
@@ -57,6 +60,7 @@ mugai_policy_new_default (void)
   policy->rfc822 = MUGAI_RFC822_ATTACH;
   policy->charset = MUGAI_OUTPUT_UTF8;
   policy->encrypted = MUGAI_ON_REMOVE;
+  policy->archive = MUGAI_ON_REMOVE;
   policy->language = MUGAI_LANG_JA;
   policy->notice_position = MUGAI_NOTICE_TOP;
   policy->notice_template = g_strdup (mugai_notice_builtin_template (policy->language));
@@ -101,7 +105,10 @@ mugai_policy_action (const MugaiPolicy *policy, const MugaiFinding *finding)
     case MUGAI_FINDING_ACTIVE_CONTENT:
       return MUGAI_ACTION_TO_TEXT;
     case MUGAI_FINDING_CHARSET:
+    case MUGAI_FINDING_TYPE_MISMATCH: /* reported; the part's type decides */
       return MUGAI_ACTION_KEEP;
+    case MUGAI_FINDING_ARCHIVE:
+      return policy->archive == MUGAI_ON_REJECT ? MUGAI_ACTION_REJECT : MUGAI_ACTION_REMOVE;
     case MUGAI_FINDING_BANNED_TYPE:
     case MUGAI_FINDING_NAME_TRICK:
     case MUGAI_FINDING_NOT_INSPECTABLE:

@@ -68,6 +68,9 @@ typedef struct
   guint parts;
   guint headers;
   guint inline_payloads;
+  guint archive_depth;   /* archives inside an archive, listed this deep */
+  guint archive_entries; /* members listed per attachment */
+  gsize archive_expand;  /* octets decompressed per attachment to list it */
 } MugaiLimits;
 
 /* The daemon's own settings ([milter], [quarantine], [audit]); the CLI
@@ -102,6 +105,7 @@ typedef struct
   MugaiRfc822 rfc822;
   MugaiOutputCharset charset;
   MugaiOn encrypted;
+  MugaiOn archive;
   MugaiLang language;
   MugaiNoticePosition notice_position;
   char *notice_template_path; /* NULL: built-in template */

@@ -12,6 +12,16 @@
 
 #include "mugai-build.h"
 
+void
+mugai_entry_report_free (gpointer data)
+{
+  MugaiEntryReport *e = data;
+  g_free (e->name);
+  g_free (e->type);
+  g_free (e->danger);
+  g_free (e);
+}
+
 static void
 part_report_free (gpointer data)
 {
@@ -23,6 +33,10 @@ part_report_free (gpointer data)
   g_free (p->sha256);
   g_free (p->charset);
   g_free (p->detail);
+  g_free (p->type_label);
+  g_free (p->true_type);
+  if (p->entries)
+    g_ptr_array_unref (p->entries);
   g_free (p);
 }
 
@@ -193,6 +207,29 @@ mugai_report_to_json (const MugaiReport *report, gboolean pretty)
                                       ? NULL
                                       : mugai_finding_category_name ((MugaiFindingCategory) p->reason));
       mugai_json_add_string (b, "detail", p->detail);
+      mugai_json_add_string (b, "true_type", p->true_type);
+      mugai_json_add_string (b, "type_label", p->type_label);
+      if (p->entries)
+        {
+          json_builder_set_member_name (b, "entries_total");
+          json_builder_add_int_value (b, p->entries_total);
+          json_builder_set_member_name (b, "entries");
+          json_builder_begin_array (b);
+          for (guint e = 0; e < p->entries->len; e++)
+            {
+              const MugaiEntryReport *er = p->entries->pdata[e];
+              json_builder_begin_object (b);
+              mugai_json_add_string (b, "name", er->name);
+              json_builder_set_member_name (b, "size");
+              json_builder_add_int_value (b, er->size);
+              mugai_json_add_string (b, "type", er->type);
+              mugai_json_add_string (b, "danger", er->danger);
+              json_builder_set_member_name (b, "encrypted");
+              json_builder_add_boolean_value (b, er->encrypted);
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

@@ -31,6 +31,16 @@ typedef enum
 
 #define MUGAI_REASON_NONE (-1)
 
+/* One member of an archive attachment, as listed in the notice. */
+typedef struct
+{
+  char *name;     /* UTF-8 as decoded; nested members "inner.zip/member" */
+  gint64 size;    /* -1 unknown */
+  char *type;     /* what it is by content ("doc" kind name), or NULL */
+  char *danger;   /* why it is dangerous (policy language), or NULL */
+  gboolean encrypted;
+} MugaiEntryReport;
+
 typedef struct
 {
   char *path;          /* MIME path ("1", "2.1"); "" for the root container */
@@ -45,6 +55,11 @@ typedef struct
   MugaiAction action;
   int reason;          /* MugaiFindingCategory, or MUGAI_REASON_NONE */
   char *detail;        /* UTF-8, may be NULL */
+  char *type_label;    /* what the content is, in the policy's language
+                          ("一太郎文書"), or NULL when unknown */
+  char *true_type;     /* machine name of the same ("ichitaro"), or NULL */
+  GPtrArray *entries;  /* MugaiEntryReport of an archive, or NULL */
+  guint entries_total; /* members seen (entries may hold fewer) */
 } MugaiPartReport;
 
 typedef struct
@@ -64,6 +79,8 @@ typedef struct
 MugaiReport *mugai_report_new (void);
 void mugai_report_free (MugaiReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiReport, mugai_report_free)
+
+void mugai_entry_report_free (gpointer entry);
 
 MugaiPartReport *mugai_report_add_part (MugaiReport *report, const char *path, const char *kind);
 

@@ -35,7 +35,9 @@
 #include <string.h>
 #include <libxml/parser.h>
 
+#include "arclist.h"
 #include "charset.h"
+#include "doctype.h"
 #include "filetype.h"
 #include "header.h"
 #include "html.h"
@@ -722,6 +724,164 @@ scan_apply (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiScanResult result
   return FALSE;
 }
 
+/* ---- what a part really is ------------------------------------------- */
+
+static void
+append_detail (MugaiPartReport *rec, const char *text, gboolean ja)
+{
+  if (!rec->detail)
+    rec->detail = g_strdup (text);
+  else
+    {
+      char *d = g_strconcat (rec->detail, ja ? "。" : "; ", text, NULL);
+      g_free (rec->detail);
+      rec->detail = d;
+    }
+}
+
+/* Names the content's true type on rec, reports a declared type or an
+ * extension that disagrees with it (a finding, not an action: what the
+ * part is decides what happens to it), and lists archives.  Returns the
+ * listing for an archive, NULL otherwise. */
+static MugaiArchiveListing *
+describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *bytes, MugaiDocFlags *flags,
+                  char **mismatch)
+{
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  MugaiDocKind kind = mugai_doctype_identify (bytes->data, bytes->len, rec->detected_type, flags);
+  MugaiDocKind by_ext = mugai_doctype_for_extension (rec->filename);
+  MugaiDocKind by_mime = mugai_doctype_for_mime (rec->declared_type);
+  /* DocuWorks has no signature mugai could verify: its extension names
+   * it when the content is nothing else mugai knows */
+  if (kind == MUGAI_DOC_UNKNOWN && by_ext == MUGAI_DOC_DOCUWORKS)
+    kind = by_ext;
+  if (kind != MUGAI_DOC_UNKNOWN)
+    {
+      rec->true_type = g_strdup (mugai_doctype_name (kind));
+      rec->type_label = g_strdup (mugai_doctype_label (kind, ja));
+    }
+
+  const char *ext = rec->filename ? strrchr (rec->filename, '.') : NULL;
+  g_autoptr (GString) m = g_string_new (NULL);
+  /* a password-protected docx/xlsx/pptx is an OLE file by design */
+  if (*flags & MUGAI_DOC_FLAG_ENCRYPTED)
+    by_ext = by_mime = MUGAI_DOC_UNKNOWN;
+  if (!mugai_doctype_compatible (by_ext, kind) && ext)
+    {
+      g_autofree char *shown = mugai_text_safe_display (ext, 16);
+      g_string_append_printf (m, ja ? "拡張子 %s" : "extension %s", shown);
+    }
+  if (!mugai_doctype_compatible (by_mime, kind))
+    {
+      g_autofree char *shown = mugai_text_safe_display (rec->declared_type, 80);
+      g_string_append_printf (m, ja ? "%s%s" : "%sdeclared %s", m->len ? (ja ? "・" : " and ") : "",
+                              shown);
+    }
+  if (m->len)
+    {
+      g_string_append_printf (m, ja ? " の表示と中身（%s）が異なります" : " but the content is %s",
+                              mugai_doctype_label (kind, ja));
+      mugai_report_add_finding (ctx->report, mugai_finding_new (MUGAI_FINDING_TYPE_MISMATCH,
+                                                                rec->path, "%s", m->str));
+      *mismatch = g_string_free (g_steal_pointer (&m), FALSE);
+    }
+
+  if (!mugai_doctype_is_archive (kind))
+    return NULL;
+  MugaiArchiveLimits limits = {
+    .max_depth = ctx->policy->limits.archive_depth,
+    .max_entries = ctx->policy->limits.archive_entries,
+    .max_expand = ctx->policy->limits.archive_expand,
+  };
+  MugaiArchiveListing *listing = mugai_archive_list (bytes->data, bytes->len, kind, rec->filename,
+                                                     &limits);
+  rec->entries = g_ptr_array_new_with_free_func (mugai_entry_report_free);
+  rec->entries_total = listing->total;
+  for (guint i = 0; i < listing->entries->len; i++)
+    {
+      const MugaiArchiveEntry *e = listing->entries->pdata[i];
+      MugaiEntryReport *er = g_new0 (MugaiEntryReport, 1);
+      er->name = g_strdup (e->name);
+      er->size = e->directory ? -1 : e->size;
+      er->encrypted = e->encrypted;
+      if (e->kind != MUGAI_DOC_UNKNOWN)
+        er->type = g_strdup (mugai_doctype_name (e->kind));
+      if (mugai_archive_entry_dangerous (e))
+        {
+          g_autofree char *lja = NULL, *len_ = NULL;
+          if (e->danger != MUGAI_KIND_OTHER)
+            {
+              /* the label of the kind found, from the member's name or content */
+              er->danger = g_strdup (ja ? mugai_filetype_kind_label (e->danger, TRUE)
+                                        : mugai_filetype_kind_label (e->danger, FALSE));
+            }
+          else if (e->macros)
+            er->danger = g_strdup (ja ? "マクロ付き文書" : "document with macros");
+          else
+            er->danger = g_strdup (ja ? "名前が種類を偽っています" : "name disguises its type");
+        }
+      g_ptr_array_add (rec->entries, er);
+    }
+  return listing;
+}
+
+/* Decides a part by what describe_content() found.  TRUE when decided. */
+static gboolean
+decide_document (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiDocFlags flags,
+                 const MugaiArchiveListing *listing)
+{
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  if (flags & MUGAI_DOC_FLAG_MACROS)
+    {
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
+              ja ? "マクロ（VBA）を含む Office 文書です" : "Office document with macros (VBA)");
+      return TRUE;
+    }
+  if (flags & MUGAI_DOC_FLAG_ENCRYPTED)
+    {
+      decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED,
+              ja ? "パスワード付きファイルのため検査できません" : "password-protected: cannot be scanned");
+      return TRUE;
+    }
+  if (!listing)
+    return FALSE;
+  const char *label = rec->type_label ? rec->type_label : "";
+  g_autofree char *d = NULL;
+  if (listing->dangerous)
+    {
+      d = g_strdup_printf (ja ? "危険なファイルを含む %s です（%u 件）"
+                              : "%s holding dangerous files (%u)",
+                           label, listing->dangerous);
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
+    }
+  else if (listing->encrypted)
+    {
+      d = g_strdup_printf (ja ? "パスワード付きファイルのため検査できません（%s）"
+                              : "password-protected: cannot be scanned (%s)",
+                           label);
+      decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED, d);
+    }
+  else if (listing->too_deep || listing->incomplete)
+    {
+      d = g_strdup_printf (ja ? "%sの入れ子・件数・展開量が上限を超えたため中身を確認できません"
+                              : "%s nested too deep, too many files or too large to look into",
+                           label);
+      decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
+    }
+  else if (listing->error)
+    {
+      g_autofree char *e = mugai_text_safe_display (listing->error, 120);
+      d = g_strdup_printf (ja ? "%sを読めません: %s" : "%s cannot be read: %s", label, e);
+      decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, d);
+    }
+  else
+    {
+      d = g_strdup_printf (ja ? "%s、%u 件のファイル" : "%s, %u files", label, listing->total);
+      decide (ctx, rec, build, MUGAI_FINDING_ARCHIVE, d);
+    }
+  return TRUE;
+}
+
 static gboolean
 known_transfer_encoding (GMimeObject *obj)
 {
@@ -769,6 +929,13 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
   if ((scan == MUGAI_SCAN_VIRUS || scan == MUGAI_SCAN_PHISHING) && scan_apply (ctx, build, rec, scan, sig))
     return;
 
+  /* what the content is (named in the notice whatever happens next) */
+  MugaiDocFlags docflags = 0;
+  g_autofree char *mismatch = NULL;
+  g_autoptr (MugaiArchiveListing) listing = NULL;
+  if (cls == LEAF_OTHER)
+    listing = describe_content (ctx, rec, bytes, &docflags, &mismatch);
+
   const char *binary_detail = ctx->policy->language == MUGAI_LANG_JA
                                   ? "テキストと表示されていますが中身はバイナリです"
                                   : "declared as text but holds binary data";
@@ -799,11 +966,23 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
       if (flags & ~MUGAI_NAME_DANGEROUS_EXTENSION)
         {
           decide (ctx, rec, build, MUGAI_FINDING_NAME_TRICK, ja ? dja : den);
+          if (mismatch)
+            append_detail (rec, mismatch, ja);
           return;
         }
     }
+  if (cls == LEAF_OTHER && decide_document (ctx, build, rec, docflags, listing))
+    {
+      if (mismatch)
+        append_detail (rec, mismatch, ja);
+      return;
+    }
   if (scan_apply (ctx, build, rec, scan, sig))
-    return;
+    {
+      if (mismatch)
+        append_detail (rec, mismatch, ja);
+      return;
+    }
   if (attachment)
     {
       /* Always removed, whatever the type was declared as: executables,
@@ -818,6 +997,8 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
           g_autofree char *d = g_strdup_printf (ja ? "危険な種類のファイルです: %s" : "dangerous file type: %s",
                                                 ja ? lja : len_);
           decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
+          if (mismatch)
+            append_detail (rec, mismatch, ja);
           return;
         }
     }
@@ -879,7 +1060,7 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
       decide (ctx, rec, build, MUGAI_FINDING_NOT_INSPECTABLE, NULL);
       return;
     case LEAF_OTHER:
-      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, NULL);
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, mismatch);
       return;
     }
 }

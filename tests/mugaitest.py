@@ -32,7 +32,7 @@ VERDICTS = ("clean", "sanitized", "reject", "tempfail")
 DELIVERED = ("clean", "sanitized")
 CATEGORIES = ("virus", "banned-type", "name-trick", "encrypted", "not-inspectable", "signature",
               "inline-payload", "active-content", "over-limit", "malformed", "charset",
-              "forged-header")
+              "forged-header", "archive", "type-mismatch")
 ACTIONS = ("keep", "to-text", "convert", "remove", "unused", "container", "reject")
 KINDS = ("body", "attachment", "inline", "container", "alternative", "signature", "inline-payload",
          "message")

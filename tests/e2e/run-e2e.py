@@ -70,10 +70,12 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 import harness as h  # noqa: E402
 import mugaitest as mt  # noqa: E402
+import threatmail  # noqa: E402
 
 SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 TESTDATA = os.path.join(SRCDIR, "testdata")
-SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload"]
+SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload",
+             "threats"]
 SESSIONS = 8
 FRONT_RSS_LIMIT_MB = 64
 
@@ -1239,6 +1241,57 @@ def sc_virus(ctx):
     leftover_check(ctx, m)
 
 
+def sc_threats(ctx):
+    """The real hostile files of tests/threatmail.py through Postfix: each
+    message delivered without the file (and with the notice naming what
+    was found: archive members, true types, reasons) or refused with 550
+    when it carries malware; each original in the quarantine."""
+    m = ctx.new_milter("threats")
+    if not ctx.start_milter(m):
+        return
+    pf = ctx.postfix
+    tmp = tempfile.mkdtemp(prefix="threats-", dir=m.dir)
+    cases = threatmail.cases(tmp)
+    items = []
+    for case in cases:
+        if case.skip:
+            ctx.tap.result(True, "threats: %s" % case.key, skip=case.skip)
+            continue
+        ident = "threat-" + case.key
+        it = Item(ident, h.with_id(case.message, ident))
+        it.case = case
+        items.append(it)
+    Sender(pf.smtp_port, items, sessions=4).start().join(300)
+    ctx.wait_delivered([i.ident for i in items if i.final and i.final.code == 250], 60)
+    sink = ctx.sink.by_id("threat-")
+    qidx, _qprob = quarantine_index(m)
+    for it in items:
+        case, r, probs = it.case, it.final, []
+        if case.smtp_reject:
+            if not (r and r.code == 550):
+                probs.append("expected 550, got %s" % r)
+            if sink.get(it.ident):
+                probs.append("a refused message reached the sink")
+        elif not (r and r.code == 250):
+            probs.append("not accepted: %s" % r)
+        else:
+            msgs = sink.get(it.ident, [])
+            probs += judge_delivered(ctx, it, msgs)
+            if msgs:
+                chk = mt.check_message(msgs[0].data, it.data)
+                if chk.msg is not None:
+                    for part in chk.msg.walk():
+                        if not part.is_multipart() and part.get_content_type() != "text/plain":
+                            probs.append("a %s part was delivered" % part.get_content_type())
+                body = chk.main_body or ""
+                for s in case.notice:
+                    if s not in body:
+                        probs.append("the notice does not say %r" % s)
+            probs += judge_quarantined(it, r.qid, qidx)
+        ctx.ok(not probs, "threats: %s: %s" % (case.key, r), probs)
+    leftover_check(ctx, m)
+
+
 class PacedSender(Sender):
     """A Sender whose sessions wait `gap` seconds between messages."""
 
@@ -1369,7 +1422,7 @@ def sc_dbreload(ctx):
 
 SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "poison": sc_poison,
                   "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm,
-                  "virus": sc_virus, "dbreload": sc_dbreload}
+                  "virus": sc_virus, "dbreload": sc_dbreload, "threats": sc_threats}
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Whole-program test: real hostile attachments through `mugai sanitize`.
+
+    python3 tests/run-threats.py MUGAI_BIN
+
+The files come from tests/threatmail.py (archives with programs and
+Japanese names, password-protected zip and 7z, LZH, macro documents under
+innocent names, a PE file, lying names, 一太郎, DocuWorks...).  For each
+message, one TAP test: the exit status, the output judged well-formed by
+Python's email package with no leaf but text/plain, the attachment gone,
+the report's reason and findings, the archive members listed in the
+report, and the notice naming what it must.
+
+Environment: MUGAI_CONFIG (the test configuration with the sigtool
+signatures), as set by meson.
+"""
+
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mugaitest as mt  # noqa: E402
+import threatmail  # noqa: E402
+
+
+def attachment_report(report):
+    for p in report.get("parts", []):
+        if p.get("kind") == "attachment" and p.get("filename"):
+            return p
+    return None
+
+
+def check(mugai, case, tmp):
+    path = os.path.join(tmp, case.key + ".eml")
+    with open(path, "wb") as f:
+        f.write(case.message)
+    rpath = os.path.join(tmp, case.key + ".json")
+    r = mt.run([mugai, "sanitize", "--report", rpath, path], timeout=120)
+    d = []
+    if r.timed_out or r.signal:
+        return [r.describe()] + r.stderr_tail()
+    if r.rc != case.exit_code:
+        d.append("exit %d, expected %d" % (r.rc, case.exit_code))
+    report, problem = mt.load_report(rpath)
+    if problem:
+        return d + [problem] + r.stderr_tail()
+    d += mt.check_report(report, r.rc)
+    cats = [f.get("category") for f in report.get("reasons", [])]
+    for c in case.categories:
+        if c not in cats:
+            d.append("report has no %s finding (has %s)" % (c, cats))
+    att = attachment_report(report)
+    if case.reason:
+        if att is None:
+            d.append("no attachment in the report")
+        else:
+            if att.get("reason") != case.reason:
+                d.append("attachment reason %r, expected %r (detail %s)"
+                         % (att.get("reason"), case.reason, mt.short(att.get("detail"))))
+            if att.get("action") != "remove":
+                d.append("attachment action %r, expected remove" % att.get("action"))
+            if case.type_label and att.get("type_label") != case.type_label:
+                d.append("type_label %r, expected %r" % (att.get("type_label"), case.type_label))
+            names = [e.get("name") for e in att.get("entries") or []]
+            for e in case.entries:
+                if e not in names:
+                    d.append("member %r not listed (listed: %s)" % (e, mt.short(names)))
+    if r.rc == mt.EXIT_DELIVER:
+        c = mt.check_message(r.stdout, case.message)
+        d += c.lines()
+        if c.msg is not None:
+            for part in c.msg.walk():
+                if part.is_multipart():
+                    continue
+                if part.get_content_type() != "text/plain":
+                    d.append("a %s part was delivered" % part.get_content_type())
+            body = c.main_body or ""
+            for s in case.notice:
+                if s not in body:
+                    d.append("notice does not say %r; body starts: %s" % (s, mt.short(body[:600])))
+            raw = r.stdout
+            for needle in (b"TVqQ", b"UEsDB", b"MZ\x90"):  # base64 of MZ, of PK\3\4, raw MZ
+                if needle in raw:
+                    d.append("output holds %r: the original file survived" % needle)
+    elif r.stdout:
+        d.append("refused but %d octets written" % len(r.stdout))
+    if d:
+        d += r.stderr_tail()
+    return d
+
+
+def main():
+    mugai = sys.argv[1]
+    with tempfile.TemporaryDirectory(prefix="mugai-threats-") as tmp:
+        cases = threatmail.cases(tmp)
+        print("1..%d" % len(cases))
+        failed = 0
+        for n, case in enumerate(cases, 1):
+            if case.skip:
+                print("ok %d - %s # SKIP %s" % (n, case.key, case.skip))
+                continue
+            problems = check(mugai, case, tmp)
+            if problems:
+                failed += 1
+                print("not ok %d - %s" % (n, case.key))
+                for p in problems:
+                    print("#   " + p)
+            else:
+                print("ok %d - %s" % (n, case.key))
+        return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

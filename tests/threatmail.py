@@ -1,0 +1,314 @@
+"""Real hostile attachments, made at test time, and what mugai must do.
+
+    cases(workdir) -> list of Case
+
+Each Case holds a whole message (bytes) carrying one real file: zip, 7z,
+LZH, tar.gz archives (with Japanese member names in CP932 or UTF-8, with
+programs inside, nested, password-protected), Office documents with a VBA
+project (recognised by content, sent under innocent names), a Windows
+program, names that lie (RTLO, double extension), 一太郎 and DocuWorks
+files, a file whose extension and declared type say PDF but which is a
+zip.  The files are written by Python's standard library and, where
+Debian has them, the real tools (zip for ZipCrypto, 7z); a case whose
+tool is missing is returned with .skip set.
+
+Used by tests/run-threats.py (mugai sanitize) and by the Postfix
+end-to-end test (tests/e2e/run-e2e.py --only threats), so both check the
+same files against the same expectations.
+"""
+
+import io
+import os
+import shutil
+import struct
+import subprocess
+import tarfile
+import zipfile
+from email.message import EmailMessage
+
+EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
+
+
+class Case:
+    def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
+                 entries=(), type_label=None, skip=None, smtp_reject=False):
+        self.key = key
+        self.message = message          # bytes
+        self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
+        self.reason = reason            # the attachment's report "reason"
+        self.notice = list(notice)      # strings the notice must hold
+        self.categories = list(categories)  # finding categories the report must hold
+        self.entries = list(entries)    # archive member names the report must list
+        self.type_label = type_label    # the attachment's true type label
+        self.skip = skip                # why this case cannot run here
+        self.smtp_reject = smtp_reject  # through Postfix: 5xx expected
+
+
+# ---- file makers -------------------------------------------------------
+
+
+def pe32():
+    """A minimal but well-formed PE32 executable (one .text section, ret)."""
+    dos = bytearray(64)
+    dos[0:2] = b"MZ"
+    struct.pack_into("<I", dos, 0x3C, 0x80)
+    stub = b"This program cannot be run in DOS mode.\r\r\n$".ljust(64, b"\0")
+    coff = struct.pack("<HHIIIHH", 0x14C, 1, 0, 0, 0, 0xE0, 0x0102)
+    opt = bytearray(0xE0)
+    struct.pack_into("<HBBIIIIII", opt, 0, 0x10B, 14, 0, 0x200, 0, 0, 0x1000, 0x1000, 0x2000)
+    struct.pack_into("<III", opt, 28, 0x400000, 0x1000, 0x200)      # image base, alignments
+    struct.pack_into("<HHHHHH", opt, 40, 6, 0, 0, 0, 6, 0)           # OS/subsystem versions
+    struct.pack_into("<IIII", opt, 56, 0x2000, 0x200, 0, 3)          # image size, headers, sum, GUI? (3 = console)
+    struct.pack_into("<H", opt, 68, 3)
+    struct.pack_into("<IIIIII", opt, 72, 0x100000, 0x1000, 0x100000, 0x1000, 0, 16)
+    section = struct.pack("<8sIIIIIIHHI", b".text", 0x1000, 0x1000, 0x200, 0x200, 0, 0, 0, 0,
+                          0x60000020)
+    head = bytes(dos) + stub + b"PE\0\0" + coff + bytes(opt) + section
+    return head.ljust(0x200, b"\0") + b"\xc3".ljust(0x200, b"\0")
+
+
+def cfb(entries):
+    """A minimal OLE compound file (MS-CFB v3) whose directory holds the
+    given (name, type) entries under the root, all empty.  type 1 is a
+    storage, 2 a stream.  Enough for anything that reads the directory."""
+    FREE, END, FAT = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
+    names = [("Root Entry", 5)] + list(entries)
+    ndir = (len(names) + 3) // 4
+    header = bytearray(512)
+    header[0:8] = bytes.fromhex("d0cf11e0a1b11ae1")
+    struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIIIIIIII", header, 40, 0, 1, 1, 0, 4096, END, 0, END, 0)
+    struct.pack_into("<I", header, 76, 0)
+    for i in range(1, 109):
+        struct.pack_into("<I", header, 76 + 4 * i, FREE)
+    fat = [FAT] + [i + 1 for i in range(1, ndir)] + [END]
+    fat_sector = b"".join(struct.pack("<I", x) for x in fat).ljust(512, b"\xff")
+    dirdata = bytearray()
+    for i, (name, typ) in enumerate(names):
+        e = bytearray(128)
+        u = name.encode("utf-16-le")
+        e[0:len(u)] = u
+        struct.pack_into("<HBB", e, 64, len(u) + 2, typ, 1)
+        # root's child is entry 1; each entry's right sibling is the next
+        left, right, child = FREE, FREE, FREE
+        if i == 0 and len(names) > 1:
+            child = 1
+        elif 0 < i < len(names) - 1:
+            right = i + 1
+        struct.pack_into("<III", e, 68, left, right, child)
+        struct.pack_into("<IQ", e, 116, END, 0)
+        dirdata += e
+    dirdata = bytes(dirdata).ljust(512 * ndir, b"\0")
+    return bytes(header) + fat_sector + dirdata
+
+
+def zip_bytes(members, utf8=True):
+    """members: list of (name, data).  utf8=False writes the names as raw
+    CP932 octets without the UTF-8 flag, as Japanese Windows does."""
+    buf = io.BytesIO()
+    placeholders = []
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for i, (name, data) in enumerate(members):
+            if utf8 or name.isascii():
+                z.writestr(name, data)
+            else:
+                raw = name.encode("cp932")
+                ph = ("~%d~" % i).ljust(len(raw), "x")
+                placeholders.append((ph.encode(), raw))
+                z.writestr(ph, data)
+    out = buf.getvalue()
+    for ph, raw in placeholders:
+        out = out.replace(ph, raw)
+    return out
+
+
+def _crc16(data):
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def lzh_bytes(members):
+    """An LZH archive (level-2 headers, -lh0- stored) with names in CP932,
+    as LHA for Windows writes them."""
+    out = b""
+    for name, data in members:
+        raw = name.encode("cp932")
+        ext_name = b"\x01" + raw
+        rest = struct.pack("<H", len(ext_name) + 2) + ext_name + b"\0\0"
+
+        def header(crc):
+            fixed = b"-lh0-" + struct.pack("<IIIBBHB", len(data), len(data), 1767225600, 0x20, 2,
+                                           _crc16(data), 0x4D)
+            ext = struct.pack("<BH", 0, crc) + rest
+            size = 2 + len(fixed) + 2 + len(ext)
+            return struct.pack("<H", size) + fixed + struct.pack("<H", 5) + ext
+
+        out += header(_crc16(header(0))) + data
+    return out + b"\0"
+
+
+def docx_with_macros():
+    """A macro document (what Word saves as .docm) to be sent as .docx."""
+    ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+          'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+          '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+          '<Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.'
+          'macroEnabled.main+xml"/></Types>')
+    doc = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.'
+           'openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>請求書'
+           '</w:t></w:r></w:p></w:body></w:document>')
+    vba = cfb([("VBA", 1), ("_VBA_PROJECT", 2), ("dir", 2), ("ThisDocument", 2)])
+    return zip_bytes([("[Content_Types].xml", ct), ("word/document.xml", doc),
+                      ("word/vbaProject.bin", vba)])
+
+
+def message(subject, filename, data, ctype="application/octet-stream", text="添付をご確認ください。"):
+    m = EmailMessage()
+    m["From"] = "Sender <sender@example.com>"
+    m["To"] = "staff@city.example.lg.jp"
+    m["Subject"] = subject
+    m["Message-ID"] = "<%s@threats.example.com>" % subject.encode().hex()[:24]
+    m.set_content(text)
+    maintype, subtype = ctype.split("/")
+    m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return bytes(m)
+
+
+def _tool(*names):
+    for n in names:
+        p = shutil.which(n)
+        if p:
+            return p
+    return None
+
+
+# ---- the cases ------------------------------------------------------------
+
+
+def cases(workdir):
+    out = []
+    exe = pe32()
+
+    out.append(Case("pe-exe", message("pe", "setup.exe", exe), reason="banned-type",
+                    notice=["setup.exe", "実行ファイル"]))
+    out.append(Case("pe-as-pdf", message("pe as pdf", "invoice.pdf", exe, "application/pdf"),
+                    reason="banned-type", categories=["type-mismatch"],
+                    notice=["invoice.pdf", "実行ファイル", "中身"]))
+    out.append(Case("rtlo-name", message("rtlo", "invoice\u202efdp.exe", exe),
+                    reason="name-trick", notice=["U+202E"]))
+    out.append(Case("double-extension", message("double", "請求書.pdf.exe", exe),
+                    reason="name-trick", notice=["請求書.pdf.exe"]))
+
+    z = zip_bytes([("setup.exe", exe), ("見積書①.txt", "御見積".encode("cp932"))], utf8=False)
+    out.append(Case("zip-exe-cp932", message("zip exe", "資料.zip", z, "application/zip"),
+                    reason="banned-type", entries=["setup.exe", "見積書①.txt"],
+                    notice=["見積書①.txt", "setup.exe", "実行ファイル", "ZIP 書庫"],
+                    type_label="ZIP 書庫"))
+    z = zip_bytes([("議事録/第1回.txt", "議事録".encode()), ("議事録/第2回.txt", b"minutes")])
+    out.append(Case("zip-plain-utf8", message("zip plain", "議事録.zip", z, "application/zip"),
+                    reason="archive", entries=["議事録/第1回.txt", "議事録/第2回.txt"],
+                    notice=["議事録/第1回.txt", "ZIP 書庫"]))
+    inner = zip_bytes([("run.js", b"WScript.Echo(1)")])
+    z = zip_bytes([("inner.zip", inner), ("readme.txt", b"hello")])
+    out.append(Case("zip-nested-script", message("nested", "outer.zip", z, "application/zip"),
+                    reason="banned-type", entries=["inner.zip/run.js"],
+                    notice=["inner.zip/run.js", "スクリプト"]))
+    z = zip_bytes([("eicar.com", EICAR)])
+    out.append(Case("zip-eicar", message("eicar zip", "test.zip", z, "application/zip"),
+                    exit_code=3, categories=["virus"], smtp_reject=True))
+    z = zip_bytes([("見積.txt", b"x")])
+    out.append(Case("zip-named-pdf", message("zip pdf", "見積.pdf", z, "application/pdf"),
+                    reason="archive", categories=["type-mismatch"], notice=["拡張子 .pdf"]))
+    # a zip bomb: 150 MiB of zeros, past the 100 MiB expansion budget
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        with zf.open("zeros.bin", "w") as f:
+            chunk = bytes(1 << 20)
+            for _ in range(150):
+                f.write(chunk)
+    out.append(Case("zip-bomb", message("bomb", "bomb.zip", buf.getvalue(), "application/zip"),
+                    reason="over-limit", notice=["bomb.zip"]))
+
+    zip_tool = _tool("zip")
+    if zip_tool:
+        d = os.path.join(workdir, "ppap")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "契約書.txt"), "wb") as f:
+            f.write("契約書の本文".encode())
+        target = os.path.join(workdir, "ppap.zip")
+        subprocess.run([zip_tool, "-q", "-P", "secret", "-j", target,
+                        os.path.join(d, "契約書.txt")], check=True)
+        with open(target, "rb") as f:
+            data = f.read()
+        out.append(Case("zip-encrypted", message("ppap", "契約書.zip", data, "application/zip"),
+                        reason="encrypted", entries=["契約書.txt"],
+                        notice=["パスワード付きファイルのため検査できません", "契約書.txt"]))
+    else:
+        out.append(Case("zip-encrypted", b"", skip="zip(1) not installed"))
+
+    sz = _tool("7z", "7za", "7zr")
+    if sz:
+        d = os.path.join(workdir, "seven")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "報告書.txt"), "wb") as f:
+            f.write("報告".encode())
+        plain = os.path.join(workdir, "plain.7z")
+        enc = os.path.join(workdir, "enc.7z")
+        for target, extra in ((plain, []), (enc, ["-psecret", "-mhe=on"])):
+            subprocess.run([sz, "a", "-bd", "-bso0", "-bsp0", *extra, target,
+                            os.path.join(d, "報告書.txt")], check=True)
+        with open(plain, "rb") as f:
+            out.append(Case("7z-plain", message("7z", "報告書.7z", f.read(),
+                                                  "application/x-7z-compressed"),
+                            reason="archive", entries=["報告書.txt"],
+                            notice=["報告書.txt", "7-Zip 書庫"]))
+        with open(enc, "rb") as f:
+            out.append(Case("7z-encrypted", message("7z enc", "秘密.7z", f.read(),
+                                                      "application/x-7z-compressed"),
+                            reason="encrypted", notice=["パスワード付きファイルのため検査できません"]))
+    else:
+        out.append(Case("7z-plain", b"", skip="7z not installed"))
+        out.append(Case("7z-encrypted", b"", skip="7z not installed"))
+
+    lzh = lzh_bytes([("見積書①.txt", "御見積".encode("cp932")), ("setup.exe", exe)])
+    out.append(Case("lzh-exe-cp932", message("lzh", "古い資料.lzh", lzh), reason="banned-type",
+                    entries=["見積書①.txt", "setup.exe"],
+                    notice=["見積書①.txt", "setup.exe", "LZH 書庫"], type_label="LZH 書庫"))
+    lzh = lzh_bytes([("報告.txt", "報告".encode("cp932"))])
+    out.append(Case("lzh-plain", message("lzh plain", "報告.lzh", lzh), reason="archive",
+                    entries=["報告.txt"], notice=["報告.txt"]))
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in (("docs/run.vbs", b'MsgBox "x"'), ("docs/a.txt", b"a")):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    out.append(Case("tgz-vbs", message("tgz", "docs.tar.gz", buf.getvalue(), "application/gzip"),
+                    reason="banned-type", entries=["docs/run.vbs"],
+                    notice=["run.vbs"]))
+
+    out.append(Case("docx-macros", message("macro", "請求書.docx", docx_with_macros(),
+                                          "application/vnd.openxmlformats-officedocument."
+                                          "wordprocessingml.document"),
+                    reason="banned-type", notice=["マクロ"]))
+    doc = cfb([("WordDocument", 2), ("Macros", 1), ("VBA", 1), ("_VBA_PROJECT", 2)])
+    out.append(Case("doc-macros", message("doc macro", "議事録.doc", doc, "application/msword"),
+                    reason="banned-type", notice=["マクロ"]))
+    doc = cfb([("WordDocument", 2), ("EncryptionInfo", 2), ("EncryptedPackage", 2)])
+    out.append(Case("docx-encrypted", message("ooxml enc", "給与.xlsx", doc,
+                                             "application/vnd.openxmlformats-officedocument."
+                                             "spreadsheetml.sheet"),
+                    reason="encrypted", notice=["パスワード付きファイルのため検査できません"]))
+
+    jtd = cfb([("DocumentText", 2), ("JSRV_SegmentName", 2), ("DocInfo", 2)])
+    out.append(Case("ichitaro", message("jtd", "企画書.jtd", jtd), reason="banned-type",
+                    notice=["企画書.jtd", "一太郎文書"], type_label="一太郎文書"))
+    out.append(Case("docuworks", message("xdw", "図面.xdw", b"\x00\x01binary-docuworks-body" * 8),
+                    reason="banned-type", notice=["図面.xdw", "DocuWorks 文書"],
+                    type_label="DocuWorks 文書"))
+    return out
