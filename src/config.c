@@ -50,6 +50,9 @@ static const char *const language_choices[] = { "ja", "en", NULL };
 static const char *const position_choices[] = { "top", "bottom", NULL };
 static const char *const bool_choices[] = { "no", "yes", NULL };
 static const char *const virus_choices[] = { "reject", "discard", "hold", NULL };
+static const char *const pdf_choices[] = { "image", "text", "remove", NULL };
+static const char *const office_choices[] = { "text", "remove", NULL };
+static const char *const image_choices[] = { "reencode", "remove", NULL };
 
 #define P(field) G_STRUCT_OFFSET (MugaiPolicy, field)
 #define KB 1024u
@@ -92,6 +95,19 @@ static const KeyDef keys[] = {
   { "clamav", "heuristic_macros", KEY_BOOL, bool_choices, 0, 0, P (clamav.heuristic_macros) },
   { "clamav", "heuristic_encrypted", KEY_BOOL, bool_choices, 0, 0, P (clamav.heuristic_encrypted) },
   { "clamav", "heuristic_phishing", KEY_BOOL, bool_choices, 0, 0, P (clamav.heuristic_phishing) },
+  { "convert", "pdf", KEY_CHOICE, pdf_choices, 0, 0, P (convert.pdf) },
+  { "convert", "pdf_text", KEY_BOOL, bool_choices, 0, 0, P (convert.pdf_text) },
+  { "convert", "dpi", KEY_COUNT, NULL, 36, 600, P (convert.dpi) },
+  { "convert", "max_pages", KEY_COUNT, NULL, 1, 10000, P (convert.max_pages) },
+  { "convert", "office", KEY_CHOICE, office_choices, 0, 0, P (convert.office) },
+  { "convert", "image", KEY_CHOICE, image_choices, 0, 0, P (convert.image) },
+  { "sandbox", "filters", KEY_PATH, NULL, 0, 0, P (convert.filters_dir) },
+  { "sandbox", "timeout", KEY_COUNT, NULL, 1, 3600, P (convert.timeout) },
+  { "sandbox", "cpu", KEY_COUNT, NULL, 1, 3600, P (convert.cpu) },
+  { "sandbox", "memory", KEY_SIZE, NULL, 64 * MB, G_MAXSIZE / 2, P (convert.memory) },
+  { "sandbox", "output_max", KEY_SIZE, NULL, 1 * MB, 2u * GB - 1, P (convert.output_max) },
+  { "sandbox", "max_running", KEY_COUNT, NULL, 0, 1024, P (convert.max_running) },
+  { "sandbox", "slot_wait", KEY_COUNT, NULL, 1, 3600, P (convert.slot_wait) },
   { "limits", "message_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.message_size) },
   { "limits", "part_size", KEY_SIZE, NULL, 1 * KB, 2u * GB - 1, P (limits.part_size) },
   { "limits", "header_length", KEY_SIZE, NULL, 998, 1 * MB, P (limits.header_length) },

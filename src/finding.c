@@ -41,6 +41,8 @@ static const MugaiWords category_words[MUGAI_FINDING_N] = {
                          "X-Mugai header from outside removed" } },
   [MUGAI_FINDING_ARCHIVE]
   = { "archive", { "圧縮ファイル（書庫）です", "archive" } },
+  [MUGAI_FINDING_CONVERTIBLE]
+  = { "converted", { "無害な形式に変換しました", "converted to an inert form" } },
   [MUGAI_FINDING_TYPE_MISMATCH]
   = { "type-mismatch", { "ファイルの種類の表示と中身が異なります",
                          "declared type differs from the content" } },

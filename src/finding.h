@@ -33,6 +33,7 @@ typedef enum
   MUGAI_FINDING_FORGED_HEADER,   /* X-Mugai-* header from outside removed */
   MUGAI_FINDING_ARCHIVE,         /* an archive: listed, then removed or refused by policy */
   MUGAI_FINDING_TYPE_MISMATCH,   /* declared type or extension disagrees with the content */
+  MUGAI_FINDING_CONVERTIBLE,     /* a document converted into an inert form (filters) */
   MUGAI_FINDING_N
 } MugaiFindingCategory;
 

@@ -9,6 +9,7 @@
  */
 #include "policy.h"
 
+#include "mugai-build.h"
 #include "mugai-limits.h"
 #include "notice.h"
 
@@ -52,6 +53,21 @@ mugai_policy_new_default (void)
     .heuristic_encrypted = TRUE,
     .heuristic_phishing = FALSE,
   };
+  policy->convert = (MugaiConvertSettings){
+    .pdf = MUGAI_PDF_IMAGE,
+    .pdf_text = FALSE,
+    .dpi = 150,
+    .max_pages = 50,
+    .office = MUGAI_OFFICE_TEXT,
+    .image = MUGAI_IMAGE_REENCODE,
+    .filters_dir = g_strdup (MUGAI_FILTERDIR),
+    .timeout = 60,
+    .cpu = 60,
+    .memory = 1024u * 1024u * 1024u,
+    .output_max = 64u * 1024u * 1024u,
+    .max_running = 0,
+    .slot_wait = 30,
+  };
   policy->clamav_required = TRUE;
   policy->clamav_reload = 60;
   policy->on_virus = MUGAI_VIRUS_REJECT;
@@ -80,6 +96,7 @@ mugai_policy_free (MugaiPolicy *policy)
   g_free (policy->quarantine_dir);
   g_free (policy->audit_file);
   g_free (policy->clamav.database);
+  g_free (policy->convert.filters_dir);
   g_free (policy->notice_template_path);
   g_free (policy->notice_template);
   g_free (policy->source);
@@ -107,6 +124,9 @@ mugai_policy_action (const MugaiPolicy *policy, const MugaiFinding *finding)
     case MUGAI_FINDING_CHARSET:
     case MUGAI_FINDING_TYPE_MISMATCH: /* reported; the part's type decides */
       return MUGAI_ACTION_KEEP;
+    case MUGAI_FINDING_CONVERTIBLE:
+      /* only reported when [convert] chose a conversion that worked */
+      return MUGAI_ACTION_CONVERT;
     case MUGAI_FINDING_ARCHIVE:
       return policy->archive == MUGAI_ON_REJECT ? MUGAI_ACTION_REJECT : MUGAI_ACTION_REMOVE;
     case MUGAI_FINDING_BANNED_TYPE:

@@ -31,12 +31,14 @@
  */
 #include "sanitize.h"
 
+#include <errno.h>
 #include <magic.h>
 #include <string.h>
 #include <libxml/parser.h>
 
 #include "arclist.h"
 #include "charset.h"
+#include "convert.h"
 #include "doctype.h"
 #include "filetype.h"
 #include "header.h"
@@ -55,6 +57,7 @@ struct _MugaiEngines
 {
   magic_t magic;
   MugaiScanner *scanner; /* NULL in a lab without signatures */
+  MugaiSandboxSlots *slots; /* filters running at once, shared with forked workers */
   char *no_scanner;      /* why there is none */
 };
 
@@ -97,6 +100,13 @@ mugai_engines_new (const MugaiPolicy *policy, GError **error)
         }
       engines->no_scanner = g_strdup (scan_error->message);
     }
+  engines->slots = mugai_sandbox_slots_new (policy->convert.max_running);
+  if (!engines->slots)
+    {
+      g_set_error (error, MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
+                   "cannot make the filter slots: %s", g_strerror (errno));
+      return NULL;
+    }
   return g_steal_pointer (&engines);
 }
 
@@ -114,6 +124,7 @@ mugai_engines_free (MugaiEngines *engines)
   if (engines->magic)
     magic_close (engines->magic);
   mugai_scanner_free (engines->scanner);
+  mugai_sandbox_slots_free (engines->slots);
   g_free (engines->no_scanner);
   g_free (engines);
 }
@@ -130,7 +141,7 @@ typedef struct
   gboolean parts_over_noted;
   gboolean reject;
   gboolean virus;
-  GError *scan_error; /* a scan that failed: the message is tempfailed */
+  GError *scan_error; /* a scan or a filter that could not run: the message is tempfailed */
 } Ctx;
 
 /* What one message (the outer one, or an attached one) is rebuilt from. */
@@ -666,7 +677,10 @@ scan_run (Ctx *ctx, const guint8 *data, gsize len, const char *name, MugaiScanRe
   *sig = NULL;
   if (!ctx->engines || !ctx->engines->scanner || ctx->scan_error)
     return FALSE;
-  return mugai_scanner_scan (ctx->engines->scanner, data, len, name, result, sig, &ctx->scan_error);
+  if (mugai_scanner_scan (ctx->engines->scanner, data, len, name, result, sig, &ctx->scan_error))
+    return TRUE;
+  g_prefix_error (&ctx->scan_error, "malware scan: ");
+  return FALSE;
 }
 
 /* Turns ClamAV's answer into a finding on rec (or on the whole message
@@ -745,7 +759,7 @@ append_detail (MugaiPartReport *rec, const char *text, gboolean ja)
  * listing for an archive, NULL otherwise. */
 static MugaiArchiveListing *
 describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *bytes, MugaiDocFlags *flags,
-                  char **mismatch)
+                  char **mismatch, MugaiDocKind *kind_out)
 {
   gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
   MugaiDocKind kind = mugai_doctype_identify (bytes->data, bytes->len, rec->detected_type, flags);
@@ -755,6 +769,7 @@ describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *bytes, Mugai
    * it when the content is nothing else mugai knows */
   if (kind == MUGAI_DOC_UNKNOWN && by_ext == MUGAI_DOC_DOCUWORKS)
     kind = by_ext;
+  *kind_out = kind;
   if (kind != MUGAI_DOC_UNKNOWN)
     {
       rec->true_type = g_strdup (mugai_doctype_name (kind));
@@ -823,6 +838,109 @@ describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *bytes, Mugai
       g_ptr_array_add (rec->entries, er);
     }
   return listing;
+}
+
+static GMimeObject *
+make_binary_part (const char *mime_type, GBytes *data, const char *filename)
+{
+  g_auto (GStrv) mt = g_strsplit (mime_type, "/", 2);
+  g_autoptr (GMimePart) part = g_mime_part_new_with_type (mt[0], mt[1] ? mt[1] : "octet-stream");
+  gsize len = 0;
+  const guint8 *p = g_bytes_get_data (data, &len);
+  g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_buffer ((const char *) p, len);
+  g_autoptr (GMimeDataWrapper) dw
+      = g_mime_data_wrapper_new_with_stream (mem, GMIME_CONTENT_ENCODING_DEFAULT);
+  g_mime_part_set_content (part, dw);
+  g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
+  g_mime_part_set_filename (part, filename);
+  g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
+  return GMIME_OBJECT (g_steal_pointer (&part));
+}
+
+/* Converts a PDF, an Office document or an image into its inert form in
+ * a sandboxed filter, scans the output and attaches it.  TRUE when the
+ * part was decided (converted, or removed because conversion failed);
+ * FALSE when this type is not converted (the caller removes it). */
+static gboolean
+convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GByteArray *bytes,
+              MugaiDocKind kind)
+{
+  const MugaiConvertSettings *cs = &ctx->policy->convert;
+  MugaiConvertMode mode = mugai_convert_mode (cs, kind);
+  if (mode == MUGAI_CONVERT_NONE || !ctx->engines)
+    return FALSE;
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  g_autoptr (GBytes) input = g_bytes_new (bytes->data, bytes->len);
+  g_auto (MugaiConversion) c = { 0 };
+  g_autoptr (GError) error = NULL;
+  if (!mugai_convert_run (cs, ctx->engines->slots, ja, mode, rec->filename, input, &c, &error))
+    {
+      /* mugai could not run its filter: not the document's fault */
+      ctx->scan_error = g_error_new (MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
+                                     "document conversion: %s", error->message);
+      return TRUE;
+    }
+  switch (c.status)
+    {
+    case MUGAI_CONVERT_DEFER:
+      ctx->scan_error = g_error_new (MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
+                                     "document conversion: no filter slot free within %u s",
+                                     cs->slot_wait);
+      return TRUE;
+    case MUGAI_CONVERT_ENCRYPTED:
+      decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED,
+              ja ? "パスワード付きファイルのため検査できません" : "password-protected: cannot be scanned");
+      return TRUE;
+    case MUGAI_CONVERT_LIMIT:
+      decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, c.detail);
+      return TRUE;
+    case MUGAI_CONVERT_FAILED:
+      decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, c.detail);
+      return TRUE;
+    case MUGAI_CONVERT_DONE:
+      break;
+    }
+
+  /* every converted output is scanned again before it goes out */
+  gsize out_len = 0;
+  const guint8 *out = g_bytes_get_data (c.output, &out_len);
+  MugaiScanResult scan = MUGAI_SCAN_CLEAN;
+  g_autofree char *sig = NULL;
+  scan_run (ctx, out, out_len, rec->path, &scan, &sig);
+  if (ctx->scan_error)
+    return TRUE;
+  if (scan != MUGAI_SCAN_CLEAN && scan_apply (ctx, build, rec, scan, sig))
+    return TRUE;
+  if (c.text)
+    {
+      gsize tl = 0;
+      const guint8 *t = g_bytes_get_data (c.text, &tl);
+      g_autofree char *tsig = NULL;
+      scan_run (ctx, t, tl, rec->path, &scan, &tsig);
+      if (ctx->scan_error)
+        return TRUE;
+      if (scan != MUGAI_SCAN_CLEAN && scan_apply (ctx, build, rec, scan, tsig))
+        return TRUE;
+    }
+
+  decide (ctx, rec, build, MUGAI_FINDING_CONVERTIBLE, c.detail);
+  if (rec->action != MUGAI_ACTION_CONVERT)
+    return TRUE;
+  if (c.is_text)
+    {
+      g_autofree char *text = g_utf8_make_valid ((const char *) out, (gssize) out_len);
+      g_ptr_array_add (build->attachments, make_text_part (ctx->policy, text, c.filename, NULL));
+    }
+  else
+    g_ptr_array_add (build->attachments, make_binary_part (c.mime_type, c.output, c.filename));
+  if (c.text)
+    {
+      gsize tl = 0;
+      const char *t = g_bytes_get_data (c.text, &tl);
+      g_autofree char *text = g_utf8_make_valid (t, (gssize) tl);
+      g_ptr_array_add (build->attachments, make_text_part (ctx->policy, text, c.text_filename, NULL));
+    }
+  return TRUE;
 }
 
 /* Decides a part by what describe_content() found.  TRUE when decided. */
@@ -933,8 +1051,9 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
   MugaiDocFlags docflags = 0;
   g_autofree char *mismatch = NULL;
   g_autoptr (MugaiArchiveListing) listing = NULL;
+  MugaiDocKind kind = MUGAI_DOC_UNKNOWN;
   if (cls == LEAF_OTHER)
-    listing = describe_content (ctx, rec, bytes, &docflags, &mismatch);
+    listing = describe_content (ctx, rec, bytes, &docflags, &mismatch, &kind);
 
   const char *binary_detail = ctx->policy->language == MUGAI_LANG_JA
                                   ? "テキストと表示されていますが中身はバイナリです"
@@ -1060,6 +1179,10 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
       decide (ctx, rec, build, MUGAI_FINDING_NOT_INSPECTABLE, NULL);
       return;
     case LEAF_OTHER:
+      /* a part that lies about its type is not converted: the filter
+       * for what it claims to be is not the one for what it is */
+      if (!mismatch && convert_part (ctx, build, rec, bytes, kind))
+        return;
       decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, mismatch);
       return;
     }
@@ -1784,7 +1907,7 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
     walk_message_body (&ctx, &build, message, "", 1);
   if (ctx.scan_error)
     {
-      g_propagate_prefixed_error (error, g_steal_pointer (&ctx.scan_error), "malware scan: ");
+      g_propagate_error (error, g_steal_pointer (&ctx.scan_error));
       build_clear (&build);
       return FALSE;
     }

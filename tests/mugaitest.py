@@ -32,7 +32,7 @@ VERDICTS = ("clean", "sanitized", "reject", "tempfail")
 DELIVERED = ("clean", "sanitized")
 CATEGORIES = ("virus", "banned-type", "name-trick", "encrypted", "not-inspectable", "signature",
               "inline-payload", "active-content", "over-limit", "malformed", "charset",
-              "forged-header", "archive", "type-mismatch")
+              "forged-header", "archive", "type-mismatch", "converted")
 ACTIONS = ("keep", "to-text", "convert", "remove", "unused", "container", "reject")
 KINDS = ("body", "attachment", "inline", "container", "alternative", "signature", "inline-payload",
          "message")
@@ -515,6 +515,48 @@ def _verbatim_in(raw_value, original):
     return value in _squash(original.decode("utf-8", "surrogateescape"))
 
 
+# What mugai's filters write (filters/): image-only PDFs and re-encoded
+# images.  Each is checked here on its own terms, not trusted by type.
+INERT_TYPES = ("application/pdf", "image/png", "image/jpeg")
+PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/OpenAction", b"/AA", b"/Annots", b"/AcroForm",
+              b"/EmbeddedFile", b"/URI", b"/Launch", b"/Font", b"/RichMedia", b"/XFA")
+
+
+def inert_problem(ctype, data):
+    """None when a converted attachment holds nothing but its pixels."""
+    if ctype == "application/pdf":
+        if not data.startswith(b"%PDF-"):
+            return "does not start with %PDF-"
+        for token in PDF_ACTIVE:
+            if re.search(re.escape(token) + rb"(?![A-Za-z])", data):
+                return "holds %s" % token.decode()
+        return None
+    if ctype == "image/png":
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return "is not a PNG"
+        pos, seen = 8, []
+        while pos + 8 <= len(data):
+            n = int.from_bytes(data[pos:pos + 4], "big")
+            kind = data[pos + 4:pos + 8]
+            seen.append(kind)
+            pos += 12 + n
+            if kind == b"IEND":
+                break
+        if pos != len(data):
+            return "has data after IEND (or a broken chunk)"
+        extra = [k for k in seen if k not in (b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND")]
+        return "has chunks %s" % extra if extra else None
+    if ctype == "image/jpeg":
+        if not data.startswith(b"\xff\xd8"):
+            return "is not a JPEG"
+        if not data.endswith(b"\xff\xd9"):
+            return "has data after the end marker"
+        if b"Exif\0" in data[:65536] or b"ICC_PROFILE" in data[:65536]:
+            return "holds EXIF or ICC metadata"
+        return None
+    return "unexpected type"
+
+
 def check_message(data, original=None):
     """The checks every delivered output must pass.  data: bytes; original:
     the input message, if known, only to label header defects that were
@@ -612,8 +654,18 @@ def check_message(data, original=None):
         if ctype == "message/rfc822" and part.is_multipart():
             continue
         # A leaf.
-        if ctype != "text/plain":
-            c.fail("leaf-type", "%s: leaf of type %s (only text/plain may remain)" % (where, ctype))
+        if ctype in INERT_TYPES:
+            try:
+                payload = part.get_payload(decode=True) or b""
+            except Exception as e:  # noqa: BLE001
+                payload = b""
+                c.fail("content", "%s: payload could not be decoded: %s" % (where, e))
+            problem = inert_problem(ctype, payload)
+            if problem:
+                c.fail("not-inert", "%s: %s %s" % (where, ctype, problem))
+        elif ctype != "text/plain":
+            c.fail("leaf-type", "%s: leaf of type %s (only text/plain and converted "
+                   "PDF/PNG/JPEG may remain)" % (where, ctype))
         for label, fn in (("filename", _filename_param(part, "content-disposition", "filename")),
                           ("name", _filename_param(part, "content-type", "name"))):
             if fn and fn.strip().rstrip(". ").lower().endswith(DANGEROUS_EXT):

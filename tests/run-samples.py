@@ -155,6 +155,8 @@ def test_expected(sample, exp):
         if rep.get("reasons"):
             d += ["  reason: %s %s %s" % (x.get("category"), x.get("path"), mt.short(x.get("detail"), 120))
                   for x in rep["reasons"][:8] if isinstance(x, dict)]
+    if exp.get("converted") is not None and rep and rep.get("converted") != exp["converted"]:
+        d.append("converted=%r, expected %r" % (rep.get("converted"), exp["converted"]))
     if exp.get("removed") is not None and rep:
         if rep.get("removed") not in mt.as_list(exp["removed"]):
             d.append("removed=%r, expected %s" % (rep.get("removed"), " or ".join(map(str, mt.as_list(exp["removed"])))))

@@ -31,6 +31,32 @@ def attachment_report(report):
     return None
 
 
+def delivered_problems(msg, case):
+    """The attachments that came out are exactly the converted ones (each
+    already judged inert by mugaitest.check_message), none of the secrets
+    of the original survived."""
+    d, got = [], []
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_disposition() != "attachment":
+            continue
+        got.append((part.get_content_type(), part.get_filename()))
+        payload = part.get_payload(decode=True) or b""
+        for secret in (b"MUGAI-PNG-SECRET", b"MUGAI-PNG-TRAILER", b"app.alert", b"evil.example"):
+            if secret in payload:
+                d.append("%s holds %r from the original" % (part.get_filename(), secret))
+        if part.get_content_type() == "text/plain" and case.key == "docx-text":
+            text = part.get_content()
+            if "御見積書\n株式会社①テスト 御中" not in text:
+                d.append("the text of the docx is not in order: %s" % mt.short(text))
+    for want in case.delivered:
+        if want not in got:
+            d.append("attachment %s not delivered (got %s)" % (want, got))
+    for g in got:
+        if g not in case.delivered:
+            d.append("unexpected attachment %s delivered" % (g,))
+    return d
+
+
 def check(mugai, case, tmp):
     path = os.path.join(tmp, case.key + ".eml")
     with open(path, "wb") as f:
@@ -58,8 +84,9 @@ def check(mugai, case, tmp):
             if att.get("reason") != case.reason:
                 d.append("attachment reason %r, expected %r (detail %s)"
                          % (att.get("reason"), case.reason, mt.short(att.get("detail"))))
-            if att.get("action") != "remove":
-                d.append("attachment action %r, expected remove" % att.get("action"))
+            want = "convert" if case.delivered else "remove"
+            if att.get("action") != want:
+                d.append("attachment action %r, expected %s" % (att.get("action"), want))
             if case.type_label and att.get("type_label") != case.type_label:
                 d.append("type_label %r, expected %r" % (att.get("type_label"), case.type_label))
             names = [e.get("name") for e in att.get("entries") or []]
@@ -70,11 +97,7 @@ def check(mugai, case, tmp):
         c = mt.check_message(r.stdout, case.message)
         d += c.lines()
         if c.msg is not None:
-            for part in c.msg.walk():
-                if part.is_multipart():
-                    continue
-                if part.get_content_type() != "text/plain":
-                    d.append("a %s part was delivered" % part.get_content_type())
+            d += delivered_problems(c.msg, case)
             body = c.main_body or ""
             for s in case.notice:
                 if s not in body:

@@ -37,6 +37,15 @@ policy_from (const char *conf)
   MugaiPolicy *p = mugai_config_load_data (conf ? conf : "", conf ? strlen (conf) : 0, "test",
                                            &error);
   g_assert_no_error (error);
+  /* these tests are about the walk, the text and the notice: documents
+   * are removed, not converted (the filters are tested on their own and
+   * through the command, tests/run-threats.py) */
+  if (!conf || !strstr (conf, "[convert]"))
+    {
+      p->convert.pdf = MUGAI_PDF_REMOVE;
+      p->convert.office = MUGAI_OFFICE_REMOVE;
+      p->convert.image = MUGAI_IMAGE_REMOVE;
+    }
   return p;
 }
 

@@ -31,7 +31,7 @@ EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
 
 class Case:
     def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
-                 entries=(), type_label=None, skip=None, smtp_reject=False):
+                 entries=(), type_label=None, skip=None, smtp_reject=False, delivered=()):
         self.key = key
         self.message = message          # bytes
         self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
@@ -42,6 +42,7 @@ class Case:
         self.type_label = type_label    # the attachment's true type label
         self.skip = skip                # why this case cannot run here
         self.smtp_reject = smtp_reject  # through Postfix: 5xx expected
+        self.delivered = list(delivered)  # (content type, filename) of converted attachments
 
 
 # ---- file makers -------------------------------------------------------
@@ -164,6 +165,58 @@ def docx_with_macros():
     vba = cfb([("VBA", 1), ("_VBA_PROJECT", 2), ("dir", 2), ("ThisDocument", 2)])
     return zip_bytes([("[Content_Types].xml", ct), ("word/document.xml", doc),
                       ("word/vbaProject.bin", vba)])
+
+
+def hostile_pdf():
+    """A one-page PDF with an OpenAction JavaScript, a link annotation, a
+    form field and an embedded program."""
+    content = b"BT /F1 24 Tf 72 700 Td (Quotation MUGAI-PDF-TEXT) Tj ET"
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"
+        b" /AcroForm << /Fields [6 0 R] >> /Names << /EmbeddedFiles << /Names [(a.exe) 7 0 R] >> >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> /Annots [8 0 R 6 0 R] >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /FT /Tx /T (name) /Type /Annot /Subtype /Widget /Rect [72 600 300 620] /P 3 0 R >>",
+        b"<< /Type /Filespec /F (a.exe) /EF << /F 9 0 R >> >>",
+        b"<< /Type /Annot /Subtype /Link /Rect [72 690 300 720] /A << /S /URI /URI (http://evil.example/) >> >>",
+        b"<< /Type /EmbeddedFile /Length 2 >>\nstream\nMZ\nendstream",
+    ]
+    out, offs = b"%PDF-1.4\n", []
+    for i, o in enumerate(objs, 1):
+        offs.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for o in offs:
+        out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def png_with_metadata():
+    """A 16x8 RGB PNG with a tEXt chunk and data after IEND."""
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + bytes([200, 30, 30]) * 16 for _ in range(8))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 8, 8, 2, 0, 0, 0))
+            + chunk(b"tEXt", b"Comment\0MUGAI-PNG-SECRET") + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b"") + b"MUGAI-PNG-TRAILER")
+
+
+def docx_japanese():
+    ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+          'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+          '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+          'officedocument.wordprocessingml.document.main+xml"/></Types>')
+    doc = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.'
+           'openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>御見積書'
+           '</w:t></w:r></w:p><w:p><w:r><w:t>株式会社①テスト 御中</w:t></w:r></w:p></w:body></w:document>')
+    return zip_bytes([("[Content_Types].xml", ct), ("word/document.xml", doc)])
 
 
 def message(subject, filename, data, ctype="application/octet-stream", text="添付をご確認ください。"):
@@ -311,4 +364,14 @@ def cases(workdir):
     out.append(Case("docuworks", message("xdw", "図面.xdw", b"\x00\x01binary-docuworks-body" * 8),
                     reason="banned-type", notice=["図面.xdw", "DocuWorks 文書"],
                     type_label="DocuWorks 文書"))
+    out.append(Case("pdf-hostile", message("pdf", "見積書.pdf", hostile_pdf(), "application/pdf"),
+                    reason="converted", notice=["見積書.pdf", "画像のみの PDF"],
+                    delivered=[("application/pdf", "見積書.pdf")]))
+    out.append(Case("png-metadata", message("png", "写真.png", png_with_metadata(), "image/png"),
+                    reason="converted", notice=["写真.png"], delivered=[("image/png", "写真.png")]))
+    out.append(Case("docx-text", message("docx", "見積書.docx", docx_japanese(),
+                                        "application/vnd.openxmlformats-officedocument."
+                                        "wordprocessingml.document"),
+                    reason="converted", notice=["見積書.docx"],
+                    delivered=[("text/plain", "見積書.docx.txt")]))
     return out

@@ -26,6 +26,8 @@ expected.json:
       "notice_names": decoded file names that the main text body must name,
       "verdict": expected verdict, or a list of acceptable verdicts,
       "removed": expected "removed" count, a list of acceptable counts, or null,
+      "converted": (when present) expected "converted" count: PDFs and images
+                   made inert by the filters under the default [convert] policy,
       "charset": charset used for the main body (report part of kind "body"),
                  or a list of acceptable ones, or null,
       optional: "reasons": categories that must appear in the report,
@@ -458,7 +460,7 @@ def gen_japanese():
         body_contains=["㈱サンプル商事の山田です。", "① 日時：１１月２０日（月）～２１日（火）",
                        "② 場所：第３会議室（定員－２０名）", "よろしくお願いいたします。"],
         body_absent=["MUGAI-MARKER-PDF-OUTLOOK"],
-        notice_names=[fname], verdict="sanitized", removed=1, charset="iso-2022-jp")
+        notice_names=[fname], verdict="sanitized", removed=0, converted=1, charset="iso-2022-jp")
 
     # --- Outlook, UTF-8, a character split between two encoded-words -------
     subject = "Re: 【ご確認】令和6年度予算要求資料の提出について"
@@ -543,7 +545,7 @@ def gen_japanese():
         subject=subject, from_name="佐藤 花子",
         body_contains=["危機管理課の佐藤です。", "前回の会場写真をお送りします。"],
         body_absent=["MUGAI-MARKER-XLSX-TB"],
-        notice_names=[f1, f2], verdict="sanitized", removed=2, charset="utf-8")
+        notice_names=[f1, f2], verdict="sanitized", removed=1, converted=1, charset="utf-8")
 
     # --- Shift_JIS, quoted-printable, IBM/NEC extensions, half-width kana --
     subject = "①山﨑様へ：ｱﾝｹｰﾄ集計結果のご報告"
@@ -1010,7 +1012,7 @@ def gen_structures():
     add(mb, "st-nested-deep", msg,
         "mixed > mixed > alternative > related (HTML + inline cid PNG), .docx at depth 2",
         subject=subject, body_contains=["HTML本文"], body_absent=["MUGAI-MARKER-DOCX", "cid:fig1"],
-        notice_names=[docx, fig], verdict="sanitized", removed=2, charset="utf-8")
+        notice_names=[docx, fig], verdict="sanitized", removed=1, converted=2, charset="utf-8")
 
     # --- multipart/related with an inline cid image ---------------------------------------------
     subject = "市報の原稿（画像入り）"
@@ -1036,7 +1038,7 @@ def gen_structures():
     ])
     add(mb, "st-related-cid", msg, "multipart/related: HTML with an inline cid: PNG",
         subject=subject, body_contains=["市報１２月号の原稿です。", "市章"],
-        notice_names=["logo.png"], verdict="sanitized", removed=1, charset="utf-8")
+        notice_names=["logo.png"], verdict="sanitized", removed=0, converted=2, charset="utf-8")
 
     # --- inline payloads: uuencode, yEnc, BinHex ---------------------------------------------
     payload = fake_exe("MUGAI-MARKER-UUENCODE")
@@ -1408,7 +1410,7 @@ def gen_hostile():
     ])
     add(mb, "ho-2231-unknown-charset", msg, "RFC 2231 filename*= in charset x-mugai-unknown",
         subject="未知の文字コード（2231）", body_contains=["添付のファイル名の文字コードが不明です。"],
-        body_absent=["MUGAI-MARKER-PDF-2231"], verdict="sanitized", removed=1, charset="utf-8")
+        body_absent=["MUGAI-MARKER-PDF-2231"], verdict="sanitized", removed=0, converted=1, charset="utf-8")
 
     # --- encoded-word in an unknown charset ------------------------------------------------------
     msg = lines(

@@ -619,6 +619,9 @@ dir = {quarantine}
 file = {audit}
 syslog = no
 
+[sandbox]
+filters = {filters}
+
 [clamav]
 database = {clamav_db}
 {extra}"""
@@ -668,7 +671,10 @@ class Milter:
                            audit=self.audit, pid_file=self.pid_file, workers=workers,
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
                            extra=extra, milter_extra=milter_extra,
-                           clamav_db=clamav_db or os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav"))
+                           clamav_db=clamav_db or os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav"),
+                           # the filters of the same build tree: build/src/mugai-milter -> build/filters
+                           filters=os.environ.get("MUGAI_TEST_FILTERS") or os.path.join(
+                               os.path.dirname(os.path.dirname(os.path.abspath(exe))), "filters"))
         for d in (self.dir, self.spool, self.quarantine):
             os.makedirs(d, exist_ok=True)
         self.procs = []     # Popen of every start

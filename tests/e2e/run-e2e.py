@@ -71,6 +71,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 import harness as h  # noqa: E402
 import mugaitest as mt  # noqa: E402
 import threatmail  # noqa: E402
+import importlib  # noqa: E402
+run_threats = importlib.import_module("run-threats")
 
 SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 TESTDATA = os.path.join(SRCDIR, "testdata")
@@ -1280,9 +1282,7 @@ def sc_threats(ctx):
             if msgs:
                 chk = mt.check_message(msgs[0].data, it.data)
                 if chk.msg is not None:
-                    for part in chk.msg.walk():
-                        if not part.is_multipart() and part.get_content_type() != "text/plain":
-                            probs.append("a %s part was delivered" % part.get_content_type())
+                    probs += run_threats.delivered_problems(chk.msg, case)
                 body = chk.main_body or ""
                 for s in case.notice:
                     if s not in body:

@@ -1,0 +1,51 @@
+/*
+ * lockdown.h - what every filter calls before it reads the document
+ *
+ * DESCRIPTION
+ *	A filter (filters/pdf.c, office.c, image.c) initialises its libraries
+ *	(fontconfig, poppler, codecs), then calls mugai_filter_lockdown(),
+ *	then reads the untrusted document from standard input and writes its
+ *	output on standard output.  mugai_filter_lockdown() puts a seccomp
+ *	allowlist in force for the rest of the process's life: reading and
+ *	writing already-open descriptors, memory management, read-only opens
+ *	(fonts), time, exit.  Anything else (sockets, exec, write-opens,
+ *	ptrace, ...) kills the process with SIGSYS.
+ *
+ *	The sandbox (src/sandbox.c) adds what a process cannot do to itself
+ *	after the fact: resource limits, an empty environment, a private
+ *	temporary directory, a new network namespace, a wall-clock timeout.
+ *
+ * RETURN VALUE
+ *	TRUE when the filter is in force; FALSE (error set) when it could
+ *	not be installed: the filter must then exit without reading input.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+typedef enum
+{
+  MUGAI_LOCKDOWN_DEFAULT = 0,
+  /* the filter needs to create and write files in its private
+   * temporary directory ($TMPDIR) */
+  MUGAI_LOCKDOWN_ALLOW_TMP_WRITE = 1 << 0,
+} MugaiLockdownFlags;
+
+gboolean mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error);
+
+/* Reads all of standard input, at most max octets (more is an error).
+ * Returns NULL with error set on failure or when over max. */
+GBytes *mugai_filter_read_stdin (gsize max, GError **error);
+
+/* Writes all of data to standard output; FALSE with error set on failure. */
+gboolean mugai_filter_write_stdout (const void *data, gsize len, GError **error);
+
+/* Exit codes every filter uses; the sandbox turns them into reasons. */
+enum
+{
+  MUGAI_FILTER_OK = 0,
+  MUGAI_FILTER_FAILED = 1,    /* malformed or unreadable input, internal error */
+  MUGAI_FILTER_ENCRYPTED = 2, /* password-protected: cannot be converted */
+  MUGAI_FILTER_LIMIT = 3,     /* a limit was reached (pages, pixels, size) */
+  MUGAI_FILTER_USAGE = 64,    /* bad command line */
+};

@@ -1,0 +1,265 @@
+/*
+ * convert.c - converting documents in sandboxed filters (see convert.h)
+ *
+ * DESCRIPTION
+ *	The filters and what they are given:
+ *	  mugai-filter-pdf    --dpi N --max-pages N [--text]
+ *	  mugai-filter-office --lang ja|en
+ *	  mugai-filter-image  (JPEG stays JPEG, the rest becomes PNG)
+ *	Each reads the document on standard input and writes its output on
+ *	standard output; exit 2 means password-protected, 3 a limit, and the
+ *	last line on standard error "info key=value..." says what was done.
+ *
+ *	Names: a converted PDF keeps its name (見積書.pdf stays 見積書.pdf,
+ *	now image-only); text gets ".txt" after the whole name (見積書.xlsx
+ *	becomes 見積書.xlsx.txt) so that nothing opens it as the original
+ *	type; an image keeps its name when its type is kept and gets ".png"
+ *	otherwise.
+ *
+ * LIMITS
+ *	From [sandbox]: wall clock, CPU seconds, address space, output size,
+ *	filters at once.  Under AddressSanitizer the address-space limit is
+ *	not set (its shadow memory needs terabytes of address space).
+ */
+#include "convert.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+mugai_conversion_clear (MugaiConversion *c)
+{
+  g_clear_pointer (&c->output, g_bytes_unref);
+  g_clear_pointer (&c->mime_type, g_free);
+  g_clear_pointer (&c->filename, g_free);
+  g_clear_pointer (&c->text, g_bytes_unref);
+  g_clear_pointer (&c->text_filename, g_free);
+  g_clear_pointer (&c->detail, g_free);
+}
+
+MugaiConvertMode
+mugai_convert_mode (const MugaiConvertSettings *s, MugaiDocKind kind)
+{
+  switch (kind)
+    {
+    case MUGAI_DOC_PDF:
+      return s->pdf == MUGAI_PDF_IMAGE  ? MUGAI_CONVERT_PDF_IMAGE
+             : s->pdf == MUGAI_PDF_TEXT ? MUGAI_CONVERT_PDF_TEXT
+                                        : MUGAI_CONVERT_NONE;
+    case MUGAI_DOC_WORD_X:
+    case MUGAI_DOC_EXCEL_X:
+    case MUGAI_DOC_POWERPOINT_X:
+    case MUGAI_DOC_ODT:
+    case MUGAI_DOC_ODS:
+    case MUGAI_DOC_ODP:
+      return s->office == MUGAI_OFFICE_TEXT ? MUGAI_CONVERT_OFFICE_TEXT : MUGAI_CONVERT_NONE;
+    case MUGAI_DOC_JPEG:
+    case MUGAI_DOC_PNG:
+    case MUGAI_DOC_GIF:
+    case MUGAI_DOC_BMP:
+    case MUGAI_DOC_WEBP:
+      return s->image == MUGAI_IMAGE_REENCODE ? MUGAI_CONVERT_IMAGE : MUGAI_CONVERT_NONE;
+    default:
+      return MUGAI_CONVERT_NONE;
+    }
+}
+
+/* The value of key in the filter's last "info k=v k=v" line, or -1. */
+static long
+info_value (const char *diagnostics, const char *key)
+{
+  const char *info = diagnostics ? g_strrstr (diagnostics, "info ") : NULL;
+  if (!info)
+    return -1;
+  g_autofree char *pat = g_strconcat (" ", key, "=", NULL);
+  const char *p = strstr (info, pat);
+  if (!p)
+    return -1;
+  p += strlen (pat);
+  char *end = NULL;
+  long v = strtol (p, &end, 10);
+  return end == p || v < 0 ? -1 : v;
+}
+
+static char *
+info_word (const char *diagnostics, const char *key)
+{
+  const char *info = diagnostics ? g_strrstr (diagnostics, "info ") : NULL;
+  if (!info)
+    return NULL;
+  g_autofree char *pat = g_strconcat (" ", key, "=", NULL);
+  const char *p = strstr (info, pat);
+  if (!p)
+    return NULL;
+  p += strlen (pat);
+  gsize n = strcspn (p, " \n");
+  return n ? g_strndup (p, MIN (n, 64)) : NULL;
+}
+
+/* Runs one filter.  TRUE with *result filled; FALSE with error. */
+static gboolean
+run_filter (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, const char *program,
+            const char *const *args, GBytes *input, MugaiSandboxResult *result, GError **error)
+{
+  g_autofree char *path = g_build_filename (s->filters_dir, program, NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, path);
+  for (gsize i = 0; args && args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  MugaiSandboxLimits limits = {
+    .timeout_ms = s->timeout * 1000u,
+    .cpu_seconds = s->cpu,
+#ifndef __SANITIZE_ADDRESS__
+    .address_space = s->memory,
+#endif
+    .file_size = 64u * 1024u * 1024u,
+    .open_files = 64,
+    .output_max = s->output_max,
+  };
+  return mugai_sandbox_run (slots, s->slot_wait * 1000u, (const char *const *) argv->pdata, input,
+                            &limits, result, error);
+}
+
+/* Turns an outcome other than OK into out->status and out->detail.
+ * TRUE when the run succeeded. */
+static gboolean
+judge (const MugaiSandboxResult *r, gboolean ja, MugaiConversion *out)
+{
+  if (r->outcome == MUGAI_SANDBOX_OK)
+    return TRUE;
+  if (r->outcome == MUGAI_SANDBOX_NO_SLOT)
+    out->status = MUGAI_CONVERT_DEFER;
+  else if (r->outcome == MUGAI_SANDBOX_EXIT && r->exit_code == 2)
+    out->status = MUGAI_CONVERT_ENCRYPTED;
+  else if ((r->outcome == MUGAI_SANDBOX_EXIT && r->exit_code == 3)
+           || r->outcome == MUGAI_SANDBOX_OUTPUT_LIMIT || r->outcome == MUGAI_SANDBOX_TIMEOUT)
+    out->status = MUGAI_CONVERT_LIMIT;
+  else
+    out->status = MUGAI_CONVERT_FAILED;
+  const char *why = mugai_sandbox_result_text (r, ja);
+  /* the filter's own one-line reason, when it gave one (its words, not
+   * the sender's: filters print fixed English texts) */
+  const char *diag = r->diagnostics && *r->diagnostics ? r->diagnostics : NULL;
+  if (diag && r->outcome == MUGAI_SANDBOX_EXIT)
+    {
+      const char *colon = strstr (diag, ": ");
+      const char *reason = colon ? colon + 2 : diag;
+      out->detail = g_strdup_printf (ja ? "変換できませんでした: %s（%.160s）"
+                                        : "could not be converted: %s (%.160s)",
+                                     why, reason);
+    }
+  else
+    out->detail = g_strdup_printf (ja ? "変換できませんでした: %s" : "could not be converted: %s",
+                                   why);
+  return FALSE;
+}
+
+static char *
+with_suffix (const char *filename, const char *fallback, const char *suffix)
+{
+  const char *base = filename && *filename ? filename : fallback;
+  return g_strconcat (base, suffix, NULL);
+}
+
+gboolean
+mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
+                   MugaiConvertMode mode, const char *filename, GBytes *input,
+                   MugaiConversion *out, GError **error)
+{
+  memset (out, 0, sizeof *out);
+  out->status = MUGAI_CONVERT_FAILED;
+  g_auto (MugaiSandboxResult) r = { 0 };
+  g_autofree char *dpi = g_strdup_printf ("%u", s->dpi);
+  g_autofree char *pages = g_strdup_printf ("%u", s->max_pages);
+
+  switch (mode)
+    {
+    case MUGAI_CONVERT_NONE:
+      g_return_val_if_reached (FALSE);
+    case MUGAI_CONVERT_PDF_IMAGE:
+    case MUGAI_CONVERT_PDF_TEXT:
+      {
+        gboolean text = mode == MUGAI_CONVERT_PDF_TEXT;
+        const char *args[] = { "--dpi", dpi, "--max-pages", pages, text ? "--text" : NULL, NULL };
+        if (!run_filter (s, slots, "mugai-filter-pdf", args, input, &r, error))
+          return FALSE;
+        if (!judge (&r, ja, out))
+          return TRUE;
+        long n = info_value (r.diagnostics, "pages"), done = info_value (r.diagnostics, "rendered");
+        g_autoptr (GString) d = g_string_new (NULL);
+        if (text)
+          g_string_append (d, ja ? "PDF の文字をテキストに変換" : "PDF text extracted");
+        else
+          g_string_append (d, ja ? "画像のみの PDF に変換（文字・リンク・スクリプト等は含まれません）"
+                                 : "converted to an image-only PDF (no text, links or scripts)");
+        if (n >= 0 && done >= 0 && done < n)
+          g_string_append_printf (d, ja ? "。全 %ld ページのうち 1〜%ld ページのみ（%ld〜%ld ページは含まれていません）"
+                                        : "; pages 1-%ld of %ld only (pages %ld-%ld left out)",
+                                  ja ? n : done, ja ? done : n, done + 1, n);
+        else if (n >= 0)
+          g_string_append_printf (d, ja ? "、%ld ページ" : ", %ld pages", n);
+        out->detail = g_string_free (g_steal_pointer (&d), FALSE);
+        out->output = g_steal_pointer (&r.output);
+        out->is_text = text;
+        out->mime_type = g_strdup (text ? "text/plain" : "application/pdf");
+        out->filename = text ? with_suffix (filename, "document.pdf", ".txt")
+                             : g_strdup (filename && *filename ? filename : "document.pdf");
+        out->status = MUGAI_CONVERT_DONE;
+        if (!text && s->pdf_text)
+          {
+            /* the page text as well, in its own run: a failure there
+             * costs the text only, never the image PDF */
+            g_auto (MugaiSandboxResult) t = { 0 };
+            const char *targs[] = { "--max-pages", pages, "--text", NULL };
+            if (!run_filter (s, slots, "mugai-filter-pdf", targs, input, &t, error))
+              return FALSE;
+            if (t.outcome == MUGAI_SANDBOX_OK)
+              {
+                out->text = g_steal_pointer (&t.output);
+                out->text_filename = with_suffix (filename, "document.pdf", ".txt");
+              }
+          }
+        return TRUE;
+      }
+    case MUGAI_CONVERT_OFFICE_TEXT:
+      {
+        const char *args[] = { "--lang", ja ? "ja" : "en", NULL };
+        if (!run_filter (s, slots, "mugai-filter-office", args, input, &r, error))
+          return FALSE;
+        if (!judge (&r, ja, out))
+          return TRUE;
+        out->detail = g_strdup (ja ? "文書の文字をテキストに変換（書式・埋め込みファイル・マクロ等は含まれません）"
+                                   : "document text extracted (no formatting, embedded files or macros)");
+        out->output = g_steal_pointer (&r.output);
+        out->is_text = TRUE;
+        out->mime_type = g_strdup ("text/plain");
+        out->filename = with_suffix (filename, "document", ".txt");
+        out->status = MUGAI_CONVERT_DONE;
+        return TRUE;
+      }
+    case MUGAI_CONVERT_IMAGE:
+      {
+        const char *args[] = { NULL };
+        if (!run_filter (s, slots, "mugai-filter-image", args, input, &r, error))
+          return FALSE;
+        if (!judge (&r, ja, out))
+          return TRUE;
+        g_autofree char *type = info_word (r.diagnostics, "type");
+        gboolean jpeg = g_strcmp0 (type, "image/jpeg") == 0;
+        const char *ext = jpeg ? ".jpg" : ".png";
+        g_autofree char *lower = filename ? g_utf8_strdown (filename, -1) : NULL;
+        gboolean keep = lower && (jpeg ? (g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg")
+                                          || g_str_has_suffix (lower, ".jpe"))
+                                       : g_str_has_suffix (lower, ".png"));
+        out->filename = keep ? g_strdup (filename) : with_suffix (filename, "image", ext);
+        out->mime_type = g_strdup (jpeg ? "image/jpeg" : "image/png");
+        out->detail = g_strdup (ja ? "画像を再作成（撮影情報などのメタデータや隠しデータは含まれません）"
+                                   : "image re-encoded (no metadata or hidden data)");
+        out->output = g_steal_pointer (&r.output);
+        out->status = MUGAI_CONVERT_DONE;
+        return TRUE;
+      }
+    }
+  return FALSE;
+}

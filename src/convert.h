@@ -1,0 +1,65 @@
+/*
+ * convert.h - turning a document into an inert form in a sandboxed filter
+ *
+ * DESCRIPTION
+ *	mugai_convert_mode() says, from [convert], what becomes of a part of
+ *	a given true type: an image-only PDF, text, a re-encoded image, or
+ *	nothing (removed).  mugai_convert_run() runs the filter programs
+ *	(filters/) on it through the sandbox (sandbox.c) and returns the
+ *	inert output with the name and type it goes out under.
+ *
+ *	The caller scans every output with ClamAV before it goes into the
+ *	message and decides from the status: a failure, a timeout or a limit
+ *	removes the part (never the original instead), ENCRYPTED goes to the
+ *	encrypted policy, DEFER tempfails the message (no filter slot).
+ *
+ * ERRORS
+ *	FALSE with error: mugai itself could not run a filter (fork, memfd,
+ *	exec of a missing program): the message is tempfailed.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "doctype.h"
+#include "policy.h"
+#include "sandbox.h"
+
+typedef enum
+{
+  MUGAI_CONVERT_NONE,        /* no conversion for this type: removed */
+  MUGAI_CONVERT_PDF_IMAGE,
+  MUGAI_CONVERT_PDF_TEXT,
+  MUGAI_CONVERT_OFFICE_TEXT,
+  MUGAI_CONVERT_IMAGE
+} MugaiConvertMode;
+
+typedef enum
+{
+  MUGAI_CONVERT_DONE,
+  MUGAI_CONVERT_FAILED,    /* detail says why: remove the part */
+  MUGAI_CONVERT_LIMIT,     /* a limit of the filter: remove, over-limit */
+  MUGAI_CONVERT_ENCRYPTED, /* password-protected */
+  MUGAI_CONVERT_DEFER      /* no filter slot in time: tempfail */
+} MugaiConvertStatus;
+
+typedef struct
+{
+  MugaiConvertStatus status;
+  GBytes *output;        /* DONE: the inert document */
+  char *mime_type;       /* DONE: its type */
+  char *filename;        /* DONE: its name */
+  gboolean is_text;      /* DONE: output is UTF-8 text (goes out as text/plain) */
+  GBytes *text;          /* PDF with pdf_text: the page text, or NULL */
+  char *text_filename;
+  char *detail;          /* policy language: what was done, or why not */
+} MugaiConversion;
+
+void mugai_conversion_clear (MugaiConversion *c);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MugaiConversion, mugai_conversion_clear)
+
+MugaiConvertMode mugai_convert_mode (const MugaiConvertSettings *settings, MugaiDocKind kind);
+
+gboolean mugai_convert_run (const MugaiConvertSettings *settings, MugaiSandboxSlots *slots,
+                            gboolean japanese, MugaiConvertMode mode, const char *filename,
+                            GBytes *input, MugaiConversion *out, GError **error);

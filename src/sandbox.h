@@ -1,0 +1,129 @@
+/*
+ * sandbox.h - run one filter program on one untrusted document
+ *
+ * SYNOPSIS
+ *	MugaiSandboxSlots *slots = mugai_sandbox_slots_new (0);  (before fork)
+ *	g_auto (MugaiSandboxResult) r = { 0 };
+ *	if (!mugai_sandbox_run (slots, wait_ms, argv, input, &limits, &r, &error))
+ *	        tempfail (error);
+ *	else if (r.outcome != MUGAI_SANDBOX_OK)
+ *	        remove the part, naming mugai_sandbox_outcome_text (r.outcome, TRUE)
+ *	else
+ *	        use r.output
+ *
+ * DESCRIPTION
+ *	mugai_sandbox_run() forks, puts the child in its own session,
+ *	resource limits, an empty environment, a private temporary directory
+ *	and (when the kernel allows) new user and network namespaces, and
+ *	executes argv[0] with the document on standard input.  It collects
+ *	standard output (at most limits->output_max octets) and the tail of
+ *	standard error, enforces a wall-clock deadline, kills the child's
+ *	whole process group when it is done, and reaps the child.  The filter
+ *	itself adds a seccomp allowlist (filters/lockdown.h).
+ *
+ *	Everything the document can cause is an outcome in result, not an
+ *	error: a crash, a seccomp kill, a timeout, too much output, a
+ *	non-zero exit.  result->output is set only for MUGAI_SANDBOX_OK, so
+ *	a partial output can never be used by mistake.
+ *
+ *	MugaiSandboxSlots caps how many filters run at once on the host,
+ *	across every process forked after the set was made.  A slot is a
+ *	POSIX record lock, which the kernel drops when its holder dies: a
+ *	worker killed at its deadline cannot leak a slot.
+ *
+ * LIMITS
+ *	Each of cpu_seconds, address_space, file_size and open_files left 0
+ *	leaves that resource limit as the caller has it (address_space 0 is
+ *	what AddressSanitizer builds need).  timeout_ms and output_max must
+ *	not be 0.  The core dump limit is always 0.
+ *
+ * ERRORS
+ *	MUGAI_SANDBOX_ERROR_SYSTEM: a call mugai itself needs failed (memfd,
+ *	pipe, fork, mkdtemp, waitpid); MUGAI_SANDBOX_ERROR_SETUP: the child
+ *	could not be set up or argv[0] could not be executed.  Both are
+ *	mugai's problem, not the document's: the caller tempfails.
+ *
+ * THREAD SAFETY
+ *	Call from a single-threaded process (the workers, the CLI): slots
+ *	are per-process record locks.  Safe with SIGALRM and SIGCHLD
+ *	handlers installed: it installs none, blocks SIGCHLD while it runs
+ *	(so a handler that reaps any child cannot steal the filter's
+ *	status) and waits for its own pid only.
+ */
+#pragma once
+
+#include <glib.h>
+
+#define MUGAI_SANDBOX_ERROR (mugai_sandbox_error_quark ())
+GQuark mugai_sandbox_error_quark (void);
+
+typedef enum
+{
+  MUGAI_SANDBOX_ERROR_SYSTEM,
+  MUGAI_SANDBOX_ERROR_SETUP,
+} MugaiSandboxError;
+
+/* At most this many octets of standard error end up in diagnostics. */
+#define MUGAI_SANDBOX_DIAGNOSTICS_MAX 1024
+
+typedef struct
+{
+  guint timeout_ms;    /* wall clock for the whole run, incl. waiting for output */
+  guint cpu_seconds;   /* RLIMIT_CPU (SIGXCPU, then SIGKILL a second later) */
+  gsize address_space; /* RLIMIT_AS */
+  gsize file_size;     /* RLIMIT_FSIZE */
+  guint open_files;    /* RLIMIT_NOFILE */
+  gsize output_max;    /* more on stdout: killed, MUGAI_SANDBOX_OUTPUT_LIMIT */
+} MugaiSandboxLimits;
+
+typedef enum
+{
+  MUGAI_SANDBOX_OK,
+  MUGAI_SANDBOX_EXIT,    /* exited non-zero: exit_code */
+  MUGAI_SANDBOX_SIGNAL,  /* killed by a signal other than SIGSYS: signal */
+  MUGAI_SANDBOX_SECCOMP, /* SIGSYS: the filter tried a forbidden system call */
+  MUGAI_SANDBOX_TIMEOUT,
+  MUGAI_SANDBOX_OUTPUT_LIMIT,
+  MUGAI_SANDBOX_NO_SLOT, /* no slot free within slot_wait_ms: defer */
+} MugaiSandboxOutcome;
+
+typedef struct
+{
+  MugaiSandboxOutcome outcome;
+  int exit_code;     /* MUGAI_SANDBOX_EXIT */
+  int signal;        /* MUGAI_SANDBOX_SIGNAL, MUGAI_SANDBOX_SECCOMP */
+  GBytes *output;    /* owned; only for MUGAI_SANDBOX_OK, else NULL */
+  char *diagnostics; /* owned; the tail of standard error, at most
+                      * MUGAI_SANDBOX_DIAGNOSTICS_MAX octets, valid UTF-8,
+                      * no control or format characters; "" when silent */
+  gboolean netns;    /* the filter ran in a network namespace of its own;
+                      * FALSE: seccomp alone kept it off the network */
+} MugaiSandboxResult;
+
+void mugai_sandbox_result_clear (MugaiSandboxResult *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MugaiSandboxResult, mugai_sandbox_result_clear)
+
+typedef struct _MugaiSandboxSlots MugaiSandboxSlots;
+
+/* n slots, 0 meaning the number of online CPUs.  Make the set before
+ * forking the processes that share it.  NULL (errno set) only when the
+ * kernel refuses an anonymous file. */
+MugaiSandboxSlots *mugai_sandbox_slots_new (guint n);
+/* Accepts NULL. */
+void mugai_sandbox_slots_free (MugaiSandboxSlots *s);
+guint mugai_sandbox_slots_count (const MugaiSandboxSlots *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiSandboxSlots, mugai_sandbox_slots_free)
+
+/* slots NULL: no cap.  argv[0] an absolute path; argv and input borrowed.
+ * result is cleared first; on FALSE it holds nothing. */
+gboolean mugai_sandbox_run (MugaiSandboxSlots *slots, guint slot_wait_ms, const char *const *argv,
+                            GBytes *input, const MugaiSandboxLimits *limits,
+                            MugaiSandboxResult *result, GError **error);
+
+/* A short reason for the notice and the log; static, never NULL. */
+const char *mugai_sandbox_outcome_text (MugaiSandboxOutcome o, gboolean japanese);
+
+/* Like mugai_sandbox_outcome_text(), but a MUGAI_SANDBOX_EXIT with one of
+ * the exit codes of filters/lockdown.h (encrypted, limit) gets its own
+ * reason. */
+const char *mugai_sandbox_result_text (const MugaiSandboxResult *r, gboolean japanese);

@@ -1,0 +1,684 @@
+/*
+ * test-sandbox.c - sandbox.c and filters/lockdown.c, through sandbox-probe
+ *
+ * DESCRIPTION
+ *	Each case runs tests/sandbox-probe (next to this program, or the path
+ *	given as --probe=PATH) in one mode through mugai_sandbox_run() and
+ *	checks the outcome: the seccomp allowlist, the resource limits, the
+ *	environment, the descriptors, the network namespace, the process
+ *	group, the private directory, the diagnostics and the slot cap.
+ *	Timing bounds are generous: these are tests, not benchmarks.
+ */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static char *probe_path;
+
+static MugaiSandboxLimits
+default_limits (void)
+{
+  return (MugaiSandboxLimits){
+    .timeout_ms = 20000,
+    .cpu_seconds = 20,
+    .address_space = 0,
+    .file_size = 1u << 20,
+    .open_files = 64,
+    .output_max = 16u << 20,
+  };
+}
+
+static void
+run_probe (const char *mode, const char *arg, GBytes *input, const MugaiSandboxLimits *limits,
+           MugaiSandboxResult *r)
+{
+  const char *argv[] = { probe_path, mode, arg, NULL };
+  g_autoptr (GError) error = NULL;
+  gboolean ok = mugai_sandbox_run (NULL, 0, argv, input, limits, r, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_nonnull (r->diagnostics);
+}
+
+static char *
+output_text (const MugaiSandboxResult *r)
+{
+  g_assert_nonnull (r->output);
+  gsize len;
+  const char *data = g_bytes_get_data (r->output, &len);
+  return g_strndup (data, len);
+}
+
+static double
+seconds_since (gint64 t0)
+{
+  return (double)(g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
+}
+
+/* Gone, or a zombie waiting for whoever inherited it: runs nothing. */
+static gboolean
+process_gone (long pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%ld/stat", pid);
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return TRUE;
+  const char *close_paren = strrchr (stat, ')');
+  return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
+static gboolean
+wait_gone (long pid, double seconds)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  while (!process_gone (pid))
+    {
+      if (seconds_since (t0) > seconds)
+        return FALSE;
+      g_usleep (20000);
+    }
+  return TRUE;
+}
+
+static void
+test_echo (void)
+{
+  gsize len = 3u << 20;
+  g_autofree guint8 *data = g_malloc (len);
+  GRand *rand = g_rand_new_with_seed (42);
+  for (gsize i = 0; i < len; i += 4)
+    {
+      guint32 v = g_rand_int (rand);
+      memcpy (data + i, &v, MIN (4, len - i));
+    }
+  g_rand_free (rand);
+  g_autoptr (GBytes) input = g_bytes_new (data, len);
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("echo", NULL, input, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_assert_cmpstr (r.diagnostics, ==, "");
+  g_assert_true (g_bytes_equal (r.output, input));
+}
+
+static void
+test_echo_empty (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("echo", NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_assert_cmpuint (g_bytes_get_size (r.output), ==, 0);
+}
+
+static void
+test_seccomp (gconstpointer mode)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe (mode, NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_SECCOMP);
+  g_assert_cmpint (r.signal, ==, SIGSYS);
+  g_assert_null (r.output);
+}
+
+static void
+test_abort (void)
+{
+  /* abort() reaches tgkill on itself: a crash, not a violation */
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("abort", NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_SIGNAL);
+  g_assert_cmpint (r.signal, ==, SIGABRT);
+}
+
+static void
+test_writefile (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("writefile", NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *out = output_text (&r);
+  const char *expect[] = {
+    "wronly_creat=EACCES\n", "rdwr=EACCES\n",     "rdonly_creat=EACCES\n", "rdonly_trunc=EACCES\n",
+    "tmpfile=EACCES\n",      "mmap_exec=EPERM\n", "mmap_rw=mapped\n",      "mprotect_exec=EPERM\n",
+    "isatty=0 ENOTTY\n",     "unlink=EACCES\n",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (expect); i++)
+    if (strstr (out, expect[i]) == NULL)
+      g_error ("expected %s in:\n%s", expect[i], out);
+}
+
+static void
+test_tmpwrite (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("tmpwrite", NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *out = output_text (&r);
+  g_assert_cmpstr (out, ==, "created=ok\nunlink=ok\n");
+}
+
+static void
+test_readfont (void)
+{
+  /* the probe reads its own executable: a file that certainly exists */
+  GStatBuf sb;
+  g_assert_cmpint (g_stat (probe_path, &sb), ==, 0);
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("readfont", probe_path, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *out = output_text (&r);
+  g_autofree char *expect = g_strdup_printf ("read=%lld\n", (long long)sb.st_size);
+  g_assert_true (g_str_has_prefix (out, expect));
+  g_assert_null (strstr (out, "entries=0\n"));
+}
+
+static void
+test_cpu_limit (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  limits.cpu_seconds = 1;
+  limits.timeout_ms = 10000;
+  g_auto (MugaiSandboxResult) r = { 0 };
+  gint64 t0 = g_get_monotonic_time ();
+  run_probe ("loop", NULL, NULL, &limits, &r);
+  double took = seconds_since (t0);
+  g_test_message ("loop: outcome %d signal %d after %.2f s", r.outcome, r.signal, took);
+  g_assert_true (
+      r.outcome == MUGAI_SANDBOX_TIMEOUT
+      || (r.outcome == MUGAI_SANDBOX_SIGNAL && (r.signal == SIGXCPU || r.signal == SIGKILL)));
+  /* 1 s of CPU; more than 5 s of wall clock means the limit did nothing
+   * and the 10 s timeout would not have been reached either */
+  g_assert_cmpfloat (took, <, 5.0);
+}
+
+static void
+test_timeout (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  limits.timeout_ms = 500;
+  g_auto (MugaiSandboxResult) r = { 0 };
+  gint64 t0 = g_get_monotonic_time ();
+  run_probe ("sleep", NULL, NULL, &limits, &r);
+  double took = seconds_since (t0);
+  g_test_message ("sleep: timed out after %.3f s", took);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_TIMEOUT);
+  g_assert_null (r.output);
+  g_assert_cmpfloat (took, >=, 0.45);
+  g_assert_cmpfloat (took, <, 2.0);
+}
+
+static void
+test_address_space (void)
+{
+#ifdef UNDER_ASAN
+  g_test_skip ("AddressSanitizer reserves terabytes of address space: no RLIMIT_AS");
+  return;
+#endif
+  MugaiSandboxLimits limits = default_limits ();
+  limits.address_space = 256u << 20;
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("alloc", NULL, NULL, &limits, &r);
+  g_test_message ("alloc: %s", r.diagnostics);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_EXIT);
+  g_assert_cmpint (r.exit_code, ==, 3);
+  int mib = -1;
+  g_assert_cmpint (sscanf (r.diagnostics, "allocated %d MiB", &mib), ==, 1);
+  g_assert_cmpint (mib, <, 256);
+}
+
+static void
+test_output_limit (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  limits.output_max = 1u << 20;
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("flood", NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OUTPUT_LIMIT);
+  g_assert_null (r.output);
+}
+
+static void
+test_output_exactly_at_limit (void)
+{
+  /* output_max octets are fine; the limit is on more than that */
+  g_autoptr (GBytes) input = g_bytes_new_take (g_malloc0 (100000), 100000);
+  MugaiSandboxLimits limits = default_limits ();
+  limits.output_max = 100000;
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("echo", NULL, input, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  limits.output_max = 99999;
+  g_auto (MugaiSandboxResult) r2 = { 0 };
+  run_probe ("echo", NULL, input, &limits, &r2);
+  g_assert_cmpint (r2.outcome, ==, MUGAI_SANDBOX_OUTPUT_LIMIT);
+}
+
+static void
+test_env (void)
+{
+  g_setenv ("MUGAI_SECRET_TEST", "must not leak", TRUE);
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("env", NULL, NULL, &limits, &r);
+  g_unsetenv ("MUGAI_SECRET_TEST");
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *out = output_text (&r);
+  g_auto (GStrv) lines = g_strsplit (g_strchomp (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  gboolean tmpdir = FALSE, path = FALSE, lang = FALSE;
+  for (char **l = lines; *l; l++)
+    {
+      if (g_str_has_prefix (*l, "TMPDIR=/"))
+        tmpdir = TRUE;
+      else if (g_str_equal (*l, "PATH=/usr/bin:/bin"))
+        path = TRUE;
+      else if (g_str_equal (*l, "LANG=C.UTF-8"))
+        lang = TRUE;
+      else
+        g_error ("unexpected variable: %s", *l);
+    }
+  g_assert_true (tmpdir && path && lang);
+}
+
+static void
+test_fds (void)
+{
+  /* descriptors the caller leaked (no O_CLOEXEC) must not reach the filter */
+  int extra = open ("/dev/null", O_RDONLY);
+  g_assert_cmpint (extra, >=, 0);
+  g_assert_cmpint (dup2 (extra, 100), ==, 100);
+  int sv[2];
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("fds", NULL, NULL, &limits, &r);
+  close (extra);
+  close (100);
+  close (sv[0]);
+  close (sv[1]);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *out = output_text (&r);
+  g_assert_cmpstr (out, ==, "0\n1\n2\n");
+}
+
+static void
+test_fds_closed_std (void)
+{
+  /* a caller without standard descriptors: the pipes land on 0, 1, 2 */
+  int saved[3];
+  for (int i = 0; i < 3; i++)
+    saved[i] = fcntl (i, F_DUPFD_CLOEXEC, 10);
+  for (int i = 0; i < 3; i++)
+    close (i);
+  g_autoptr (GBytes) input = g_bytes_new_static ("abc", 3);
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  const char *argv[] = { probe_path, "echo", NULL };
+  GError *error = NULL;
+  gboolean ok = mugai_sandbox_run (NULL, 0, argv, input, &limits, &r, &error);
+  for (int i = 0; i < 3; i++)
+    {
+      dup2 (saved[i], i);
+      close (saved[i]);
+    }
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_assert_true (g_bytes_equal (r.output, input));
+}
+
+/* Could this process make a network namespace, as the sandbox tries? */
+static gboolean
+can_unshare_net (void)
+{
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    _exit (unshare (CLONE_NEWUSER | CLONE_NEWNET) == 0 || unshare (CLONE_NEWNET) == 0 ? 0 : 1);
+  int st;
+  g_assert_cmpint (waitpid (pid, &st, 0), ==, pid);
+  return WIFEXITED (st) && WEXITSTATUS (st) == 0;
+}
+
+static void
+test_net (void)
+{
+  int l = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (l, >=, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (bind (l, (struct sockaddr *)&sin, sizeof sin), ==, 0);
+  g_assert_cmpint (listen (l, 4), ==, 0);
+  socklen_t slen = sizeof sin;
+  g_assert_cmpint (getsockname (l, (struct sockaddr *)&sin, &slen), ==, 0);
+  g_autofree char *port = g_strdup_printf ("%u", ntohs (sin.sin_port));
+
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("net", port, NULL, &limits, &r);
+  close (l);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *out = output_text (&r);
+  g_test_message ("net: netns=%d %s", r.netns, out);
+  /* root, or any user with user namespaces: the filter must have had one */
+  if (can_unshare_net ())
+    g_assert_true (r.netns);
+  if (!r.netns)
+    {
+      g_assert_cmpstr (out, ==, "connect=ok\n"); /* the test itself works */
+      g_test_skip ("no user namespaces for this user: seccomp alone keeps filters off the "
+                   "network");
+      return;
+    }
+  g_assert_true (g_str_has_prefix (out, "connect=fail") || g_str_has_prefix (out, "socket="));
+}
+
+static void
+test_grandchild (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  limits.timeout_ms = 10000;
+  g_auto (MugaiSandboxResult) r = { 0 };
+  gint64 t0 = g_get_monotonic_time ();
+  run_probe ("grandchild", NULL, NULL, &limits, &r);
+  double took = seconds_since (t0);
+  /* the grandchild holds the pipes open: without the group kill this
+   * would have been a timeout after 10 s */
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_assert_cmpfloat (took, <, 5.0);
+  g_autofree char *out = output_text (&r);
+  long pid = 0;
+  g_assert_cmpint (sscanf (out, "pid=%ld", &pid), ==, 1);
+  g_assert_cmpint (pid, >, 1);
+  g_assert_true (wait_gone (pid, 3.0));
+}
+
+static void
+test_tmp (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("tmp", NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *out = output_text (&r);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >=, 3);
+  g_assert_true (g_str_has_prefix (lines[0], "TMPDIR="));
+  g_assert_true (g_str_has_prefix (lines[1], "cwd="));
+  const char *dir = lines[0] + strlen ("TMPDIR=");
+  g_assert_cmpstr (dir, ==, lines[1] + strlen ("cwd="));
+  g_assert_cmpstr (lines[2], ==, "wrote");
+  g_autofree char *tmp = g_canonicalize_filename (g_get_tmp_dir (), NULL);
+  g_autofree char *parent = g_path_get_dirname (dir);
+  g_autofree char *canon_parent = g_canonicalize_filename (parent, NULL);
+  g_assert_cmpstr (canon_parent, ==, tmp);
+  /* removed with everything in it, and without following the symlink */
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test ("/etc", G_FILE_TEST_IS_DIR));
+}
+
+static void
+test_stderr (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  run_probe ("stderr", NULL, NULL, &limits, &r);
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_EXIT);
+  g_assert_cmpint (r.exit_code, ==, 1);
+  g_assert_null (r.output);
+  const char *d = r.diagnostics;
+  g_test_message ("diagnostics: %s", d);
+  g_assert_true (g_utf8_validate (d, -1, NULL));
+  g_assert_cmpuint (strlen (d), <=, MUGAI_SANDBOX_DIAGNOSTICS_MAX);
+  g_assert_cmpuint (strlen (d), >, MUGAI_SANDBOX_DIAGNOSTICS_MAX / 2);
+  for (const char *p = d; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      g_assert_false (g_unichar_iscntrl (c));
+      g_assert_cmpint (g_unichar_type (c), !=, G_UNICODE_FORMAT);
+    }
+  g_assert_true (g_str_has_suffix (d, "日本語の診断 LAST-LINE ok"));
+}
+
+static void
+test_exec_failure (void)
+{
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r = { 0 };
+  const char *argv[] = { "/nonexistent/mugai-filter", NULL };
+  g_autoptr (GError) error = NULL;
+  g_assert_false (mugai_sandbox_run (NULL, 0, argv, NULL, &limits, &r, &error));
+  g_assert_error (error, MUGAI_SANDBOX_ERROR, MUGAI_SANDBOX_ERROR_SETUP);
+  g_assert_nonnull (strstr (error->message, "execve"));
+  g_assert_null (r.output);
+  g_assert_null (r.diagnostics);
+}
+
+static volatile sig_atomic_t alarms;
+static void
+on_alarm (int sig)
+{
+  alarms++;
+}
+static void
+on_child (int sig)
+{
+  int saved = errno;
+  while (waitpid (-1, NULL, WNOHANG) > 0)
+    ;
+  errno = saved;
+}
+
+static void
+test_signals (void)
+{
+  /* a worker's handlers: SIGALRM every millisecond (EINTR everywhere), and a
+   * SIGCHLD handler that reaps any child it sees */
+  struct sigaction sa = { .sa_handler = on_alarm }, old_alrm, old_chld;
+  sigemptyset (&sa.sa_mask);
+  g_assert_cmpint (sigaction (SIGALRM, &sa, &old_alrm), ==, 0);
+  sa.sa_handler = on_child;
+  g_assert_cmpint (sigaction (SIGCHLD, &sa, &old_chld), ==, 0);
+  struct itimerval it = { .it_interval = { 0, 1000 }, .it_value = { 0, 1000 } };
+  g_assert_cmpint (setitimer (ITIMER_REAL, &it, NULL), ==, 0);
+
+  g_autoptr (GBytes) input = g_bytes_new_take (g_malloc0 (1u << 20), 1u << 20);
+  MugaiSandboxLimits limits = default_limits ();
+  g_auto (MugaiSandboxResult) r1 = { 0 };
+  run_probe ("echo", NULL, input, &limits, &r1);
+  g_auto (MugaiSandboxResult) r2 = { 0 };
+  run_probe ("socket", NULL, NULL, &limits, &r2);
+  g_auto (MugaiSandboxResult) r3 = { 0 };
+  run_probe ("stderr", NULL, NULL, &limits, &r3);
+  /* a daemon ignores SIGPIPE and may block others: the filter starts
+   * with every signal at its default and unblocked */
+  struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+  sigemptyset (&ign.sa_mask);
+  sigaction (SIGPIPE, &ign, &old_pipe);
+  sigset_t term, old_mask;
+  sigemptyset (&term);
+  sigaddset (&term, SIGTERM);
+  sigprocmask (SIG_BLOCK, &term, &old_mask);
+  g_auto (MugaiSandboxResult) r4 = { 0 };
+  run_probe ("sigstate", NULL, NULL, &limits, &r4);
+  sigprocmask (SIG_SETMASK, &old_mask, NULL);
+  sigaction (SIGPIPE, &old_pipe, NULL);
+
+  struct itimerval off = { 0 };
+  setitimer (ITIMER_REAL, &off, NULL);
+  sigaction (SIGALRM, &old_alrm, NULL);
+  sigaction (SIGCHLD, &old_chld, NULL);
+
+  g_test_message ("%d alarms during the runs", (int)alarms);
+  g_assert_cmpint (alarms, >, 0);
+  g_assert_cmpint (r1.outcome, ==, MUGAI_SANDBOX_OK);
+  g_assert_true (g_bytes_equal (r1.output, input));
+  g_assert_cmpint (r2.outcome, ==, MUGAI_SANDBOX_SECCOMP);
+  g_assert_cmpint (r3.outcome, ==, MUGAI_SANDBOX_EXIT);
+  g_assert_cmpint (r3.exit_code, ==, 1);
+  g_assert_cmpint (r4.outcome, ==, MUGAI_SANDBOX_OK);
+  g_autofree char *sigstate = output_text (&r4);
+  g_assert_cmpstr (sigstate, ==, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+static void
+test_slots (void)
+{
+  g_autoptr (MugaiSandboxSlots) all = mugai_sandbox_slots_new (0);
+  g_assert_nonnull (all);
+  g_assert_cmpuint (mugai_sandbox_slots_count (all), ==, g_get_num_processors ());
+
+  g_autoptr (MugaiSandboxSlots) slots = mugai_sandbox_slots_new (1);
+  g_assert_nonnull (slots);
+  g_autofree char *dir = g_dir_make_tmp ("test-sandbox-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_autofree char *pidfile = g_build_filename (dir, "holder.pid", NULL);
+  MugaiSandboxLimits limits = default_limits ();
+
+  /* a worker that holds the only slot: its filter sleeps */
+  pid_t holder = fork ();
+  g_assert_cmpint (holder, >=, 0);
+  if (holder == 0)
+    {
+      MugaiSandboxLimits hold = default_limits ();
+      hold.timeout_ms = 60000;
+      MugaiSandboxResult r = { 0 };
+      const char *argv[] = { probe_path, "sleep", pidfile, NULL };
+      mugai_sandbox_run (slots, 0, argv, NULL, &hold, &r, NULL);
+      _exit (0);
+    }
+  gint64 t0 = g_get_monotonic_time ();
+  while (!g_file_test (pidfile, G_FILE_TEST_EXISTS))
+    {
+      g_assert_cmpfloat (seconds_since (t0), <, 10.0);
+      g_usleep (10000);
+    }
+  g_autofree char *pidtext = NULL;
+  g_assert_true (g_file_get_contents (pidfile, &pidtext, NULL, NULL));
+  long filter_pid = strtol (pidtext, NULL, 10);
+  g_assert_cmpint (filter_pid, >, 1);
+  g_autofree char *cwd_link = g_strdup_printf ("/proc/%ld/cwd", filter_pid);
+  g_autofree char *holder_dir = g_file_read_link (cwd_link, NULL);
+  g_assert_nonnull (holder_dir);
+
+  const char *argv[] = { probe_path, "echo", NULL };
+  g_autoptr (GBytes) input = g_bytes_new_static ("x", 1);
+  g_auto (MugaiSandboxResult) busy = { 0 };
+  t0 = g_get_monotonic_time ();
+  g_assert_true (mugai_sandbox_run (slots, 200, argv, input, &limits, &busy, NULL));
+  double took = seconds_since (t0);
+  g_test_message ("no slot after %.3f s", took);
+  g_assert_cmpint (busy.outcome, ==, MUGAI_SANDBOX_NO_SLOT);
+  g_assert_cmpfloat (took, >=, 0.19);
+  g_assert_cmpfloat (took, <, 2.0);
+
+  /* the worker dies at its deadline, holding the slot: the kernel frees
+   * it, and PR_SET_PDEATHSIG takes the filter along */
+  g_assert_cmpint (kill (holder, SIGKILL), ==, 0);
+  int st;
+  g_assert_cmpint (waitpid (holder, &st, 0), ==, holder);
+  g_assert_true (WIFSIGNALED (st));
+  g_auto (MugaiSandboxResult) free_again = { 0 };
+  t0 = g_get_monotonic_time ();
+  g_assert_true (mugai_sandbox_run (slots, 10000, argv, input, &limits, &free_again, NULL));
+  took = seconds_since (t0);
+  g_assert_cmpint (free_again.outcome, ==, MUGAI_SANDBOX_OK);
+  g_assert_cmpfloat (took, <, 5.0);
+  g_assert_true (wait_gone (filter_pid, 3.0));
+
+  /* a killed worker cannot remove its filter's private directory */
+  g_assert_true (g_file_test (holder_dir, G_FILE_TEST_IS_DIR));
+  g_rmdir (holder_dir);
+  g_unlink (pidfile);
+  g_rmdir (dir);
+}
+
+static void
+test_outcome_text (void)
+{
+  for (int o = MUGAI_SANDBOX_OK; o <= MUGAI_SANDBOX_NO_SLOT; o++)
+    {
+      const char *ja = mugai_sandbox_outcome_text (o, TRUE);
+      const char *en = mugai_sandbox_outcome_text (o, FALSE);
+      g_assert_true (g_utf8_validate (ja, -1, NULL));
+      g_assert_true (g_str_is_ascii (en));
+      g_assert_false (g_str_is_ascii (ja));
+    }
+  MugaiSandboxResult r = { .outcome = MUGAI_SANDBOX_EXIT, .exit_code = 2 };
+  g_assert_cmpstr (mugai_sandbox_result_text (&r, FALSE), !=,
+                   mugai_sandbox_outcome_text (MUGAI_SANDBOX_EXIT, FALSE));
+  r.exit_code = 1;
+  g_assert_cmpstr (mugai_sandbox_result_text (&r, FALSE), ==,
+                   mugai_sandbox_outcome_text (MUGAI_SANDBOX_EXIT, FALSE));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix (argv[i], "--probe="))
+      probe_path = g_strdup (argv[i] + strlen ("--probe="));
+  if (probe_path == NULL)
+    probe_path = g_test_build_filename (G_TEST_BUILT, "sandbox-probe", NULL);
+  if (!g_path_is_absolute (probe_path))
+    {
+      char *abs = g_canonicalize_filename (probe_path, NULL);
+      g_free (probe_path);
+      probe_path = abs;
+    }
+
+  g_test_add_func ("/sandbox/echo", test_echo);
+  g_test_add_func ("/sandbox/echo-empty", test_echo_empty);
+  g_test_add_data_func ("/sandbox/seccomp/socket", "socket", test_seccomp);
+  g_test_add_data_func ("/sandbox/seccomp/exec", "exec", test_seccomp);
+  g_test_add_func ("/sandbox/seccomp/abort", test_abort);
+  g_test_add_func ("/sandbox/seccomp/writefile", test_writefile);
+  g_test_add_func ("/sandbox/seccomp/tmpwrite", test_tmpwrite);
+  g_test_add_func ("/sandbox/seccomp/readfont", test_readfont);
+  g_test_add_func ("/sandbox/limits/cpu", test_cpu_limit);
+  g_test_add_func ("/sandbox/limits/timeout", test_timeout);
+  g_test_add_func ("/sandbox/limits/address-space", test_address_space);
+  g_test_add_func ("/sandbox/limits/output", test_output_limit);
+  g_test_add_func ("/sandbox/limits/output-boundary", test_output_exactly_at_limit);
+  g_test_add_func ("/sandbox/isolation/env", test_env);
+  g_test_add_func ("/sandbox/isolation/fds", test_fds);
+  g_test_add_func ("/sandbox/isolation/fds-closed-std", test_fds_closed_std);
+  g_test_add_func ("/sandbox/isolation/net", test_net);
+  g_test_add_func ("/sandbox/isolation/grandchild", test_grandchild);
+  g_test_add_func ("/sandbox/isolation/tmp", test_tmp);
+  g_test_add_func ("/sandbox/diagnostics", test_stderr);
+  g_test_add_func ("/sandbox/exec-failure", test_exec_failure);
+  g_test_add_func ("/sandbox/signals", test_signals);
+  g_test_add_func ("/sandbox/slots", test_slots);
+  g_test_add_func ("/sandbox/outcome-text", test_outcome_text);
+  int rc = g_test_run ();
+  g_free (probe_path);
+  return rc;
+}
