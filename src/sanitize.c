@@ -823,13 +823,8 @@ describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *bytes, Mugai
         er->type = g_strdup (mugai_doctype_name (e->kind));
       if (mugai_archive_entry_dangerous (e))
         {
-          g_autofree char *lja = NULL, *len_ = NULL;
           if (e->danger != MUGAI_KIND_OTHER)
-            {
-              /* the label of the kind found, from the member's name or content */
-              er->danger = g_strdup (ja ? mugai_filetype_kind_label (e->danger, TRUE)
-                                        : mugai_filetype_kind_label (e->danger, FALSE));
-            }
+            er->danger = g_strdup (mugai_filetype_kind_label (e->danger, ja));
           else if (e->macros)
             er->danger = g_strdup (ja ? "マクロ付き文書" : "document with macros");
           else

@@ -184,6 +184,12 @@ def hostile_pdf():
         b"<< /Type /Annot /Subtype /Link /Rect [72 690 300 720] /A << /S /URI /URI (http://evil.example/) >> >>",
         b"<< /Type /EmbeddedFile /Length 2 >>\nstream\nMZ\nendstream",
     ]
+    return pdf_bytes(objs)
+
+
+def pdf_bytes(objs):
+    """A PDF file of the given objects (numbered from 1; object 1 is the
+    catalog), with a correct cross-reference table."""
     out, offs = b"%PDF-1.4\n", []
     for i, o in enumerate(objs, 1):
         offs.append(len(out))
