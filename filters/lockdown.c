@@ -70,6 +70,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -325,6 +327,88 @@ mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error)
   if (rc != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp_load: %s", g_strerror (-rc));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The denylist of mugai_filter_confine_foreign(): calls that let a
+ * compromised program reach beyond its sandbox.  Every one kills. */
+static const char *const foreign_kill[] = {
+  "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+  "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
+  "fsconfig", "fsmount", "fspick", "mount_setattr",
+  "unshare", "setns",
+  "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+  "bpf", "perf_event_open", "userfaultfd", "fanotify_init",
+  "keyctl", "add_key", "request_key",
+  "io_uring_setup", "io_uring_enter", "io_uring_register",
+  "open_by_handle_at", "name_to_handle_at",
+  "swapon", "swapoff", "reboot", "acct", "quotactl", "syslog", "iopl", "ioperm",
+  "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+  "sethostname", "setdomainname", "vhangup",
+};
+
+gboolean
+mugai_filter_confine_foreign (GError **error)
+{
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no_new_privs: %s", g_strerror (errno));
+      return FALSE;
+    }
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp_init failed");
+      return FALSE;
+    }
+  int rc = seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  if (rc == 0)
+    rc = seccomp_attr_set (ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+  /* no network of any kind; socketpair() stays (it reaches nothing) */
+  /* Sockets: Unix stream sockets only, for LibreOffice's own
+   * single-instance pipe (it will not start without one), and connect()
+   * refused, so that no socket reaches anything.  A Unix datagram socket
+   * could reach one with sendto(), so only SOCK_STREAM is allowed. */
+  int nr = seccomp_syscall_resolve_name ("socket");
+  if (rc == 0 && nr != __NR_SCMP_ERROR)
+    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 1, SCMP_A0 (SCMP_CMP_NE, AF_UNIX));
+  const scmp_datum_t not_stream[]
+      = { SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET, SOCK_DCCP, SOCK_PACKET, 0, 7, 8, 9,
+          11,         12,       13,       14,             15 };
+  for (gsize i = 0; rc == 0 && nr != __NR_SCMP_ERROR && i < G_N_ELEMENTS (not_stream); i++)
+    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 1,
+                           SCMP_A1 (SCMP_CMP_MASKED_EQ, 0xf, not_stream[i]));
+  nr = seccomp_syscall_resolve_name ("connect");
+  if (rc == 0 && nr != __NR_SCMP_ERROR)
+    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 0);
+  /* clone3's flags sit behind a pointer: ENOSYS makes glibc use clone,
+   * whose namespace flags are checked here */
+  nr = seccomp_syscall_resolve_name ("clone3");
+  if (rc == 0 && nr != __NR_SCMP_ERROR)
+    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (ENOSYS), nr, 0);
+  const scmp_datum_t ns_flags[] = { CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,   CLONE_NEWPID,
+                                    CLONE_NEWIPC,  CLONE_NEWUTS, CLONE_NEWCGROUP };
+  nr = seccomp_syscall_resolve_name ("clone");
+  for (gsize i = 0; rc == 0 && nr != __NR_SCMP_ERROR && i < G_N_ELEMENTS (ns_flags); i++)
+    rc = seccomp_rule_add (ctx, SCMP_ACT_KILL_PROCESS, nr, 1,
+                           SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+  for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (foreign_kill); i++)
+    {
+      nr = seccomp_syscall_resolve_name (foreign_kill[i]);
+      if (nr == __NR_SCMP_ERROR)
+        continue;
+      rc = seccomp_rule_add (ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+      if (rc != 0 && nr < 0)
+        rc = 0; /* not on this architecture */
+    }
+  if (rc == 0)
+    rc = seccomp_load (ctx);
+  if (rc != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp (foreign): %s",
+                   g_strerror (-rc));
       return FALSE;
     }
   return TRUE;

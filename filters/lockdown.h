@@ -33,6 +33,16 @@ typedef enum
 
 gboolean mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error);
 
+/* For a filter that runs a program mugai does not write (LibreOffice in
+ * filters/soffice.c), which needs exec, threads and files of its own and
+ * so cannot live under the allowlist: a denylist in force for the caller
+ * and everything it executes.  socket() fails with EACCES (no network,
+ * not even a Unix socket on the host such as Postfix's or clamd's);
+ * ptrace, mount, namespaces, kernel modules, bpf, keyrings, io_uring and
+ * the like kill the process.  TRUE when in force; FALSE (error set)
+ * otherwise: the caller must not go on. */
+gboolean mugai_filter_confine_foreign (GError **error);
+
 /* Reads all of standard input, at most max octets (more is an error).
  * Returns NULL with error set on failure or when over max. */
 GBytes *mugai_filter_read_stdin (gsize max, GError **error);

@@ -51,7 +51,7 @@ static const char *const position_choices[] = { "top", "bottom", NULL };
 static const char *const bool_choices[] = { "no", "yes", NULL };
 static const char *const virus_choices[] = { "reject", "discard", "hold", NULL };
 static const char *const pdf_choices[] = { "image", "text", "remove", NULL };
-static const char *const office_choices[] = { "text", "remove", NULL };
+static const char *const office_choices[] = { "text", "image", "remove", NULL };
 static const char *const image_choices[] = { "reencode", "remove", NULL };
 
 #define P(field) G_STRUCT_OFFSET (MugaiPolicy, field)
@@ -102,6 +102,7 @@ static const KeyDef keys[] = {
   { "convert", "office", KEY_CHOICE, office_choices, 0, 0, P (convert.office) },
   { "convert", "image", KEY_CHOICE, image_choices, 0, 0, P (convert.image) },
   { "sandbox", "filters", KEY_PATH, NULL, 0, 0, P (convert.filters_dir) },
+  { "sandbox", "soffice", KEY_PATH, NULL, 0, 0, P (convert.soffice) },
   { "sandbox", "timeout", KEY_COUNT, NULL, 1, 3600, P (convert.timeout) },
   { "sandbox", "cpu", KEY_COUNT, NULL, 1, 3600, P (convert.cpu) },
   { "sandbox", "memory", KEY_SIZE, NULL, 64 * MB, G_MAXSIZE / 2, P (convert.memory) },

@@ -6,15 +6,22 @@
  *	  mugai-filter-pdf    --dpi N --max-pages N [--text]
  *	  mugai-filter-office --lang ja|en
  *	  mugai-filter-image  (JPEG stays JPEG, the rest becomes PNG)
+ *	  mugai-filter-soffice --ext EXT --soffice PATH  (LibreOffice to PDF)
  *	Each reads the document on standard input and writes its output on
  *	standard output; exit 2 means password-protected, 3 a limit, and the
  *	last line on standard error "info key=value..." says what was done.
  *
+ *	An office document through LibreOffice takes two runs, each in its
+ *	own sandbox: mugai-filter-soffice makes a PDF, and that PDF goes to
+ *	mugai-filter-pdf exactly as a PDF attachment would; LibreOffice's PDF
+ *	itself never reaches the message.
+ *
  *	Names: a converted PDF keeps its name (見積書.pdf stays 見積書.pdf,
  *	now image-only); text gets ".txt" after the whole name (見積書.xlsx
- *	becomes 見積書.xlsx.txt) so that nothing opens it as the original
- *	type; an image keeps its name when its type is kept and gets ".png"
- *	otherwise.
+ *	becomes 見積書.xlsx.txt) and so does a PDF made from an office
+ *	document (見積書.doc becomes 見積書.doc.pdf), so that nothing opens
+ *	it as the original type; an image keeps its name when its type is
+ *	kept and gets ".png" otherwise.
  *
  * LIMITS
  *	From [sandbox]: wall clock, CPU seconds, address space, output size,
@@ -52,7 +59,16 @@ mugai_convert_mode (const MugaiConvertSettings *s, MugaiDocKind kind)
     case MUGAI_DOC_ODT:
     case MUGAI_DOC_ODS:
     case MUGAI_DOC_ODP:
-      return s->office == MUGAI_OFFICE_TEXT ? MUGAI_CONVERT_OFFICE_TEXT : MUGAI_CONVERT_NONE;
+      return s->office == MUGAI_OFFICE_TEXT    ? MUGAI_CONVERT_OFFICE_TEXT
+             : s->office == MUGAI_OFFICE_IMAGE ? MUGAI_CONVERT_OFFICE_IMAGE
+                                               : MUGAI_CONVERT_NONE;
+    case MUGAI_DOC_WORD:
+    case MUGAI_DOC_EXCEL:
+    case MUGAI_DOC_POWERPOINT:
+    case MUGAI_DOC_RTF:
+      return s->office == MUGAI_OFFICE_TEXT    ? MUGAI_CONVERT_OFFICE_PDF_TEXT
+             : s->office == MUGAI_OFFICE_IMAGE ? MUGAI_CONVERT_OFFICE_IMAGE
+                                               : MUGAI_CONVERT_NONE;
     case MUGAI_DOC_JPEG:
     case MUGAI_DOC_PNG:
     case MUGAI_DOC_GIF:
@@ -162,16 +178,137 @@ with_suffix (const char *filename, const char *fallback, const char *suffix)
   return g_strconcat (base, suffix, NULL);
 }
 
+/* The extension LibreOffice is given for a true type (its own type
+ * detection reads the content; the name only breaks ties). */
+static const char *
+soffice_ext (MugaiDocKind kind)
+{
+  switch (kind)
+    {
+    case MUGAI_DOC_WORD:
+      return "doc";
+    case MUGAI_DOC_EXCEL:
+      return "xls";
+    case MUGAI_DOC_POWERPOINT:
+      return "ppt";
+    case MUGAI_DOC_RTF:
+      return "rtf";
+    case MUGAI_DOC_WORD_X:
+      return "docx";
+    case MUGAI_DOC_EXCEL_X:
+      return "xlsx";
+    case MUGAI_DOC_POWERPOINT_X:
+      return "pptx";
+    case MUGAI_DOC_ODT:
+      return "odt";
+    case MUGAI_DOC_ODS:
+      return "ods";
+    case MUGAI_DOC_ODP:
+      return "odp";
+    default:
+      return NULL;
+    }
+}
+
+/* A PDF (an attachment, or LibreOffice's) through mugai-filter-pdf: an
+ * image-only PDF named name, or (text) its page text named name.txt.
+ * made_by: NULL for a PDF attachment, else what made the PDF, for the
+ * detail. */
+static gboolean
+convert_pdf (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja, gboolean text,
+             const char *name, const char *made_by, GBytes *input, MugaiConversion *out,
+             GError **error)
+{
+  g_auto (MugaiSandboxResult) r = { 0 };
+  g_autofree char *dpi = g_strdup_printf ("%u", s->dpi);
+  g_autofree char *pages = g_strdup_printf ("%u", s->max_pages);
+  const char *args[] = { "--dpi", dpi, "--max-pages", pages, text ? "--text" : NULL, NULL };
+  if (!run_filter (s, slots, "mugai-filter-pdf", args, input, &r, error))
+    return FALSE;
+  if (!judge (&r, ja, out))
+    return TRUE;
+  long n = info_value (r.diagnostics, "pages"), done = info_value (r.diagnostics, "rendered");
+  g_autoptr (GString) d = g_string_new (made_by);
+  if (text)
+    g_string_append (d, made_by ? (ja ? "、その文字をテキストに変換" : ", its text extracted")
+                                : (ja ? "PDF の文字をテキストに変換" : "PDF text extracted"));
+  else
+    g_string_append (d, made_by ? (ja ? "、画像のみの PDF に変換（文字・リンク・スクリプト・マクロ等は含まれません）"
+                                      : ", then an image-only PDF (no text, links, scripts or macros)")
+                                : (ja ? "画像のみの PDF に変換（文字・リンク・スクリプト等は含まれません）"
+                                      : "converted to an image-only PDF (no text, links or scripts)"));
+  if (n >= 0 && done >= 0 && done < n)
+    g_string_append_printf (d, ja ? "。全 %ld ページのうち 1〜%ld ページのみ（%ld〜%ld ページは含まれていません）"
+                                  : "; pages 1-%ld of %ld only (pages %ld-%ld left out)",
+                            ja ? n : done, ja ? done : n, done + 1, n);
+  else if (n >= 0)
+    g_string_append_printf (d, ja ? "、%ld ページ" : ", %ld pages", n);
+  out->output = g_steal_pointer (&r.output);
+  out->is_text = text;
+  out->mime_type = g_strdup (text ? "text/plain" : "application/pdf");
+  out->filename = text ? with_suffix (name, "document.pdf", ".txt")
+                       : g_strdup (name && *name ? name : "document.pdf");
+  out->status = MUGAI_CONVERT_DONE;
+  if (!text && s->pdf_text)
+    {
+      /* the page text as well, in its own run: a failure there costs the
+       * text only, never the image PDF, and the detail says so */
+      g_auto (MugaiSandboxResult) t = { 0 };
+      const char *targs[] = { "--max-pages", pages, "--text", NULL };
+      if (!run_filter (s, slots, "mugai-filter-pdf", targs, input, &t, error))
+        return FALSE;
+      if (t.outcome == MUGAI_SANDBOX_OK)
+        {
+          out->text = g_steal_pointer (&t.output);
+          out->text_filename = with_suffix (name, "document.pdf", ".txt");
+        }
+      else
+        g_string_append_printf (d, ja ? "。文字のテキストは作れませんでした: %s"
+                                      : "; the page text could not be extracted: %s",
+                                mugai_sandbox_result_text (&t, ja));
+    }
+  out->detail = g_string_free (g_steal_pointer (&d), FALSE);
+  return TRUE;
+}
+
+/* An office document through LibreOffice to PDF, then convert_pdf(). */
+static gboolean
+convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
+                 gboolean text, MugaiDocKind kind, const char *filename, GBytes *input,
+                 MugaiConversion *out, GError **error)
+{
+  const char *ext = soffice_ext (kind);
+  g_return_val_if_fail (ext != NULL, FALSE);
+  g_auto (MugaiSandboxResult) r = { 0 };
+  const char *args[] = { "--ext", ext, "--soffice", s->soffice, NULL };
+  if (!run_filter (s, slots, "mugai-filter-soffice", args, input, &r, error))
+    return FALSE;
+  if (!judge (&r, ja, out))
+    return TRUE;
+  g_autoptr (GBytes) pdf = g_steal_pointer (&r.output);
+  g_autofree char *fallback = g_strconcat ("document.", ext, NULL);
+  const char *base = filename && *filename ? filename : fallback;
+  g_autofree char *pdf_name = g_strconcat (base, ".pdf", NULL);
+  const char *made_by = ja ? "LibreOffice で PDF にレイアウトし" : "laid out as PDF by LibreOffice";
+  /* text: 見積書.doc becomes 見積書.doc.txt (convert_pdf() adds .txt) */
+  if (!convert_pdf (s, slots, ja, text, text ? base : pdf_name, made_by, pdf, out, error))
+    return FALSE;
+  if (out->text_filename)
+    {
+      g_free (out->text_filename);
+      out->text_filename = g_strconcat (base, ".txt", NULL);
+    }
+  return TRUE;
+}
+
 gboolean
 mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
-                   MugaiConvertMode mode, const char *filename, GBytes *input,
+                   MugaiConvertMode mode, MugaiDocKind kind, const char *filename, GBytes *input,
                    MugaiConversion *out, GError **error)
 {
   memset (out, 0, sizeof *out);
   out->status = MUGAI_CONVERT_FAILED;
   g_auto (MugaiSandboxResult) r = { 0 };
-  g_autofree char *dpi = g_strdup_printf ("%u", s->dpi);
-  g_autofree char *pages = g_strdup_printf ("%u", s->max_pages);
 
   switch (mode)
     {
@@ -179,49 +316,12 @@ mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboo
       g_return_val_if_reached (FALSE);
     case MUGAI_CONVERT_PDF_IMAGE:
     case MUGAI_CONVERT_PDF_TEXT:
-      {
-        gboolean text = mode == MUGAI_CONVERT_PDF_TEXT;
-        const char *args[] = { "--dpi", dpi, "--max-pages", pages, text ? "--text" : NULL, NULL };
-        if (!run_filter (s, slots, "mugai-filter-pdf", args, input, &r, error))
-          return FALSE;
-        if (!judge (&r, ja, out))
-          return TRUE;
-        long n = info_value (r.diagnostics, "pages"), done = info_value (r.diagnostics, "rendered");
-        g_autoptr (GString) d = g_string_new (NULL);
-        if (text)
-          g_string_append (d, ja ? "PDF の文字をテキストに変換" : "PDF text extracted");
-        else
-          g_string_append (d, ja ? "画像のみの PDF に変換（文字・リンク・スクリプト等は含まれません）"
-                                 : "converted to an image-only PDF (no text, links or scripts)");
-        if (n >= 0 && done >= 0 && done < n)
-          g_string_append_printf (d, ja ? "。全 %ld ページのうち 1〜%ld ページのみ（%ld〜%ld ページは含まれていません）"
-                                        : "; pages 1-%ld of %ld only (pages %ld-%ld left out)",
-                                  ja ? n : done, ja ? done : n, done + 1, n);
-        else if (n >= 0)
-          g_string_append_printf (d, ja ? "、%ld ページ" : ", %ld pages", n);
-        out->detail = g_string_free (g_steal_pointer (&d), FALSE);
-        out->output = g_steal_pointer (&r.output);
-        out->is_text = text;
-        out->mime_type = g_strdup (text ? "text/plain" : "application/pdf");
-        out->filename = text ? with_suffix (filename, "document.pdf", ".txt")
-                             : g_strdup (filename && *filename ? filename : "document.pdf");
-        out->status = MUGAI_CONVERT_DONE;
-        if (!text && s->pdf_text)
-          {
-            /* the page text as well, in its own run: a failure there
-             * costs the text only, never the image PDF */
-            g_auto (MugaiSandboxResult) t = { 0 };
-            const char *targs[] = { "--max-pages", pages, "--text", NULL };
-            if (!run_filter (s, slots, "mugai-filter-pdf", targs, input, &t, error))
-              return FALSE;
-            if (t.outcome == MUGAI_SANDBOX_OK)
-              {
-                out->text = g_steal_pointer (&t.output);
-                out->text_filename = with_suffix (filename, "document.pdf", ".txt");
-              }
-          }
-        return TRUE;
-      }
+      return convert_pdf (s, slots, ja, mode == MUGAI_CONVERT_PDF_TEXT, filename, NULL, input, out,
+                          error);
+    case MUGAI_CONVERT_OFFICE_IMAGE:
+    case MUGAI_CONVERT_OFFICE_PDF_TEXT:
+      return convert_soffice (s, slots, ja, mode == MUGAI_CONVERT_OFFICE_PDF_TEXT, kind, filename,
+                              input, out, error);
     case MUGAI_CONVERT_OFFICE_TEXT:
       {
         const char *args[] = { "--lang", ja ? "ja" : "en", NULL };

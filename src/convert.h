@@ -4,7 +4,10 @@
  * DESCRIPTION
  *	mugai_convert_mode() says, from [convert], what becomes of a part of
  *	a given true type: an image-only PDF, text, a re-encoded image, or
- *	nothing (removed).  mugai_convert_run() runs the filter programs
+ *	nothing (removed).  Office documents mugai cannot read itself
+ *	(.doc, .xls, .ppt, .rtf), and every office document with office =
+ *	image, are laid out by LibreOffice (mugai-filter-soffice) into a
+ *	PDF first, which then goes through mugai-filter-pdf like any PDF.  mugai_convert_run() runs the filter programs
  *	(filters/) on it through the sandbox (sandbox.c) and returns the
  *	inert output with the name and type it goes out under.
  *
@@ -30,7 +33,9 @@ typedef enum
   MUGAI_CONVERT_NONE,        /* no conversion for this type: removed */
   MUGAI_CONVERT_PDF_IMAGE,
   MUGAI_CONVERT_PDF_TEXT,
-  MUGAI_CONVERT_OFFICE_TEXT,
+  MUGAI_CONVERT_OFFICE_TEXT,   /* OOXML/ODF text, mugai-filter-office */
+  MUGAI_CONVERT_OFFICE_IMAGE,  /* LibreOffice to PDF, then an image-only PDF */
+  MUGAI_CONVERT_OFFICE_PDF_TEXT, /* LibreOffice to PDF, then its text */
   MUGAI_CONVERT_IMAGE
 } MugaiConvertMode;
 
@@ -60,6 +65,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MugaiConversion, mugai_conversion_clear)
 
 MugaiConvertMode mugai_convert_mode (const MugaiConvertSettings *settings, MugaiDocKind kind);
 
+/* kind: the part's true type (mugai_convert_mode() gave mode for it). */
 gboolean mugai_convert_run (const MugaiConvertSettings *settings, MugaiSandboxSlots *slots,
-                            gboolean japanese, MugaiConvertMode mode, const char *filename,
-                            GBytes *input, MugaiConversion *out, GError **error);
+                            gboolean japanese, MugaiConvertMode mode, MugaiDocKind kind,
+                            const char *filename, GBytes *input, MugaiConversion *out,
+                            GError **error);

@@ -33,7 +33,8 @@
  *	A zip is a docx/xlsx/pptx when it has [Content_Types].xml and the
  *	part folder (word/, xl/, ppt/), an OpenDocument file when it starts
  *	with the "mimetype" member; a vbaProject.bin member means macros
- *	(.docm, .xlsm, or a macro document renamed .docx).
+ *	(.docm, .xlsm, or a macro document renamed .docx), and so do
+ *	OpenDocument's Basic/script-lc.xml and Scripts/ members.
  */
 #include "doctype.h"
 
@@ -350,6 +351,11 @@ probe_zip (const guint8 *data, gsize len, MugaiDocFlags *flags)
     *flags |= MUGAI_DOC_FLAG_MACROS;
   if (len > 38 && memcmp (data + 30, "mimetype", 8) == 0)
     {
+      /* OpenDocument keeps Basic libraries under Basic/ and scripts in
+       * other languages (Python, BeanShell, JavaScript) under Scripts/;
+       * a plain document has neither */
+      if (contains (data, len, "Basic/script-lc.xml") || contains (data, len, "Scripts/"))
+        *flags |= MUGAI_DOC_FLAG_MACROS;
       if (contains (data, MIN (len, 256), "opendocument.text"))
         return MUGAI_DOC_ODT;
       if (contains (data, MIN (len, 256), "opendocument.spreadsheet"))

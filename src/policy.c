@@ -61,6 +61,7 @@ mugai_policy_new_default (void)
     .office = MUGAI_OFFICE_TEXT,
     .image = MUGAI_IMAGE_REENCODE,
     .filters_dir = g_strdup (MUGAI_FILTERDIR),
+    .soffice = g_strdup ("/usr/bin/soffice"),
     .timeout = 60,
     .cpu = 60,
     .memory = 1024u * 1024u * 1024u,
@@ -97,6 +98,7 @@ mugai_policy_free (MugaiPolicy *policy)
   g_free (policy->audit_file);
   g_free (policy->clamav.database);
   g_free (policy->convert.filters_dir);
+  g_free (policy->convert.soffice);
   g_free (policy->notice_template_path);
   g_free (policy->notice_template);
   g_free (policy->source);

@@ -84,7 +84,10 @@ typedef enum
 
 typedef enum
 {
-  MUGAI_OFFICE_TEXT, /* docx/xlsx/pptx/odt/ods/odp to text */
+  MUGAI_OFFICE_TEXT,  /* docx/xlsx/pptx/odt/ods/odp to text; .doc/.xls/.ppt/.rtf
+                       * through LibreOffice to PDF, then its text */
+  MUGAI_OFFICE_IMAGE, /* every office type through LibreOffice to PDF, then
+                       * an image-only PDF */
   MUGAI_OFFICE_REMOVE
 } MugaiOfficeMode;
 
@@ -103,6 +106,7 @@ typedef struct
   MugaiOfficeMode office;
   MugaiImageMode image;
   char *filters_dir;      /* where the mugai-filter-* programs are */
+  char *soffice;          /* LibreOffice's soffice, for mugai-filter-soffice */
   guint timeout;          /* seconds of wall clock per filter run */
   guint cpu;              /* seconds of CPU per filter run */
   gsize memory;           /* address space of a filter */

@@ -868,7 +868,8 @@ convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GByteArray *by
   g_autoptr (GBytes) input = g_bytes_new (bytes->data, bytes->len);
   g_auto (MugaiConversion) c = { 0 };
   g_autoptr (GError) error = NULL;
-  if (!mugai_convert_run (cs, ctx->engines->slots, ja, mode, rec->filename, input, &c, &error))
+  if (!mugai_convert_run (cs, ctx->engines->slots, ja, mode, kind, rec->filename, input, &c,
+                          &error))
     {
       /* mugai could not run its filter: not the document's fault */
       ctx->scan_error = g_error_new (MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,

@@ -1,0 +1,223 @@
+/*
+ * soffice.c - mugai-filter-soffice: an office document to PDF with
+ *             LibreOffice, inside the sandbox
+ *
+ * SYNOPSIS
+ *	mugai-filter-soffice --ext EXT [--soffice PATH] < document > document.pdf
+ *
+ * DESCRIPTION
+ *	Legacy Word, Excel and PowerPoint files, RTF, OOXML and OpenDocument
+ *	are read by no code of mugai's own: LibreOffice lays them out.  This
+ *	filter runs it headless on one document, in the private directory
+ *	the sandbox made (the current directory), and writes the PDF it
+ *	produced on standard output.  mugai then hands that PDF to
+ *	mugai-filter-pdf, like any PDF from outside: what reaches the message
+ *	is page images, never LibreOffice's PDF itself.
+ *
+ *	1. The document is written to in/document.EXT (EXT from the caller,
+ *	   from mugai's own idea of the true type: a fixed set of names,
+ *	   never the sender's file name).
+ *	2. A throw-away profile is made in profile/ with the settings that
+ *	   matter for hostile documents: macros never run
+ *	   (DisableMacrosExecution, MacroSecurityLevel 3 "very high", no
+ *	   trusted locations), links and fields are never updated on load,
+ *	   no loads of untrusted links, Java off, no OpenCL.
+ *	3. mugai_filter_confine_foreign() (lockdown.c) puts a seccomp
+ *	   denylist in force: socket() fails, so LibreOffice reaches neither
+ *	   the network nor a Unix socket on the host; ptrace, mount,
+ *	   namespaces, bpf and the like kill it.  LibreOffice cannot live
+ *	   under the allowlist of the other filters (it executes its shell
+ *	   wrapper, starts threads and writes its profile).
+ *	4. LibreOffice runs with an environment of our own (HOME and TMPDIR
+ *	   in the private directory, the headless "svp" back end), standard
+ *	   descriptors on /dev/null, and converts to out/document.pdf.
+ *
+ *	The sandbox around this process adds the rest: a user and network
+ *	namespace where the kernel allows, resource limits, the wall-clock
+ *	timeout that kills the whole process group (LibreOffice included),
+ *	the private directory removed afterwards.
+ *
+ * EXIT STATUS
+ *	0 the PDF is on standard output; 1 LibreOffice could not load or
+ *	convert the document (the diagnostic says which); 3 the document or
+ *	the PDF was over the size limit; 64 usage.
+ *
+ * BUGS
+ *	LibreOffice reports a password-protected legacy document as one it
+ *	cannot load, so it ends as "could not convert" (exit 1), not as
+ *	encrypted.  The file system is the host's (no mount namespace):
+ *	read access is what the worker's user may read, which is why links
+ *	to local files are never updated (step 2).
+ */
+#include "lockdown.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define INPUT_MAX (256u * 1024u * 1024u)
+#define OUTPUT_MAX (512u * 1024u * 1024u)
+
+/* One line per setting: officecfg path, property, value. */
+static const char *const profile_settings[][3] = {
+  { "/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3" },
+  { "/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true" },
+  { "/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true" },
+  /* Writer reads 0 as "never" (sw's link update modes), Calc 1 */
+  { "/org.openoffice.Office.Writer/Content/Update", "Link", "0" },
+  { "/org.openoffice.Office.Writer/Content/Update", "Field", "false" },
+  { "/org.openoffice.Office.Calc/Content/Update", "Link", "1" },
+  { "/org.openoffice.Office.Java/VirtualMachine", "Enable", "false" },
+  { "/org.openoffice.Office.Common/Misc", "UseLocking", "false" },
+  { "/org.openoffice.Office.Common/Misc", "UseOpenCL", "false" },
+  { "/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "false" },
+  { "/org.openoffice.Office.Common/Misc", "FirstRun", "false" },
+};
+
+static const char *const known_ext[] = {
+  "doc", "xls", "ppt", "rtf", "docx", "xlsx", "pptx", "odt", "ods", "odp",
+};
+
+static void
+die (int code, const char *what, const GError *error)
+{
+  if (error)
+    g_printerr ("error: %s: %s\n", what, error->message);
+  else
+    g_printerr ("error: %s\n", what);
+  exit (code);
+}
+
+static char *
+profile_xcu (void)
+{
+  GString *x = g_string_new ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                             "<oor:items xmlns:oor=\"http://openoffice.org/2001/registry\" "
+                             "xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" "
+                             "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (profile_settings); i++)
+    g_string_append_printf (x,
+                            "<item oor:path=\"%s\"><prop oor:name=\"%s\" oor:op=\"fuse\">"
+                            "<value>%s</value></prop></item>\n",
+                            profile_settings[i][0], profile_settings[i][1],
+                            profile_settings[i][2]);
+  g_string_append (x, "</oor:items>\n");
+  return g_string_free (x, FALSE);
+}
+
+/* Runs LibreOffice and waits for it.  Its exit status, or -1. */
+static int
+run_soffice (const char *soffice, const char *dir, const char *input)
+{
+  g_autofree char *profile_uri = g_strconcat ("-env:UserInstallation=file://", dir, "/profile", NULL);
+  g_autofree char *outdir = g_build_filename (dir, "out", NULL);
+  g_autofree char *home = g_strconcat ("HOME=", dir, NULL);
+  g_autofree char *tmp = g_strconcat ("TMPDIR=", dir, NULL);
+  const char *argv[] = { soffice,      "--headless",  "--invisible", "--norestore",
+                         "--nologo",   "--nodefault", "--nolockcheck",
+                         "--nofirststartwizard",      profile_uri,   "--convert-to",
+                         "pdf",        "--outdir",    outdir,        input,
+                         NULL };
+  const char *envp[] = { home,
+                         tmp,
+                         "PATH=/usr/bin:/bin",
+                         "LANG=C.UTF-8",
+                         "SAL_USE_VCLPLUGIN=svp",
+                         "SAL_DISABLE_SYNCHRONOUS_PRINTER_DETECTION=1",
+                         NULL };
+  pid_t pid = fork ();
+  if (pid < 0)
+    return -1;
+  if (pid == 0)
+    {
+      int null = open ("/dev/null", O_RDWR);
+      if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
+        _exit (127);
+      execve (soffice, (char *const *)argv, (char *const *)envp);
+      _exit (127);
+    }
+  int status;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return WEXITSTATUS (status);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *ext = NULL;
+  const char *soffice = "/usr/bin/soffice";
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--ext") == 0 && i + 1 < argc)
+        ext = argv[++i];
+      else if (strcmp (argv[i], "--soffice") == 0 && i + 1 < argc)
+        soffice = argv[++i];
+      else
+        die (MUGAI_FILTER_USAGE, "usage: mugai-filter-soffice --ext EXT [--soffice PATH]", NULL);
+    }
+  gboolean ext_ok = FALSE;
+  for (gsize i = 0; ext && i < G_N_ELEMENTS (known_ext); i++)
+    ext_ok = ext_ok || strcmp (ext, known_ext[i]) == 0;
+  if (!ext_ok || !g_path_is_absolute (soffice))
+    die (MUGAI_FILTER_USAGE, "usage: mugai-filter-soffice --ext EXT [--soffice PATH]", NULL);
+  if (access (soffice, X_OK) != 0)
+    die (MUGAI_FILTER_FAILED, "LibreOffice is not installed", NULL);
+
+  /* the sandbox's private directory; the filter starts in it */
+  g_autofree char *dir = g_get_current_dir ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) doc = mugai_filter_read_stdin (INPUT_MAX, &error);
+  if (!doc)
+    die (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ? MUGAI_FILTER_LIMIT
+                                                                   : MUGAI_FILTER_FAILED,
+         "reading the document", error);
+
+  g_autofree char *in_dir = g_build_filename (dir, "in", NULL);
+  g_autofree char *user_dir = g_build_filename (dir, "profile", "user", NULL);
+  g_autofree char *out_dir = g_build_filename (dir, "out", NULL);
+  if (g_mkdir_with_parents (in_dir, 0700) != 0 || g_mkdir_with_parents (user_dir, 0700) != 0
+      || g_mkdir_with_parents (out_dir, 0700) != 0)
+    die (MUGAI_FILTER_FAILED, "making the work directories", NULL);
+  g_autofree char *name = g_strconcat ("document.", ext, NULL);
+  g_autofree char *input = g_build_filename (in_dir, name, NULL);
+  gsize len = 0;
+  const char *data = g_bytes_get_data (doc, &len);
+  g_autofree char *xcu = profile_xcu ();
+  g_autofree char *xcu_path = g_build_filename (user_dir, "registrymodifications.xcu", NULL);
+  if (!g_file_set_contents (input, data, (gssize)len, &error)
+      || !g_file_set_contents (xcu_path, xcu, -1, &error))
+    die (MUGAI_FILTER_FAILED, "writing the work files", error);
+  g_clear_pointer (&doc, g_bytes_unref);
+
+  if (!mugai_filter_confine_foreign (&error))
+    die (MUGAI_FILTER_FAILED, "seccomp", error);
+
+  int rc = run_soffice (soffice, dir, input);
+  g_autofree char *pdf_path = g_build_filename (out_dir, "document.pdf", NULL);
+  struct stat st;
+  if (stat (pdf_path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
+    {
+      if (rc == 0)
+        die (MUGAI_FILTER_FAILED, "LibreOffice could not load the document", NULL);
+      g_printerr ("error: LibreOffice failed (status %d)\n", rc);
+      return MUGAI_FILTER_FAILED;
+    }
+  if ((guint64)st.st_size > OUTPUT_MAX)
+    die (MUGAI_FILTER_LIMIT, "the PDF is too large", NULL);
+  g_autofree char *pdf = NULL;
+  gsize pdf_len = 0;
+  if (!g_file_get_contents (pdf_path, &pdf, &pdf_len, &error))
+    die (MUGAI_FILTER_FAILED, "reading the PDF", error);
+  if (!mugai_filter_write_stdout (pdf, pdf_len, &error))
+    die (MUGAI_FILTER_FAILED, "writing", error);
+  g_printerr ("info type=application/pdf size=%zu\n", pdf_len);
+  return MUGAI_FILTER_OK;
+}
