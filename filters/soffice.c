@@ -30,7 +30,11 @@
  *	   wrapper, starts threads and writes its profile).
  *	4. LibreOffice runs with an environment of our own (HOME and TMPDIR
  *	   in the private directory, the headless "svp" back end), standard
- *	   descriptors on /dev/null, and converts to out/document.pdf.
+ *	   descriptors on /dev/null, and converts to out/document.pdf.  The
+ *	   process started is soffice.bin itself (found beside the real path
+ *	   of --soffice), not the shell script and launcher in front of it,
+ *	   and it gets PR_SET_PDEATHSIG: when the worker is killed at its
+ *	   deadline and takes this filter with it, LibreOffice goes too.
  *
  *	The sandbox around this process adds the rest: a user and network
  *	namespace where the kernel allows, resource limits, the wall-clock
@@ -54,7 +58,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,11 +135,15 @@ run_soffice (const char *soffice, const char *dir, const char *input)
                          "SAL_USE_VCLPLUGIN=svp",
                          "SAL_DISABLE_SYNCHRONOUS_PRINTER_DETECTION=1",
                          NULL };
+  pid_t parent = getpid ();
   pid_t pid = fork ();
   if (pid < 0)
     return -1;
   if (pid == 0)
     {
+      /* LibreOffice dies with this filter, whatever kills it */
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid () != parent)
+        _exit (127);
       int null = open ("/dev/null", O_RDWR);
       if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
         _exit (127);
@@ -200,7 +210,18 @@ main (int argc, char **argv)
   if (!mugai_filter_confine_foreign (&error))
     die (MUGAI_FILTER_FAILED, "seccomp", error);
 
-  int rc = run_soffice (soffice, dir, input);
+  /* /usr/bin/soffice is a shell script that starts oosplash, which
+   * starts soffice.bin: run soffice.bin itself, so that the one process
+   * doing the work is our child and dies with us (PR_SET_PDEATHSIG).
+   * Its first start in a new profile ends with status 81 ("restart"):
+   * the profile is made, and the second start converts. */
+  g_autofree char *real = realpath (soffice, NULL);
+  g_autofree char *program_dir = real ? g_path_get_dirname (real) : NULL;
+  g_autofree char *bin = program_dir ? g_build_filename (program_dir, "soffice.bin", NULL) : NULL;
+  const char *run = bin && access (bin, X_OK) == 0 ? bin : soffice;
+  int rc = run_soffice (run, dir, input);
+  for (int again = 0; rc == 81 && again < 2; again++)
+    rc = run_soffice (run, dir, input);
   g_autofree char *pdf_path = g_build_filename (out_dir, "document.pdf", NULL);
   struct stat st;
   if (stat (pdf_path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)

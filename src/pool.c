@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sandbox.h"
 #include "sanitize.h"
 #include "scan.h"
 #include "worker.h"
@@ -137,6 +138,8 @@ reap (Pool *pool, gboolean stopping)
       if (!g_hash_table_lookup_extended (pool->workers, GINT_TO_POINTER (pid), NULL, &gen))
         continue;
       g_hash_table_remove (pool->workers, GINT_TO_POINTER (pid));
+      /* a worker killed during a filter run leaves its private dir */
+      mugai_sandbox_sweep (pid);
       if (WIFSIGNALED (status) && !stopping)
         g_warning ("pool: worker pid=%d killed by signal %d (%s)", (int) pid, WTERMSIG (status),
                    WTERMSIG (status) == SIGALRM ? "message deadline" : "crash or kill");
@@ -241,6 +244,9 @@ mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
   sigaddset (&set, SIGINT);
   sigprocmask (SIG_BLOCK, &set, &pool.saved_mask);
 
+  /* private directories of filter runs of processes that no longer
+   * exist (a pool killed before it could sweep after its workers) */
+  mugai_sandbox_sweep (0);
   for (guint i = 0; i < policy->milter.workers; i++)
     spawn_worker (&pool);
   g_message ("pool: started; workers=%u", policy->milter.workers);

@@ -417,6 +417,11 @@ child_step_name (char step)
 
 /* ---- the parent ---- */
 
+/* Private directories are DIR_PREFIX, the pid of the process that runs
+ * the filter, "-" and six random characters, so that mugai_sandbox_sweep()
+ * knows whose they are. */
+#define DIR_PREFIX "mugai-filter-"
+
 /* Removes name (a file or a tree) below parent without following symlinks.
  * Best effort: what is left is found by the next tmp cleaner. */
 static void
@@ -448,6 +453,31 @@ remove_tree_at (int parent, const char *name, int depth)
     }
   closedir (d);
   unlinkat (parent, name, AT_REMOVEDIR);
+}
+
+void
+mugai_sandbox_sweep (pid_t owner)
+{
+  DIR *d = opendir (g_get_tmp_dir ());
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir (d)) != NULL)
+    {
+      if (strncmp (e->d_name, DIR_PREFIX, strlen (DIR_PREFIX)) != 0)
+        continue;
+      const char *p = e->d_name + strlen (DIR_PREFIX);
+      char *end = NULL;
+      errno = 0;
+      long pid = strtol (p, &end, 10);
+      if (errno != 0 || end == p || *end != '-' || pid <= 0 || pid > G_MAXINT)
+        continue;
+      gboolean gone = owner > 0 ? pid == (long)owner
+                                : kill ((pid_t)pid, 0) != 0 && errno == ESRCH;
+      if (gone)
+        remove_tree_at (dirfd (d), e->d_name, 0);
+    }
+  closedir (d);
 }
 
 static void
@@ -833,7 +863,8 @@ mugai_sandbox_run (MugaiSandboxSlots *slots, guint slot_wait_ms, const char *con
   RunState st
       = { .in_fd = -1, .out = { -1, -1 }, .err = { -1, -1 }, .status = { -1, -1 }, .pidfd = -1 };
   gboolean ok = FALSE;
-  g_autofree char *template = g_build_filename (g_get_tmp_dir (), "mugai-filter-XXXXXX", NULL);
+  g_autofree char *base = g_strdup_printf (DIR_PREFIX "%ld-XXXXXX", (long)getpid ());
+  g_autofree char *template = g_build_filename (g_get_tmp_dir (), base, NULL);
   if (g_mkdtemp_full (template, 0700) == NULL)
     system_error (error, "making the filter's private directory");
   else

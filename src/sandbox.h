@@ -53,6 +53,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/types.h>
 
 #define MUGAI_SANDBOX_ERROR (mugai_sandbox_error_quark ())
 GQuark mugai_sandbox_error_quark (void);
@@ -119,6 +120,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiSandboxSlots, mugai_sandbox_slots_free)
 gboolean mugai_sandbox_run (MugaiSandboxSlots *slots, guint slot_wait_ms, const char *const *argv,
                             GBytes *input, const MugaiSandboxLimits *limits,
                             MugaiSandboxResult *result, GError **error);
+
+/* Removes the private directories left by runs whose caller died during
+ * the run (a worker killed at its message deadline: its filter died with
+ * it, but nobody removed the directory).  owner > 0: those of that
+ * process, which must be dead; 0: those of every process that no longer
+ * exists.  Best effort, silent. */
+void mugai_sandbox_sweep (pid_t owner);
 
 /* A short reason for the notice and the log; static, never NULL. */
 const char *mugai_sandbox_outcome_text (MugaiSandboxOutcome o, gboolean japanese);

@@ -438,9 +438,58 @@ test_tmp (void)
   g_autofree char *parent = g_path_get_dirname (dir);
   g_autofree char *canon_parent = g_canonicalize_filename (parent, NULL);
   g_assert_cmpstr (canon_parent, ==, tmp);
+  /* named after the process that ran the filter (mugai_sandbox_sweep) */
+  g_autofree char *base = g_path_get_basename (dir);
+  g_autofree char *prefix = g_strdup_printf ("mugai-filter-%ld-", (long)getpid ());
+  g_assert_true (g_str_has_prefix (base, prefix));
   /* removed with everything in it, and without following the symlink */
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test ("/etc", G_FILE_TEST_IS_DIR));
+}
+
+/* A pid that no longer exists: a child that exited and was reaped. */
+static pid_t
+dead_pid (void)
+{
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    _exit (0);
+  int status;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  return pid;
+}
+
+/* A directory as a run of owner would leave it, with a file inside. */
+static char *
+left_dir (pid_t owner, const char *tag)
+{
+  g_autofree char *name = g_strdup_printf ("mugai-filter-%ld-%s", (long)owner, tag);
+  char *dir = g_build_filename (g_get_tmp_dir (), name, NULL);
+  g_autofree char *sub = g_build_filename (dir, "profile", "user", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  g_autofree char *file = g_build_filename (sub, "left.xcu", NULL);
+  g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+  return dir;
+}
+
+static void
+test_sweep (void)
+{
+  pid_t dead1 = dead_pid (), dead2 = dead_pid ();
+  g_autofree char *a = left_dir (dead1, "sweep1");
+  g_autofree char *b = left_dir (dead2, "sweep2");
+  g_autofree char *mine = left_dir (getpid (), "sweep3");
+  /* one owner: only its directories */
+  mugai_sandbox_sweep (dead2);
+  g_assert_true (g_file_test (a, G_FILE_TEST_IS_DIR));
+  g_assert_false (g_file_test (b, G_FILE_TEST_EXISTS));
+  /* every owner that no longer runs; a live one keeps its directory */
+  mugai_sandbox_sweep (0);
+  g_assert_false (g_file_test (a, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (mine, G_FILE_TEST_IS_DIR));
+  mugai_sandbox_sweep (getpid ());
+  g_assert_false (g_file_test (mine, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -673,6 +722,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sandbox/isolation/net", test_net);
   g_test_add_func ("/sandbox/isolation/grandchild", test_grandchild);
   g_test_add_func ("/sandbox/isolation/tmp", test_tmp);
+  g_test_add_func ("/sandbox/isolation/sweep", test_sweep);
   g_test_add_func ("/sandbox/diagnostics", test_stderr);
   g_test_add_func ("/sandbox/exec-failure", test_exec_failure);
   g_test_add_func ("/sandbox/signals", test_signals);

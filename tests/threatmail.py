@@ -187,6 +187,27 @@ def hostile_pdf():
     return pdf_bytes(objs)
 
 
+def pdf_form_bomb(levels=12, fanout=10):
+    """A PDF of about 3 KB that never finishes rendering: each of `levels`
+    form XObjects draws the next one `fanout` times, so the one page
+    costs fanout**levels fills (10**12: years).  No parser limit stops it
+    (the nesting is only 12 deep); only the sandbox's timeout does."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /XObject << /F0 5 0 R >> >> /Contents 4 0 R >>"]
+    content = b"/F0 Do"
+    objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    for i in range(levels):
+        if i < levels - 1:
+            body = b" ".join(b"q 1 0 0 1 %d %d cm /F Do Q" % (j % 3, j % 2) for j in range(fanout))
+            res = b"/Resources << /XObject << /F %d 0 R >> >>" % (6 + i)
+        else:
+            body, res = b"0 0 1 1 re f", b""
+        objs.append(b"<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] %s /Length %d >>\nstream\n"
+                    % (res, len(body)) + body + b"\nendstream")
+    return pdf_bytes(objs)
+
+
 def pdf_bytes(objs):
     """A PDF file of the given objects (numbered from 1; object 1 is the
     catalog), with a correct cross-reference table."""

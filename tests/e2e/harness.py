@@ -667,6 +667,7 @@ class Milter:
         self.pid_file = os.path.join(directory, "mugai-milter.pid")
         self.conf = os.path.join(directory, "mugai.conf")
         self.log = os.path.join(directory, "milter.log")
+        self.tmp = os.path.join(directory, "tmp")
         self.params = dict(port=port, spool=self.spool, quarantine=self.quarantine,
                            audit=self.audit, pid_file=self.pid_file, workers=workers,
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
@@ -713,8 +714,12 @@ class Milter:
             self.logf = open(self.log, "ab")
         self.logf.write(b"==== e2e: starting mugai-milter at %s\n" % time.strftime("%H:%M:%S").encode())
         self.logf.flush()
+        # a temporary directory of its own, so that what the filters'
+        # sandbox leaves there can be seen (self.tmp)
+        os.makedirs(self.tmp, exist_ok=True)
         proc = subprocess.Popen([self.exe, "-c", self.conf, "-f"], stdin=subprocess.DEVNULL,
-                                stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=dict(os.environ, TMPDIR=self.tmp))
         self.procs.append(proc)
         st = proc_stat(proc.pid)
         if st:

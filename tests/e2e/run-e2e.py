@@ -77,7 +77,7 @@ run_threats = importlib.import_module("run-threats")
 SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 TESTDATA = os.path.join(SRCDIR, "testdata")
 SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload",
-             "threats"]
+             "threats", "hostile"]
 SESSIONS = 8
 FRONT_RSS_LIMIT_MB = 64
 
@@ -1292,6 +1292,110 @@ def sc_threats(ctx):
     leftover_check(ctx, m)
 
 
+HOSTILE_TIMEOUT = 4   # [sandbox] timeout of the hostile scenario, seconds
+
+
+def sc_hostile(ctx):
+    """A document that never finishes (tests/threatmail.py's PDF form bomb:
+    3 KB, 10**12 fills) through Postfix with [sandbox] timeout = 4: the
+    filter is killed at its timeout, the PDF removed with the reason, the
+    message delivered and its original quarantined; meanwhile ordinary mail
+    and a PDF that converts keep flowing through the same milter; no filter
+    process and no private directory is left behind."""
+    m = ctx.new_milter("hostile", extra="\n[sandbox]\ntimeout = %d\n" % HOSTILE_TIMEOUT)
+    if not ctx.start_milter(m):
+        return
+    pf = ctx.postfix
+    bomb = threatmail.pdf_form_bomb()
+    hostile = [Item("hostile-bomb-%d" % i, h.with_id(threatmail.message(
+        "設計図面 %d" % i, "図面%d.pdf" % i, bomb, "application/pdf"), "hostile-bomb-%d" % i))
+        for i in range(2)]
+    good_pdf = threatmail.hostile_pdf()
+    normal = [Item("hostile-normal-%d" % i, h.with_id(text_message(
+        "hostile-normal-%d" % i, "normal %d" % i, "an ordinary message %d\r\n" % i), "hostile-normal-%d" % i))
+        for i in range(6)]
+    normal += [Item("hostile-pdf-%d" % i, h.with_id(threatmail.message(
+        "資料 %d" % i, "資料%d.pdf" % i, good_pdf, "application/pdf"), "hostile-pdf-%d" % i)) for i in range(2)]
+    t0 = time.monotonic()
+    bombs = Sender(pf.smtp_port, hostile, sessions=2).start()
+    time.sleep(0.5)  # the bombs are in their filters while the rest is sent
+    others = Sender(pf.smtp_port, normal, sessions=3).start()
+    others.join(180)
+    t_others = time.monotonic() - t0
+    bombs.join(180)
+    ctx.diag("hostile: other mail answered after %.1f s, the bombs after %.1f s"
+             % (t_others, time.monotonic() - t0))
+    items = hostile + normal
+    ctx.wait_delivered([i.ident for i in items if i.final and i.final.code == 250], 60)
+    sink = ctx.sink.by_id("hostile-")
+    qidx, _qprob = quarantine_index(m)
+    _alines, aidx, _abad = audit_index(m)
+    for it in normal:
+        r, probs = it.final, []
+        if not (r and r.code == 250):
+            probs.append("not accepted: %s" % r)
+        else:
+            msgs = sink.get(it.ident, [])
+            probs += judge_delivered(ctx, it, msgs)
+            if it.ident.startswith("hostile-pdf-") and msgs:
+                chk = mt.check_message(msgs[0].data, it.data)
+                pdfs = [p for p in (chk.msg.walk() if chk.msg else []) if p.get_content_type() == "application/pdf"]
+                if len(pdfs) != 1:
+                    probs.append("expected the converted PDF in the message, found %d PDFs" % len(pdfs))
+        ctx.ok(not probs, "%s is delivered while the bombs are in their filters: %s"
+               % (it.ident, r), probs)
+    reason = "変換が制限時間内に終わりませんでした"
+    for it in hostile:
+        r, probs = it.final, []
+        if not (r and r.code == 250):
+            probs.append("not accepted: %s" % r)
+        else:
+            msgs = sink.get(it.ident, [])
+            probs += judge_delivered(ctx, it, msgs)
+            if msgs:
+                chk = mt.check_message(msgs[0].data, it.data)
+                body = chk.main_body or ""
+                if reason not in body:
+                    probs.append("the notice does not give the reason %r" % reason)
+                if b"/XObject /Subtype /Form" in msgs[0].data or any(
+                        p.get_content_type() == "application/pdf" for p in (chk.msg.walk() if chk.msg else [])):
+                    probs.append("a PDF is still in the delivered message")
+            probs += judge_quarantined(it, r.qid, qidx)
+            probs += judge_audit(r.qid, "2xx", aidx, qidx)
+        ctx.ok(not probs, "%s: the filter is killed at its %d s timeout, the PDF removed with "
+               "the reason, the message delivered: %s" % (it.ident, HOSTILE_TIMEOUT, r), probs)
+    def no_leftovers(m, when):
+        filters = [(pid, st[0]) for pid, st in m.remember().items() if st[0].startswith("mugai-filter")]
+        ctx.ok(not filters, "%s: no filter process is left running" % when, ["%d %s" % f for f in filters])
+        left = sorted(n for n in os.listdir(m.tmp) if n.startswith("mugai-filter-")) if os.path.isdir(m.tmp) else []
+        ctx.ok(not left, "%s: no filter's private directory is left in the milter's TMPDIR" % when, left)
+    no_leftovers(m, "after the sandbox's timeout")
+    leftover_check(ctx, m)
+
+    # The other order: the message deadline (5 s) before the sandbox's
+    # timeout (60 s).  The worker is killed with its filter; the message
+    # is tempfailed (451, never delivered without its check); the pool
+    # removes the filter's private directory the worker could not.
+    m2 = ctx.new_milter("hostile-deadline", message_timeout=5, queue_timeout=5,
+                        extra="\n[sandbox]\ntimeout = 60\n")
+    if not ctx.start_milter(m2):
+        return
+    it = Item("hostile-deadline", h.with_id(threatmail.message(
+        "設計図面", "図面.pdf", bomb, "application/pdf"), "hostile-deadline"))
+    Sender(pf.smtp_port, [it], sessions=1).start().join(60)
+    r = it.final
+    ctx.ok(r and r.code == 451, "a bomb past the message deadline is tempfailed (451), not delivered: %s" % r)
+    h.wait_until(lambda: not any(n.startswith("mugai-filter-") for n in os.listdir(m2.tmp)), 5)
+    no_leftovers(m2, "after the message deadline")
+    after = Item("hostile-deadline-after", h.with_id(text_message(
+        "hostile-deadline-after", "after", "after the deadline\r\n"), "hostile-deadline-after"))
+    Sender(pf.smtp_port, [after], sessions=1).start().join(60)
+    ctx.ok(after.final and after.final.code == 250,
+           "the milter goes on accepting mail after the worker was killed: %s" % after.final)
+    ctx.wait_delivered([after.ident], 30)
+    leftover_check(ctx, m2)
+
+
 class PacedSender(Sender):
     """A Sender whose sessions wait `gap` seconds between messages."""
 
@@ -1422,7 +1526,8 @@ def sc_dbreload(ctx):
 
 SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "poison": sc_poison,
                   "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm,
-                  "virus": sc_virus, "dbreload": sc_dbreload, "threats": sc_threats}
+                  "virus": sc_virus, "dbreload": sc_dbreload, "threats": sc_threats,
+                  "hostile": sc_hostile}
 
 
 # ---------------------------------------------------------------------------
