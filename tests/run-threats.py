@@ -16,6 +16,8 @@ signatures), as set by meson.
 """
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -48,6 +50,17 @@ def delivered_problems(msg, case):
             text = part.get_content()
             if "御見積書\n株式会社①テスト 御中" not in text:
                 d.append("the text of the docx is not in order: %s" % mt.short(text))
+        if part.get_content_type() == "text/plain" and case.text:
+            text, at = part.get_content(), 0
+            for want in case.text:
+                i = text.find(want, at)
+                if i < 0:
+                    d.append("%s does not hold %r after position %d: %s"
+                             % (part.get_filename(), want, at, mt.short(text)))
+                    break
+                at = i + len(want)
+        if part.get_content_type() == "application/pdf" and case.config_extra:
+            d += image_pdf_problems(part.get_filename(), payload)
     for want in case.delivered:
         if want not in got:
             d.append("attachment %s not delivered (got %s)" % (want, got))
@@ -57,12 +70,41 @@ def delivered_problems(msg, case):
     return d
 
 
+def image_pdf_problems(name, data):
+    """A PDF made from an office document: pages of images only (no text
+    for pdftotext), and not blank (qpdf lists an image on page 1)."""
+    if not data.startswith(b"%PDF-"):
+        return ["%s is not a PDF" % name]
+    d = []
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(data)
+        f.flush()
+        if shutil.which("pdftotext"):
+            p = subprocess.run(["pdftotext", f.name, "-"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, timeout=60, check=False)
+            if p.stdout.strip():
+                d.append("%s has text: %s" % (name, mt.short(p.stdout.decode("utf-8", "replace"))))
+        if shutil.which("qpdf"):
+            p = subprocess.run(["qpdf", "--show-pages", "--with-images", f.name], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, timeout=60, check=False)
+            if b"images:" not in p.stdout:
+                d.append("%s: qpdf shows no image on its pages" % name)
+    return d
+
+
 def check(mugai, case, tmp):
     path = os.path.join(tmp, case.key + ".eml")
     with open(path, "wb") as f:
         f.write(case.message)
     rpath = os.path.join(tmp, case.key + ".json")
-    r = mt.run([mugai, "sanitize", "--report", rpath, path], timeout=120)
+    args = [mugai, "sanitize", "--report", rpath]
+    if case.config_extra:
+        # the test configuration (MUGAI_CONFIG) with this case's settings
+        conf = os.path.join(tmp, case.key + ".conf")
+        with open(os.environ["MUGAI_CONFIG"]) as f, open(conf, "w") as g:
+            g.write(f.read() + "\n" + case.config_extra)
+        args += ["--config", conf]
+    r = mt.run(args + [path], timeout=180)
     d = []
     if r.timed_out or r.signal:
         return [r.describe()] + r.stderr_tail()

@@ -31,7 +31,8 @@ EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
 
 class Case:
     def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
-                 entries=(), type_label=None, skip=None, smtp_reject=False, delivered=()):
+                 entries=(), type_label=None, skip=None, smtp_reject=False, delivered=(),
+                 config_extra=None, text=()):
         self.key = key
         self.message = message          # bytes
         self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
@@ -43,6 +44,8 @@ class Case:
         self.skip = skip                # why this case cannot run here
         self.smtp_reject = smtp_reject  # through Postfix: 5xx expected
         self.delivered = list(delivered)  # (content type, filename) of converted attachments
+        self.config_extra = config_extra  # appended to the test configuration (CLI only)
+        self.text = list(text)          # strings the delivered text attachment holds, in order
 
 
 # ---- file makers -------------------------------------------------------
@@ -167,6 +170,84 @@ def docx_with_macros():
                       ("word/vbaProject.bin", vba)])
 
 
+def odf_bytes(kind, content_xml, extra=()):
+    """An OpenDocument file: kind "text" or "spreadsheet", content.xml's
+    text, and extra (name, data) members."""
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:'
+                'oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/'
+                'vnd.oasis.opendocument.%s"/><manifest:file-entry manifest:full-path="content.xml" '
+                'manifest:media-type="text/xml"/></manifest:manifest>' % kind)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument." + kind)
+        for name, data in [("content.xml", content_xml), ("META-INF/manifest.xml", manifest)] + list(extra):
+            z.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:xlink="http://www.w3.org/1999/xlink" '
+          'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" office:version="1.2"')
+
+
+def odt_with_basic():
+    """A text document with a Basic library run when it is opened."""
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content %s><office:scripts>'
+               '<office:event-listeners><script:event-listener script:language="ooo:script" '
+               'script:event-name="dom:load" xlink:type="simple" xlink:href="vnd.sun.star.script:'
+               'Standard.Module1.Main?language=Basic&amp;location=document"/></office:event-listeners>'
+               '</office:scripts><office:body><office:text><text:p>議事録</text:p></office:text>'
+               '</office:body></office:document-content>' % ODF_NS)
+    module = ('<?xml version="1.0" encoding="UTF-8"?><script:module xmlns:script="http://openoffice.'
+              'org/2000/script" script:name="Module1" script:language="StarBasic">Sub Main\n'
+              'Shell("calc.exe")\nEnd Sub\n</script:module>')
+    lb = ('<?xml version="1.0" encoding="UTF-8"?><library:library xmlns:library="http://openoffice.'
+          'org/2000/library" library:name="Standard" library:readonly="false" '
+          'library:passwordprotected="false"><library:element library:name="Module1"/></library:library>')
+    lc = ('<?xml version="1.0" encoding="UTF-8"?><library:libraries xmlns:library="http://openoffice.'
+          'org/2000/library" xmlns:xlink="http://www.w3.org/1999/xlink"><library:library '
+          'library:name="Standard" library:link="false"/></library:libraries>')
+    return odf_bytes("text", content, [("Basic/script-lc.xml", lc), ("Basic/Standard/script-lb.xml", lb),
+                                       ("Basic/Standard/Module1.xml", module)])
+
+
+def ods_japanese():
+    """A spreadsheet with a sheet 予算 of two rows."""
+    def cell(v):
+        return '<table:table-cell office:value-type="string"><text:p>%s</text:p></table:table-cell>' % v
+    rows = "".join("<table:table-row>%s</table:table-row>" % "".join(cell(v) for v in r)
+                   for r in (("項目", "金額"), ("庁舎修繕費", "1,200,000円")))
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content %s><office:body>'
+               '<office:spreadsheet><table:table table:name="予算">%s</table:table>'
+               '</office:spreadsheet></office:body></office:document-content>' % (ODF_NS, rows))
+    return odf_bytes("spreadsheet", content)
+
+
+def soffice_convert(workdir, name, data, fmt):
+    """data (a file called name) converted by LibreOffice to fmt (doc,
+    xls...), in a profile of its own; None when LibreOffice is missing or
+    fails."""
+    soffice = _tool("soffice", "libreoffice")
+    if not soffice:
+        return None
+    d = os.path.join(workdir, "soffice-" + name.replace(".", "-"))
+    os.makedirs(d, exist_ok=True)
+    src = os.path.join(d, name)
+    with open(src, "wb") as f:
+        f.write(data)
+    try:
+        subprocess.run([soffice, "--headless", "--norestore", "-env:UserInstallation=file://" + d + "/profile",
+                        "--convert-to", fmt, "--outdir", d + "/out", src], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=180, check=False)
+        with open(os.path.join(d, "out", os.path.splitext(name)[0] + "." + fmt), "rb") as f:
+            return f.read()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
 def hostile_pdf():
     """A one-page PDF with an OpenAction JavaScript, a link annotation, a
     form field and an embedded program."""
@@ -238,12 +319,18 @@ def png_with_metadata():
 def docx_japanese():
     ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
           'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+          '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+          'relationships+xml"/>'
           '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
           'officedocument.wordprocessingml.document.main+xml"/></Types>')
     doc = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.'
            'openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>御見積書'
            '</w:t></w:r></w:p><w:p><w:r><w:t>株式会社①テスト 御中</w:t></w:r></w:p></w:body></w:document>')
-    return zip_bytes([("[Content_Types].xml", ct), ("word/document.xml", doc)])
+    rels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.'
+            'org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.'
+            'org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+            '</Relationships>')
+    return zip_bytes([("[Content_Types].xml", ct), ("_rels/.rels", rels), ("word/document.xml", doc)])
 
 
 def message(subject, filename, data, ctype="application/octet-stream", text="添付をご確認ください。"):
@@ -401,4 +488,33 @@ def cases(workdir):
                                         "wordprocessingml.document"),
                     reason="converted", notice=["見積書.docx"],
                     delivered=[("text/plain", "見積書.docx.txt")]))
+
+    # office documents through LibreOffice (mugai-filter-soffice)
+    out.append(Case("odt-basic-macros", message("odt macro", "議事録.odt", odt_with_basic(),
+                                               "application/vnd.oasis.opendocument.text"),
+                    reason="banned-type", notice=["議事録.odt", "マクロ"]))
+    no_lo = "LibreOffice (soffice) is not installed or could not convert"
+    doc = soffice_convert(workdir, "mitsumori.docx", docx_japanese(), "doc")
+    xls = soffice_convert(workdir, "yosan.ods", ods_japanese(), "xls")
+    word = "application/msword"
+    excel = "application/vnd.ms-excel"
+    out.append(Case("doc-legacy-text", message("doc", "見積書.doc", doc or b"", word),
+                    reason="converted", notice=["見積書.doc", "LibreOffice"], type_label="Word 文書",
+                    delivered=[("text/plain", "見積書.doc.txt")], text=["御見積書", "株式会社①テスト 御中"],
+                    skip=None if doc else no_lo))
+    out.append(Case("xls-legacy-text", message("xls", "予算.xls", xls or b"", excel),
+                    reason="converted", notice=["予算.xls"],
+                    delivered=[("text/plain", "予算.xls.txt")], text=["項目", "庁舎修繕費", "1,200,000円"],
+                    skip=None if xls else no_lo))
+    image = "[convert]\noffice = image\n"
+    out.append(Case("doc-office-image", message("doc image", "見積書.doc", doc or b"", word),
+                    reason="converted", notice=["見積書.doc", "画像のみの PDF"],
+                    delivered=[("application/pdf", "見積書.doc.pdf")], config_extra=image,
+                    skip=None if doc else no_lo))
+    out.append(Case("docx-office-image", message("docx image", "見積書.docx", docx_japanese(),
+                                                "application/vnd.openxmlformats-officedocument."
+                                                "wordprocessingml.document"),
+                    reason="converted", notice=["見積書.docx", "画像のみの PDF"],
+                    delivered=[("application/pdf", "見積書.docx.pdf")], config_extra=image,
+                    skip=None if _tool("soffice") else no_lo))
     return out

@@ -1253,7 +1253,8 @@ def sc_threats(ctx):
         return
     pf = ctx.postfix
     tmp = tempfile.mkdtemp(prefix="threats-", dir=m.dir)
-    cases = threatmail.cases(tmp)
+    # the cases with a configuration of their own run through the CLI only
+    cases = [c for c in threatmail.cases(tmp) if not c.config_extra]
     items = []
     for case in cases:
         if case.skip:
