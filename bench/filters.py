@@ -11,6 +11,11 @@ pdf:    one PDF of N pages (text in a standard font and a vector drawing
 office: N docx documents of 40 paragraphs and a 20-row table each, run
         through mugai-filter-office one process per document (as the
         daemon does): documents per second.
+soffice: that document saved as .doc by LibreOffice, then M times through
+        mugai-filter-soffice (LibreOffice headless with a throw-away
+        profile, to PDF) and mugai-filter-pdf (to an image-only PDF): the
+        office = image path; against `soffice --convert-to pdf` with a
+        new profile each time and with one profile reused.
 
 The filters run directly here, not in the sandbox: this measures the
 converters; the sandbox adds one fork+exec and a memfd per document.
@@ -56,12 +61,17 @@ def make_docx(n):
     doc = '<?xml version="1.0" encoding="UTF-8"?><w:document %s><w:body>%s<w:tbl>%s</w:tbl></w:body></w:document>' % (
         ns, paras, rows)
     ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-          'content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+          'content-types"><Default Extension="xml" ContentType="application/xml"/><Default Extension="rels" '
+          'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Override PartName='
           '"/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
           'wordprocessingml.document.main+xml"/></Types>')
+    rels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", ct)
+        z.writestr("_rels/.rels", rels)
         z.writestr("word/document.xml", doc)
     return buf.getvalue()
 
@@ -80,8 +90,9 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--pages", type=int, default=20)
     ap.add_argument("--docs", type=int, default=200)
+    ap.add_argument("--lo-docs", type=int, default=10)
     a = ap.parse_args()
-    filters = os.path.join(a.build, "filters")
+    filters = os.path.join(os.path.abspath(a.build), "filters")
     with tempfile.TemporaryDirectory(prefix="mugai-bench-filters-") as tmp:
         pdf = os.path.join(tmp, "bench.pdf")
         with open(pdf, "wb") as f:
@@ -112,6 +123,47 @@ def main():
         t = best(office, runs=2)
         print("office: %d docx (%d octets each) to text: %.2f s (%.0f documents/s)"
               % (a.docs, len(docx), t, a.docs / t))
+
+        doc = threatmail.soffice_convert(tmp, "bench.docx", docx, "doc")
+        if doc is None:
+            print("soffice: LibreOffice is not installed: skipped")
+            return 0
+        doc_path = os.path.join(tmp, "bench.doc")
+        with open(doc_path, "wb") as f:
+            f.write(doc)
+        soffice_exe = os.path.join(filters, "mugai-filter-soffice")
+        pdf_exe = os.path.join(filters, "mugai-filter-pdf")
+        pages = []
+
+        def lo_ours(image):
+            for i in range(a.lo_docs):
+                cwd = tempfile.mkdtemp(dir=tmp)
+                p = subprocess.run([soffice_exe, "--ext", "doc"], input=doc, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, cwd=cwd, check=True)
+                if image:
+                    r = subprocess.run([pdf_exe, "--dpi", "150", "--max-pages", "50"], input=p.stdout,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+                    pages.append(r.stderr.decode())
+
+        def lo_plain(fresh):
+            for i in range(a.lo_docs):
+                prof = tempfile.mkdtemp(dir=tmp) if fresh else os.path.join(tmp, "shared-profile")
+                subprocess.run(["soffice", "--headless", "--norestore", "-env:UserInstallation=file://" + prof,
+                                "--convert-to", "pdf", "--outdir", os.path.join(tmp, "lo-out"), doc_path],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+        lo_plain(False)  # makes the shared profile
+        t_soffice = best(lambda: lo_ours(False), runs=2)
+        t_image = best(lambda: lo_ours(True), runs=2)
+        t_fresh = best(lambda: lo_plain(True), runs=2)
+        t_shared = best(lambda: lo_plain(False), runs=2)
+        n = a.lo_docs
+        print("soffice: %d .doc (%d octets, %s): mugai-filter-soffice to PDF %.2f s (%.2f documents/s); "
+              "then mugai-filter-pdf as well (office = image) %.2f s (%.2f documents/s); "
+              "soffice --convert-to pdf with a new profile each %.2f s (%.2f documents/s), "
+              "with one profile reused %.2f s (%.2f documents/s)"
+              % (n, len(doc), (pages[-1].strip() if pages else "?"), t_soffice, n / t_soffice,
+                 t_image, n / t_image, t_fresh, n / t_fresh, t_shared, n / t_shared))
     return 0
 
 
