@@ -340,7 +340,7 @@ static const char *const foreign_kill[] = {
   "fsconfig", "fsmount", "fspick", "mount_setattr",
   "unshare", "setns",
   "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-  "bpf", "perf_event_open", "userfaultfd", "fanotify_init",
+  "bpf", "perf_event_open", "userfaultfd", "fanotify_init", "pidfd_getfd", "process_madvise",
   "keyctl", "add_key", "request_key",
   "io_uring_setup", "io_uring_enter", "io_uring_register",
   "open_by_handle_at", "name_to_handle_at",
@@ -394,6 +394,34 @@ mugai_filter_confine_foreign (GError **error)
   for (gsize i = 0; rc == 0 && nr != __NR_SCMP_ERROR && i < G_N_ELEMENTS (ns_flags); i++)
     rc = seccomp_rule_add (ctx, SCMP_ACT_KILL_PROCESS, nr, 1,
                            SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+  /* Signals: the process runs as the worker's user, so kill() could
+   * reach the workers and the pool.  Only its own process group (kill
+   * with pid 0) and its own threads (tgkill, sigqueue to itself). */
+  const scmp_datum_t self = (scmp_datum_t)getpid ();
+  const struct
+  {
+    const char *name;
+    scmp_datum_t allowed;
+  } signal_calls[] = {
+    { "kill", 0 },
+    { "tgkill", self },
+    { "rt_sigqueueinfo", self },
+    { "rt_tgsigqueueinfo", self },
+  };
+  for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (signal_calls); i++)
+    {
+      nr = seccomp_syscall_resolve_name (signal_calls[i].name);
+      if (nr != __NR_SCMP_ERROR)
+        rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 1,
+                               SCMP_A0 (SCMP_CMP_NE, signal_calls[i].allowed));
+    }
+  static const char *const signal_never[] = { "tkill", "pidfd_open", "pidfd_send_signal" };
+  for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (signal_never); i++)
+    {
+      nr = seccomp_syscall_resolve_name (signal_never[i]);
+      if (nr != __NR_SCMP_ERROR)
+        rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
+    }
   for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (foreign_kill); i++)
     {
       nr = seccomp_syscall_resolve_name (foreign_kill[i]);

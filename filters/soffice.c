@@ -84,8 +84,17 @@ static const char *const profile_settings[][3] = {
   { "/org.openoffice.Office.Common/Misc", "FirstRun", "false" },
 };
 
-static const char *const known_ext[] = {
-  "doc", "xls", "ppt", "rtf", "docx", "xlsx", "pptx", "odt", "ods", "odp",
+/* The types mugai hands over, and for the legacy binary formats the
+ * import filter LibreOffice must read them with: left to its own type
+ * detection, LibreOffice reads any bytes it does not recognise as plain
+ * text and "converts" them.  (Word 6/95 and Excel 5/95 files are read by
+ * the same filters.)  The zip-based formats fail to load when they are
+ * not what they claim; RTF's filter takes anything. */
+static const char *const known_ext[][2] = {
+  { "doc", "MS Word 97" }, { "xls", "MS Excel 97" }, { "ppt", "MS PowerPoint 97" },
+  { "rtf", NULL },         { "docx", NULL },         { "xlsx", NULL },
+  { "pptx", NULL },        { "odt", NULL },          { "ods", NULL },
+  { "odp", NULL },
 };
 
 static void
@@ -117,8 +126,9 @@ profile_xcu (void)
 
 /* Runs LibreOffice and waits for it.  Its exit status, or -1. */
 static int
-run_soffice (const char *soffice, const char *dir, const char *input)
+run_soffice (const char *soffice, const char *dir, const char *input, const char *infilter)
 {
+  g_autofree char *infilter_arg = infilter ? g_strconcat ("--infilter=", infilter, NULL) : NULL;
   g_autofree char *profile_uri = g_strconcat ("-env:UserInstallation=file://", dir, "/profile", NULL);
   g_autofree char *outdir = g_build_filename (dir, "out", NULL);
   g_autofree char *home = g_strconcat ("HOME=", dir, NULL);
@@ -127,7 +137,7 @@ run_soffice (const char *soffice, const char *dir, const char *input)
                          "--nologo",   "--nodefault", "--nolockcheck",
                          "--nofirststartwizard",      profile_uri,   "--convert-to",
                          "pdf",        "--outdir",    outdir,        input,
-                         NULL };
+                         infilter_arg, NULL };
   const char *envp[] = { home,
                          tmp,
                          "PATH=/usr/bin:/bin",
@@ -144,8 +154,18 @@ run_soffice (const char *soffice, const char *dir, const char *input)
       /* LibreOffice dies with this filter, whatever kills it */
       if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid () != parent)
         _exit (127);
+      /* the denylist, with this pid (the one LibreOffice will have) in
+       * its signal rules; single-threaded, so allocating here is safe */
+      g_autoptr (GError) error = NULL;
+      if (!mugai_filter_confine_foreign (&error))
+        {
+          g_printerr ("error: seccomp: %s\n", error->message);
+          _exit (126);
+        }
       int null = open ("/dev/null", O_RDWR);
       if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
+        _exit (127);
+      if (close_range (3, ~0u, 0) != 0)
         _exit (127);
       execve (soffice, (char *const *)argv, (char *const *)envp);
       _exit (127);
@@ -174,8 +194,13 @@ main (int argc, char **argv)
         die (MUGAI_FILTER_USAGE, "usage: mugai-filter-soffice --ext EXT [--soffice PATH]", NULL);
     }
   gboolean ext_ok = FALSE;
+  const char *infilter = NULL;
   for (gsize i = 0; ext && i < G_N_ELEMENTS (known_ext); i++)
-    ext_ok = ext_ok || strcmp (ext, known_ext[i]) == 0;
+    if (strcmp (ext, known_ext[i][0]) == 0)
+      {
+        ext_ok = TRUE;
+        infilter = known_ext[i][1];
+      }
   if (!ext_ok || !g_path_is_absolute (soffice))
     die (MUGAI_FILTER_USAGE, "usage: mugai-filter-soffice --ext EXT [--soffice PATH]", NULL);
   if (access (soffice, X_OK) != 0)
@@ -207,9 +232,6 @@ main (int argc, char **argv)
     die (MUGAI_FILTER_FAILED, "writing the work files", error);
   g_clear_pointer (&doc, g_bytes_unref);
 
-  if (!mugai_filter_confine_foreign (&error))
-    die (MUGAI_FILTER_FAILED, "seccomp", error);
-
   /* /usr/bin/soffice is a shell script that starts oosplash, which
    * starts soffice.bin: run soffice.bin itself, so that the one process
    * doing the work is our child and dies with us (PR_SET_PDEATHSIG).
@@ -219,12 +241,15 @@ main (int argc, char **argv)
   g_autofree char *program_dir = real ? g_path_get_dirname (real) : NULL;
   g_autofree char *bin = program_dir ? g_build_filename (program_dir, "soffice.bin", NULL) : NULL;
   const char *run = bin && access (bin, X_OK) == 0 ? bin : soffice;
-  int rc = run_soffice (run, dir, input);
+  int rc = run_soffice (run, dir, input, infilter);
   for (int again = 0; rc == 81 && again < 2; again++)
-    rc = run_soffice (run, dir, input);
+    rc = run_soffice (run, dir, input, infilter);
+  /* a regular file, opened without following a link, judged by what
+   * was opened (nothing can swap it between the check and the read) */
   g_autofree char *pdf_path = g_build_filename (out_dir, "document.pdf", NULL);
+  int fd = open (pdf_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
-  if (stat (pdf_path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
     {
       if (rc == 0)
         die (MUGAI_FILTER_FAILED, "LibreOffice could not load the document", NULL);
@@ -233,12 +258,13 @@ main (int argc, char **argv)
     }
   if ((guint64)st.st_size > OUTPUT_MAX)
     die (MUGAI_FILTER_LIMIT, "the PDF is too large", NULL);
-  g_autofree char *pdf = NULL;
-  gsize pdf_len = 0;
-  if (!g_file_get_contents (pdf_path, &pdf, &pdf_len, &error))
+  g_autoptr (GMappedFile) pdf = g_mapped_file_new_from_fd (fd, FALSE, &error);
+  if (!pdf)
     die (MUGAI_FILTER_FAILED, "reading the PDF", error);
-  if (!mugai_filter_write_stdout (pdf, pdf_len, &error))
+  gsize pdf_len = g_mapped_file_get_length (pdf);
+  if (!mugai_filter_write_stdout (g_mapped_file_get_contents (pdf), pdf_len, &error))
     die (MUGAI_FILTER_FAILED, "writing", error);
+  close (fd);
   g_printerr ("info type=application/pdf size=%zu\n", pdf_len);
   return MUGAI_FILTER_OK;
 }
