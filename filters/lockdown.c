@@ -61,10 +61,24 @@
  *	FALSE with G_IO_ERROR_FAILED when prctl or libseccomp fail, naming
  *	the call; the filter must then exit without reading its input.
  *
+ *	mugai_filter_confine_foreign() is the other way round, for a program
+ *	mugai does not write (LibreOffice, filters/soffice.c): default allow,
+ *	and a denylist of what reaches beyond the sandbox - socket() other
+ *	than a Unix stream socket and every connect() fail (EACCES); signals
+ *	only to the own process group and own threads (EPERM); ptrace,
+ *	process_vm_*, pidfd_getfd, mount and the new mount API, unshare,
+ *	setns, clone with namespace flags, modules, kexec, bpf,
+ *	perf_event_open, userfaultfd, keyrings, io_uring, handles, swap,
+ *	reboot, clocks, host names kill the process; clone3 fails with
+ *	ENOSYS so that glibc falls back to clone, whose flags are checked.
+ *
  * BUGS
  *	Read-only opens of any path the process may read are allowed: the
  *	file system permissions of the unprivileged worker user, not the
- *	filter, keep the rest of the system out of reach.
+ *	filter, keep the rest of the system out of reach.  Under the
+ *	denylist, LibreOffice can also write where that user may write, and
+ *	bind() a Unix socket: where the kernel gives the sandbox no network
+ *	namespace, that includes names in the host's abstract namespace.
  */
 #include "lockdown.h"
 

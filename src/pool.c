@@ -154,6 +154,8 @@ static void
 new_generation (Pool *pool, MugaiPolicy *policy, MugaiEngines *engines, const char *why)
 {
   guint old = pool->generation;
+  /* one cap on filters for old and new workers together */
+  mugai_engines_share_slots (engines, pool->engines);
   /* the old ones stay alive in the old workers only (fork copied them) */
   mugai_engines_free (pool->engines);
   pool->engines = engines;

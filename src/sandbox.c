@@ -7,7 +7,8 @@
  *	1. take a slot (a POSIX record lock on one octet of a shared memfd;
  *	   see SLOTS below), or give up after slot_wait_ms: NO_SLOT;
  *	2. copy the document into a sealed memfd, make a private directory
- *	   (mkdtemp under g_get_tmp_dir(), mode 0700), make the pipes;
+ *	   (mkdtemp under g_get_tmp_dir(), mode 0700, named after the
+ *	   caller's pid: mugai-filter-PID-XXXXXX), make the pipes;
  *	3. fork.  The child, using async-signal-safe calls only: setsid()
  *	   (its own process group, so that everything it starts can be
  *	   killed at once); the memfd, the pipes on 0, 1, 2 and every other
@@ -68,6 +69,10 @@
  * BUGS
  *	A filter that could fork and setsid() (the lockdown forbids both)
  *	would leave its process group; the deadline still ends the run.
+ *	A caller killed during a run (a worker at its message deadline)
+ *	takes its filter with it (PR_SET_PDEATHSIG) but cannot remove the
+ *	private directory: the pool calls mugai_sandbox_sweep() for every
+ *	worker it reaps, and once at start for owners that no longer exist.
  *	A process stuck in uninterruptible sleep delays the final waitpid().
  */
 #include "sandbox.h"
@@ -98,6 +103,7 @@ struct _MugaiSandboxSlots
 {
   int fd;
   guint n;
+  guint refs;
 };
 
 #define SLOT_POLL_MS 10
@@ -113,13 +119,22 @@ mugai_sandbox_slots_new (guint n)
   MugaiSandboxSlots *s = g_new0 (MugaiSandboxSlots, 1);
   s->fd = fd;
   s->n = n > 0 ? n : (guint)MAX (g_get_num_processors (), 1);
+  s->refs = 1;
+  return s;
+}
+
+MugaiSandboxSlots *
+mugai_sandbox_slots_ref (MugaiSandboxSlots *s)
+{
+  g_return_val_if_fail (s != NULL && s->refs > 0, NULL);
+  s->refs++;
   return s;
 }
 
 void
 mugai_sandbox_slots_free (MugaiSandboxSlots *s)
 {
-  if (s == NULL)
+  if (s == NULL || --s->refs > 0)
     return;
   close (s->fd);
   g_free (s);

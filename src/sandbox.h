@@ -110,7 +110,11 @@ typedef struct _MugaiSandboxSlots MugaiSandboxSlots;
  * forking the processes that share it.  NULL (errno set) only when the
  * kernel refuses an anonymous file. */
 MugaiSandboxSlots *mugai_sandbox_slots_new (guint n);
-/* Accepts NULL. */
+/* Another holder of the same set (a new worker generation after a
+ * reload competes for the same slots as the old one).  Not thread-safe:
+ * the pool parent only. */
+MugaiSandboxSlots *mugai_sandbox_slots_ref (MugaiSandboxSlots *s);
+/* Drops one holder; the last one closes the set.  Accepts NULL. */
 void mugai_sandbox_slots_free (MugaiSandboxSlots *s);
 guint mugai_sandbox_slots_count (const MugaiSandboxSlots *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiSandboxSlots, mugai_sandbox_slots_free)

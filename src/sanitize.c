@@ -110,6 +110,30 @@ mugai_engines_new (const MugaiPolicy *policy, GError **error)
   return g_steal_pointer (&engines);
 }
 
+void
+mugai_engines_share_slots (MugaiEngines *engines, const MugaiEngines *from)
+{
+  g_return_if_fail (engines != NULL);
+  if (from == NULL || from->slots == engines->slots
+      || mugai_sandbox_slots_count (from->slots) != mugai_sandbox_slots_count (engines->slots))
+    return;
+  mugai_sandbox_slots_free (engines->slots);
+  engines->slots = mugai_sandbox_slots_ref (from->slots);
+}
+
+gboolean
+mugai_engines_same_slots (const MugaiEngines *a, const MugaiEngines *b)
+{
+  return a && b && a->slots == b->slots;
+}
+
+guint
+mugai_engines_slot_count (const MugaiEngines *engines)
+{
+  g_return_val_if_fail (engines != NULL, 0);
+  return mugai_sandbox_slots_count (engines->slots);
+}
+
 gboolean
 mugai_engines_can_scan (const MugaiEngines *engines)
 {

@@ -44,6 +44,14 @@ MugaiEngines *mugai_engines_new (const MugaiPolicy *policy, GError **error);
 /* TRUE when a ClamAV engine is loaded. */
 gboolean mugai_engines_can_scan (const MugaiEngines *engines);
 void mugai_engines_free (MugaiEngines *engines);
+/* A new generation of engines takes the filter slots of the running one
+ * when their number is the same, so that old and new workers together
+ * never run more than [sandbox] max_running filters.  (A reload that
+ * changes max_running makes a new set: for the moment both generations
+ * run, up to the sum of the two.) */
+void mugai_engines_share_slots (MugaiEngines *engines, const MugaiEngines *from);
+gboolean mugai_engines_same_slots (const MugaiEngines *a, const MugaiEngines *b);
+guint mugai_engines_slot_count (const MugaiEngines *engines);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiEngines, mugai_engines_free)
 
 typedef struct

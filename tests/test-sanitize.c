@@ -696,6 +696,35 @@ test_builtin_templates_installed (void)
     }
 }
 
+/* A reload's engines take the running filter slots, so that old and new
+ * workers share one cap; a changed max_running makes a new set. */
+static void
+test_engines_share_slots (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiPolicy) p = mugai_policy_new_default ();
+  p->clamav_required = FALSE;
+  g_free (p->clamav.database);
+  p->clamav.database = g_strdup ("/nonexistent");
+  p->convert.max_running = 3;
+  g_autoptr (MugaiEngines) running = mugai_engines_new (p, &error);
+  g_assert_no_error (error);
+  g_autoptr (MugaiEngines) reloaded = mugai_engines_new (p, &error);
+  g_assert_no_error (error);
+  g_assert_false (mugai_engines_same_slots (running, reloaded));
+  mugai_engines_share_slots (reloaded, running);
+  g_assert_true (mugai_engines_same_slots (running, reloaded));
+  p->convert.max_running = 5;
+  g_autoptr (MugaiEngines) resized = mugai_engines_new (p, &error);
+  g_assert_no_error (error);
+  mugai_engines_share_slots (resized, reloaded);
+  g_assert_false (mugai_engines_same_slots (resized, reloaded));
+  /* the running generation goes first; the set lives on in the new one
+   * (freed once, with the last holder: ASan would see a double close) */
+  g_clear_pointer (&running, mugai_engines_free);
+  g_assert_cmpuint (mugai_engines_slot_count (reloaded), ==, 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -741,6 +770,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/virus-rejects", test_virus_rejects);
   g_test_add_func ("/sanitize/hash-signature", test_hash_signature);
   g_test_add_func ("/sanitize/encrypted-zip", test_encrypted_zip);
+  g_test_add_func ("/sanitize/engines-share-slots", test_engines_share_slots);
   if (g_getenv ("MUGAI_SRCDIR"))
     g_test_add_func ("/sanitize/builtin-templates-installed", test_builtin_templates_installed);
   int status = g_test_run ();
