@@ -227,6 +227,26 @@ def docx(path):
     ])
 
 
+def docx_ms_fonts(path):
+    """Paragraphs in the fonts Japanese Word documents name (ＭＳ 明朝,
+    ＭＳ Ｐゴシック, MS UI Gothic), which no Debian machine has."""
+    def p(text, font):
+        return (f'<w:p><w:r><w:rPr><w:rFonts w:ascii="{font}" w:eastAsia="{font}" w:hAnsi="{font}"/>'
+                f'</w:rPr><w:t xml:space="preserve">{text}</w:t></w:r></w:p>')
+    body = "".join(p(t, f) for t, f in MS_FONT_TEXT)
+    return make_zip(path, [
+        ("[Content_Types].xml", content_types((
+            "/word/document.xml",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"))),
+        ("_rels/.rels", rels(("rId1", "officeDocument", "word/document.xml"))),
+        ("word/document.xml", f"{DECL}<w:document {W}><w:body>{body}</w:body></w:document>"),
+    ])
+
+
+MS_FONT_TEXT = [("御見積書　令和8年度", "ＭＳ 明朝"), ("株式会社①テスト 御中", "ＭＳ Ｐゴシック"),
+                ("髙橋様・﨑山様（環境依存文字）", "MS UI Gothic")]
+
+
 def xlsx(path):
     def c(ref, v):
         if v.isdigit():
@@ -386,6 +406,17 @@ def t_docx():
     text, layout = to_pdf(docx(os.path.join(TMP, "a.docx")), "docx")
     assert_in_order(text, DOCX_TEXT)
     assert_rows(layout, DOCX_TABLE)
+
+
+def t_ms_fonts():
+    path = docx_ms_fonts(os.path.join(TMP, "msfonts.docx"))
+    text, _layout = to_pdf(path, "docx")
+    assert_in_order(text, [unicodedata.normalize("NFKC", t) for t, _f in MS_FONT_TEXT])
+    p = subprocess.run(["pdffonts", path + ".pdf"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    names = [l.split()[0] for l in p.stdout.splitlines()[2:] if l.strip()]
+    japanese = [n for n in names if re.search(r"IPA|Noto.*CJK|Takao|VL", n)]
+    assert japanese, "no Japanese font embedded (fonts: %s): the text would be tofu" % names
 
 
 def t_xlsx():
@@ -841,6 +872,8 @@ TESTS = [
     ("odt made with zipfile: a PDF, the heading and paragraphs in order", t_odt, REAL, None),
     ("docx: a PDF, the paragraphs in order, the table row by row", t_docx, REAL, None),
     ("xlsx: a PDF, the sheet's cells row by row", t_xlsx, REAL, None),
+    ("docx in ＭＳ 明朝 / ＭＳ Ｐゴシック / MS UI Gothic: the text in order, set in an installed "
+     "Japanese font (pdffonts), not tofu", t_ms_fonts, REAL + ("pdffonts",), None),
     ("doc made by LibreOffice from an odt: a PDF, the text in order", t_doc, REAL, None),
     ("xls made by LibreOffice from an ods: a PDF, the cells row by row, the sheet name",
      t_xls, REAL, None),
