@@ -32,6 +32,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 mugai_conversion_clear (MugaiConversion *c)
@@ -78,6 +79,46 @@ mugai_convert_mode (const MugaiConvertSettings *s, MugaiDocKind kind)
     default:
       return MUGAI_CONVERT_NONE;
     }
+}
+
+GPtrArray *
+mugai_convert_check (const MugaiConvertSettings *s, gboolean *fatal)
+{
+  GPtrArray *problems = g_ptr_array_new_with_free_func (g_free);
+  *fatal = FALSE;
+  gboolean office = s->office != MUGAI_OFFICE_REMOVE;
+  const struct
+  {
+    const char *program;
+    gboolean needed;
+    const char *for_what;
+  } programs[] = {
+    { "mugai-filter-pdf", s->pdf != MUGAI_PDF_REMOVE || office, "PDF and LibreOffice output" },
+    { "mugai-filter-office", s->office == MUGAI_OFFICE_TEXT, "office = text" },
+    { "mugai-filter-image", s->image == MUGAI_IMAGE_REENCODE, "image = reencode" },
+    { "mugai-filter-soffice", office, "office documents through LibreOffice" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (programs); i++)
+    {
+      g_autofree char *path = g_build_filename (s->filters_dir, programs[i].program, NULL);
+      if (programs[i].needed && access (path, X_OK) != 0)
+        {
+          g_ptr_array_add (problems,
+                           g_strdup_printf ("error: [sandbox] filters: %s is missing (%s): "
+                                            "messages with such parts will be deferred",
+                                            path, programs[i].for_what));
+          *fatal = TRUE;
+        }
+    }
+  if (office && access (s->soffice, X_OK) != 0)
+    g_ptr_array_add (problems,
+                     g_strdup_printf ("warning: [sandbox] soffice: LibreOffice (%s) is not "
+                                      "installed: %s will be removed",
+                                      s->soffice,
+                                      s->office == MUGAI_OFFICE_IMAGE
+                                          ? "every office document (office = image)"
+                                          : ".doc, .xls, .ppt and .rtf attachments"));
+  return problems;
 }
 
 /* The value of key in the filter's last "info k=v k=v" line, or -1. */

@@ -65,6 +65,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MugaiConversion, mugai_conversion_clear)
 
 MugaiConvertMode mugai_convert_mode (const MugaiConvertSettings *settings, MugaiDocKind kind);
 
+/* What keeps these settings from working on this host, one sentence each
+ * for the administrator (`mugai config check`), starting "error: " or
+ * "warning: ".  *fatal is set when a
+ * filter program that the settings need is missing: every message with
+ * such a part would be deferred.  A missing LibreOffice is not fatal: the
+ * parts that need it are removed with that reason. */
+GPtrArray *mugai_convert_check (const MugaiConvertSettings *settings, gboolean *fatal);
+
 /* kind: the part's true type (mugai_convert_mode() gave mode for it). */
 gboolean mugai_convert_run (const MugaiConvertSettings *settings, MugaiSandboxSlots *slots,
                             gboolean japanese, MugaiConvertMode mode, MugaiDocKind kind,

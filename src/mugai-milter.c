@@ -55,6 +55,7 @@
 #include <gio/gio.h>
 
 #include "config.h"
+#include "convert.h"
 #include "front.h"
 #include "mugai-build.h"
 #include "pool.h"
@@ -284,6 +285,15 @@ main (int argc, char **argv)
       fprintf (stderr, "mugai-milter: configuration: %s\n", error->message);
       return EX_CONFIG_;
     }
+  /* Converters that are not there: said at start, where the administrator
+   * looks (mail with such parts is deferred or the parts removed, never
+   * passed) */
+  {
+    gboolean fatal = FALSE;
+    g_autoptr (GPtrArray) problems = mugai_convert_check (&policy->convert, &fatal);
+    for (guint i = 0; i < problems->len; i++)
+      fprintf (stderr, "mugai-milter: %s\n", (const char *)problems->pdata[i]);
+  }
   /* No malware scanning, no service (a lab may say [clamav] required = no) */
   guint sigs = 0;
   if (!mugai_scanner_check_database (policy->clamav.database, &sigs, &error))

@@ -30,6 +30,7 @@
 #include <gio/gio.h>
 
 #include "config.h"
+#include "convert.h"
 #include "mailbox.h"
 #include "mugai-build.h"
 #include "notice.h"
@@ -486,7 +487,12 @@ cmd_config (int argc, char **argv)
     }
   g_autofree char *text = mugai_config_to_string (policy);
   fputs (text, stdout);
-  return 0;
+  /* what the file cannot say: are the programs it names there */
+  gboolean fatal = FALSE;
+  g_autoptr (GPtrArray) problems = mugai_convert_check (&policy->convert, &fatal);
+  for (guint i = 0; i < problems->len; i++)
+    fprintf (stderr, "mugai: %s\n", (const char *)problems->pdata[i]);
+  return fatal ? 1 : 0;
 }
 
 /* ---- quarantine --------------------------------------------------------------- */

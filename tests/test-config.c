@@ -2,6 +2,7 @@
  * test-config.c - config.c: values accepted, mistakes refused with where
  */
 #include "config.h"
+#include "convert.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -121,6 +122,60 @@ test_env_default_missing (void)
   g_assert_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_READ);
 }
 
+/* mugai_convert_check(): the programs the settings need, said in words */
+static void
+test_convert_check (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("mugai-config-XXXXXX", &error);
+  g_assert_no_error (error);
+  const char *text = "[convert]\noffice = image\n";
+  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t.conf", &error);
+  g_assert_no_error (error);
+  g_free (p->convert.filters_dir);
+  p->convert.filters_dir = g_strdup (dir);
+  g_free (p->convert.soffice);
+  p->convert.soffice = g_build_filename (dir, "soffice", NULL);
+
+  /* nothing there: every filter missing is an error, LibreOffice a warning */
+  gboolean fatal = FALSE;
+  g_autoptr (GPtrArray) all = mugai_convert_check (&p->convert, &fatal);
+  g_assert_true (fatal);
+  g_assert_cmpuint (all->len, ==, 4); /* pdf, image, soffice filters; LibreOffice */
+  g_assert_true (strstr (all->pdata[0], "error: [sandbox] filters: ") != NULL);
+  g_assert_true (strstr (all->pdata[0], "mugai-filter-pdf is missing") != NULL);
+  g_assert_true (g_str_has_prefix (all->pdata[3], "warning: [sandbox] soffice: LibreOffice"));
+  g_assert_true (strstr (all->pdata[3], "every office document") != NULL);
+
+  /* the programs there (executable), LibreOffice not: one warning */
+  const char *progs[] = { "mugai-filter-pdf", "mugai-filter-office", "mugai-filter-image",
+                          "mugai-filter-soffice" };
+  for (gsize i = 0; i < G_N_ELEMENTS (progs); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, progs[i], NULL);
+      g_assert_true (g_file_set_contents (path, "#!/bin/sh\n", -1, NULL));
+      g_assert_cmpint (g_chmod (path, 0755), ==, 0);
+    }
+  p->convert.office = MUGAI_OFFICE_TEXT;
+  g_autoptr (GPtrArray) lo = mugai_convert_check (&p->convert, &fatal);
+  g_assert_false (fatal);
+  g_assert_cmpuint (lo->len, ==, 1);
+  g_assert_true (strstr (lo->pdata[0], ".doc, .xls, .ppt and .rtf attachments will be removed"));
+
+  /* office = remove needs no LibreOffice */
+  p->convert.office = MUGAI_OFFICE_REMOVE;
+  g_autoptr (GPtrArray) none = mugai_convert_check (&p->convert, &fatal);
+  g_assert_false (fatal);
+  g_assert_cmpuint (none->len, ==, 0);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (progs); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, progs[i], NULL);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -134,5 +189,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/roundtrip", test_roundtrip);
   g_test_add_func ("/config/template-file", test_template_file);
   g_test_add_func ("/config/env-default-missing", test_env_default_missing);
+  g_test_add_func ("/config/convert-check", test_convert_check);
   return g_test_run ();
 }
