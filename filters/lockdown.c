@@ -293,30 +293,42 @@ release_ctx (scmp_filter_ctx *ctx)
     seccomp_release (*ctx);
 }
 
-gboolean
-mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error)
+/* no_new_privs, then a filter context with default action def, bad
+ * architectures killed, synchronised to every thread.  NULL with error. */
+static scmp_filter_ctx
+new_filter (uint32_t def, GError **error)
 {
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no_new_privs: %s", g_strerror (errno));
-      return FALSE;
+      return NULL;
     }
-
-  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx
-      = seccomp_init (SCMP_ACT_KILL_PROCESS);
+  scmp_filter_ctx ctx = seccomp_init (def);
   if (ctx == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp_init failed");
-      return FALSE;
+      return NULL;
     }
   int rc = seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   if (rc == 0)
     rc = seccomp_attr_set (ctx, SCMP_FLTATR_CTL_TSYNC, 1);
   if (rc != 0)
     {
+      seccomp_release (ctx);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp_attr_set: %s", g_strerror (-rc));
-      return FALSE;
+      return NULL;
     }
+  return ctx;
+}
+
+gboolean
+mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error)
+{
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx
+      = new_filter (SCMP_ACT_KILL_PROCESS, error);
+  if (ctx == NULL)
+    return FALSE;
+  int rc;
   /* A binary tree of syscall numbers rather than a linear list; an
    * older libseccomp without it still gives a correct filter. */
   (void)seccomp_attr_set (ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
@@ -366,21 +378,10 @@ static const char *const foreign_kill[] = {
 gboolean
 mugai_filter_confine_foreign (GError **error)
 {
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no_new_privs: %s", g_strerror (errno));
-      return FALSE;
-    }
-  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = new_filter (SCMP_ACT_ALLOW, error);
   if (ctx == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp_init failed");
-      return FALSE;
-    }
-  int rc = seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-  if (rc == 0)
-    rc = seccomp_attr_set (ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-  /* no network of any kind; socketpair() stays (it reaches nothing) */
+    return FALSE;
+  int rc = 0;
   /* Sockets: Unix stream sockets only, for LibreOffice's own
    * single-instance pipe (it will not start without one), and connect()
    * refused, so that no socket reaches anything.  A Unix datagram socket
