@@ -30,8 +30,14 @@
  */
 #include "convert.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 void
@@ -119,6 +125,48 @@ mugai_convert_check (const MugaiConvertSettings *s, gboolean *fatal)
                                           ? "every office document (office = image)"
                                           : ".doc, .xls, .ppt and .rtf attachments"));
   return problems;
+}
+
+#define OSL_PIPE_DIR "/tmp"
+#define OSL_PIPE_PREFIX "OSL_PIPE_"
+#define OSL_PIPE_INFIX "_SingleOfficeIPC_"
+
+void
+mugai_convert_sweep_stale (void)
+{
+  int dfd = open (OSL_PIPE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return;
+  DIR *d = fdopendir (dfd);
+  if (d == NULL)
+    {
+      close (dfd);
+      return;
+    }
+  struct dirent *e;
+  while ((e = readdir (d)) != NULL)
+    {
+      if (!g_str_has_prefix (e->d_name, OSL_PIPE_PREFIX) || !strstr (e->d_name, OSL_PIPE_INFIX))
+        continue;
+      struct stat st;
+      if (fstatat (dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK (st.st_mode)
+          || st.st_uid != geteuid ())
+        continue;
+      struct sockaddr_un sa = { .sun_family = AF_UNIX };
+      if (g_snprintf (sa.sun_path, sizeof sa.sun_path, "%s/%s", OSL_PIPE_DIR, e->d_name)
+          >= (int)sizeof sa.sun_path)
+        continue;
+      int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (s < 0)
+        break;
+      /* refused: nobody listens; a live LibreOffice accepts (and sees a
+       * connection closed at once, which it takes for a client gone) */
+      gboolean stale = connect (s, (struct sockaddr *)&sa, sizeof sa) != 0 && errno == ECONNREFUSED;
+      close (s);
+      if (stale)
+        unlinkat (dfd, e->d_name, 0);
+    }
+  closedir (d);
 }
 
 /* The value of key in the filter's last "info k=v k=v" line, or -1. */
@@ -324,6 +372,8 @@ convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboole
   const char *args[] = { "--ext", ext, "--soffice", s->soffice, NULL };
   if (!run_filter (s, slots, "mugai-filter-soffice", args, input, &r, error))
     return FALSE;
+  if (r.outcome != MUGAI_SANDBOX_OK && r.outcome != MUGAI_SANDBOX_EXIT)
+    mugai_convert_sweep_stale (); /* killed: its pipe is left in /tmp */
   if (!judge (&r, ja, out))
     return TRUE;
   g_autoptr (GBytes) pdf = g_steal_pointer (&r.output);

@@ -73,6 +73,14 @@ MugaiConvertMode mugai_convert_mode (const MugaiConvertSettings *settings, Mugai
  * parts that need it are removed with that reason. */
 GPtrArray *mugai_convert_check (const MugaiConvertSettings *settings, gboolean *fatal);
 
+/* LibreOffice binds its single-instance pipe as a socket file
+ * /tmp/OSL_PIPE_<uid>_SingleOfficeIPC_<hash>, whatever TMPDIR says, and
+ * leaves it there when it is killed (a timeout).  Removes such files
+ * owned by this process's user that nothing listens on any more.  Called
+ * after a LibreOffice run that did not end well, and by the pool at start
+ * and for each worker it reaps. */
+void mugai_convert_sweep_stale (void);
+
 /* kind: the part's true type (mugai_convert_mode() gave mode for it). */
 gboolean mugai_convert_run (const MugaiConvertSettings *settings, MugaiSandboxSlots *slots,
                             gboolean japanese, MugaiConvertMode mode, MugaiDocKind kind,

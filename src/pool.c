@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "convert.h"
 #include "sandbox.h"
 #include "sanitize.h"
 #include "scan.h"
@@ -138,8 +139,11 @@ reap (Pool *pool, gboolean stopping)
       if (!g_hash_table_lookup_extended (pool->workers, GINT_TO_POINTER (pid), NULL, &gen))
         continue;
       g_hash_table_remove (pool->workers, GINT_TO_POINTER (pid));
-      /* a worker killed during a filter run leaves its private dir */
+      /* a worker killed during a filter run leaves its private dir, and
+       * LibreOffice, killed with it, its pipe */
       mugai_sandbox_sweep (pid);
+      if (WIFSIGNALED (status))
+        mugai_convert_sweep_stale ();
       if (WIFSIGNALED (status) && !stopping)
         g_warning ("pool: worker pid=%d killed by signal %d (%s)", (int) pid, WTERMSIG (status),
                    WTERMSIG (status) == SIGALRM ? "message deadline" : "crash or kill");
@@ -249,6 +253,7 @@ mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
   /* private directories of filter runs of processes that no longer
    * exist (a pool killed before it could sweep after its workers) */
   mugai_sandbox_sweep (0);
+  mugai_convert_sweep_stale ();
   for (guint i = 0; i < policy->milter.workers; i++)
     spawn_worker (&pool);
   g_message ("pool: started; workers=%u", policy->milter.workers);

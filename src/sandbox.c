@@ -29,7 +29,8 @@
  *	   kill the process group at once.  When the child exits, the group
  *	   is killed too (a grandchild holding the pipes open must neither
  *	   survive nor make us wait), and the pipes are drained to EOF;
- *	5. kill the group, waitpid() the child's own pid, remove the
+ *	5. kill the group, waitpid() the child's own pid, wait (at most a
+ *	   second) until no member of the group is left, remove the
  *	   directory (descriptor-relative, no symlink is followed), release
  *	   the slot.
  *
@@ -800,6 +801,13 @@ run_child (RunState *st, const char *const *argv, const MugaiSandboxLimits *limi
       saved_errno = errno;
       failed_call = "waitpid";
     }
+  /* What the filter started (LibreOffice's processes) got SIGKILL with
+   * the group; wait briefly until the group is gone, so that what they
+   * held - a listening socket, open files - is released when the run
+   * returns.  (The group id cannot be reused while members remain; a
+   * member not yet reaped by its new parent counts, hence the bound.) */
+  for (int i = 0; i < 200 && kill (-pid, 0) == 0; i++)
+    g_usleep (5000);
 
   if (failed_call != NULL)
     {

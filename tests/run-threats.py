@@ -92,6 +92,25 @@ def image_pdf_problems(name, data):
     return d
 
 
+def stale_pipes():
+    """LibreOffice's single-instance sockets in /tmp that nothing listens
+    on (a killed LibreOffice leaves its own)."""
+    import socket
+    out = set()
+    for n in os.listdir("/tmp"):
+        if n.startswith("OSL_PIPE_") and "_SingleOfficeIPC_" in n:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect("/tmp/" + n)
+            except ConnectionRefusedError:
+                out.add(n)
+            except OSError:
+                pass
+            finally:
+                s.close()
+    return out
+
+
 def check(mugai, case, tmp):
     path = os.path.join(tmp, case.key + ".eml")
     with open(path, "wb") as f:
@@ -104,6 +123,7 @@ def check(mugai, case, tmp):
         with open(os.environ["MUGAI_CONFIG"]) as f, open(conf, "w") as g:
             g.write(f.read() + "\n" + case.config_extra)
         args += ["--config", conf]
+    before = stale_pipes() if case.no_stale_pipes else set()
     r = mt.run(args + [path], timeout=180)
     d = []
     if r.timed_out or r.signal:
@@ -150,6 +170,16 @@ def check(mugai, case, tmp):
                     d.append("output holds %r: the original file survived" % needle)
     elif r.stdout:
         d.append("refused but %d octets written" % len(r.stdout))
+    if case.no_stale_pipes:
+        # a LibreOffice of another test starting up is not stale for long:
+        # only what is stale twice, a second apart, counts
+        import time
+        left = stale_pipes() - before
+        if left:
+            time.sleep(1)
+            left &= stale_pipes()
+        if left:
+            d.append("LibreOffice's pipe left in /tmp after it was killed: %s" % sorted(left))
     if d:
         d += r.stderr_tail()
     return d

@@ -32,7 +32,7 @@ EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
 class Case:
     def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
                  entries=(), type_label=None, skip=None, smtp_reject=False, delivered=(),
-                 config_extra=None, text=()):
+                 config_extra=None, text=(), no_stale_pipes=False):
         self.key = key
         self.message = message          # bytes
         self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
@@ -46,6 +46,7 @@ class Case:
         self.delivered = list(delivered)  # (content type, filename) of converted attachments
         self.config_extra = config_extra  # appended to the test configuration (CLI only)
         self.text = list(text)          # strings the delivered text attachment holds, in order
+        self.no_stale_pipes = no_stale_pipes  # LibreOffice killed: its /tmp pipe must not stay
 
 
 # ---- file makers -------------------------------------------------------
@@ -224,6 +225,14 @@ def ods_japanese():
                '<office:spreadsheet><table:table table:name="予算">%s</table:table>'
                '</office:spreadsheet></office:body></office:document-content>' % (ODF_NS, rows))
     return odf_bytes("spreadsheet", content)
+
+
+def rtf_long(lines=20000):
+    """An RTF of some 300 pages (1.7 MB): LibreOffice lays it out for many
+    seconds."""
+    body = "".join("\\par %d \\u35211?\\u31309?\\u26360? the quick brown fox jumps over the lazy dog" % i
+                   for i in range(lines))
+    return ("{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 IPAMincho;}}\\f0 " + body + "}").encode("ascii")
 
 
 def soffice_convert(workdir, name, data, fmt):
@@ -516,5 +525,9 @@ def cases(workdir):
                                                 "wordprocessingml.document"),
                     reason="converted", notice=["見積書.docx", "画像のみの PDF"],
                     delivered=[("application/pdf", "見積書.docx.pdf")], config_extra=image,
+                    skip=None if _tool("soffice") else no_lo))
+    out.append(Case("rtf-libreoffice-timeout", message("rtf slow", "長文.rtf", rtf_long(), "application/rtf"),
+                    reason="over-limit", notice=["長文.rtf", "変換が制限時間内に終わりませんでした"],
+                    config_extra="[sandbox]\ntimeout = 2\n", no_stale_pipes=True,
                     skip=None if _tool("soffice") else no_lo))
     return out
