@@ -3,16 +3,20 @@
  *             LibreOffice, inside the sandbox
  *
  * SYNOPSIS
- *	mugai-filter-soffice --ext EXT [--soffice PATH] < document > document.pdf
+ *	mugai-filter-soffice --ext EXT [--to FORMAT] [--soffice PATH] < document > output
  *
  * DESCRIPTION
  *	Legacy Word, Excel and PowerPoint files, RTF, OOXML and OpenDocument
  *	are read by no code of mugai's own: LibreOffice lays them out.  This
  *	filter runs it headless on one document, in the private directory
- *	the sandbox made (the current directory), and writes the PDF it
- *	produced on standard output.  mugai then hands that PDF to
- *	mugai-filter-pdf, like any PDF from outside: what reaches the message
- *	is page images, never LibreOffice's PDF itself.
+ *	the sandbox made (the current directory), and writes what it
+ *	produced on standard output: a PDF (--to pdf, the default), or, for
+ *	text, the same document saved as docx, xlsx or pptx (--to), which
+ *	mugai-filter-office then reads (paragraphs, sheet rows with cells
+ *	tab-separated, slides): legacy .doc/.xls/.ppt and .rtf become text
+ *	as well laid out as OOXML does.  mugai hands a PDF to mugai-filter-pdf
+ *	like any PDF from outside: what reaches the message is page images or
+ *	text, never LibreOffice's output itself.
  *
  *	1. The document is written to in/document.EXT (EXT from the caller,
  *	   from mugai's own idea of the true type: a fixed set of names,
@@ -30,7 +34,7 @@
  *	   wrapper, starts threads and writes its profile).
  *	4. LibreOffice runs with an environment of our own (HOME and TMPDIR
  *	   in the private directory, the headless "svp" back end), standard
- *	   descriptors on /dev/null, and converts to out/document.pdf.  The
+ *	   descriptors on /dev/null, and converts to out/document.FORMAT.  The
  *	   process started is soffice.bin itself (found beside the real path
  *	   of --soffice), not the shell script and launcher in front of it,
  *	   and it gets PR_SET_PDEATHSIG: when the worker is killed at its
@@ -65,6 +69,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define USAGE "usage: mugai-filter-soffice --ext EXT [--to pdf|docx|xlsx|pptx] [--soffice PATH]"
 #define INPUT_MAX (256u * 1024u * 1024u)
 #define OUTPUT_MAX (512u * 1024u * 1024u)
 
@@ -97,6 +102,17 @@ static const char *const known_ext[][2] = {
   { "odp", NULL },
 };
 
+/* --to: the format, LibreOffice's export filter for it, its type */
+static const char *const targets[][3] = {
+  { "pdf", "pdf", "application/pdf" },
+  { "docx", "docx:MS Word 2007 XML",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+  { "xlsx", "xlsx:Calc MS Excel 2007 XML",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+  { "pptx", "pptx:Impress MS PowerPoint 2007 XML",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation" },
+};
+
 static void
 die (int code, const char *what, const GError *error)
 {
@@ -126,7 +142,8 @@ profile_xcu (void)
 
 /* Runs LibreOffice and waits for it.  Its exit status, or -1. */
 static int
-run_soffice (const char *soffice, const char *dir, const char *input, const char *infilter)
+run_soffice (const char *soffice, const char *dir, const char *input, const char *infilter,
+             const char *convert_to)
 {
   g_autofree char *infilter_arg = infilter ? g_strconcat ("--infilter=", infilter, NULL) : NULL;
   g_autofree char *profile_uri = g_strconcat ("-env:UserInstallation=file://", dir, "/profile", NULL);
@@ -136,7 +153,7 @@ run_soffice (const char *soffice, const char *dir, const char *input, const char
   const char *argv[] = { soffice,      "--headless",  "--invisible", "--norestore",
                          "--nologo",   "--nodefault", "--nolockcheck",
                          "--nofirststartwizard",      profile_uri,   "--convert-to",
-                         "pdf",        "--outdir",    outdir,        input,
+                         convert_to,   "--outdir",    outdir,        input,
                          infilter_arg, NULL };
   const char *envp[] = { home,
                          tmp,
@@ -184,15 +201,24 @@ main (int argc, char **argv)
 {
   const char *ext = NULL;
   const char *soffice = "/usr/bin/soffice";
+  const char *to = "pdf";
   for (int i = 1; i < argc; i++)
     {
       if (strcmp (argv[i], "--ext") == 0 && i + 1 < argc)
         ext = argv[++i];
       else if (strcmp (argv[i], "--soffice") == 0 && i + 1 < argc)
         soffice = argv[++i];
+      else if (strcmp (argv[i], "--to") == 0 && i + 1 < argc)
+        to = argv[++i];
       else
-        die (MUGAI_FILTER_USAGE, "usage: mugai-filter-soffice --ext EXT [--soffice PATH]", NULL);
+        die (MUGAI_FILTER_USAGE, USAGE, NULL);
     }
+  gsize target = G_N_ELEMENTS (targets);
+  for (gsize i = 0; i < G_N_ELEMENTS (targets); i++)
+    if (strcmp (to, targets[i][0]) == 0)
+      target = i;
+  if (target == G_N_ELEMENTS (targets))
+    die (MUGAI_FILTER_USAGE, USAGE, NULL);
   gboolean ext_ok = FALSE;
   const char *infilter = NULL;
   for (gsize i = 0; ext && i < G_N_ELEMENTS (known_ext); i++)
@@ -202,7 +228,7 @@ main (int argc, char **argv)
         infilter = known_ext[i][1];
       }
   if (!ext_ok || !g_path_is_absolute (soffice))
-    die (MUGAI_FILTER_USAGE, "usage: mugai-filter-soffice --ext EXT [--soffice PATH]", NULL);
+    die (MUGAI_FILTER_USAGE, USAGE, NULL);
   if (access (soffice, X_OK) != 0)
     die (MUGAI_FILTER_FAILED, "LibreOffice is not installed", NULL);
 
@@ -241,12 +267,13 @@ main (int argc, char **argv)
   g_autofree char *program_dir = real ? g_path_get_dirname (real) : NULL;
   g_autofree char *bin = program_dir ? g_build_filename (program_dir, "soffice.bin", NULL) : NULL;
   const char *run = bin && access (bin, X_OK) == 0 ? bin : soffice;
-  int rc = run_soffice (run, dir, input, infilter);
+  int rc = run_soffice (run, dir, input, infilter, targets[target][1]);
   for (int again = 0; rc == 81 && again < 2; again++)
-    rc = run_soffice (run, dir, input, infilter);
+    rc = run_soffice (run, dir, input, infilter, targets[target][1]);
   /* a regular file, opened without following a link, judged by what
    * was opened (nothing can swap it between the check and the read) */
-  g_autofree char *pdf_path = g_build_filename (out_dir, "document.pdf", NULL);
+  g_autofree char *out_name = g_strconcat ("document.", targets[target][0], NULL);
+  g_autofree char *pdf_path = g_build_filename (out_dir, out_name, NULL);
   int fd = open (pdf_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size == 0)
@@ -257,14 +284,14 @@ main (int argc, char **argv)
       return MUGAI_FILTER_FAILED;
     }
   if ((guint64)st.st_size > OUTPUT_MAX)
-    die (MUGAI_FILTER_LIMIT, "the PDF is too large", NULL);
+    die (MUGAI_FILTER_LIMIT, "the output is too large", NULL);
   g_autoptr (GMappedFile) pdf = g_mapped_file_new_from_fd (fd, FALSE, &error);
   if (!pdf)
-    die (MUGAI_FILTER_FAILED, "reading the PDF", error);
+    die (MUGAI_FILTER_FAILED, "reading the output", error);
   gsize pdf_len = g_mapped_file_get_length (pdf);
   if (!mugai_filter_write_stdout (g_mapped_file_get_contents (pdf), pdf_len, &error))
     die (MUGAI_FILTER_FAILED, "writing", error);
   close (fd);
-  g_printerr ("info type=application/pdf size=%zu\n", pdf_len);
+  g_printerr ("info type=%s size=%zu\n", targets[target][2], pdf_len);
   return MUGAI_FILTER_OK;
 }

@@ -6,15 +6,17 @@
  *	  mugai-filter-pdf    --dpi N --max-pages N [--text]
  *	  mugai-filter-office --lang ja|en
  *	  mugai-filter-image  (JPEG stays JPEG, the rest becomes PNG)
- *	  mugai-filter-soffice --ext EXT --soffice PATH  (LibreOffice to PDF)
+ *	  mugai-filter-soffice --ext EXT --to pdf|docx|xlsx|pptx --soffice PATH
  *	Each reads the document on standard input and writes its output on
  *	standard output; exit 2 means password-protected, 3 a limit, and the
  *	last line on standard error "info key=value..." says what was done.
  *
  *	An office document through LibreOffice takes two runs, each in its
- *	own sandbox: mugai-filter-soffice makes a PDF, and that PDF goes to
- *	mugai-filter-pdf exactly as a PDF attachment would; LibreOffice's PDF
- *	itself never reaches the message.
+ *	own sandbox: mugai-filter-soffice makes a PDF (office = image) or,
+ *	for the text of a legacy format, a docx/xlsx/pptx; the PDF goes to
+ *	mugai-filter-pdf exactly as a PDF attachment would, the OOXML to
+ *	mugai-filter-office; LibreOffice's own output never reaches the
+ *	message.
  *
  *	Names: a converted PDF keeps its name (見積書.pdf stays 見積書.pdf,
  *	now image-only); text gets ".txt" after the whole name (見積書.xlsx
@@ -73,7 +75,7 @@ mugai_convert_mode (const MugaiConvertSettings *s, MugaiDocKind kind)
     case MUGAI_DOC_EXCEL:
     case MUGAI_DOC_POWERPOINT:
     case MUGAI_DOC_RTF:
-      return s->office == MUGAI_OFFICE_TEXT    ? MUGAI_CONVERT_OFFICE_PDF_TEXT
+      return s->office == MUGAI_OFFICE_TEXT    ? MUGAI_CONVERT_OFFICE_LEGACY_TEXT
              : s->office == MUGAI_OFFICE_IMAGE ? MUGAI_CONVERT_OFFICE_IMAGE
                                                : MUGAI_CONVERT_NONE;
     case MUGAI_DOC_JPEG:
@@ -360,7 +362,33 @@ convert_pdf (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean j
   return TRUE;
 }
 
-/* An office document through LibreOffice to PDF, then convert_pdf(). */
+/* docx/xlsx/pptx/odt/ods/odp through mugai-filter-office: the text as
+ * NAME.txt.  made_by: NULL, or what made the OOXML, for the detail. */
+static gboolean
+convert_office_text (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
+                     const char *filename, const char *made_by, GBytes *input,
+                     MugaiConversion *out, GError **error)
+{
+  g_auto (MugaiSandboxResult) r = { 0 };
+  const char *args[] = { "--lang", ja ? "ja" : "en", NULL };
+  if (!run_filter (s, slots, "mugai-filter-office", args, input, &r, error))
+    return FALSE;
+  if (!judge (&r, ja, out))
+    return TRUE;
+  const char *what = ja ? "文書の文字をテキストに変換（書式・埋め込みファイル・マクロ等は含まれません）"
+                        : "document text extracted (no formatting, embedded files or macros)";
+  out->detail = made_by ? g_strconcat (made_by, ja ? "、" : ", then ", what, NULL) : g_strdup (what);
+  out->output = g_steal_pointer (&r.output);
+  out->is_text = TRUE;
+  out->mime_type = g_strdup ("text/plain");
+  out->filename = with_suffix (filename, "document", ".txt");
+  out->status = MUGAI_CONVERT_DONE;
+  return TRUE;
+}
+
+/* An office document through LibreOffice: to PDF, then convert_pdf()
+ * (image); or, for text, saved as OOXML, then convert_office_text(), so
+ * that a sheet's rows stay rows. */
 static gboolean
 convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
                  gboolean text, MugaiDocKind kind, const char *filename, GBytes *input,
@@ -368,8 +396,12 @@ convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboole
 {
   const char *ext = soffice_ext (kind);
   g_return_val_if_fail (ext != NULL, FALSE);
+  const char *to = !text                        ? "pdf"
+                   : kind == MUGAI_DOC_EXCEL    ? "xlsx"
+                   : kind == MUGAI_DOC_POWERPOINT ? "pptx"
+                                                : "docx";
   g_auto (MugaiSandboxResult) r = { 0 };
-  const char *args[] = { "--ext", ext, "--soffice", s->soffice, NULL };
+  const char *args[] = { "--ext", ext, "--to", to, "--soffice", s->soffice, NULL };
   if (!run_filter (s, slots, "mugai-filter-soffice", args, input, &r, error))
     return FALSE;
   if (r.outcome != MUGAI_SANDBOX_OK && r.outcome != MUGAI_SANDBOX_EXIT)
@@ -379,10 +411,13 @@ convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboole
   g_autoptr (GBytes) pdf = g_steal_pointer (&r.output);
   g_autofree char *fallback = g_strconcat ("document.", ext, NULL);
   const char *base = filename && *filename ? filename : fallback;
+  if (text)
+    return convert_office_text (s, slots, ja, base,
+                                ja ? "LibreOffice で読み込み" : "read by LibreOffice", pdf, out,
+                                error);
   g_autofree char *pdf_name = g_strconcat (base, ".pdf", NULL);
   const char *made_by = ja ? "LibreOffice で PDF にレイアウトし" : "laid out as PDF by LibreOffice";
-  /* text: 見積書.doc becomes 見積書.doc.txt (convert_pdf() adds .txt) */
-  if (!convert_pdf (s, slots, ja, text, text ? base : pdf_name, made_by, pdf, out, error))
+  if (!convert_pdf (s, slots, ja, FALSE, pdf_name, made_by, pdf, out, error))
     return FALSE;
   if (out->text_filename)
     {
@@ -410,25 +445,11 @@ mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboo
       return convert_pdf (s, slots, ja, mode == MUGAI_CONVERT_PDF_TEXT, filename, NULL, input, out,
                           error);
     case MUGAI_CONVERT_OFFICE_IMAGE:
-    case MUGAI_CONVERT_OFFICE_PDF_TEXT:
-      return convert_soffice (s, slots, ja, mode == MUGAI_CONVERT_OFFICE_PDF_TEXT, kind, filename,
+    case MUGAI_CONVERT_OFFICE_LEGACY_TEXT:
+      return convert_soffice (s, slots, ja, mode == MUGAI_CONVERT_OFFICE_LEGACY_TEXT, kind, filename,
                               input, out, error);
     case MUGAI_CONVERT_OFFICE_TEXT:
-      {
-        const char *args[] = { "--lang", ja ? "ja" : "en", NULL };
-        if (!run_filter (s, slots, "mugai-filter-office", args, input, &r, error))
-          return FALSE;
-        if (!judge (&r, ja, out))
-          return TRUE;
-        out->detail = g_strdup (ja ? "文書の文字をテキストに変換（書式・埋め込みファイル・マクロ等は含まれません）"
-                                   : "document text extracted (no formatting, embedded files or macros)");
-        out->output = g_steal_pointer (&r.output);
-        out->is_text = TRUE;
-        out->mime_type = g_strdup ("text/plain");
-        out->filename = with_suffix (filename, "document", ".txt");
-        out->status = MUGAI_CONVERT_DONE;
-        return TRUE;
-      }
+      return convert_office_text (s, slots, ja, filename, NULL, input, out, error);
     case MUGAI_CONVERT_IMAGE:
       {
         const char *args[] = { NULL };

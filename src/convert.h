@@ -5,9 +5,11 @@
  *	mugai_convert_mode() says, from [convert], what becomes of a part of
  *	a given true type: an image-only PDF, text, a re-encoded image, or
  *	nothing (removed).  Office documents mugai cannot read itself
- *	(.doc, .xls, .ppt, .rtf), and every office document with office =
- *	image, are laid out by LibreOffice (mugai-filter-soffice) into a
- *	PDF first, which then goes through mugai-filter-pdf like any PDF.  mugai_convert_run() runs the filter programs
+ *	(.doc, .xls, .ppt, .rtf) are read by LibreOffice
+ *	(mugai-filter-soffice): saved as docx/xlsx/pptx for their text
+ *	(mugai-filter-office), or laid out into a PDF for office = image,
+ *	as every office document is then, which goes through
+ *	mugai-filter-pdf like any PDF.  mugai_convert_run() runs the filter programs
  *	(filters/) on it through the sandbox (sandbox.c) and returns the
  *	inert output with the name and type it goes out under.
  *
@@ -35,7 +37,7 @@ typedef enum
   MUGAI_CONVERT_PDF_TEXT,
   MUGAI_CONVERT_OFFICE_TEXT,   /* OOXML/ODF text, mugai-filter-office */
   MUGAI_CONVERT_OFFICE_IMAGE,  /* LibreOffice to PDF, then an image-only PDF */
-  MUGAI_CONVERT_OFFICE_PDF_TEXT, /* LibreOffice to PDF, then its text */
+  MUGAI_CONVERT_OFFICE_LEGACY_TEXT, /* .doc/.xls/.ppt/.rtf: LibreOffice to OOXML, then its text */
   MUGAI_CONVERT_IMAGE
 } MugaiConvertMode;
 

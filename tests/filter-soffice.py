@@ -44,6 +44,7 @@ poppler-utils (pdftotext); a subtest whose tools are missing is skipped.
 """
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -447,6 +448,30 @@ def t_ppt():
         assert_in_order(page, paras)
 
 
+def t_legacy_to_ooxml():
+    """--to docx/xlsx/pptx (office = text for the legacy formats): the same
+    document as OOXML, which mugai-filter-office (beside this filter) reads
+    with a sheet's rows as rows."""
+    office = os.path.join(os.path.dirname(FILTER), "mugai-filter-office")
+    cases = [
+        (legacy(odt(os.path.join(TMP, "to-docx.odt")), "doc"), "doc", "docx", "word/document.xml",
+         ODT_TEXT),
+        (legacy(ods(os.path.join(TMP, "to-xlsx.ods")), "xls"), "xls", "xlsx", "xl/workbook.xml",
+         [SHEET_NAME] + ["\t".join(r) for r in SHEET_ROWS]),
+        (legacy(odp(os.path.join(TMP, "to-pptx.odp")), "ppt"), "ppt", "pptx", "ppt/presentation.xml",
+         [p for slide in SLIDES for p in slide]),
+    ]
+    for path, ext, to, member, want in cases:
+        r = run_filter("--ext", ext, "--to", to, data=read(path))
+        assert r.code == 0 and r.out.startswith(b"PK\x03\x04"), "%s: %s" % (to, r.describe())
+        assert r.last.startswith("info type=application/vnd.openxmlformats-officedocument."), r.last
+        with zipfile.ZipFile(io.BytesIO(r.out)) as z:
+            assert member in z.namelist(), "%s: no %s in %s" % (to, member, z.namelist())
+        p = subprocess.run([office, "--lang", "ja"], input=r.out, capture_output=True, timeout=TIMEOUT)
+        assert p.returncode == 0, "mugai-filter-office on the %s: %r" % (to, p.stderr[-300:])
+        assert_in_order(unicodedata.normalize("NFKC", p.stdout.decode("utf-8")), want)
+
+
 def t_local_link():
     secret = os.path.join(TMP, "secret.txt")
     with open(secret, "w") as f:
@@ -478,7 +503,8 @@ def t_garbage():
 # ---------------------------------------------------------------- usage
 
 def t_usage_ext():
-    for args in (["--ext", "exe"], [], ["--ext"], ["--ext", "doc", "--bogus"]):
+    for args in (["--ext", "exe"], [], ["--ext"], ["--ext", "doc", "--bogus"],
+                 ["--ext", "doc", "--to", "exe"], ["--ext", "doc", "--to"]):
         r = run_filter(*args, data=b"x")
         assert r.code == 64 and r.out == b"" and "usage" in r.last, "%s: %s" % (args, r.describe())
 
@@ -879,6 +905,8 @@ TESTS = [
      t_xls, REAL, None),
     ("ppt made by LibreOffice from an odp: one page a slide, each slide's text in order",
      t_ppt, REAL, None),
+    ("--to docx/xlsx/pptx from .doc/.xls/.ppt: OOXML that mugai-filter-office reads in order, "
+     "sheet rows tab-separated", t_legacy_to_ooxml, REAL, None),
     ("odt section linking a local file: the file's contents are not in the PDF",
      t_local_link, REAL, None),
     ("a zip that holds no document (--ext docx): exit 1, could not load, no output",

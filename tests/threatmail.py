@@ -513,7 +513,7 @@ def cases(workdir):
                     skip=None if doc else no_lo))
     out.append(Case("xls-legacy-text", message("xls", "予算.xls", xls or b"", excel),
                     reason="converted", notice=["予算.xls"],
-                    delivered=[("text/plain", "予算.xls.txt")], text=["項目", "庁舎修繕費", "1,200,000円"],
+                    delivered=[("text/plain", "予算.xls.txt")], text=["予算", "項目\t金額\n庁舎修繕費\t1,200,000円"],
                     skip=None if xls else no_lo))
     image = "[convert]\noffice = image\n"
     out.append(Case("doc-office-image", message("doc image", "見積書.doc", doc or b"", word),
