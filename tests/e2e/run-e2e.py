@@ -1247,23 +1247,32 @@ def sc_threats(ctx):
     """The real hostile files of tests/threatmail.py through Postfix: each
     message delivered without the file (and with the notice naming what
     was found: archive members, true types, reasons) or refused with 550
-    when it carries malware; each original in the quarantine."""
-    m = ctx.new_milter("threats")
-    if not ctx.start_milter(m):
-        return
-    pf = ctx.postfix
-    tmp = tempfile.mkdtemp(prefix="threats-", dir=m.dir)
-    # the cases with a configuration of their own run through the CLI only
-    cases = [c for c in threatmail.cases(tmp) if not c.config_extra]
-    items = []
-    for case in cases:
+    when it carries malware; each original in the quarantine.  The cases
+    with settings of their own (office = image, a short sandbox timeout)
+    go through a milter started with those settings."""
+    tmp = tempfile.mkdtemp(prefix="threats-", dir=ctx.root)
+    groups = {}
+    for case in threatmail.cases(tmp):
         if case.skip:
             ctx.tap.result(True, "threats: %s" % case.key, skip=case.skip)
             continue
+        groups.setdefault(case.config_extra or "", []).append(case)
+    for n, (extra, cases) in enumerate(sorted(groups.items())):
+        threats_with(ctx, "threats" if not extra else "threats-%d" % n, extra, cases)
+
+
+def threats_with(ctx, name, extra, cases):
+    m = ctx.new_milter(name, extra=("\n" + extra) if extra else "")
+    if not ctx.start_milter(m):
+        return
+    pf = ctx.postfix
+    items = []
+    for case in cases:
         ident = "threat-" + case.key
         it = Item(ident, h.with_id(case.message, ident))
         it.case = case
         items.append(it)
+    before = run_threats.stale_pipes()
     Sender(pf.smtp_port, items, sessions=4).start().join(300)
     ctx.wait_delivered([i.ident for i in items if i.final and i.final.code == 250], 60)
     sink = ctx.sink.by_id("threat-")
@@ -1289,7 +1298,14 @@ def sc_threats(ctx):
                     if s not in body:
                         probs.append("the notice does not say %r" % s)
             probs += judge_quarantined(it, r.qid, qidx)
-        ctx.ok(not probs, "threats: %s: %s" % (case.key, r), probs)
+        ctx.ok(not probs, "%s%s: %s" % (case.key, " (%s)" % extra.strip().replace("\n", " ") if extra else "", r),
+               probs)
+    if any(c.no_stale_pipes for c in cases):
+        left = run_threats.stale_pipes() - before
+        if left:
+            time.sleep(1)
+            left &= run_threats.stale_pipes()
+        ctx.ok(not left, "no LibreOffice pipe is left in /tmp after LibreOffice was killed", sorted(left))
     leftover_check(ctx, m)
 
 
