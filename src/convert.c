@@ -203,11 +203,34 @@ info_word (const char *diagnostics, const char *key)
   return n ? g_strndup (p, MIN (n, 64)) : NULL;
 }
 
-/* Runs one filter.  TRUE with *result filled; FALSE with error. */
+/* What every run of one conversion shares. */
+typedef struct
+{
+  MugaiSandboxSlots *slots;
+  gint64 deadline; /* monotonic µs, or 0 */
+} Job;
+
+/* Runs one filter.  TRUE with *result filled; FALSE with error.  Past
+ * the job's deadline (less than a second left) the filter is not started:
+ * a TIMEOUT outcome. */
 static gboolean
-run_filter (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, const char *program,
+run_filter (const MugaiConvertSettings *s, const Job *job, const char *program,
             const char *const *args, GBytes *input, MugaiSandboxResult *result, GError **error)
 {
+  guint timeout_ms = s->timeout * 1000u, wait_ms = s->slot_wait * 1000u;
+  if (job->deadline > 0)
+    {
+      gint64 left_ms = (job->deadline - g_get_monotonic_time ()) / 1000;
+      if (left_ms < 1000)
+        {
+          mugai_sandbox_result_clear (result);
+          result->outcome = MUGAI_SANDBOX_TIMEOUT;
+          result->diagnostics = g_strdup ("");
+          return TRUE;
+        }
+      timeout_ms = (guint)MIN ((gint64)timeout_ms, left_ms);
+      wait_ms = (guint)MIN ((gint64)wait_ms, left_ms);
+    }
   g_autofree char *path = g_build_filename (s->filters_dir, program, NULL);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, path);
@@ -215,7 +238,7 @@ run_filter (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, const char 
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   MugaiSandboxLimits limits = {
-    .timeout_ms = s->timeout * 1000u,
+    .timeout_ms = timeout_ms,
     .cpu_seconds = s->cpu,
 #ifndef __SANITIZE_ADDRESS__
     .address_space = s->memory,
@@ -224,7 +247,7 @@ run_filter (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, const char 
     .open_files = 64,
     .output_max = s->output_max,
   };
-  return mugai_sandbox_run (slots, s->slot_wait * 1000u, (const char *const *) argv->pdata, input,
+  return mugai_sandbox_run (job->slots, wait_ms, (const char *const *) argv->pdata, input,
                             &limits, result, error);
 }
 
@@ -306,7 +329,7 @@ soffice_ext (MugaiDocKind kind)
  * made_by: NULL for a PDF attachment, else what made the PDF, for the
  * detail. */
 static gboolean
-convert_pdf (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja, gboolean text,
+convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolean text,
              const char *name, const char *made_by, GBytes *input, MugaiConversion *out,
              GError **error)
 {
@@ -314,7 +337,7 @@ convert_pdf (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean j
   g_autofree char *dpi = g_strdup_printf ("%u", s->dpi);
   g_autofree char *pages = g_strdup_printf ("%u", s->max_pages);
   const char *args[] = { "--dpi", dpi, "--max-pages", pages, text ? "--text" : NULL, NULL };
-  if (!run_filter (s, slots, "mugai-filter-pdf", args, input, &r, error))
+  if (!run_filter (s, job, "mugai-filter-pdf", args, input, &r, error))
     return FALSE;
   if (!judge (&r, ja, out))
     return TRUE;
@@ -346,7 +369,7 @@ convert_pdf (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean j
        * text only, never the image PDF, and the detail says so */
       g_auto (MugaiSandboxResult) t = { 0 };
       const char *targs[] = { "--max-pages", pages, "--text", NULL };
-      if (!run_filter (s, slots, "mugai-filter-pdf", targs, input, &t, error))
+      if (!run_filter (s, job, "mugai-filter-pdf", targs, input, &t, error))
         return FALSE;
       if (t.outcome == MUGAI_SANDBOX_OK)
         {
@@ -365,13 +388,13 @@ convert_pdf (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean j
 /* docx/xlsx/pptx/odt/ods/odp through mugai-filter-office: the text as
  * NAME.txt.  made_by: NULL, or what made the OOXML, for the detail. */
 static gboolean
-convert_office_text (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
+convert_office_text (const MugaiConvertSettings *s, const Job *job, gboolean ja,
                      const char *filename, const char *made_by, GBytes *input,
                      MugaiConversion *out, GError **error)
 {
   g_auto (MugaiSandboxResult) r = { 0 };
   const char *args[] = { "--lang", ja ? "ja" : "en", NULL };
-  if (!run_filter (s, slots, "mugai-filter-office", args, input, &r, error))
+  if (!run_filter (s, job, "mugai-filter-office", args, input, &r, error))
     return FALSE;
   if (!judge (&r, ja, out))
     return TRUE;
@@ -390,7 +413,7 @@ convert_office_text (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gb
  * (image); or, for text, saved as OOXML, then convert_office_text(), so
  * that a sheet's rows stay rows. */
 static gboolean
-convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
+convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja,
                  gboolean text, MugaiDocKind kind, const char *filename, GBytes *input,
                  MugaiConversion *out, GError **error)
 {
@@ -402,7 +425,7 @@ convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboole
                                                 : "docx";
   g_auto (MugaiSandboxResult) r = { 0 };
   const char *args[] = { "--ext", ext, "--to", to, "--soffice", s->soffice, NULL };
-  if (!run_filter (s, slots, "mugai-filter-soffice", args, input, &r, error))
+  if (!run_filter (s, job, "mugai-filter-soffice", args, input, &r, error))
     return FALSE;
   if (r.outcome != MUGAI_SANDBOX_OK && r.outcome != MUGAI_SANDBOX_EXIT)
     mugai_convert_sweep_stale (); /* killed: its pipe is left in /tmp */
@@ -412,12 +435,12 @@ convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboole
   g_autofree char *fallback = g_strconcat ("document.", ext, NULL);
   const char *base = filename && *filename ? filename : fallback;
   if (text)
-    return convert_office_text (s, slots, ja, base,
+    return convert_office_text (s, job, ja, base,
                                 ja ? "LibreOffice で読み込み" : "read by LibreOffice", pdf, out,
                                 error);
   g_autofree char *pdf_name = g_strconcat (base, ".pdf", NULL);
   const char *made_by = ja ? "LibreOffice で PDF にレイアウトし" : "laid out as PDF by LibreOffice";
-  if (!convert_pdf (s, slots, ja, FALSE, pdf_name, made_by, pdf, out, error))
+  if (!convert_pdf (s, job, ja, FALSE, pdf_name, made_by, pdf, out, error))
     return FALSE;
   if (out->text_filename)
     {
@@ -430,8 +453,10 @@ convert_soffice (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboole
 gboolean
 mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboolean ja,
                    MugaiConvertMode mode, MugaiDocKind kind, const char *filename, GBytes *input,
-                   MugaiConversion *out, GError **error)
+                   gint64 deadline, MugaiConversion *out, GError **error)
 {
+  const Job job_data = { .slots = slots, .deadline = deadline };
+  const Job *job = &job_data;
   memset (out, 0, sizeof *out);
   out->status = MUGAI_CONVERT_FAILED;
   g_auto (MugaiSandboxResult) r = { 0 };
@@ -442,18 +467,18 @@ mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboo
       g_return_val_if_reached (FALSE);
     case MUGAI_CONVERT_PDF_IMAGE:
     case MUGAI_CONVERT_PDF_TEXT:
-      return convert_pdf (s, slots, ja, mode == MUGAI_CONVERT_PDF_TEXT, filename, NULL, input, out,
+      return convert_pdf (s, job, ja, mode == MUGAI_CONVERT_PDF_TEXT, filename, NULL, input, out,
                           error);
     case MUGAI_CONVERT_OFFICE_IMAGE:
     case MUGAI_CONVERT_OFFICE_LEGACY_TEXT:
-      return convert_soffice (s, slots, ja, mode == MUGAI_CONVERT_OFFICE_LEGACY_TEXT, kind, filename,
+      return convert_soffice (s, job, ja, mode == MUGAI_CONVERT_OFFICE_LEGACY_TEXT, kind, filename,
                               input, out, error);
     case MUGAI_CONVERT_OFFICE_TEXT:
-      return convert_office_text (s, slots, ja, filename, NULL, input, out, error);
+      return convert_office_text (s, job, ja, filename, NULL, input, out, error);
     case MUGAI_CONVERT_IMAGE:
       {
         const char *args[] = { NULL };
-        if (!run_filter (s, slots, "mugai-filter-image", args, input, &r, error))
+        if (!run_filter (s, job, "mugai-filter-image", args, input, &r, error))
           return FALSE;
         if (!judge (&r, ja, out))
           return TRUE;

@@ -84,7 +84,11 @@ GPtrArray *mugai_convert_check (const MugaiConvertSettings *settings, gboolean *
 void mugai_convert_sweep_stale (void);
 
 /* kind: the part's true type (mugai_convert_mode() gave mode for it). */
+/* deadline: g_get_monotonic_time() by which every filter run must be
+ * over, or 0.  Each run gets the shorter of [sandbox] timeout and what is
+ * left; with nothing left the part is not converted (LIMIT: removed as
+ * over a limit, "no time left in this message"). */
 gboolean mugai_convert_run (const MugaiConvertSettings *settings, MugaiSandboxSlots *slots,
                             gboolean japanese, MugaiConvertMode mode, MugaiDocKind kind,
-                            const char *filename, GBytes *input, MugaiConversion *out,
-                            GError **error);
+                            const char *filename, GBytes *input, gint64 deadline,
+                            MugaiConversion *out, GError **error);

@@ -166,6 +166,7 @@ typedef struct
   gboolean reject;
   gboolean virus;
   GError *scan_error; /* a scan or a filter that could not run: the message is tempfailed */
+  gint64 convert_deadline; /* MugaiSanitizeOptions */
 } Ctx;
 
 /* What one message (the outer one, or an attached one) is rebuilt from. */
@@ -892,8 +893,8 @@ convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GByteArray *by
   g_autoptr (GBytes) input = g_bytes_new (bytes->data, bytes->len);
   g_auto (MugaiConversion) c = { 0 };
   g_autoptr (GError) error = NULL;
-  if (!mugai_convert_run (cs, ctx->engines->slots, ja, mode, kind, rec->filename, input, &c,
-                          &error))
+  if (!mugai_convert_run (cs, ctx->engines->slots, ja, mode, kind, rec->filename, input,
+                          ctx->convert_deadline, &c, &error))
     {
       /* mugai could not run its filter: not the document's fault */
       ctx->scan_error = g_error_new (MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
@@ -1897,7 +1898,11 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
       return TRUE;
     }
 
-  Ctx ctx = { .policy = policy, .engines = engines, .report = report, .parser_options = popts };
+  Ctx ctx = { .policy = policy,
+              .engines = engines,
+              .report = report,
+              .parser_options = popts,
+              .convert_deadline = options ? options->convert_deadline : 0 };
   GMimeHeader *subject = g_mime_header_list_get_header (
       g_mime_object_get_header_list (GMIME_OBJECT (message)), "Subject");
   if (subject && g_mime_header_get_raw_value (subject))

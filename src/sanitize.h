@@ -58,6 +58,11 @@ typedef struct
 {
   const char *quarantine_id; /* shown in the notice; NULL when no store */
   gboolean crlf;             /* write CRLF line ends (milter) instead of LF */
+  gint64 convert_deadline;   /* g_get_monotonic_time() by which every filter run
+                              * must be over (the milter's message deadline less
+                              * what the rest needs); 0: only [sandbox] timeout.
+                              * A conversion that would pass it costs the part,
+                              * not the message. */
 } MugaiSanitizeOptions;
 
 gboolean mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,

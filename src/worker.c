@@ -11,7 +11,10 @@
  *
  *	1. arms alarm(message_timeout): a hang in any parser ends this
  *	   process, never the daemon (SIGALRM's default action);
- *	2. runs the core (sanitize.c) with the quarantine id it will use;
+ *	2. runs the core (sanitize.c) with the quarantine id it will use and
+ *	   a deadline for document conversions (the message's, less a tenth
+ *	   and at least 2 s), so that a slow document costs its part, not
+ *	   the message;
  *	3. stores the original and its metadata in the quarantine, durably,
  *	   before answering: an answer that lets Postfix deliver or refuse
  *	   is never sent for a message whose original is not stored;
@@ -249,7 +252,15 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
 #ifdef MUGAI_TEST_HOOKS
       test_fault (g_bytes_get_data (input, NULL), g_bytes_get_size (input));
 #endif
-      MugaiSanitizeOptions opts = { .quarantine_id = entry->id, .crlf = TRUE };
+      /* Conversions end before the message deadline, with a tenth of it
+       * (at least 2 s) left for the rest: scanning the outputs, storing
+       * the original, answering.  A slow document then costs its part,
+       * not the whole message (which would be deferred again and again). */
+      gint64 budget = (gint64) policy->milter.message_timeout * G_USEC_PER_SEC;
+      gint64 reserve = MAX (2 * G_USEC_PER_SEC, budget / 10);
+      MugaiSanitizeOptions opts = { .quarantine_id = entry->id,
+                                    .crlf = TRUE,
+                                    .convert_deadline = t0 + MAX (budget - reserve, 0) };
       if (!mugai_sanitize (input, policy, engines, &opts, &output, &report, &error))
         {
           result_tempfail (&r, "internal error: %s", error->message);
