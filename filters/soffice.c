@@ -1,6 +1,6 @@
 /*
- * soffice.c - mugai-filter-soffice: an office document to PDF with
- *             LibreOffice, inside the sandbox
+ * soffice.c - mugai-filter-soffice: an office document to PDF (or OOXML)
+ *             with LibreOffice, inside the sandbox
  *
  * SYNOPSIS
  *	mugai-filter-soffice --ext EXT [--to FORMAT] [--soffice PATH] < document > output
@@ -20,18 +20,24 @@
  *
  *	1. The document is written to in/document.EXT (EXT from the caller,
  *	   from mugai's own idea of the true type: a fixed set of names,
- *	   never the sender's file name).
+ *	   never the sender's file name).  The legacy binary formats are
+ *	   read with their own import filter (--infilter), never left to
+ *	   LibreOffice's type detection, which reads unknown bytes as text.
  *	2. A throw-away profile is made in profile/ with the settings that
  *	   matter for hostile documents: macros never run
  *	   (DisableMacrosExecution, MacroSecurityLevel 3 "very high", no
  *	   trusted locations), links and fields are never updated on load,
  *	   no loads of untrusted links, Java off, no OpenCL.
- *	3. mugai_filter_confine_foreign() (lockdown.c) puts a seccomp
- *	   denylist in force: socket() fails, so LibreOffice reaches neither
- *	   the network nor a Unix socket on the host; ptrace, mount,
+ *	3. In the child that becomes LibreOffice, between fork and execve,
+ *	   mugai_filter_confine_foreign() (lockdown.c) puts a seccomp
+ *	   denylist in force: only Unix stream sockets, and no connect(), so
+ *	   LibreOffice reaches neither the network nor a socket on the host;
+ *	   signals to its own process group and threads only; ptrace, mount,
  *	   namespaces, bpf and the like kill it.  LibreOffice cannot live
- *	   under the allowlist of the other filters (it executes its shell
- *	   wrapper, starts threads and writes its profile).
+ *	   under the allowlist of the other filters (it starts threads,
+ *	   binds its single-instance pipe and writes its profile).  This
+ *	   process itself never parses the document: it writes it, waits,
+ *	   and copies LibreOffice's output.
  *	4. LibreOffice runs with an environment of our own (HOME and TMPDIR
  *	   in the private directory, the headless "svp" back end), standard
  *	   descriptors on /dev/null, and converts to out/document.FORMAT.  The
@@ -46,16 +52,18 @@
  *	the private directory removed afterwards.
  *
  * EXIT STATUS
- *	0 the PDF is on standard output; 1 LibreOffice could not load or
+ *	0 the output is on standard output; 1 LibreOffice could not load or
  *	convert the document (the diagnostic says which); 3 the document or
- *	the PDF was over the size limit; 64 usage.
+ *	the output was over the size limit; 64 usage.
  *
  * BUGS
  *	LibreOffice reports a password-protected legacy document as one it
  *	cannot load, so it ends as "could not convert" (exit 1), not as
  *	encrypted.  The file system is the host's (no mount namespace):
  *	read access is what the worker's user may read, which is why links
- *	to local files are never updated (step 2).
+ *	to local files are never updated (step 2).  LibreOffice binds its
+ *	pipe in /tmp whatever TMPDIR says; killed, it leaves the socket
+ *	file, which mugai_convert_sweep_stale() (src/convert.c) removes.
  */
 #include "lockdown.h"
 
