@@ -325,13 +325,13 @@ soffice_ext (MugaiDocKind kind)
 }
 
 /* A PDF (an attachment, or LibreOffice's) through mugai-filter-pdf: an
- * image-only PDF named name, or (text) its page text named name.txt.
- * made_by: NULL for a PDF attachment, else what made the PDF, for the
- * detail. */
+ * image-only PDF named name, or (text, and with pdf_text the page text
+ * beside the images) text named text_base.txt.  made_by: NULL for a PDF
+ * attachment, else what made the PDF, for the detail. */
 static gboolean
 convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolean text,
-             const char *name, const char *made_by, GBytes *input, MugaiConversion *out,
-             GError **error)
+             const char *name, const char *text_base, const char *made_by, GBytes *input,
+             MugaiConversion *out, GError **error)
 {
   g_auto (MugaiSandboxResult) r = { 0 };
   g_autofree char *dpi = g_strdup_printf ("%u", s->dpi);
@@ -360,7 +360,7 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
   out->output = g_steal_pointer (&r.output);
   out->is_text = text;
   out->mime_type = g_strdup (text ? "text/plain" : "application/pdf");
-  out->filename = text ? with_suffix (name, "document.pdf", ".txt")
+  out->filename = text ? with_suffix (text_base, "document.pdf", ".txt")
                        : g_strdup (name && *name ? name : "document.pdf");
   out->status = MUGAI_CONVERT_DONE;
   if (!text && s->pdf_text)
@@ -374,7 +374,7 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
       if (t.outcome == MUGAI_SANDBOX_OK)
         {
           out->text = g_steal_pointer (&t.output);
-          out->text_filename = with_suffix (name, "document.pdf", ".txt");
+          out->text_filename = with_suffix (text_base, "document.pdf", ".txt");
         }
       else
         g_string_append_printf (d, ja ? "。文字のテキストは作れませんでした: %s"
@@ -427,27 +427,22 @@ convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja,
   const char *args[] = { "--ext", ext, "--to", to, "--soffice", s->soffice, NULL };
   if (!run_filter (s, job, "mugai-filter-soffice", args, input, &r, error))
     return FALSE;
-  if (r.outcome != MUGAI_SANDBOX_OK && r.outcome != MUGAI_SANDBOX_EXIT)
+  if (r.outcome == MUGAI_SANDBOX_TIMEOUT || r.outcome == MUGAI_SANDBOX_SIGNAL
+      || r.outcome == MUGAI_SANDBOX_SECCOMP || r.outcome == MUGAI_SANDBOX_OUTPUT_LIMIT)
     mugai_convert_sweep_stale (); /* killed: its pipe is left in /tmp */
   if (!judge (&r, ja, out))
     return TRUE;
-  g_autoptr (GBytes) pdf = g_steal_pointer (&r.output);
+  g_autoptr (GBytes) produced = g_steal_pointer (&r.output); /* the PDF, or the OOXML */
   g_autofree char *fallback = g_strconcat ("document.", ext, NULL);
   const char *base = filename && *filename ? filename : fallback;
   if (text)
     return convert_office_text (s, job, ja, base,
-                                ja ? "LibreOffice で読み込み" : "read by LibreOffice", pdf, out,
+                                ja ? "LibreOffice で読み込み" : "read by LibreOffice", produced, out,
                                 error);
   g_autofree char *pdf_name = g_strconcat (base, ".pdf", NULL);
   const char *made_by = ja ? "LibreOffice で PDF にレイアウトし" : "laid out as PDF by LibreOffice";
-  if (!convert_pdf (s, job, ja, FALSE, pdf_name, made_by, pdf, out, error))
-    return FALSE;
-  if (out->text_filename)
-    {
-      g_free (out->text_filename);
-      out->text_filename = g_strconcat (base, ".txt", NULL);
-    }
-  return TRUE;
+  /* 見積書.doc: 見積書.doc.pdf, and with pdf_text 見積書.doc.txt */
+  return convert_pdf (s, job, ja, FALSE, pdf_name, base, made_by, produced, out, error);
 }
 
 gboolean
@@ -467,8 +462,8 @@ mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboo
       g_return_val_if_reached (FALSE);
     case MUGAI_CONVERT_PDF_IMAGE:
     case MUGAI_CONVERT_PDF_TEXT:
-      return convert_pdf (s, job, ja, mode == MUGAI_CONVERT_PDF_TEXT, filename, NULL, input, out,
-                          error);
+      return convert_pdf (s, job, ja, mode == MUGAI_CONVERT_PDF_TEXT, filename, filename, NULL,
+                          input, out, error);
     case MUGAI_CONVERT_OFFICE_IMAGE:
     case MUGAI_CONVERT_OFFICE_LEGACY_TEXT:
       return convert_soffice (s, job, ja, mode == MUGAI_CONVERT_OFFICE_LEGACY_TEXT, kind, filename,

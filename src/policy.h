@@ -100,7 +100,7 @@ typedef enum
 typedef struct
 {
   MugaiPdfMode pdf;
-  gboolean pdf_text;      /* with pdf = image: also the page text as a .txt */
+  gboolean pdf_text;      /* with pdf = image or office = image: the page text too */
   guint dpi;
   guint max_pages;
   MugaiOfficeMode office;

@@ -20,42 +20,16 @@ import tempfile
 import time
 import zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ooxml import DECL, R, S, W, content_types, make_zip, rels  # noqa: E402
+
 FILTER = sys.argv[1] if len(sys.argv) > 1 else None
 TIMEOUT = 60
 
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 MC = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
 WPS = 'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
-S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 P = 'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"'
 A = 'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
-REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-REL_T = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
-DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-
-
-def rels(*items):
-    body = "".join(f'<Relationship Id="{i}" Type="{REL_T}{t}" Target="{g}"/>' for i, t, g in items)
-    return f'{DECL}<Relationships xmlns="{REL_NS}">{body}</Relationships>'
-
-
-def content_types(*overrides):
-    body = "".join(f'<Override PartName="{p}" ContentType="{c}"/>' for p, c in overrides)
-    return (f'{DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            f'<Default Extension="xml" ContentType="application/xml"/>{body}</Types>')
-
-
-def make_zip(path, entries, compression=zipfile.ZIP_DEFLATED):
-    with zipfile.ZipFile(path, "w", compression) as z:
-        for name, data in entries:
-            if isinstance(data, str):
-                data = data.encode("utf-8")
-            z.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), data,
-                       compress_type=compression)
-    return path
 
 
 # ---------------------------------------------------------------- docx

@@ -60,6 +60,11 @@ import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mugaitest as mt  # noqa: E402
+from ooxml import DECL, R, S, content_types, make_zip, rels  # noqa: E402
+from ooxml import docx as ooxml_docx  # noqa: E402
+
 FILTER = None
 TMP = None
 TIMEOUT = 120
@@ -75,19 +80,6 @@ FAKE = ("python3",)                      # what the fake-LibreOffice subtests ne
 
 
 # ---------------------------------------------------------------- documents
-
-DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-
-
-def make_zip(path, entries):
-    """A package; an entry named "mimetype" (ODF: first, stored) is stored."""
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in entries:
-            z.writestr(zipfile.ZipInfo(name, (2026, 4, 1, 0, 0, 0)), data,
-                       compress_type=zipfile.ZIP_STORED if name == "mimetype"
-                       else zipfile.ZIP_DEFLATED)
-    return path
-
 
 def rtf_escape(text):
     """RTF text with every non-ASCII character as \\uN? (N a signed 16-bit
@@ -186,26 +178,6 @@ def odp(path):
     return odf(path, "presentation", f"<office:presentation>{pages}</office:presentation>")
 
 
-REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-REL_T = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-
-
-def rels(*items):
-    body = "".join(f'<Relationship Id="{i}" Type="{REL_T}{t}" Target="{g}"/>' for i, t, g in items)
-    return f'{DECL}<Relationships xmlns="{REL_NS}">{body}</Relationships>'
-
-
-def content_types(*overrides):
-    body = "".join(f'<Override PartName="{p}" ContentType="{c}"/>' for p, c in overrides)
-    return (f'{DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            f'<Default Extension="xml" ContentType="application/xml"/>{body}</Types>')
-
-
 DOCX_TEXT = ["見積書", "令和8年度 予算"]
 DOCX_TABLE = [["品目", "単価"], ["りんご", "100円"]]
 
@@ -219,13 +191,7 @@ def docx(path):
     body = (p(DOCX_TEXT[0]) + p(DOCX_TEXT[1])
             + '<w:tbl><w:tblPr/><w:tblGrid><w:gridCol w:w="3000"/><w:gridCol w:w="3000"/>'
             '</w:tblGrid>' + "".join(row(*r) for r in DOCX_TABLE) + "</w:tbl><w:p/>")
-    return make_zip(path, [
-        ("[Content_Types].xml", content_types((
-            "/word/document.xml",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"))),
-        ("_rels/.rels", rels(("rId1", "officeDocument", "word/document.xml"))),
-        ("word/document.xml", f"{DECL}<w:document {W}><w:body>{body}</w:body></w:document>"),
-    ])
+    return ooxml_docx(path, body)
 
 
 def docx_ms_fonts(path):
@@ -235,13 +201,7 @@ def docx_ms_fonts(path):
         return (f'<w:p><w:r><w:rPr><w:rFonts w:ascii="{font}" w:eastAsia="{font}" w:hAnsi="{font}"/>'
                 f'</w:rPr><w:t xml:space="preserve">{text}</w:t></w:r></w:p>')
     body = "".join(p(t, f) for t, f in MS_FONT_TEXT)
-    return make_zip(path, [
-        ("[Content_Types].xml", content_types((
-            "/word/document.xml",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"))),
-        ("_rels/.rels", rels(("rId1", "officeDocument", "word/document.xml"))),
-        ("word/document.xml", f"{DECL}<w:document {W}><w:body>{body}</w:body></w:document>"),
-    ])
+    return ooxml_docx(path, body)
 
 
 MS_FONT_TEXT = [("御見積書　令和8年度", "ＭＳ 明朝"), ("株式会社①テスト 御中", "ＭＳ Ｐゴシック"),
@@ -292,22 +252,11 @@ def legacy(src, fmt):
 # ---------------------------------------------------------------- running
 
 def run_group(argv, data, cwd, env=None, timeout=TIMEOUT):
-    """(exit status or None on timeout, stdout, stderr, seconds).  Its own
-    process group: on timeout everything it started is killed too."""
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
-    try:
-        out, err = proc.communicate(data, timeout=timeout)
-        code = proc.returncode
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
-        code = None
-    return code, out, err, time.monotonic() - start
+    """(exit status or None on timeout, stdout, stderr, seconds), by
+    mugaitest.run: its own process group, all of it killed on timeout."""
+    r = mt.run(argv, timeout=timeout, env=env if env is not None else dict(os.environ),
+               input=data, cwd=cwd)
+    return None if r.timed_out else r.rc, r.stdout, r.stderr, r.elapsed
 
 
 class Run:

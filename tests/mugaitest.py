@@ -136,15 +136,16 @@ def mugai_env():
     return env
 
 
-def run(argv, timeout=60, env=None):
-    """Runs argv in its own process group; on timeout the whole group is
-    killed (filters forked by mugai included)."""
+def run(argv, timeout=60, env=None, input=None, cwd=None):
+    """Runs argv in its own process group, with input (bytes) on standard
+    input or none; on timeout the whole group is killed (filters forked by
+    mugai included)."""
     start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True,
-                            env=env if env is not None else mugai_env())
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            cwd=cwd, env=env if env is not None else mugai_env())
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(input, timeout=timeout)
         return Run(proc.returncode, out, err, False, time.monotonic() - start)
     except subprocess.TimeoutExpired:
         try:

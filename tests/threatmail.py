@@ -524,7 +524,8 @@ def cases(workdir):
                                                 "application/vnd.openxmlformats-officedocument."
                                                 "wordprocessingml.document"),
                     reason="converted", notice=["見積書.docx", "画像のみの PDF"],
-                    delivered=[("application/pdf", "見積書.docx.pdf")], config_extra=image,
+                    delivered=[("application/pdf", "見積書.docx.pdf"), ("text/plain", "見積書.docx.txt")],
+                    text=["御見積書", "株式会社①テスト 御中"], config_extra=image + "pdf_text = yes\n",
                     skip=None if _tool("soffice") else no_lo))
     out.append(Case("rtf-libreoffice-timeout", message("rtf slow", "長文.rtf", rtf_long(), "application/rtf"),
                     reason="over-limit", notice=["長文.rtf", "変換が制限時間内に終わりませんでした"],

@@ -1310,6 +1310,32 @@ def threats_with(ctx, name, extra, cases):
 
 
 HOSTILE_TIMEOUT = 4   # [sandbox] timeout of the hostile scenario, seconds
+TIMEOUT_REASON = "変換が制限時間内に終わりませんでした"
+
+
+def mail(ident, data):
+    """An Item whose message carries the X-E2E-Id ident."""
+    return Item(ident, h.with_id(data, ident))
+
+
+def bomb_problems(ctx, it, sink, qidx, aidx):
+    """A message with the PDF form bomb must be delivered without any PDF,
+    its notice giving the timeout reason, its original quarantined."""
+    r, probs = it.final, []
+    if not (r and r.code == 250):
+        return ["not accepted: %s" % r]
+    msgs = sink.get(it.ident, [])
+    probs += judge_delivered(ctx, it, msgs)
+    if msgs:
+        chk = mt.check_message(msgs[0].data, it.data)
+        if TIMEOUT_REASON not in (chk.main_body or ""):
+            probs.append("the notice does not give the reason %r" % TIMEOUT_REASON)
+        if b"/XObject /Subtype /Form" in msgs[0].data or any(
+                p.get_content_type() == "application/pdf" for p in (chk.msg.walk() if chk.msg else [])):
+            probs.append("a PDF is still in the delivered message")
+    probs += judge_quarantined(it, r.qid, qidx)
+    probs += judge_audit(r.qid, "2xx", aidx, qidx)
+    return probs
 
 
 def sc_hostile(ctx):
@@ -1324,15 +1350,13 @@ def sc_hostile(ctx):
         return
     pf = ctx.postfix
     bomb = threatmail.pdf_form_bomb()
-    hostile = [Item("hostile-bomb-%d" % i, h.with_id(threatmail.message(
-        "設計図面 %d" % i, "図面%d.pdf" % i, bomb, "application/pdf"), "hostile-bomb-%d" % i))
-        for i in range(2)]
+    hostile = [mail("hostile-bomb-%d" % i, threatmail.message("設計図面 %d" % i, "図面%d.pdf" % i, bomb,
+                                                               "application/pdf")) for i in range(2)]
     good_pdf = threatmail.hostile_pdf()
-    normal = [Item("hostile-normal-%d" % i, h.with_id(text_message(
-        "hostile-normal-%d" % i, "normal %d" % i, "an ordinary message %d\r\n" % i), "hostile-normal-%d" % i))
-        for i in range(6)]
-    normal += [Item("hostile-pdf-%d" % i, h.with_id(threatmail.message(
-        "資料 %d" % i, "資料%d.pdf" % i, good_pdf, "application/pdf"), "hostile-pdf-%d" % i)) for i in range(2)]
+    normal = [mail("hostile-normal-%d" % i, text_message("hostile-normal-%d" % i, "normal %d" % i,
+                                                          "an ordinary message %d\r\n" % i)) for i in range(6)]
+    normal += [mail("hostile-pdf-%d" % i, threatmail.message("資料 %d" % i, "資料%d.pdf" % i, good_pdf,
+                                                             "application/pdf")) for i in range(2)]
     t0 = time.monotonic()
     bombs = Sender(pf.smtp_port, hostile, sessions=2).start()
     time.sleep(0.5)  # the bombs are in their filters while the rest is sent
@@ -1361,26 +1385,11 @@ def sc_hostile(ctx):
                     probs.append("expected the converted PDF in the message, found %d PDFs" % len(pdfs))
         ctx.ok(not probs, "%s is delivered while the bombs are in their filters: %s"
                % (it.ident, r), probs)
-    reason = "変換が制限時間内に終わりませんでした"
     for it in hostile:
-        r, probs = it.final, []
-        if not (r and r.code == 250):
-            probs.append("not accepted: %s" % r)
-        else:
-            msgs = sink.get(it.ident, [])
-            probs += judge_delivered(ctx, it, msgs)
-            if msgs:
-                chk = mt.check_message(msgs[0].data, it.data)
-                body = chk.main_body or ""
-                if reason not in body:
-                    probs.append("the notice does not give the reason %r" % reason)
-                if b"/XObject /Subtype /Form" in msgs[0].data or any(
-                        p.get_content_type() == "application/pdf" for p in (chk.msg.walk() if chk.msg else [])):
-                    probs.append("a PDF is still in the delivered message")
-            probs += judge_quarantined(it, r.qid, qidx)
-            probs += judge_audit(r.qid, "2xx", aidx, qidx)
-        ctx.ok(not probs, "%s: the filter is killed at its %d s timeout, the PDF removed with "
-               "the reason, the message delivered: %s" % (it.ident, HOSTILE_TIMEOUT, r), probs)
+        probs = bomb_problems(ctx, it, sink, qidx, aidx)
+        ctx.ok(not probs, "%s: the filter is killed at its %d s timeout, the PDF removed with the "
+               "reason, the message delivered: %s" % (it.ident, HOSTILE_TIMEOUT, it.final), probs)
+
     def no_leftovers(m, when):
         filters = [(pid, st[0]) for pid, st in m.remember().items() if st[0].startswith("mugai-filter")]
         ctx.ok(not filters, "%s: no filter process is left running" % when, ["%d %s" % f for f in filters])
@@ -1397,28 +1406,20 @@ def sc_hostile(ctx):
                         extra="\n[sandbox]\ntimeout = 60\n")
     if not ctx.start_milter(m2):
         return
-    it = Item("hostile-deadline", h.with_id(threatmail.message(
-        "設計図面", "図面.pdf", bomb, "application/pdf"), "hostile-deadline"))
+    it = mail("hostile-deadline", threatmail.message("設計図面", "図面.pdf", bomb, "application/pdf"))
     Sender(pf.smtp_port, [it], sessions=1).start().join(60)
-    r, probs = it.final, []
-    if not (r and r.code == 250):
-        probs.append("not accepted: %s" % r)
-    else:
-        ctx.wait_delivered([it.ident], 30)
-        msgs = ctx.sink.by_id("hostile-deadline").get(it.ident, [])
-        probs += judge_delivered(ctx, it, msgs)
-        if msgs and reason not in (mt.check_message(msgs[0].data, it.data).main_body or ""):
-            probs.append("the notice does not give the reason %r" % reason)
+    ctx.wait_delivered([it.ident] if it.final and it.final.code == 250 else [], 30)
+    _alines, aidx2, _abad = audit_index(m2)
+    probs = bomb_problems(ctx, it, ctx.sink.by_id("hostile-deadline"), quarantine_index(m2)[0], aidx2)
     ctx.ok(not probs, "a bomb with the message deadline (8 s) before the sandbox's timeout (60 s): "
            "the filter gets what is left of the message's time, the PDF is removed, the message "
-           "delivered: %s" % r, probs)
+           "delivered: %s" % it.final, probs)
 
     # A worker killed while its filter runs (here by the test, in life by
     # the kernel's OOM killer): the filter dies with it, the message is
     # deferred, and the pool removes the private directory the worker
     # could not.
-    it = Item("hostile-killed", h.with_id(threatmail.message(
-        "設計図面", "図面.pdf", bomb, "application/pdf"), "hostile-killed"))
+    it = mail("hostile-killed", threatmail.message("設計図面", "図面.pdf", bomb, "application/pdf"))
     sender = Sender(pf.smtp_port, [it], sessions=1).start()
     worker = []
 
@@ -1437,8 +1438,7 @@ def sc_hostile(ctx):
     ctx.ok(r and r.code == 451, "the worker killed during the filter run: deferred (451): %s" % r)
     h.wait_until(lambda: not any(n.startswith("mugai-filter-") for n in os.listdir(m2.tmp)), 5)
     no_leftovers(m2, "after a worker was killed")
-    after = Item("hostile-deadline-after", h.with_id(text_message(
-        "hostile-deadline-after", "after", "after the kill\r\n"), "hostile-deadline-after"))
+    after = mail("hostile-deadline-after", text_message("hostile-deadline-after", "after", "after the kill\r\n"))
     Sender(pf.smtp_port, [after], sessions=1).start().join(60)
     ctx.ok(after.final and after.final.code == 250,
            "the milter goes on accepting mail after the worker was killed: %s" % after.final)
