@@ -17,20 +17,6 @@
 #include "charset.h"
 #include "fuzz-common.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-/* GMime's charset tables (g_mime_charset_iconv_name) must be set up
- * first: see fuzz-common.h. */
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  (void) argc;
-  (void) argv;
-  fuzz_init ();
-  return 0;
-}
-
 static const char *const declared_table[] = {
   NULL, "iso-2022-jp", "shift_jis", "euc-jp", "utf-8", "us-ascii", "utf-16", "x-bogus",
 };

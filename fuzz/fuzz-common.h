@@ -8,6 +8,11 @@
  * libFuzzer saves as a crash.  A log handler calls abort() itself:
  * GLib's own fatal path raises SIGTRAP (G_BREAKPOINT), which libFuzzer
  * does not catch, so the input would be lost.
+ *
+ * It also declares the libFuzzer entry points and defines
+ * LLVMFuzzerInitialize() as fuzz_init() alone; a target that needs more
+ * defines FUZZ_OWN_INITIALIZE before including this file and writes its
+ * own.
  */
 #pragma once
 
@@ -31,3 +36,20 @@ fuzz_init (void)
   g_log_set_default_handler (fuzz_log_handler, NULL);
   mugai_init ();
 }
+
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+#ifndef FUZZ_OWN_INITIALIZE
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  (void) argc;
+  (void) argv;
+  fuzz_init ();
+  return 0;
+}
+#endif

@@ -14,20 +14,6 @@
 #include "header.h"
 #include "fuzz-common.h"
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-/* GMime's charset tables (g_mime_charset_iconv_name) must be set up
- * first: see fuzz-common.h. */
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  (void) argc;
-  (void) argv;
-  fuzz_init ();
-  return 0;
-}
-
 static void
 check_utf8 (const char *s)
 {

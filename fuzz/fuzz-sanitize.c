@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "charset.h"
+#define FUZZ_OWN_INITIALIZE /* the policies and engines as well */
 #include "fuzz-common.h"
 #include "mugai-gmime.h"
 
@@ -49,9 +50,6 @@ make_policy (MugaiOutputCharset charset)
   p->clamav.database = g_strdup ("/nonexistent");
   return p;
 }
-
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)

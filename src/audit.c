@@ -170,27 +170,15 @@ mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *report = parse_report (parser, rec);
 
-  time_t secs = (time_t) (now_usec / G_USEC_PER_SEC);
-  struct tm tm;
-  gmtime_r (&secs, &tm);
-  g_autofree char *stamp = g_strdup_printf (
-      "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-      tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (now_usec % G_USEC_PER_SEC / 1000));
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (now_usec / G_USEC_PER_SEC);
+  g_autofree char *secs = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S") : g_strdup ("?");
+  g_autofree char *stamp
+      = g_strdup_printf ("%s.%03dZ", secs, (int) (now_usec % G_USEC_PER_SEC / 1000));
 
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   mugai_json_add_string (b, "time", stamp);
-  mugai_json_add_string (b, "queue_id", e->queue_id);
-  mugai_json_add_string (b, "sender", e->sender);
-  mugai_json_add_strings (b, "recipients", e->recipients);
-  mugai_json_add_string (b, "client_addr", e->client_addr);
-  mugai_json_add_string (b, "client_name", e->client_name);
-  mugai_json_add_string (b, "message_id", e->message_id);
-  mugai_json_add_string (b, "subject", e->subject);
-  json_builder_set_member_name (b, "size");
-  json_builder_add_int_value (b, (gint64) e->size);
-  mugai_json_add_string (b, "verdict", e->verdict);
-  mugai_json_add_string (b, "status", e->status);
+  mugai_quarantine_entry_add_envelope (b, e);
   mugai_json_add_string (b, "action", rec->action);
   mugai_json_add_string (b, "reason", rec->reason);
   mugai_json_add_string (b, "quarantine_id", rec->quarantine_id);

@@ -135,12 +135,9 @@ mugai_quarantine_new_id (void)
 {
   guint8 r[ID_RANDOM_HEX / 2];
   fill_random (r, sizeof r);
-  time_t now = (time_t) (g_get_real_time () / G_USEC_PER_SEC);
-  struct tm tm;
-  gmtime_r (&now, &tm);
-  return g_strdup_printf ("%04d%02d%02dT%02d%02d%02dZ-%02x%02x%02x%02x%02x%02x", tm.tm_year + 1900,
-                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, r[0], r[1],
-                          r[2], r[3], r[4], r[5]);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
+  return g_strdup_printf ("%s-%02x%02x%02x%02x%02x%02x", stamp, r[0], r[1], r[2], r[3], r[4], r[5]);
 }
 
 static gboolean
@@ -246,6 +243,22 @@ iso_time (gint64 t)
   return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
 }
 
+void
+mugai_quarantine_entry_add_envelope (JsonBuilder *b, const MugaiQuarantineEntry *e)
+{
+  mugai_json_add_string (b, "queue_id", e->queue_id);
+  mugai_json_add_string (b, "sender", e->sender);
+  mugai_json_add_strings (b, "recipients", e->recipients);
+  mugai_json_add_string (b, "client_addr", e->client_addr);
+  mugai_json_add_string (b, "client_name", e->client_name);
+  mugai_json_add_string (b, "verdict", e->verdict);
+  mugai_json_add_string (b, "status", e->status);
+  mugai_json_add_string (b, "message_id", e->message_id);
+  mugai_json_add_string (b, "subject", e->subject);
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64) e->size);
+}
+
 char *
 mugai_quarantine_entry_to_json (const MugaiQuarantineEntry *e, gboolean pretty)
 {
@@ -259,17 +272,7 @@ mugai_quarantine_entry_to_json (const MugaiQuarantineEntry *e, gboolean pretty)
   /* for the human reading `show`; "time" is the one that counts */
   g_autofree char *utc = iso_time (e->time);
   mugai_json_add_string (b, "time_utc", utc);
-  mugai_json_add_string (b, "queue_id", e->queue_id);
-  mugai_json_add_string (b, "sender", e->sender);
-  mugai_json_add_strings (b, "recipients", e->recipients);
-  mugai_json_add_string (b, "client_addr", e->client_addr);
-  mugai_json_add_string (b, "client_name", e->client_name);
-  mugai_json_add_string (b, "verdict", e->verdict);
-  mugai_json_add_string (b, "status", e->status);
-  mugai_json_add_string (b, "message_id", e->message_id);
-  mugai_json_add_string (b, "subject", e->subject);
-  json_builder_set_member_name (b, "size");
-  json_builder_add_int_value (b, (gint64) e->size);
+  mugai_quarantine_entry_add_envelope (b, e);
 
   /* The report goes in as JSON, not as a string in JSON, so that `show`
    * prints it readably; text that does not parse is kept as a string

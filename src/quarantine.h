@@ -30,6 +30,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 typedef struct
 {
@@ -56,6 +57,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiQuarantineEntry, mugai_quarantine_entry_free
 /* The metadata as stored in ID.json (and printed by `mugai quarantine
  * show`); every string is made valid UTF-8. */
 char *mugai_quarantine_entry_to_json (const MugaiQuarantineEntry *e, gboolean pretty);
+/* The envelope and message fields of e (queue_id, sender, recipients,
+ * client, verdict, status, message_id, subject, size) as members of the
+ * object b is building: the quarantine's metadata and the audit line
+ * describe a message with the same names. */
+void mugai_quarantine_entry_add_envelope (JsonBuilder *b, const MugaiQuarantineEntry *e);
 
 typedef struct _MugaiQuarantine MugaiQuarantine;
 

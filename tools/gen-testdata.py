@@ -1581,55 +1581,40 @@ def gen_maildir():
     # --- HTML attachment ------------------------------------------------------------------------------
     subject = "説明会の案内（HTML添付）"
     fname = "案内.html"
+
+    def html_attachment(boundary, test_id, msgid, html):
+        """A text body and the HTML file 案内.html, as a web mailer sends it."""
+        return lines(
+            "From: annai@example.jp",
+            "To: soumu@city.example.lg.jp",
+            "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
+            "Date: " + date(64),
+            "Message-ID: <%s>" % msgid,
+            "MIME-Version: 1.0",
+            "Content-Type: multipart/mixed; boundary=\"%s\"" % boundary,
+            "X-Test-Id: " + test_id,
+        ) + NL + multipart(boundary, [
+            entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
+                   "説明会の案内をHTMLファイルで添付します。\n".encode()),
+            entity(lines("Content-Type: text/html; charset=UTF-8; name*=UTF-8''" + pct(fname.encode()),
+                         "Content-Transfer-Encoding: base64",
+                         "Content-Disposition: attachment; filename*=UTF-8''" + pct(fname.encode())),
+                   b64(html.encode())),
+        ])
+
     html = ("<html><head><meta charset=\"utf-8\"><style>.MUGAI-ATT-STYLE{color:red}</style></head>"
             "<body><h2>会場のご案内</h2><p>市民会館　大ホール</p></body></html>\n")
-    b = "htmlatt-0001"
-    msg = lines(
-        "From: annai@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(64),
-        "Message-ID: <html-attachment@example.jp>",
-        "MIME-Version: 1.0",
-        "Content-Type: multipart/mixed; boundary=\"%s\"" % b,
-        "X-Test-Id: md-html-attachment",
-    ) + NL + multipart(b, [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "説明会の案内をHTMLファイルで添付します。\n".encode()),
-        entity(lines("Content-Type: text/html; charset=UTF-8; name*=UTF-8''" + pct(fname.encode()),
-                     "Content-Transfer-Encoding: base64",
-                     "Content-Disposition: attachment; filename*=UTF-8''" + pct(fname.encode())),
-               b64(html.encode())),
-    ])
+    msg = html_attachment("htmlatt-0001", "md-html-attachment", "html-attachment@example.jp", html)
     add("maildir", "md-html-attachment", msg, "text body plus an HTML attachment 案内.html (no script): converted to text",
         subject=subject, body_contains=["説明会の案内をHTMLファイルで添付します。"],
         body_absent=["MUGAI-ATT-STYLE"], notice_names=[fname],
         text_contains=["会場のご案内", "市民会館"], verdict="sanitized", removed=0, charset="utf-8",
         location=loc(5, cur=False))
 
-    # --- HTML attachment ------------------------------------------------------------------------------
-    subject = "説明会の案内（HTML添付）"
-    fname = "案内.html"
+    # --- HTML attachment carrying a script ----------------------------------------------------------
     html = ("<html><head><meta charset=\"utf-8\"><script>location.href='https://evil.example/MUGAI-ATT-SCRIPT'"
             "</script></head><body><h2>会場のご案内</h2><p>市民会館　大ホール</p></body></html>\n")
-    b = "htmlatt-0002"
-    msg = lines(
-        "From: annai@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(64),
-        "Message-ID: <html-attachment-script@example.jp>",
-        "MIME-Version: 1.0",
-        "Content-Type: multipart/mixed; boundary=\"%s\"" % b,
-        "X-Test-Id: md-html-attachment-script",
-    ) + NL + multipart(b, [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "説明会の案内をHTMLファイルで添付します。\n".encode()),
-        entity(lines("Content-Type: text/html; charset=UTF-8; name*=UTF-8''" + pct(fname.encode()),
-                     "Content-Transfer-Encoding: base64",
-                     "Content-Disposition: attachment; filename*=UTF-8''" + pct(fname.encode())),
-               b64(html.encode())),
-    ])
+    msg = html_attachment("htmlatt-0002", "md-html-attachment-script", "html-attachment-script@example.jp", html)
     add("maildir", "md-html-attachment-script", msg,
         "text body plus an HTML attachment 案内.html carrying a script: removed, never converted",
         subject=subject, body_contains=["説明会の案内をHTMLファイルで添付します。"],
