@@ -91,13 +91,39 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
   return G_LOG_WRITER_HANDLED;
 }
 
+/* Directories other programs live in: never given to the daemon's user
+ * nor closed to everyone else (audit file = /var/log/audit.jsonl would
+ * otherwise make /var/log mugai's, 0700). */
+static gboolean
+shared_dir (const char *dir)
+{
+  static const char *const shared[] = { "/",         "/run",     "/var/run", "/tmp",
+                                        "/var/tmp",  "/var",     "/var/log", "/var/lib",
+                                        "/var/spool", "/var/spool/postfix", "/etc", "/usr",
+                                        "/home",     "/root",    "/srv",     "/opt" };
+  g_autofree char *canon = g_canonicalize_filename (dir, "/");
+  for (gsize i = 0; i < G_N_ELEMENTS (shared); i++)
+    if (g_str_equal (canon, shared[i]))
+      return TRUE;
+  return FALSE;
+}
+
 /* Creates dir (and parents) owned by the daemon's user, mode as given;
  * an existing directory keeps its mode unless exact, when it is set to
  * mode (the store and the audit log's directory: an older version made
- * them 0750, which let the group in).  gid (uid_t) -1 or uid: see chown. */
+ * them 0750, which let the group in).  uid or gid (uid_t/gid_t) -1: that
+ * one is left as it is (chown(2)). */
 static gboolean
 prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GError **error)
 {
+  if ((exact || uid != (uid_t) -1 || gid != (gid_t) -1) && shared_dir (dir))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PERM,
+                   "%s is shared with other programs: give the milter socket, the audit log "
+                   "and the quarantine directories of their own",
+                   dir);
+      return FALSE;
+    }
   if (g_mkdir_with_parents (dir, mode) != 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", dir,
