@@ -31,8 +31,8 @@
  * THREAD SAFETY
  *	libmilter runs each SMTP session in its own thread; a session's state
  *	is owned by that thread (smfi_setpriv).  Shared: the settings (under
- *	settings_lock), the audit log (locked inside audit.c), the count of
- *	messages in flight (atomic).
+ *	settings_lock), the audit log (the pointer under audit_lock, the file
+ *	locked inside audit.c), the count of messages in flight (atomic).
  */
 #include "front.h"
 
