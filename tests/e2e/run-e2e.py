@@ -1692,6 +1692,8 @@ def _sc_audit(ctx, m, pf, mnt):
         return
     a = item("dir")
     refused(a, "the audit path is a directory")
+    ctx.ok(received_original(ctx, a.ident) is not None,
+           "its original stays in the quarantine (stored before the reply, as mugai-milter(8) says)")
     log = open(m.log, "rb").read().decode("utf-8", "replace")
     ctx.ok("audit record not written" in log, "the front logs the unwritten record with its qid",
            h.tail(m.log, lines=10))
