@@ -60,7 +60,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiAudit, mugai_audit_free)
 
 /* Appends one line and returns once it is flushed to disk (fdatasync,
  * shared with the records of other threads written meanwhile).  FALSE:
- * the record is not in the log (a failed write is cut off again). */
+ * the record is not safely in the log; a failed write is cut off again,
+ * a line whose flush failed may remain (it cannot be taken back). */
 gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error);
 
 /* The JSON line without its newline, and the syslog text; exposed for
