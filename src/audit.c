@@ -20,10 +20,25 @@
  *	there the text from the mail is cut with mugai_text_safe_display()
  *	and escaped with g_strescape(), like the rest of mugai's log lines.
  *
- *	Lines are not fsync'ed: once write(2) returns, a crash of the
- *	daemon loses nothing, and the original mail is already durable in
- *	the quarantine; a flush per line would double the disk flushes per
- *	message for the sake of the last seconds before a power cut.
+ *	Fail closed and durable: mugai_audit_write() returns only once the
+ *	line is on disk (fdatasync(2)), and the front sends no reply that
+ *	lets Postfix go on before that; a line that cannot be written or
+ *	flushed is an error, and the message is deferred (451).  The flush
+ *	is a group commit: a thread that finds no flush under way flushes
+ *	every line written so far with one fdatasync(2) (outside the lock)
+ *	and wakes their writers, so concurrent SMTP sessions share one disk
+ *	flush instead of queueing for one each (bench/audit-fsync.c).  A
+ *	failed write is cut back off the file (ftruncate), so a full disk
+ *	leaves no half line.
+ *
+ *	mugai_audit_reopen() is for rotation by rename (logrotate without
+ *	copytruncate): the front calls it on the supervisor's SIGUSR1; lines
+ *	written to the old file are flushed there before it is closed.
+ *
+ *	Modes: the log is created 0600 (its parent 0700 when missing), and
+ *	an existing log that grants group or others anything is brought to
+ *	0600 when opened: the lines name senders, recipients and subjects.
+ *	It must be a regular file.
  *
  * LIMITS
  *	A line is as long as the report is (limits.parts bounds it).
@@ -31,7 +46,8 @@
  *	reason at most 300.
  *
  * THREADS
- *	Thread-safe.
+ *	Thread-safe: one mutex guards the descriptor and the records waiting
+ *	for a flush.
  */
 #include "audit.h"
 
@@ -47,32 +63,66 @@
 
 #include "notice.h"
 
+/* One record waiting for the flush that makes it durable (on the stack of
+ * the thread that wrote it). */
+typedef struct
+{
+  gboolean done;
+  int err; /* errno of the failed flush, or 0 */
+} Waiter;
+
 struct _MugaiAudit
 {
   char *path;
   gboolean use_syslog;
-  GMutex lock; /* guards fd */
+  GMutex lock; /* guards everything below */
+  GCond flushed;
   int fd;
+  gboolean flushing; /* a thread is in fdatasync() outside the lock */
+  GPtrArray *pending; /* Waiter *: written to fd, not yet flushed */
 };
 
+/* Opens (creating) the log: O_APPEND, mode 0600, a regular file only.
+ * O_NONBLOCK keeps a FIFO planted at the path from blocking the open; it
+ * is refused right after. */
 static int
 open_log (const char *path, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname (path);
-  if (g_mkdir_with_parents (parent, 0750) != 0)
+  if (g_mkdir_with_parents (parent, 0700) != 0)
     {
       int e = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: mkdir: %s", parent,
                    g_strerror (e));
       return -1;
     }
-  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
   if (fd < 0)
     {
       int e = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", path,
                    g_strerror (e));
+      return -1;
     }
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: not a regular file", path);
+      close (fd);
+      return -1;
+    }
+  /* a log created by an older version (0640) or by hand: the records name
+   * senders, recipients and subjects, for mugai's user alone */
+  if ((st.st_mode & 077) != 0 && fchmod (fd, st.st_mode & 0600) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                   "%s: mode %04o gives others access and cannot be changed: %s", path,
+                   (unsigned) (st.st_mode & 07777), g_strerror (e));
+      close (fd);
+      return -1;
+    }
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
@@ -87,8 +137,23 @@ mugai_audit_open (const char *path, gboolean use_syslog, GError **error)
   a->path = g_strdup (path);
   a->use_syslog = use_syslog;
   a->fd = fd;
+  a->pending = g_ptr_array_new ();
   g_mutex_init (&a->lock);
+  g_cond_init (&a->flushed);
   return a;
+}
+
+/* Settles the records in batch: flushed (err 0) or not.  Lock held. */
+static void
+settle (MugaiAudit *a, GPtrArray *batch, int err)
+{
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Waiter *w = batch->pdata[i];
+      w->done = TRUE;
+      w->err = err;
+    }
+  g_cond_broadcast (&a->flushed);
 }
 
 gboolean
@@ -99,6 +164,16 @@ mugai_audit_reopen (MugaiAudit *a, GError **error)
   if (fd < 0)
     return FALSE;
   g_mutex_lock (&a->lock);
+  /* the records written to the old file are flushed there first, so that
+   * none of them is lost with the rotation */
+  while (a->flushing)
+    g_cond_wait (&a->flushed, &a->lock);
+  if (a->pending->len > 0)
+    {
+      g_autoptr (GPtrArray) batch = g_steal_pointer (&a->pending);
+      a->pending = g_ptr_array_new ();
+      settle (a, batch, fdatasync (a->fd) == 0 ? 0 : errno);
+    }
   int old = a->fd;
   a->fd = fd;
   g_mutex_unlock (&a->lock);
@@ -112,7 +187,12 @@ mugai_audit_free (MugaiAudit *a)
   if (!a)
     return;
   if (a->fd >= 0)
-    close (a->fd);
+    {
+      fdatasync (a->fd);
+      close (a->fd);
+    }
+  g_ptr_array_unref (a->pending);
+  g_cond_clear (&a->flushed);
   g_mutex_clear (&a->lock);
   g_free (a->path);
   g_free (a);
@@ -297,6 +377,59 @@ mugai_audit_format_syslog (const MugaiAuditRecord *rec)
 
 /* ---- writing ------------------------------------------------------------------ */
 
+/* Appends the line whole; on failure cuts the file back to where it was,
+ * so that no half line is left for the next one to run into.  Lock held. */
+static int
+append_line (MugaiAudit *a, const GString *line)
+{
+  off_t start = lseek (a->fd, 0, SEEK_END);
+  const char *p = line->str;
+  gsize left = line->len;
+  while (left > 0)
+    {
+      ssize_t n = write (a->fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int err = n < 0 ? errno : EIO;
+          if (start >= 0 && left < line->len)
+            (void) !ftruncate (a->fd, start);
+          return err;
+        }
+      p += n;
+      left -= (gsize) n;
+    }
+  return 0;
+}
+
+/* Waits until the record of w is flushed (group commit): the first thread
+ * to find no flush running takes every record written so far, flushes
+ * them with one fdatasync(2) outside the lock and wakes their writers;
+ * records written meanwhile go with the next flush.  Lock held. */
+static int
+wait_flushed (MugaiAudit *a, Waiter *w)
+{
+  while (!w->done)
+    {
+      if (a->flushing)
+        {
+          g_cond_wait (&a->flushed, &a->lock);
+          continue;
+        }
+      g_autoptr (GPtrArray) batch = g_steal_pointer (&a->pending);
+      a->pending = g_ptr_array_new ();
+      a->flushing = TRUE;
+      int fd = a->fd; /* reopen waits while flushing: fd stays open */
+      g_mutex_unlock (&a->lock);
+      int err = fdatasync (fd) == 0 ? 0 : errno;
+      g_mutex_lock (&a->lock);
+      a->flushing = FALSE;
+      settle (a, batch, err);
+    }
+  return w->err;
+}
+
 gboolean
 mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
 {
@@ -305,35 +438,30 @@ mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
   g_autoptr (GString) line = g_string_new (json);
   g_string_append_c (line, '\n');
 
-  int err = 0;
+  Waiter w = { 0 };
   g_mutex_lock (&a->lock);
-  const char *p = line->str;
-  gsize left = line->len;
-  while (left > 0)
+  int err = append_line (a, line);
+  const char *what = "write";
+  if (!err)
     {
-      ssize_t n = write (a->fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          err = errno;
-          break;
-        }
-      p += n;
-      left -= (gsize) n;
+      g_ptr_array_add (a->pending, &w);
+      err = wait_flushed (a, &w);
+      what = "fdatasync";
     }
   g_mutex_unlock (&a->lock);
 
+  if (err)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (err), "%s: %s: %s", a->path, what,
+                   g_strerror (err));
+      return FALSE;
+    }
+  /* only a record that is in the file is told to syslog: the caller
+   * defers a message whose record could not be written */
   if (a->use_syslog)
     {
       g_autofree char *text = mugai_audit_format_syslog (rec);
       syslog (LOG_MAIL | LOG_INFO, "%s", text);
-    }
-  if (err)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (err), "%s: write: %s", a->path,
-                   g_strerror (err));
-      return FALSE;
     }
   return TRUE;
 }

@@ -18,7 +18,8 @@
  * THREADS
  *	mugai_audit_write() may be called from any number of threads; lines
  *	from several processes appending to the same file do not interleave
- *	either (one write(2) per line on an O_APPEND descriptor).
+ *	either (one write(2) per line on an O_APPEND descriptor).  It returns
+ *	once the line is on disk (audit.c: group commit).
  *
  * ERRORS
  *	G_FILE_ERROR naming the file.
@@ -41,18 +42,26 @@ typedef struct
 
 typedef struct _MugaiAudit MugaiAudit;
 
-/* Creates the parent directory (0750) if missing and opens path with
- * O_APPEND|O_CREAT, mode 0640.  With use_syslog every record is also
- * logged at LOG_MAIL|LOG_INFO; calling openlog(3) is the caller's job. */
+/* Creates the parent directory (0700) if missing and opens path with
+ * O_APPEND|O_CREAT, mode 0600 (an existing file is brought to 0600 if it
+ * grants more; a path that is not a regular file is refused).  With
+ * use_syslog every record written is also logged at LOG_MAIL|LOG_INFO;
+ * calling openlog(3) is the caller's job. */
 MugaiAudit *mugai_audit_open (const char *path, gboolean use_syslog, GError **error);
 
-/* Opens the path again, for log rotation by rename (SIGHUP); on failure
- * the old file stays in use. */
+/* Opens the path again, for log rotation by rename (the front does it on
+ * the supervisor's SIGUSR1, sent on SIGHUP and SIGUSR1); records written
+ * to the old file are flushed there first.  On failure the old file stays
+ * in use. */
 gboolean mugai_audit_reopen (MugaiAudit *a, GError **error);
 
 void mugai_audit_free (MugaiAudit *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiAudit, mugai_audit_free)
 
+/* Appends one line and returns once it is flushed to disk (fdatasync,
+ * shared with the records of other threads written meanwhile).  FALSE:
+ * the record is not safely in the log; a failed write is cut off again,
+ * a line whose flush failed may remain (it cannot be taken back). */
 gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error);
 
 /* The JSON line without its newline, and the syslog text; exposed for

@@ -73,6 +73,7 @@ static const KeyDef keys[] = {
   { "milter", "socket", KEY_STRING, NULL, 0, 0, P (milter.socket) },
   { "milter", "user", KEY_STRING, NULL, 0, 0, P (milter.user) },
   { "milter", "group", KEY_STRING, NULL, 0, 0, P (milter.group) },
+  { "milter", "socket_group", KEY_STRING, NULL, 0, 0, P (milter.socket_group) },
   { "milter", "pid_file", KEY_PATH, NULL, 0, 0, P (milter.pid_file) },
   { "milter", "spool_dir", KEY_PATH, NULL, 0, 0, P (milter.spool_dir) },
   { "milter", "spool_threshold", KEY_SIZE, NULL, 4 * KB, 1 * GB, P (milter.spool_threshold) },

@@ -5,6 +5,9 @@
  *	See edits.h.  Header blocks are split with a small reader of our
  *	own: both blocks are already well-formed here (the original as the
  *	MTA passed it field by field, the sanitized one written by GMime).
+ *	An original field with a continuation line of only white space is
+ *	always replaced (a reader may end the header block there), and no
+ *	value handed to the MTA keeps such a line.
  */
 #include "edits.h"
 
@@ -16,6 +19,7 @@ typedef struct
   char *raw;    /* value as written, folding kept, line ends "\n" */
   char *folded; /* unfolded, whitespace squashed: for comparing */
   guint index;  /* occurrence of this name */
+  gboolean blank_line; /* a continuation line of nothing but white space */
 } Field;
 
 static void
@@ -57,6 +61,45 @@ squash (const char *s)
   return g_string_free (out, FALSE);
 }
 
+/* A line of nothing but SP, HTAB (and a stray CR): RFC 5322 4.2's
+ * obsolete folding allows it, but many readers take it for the blank line
+ * that ends the header block and read what follows as the body. */
+static gboolean
+is_blank (const char *line, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+      return FALSE;
+  return TRUE;
+}
+
+/* The value for the MTA without whitespace-only continuation lines, so
+ * that no edit can hand one on (the sanitized block has none; this is a
+ * second fence). */
+static char *
+value_for_mta (const char *raw)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *p = raw;
+  gboolean first = TRUE;
+  for (;;)
+    {
+      const char *nl = strchr (p, '\n');
+      gsize n = nl ? (gsize) (nl - p) : strlen (p);
+      if (first || !is_blank (p, n))
+        {
+          if (!first)
+            g_string_append_c (out, '\n');
+          g_string_append_len (out, p, (gssize) n);
+        }
+      first = FALSE;
+      if (!nl)
+        break;
+      p = nl + 1;
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 /* Splits a header block; returns the offset after the blank line. */
 static gsize
 split_fields (const char *data, gsize len, GArray *fields)
@@ -83,6 +126,8 @@ split_fields (const char *data, gsize len, GArray *fields)
         {
           g_string_append_c (value, '\n');
           g_string_append_len (value, line, (gssize) content);
+          if (is_blank (line, content))
+            cur->blank_line = TRUE;
         }
       else
         {
@@ -129,7 +174,7 @@ edit_new (MugaiEditKind kind, const Field *f, const char *value)
   e->kind = kind;
   e->name = g_strdup (f->name);
   e->index = kind == MUGAI_EDIT_ADD ? 0 : f->index;
-  e->value = g_strdup (value);
+  e->value = value ? value_for_mta (value) : NULL;
   return e;
 }
 
@@ -153,7 +198,11 @@ mugai_edits_compute (const char *original, gsize original_len, const char *sanit
       const Field *fb = j < b->len ? &g_array_index (b, Field, j) : NULL;
       if (fb && g_ascii_strcasecmp (fa->name, fb->name) == 0)
         {
-          if (!g_str_equal (fa->folded, fb->folded))
+          /* the MTA's field is replaced when it has a whitespace-only
+           * line, even if the value is the same once unfolded: left in
+           * place, the line would end the header block for some readers
+           * and hide MIME-Version, Content-Type and X-Mugai-Status */
+          if (fa->blank_line || !g_str_equal (fa->folded, fb->folded))
             g_ptr_array_add (backwards, edit_new (MUGAI_EDIT_CHANGE, fa, fb->raw));
           j++;
         }

@@ -11,8 +11,10 @@
  *	(fields dropped, values re-encoded) and appends new fields at the
  *	end, so one forward walk finds every edit.
  *
- *	Values are unfolded-compared; the value handed to the milter keeps
- *	the sanitized folding with "\n" line ends (libmilter's convention).
+ *	Values are unfolded-compared, except that an original field with a
+ *	whitespace-only continuation line is always changed; the value
+ *	handed to the milter keeps the sanitized folding with "\n" line ends
+ *	(libmilter's convention), whitespace-only lines left out.
  *	index is the 1-based occurrence among original fields of that name.
  *
  * LIMITS

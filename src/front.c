@@ -15,20 +15,24 @@
  *	past that it kills the worker (its pid came with the hello) and
  *	defers the message.  Then it applies the answer: header edits and a
  *	new body, a 550 refusal, or a 451 deferral, and writes the audit
- *	record.
+ *	record, flushed to disk before the reply; a record that cannot be
+ *	written turns the reply into a 451 (the log is opened again for the
+ *	next message if it could not be).
  *
  *	Every failure is a 451 with a reason (fail closed): nothing is ever
  *	accepted unchanged because something went wrong.
  *
  *	SIGUSR1 (sent by the supervisor on SIGHUP) re-reads the settings the
- *	front uses; SIGUSR2 (the supervisor's stop) drains: no new message,
- *	the ones in flight finished, then libmilter stopped.
+ *	front uses; SIGWINCH (sent by the supervisor on SIGHUP and SIGUSR1,
+ *	for logrotate) reopens the audit log; SIGUSR2 (the supervisor's stop)
+ *	drains: no new message, the ones in flight finished, then libmilter
+ *	stopped.
  *
  * THREAD SAFETY
  *	libmilter runs each SMTP session in its own thread; a session's state
  *	is owned by that thread (smfi_setpriv).  Shared: the settings (under
- *	settings_lock), the audit log (locked inside audit.c), the count of
- *	messages in flight (atomic).
+ *	settings_lock), the audit log (the pointer under audit_lock, the file
+ *	locked inside audit.c), the count of messages in flight (atomic).
  */
 #include "front.h"
 
@@ -64,7 +68,10 @@ static GMutex settings_lock;
 static Settings settings;
 static const char *config_path;
 static char *worker_socket;
-static MugaiAudit *audit;
+static GMutex audit_lock; /* guards the pointer; the log locks itself */
+static MugaiAudit *audit;  /* NULL while the log cannot be opened */
+static char *audit_path;
+static gboolean audit_syslog;
 static gint messages_in_flight; /* between MAIL FROM and end of message */
 static gint draining;           /* stopping: no new connection or message */
 
@@ -319,12 +326,44 @@ replace_body (SMFICTX *ctx, int fd)
   return TRUE;
 }
 
+/* The audit log, opened again when it could not be before (a directory
+ * fixed by hand, a disk with room again): the message that finds it
+ * missing is deferred, the next one may pass. */
+static MugaiAudit *
+audit_get (GError **error)
+{
+  g_mutex_lock (&audit_lock);
+  if (!audit)
+    audit = mugai_audit_open (audit_path, audit_syslog, error);
+  MugaiAudit *a = audit;
+  g_mutex_unlock (&audit_lock);
+  return a;
+}
+
+/* SIGWINCH (from the supervisor on SIGHUP and SIGUSR1): rotation by
+ * rename; the records in flight are flushed into the old file first. */
 static void
+audit_reopen (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&audit_lock);
+  gboolean ok = audit ? mugai_audit_reopen (audit, &error)
+                      : (audit = mugai_audit_open (audit_path, audit_syslog, &error)) != NULL;
+  g_mutex_unlock (&audit_lock);
+  if (ok)
+    g_message ("front: audit log reopened: %s", audit_path);
+  else
+    g_warning ("front: audit log not reopened, mail is deferred until it can be written: %s",
+               error->message);
+}
+
+/* Writes the record and says whether it is on disk; a record that is not
+ * is logged here, and the caller defers a message that would have gone
+ * on (fail closed: no mail passes unaudited). */
+static gboolean
 write_audit (Session *s, const char *qid, const char *action, const char *reason,
              const Answer *a)
 {
-  if (!audit)
-    return;
   MugaiQuarantineEntry entry = {
     .queue_id = (char *) qid,
     .sender = s->sender ? s->sender : (char *) "",
@@ -347,8 +386,20 @@ write_audit (Session *s, const char *qid, const char *action, const char *reason
     .duration_sanitize_ms = a ? a->sanitize_ms : 0,
   };
   g_autoptr (GError) error = NULL;
-  if (!mugai_audit_write (audit, &rec, &error))
-    g_warning ("front: qid=%s audit write failed: %s", qid, error->message);
+  MugaiAudit *log = audit_get (&error);
+  if (log && mugai_audit_write (log, &rec, &error))
+    return TRUE;
+  g_warning ("front: qid=%s action=%s audit record not written: %s", qid, action, error->message);
+  return FALSE;
+}
+
+/* The reply when the record of a message that would have gone on (or
+ * been refused or discarded) cannot be written: 451, and the original
+ * stays in the quarantine (mugai-milter(8)). */
+static sfsistat
+audit_tempfail (SMFICTX *ctx)
+{
+  return tempfail (ctx, "cannot write the audit log; try again later");
 }
 
 /* ---- callbacks ------------------------------------------------------------ */
@@ -580,17 +631,20 @@ on_eom (SMFICTX *ctx)
           write_audit (s, qid, "tempfail", "cannot apply the changes", &a);
           ret = tempfail (ctx, "cannot rewrite the message; try again later");
         }
+      else if (!write_audit (s, qid, "deliver", NULL, &a))
+        ret = audit_tempfail (ctx);
       else
-        {
-          write_audit (s, qid, "deliver", NULL, &a);
-          ret = SMFIS_CONTINUE;
-        }
+        ret = SMFIS_CONTINUE;
       break;
     case MUGAI_VERDICT_REJECT:
       {
+        if (!write_audit (s, qid, "reject", a.reply, &a))
+          {
+            ret = audit_tempfail (ctx);
+            break;
+          }
         g_autofree char *text = reply_text (a.reply);
         smfi_setreply (ctx, "550", "5.7.1", text);
-        write_audit (s, qid, "reject", a.reply, &a);
         ret = SMFIS_REJECT;
         break;
       }
@@ -598,8 +652,10 @@ on_eom (SMFICTX *ctx)
     case MUGAI_VERDICT_HOLD:
       /* malware with on_virus = discard or hold: accepted, nothing goes
        * on; the original is in the quarantine already */
-      write_audit (s, qid, a.verdict == MUGAI_VERDICT_HOLD ? "hold" : "discard", a.reply, &a);
-      ret = SMFIS_DISCARD;
+      if (!write_audit (s, qid, a.verdict == MUGAI_VERDICT_HOLD ? "hold" : "discard", a.reply, &a))
+        ret = audit_tempfail (ctx);
+      else
+        ret = SMFIS_DISCARD;
       break;
     case MUGAI_VERDICT_TEMPFAIL:
     default:
@@ -639,7 +695,8 @@ on_close (SMFICTX *ctx)
   return SMFIS_CONTINUE;
 }
 
-/* Our signals: SIGUSR1 re-reads the settings; SIGUSR2 (the supervisor's
+/* Our signals: SIGUSR1 re-reads the settings; SIGWINCH reopens the audit
+ * log (libmilter leaves it alone); SIGUSR2 (the supervisor's
  * stop) drains: new connections and messages are tempfailed, the messages
  * in flight -- a body still arriving included -- are finished, and only
  * then is libmilter told to stop.  libmilter's own SIGTERM handling
@@ -652,11 +709,17 @@ signal_thread (gpointer data)
   sigemptyset (&set);
   sigaddset (&set, SIGUSR1);
   sigaddset (&set, SIGUSR2);
+  sigaddset (&set, SIGWINCH);
   for (;;)
     {
       int sig = 0;
       if (sigwait (&set, &sig) != 0)
         continue;
+      if (sig == SIGWINCH)
+        {
+          audit_reopen ();
+          continue;
+        }
       if (sig == SIGUSR2)
         {
           g_atomic_int_set (&draining, 1);
@@ -697,6 +760,7 @@ mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker
   sigemptyset (&set);
   sigaddset (&set, SIGUSR1);
   sigaddset (&set, SIGUSR2);
+  sigaddset (&set, SIGWINCH);
   pthread_sigmask (SIG_BLOCK, &set, NULL);
   signal (SIGTERM, SIG_IGN);
   signal (SIGINT, SIG_IGN);
@@ -747,9 +811,11 @@ mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker
   if (drop && !drop (unix_path, drop_data))
     return 1;
   g_autoptr (GError) error = NULL;
-  audit = mugai_audit_open (policy->audit_file, policy->audit_syslog, &error);
-  if (!audit)
-    g_warning ("front: audit log unavailable: %s", error->message);
+  audit_path = g_strdup (policy->audit_file);
+  audit_syslog = policy->audit_syslog;
+  if (!audit_get (&error))
+    g_warning ("front: audit log unavailable, mail is deferred until it can be written: %s",
+               error->message);
   g_message ("front: listening on %s", policy->milter.socket);
   int r = smfi_main ();
 
@@ -757,6 +823,8 @@ mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker
    * for: once we are gone, Postfix applies milter_default_action
    * (tempfail) to its next message. */
   g_message ("front: stopped");
-  mugai_audit_free (audit);
+  g_mutex_lock (&audit_lock);
+  g_clear_pointer (&audit, mugai_audit_free);
+  g_mutex_unlock (&audit_lock);
   return r == MI_SUCCESS ? 0 : 1;
 }

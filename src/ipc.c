@@ -106,7 +106,8 @@ mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error)
   return TRUE;
 }
 
-/* Reads exactly len octets; collects at most one descriptor. */
+/* Reads exactly len octets; collects at most one descriptor into *fd
+ * (the caller closes it on failure) and closes any other that came. */
 static gboolean
 read_exact (int sock, guint8 *buf, gsize len, gint64 deadline, int *fd, GError **error)
 {
@@ -121,6 +122,8 @@ read_exact (int sock, guint8 *buf, gsize len, gint64 deadline, int *fd, GError *
         char buf[CMSG_SPACE (sizeof (int) * 4)];
         struct cmsghdr align;
       } control;
+      /* more than 4 descriptors: the kernel closes those that do not
+       * fit and sets MSG_CTRUNC (a violation below) */
       struct msghdr mh = { .msg_iov = &iov,
                            .msg_iovlen = 1,
                            .msg_control = control.buf,
@@ -135,25 +138,37 @@ read_exact (int sock, guint8 *buf, gsize len, gint64 deadline, int *fd, GError *
                        "receive: %s", g_strerror (errno));
           return FALSE;
         }
+      /* Every descriptor that arrived is ours now: keep the first of the
+       * frame, close all the others (one control message may carry
+       * several, and several control messages may come with one read)
+       * before saying that the peer broke the protocol. */
+      gboolean extra = FALSE;
       for (struct cmsghdr *c = CMSG_FIRSTHDR (&mh); c; c = CMSG_NXTHDR (&mh, c))
         {
-          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS
+              || c->cmsg_len < CMSG_LEN (0))
             continue;
-          gsize nfds = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
-          int fds[4];
-          memcpy (fds, CMSG_DATA (c), MIN (nfds, 4) * sizeof (int));
-          for (gsize i = 0; i < MIN (nfds, 4); i++)
+          const guchar *data = CMSG_DATA (c);
+          gsize room = (gsize) ((const guchar *) control.buf + mh.msg_controllen - data);
+          gsize nfds = MIN ((c->cmsg_len - CMSG_LEN (0)), room) / sizeof (int);
+          for (gsize i = 0; i < nfds; i++)
             {
-              if (*fd < 0)
-                *fd = fds[i];
+              int one;
+              memcpy (&one, data + i * sizeof (int), sizeof (int));
+              if (*fd < 0 && !extra)
+                *fd = one;
               else
                 {
-                  close (fds[i]);
-                  g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL,
-                               "more than one descriptor in a frame");
-                  return FALSE;
+                  close (one);
+                  extra = TRUE;
                 }
             }
+        }
+      if (extra)
+        {
+          g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL,
+                       "more than one descriptor in a frame");
+          return FALSE;
         }
       if (mh.msg_flags & MSG_CTRUNC)
         {

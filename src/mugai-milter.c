@@ -20,6 +20,8 @@
  *	             and keep running as before; if it is good, tell the
  *	             pool (new workers, old ones leave after their message)
  *	             and the front (timeouts, spool settings).
+ *	    SIGUSR1  the front reopens the audit log (also done on SIGHUP):
+ *	             logrotate's postrotate after renaming it.
  *	    SIGTERM  stop the front (it stops accepting and lets the mail in
  *	    SIGINT   flight finish), then the pool, then exit.
  *
@@ -89,23 +91,75 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
   return G_LOG_WRITER_HANDLED;
 }
 
-/* Creates dir (and parents) owned by the daemon's user, mode 0750 or as
- * given; an existing directory keeps its mode. */
+/* Directories other programs live in: never given to the daemon's user
+ * nor closed to everyone else (audit file = /var/log/audit.jsonl would
+ * otherwise make /var/log mugai's, 0700). */
 static gboolean
-prepare_dir (const char *dir, int mode, uid_t uid, gid_t gid, GError **error)
+shared_dir (const char *dir)
 {
+  static const char *const shared[] = { "/",         "/run",     "/var/run", "/tmp",
+                                        "/var/tmp",  "/var",     "/var/log", "/var/lib",
+                                        "/var/spool", "/var/spool/postfix", "/etc", "/usr",
+                                        "/home",     "/root",    "/srv",     "/opt" };
+  g_autofree char *canon = g_canonicalize_filename (dir, "/");
+  for (gsize i = 0; i < G_N_ELEMENTS (shared); i++)
+    if (g_str_equal (canon, shared[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Creates dir (and parents) owned by the daemon's user, mode as given;
+ * an existing directory keeps its mode unless exact, when it is set to
+ * mode (the store and the audit log's directory: an older version made
+ * them 0750, which let the group in).  uid or gid (uid_t/gid_t) -1: that
+ * one is left as it is (chown(2)). */
+static gboolean
+prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GError **error)
+{
+  if ((exact || uid != (uid_t) -1 || gid != (gid_t) -1) && shared_dir (dir))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PERM,
+                   "%s is shared with other programs: give the milter socket, the audit log "
+                   "and the quarantine directories of their own",
+                   dir);
+      return FALSE;
+    }
   if (g_mkdir_with_parents (dir, mode) != 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", dir,
                    g_strerror (errno));
       return FALSE;
     }
-  if (uid != (uid_t) -1 && chown (dir, uid, gid) != 0)
+  if ((uid != (uid_t) -1 || gid != (gid_t) -1) && chown (dir, uid, gid) != 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "chown %s: %s", dir,
                    g_strerror (errno));
       return FALSE;
     }
+  if (exact && chmod (dir, (mode_t) mode) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "chmod %s: %s", dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* [milter] socket_group, or (gid_t) -1 when not set. */
+static gboolean
+socket_group (const MugaiPolicy *policy, gid_t *gid, GError **error)
+{
+  *gid = (gid_t) -1;
+  if (!policy->milter.socket_group)
+    return TRUE;
+  struct group *gr = getgrnam (policy->milter.socket_group);
+  if (!gr)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "[milter] socket_group %s does not exist", policy->milter.socket_group);
+      return FALSE;
+    }
+  *gid = gr->gr_gid;
   return TRUE;
 }
 
@@ -196,6 +250,7 @@ typedef struct
   sigset_t saved_mask;
   uid_t uid;
   gid_t gid;
+  gid_t sock_gid; /* [milter] socket_group, or (gid_t) -1 */
 } Daemon;
 
 static gboolean
@@ -203,13 +258,17 @@ front_drop (const char *socket_path, gpointer data)
 {
   Daemon *d = data;
   g_autoptr (GError) error = NULL;
-  if (d->uid == (uid_t) -1)
-    return TRUE;
-  if (socket_path && chown (socket_path, d->uid, d->gid) != 0)
+  /* the socket: the daemon's user, and the group Postfix is let in by
+   * (socket_group, else the daemon's group); 0660 */
+  gid_t gid = d->sock_gid != (gid_t) -1 ? d->sock_gid : d->gid;
+  if (socket_path && (d->uid != (uid_t) -1 || gid != (gid_t) -1)
+      && (chown (socket_path, d->uid, gid) != 0 || chmod (socket_path, 0660) != 0))
     {
-      g_critical ("front: chown %s: %s", socket_path, g_strerror (errno));
+      g_critical ("front: chown/chmod %s: %s", socket_path, g_strerror (errno));
       return FALSE;
     }
+  if (d->uid == (uid_t) -1)
+    return TRUE;
   if (!become (d->uid, d->gid, d->policy->milter.user, &error))
     {
       g_critical ("front: %s", error->message);
@@ -321,16 +380,18 @@ main (int argc, char **argv)
   openlog ("mugai-milter", LOG_PID, LOG_MAIL);
 
   uid_t uid;
-  gid_t gid;
-  if (!drop_privileges (policy, &uid, &gid, &error)
-      || !prepare_dir (policy->milter.spool_dir, 0700, uid, gid, &error)
-      || !prepare_dir (policy->quarantine_dir, 0750, uid, gid, &error))
+  gid_t gid, sock_gid;
+  /* the store and the audit log are mugai's alone (0700): Postfix gets
+   * in only to the socket, by socket_group */
+  if (!drop_privileges (policy, &uid, &gid, &error) || !socket_group (policy, &sock_gid, &error)
+      || !prepare_dir (policy->milter.spool_dir, 0700, FALSE, uid, gid, &error)
+      || !prepare_dir (policy->quarantine_dir, 0700, TRUE, uid, gid, &error))
     {
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
     }
   g_autofree char *audit_dir = g_path_get_dirname (policy->audit_file);
-  if (!prepare_dir (audit_dir, 0750, uid, gid, &error))
+  if (!prepare_dir (audit_dir, 0700, TRUE, uid, gid, &error))
     {
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
@@ -338,7 +399,11 @@ main (int argc, char **argv)
   if (g_str_has_prefix (policy->milter.socket, "unix:") || g_str_has_prefix (policy->milter.socket, "local:"))
     {
       g_autofree char *sock_dir = g_path_get_dirname (strchr (policy->milter.socket, ':') + 1);
-      if (!prepare_dir (sock_dir, 0750, uid, gid, &error))
+      /* with socket_group the directory is the group's way to the
+       * socket: traverse only (0710) */
+      if (sock_gid != (gid_t) -1
+              ? !prepare_dir (sock_dir, 0710, TRUE, uid, sock_gid, &error)
+              : !prepare_dir (sock_dir, 0750, FALSE, uid, gid, &error))
         {
           fprintf (stderr, "mugai-milter: %s\n", error->message);
           return 1;
@@ -359,7 +424,8 @@ main (int argc, char **argv)
     }
 
   Daemon d = {
-    .config_path = config, .policy = policy, .supervisor = getpid (), .uid = uid, .gid = gid
+    .config_path = config, .policy = policy, .supervisor = getpid (), .uid = uid, .gid = gid,
+    .sock_gid = sock_gid
   };
   d.worker_path = g_build_filename (policy->milter.spool_dir, "workers.sock", NULL);
   d.worker_fd = open_worker_socket (d.worker_path, &error);
@@ -375,6 +441,7 @@ main (int argc, char **argv)
   sigemptyset (&set);
   sigaddset (&set, SIGCHLD);
   sigaddset (&set, SIGHUP);
+  sigaddset (&set, SIGUSR1);
   sigaddset (&set, SIGTERM);
   sigaddset (&set, SIGINT);
   sigprocmask (SIG_BLOCK, &set, &d.saved_mask);
@@ -390,6 +457,10 @@ main (int argc, char **argv)
     {
       struct timespec ts = { 1, 0 };
       int sig = sigtimedwait (&set, NULL, &ts);
+      /* the audit log is reopened on both (logrotate after a rename),
+       * whatever becomes of the reload */
+      if ((sig == SIGHUP || sig == SIGUSR1) && front > 0)
+        kill (front, SIGWINCH);
       if (sig == SIGHUP && !stopping)
         {
           g_autoptr (GError) e = NULL;

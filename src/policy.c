@@ -92,6 +92,7 @@ mugai_policy_free (MugaiPolicy *policy)
   g_free (policy->milter.socket);
   g_free (policy->milter.user);
   g_free (policy->milter.group);
+  g_free (policy->milter.socket_group);
   g_free (policy->milter.pid_file);
   g_free (policy->milter.spool_dir);
   g_free (policy->quarantine_dir);

@@ -122,6 +122,7 @@ typedef struct
   char *socket;          /* "unix:/run/mugai/milter.sock" or "inet:PORT@HOST" */
   char *user;            /* NULL: keep the starting user */
   char *group;
+  char *socket_group;    /* the milter socket's group (Postfix's way in); NULL: group */
   char *pid_file;        /* NULL: none */
   char *spool_dir;       /* large messages spill here */
   gsize spool_threshold; /* octets held in memory before spilling */

@@ -25,6 +25,13 @@
  *	existing file (RENAME_NOREPLACE, or link(2) where the file system
  *	lacks it), so even an id collision cannot destroy an original.
  *
+ *	Modes: the store and its day directories are 0700, the files 0600:
+ *	the originals are for mugai's user alone (Postfix reaches the milter
+ *	socket through a group of its own, never the store).  A store that
+ *	grants more is brought to 0700 when opened for writing; entries
+ *	written by an older version (0750/0640) keep their modes but cannot
+ *	be reached through it.
+ *
  *	No locks: ids are unique (48 random bits per second) and rename is
  *	atomic, so concurrent workers never touch the same file.  Purge can
  *	rmdir an empty day directory while a store is about to create a
@@ -429,7 +436,7 @@ rename_noreplace (int dfd, const char *from, const char *to)
   return 0;
 }
 
-/* Opens the day directory, creating it (0750) if asked.  A directory
+/* Opens the day directory, creating it (0700) if asked.  A directory
  * just created is made durable in the store directory. */
 static int
 open_day (MugaiQuarantine *q, const char *day, gboolean create, GError **error)
@@ -437,7 +444,7 @@ open_day (MugaiQuarantine *q, const char *day, gboolean create, GError **error)
   g_autofree char *path = g_build_filename (q->dir, day, NULL);
   if (create)
     {
-      if (mkdirat (q->dirfd, day, 0750) == 0)
+      if (mkdirat (q->dirfd, day, 0700) == 0)
         {
           if (fsync (q->dirfd) != 0)
             {
@@ -519,7 +526,7 @@ create_temp (MugaiQuarantine *q, const char *day, const char *name, int *dfd_out
       int dfd = open_day (q, day, TRUE, error);
       if (dfd < 0)
         return FALSE;
-      int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+      int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd >= 0)
         {
           *dfd_out = dfd;
@@ -610,7 +617,7 @@ open_store (const char *dir, gboolean writable, GError **error)
       struct stat st;
       if (stat (dir, &st) != 0 && errno == ENOENT)
         {
-          if (g_mkdir_with_parents (dir, 0750) != 0)
+          if (g_mkdir_with_parents (dir, 0700) != 0)
             {
               set_errno_error (error, errno, dir, "mkdir");
               return NULL;
@@ -636,6 +643,20 @@ open_store (const char *dir, gboolean writable, GError **error)
   if (writable && faccessat (dirfd, ".", W_OK | X_OK, AT_EACCESS) != 0)
     {
       set_errno_error (error, errno, dir, "not writable");
+      close (dirfd);
+      return NULL;
+    }
+  /* A store made by an older version (0750) or by hand: the originals are
+   * for mugai's user alone.  Closing the top directory closes every day
+   * directory and file under it, whatever their own modes. */
+  struct stat st;
+  if (writable && fstat (dirfd, &st) == 0 && (st.st_mode & 077) != 0
+      && fchmod (dirfd, st.st_mode & 0700) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                   "%s: mode %04o gives others access and cannot be changed: %s", dir,
+                   (unsigned) (st.st_mode & 07777), g_strerror (e));
       close (dirfd);
       return NULL;
     }

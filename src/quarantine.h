@@ -65,8 +65,9 @@ void mugai_quarantine_entry_add_envelope (JsonBuilder *b, const MugaiQuarantineE
 
 typedef struct _MugaiQuarantine MugaiQuarantine;
 
-/* Creates dir (mode 0750, with its parents) if missing; fails if it is
- * not a writable directory. */
+/* Creates dir (mode 0700, with its parents) if missing; fails if it is
+ * not a writable directory.  A dir that grants group or others anything
+ * is brought to 0700 (day directories are made 0700, files 0600). */
 MugaiQuarantine *mugai_quarantine_open (const char *dir, GError **error);
 
 /* For reading only (list, get, open_original): dir must exist; it is

@@ -5,8 +5,11 @@
  */
 #include "audit.h"
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -303,9 +306,14 @@ test_write_file (void)
       g_assert_true (mugai_audit_write (a, &rec, &error));
       g_assert_no_error (error);
     }
+  /* mugai's user's alone (umask 022 would allow more): the file 0600,
+   * the directory it made 0700 */
   struct stat st;
   g_assert_cmpint (stat (path, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777 & ~0640, ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_assert_cmpint (stat (parent, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
 
   g_autofree char *text = read_file (path);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -342,6 +350,188 @@ test_open_fails (void)
   g_assert_nonnull (error);
   g_assert_true (error->domain == G_FILE_ERROR);
   g_assert_nonnull (strstr (error->message, file));
+  rm_rf (root);
+}
+
+static void
+test_mode_tightened (void)
+{
+  /* a log left 0640 by an older version is brought to 0600 when opened,
+   * and again when reopened */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (root, "audit.jsonl", NULL);
+  g_assert_true (g_file_set_contents (path, "", 0, NULL));
+  g_assert_cmpint (chmod (path, 0640), ==, 0);
+  g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
+  g_assert_no_error (error);
+  struct stat st;
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  g_assert_cmpint (chmod (path, 0644), ==, 0);
+  g_assert_true (mugai_audit_reopen (a, &error));
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  rm_rf (root);
+}
+
+static void
+test_not_a_file (void)
+{
+  /* a directory or a FIFO at the path is refused at once (a FIFO
+   * without a reader would block the open for ever) */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *dir = g_build_filename (root, "dir", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  g_autoptr (MugaiAudit) a = mugai_audit_open (dir, FALSE, &error);
+  g_assert_null (a);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, dir));
+  g_clear_error (&error);
+  g_autofree char *fifo = g_build_filename (root, "fifo", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_autoptr (MugaiAudit) b = mugai_audit_open (fifo, FALSE, &error);
+  g_assert_null (b);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, fifo));
+  rm_rf (root);
+}
+
+static void
+test_write_fails (void)
+{
+  /* A write that cannot finish (here: past RLIMIT_FSIZE, as on a full
+   * disk) is an error naming the file, and the half line is cut off
+   * again: the next record starts on a line of its own. */
+  if (g_test_subprocess ())
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+      g_autofree char *path = g_build_filename (root, "audit.jsonl", NULL);
+      g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
+      g_assert_no_error (error);
+      g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+      MugaiAuditRecord rec = make_record (e);
+      g_assert_true (mugai_audit_write (a, &rec, &error));
+      struct stat st;
+      g_assert_cmpint (stat (path, &st), ==, 0);
+      off_t one = st.st_size;
+      signal (SIGXFSZ, SIG_IGN);
+      struct rlimit rl, saved;
+      g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+      rl = saved;
+      rl.rlim_cur = (rlim_t) (one + one / 2);
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &rl), ==, 0);
+      g_assert_false (mugai_audit_write (a, &rec, &error));
+      g_assert_nonnull (error);
+      g_assert_nonnull (strstr (error->message, path));
+      g_assert_cmpint (stat (path, &st), ==, 0);
+      g_assert_cmpint (st.st_size, ==, one);
+      g_clear_error (&error);
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+      mugai_audit_write (a, &rec, &error);
+      g_assert_no_error (error);
+      g_autofree char *text = read_file (path);
+      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+      g_assert_cmpuint (g_strv_length (lines), ==, 3);
+      for (int i = 0; i < 2; i++)
+        {
+          g_autoptr (JsonParser) parser = json_parser_new ();
+          JsonObject *o = parse_line (parser, lines[i]);
+          g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "4ZxY1");
+        }
+      rm_rf (root);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+#define ROTATE_THREADS 4
+#define ROTATE_PER_THREAD 300
+
+typedef struct
+{
+  MugaiAudit *audit;
+  int n;
+  gint *written;
+} RotWriter;
+
+static gpointer
+rot_writer (gpointer data)
+{
+  RotWriter *w = data;
+  for (int i = 0; i < ROTATE_PER_THREAD; i++)
+    {
+      g_autoptr (MugaiQuarantineEntry) e = make_entry ();
+      g_free (e->queue_id);
+      e->queue_id = g_strdup_printf ("r%d-%d", w->n, i);
+      MugaiAuditRecord rec = make_record (e);
+      g_autoptr (GError) error = NULL;
+      if (!mugai_audit_write (w->audit, &rec, &error))
+        g_error ("%s", error->message);
+      g_atomic_int_inc (w->written);
+    }
+  return NULL;
+}
+
+static void
+count_qids (const char *path, GHashTable *seen)
+{
+  g_autofree char *text = read_file (path);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonObject *o = parse_line (parser, lines[i]);
+      const char *qid = json_object_get_string_member (o, "queue_id");
+      g_assert_false (g_hash_table_contains (seen, qid));
+      g_hash_table_add (seen, g_strdup (qid));
+    }
+}
+
+static void
+test_rotate_under_load (void)
+{
+  /* logrotate renames the file while threads write; after the reopen new
+   * records go to the new file, and no record is lost or doubled */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (root, "audit.jsonl", NULL);
+  g_autofree char *rotated = g_strconcat (path, ".1", NULL);
+  g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
+  g_assert_no_error (error);
+  gint written = 0;
+  RotWriter w[ROTATE_THREADS];
+  GThread *t[ROTATE_THREADS];
+  for (int i = 0; i < ROTATE_THREADS; i++)
+    {
+      w[i] = (RotWriter){ a, i, &written };
+      t[i] = g_thread_new ("writer", rot_writer, &w[i]);
+    }
+  while (g_atomic_int_get (&written) < ROTATE_THREADS * ROTATE_PER_THREAD / 3)
+    g_usleep (1000);
+  g_assert_cmpint (g_rename (path, rotated), ==, 0);
+  g_assert_true (mugai_audit_reopen (a, &error));
+  int at_reopen = g_atomic_int_get (&written);
+  for (int i = 0; i < ROTATE_THREADS; i++)
+    g_thread_join (t[i]);
+
+  g_autoptr (GHashTable) before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) after = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  count_qids (rotated, before);
+  count_qids (path, after);
+  /* every write that had returned before the reopen is in the old file */
+  g_assert_cmpuint (g_hash_table_size (before), >=, (guint) at_reopen - ROTATE_THREADS);
+  g_assert_cmpuint (g_hash_table_size (after), >, 0);
+  g_assert_cmpuint (g_hash_table_size (before) + g_hash_table_size (after), ==,
+                    ROTATE_THREADS * ROTATE_PER_THREAD);
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, before);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_assert_false (g_hash_table_contains (after, k));
   rm_rf (root);
 }
 
@@ -432,6 +622,10 @@ main (int argc, char **argv)
   g_test_add_func ("/audit/syslog-truncated", test_syslog_truncated);
   g_test_add_func ("/audit/write-file", test_write_file);
   g_test_add_func ("/audit/open-fails", test_open_fails);
+  g_test_add_func ("/audit/mode-tightened", test_mode_tightened);
+  g_test_add_func ("/audit/not-a-file", test_not_a_file);
+  g_test_add_func ("/audit/write-fails", test_write_fails);
+  g_test_add_func ("/audit/rotate-under-load", test_rotate_under_load);
   g_test_add_func ("/audit/threads", test_threads);
   return g_test_run ();
 }

@@ -80,6 +80,36 @@ test_refolding_is_no_change (void)
   check (orig, san, NULL, 0, "");
 }
 
+static void
+test_blank_continuation_replaced (void)
+{
+  /* "a\r\n \r\n b" unfolds to the same "a b" as the sanitized value, but
+   * the MTA's field keeps its whitespace-only line (where some readers
+   * end the header block): it must be replaced all the same */
+  const char *orig = "Subject: a\r\n \r\n b\r\nFrom: x@example.jp\r\n\t \t\r\n\r\nbody";
+  const char *san = "Subject: a b\r\nFrom: x@example.jp\r\nMIME-Version: 1.0\r\n\r\nb";
+  const Want want[] = {
+    { MUGAI_EDIT_CHANGE, "From", 1, "x@example.jp" },
+    { MUGAI_EDIT_CHANGE, "Subject", 1, "a b" },
+    { MUGAI_EDIT_ADD, "MIME-Version", 0, "1.0" },
+  };
+  check (orig, san, want, G_N_ELEMENTS (want), "b");
+}
+
+static void
+test_no_blank_line_to_the_mta (void)
+{
+  /* a sanitized value with such a line (it should never have one) loses
+   * it on the way to the MTA */
+  const char *orig = "Subject: old\r\n\r\n";
+  const char *san = "Subject: new\r\n \r\n value\r\nX-New: a\r\n\t\r\n b\r\n\r\n";
+  const Want want[] = {
+    { MUGAI_EDIT_CHANGE, "Subject", 1, "new\n value" },
+    { MUGAI_EDIT_ADD, "X-New", 0, "a\n b" },
+  };
+  check (orig, san, want, G_N_ELEMENTS (want), "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -88,5 +118,7 @@ main (int argc, char **argv)
   g_test_add_func ("/edits/occurrences", test_occurrences);
   g_test_add_func ("/edits/folded-value-kept", test_folded_value_kept);
   g_test_add_func ("/edits/refolding-is-no-change", test_refolding_is_no_change);
+  g_test_add_func ("/edits/blank-continuation-replaced", test_blank_continuation_replaced);
+  g_test_add_func ("/edits/no-blank-line-to-the-mta", test_no_blank_line_to_the_mta);
   return g_test_run ();
 }

@@ -4,6 +4,7 @@
 #include "ipc.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,6 +108,77 @@ test_violations (void)
   close (sv[1]);
 }
 
+/* How many of our descriptors point at a memfd named name. */
+static guint
+count_open (const char *name)
+{
+  g_autofree char *want = g_strdup_printf ("/memfd:%s (deleted)", name);
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  const char *e;
+  while ((e = g_dir_read_name (dir)))
+    {
+      g_autofree char *link = g_build_filename ("/proc/self/fd", e, NULL);
+      g_autofree char *target = g_file_read_link (link, NULL);
+      if (target && g_str_equal (target, want))
+        n++;
+    }
+  return n;
+}
+
+static void
+test_several_fds_closed (void)
+{
+  /* One control message with three descriptors: a violation, and none of
+   * the three stays open in the receiver (the old code kept the first,
+   * closed the second and leaked the third). */
+  int sv[2];
+  pair (sv);
+  g_autoptr (GVariant) hello = g_variant_ref_sink (g_variant_new (MUGAI_IPC_HELLO, 42));
+  gsize len = g_variant_get_size (hello);
+  g_autofree guint8 *frame = g_malloc (len + 4);
+  guint32 be = GUINT32_TO_BE ((guint32) len);
+  memcpy (frame, &be, 4);
+  g_variant_store (hello, frame + 4);
+
+  int fds[3];
+  for (int i = 0; i < 3; i++)
+    {
+      fds[i] = memfd_create ("mugai-test-extra", MFD_CLOEXEC);
+      g_assert_cmpint (fds[i], >=, 0);
+    }
+  union
+  {
+    char buf[CMSG_SPACE (sizeof fds)];
+    struct cmsghdr align;
+  } control;
+  memset (&control, 0, sizeof control);
+  struct iovec iov = { .iov_base = frame, .iov_len = len + 4 };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof control.buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof fds);
+  memcpy (CMSG_DATA (c), fds, sizeof fds);
+  g_assert_cmpint (sendmsg (sv[0], &mh, 0), ==, (ssize_t) (len + 4));
+  for (int i = 0; i < 3; i++)
+    close (fds[i]);
+  /* in flight, the kernel holds them; none in our table */
+  g_assert_cmpuint (count_open ("mugai-test-extra"), ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  int fd = -1;
+  g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_HELLO, 0, &fd, &error);
+  g_assert_null (v);
+  g_assert_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL);
+  g_assert_cmpint (fd, ==, -1);
+  g_assert_cmpuint (count_open ("mugai-test-extra"), ==, 0);
+  close (sv[0]);
+  close (sv[1]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -115,5 +187,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ipc/timeout", test_timeout);
   g_test_add_func ("/ipc/closed", test_closed);
   g_test_add_func ("/ipc/violations", test_violations);
+  g_test_add_func ("/ipc/several-fds-closed", test_several_fds_closed);
   return g_test_run ();
 }

@@ -197,17 +197,21 @@ test_store_bytes (Fixture *f, gconstpointer data)
   g_autoptr (GBytes) back = read_back (f->q, e->id);
   g_assert_true (g_bytes_equal (in, back));
 
-  /* files 0640 and the day directory 0750, whatever the umask allowed */
+  /* files 0600, the day directory and the store 0700, under a umask
+   * that would allow more (022): the originals are mugai's user's alone,
+   * not its group's (Postfix may be in that group) */
   g_autofree char *dd = day_dir (f, e->id);
   g_autofree char *eml = g_strdup_printf ("%s/%s.eml", dd, e->id);
   g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, e->id);
   struct stat st;
   g_assert_cmpint (stat (eml, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777 & ~0640, ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
   g_assert_cmpint (stat (json, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777 & ~0640, ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
   g_assert_cmpint (stat (dd, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777 & ~0750, ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+  g_assert_cmpint (stat (f->dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
   /* nothing else: no temporary file left */
   g_assert_cmpuint (count_files (dd), ==, 2);
 
@@ -625,6 +629,30 @@ test_open_not_writable (void)
   rm_rf (root);
 }
 
+static void
+test_open_tightens_mode (void)
+{
+  /* a store left 0750 by an older version is closed to the group when
+   * opened for writing; opened for reading it is left alone */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_autofree char *dir = g_build_filename (root, "q", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0750), ==, 0);
+  g_assert_cmpint (chmod (dir, 0755), ==, 0);
+  struct stat st;
+  {
+    g_autoptr (MugaiQuarantine) r = mugai_quarantine_open_readonly (dir, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (stat (dir, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 07777, ==, 0755);
+  }
+  g_autoptr (MugaiQuarantine) q = mugai_quarantine_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+  rm_rf (root);
+}
+
 /* ---- concurrency -------------------------------------------------------------- */
 
 #define WRITERS 2
@@ -868,6 +896,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quarantine/id-validity", test_id_validity);
   g_test_add_func ("/quarantine/new-id", test_new_id);
   g_test_add_func ("/quarantine/open-not-writable", test_open_not_writable);
+  g_test_add_func ("/quarantine/open-tightens-mode", test_open_tightens_mode);
   ADD ("store-bytes", test_store_bytes);
   ADD ("store-fd", test_store_fd);
   ADD ("store-empty", test_store_empty);

@@ -43,6 +43,19 @@ Scenarios (each can run alone with --only):
            file is picked up under a paced stream of 40 messages over 4
            sessions (each 250 within message_timeout), then refused by it
 
+  audit    the audit log cannot be written (a directory at its path; a
+           full tmpfs under it): 451 4.7.0 naming it, nothing delivered,
+           no half line; fixed, mail flows without a restart; rotation by
+           rename under a stream of mail, SIGUSR1 then SIGHUP: every
+           accepted message has exactly one record across the files;
+           store 0700/0600, audit log 0600
+  sockgroup the daemon as nobody with socket_group: socket 0660 and its
+           directory 0710 of that group; Postfix in the group sends mail
+           through it; Postfix's uid opens neither log nor original
+  blankline a header field with a whitespace-only continuation line: the
+           delivered header block has none, MIME fields and
+           X-Mugai-Status in it
+
 The sink stands for the LGWAN-side server: a threaded SMTP server in
 harness.py that records each message and its envelope.  Delivered messages
 are judged by tests/mugaitest.py check_message() (Python's email package).
@@ -77,7 +90,7 @@ run_threats = importlib.import_module("run-threats")
 SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 TESTDATA = os.path.join(SRCDIR, "testdata")
 SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload",
-             "threats", "hostile"]
+             "threats", "hostile", "audit", "sockgroup", "blankline"]
 SESSIONS = 8
 FRONT_RSS_LIMIT_MB = 64
 
@@ -1574,10 +1587,325 @@ def sc_dbreload(ctx):
     leftover_check(ctx, m)
 
 
+# ---------------------------------------------------------------------------
+# The audit log fails closed; originals for mugai alone; header blank lines
+
+
+def mode_of(path):
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def store_mode_problems(m):
+    """The quarantine 0700 with day directories 0700 and files 0600, the
+    audit log 0600: nothing for the group (Postfix may be in it)."""
+    probs = []
+    if mode_of(m.quarantine) != 0o700:
+        probs.append("quarantine %s mode %s" % (m.quarantine, oct(mode_of(m.quarantine) or 0)))
+    for dirpath, dirs, files in os.walk(m.quarantine):
+        for d in dirs:
+            p = os.path.join(dirpath, d)
+            if mode_of(p) != 0o700:
+                probs.append("%s mode %s (expected 0o700)" % (p, oct(mode_of(p) or 0)))
+        for f in files:
+            p = os.path.join(dirpath, f)
+            if mode_of(p) != 0o600:
+                probs.append("%s mode %s (expected 0o600)" % (p, oct(mode_of(p) or 0)))
+    for p in [m.audit] + [m.audit + ".%d" % n for n in (1, 2)]:
+        if os.path.exists(p) and mode_of(p) != 0o600:
+            probs.append("%s mode %s (expected 0o600)" % (p, oct(mode_of(p) or 0)))
+    return probs
+
+
+def audit_qids(paths):
+    """{queue_id: [(file, action)]} over the audit files given."""
+    out = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        for line in data.split(b"\n"):
+            if line.strip():
+                try:
+                    a = json.loads(line.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError):
+                    a = {"queue_id": "(not JSON)", "action": None}
+                out.setdefault(a.get("queue_id"), []).append((os.path.basename(path), a.get("action")))
+    return out
+
+
+def sc_audit(ctx):
+    """A record that cannot be written is a 451 and nothing is delivered:
+    the audit path a directory (cannot be opened), then a full file system
+    (a small tmpfs: the write fails); once fixed, mail flows again without
+    a restart.  Then logrotate's rename: SIGUSR1 (and SIGHUP) make the
+    front write to the new file, under a stream of mail, none lost."""
+    pf = ctx.postfix
+    m = ctx.new_milter("audit")
+    mnt = os.path.join(m.dir, "auditfs")
+    os.makedirs(mnt, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "mugai-e2e-audit", mnt],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    mounted = r.returncode == 0
+    if not mounted:
+        ctx.diag("audit: no tmpfs (%s): the full-disk case is left out" % r.stdout.decode().strip())
+    else:
+        m.audit = os.path.join(mnt, "audit.jsonl")
+        m.write_config(audit=m.audit)
+    try:
+        _sc_audit(ctx, m, pf, mnt if mounted else None)
+    finally:
+        if mounted:
+            m.cleanup()
+            subprocess.run(["umount", mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _sc_audit(ctx, m, pf, mnt):
+    n = [0]
+
+    def item(what, subject=""):
+        n[0] += 1
+        ident = "audit-%s-%d" % (what, n[0])
+        return Item(ident, h.with_id(text_message(ident, "audit " + what + subject, "audit %s\r\n" % what), ident))
+
+    def refused(it, what):
+        r = send_one(pf.smtp_port, it)
+        ok = r.code == 451 and (r.text or "").startswith("4.7.0") and "audit log" in (r.text or "")
+        ctx.ok(ok, "%s: 451 4.7.0 naming the audit log (%s)" % (what, r))
+        time.sleep(1)
+        ctx.ok(it.ident not in ctx.sink.by_id(it.ident), "%s: nothing is delivered" % what)
+
+    def accepted(it, what):
+        r = send_one(pf.smtp_port, it)
+        ok = r.code == 250 and ctx.wait_delivered([it.ident], 30)
+        probs = judge_delivered(ctx, it, ctx.sink.by_id(it.ident).get(it.ident, [])) if ok else []
+        ctx.ok(ok and not probs, "%s: accepted and delivered (%s)" % (what, r), probs)
+        return r
+
+    # 1. The path is a directory at start: the daemon runs, mail is deferred
+    os.makedirs(m.audit)
+    if not ctx.start_milter(m):
+        return
+    a = item("dir")
+    refused(a, "the audit path is a directory")
+    ctx.ok(received_original(ctx, a.ident) is not None,
+           "its original stays in the quarantine (stored before the reply, as mugai-milter(8) says)")
+    log = open(m.log, "rb").read().decode("utf-8", "replace")
+    ctx.ok("audit record not written" in log, "the front logs the unwritten record with its qid",
+           h.tail(m.log, lines=10))
+    os.rmdir(m.audit)
+    r = accepted(a, "the directory removed, the retry (no restart)")
+    if r.qid:
+        got = audit_qids([m.audit]).get(r.qid, [])
+        ctx.ok([x[1] for x in got] == ["deliver"], "its record is in the log once, as deliver", [str(got)])
+
+    # 2. A full file system under the log: the write fails
+    if mnt:
+        filler = os.path.join(mnt, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"\0" * 512) > 0:
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        size = h.file_size(m.audit)
+        # a record longer than the room left in the log's last page (tmpfs
+        # allocates whole pages): its subject is 8 KB, folded
+        b = item("full", "".join("\r\n word%04d" % k for k in range(800)))
+        refused(b, "the audit file system is full")
+        ctx.ok(h.file_size(m.audit) == size, "no half record is left in the log (%d octets before and after)"
+               % size, ["now %d" % h.file_size(m.audit)])
+        os.unlink(filler)
+        accepted(b, "room again, the retry")
+
+    # 3. Rotation by rename, reopened on SIGUSR1 and on SIGHUP, under mail
+    items = [item("rot") for _ in range(60)]
+    todo = list(items)
+    lock = threading.Lock()
+    done = [0]
+
+    def stream():
+        while True:
+            with lock:
+                it = todo.pop(0) if todo else None
+            if it is None:
+                return
+            send_one(pf.smtp_port, it)
+            with lock:
+                done[0] += 1
+            time.sleep(0.1)
+    threads = [threading.Thread(target=stream, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    pid = m.main_pid()
+    for n_rot, sig, after in ((1, signal.SIGUSR1, 10), (2, signal.SIGHUP, 35)):
+        h.wait_until(lambda: done[0] >= after, 120)
+        before = open(m.log, "rb").read().count(b"audit log reopened")
+        try:
+            os.rename(m.audit, m.audit + ".%d" % n_rot)
+        except OSError as e:
+            ctx.ok(False, "the audit log is there to be rotated", [str(e)])
+        os.kill(pid, sig)
+        ok = h.wait_until(lambda: open(m.log, "rb").read().count(b"audit log reopened") > before, 10)
+        ctx.ok(ok, "%s after the rename (%d messages sent): the front says it reopened the audit log"
+               % (sig.name, done[0]), h.tail(m.log, lines=10))
+    for t in threads:
+        t.join(300)
+    ok = ctx.wait_delivered([i.ident for i in items], 60)
+    results = [i.final for i in items]
+    ctx.diag("audit: %d messages sent during the rotations" % done[0])
+    qids = [r.qid for r in results if r and r.code == 250 and r.qid]
+    ctx.ok(len(qids) == len(items), "every message of the stream is accepted (%d of %d)" % (len(qids), len(items)),
+           [str(r) for r in results if not r or r.code != 250][:5])
+    files = [m.audit + ".1", m.audit + ".2", m.audit]
+    idx = audit_qids(files)
+    probs = ["%s: %s" % (q, idx.get(q)) for q in qids if [x[1] for x in idx.get(q, [])] != ["deliver"]]
+    ctx.ok(ok and not probs, "each accepted message has exactly one deliver record across the rotated files", probs[:10])
+    per_file = {os.path.basename(f): sum(1 for q in qids for x in idx.get(q, []) if x[0] == os.path.basename(f))
+                for f in files}
+    ctx.diag("audit: records of the stream per file: %s" % per_file)
+    ctx.ok(per_file[os.path.basename(m.audit)] > 0,
+           "records after the second rotation land in the new file", [str(per_file)])
+    # 4. Modes: the store and the log are mugai's alone
+    probs = store_mode_problems(m)
+    ctx.ok(not probs and m.quarantine_entries(), "quarantine 0700 (day directories 0700, files 0600), audit log 0600",
+           probs[:10])
+    leftover_check(ctx, m)
+
+
+SOCK_GROUP = "mugai-e2e-sock"
+
+
+def sc_sockgroup(ctx):
+    """The daemon as an unprivileged user (nobody) with [milter]
+    socket_group: the Unix socket is 0660 of that group in a 0710
+    directory of that group; Postfix, in that group only, sends mail
+    through it; Postfix's uid cannot read the store or the audit log."""
+    import grp
+    import pwd
+    created = False
+    try:
+        grp.getgrnam(SOCK_GROUP)
+    except KeyError:
+        r = subprocess.run(["groupadd", "--system", SOCK_GROUP], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            ctx.tap.result(True, "sockgroup: a group of its own for the socket", skip="groupadd: %s" % r.stdout.decode().strip())
+            return
+        created = True
+    try:
+        subprocess.run(["gpasswd", "-a", "postfix", SOCK_GROUP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _sc_sockgroup(ctx, grp.getgrnam(SOCK_GROUP).gr_gid, pwd.getpwnam("postfix"))
+    finally:
+        if created:
+            subprocess.run(["groupdel", SOCK_GROUP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            subprocess.run(["gpasswd", "-d", "postfix", SOCK_GROUP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _sc_sockgroup(ctx, gid, postfix_pw):
+    pf = ctx.postfix
+    sock_dir = os.path.join(ctx.root, "sockgroup-run")
+    sock = os.path.join(sock_dir, "milter.sock")
+    m = ctx.new_milter("sockgroup", unix_socket=sock,
+                       milter_extra="user = nobody\ngroup = nogroup\nsocket_group = %s\n" % SOCK_GROUP)
+    # the daemon's user must reach its own files: the scenario's directory
+    # is the audit log's (made 0700 and nobody's by the daemon)
+    if not ctx.start_milter(m):
+        return
+    st = os.stat(sock)
+    import stat as stat_
+    ctx.ok(stat_.S_ISSOCK(st.st_mode) and st.st_gid == gid and st.st_mode & 0o7777 == 0o660,
+           "the milter socket is 0660, group %s" % SOCK_GROUP,
+           ["mode %s gid %d (expected %d)" % (oct(st.st_mode & 0o7777), st.st_gid, gid)])
+    dt = os.stat(sock_dir)
+    ctx.ok(dt.st_gid == gid and dt.st_mode & 0o7777 == 0o710,
+           "its directory is 0710, group %s (the group may traverse it, no more)" % SOCK_GROUP,
+           ["mode %s gid %d" % (oct(dt.st_mode & 0o7777), dt.st_gid)])
+    port = pf.add_smtpd("smtpd_milters=unix:%s" % sock)
+    if not ctx.ok(port, "a Postfix smtpd with smtpd_milters = unix:%s listens" % sock, h.tail(pf.log, lines=10)):
+        return
+    it = Item("sockgroup-1", h.with_id(text_message("sockgroup-1", "through the socket", "hello\r\n"), "sockgroup-1"))
+    r = send_one(port, it)
+    ok = r.code == 250 and ctx.wait_delivered([it.ident], 30)
+    sink = ctx.sink.by_id(it.ident).get(it.ident, [])
+    probs = judge_delivered(ctx, it, sink) if ok else h.tail(pf.log, lines=10)
+    ctx.ok(ok and not probs and b"X-Mugai-Status:" in h.header_block(sink[0].data),
+           "Postfix, in %s, sends mail through the socket; delivered sanitized (%s)" % (SOCK_GROUP, r), probs)
+    probs = store_mode_problems(m)
+    ctx.ok(not probs and m.quarantine_entries(), "quarantine and audit log modes", probs[:10])
+    # Postfix's uid and groups (socket group included) read nothing of mugai's
+    targets = [m.audit] + [e[2] for e in m.quarantine_entries() if e[2]][:1]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([postfix_pw.pw_gid, gid])
+            os.setgid(postfix_pw.pw_gid)
+            os.setuid(postfix_pw.pw_uid)
+            bad = 0
+            for t in targets:
+                try:
+                    with open(t, "rb"):
+                        bad += 1
+                except OSError:
+                    pass
+            os._exit(10 + bad)
+        except BaseException:  # noqa: BLE001
+            os._exit(99)
+    _p, status = os.waitpid(pid, 0)
+    ctx.ok(len(targets) == 2 and os.WEXITSTATUS(status) == 10,
+           "Postfix's uid (groups postfix, %s) can open neither the audit log nor an original" % SOCK_GROUP,
+           ["child exit %d (10 + files it could open) for %s" % (os.WEXITSTATUS(status), targets)])
+    leftover_check(ctx, m)
+
+
+def sc_blankline(ctx):
+    """A header field whose continuation line is only white space (RFC
+    5322 obsolete folding), through Postfix: the delivered header block
+    has no whitespace-only line, and MIME-Version, Content-Type and
+    X-Mugai-Status are in it (a reader that ends the header block at such
+    a line would lose them)."""
+    m = ctx.new_milter("blankline")
+    if not ctx.start_milter(m):
+        return
+    cases = [("space", b"Subject: a\r\n \r\n b"), ("tabs", b"Subject: tabs\r\n\t \t\r\n\tend"),
+             ("last", b"Subject: last\r\n  ")]
+    for name, field in cases:
+        ident = "blankline-%s" % name
+        data = (b"From: Sender <sender@internet.test>\r\nTo: <user@lgwan.test>\r\n" + field + b"\r\n"
+                b"Date: Mon, 20 Nov 2023 10:00:00 +0900\r\nMessage-ID: <" + ident.encode() + b"@internet.test>\r\n"
+                b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nbody\r\n")
+        it = Item(ident, h.with_id(data, ident))
+        r = send_one(ctx.postfix.smtp_port, it)
+        ok = r.code == 250 and ctx.wait_delivered([ident], 30)
+        sink = ctx.sink.by_id(ident).get(ident, [])
+        probs = []
+        if ok and sink:
+            lines = sink[0].data.split(b"\r\n")
+            end = next((i for i, l in enumerate(lines) if not l.strip(b" \t")), len(lines))
+            head = lines[:end]
+            if lines[end:end + 1] != [b""]:
+                probs.append("the header block ends at a whitespace-only line: %r" % lines[end:end + 1])
+            for want in (b"mime-version:", b"content-type:", b"x-mugai-status:"):
+                if not any(l.lower().startswith(want) for l in head):
+                    probs.append("%s not in the header block" % want.decode())
+            if probs:
+                probs += [mt.short(l) for l in lines[:end + 2]]
+        ctx.ok(ok and not probs, "%s: no whitespace-only line in the delivered header, MIME fields there (%s)"
+               % (name, r), probs)
+    leftover_check(ctx, m)
+
+
 SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "poison": sc_poison,
                   "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm,
                   "virus": sc_virus, "dbreload": sc_dbreload, "threats": sc_threats,
-                  "hostile": sc_hostile}
+                  "hostile": sc_hostile, "audit": sc_audit, "sockgroup": sc_sockgroup,
+                  "blankline": sc_blankline}
 
 
 # ---------------------------------------------------------------------------
