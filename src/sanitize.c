@@ -877,6 +877,46 @@ make_binary_part (const char *mime_type, GBytes *data, const char *filename)
   return GMIME_OBJECT (g_steal_pointer (&part));
 }
 
+/* What keeps one converter output from being attached, or NULL: the
+ * checks an attachment gets (a name that lies, a dangerous type by
+ * content or name) and two more that only mugai's own output can be
+ * held to: it is what it is named and labelled (a PDF is a PDF named
+ * *.pdf, text is text named *.txt), and there is no markup anywhere in
+ * its octets (a PDF whose noisy page pixels spell "<script>" comes out
+ * of zlib uncompressed, and a browser's HTML parser would find them).
+ * Owned, in the policy's language. */
+static char *
+output_problem (Ctx *ctx, const guint8 *data, gsize len, const char *mime_type,
+                const char *filename, gboolean is_text)
+{
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  g_autofree char *dja = NULL, *den = NULL;
+  if (mugai_filename_check (filename, &dja, &den) != MUGAI_NAME_OK)
+    return ja ? g_steal_pointer (&dja) : g_steal_pointer (&den);
+  g_autofree char *lja = NULL, *len_ = NULL;
+  if (mugai_filetype_danger (data, len, filename, &lja, &len_) != MUGAI_KIND_OTHER)
+    return g_strdup_printf (ja ? "危険な種類のファイルです: %s" : "dangerous file type: %s",
+                            ja ? lja : len_);
+  const char *markup = mugai_filetype_markup (data, len);
+  if (markup)
+    return g_strdup_printf (ja ? "マークアップ（%s）を含みます" : "it holds markup (%s)", markup);
+  MugaiDocKind want = is_text ? MUGAI_DOC_TEXT : mugai_doctype_for_mime (mime_type);
+  g_autofree char *magic = detect_type (ctx->engines, data, len);
+  MugaiDocFlags flags = 0;
+  MugaiDocKind got = mugai_doctype_identify (data, len, magic, &flags);
+  gboolean is_what_it_says
+      = is_text ? !mugai_charset_looks_binary ((const char *) data, len)
+                      && (got == MUGAI_DOC_TEXT || got == MUGAI_DOC_UNKNOWN)
+                : want != MUGAI_DOC_UNKNOWN && got == want;
+  if (!is_what_it_says || flags != 0)
+    return g_strdup_printf (ja ? "中身が %s ではありません" : "it is not %s",
+                            mugai_doctype_label (want, ja));
+  if (mugai_doctype_for_extension (filename) != want)
+    return g_strdup_printf (ja ? "名前が %s のものではありません" : "its name is not that of %s",
+                            mugai_doctype_label (want, ja));
+  return NULL;
+}
+
 /* Converts a PDF, an Office document or an image into its inert form in
  * a sandboxed filter, scans the output and attaches it.  TRUE when the
  * part was decided (converted, or removed because conversion failed);
@@ -942,6 +982,33 @@ convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GByteArray *by
         return TRUE;
       if (scan != MUGAI_SCAN_CLEAN && scan_apply (ctx, build, rec, scan, tsig))
         return TRUE;
+    }
+
+  /* and checked like an attachment, and more: fail closed */
+  g_autofree char *problem = output_problem (ctx, out, out_len, c.mime_type, c.filename, c.is_text);
+  if (!problem && c.text)
+    {
+      /* the page text beside the images costs only itself */
+      gsize tl = 0;
+      const guint8 *t = g_bytes_get_data (c.text, &tl);
+      g_autofree char *tp = output_problem (ctx, t, tl, "text/plain", c.text_filename, TRUE);
+      if (tp)
+        {
+          char *d = g_strdup_printf (ja ? "%s。文字のテキストは添付できません: %s"
+                                        : "%s; the page text cannot be attached: %s",
+                                     c.detail, tp);
+          g_free (c.detail);
+          c.detail = d;
+          g_clear_pointer (&c.text, g_bytes_unref);
+        }
+    }
+  if (problem)
+    {
+      g_autofree char *d = g_strdup_printf (ja ? "変換後のファイルを添付できません: %s"
+                                               : "the converted file cannot be attached: %s",
+                                            problem);
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
+      return TRUE;
     }
 
   decide (ctx, rec, build, MUGAI_FINDING_CONVERTIBLE, c.detail);

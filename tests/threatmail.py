@@ -298,6 +298,48 @@ def pdf_form_bomb(levels=12, fanout=10):
     return pdf_bytes(objs)
 
 
+SCRIPT = b"<script>alert(document.domain)</script>"
+
+
+def noise_pdf(payload=SCRIPT, side=300):
+    """A one-page PDF (144 pt square: `side` pixels at 150 dpi, so that
+    mugai-filter-pdf renders one image pixel as one pixel) that is a
+    picture of noise whose pixel octets spell `payload` every 10 rows.
+    zlib leaves noise uncompressed, so a renderer that copies the
+    colours exactly writes the payload into its own output (mugai's did,
+    and kept the name: an HTML parser found a live script element)."""
+    import random
+    rnd = random.Random(10)
+    raw = bytearray(rnd.getrandbits(8) for _ in range(side * side * 3))
+    for y in range(0, side, 10):
+        at = y * side * 3 + 30
+        raw[at:at + len(payload)] = payload
+    # hex in the PDF itself, so that the attachment does not hold the
+    # payload (mugai would remove it as markup before converting it)
+    data = bytes(raw).hex().encode() + b">"
+    content = b"q 144 0 0 144 0 0 cm /Im0 Do Q"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 144 144] /Contents 4 0 R"
+            b" /Resources << /XObject << /Im0 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB"
+            b" /BitsPerComponent 8 /Interpolate false /Filter /ASCIIHexDecode /Length %d >>\nstream\n"
+            % (side, side, len(data)) + data + b"\nendstream"]
+    return pdf_bytes(objs)
+
+
+def text_pdf(text):
+    """A one-page PDF whose page text is `text` (ASCII, no parentheses
+    or backslashes)."""
+    content = b"BT /F1 12 Tf 72 700 Td (" + text + b") Tj ET"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    return pdf_bytes(objs)
+
+
 def pdf_bytes(objs):
     """A PDF file of the given objects (numbered from 1; object 1 is the
     catalog), with a correct cross-reference table."""
@@ -490,6 +532,17 @@ def cases(workdir):
     out.append(Case("pdf-hostile", message("pdf", "見積書.pdf", hostile_pdf(), "application/pdf"),
                     reason="converted", notice=["見積書.pdf", "画像のみの PDF"],
                     delivered=[("application/pdf", "見積書.pdf")]))
+    # a PDF named .shtml: what comes out is named .pdf, and its octets
+    # hold no markup (noise pixels spelling "<script>" are not copied)
+    out.append(Case("pdf-named-shtml", message("shtml", "report.shtml", noise_pdf(), "application/pdf"),
+                    reason="converted", notice=["report.shtml", "画像のみの PDF"],
+                    delivered=[("application/pdf", "report.shtml.pdf")]))
+    # a converter output that holds markup is not attached (fail closed)
+    out.append(Case("pdf-text-markup", message("pdf markup", "資料.pdf", text_pdf(b"Quotation " + SCRIPT),
+                                  "application/pdf"),
+                    reason="banned-type",
+                    notice=["資料.pdf", "変換後のファイルを添付できません: マークアップ（<script）を含みます"],
+                    config_extra="[convert]\npdf = text\n"))
     out.append(Case("png-metadata", message("png", "写真.png", png_with_metadata(), "image/png"),
                     reason="converted", notice=["写真.png"], delivered=[("image/png", "写真.png")]))
     out.append(Case("docx-text", message("docx", "見積書.docx", docx_japanese(),
