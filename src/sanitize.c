@@ -502,8 +502,79 @@ classify_leaf (GMimeObject *obj, const char *type)
   return LEAF_OTHER;
 }
 
-/* Text of a text part, payloads cut out.  Returns owned UTF-8, or NULL
- * with *binary set when what remains is not text. */
+/* Reports payload pl (number index in its part, from 1), removes it by
+ * the policy and appends its placeholder line to out. */
+static void
+report_payload (Ctx *ctx, Build *build, MugaiPartReport *rec, const MugaiPayload *pl, guint index,
+                GString *out)
+{
+  g_autofree char *ppath = g_strdup_printf ("%s:%u", rec->path, index);
+  MugaiPartReport *prec = mugai_report_add_part (ctx->report, ppath, "inline-payload");
+  static const char *const types[]
+      = { "application/x-uuencode", "application/x-yenc", "application/mac-binhex40" };
+  prec->declared_type = g_strdup (types[pl->kind]);
+  prec->filename = *pl->name ? mugai_header_decode (pl->name, MUGAI_HEADER_TEXT) : NULL;
+  prec->size = pl->decoded_size;
+  prec->sha256 = g_strdup (pl->sha256);
+  g_autofree char *detail
+      = pl->complete ? NULL
+                     : g_strdup (ctx->policy->language == MUGAI_LANG_JA
+                                     ? "終わりの行がないため以降の本文も削除"
+                                     : "no end line: the rest of the text was removed too");
+  decide (ctx, prec, build, MUGAI_FINDING_INLINE_PAYLOAD, detail);
+
+  g_autofree char *ph = mugai_notice_placeholder (ctx->policy->language,
+                                                  mugai_payload_kind_name (pl->kind),
+                                                  prec->filename);
+  if (out->len > 0 && out->str[out->len - 1] != '\n')
+    g_string_append_c (out, '\n');
+  g_string_append (out, ph);
+}
+
+/* The decoded text (UTF-8, owned: taken) searched again for payloads,
+ * which are cut out the same way.  The search on the raw octets, before
+ * this one, finds yEnc (8-bit, which no charset decoding leaves alone);
+ * this one finds what only the decoding shows: uuencode in UTF-16 or
+ * UTF-32 text (every other octet a NUL), or a line that starts in
+ * ISO-2022-JP's escape back to ASCII.  found: payloads cut already (the
+ * limit counts both searches). */
+static char *
+cut_decoded_payloads (Ctx *ctx, Build *build, MugaiPartReport *rec, char *text, guint found,
+                      gboolean *over)
+{
+  g_autofree char *in = text;
+  gsize len = strlen (in);
+  guint limit = ctx->policy->limits.inline_payloads;
+  guint left = found < limit ? limit - found : 0;
+  gboolean more = FALSE;
+  g_autoptr (GPtrArray) payloads = mugai_textpayload_find (in, len, MAX (left, 1), &more);
+  if (payloads->len == 0)
+    return g_steal_pointer (&in);
+  if (left == 0)
+    {
+      /* past the limit already: the first one takes the rest with it */
+      MugaiPayload *first = payloads->pdata[0];
+      first->end = len;
+      g_ptr_array_set_size (payloads, 1);
+      more = TRUE;
+    }
+  *over = *over || more;
+  g_autoptr (GString) out = g_string_sized_new (len);
+  gsize pos = 0;
+  for (guint i = 0; i < payloads->len; i++)
+    {
+      const MugaiPayload *pl = payloads->pdata[i];
+      g_string_append_len (out, in + pos, (gssize) (pl->start - pos));
+      report_payload (ctx, build, rec, pl, found + i + 1, out);
+      pos = pl->end;
+    }
+  g_string_append_len (out, in + pos, (gssize) (len - pos));
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Text of a text part, payloads cut out (searched in the raw octets and
+ * again in the decoded text).  Returns owned UTF-8, or NULL with *binary
+ * set when what remains is not text. */
 static char *
 read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes,
            gboolean *binary)
@@ -545,6 +616,12 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
           return NULL;
         }
       rec->charset = g_steal_pointer (&used);
+      text = cut_decoded_payloads (ctx, build, rec, g_steal_pointer (&text), payloads->len, &over);
+      if (over)
+        mugai_report_add_finding (ctx->report,
+                                  mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
+                                                     "more than %u inline payloads",
+                                                     ctx->policy->limits.inline_payloads));
       return g_steal_pointer (&text);
     }
   if (mugai_charset_looks_binary ((const char *) rest->data, rest->len))
@@ -586,29 +663,11 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
       if (!pl)
         break;
 
-      g_autofree char *ppath = g_strdup_printf ("%s:%u", rec->path, i + 1);
-      MugaiPartReport *prec = mugai_report_add_part (ctx->report, ppath, "inline-payload");
-      static const char *const types[]
-          = { "application/x-uuencode", "application/x-yenc", "application/mac-binhex40" };
-      prec->declared_type = g_strdup (types[pl->kind]);
-      prec->filename = *pl->name ? mugai_header_decode (pl->name, MUGAI_HEADER_TEXT) : NULL;
-      prec->size = pl->decoded_size;
-      prec->sha256 = g_strdup (pl->sha256);
-      g_autofree char *detail
-          = pl->complete ? NULL
-                         : g_strdup (ctx->policy->language == MUGAI_LANG_JA
-                                         ? "終わりの行がないため以降の本文も削除"
-                                         : "no end line: the rest of the text was removed too");
-      decide (ctx, prec, build, MUGAI_FINDING_INLINE_PAYLOAD, detail);
-
-      g_autofree char *ph = mugai_notice_placeholder (ctx->policy->language,
-                                                      mugai_payload_kind_name (pl->kind),
-                                                      prec->filename);
-      if (out->len > 0 && out->str[out->len - 1] != '\n')
-        g_string_append_c (out, '\n');
-      g_string_append (out, ph);
+      report_payload (ctx, build, rec, pl, i + 1, out);
       pos = pl->end;
     }
+  char *text = cut_decoded_payloads (ctx, build, rec, g_string_free (g_steal_pointer (&out), FALSE),
+                                     payloads->len, &over);
   if (over)
     mugai_report_add_finding (ctx->report,
                               mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
@@ -624,7 +683,7 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
       mugai_report_add_finding (ctx->report,
                                 mugai_finding_new (MUGAI_FINDING_CHARSET, rec->path, "%s", d));
     }
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  return text;
 }
 
 /* HTML (or enriched text turned into HTML) to text. */

@@ -39,7 +39,12 @@ def delivered_problems(msg, case):
     of the original survived."""
     d, got = [], []
     for part in msg.walk():
-        if part.is_multipart() or part.get_content_disposition() != "attachment":
+        if part.is_multipart():
+            continue
+        for secret in case.absent:
+            if secret in (part.get_payload(decode=True) or b""):
+                d.append("a delivered part holds %r" % secret)
+        if part.get_content_disposition() != "attachment":
             continue
         got.append((part.get_content_type(), part.get_filename()))
         payload = part.get_payload(decode=True) or b""

@@ -725,6 +725,49 @@ test_engines_share_slots (void)
   g_assert_cmpuint (mugai_engines_slot_count (reloaded), ==, 3);
 }
 
+/* Finding 4 of issue 10: uuencode in a UTF-16LE text part (the search
+ * ran on the raw octets, where every other octet is a NUL), and a block
+ * whose first data line has characters past its count (GNU uudecode
+ * ignores them and writes the program). */
+static void
+test_uuencode_decoded_text (void)
+{
+  const char *utf8 = "請求書です\nbegin 644 invoice.exe\n#35J0\n`\nend\nよろしく\n";
+  gsize n = 0;
+  g_autofree char *wide = g_convert (utf8, -1, "UTF-16LE", "UTF-8", NULL, &n, NULL);
+  g_assert_nonnull (wide);
+  g_autofree char *b64 = g_base64_encode ((const guchar *) wide, n);
+  g_autofree char *msg = g_strconcat (HDR "MIME-Version: 1.0\n"
+                                          "Content-Type: text/plain; charset=utf-16le\n"
+                                          "Content-Transfer-Encoding: base64\n\n",
+                                      b64, "\n", NULL);
+  Result r;
+  run (msg, NULL, &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "請求書です\n"));
+  g_assert_nonnull (strstr (text, "よろしく\n"));
+  g_assert_null (strstr (text, "#35J0"));
+  g_assert_null (strstr (text, "begin 644"));
+  g_assert_nonnull (strstr (text, "invoice.exe"));
+  const MugaiPartReport *p = find_part (r.report, "1:1");
+  g_assert_cmpint (p->reason, ==, MUGAI_FINDING_INLINE_PAYLOAD);
+  g_assert_cmpstr (p->filename, ==, "invoice.exe");
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), !=,
+                   "clean");
+  result_clear (&r);
+
+  run (HDR "\nbefore\nbegin 644 invoice.exe\n#35J0XYZ!!\n`\nend\nafter\n", NULL, &r);
+  g_autofree char *text2 = body_text (r.message);
+  g_assert_null (strstr (text2, "#35J0"));
+  g_assert_nonnull (strstr (text2, "before\n"));
+  g_assert_nonnull (strstr (text2, "after\n"));
+  p = find_part (r.report, "1:1");
+  g_assert_cmpint (p->reason, ==, MUGAI_FINDING_INLINE_PAYLOAD);
+  g_assert_cmpstr (p->filename, ==, "invoice.exe");
+  g_assert_true (p->size == 3);
+  result_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -760,6 +803,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/signed", test_signed);
   g_test_add_func ("/sanitize/oversize-and-empty", test_oversize_and_empty);
   g_test_add_func ("/sanitize/uuencode-cut", test_uuencode_cut);
+  g_test_add_func ("/sanitize/uuencode-decoded-text", test_uuencode_decoded_text);
   g_test_add_func ("/sanitize/rfc822-attach", test_rfc822_attach);
   g_test_add_func ("/sanitize/rfc822-inline", test_rfc822_inline);
   g_test_add_func ("/sanitize/tnef-and-pkcs7", test_tnef_and_pkcs7);

@@ -32,7 +32,7 @@ EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
 class Case:
     def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
                  entries=(), type_label=None, skip=None, smtp_reject=False, delivered=(),
-                 config_extra=None, text=(), no_stale_pipes=False):
+                 config_extra=None, text=(), no_stale_pipes=False, absent=()):
         self.key = key
         self.message = message          # bytes
         self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
@@ -47,6 +47,7 @@ class Case:
         self.config_extra = config_extra  # appended to the test configuration (CLI only)
         self.text = list(text)          # strings the delivered text attachment holds, in order
         self.no_stale_pipes = no_stale_pipes  # LibreOffice killed: its /tmp pipe must not stay
+        self.absent = list(absent)      # strings no delivered part may hold (decoded)
 
 
 # ---- file makers -------------------------------------------------------
@@ -396,6 +397,31 @@ def message(subject, filename, data, ctype="application/octet-stream", text="添
     return bytes(m)
 
 
+def uuencoded(name, data, first_extra=b""):
+    """A uuencode block (GNU style) of data; first_extra is appended to
+    its first data line (decoders that go by the length character, as
+    GNU uudecode does, ignore it)."""
+    import binascii
+    lines = [binascii.b2a_uu(data[i:i + 45]).rstrip(b"\n") for i in range(0, len(data), 45)]
+    lines[0] += first_extra
+    return b"begin 644 " + name + b"\n" + b"\n".join(lines) + b"\n`\nend\n"
+
+
+def text_message(subject, body, charset):
+    """A message whose only part is text/plain in charset (base64)."""
+    import base64
+    m = EmailMessage()
+    m["From"] = "Sender <sender@example.com>"
+    m["To"] = "staff@city.example.lg.jp"
+    m["Subject"] = subject
+    m["Message-ID"] = "<%s@threats.example.com>" % subject.encode().hex()[:24]
+    m["MIME-Version"] = "1.0"
+    m["Content-Type"] = "text/plain; charset=%s" % charset
+    m["Content-Transfer-Encoding"] = "base64"
+    m.set_payload(base64.encodebytes(body.encode(charset)).decode())
+    return bytes(m)
+
+
 def _tool(*names):
     for n in names:
         p = shutil.which(n)
@@ -543,6 +569,18 @@ def cases(workdir):
                     reason="banned-type",
                     notice=["資料.pdf", "変換後のファイルを添付できません: マークアップ（<script）を含みます"],
                     config_extra="[convert]\npdf = text\n"))
+    # uuencode only the decoding shows (UTF-16), and a block whose first
+    # data line is longer than its count says: both cut out
+    uu = uuencoded(b"invoice.exe", exe)
+    out.append(Case("uuencode-utf16", text_message("uu16", "請求書を送ります。\n" + uu.decode()
+                                                   + "よろしくお願いします。\n", "utf-16le"),
+                    categories=["inline-payload"], notice=["invoice.exe", "よろしくお願いします。"],
+                    absent=[uu.splitlines()[1], b"begin 644"]))
+    uu = uuencoded(b"invoice.exe", exe, first_extra=b"XYZ")
+    out.append(Case("uuencode-long-line", text_message("uu long", "請求書を送ります。\n" + uu.decode() + "以上\n",
+                                                       "utf-8"),
+                    categories=["inline-payload"], notice=["invoice.exe"],
+                    absent=[uu.splitlines()[1], b"begin 644"]))
     out.append(Case("png-metadata", message("png", "写真.png", png_with_metadata(), "image/png"),
                     reason="converted", notice=["写真.png"], delivered=[("image/png", "写真.png")]))
     out.append(Case("docx-text", message("docx", "見積書.docx", docx_japanese(),
