@@ -572,6 +572,17 @@ cut_decoded_payloads (Ctx *ctx, Build *build, MugaiPartReport *rec, char *text, 
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+/* URLs written in text (owned: taken) neutralised as link targets are,
+ * unless [sanitize] text_links = keep. */
+static char *
+defang_text (Ctx *ctx, char *text)
+{
+  if (ctx->policy->text_links == MUGAI_TEXT_LINKS_KEEP)
+    return text;
+  g_autofree char *in = text;
+  return mugai_url_defang_text (in, strlen (in), NULL);
+}
+
 /* Text of a text part, payloads cut out (searched in the raw octets and
  * again in the decoded text).  Returns owned UTF-8, or NULL with *binary
  * set when what remains is not text. */
@@ -622,7 +633,7 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
                                   mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
                                                      "more than %u inline payloads",
                                                      ctx->policy->limits.inline_payloads));
-      return g_steal_pointer (&text);
+      return defang_text (ctx, g_steal_pointer (&text));
     }
   if (mugai_charset_looks_binary ((const char *) rest->data, rest->len))
     {
@@ -683,7 +694,7 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
       mugai_report_add_finding (ctx->report,
                                 mugai_finding_new (MUGAI_FINDING_CHARSET, rec->path, "%s", d));
     }
-  return text;
+  return defang_text (ctx, text);
 }
 
 /* HTML (or enriched text turned into HTML) to text. */
@@ -726,8 +737,13 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
   MugaiHtmlStats stats = { 0 };
   g_autoptr (GError) error = NULL;
   char *text = NULL;
-  if (!mugai_html_to_text (utf8, strlen (utf8), ctx->policy->links, ctx->policy->limits.part_size,
-                           &text, &stats, &error))
+  const MugaiHtmlOptions hopts = {
+    .links = ctx->policy->links,
+    .text_links = ctx->policy->text_links,
+    .english = ctx->policy->language == MUGAI_LANG_EN,
+    .max_output = ctx->policy->limits.part_size,
+  };
+  if (!mugai_html_render (utf8, strlen (utf8), &hopts, &text, &stats, &error))
     {
       *detail = g_strdup (error->message);
       return NULL;

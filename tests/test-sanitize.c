@@ -768,6 +768,75 @@ test_uuencode_decoded_text (void)
   result_clear (&r);
 }
 
+/* Issue 10, finding 11: URLs written as text are defanged by the same
+ * code as link targets (text_links = keep leaves them), in text/plain
+ * and in HTML outside links; a script link says it was removed, in the
+ * notice's language. */
+static void
+test_text_links (void)
+{
+  const char *plain = HDR "\nLog in at https://evil.example/login or www.evil.example now.\n";
+  Result r;
+  run (plain, NULL, &r);
+  g_autofree char *t1 = body_text (r.message);
+  g_assert_nonnull (strstr (t1, "Log in at hxxps://evil[.]example/login or www[.]evil[.]example now.\n"));
+  g_assert_null (strstr (r.output, "https://evil"));
+  result_clear (&r);
+
+  run (plain, "[sanitize]\ntext_links = keep\n", &r);
+  g_autofree char *t2 = body_text (r.message);
+  g_assert_nonnull (strstr (t2, "Log in at https://evil.example/login or www.evil.example now.\n"));
+  result_clear (&r);
+
+  const char *html = HDR "MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n"
+                         "<p>Visit https://evil.example/x today</p>"
+                         "<p><a href=\"javascript:alert(1)\">click</a></p>\n";
+  run (html, NULL, &r);
+  g_autofree char *t3 = body_text (r.message);
+  g_assert_nonnull (strstr (t3, "Visit hxxps://evil[.]example/x today"));
+  g_assert_nonnull (strstr (t3, "click [リンク（スクリプト）を削除しました]"));
+  g_assert_null (strstr (t3, "javascript"));
+  result_clear (&r);
+
+  run (html, "[notice]\nlanguage = en\n[sanitize]\ntext_links = keep\n", &r);
+  g_autofree char *t4 = body_text (r.message);
+  g_assert_nonnull (strstr (t4, "Visit https://evil.example/x today"));
+  g_assert_nonnull (strstr (t4, "click [script link removed]"));
+  result_clear (&r);
+}
+
+/* Issue 10, finding 11: a From whose display name is one encoded-word
+ * goes out as RFC 2047, never as raw 8-bit text. */
+static void
+test_from_encoded_word (void)
+{
+  static const char *const froms[] = {
+    "=?UTF-8?B?5bGx55Sw?= <a@example.jp>",
+    "=?UTF-8?B?5bGx55Sw?=<a@example.jp>",
+    "=?utf-8?q?=E5=B1=B1=E7=94=B0?= <a@example.jp>",
+    "\"=?UTF-8?B?5bGx55Sw?=\" <a@example.jp>",
+    "=?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <a@example.jp>",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (froms); i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("From: %s\nTo: b@example.jp\nSubject: t\n\nhello\n",
+                                              froms[i]);
+      Result r;
+      run (msg, NULL, &r);
+      const char *from = strstr (r.output, "From:");
+      g_assert_nonnull (from);
+      const char *end = strstr (from, "\nTo:");
+      g_assert_nonnull (end);
+      for (const char *p = from; p < end; p++)
+        g_assert_cmpuint ((guchar) *p, <, 0x80);
+      InternetAddressList *l = g_mime_message_get_from (r.message);
+      g_assert_cmpint (internet_address_list_length (l), ==, 1);
+      g_assert_cmpstr (internet_address_get_name (internet_address_list_get_address (l, 0)), ==,
+                       "山田");
+      result_clear (&r);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -804,6 +873,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/oversize-and-empty", test_oversize_and_empty);
   g_test_add_func ("/sanitize/uuencode-cut", test_uuencode_cut);
   g_test_add_func ("/sanitize/uuencode-decoded-text", test_uuencode_decoded_text);
+  g_test_add_func ("/sanitize/text-links", test_text_links);
+  g_test_add_func ("/sanitize/from-encoded-word", test_from_encoded_word);
   g_test_add_func ("/sanitize/rfc822-attach", test_rfc822_attach);
   g_test_add_func ("/sanitize/rfc822-inline", test_rfc822_inline);
   g_test_add_func ("/sanitize/tnef-and-pkcs7", test_tnef_and_pkcs7);
