@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "convert.h"
+#include "filetype.h"
 #include "mugai-gmime.h"
 #include "notice.h"
 
@@ -837,6 +839,58 @@ test_from_encoded_word (void)
     }
 }
 
+/* Issue 10, finding 1: what a converted file is named, and the markup
+ * no converter output may hold. */
+static void
+test_converted_names (void)
+{
+  static const struct
+  {
+    const char *in, *type, *out;
+  } cases[] = {
+    { "report.shtml", "application/pdf", "report.shtml.pdf" },
+    { "見積書.pdf", "application/pdf", "見積書.pdf" },
+    { "REPORT.PDF", "application/pdf", "REPORT.PDF" },
+    { "a.mht", "application/pdf", "a.mht.pdf" },
+    { "a．ｐｄｆ", "application/pdf", "a．ｐｄｆ.pdf" },
+    { NULL, "application/pdf", "document.pdf" },
+    { "x.svg", "image/png", "x.svg.png" },
+    { "x.PNG", "image/png", "x.PNG" },
+    { "x.jpg", "image/png", "x.jpg.png" },
+    { "photo.JPG", "image/jpeg", "photo.JPG" },
+    { "photo.jpeg", "image/jpeg", "photo.jpeg" },
+    { "photo.gif", "image/jpeg", "photo.gif.jpg" },
+    { "", "image/png", "image.png" },
+    { "a.xml", "text/plain", "a.xml.txt" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *n = mugai_convert_output_name (cases[i].in, cases[i].type);
+      g_assert_cmpstr (n, ==, cases[i].out);
+    }
+
+  static const struct
+  {
+    const char *data, *found;
+  } markup[] = {
+    { "%PDF-1.4 plain", NULL },
+    { "x<ScRiPt>", "<script" },
+    { "\x89PNG..<svg onload", "<svg" },
+    { "..<?xml version", "<?xml" },
+    { "<!DOCTYPE html>", "<!doctype" },
+    { "a<IFRAME src", "<iframe" },
+    { "<HTML>", "<html" },
+    { "java\tscript:alert(1)", "javascript:" },
+    { "VBScript:x", "vbscript:" },
+    { "<scrip t> <b>bold</b> << /Type /Page >>", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (markup); i++)
+    g_assert_cmpstr (mugai_filetype_markup ((const guint8 *) markup[i].data,
+                                            strlen (markup[i].data)),
+                     ==, markup[i].found);
+  g_assert_null (mugai_filetype_markup (NULL, 0));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -875,6 +929,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/uuencode-decoded-text", test_uuencode_decoded_text);
   g_test_add_func ("/sanitize/text-links", test_text_links);
   g_test_add_func ("/sanitize/from-encoded-word", test_from_encoded_word);
+  g_test_add_func ("/sanitize/converted-names", test_converted_names);
   g_test_add_func ("/sanitize/rfc822-attach", test_rfc822_attach);
   g_test_add_func ("/sanitize/rfc822-inline", test_rfc822_inline);
   g_test_add_func ("/sanitize/tnef-and-pkcs7", test_tnef_and_pkcs7);
