@@ -354,7 +354,6 @@ is_east_asian_wide (gunichar c)
   return g_unichar_iswide (c) && g_unichar_get_script (c) != G_UNICODE_SCRIPT_HANGUL;
 }
 
-
 /* ---------------------------------------------------------------------- */
 /* Layout: everything is owed until the next visible character. */
 

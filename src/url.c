@@ -66,7 +66,6 @@ is_deceptive (gunichar c)
     }
 }
 
-
 /* Length of a leading "scheme" (RFC 3986 3.1) followed by ':', or 0. */
 gsize
 mugai_url_scheme_len (const char *s, gsize len)
@@ -225,7 +224,8 @@ mugai_url_defang (const char *url)
   if (u.scheme_len > 0)
     {
       /* "hxxp", "hxxps", "fxp": the letters keep their case. */
-      if (mugai_url_scheme_is (url, u.scheme_len, "http") || mugai_url_scheme_is (url, u.scheme_len, "https"))
+      if (mugai_url_scheme_is (url, u.scheme_len, "http")
+          || mugai_url_scheme_is (url, u.scheme_len, "https"))
         {
           g_string_append_c (out, url[0]);
           g_string_append_c (out, g_ascii_isupper (url[1]) ? 'X' : 'x');
@@ -633,7 +633,7 @@ text_url_start (const char *s, gsize len)
 static gboolean
 text_url_char (char c)
 {
-  return (guchar) c > 0x20 && (guchar) c < 0x7f && !strchr ("<>\"`{}|\\^", c);
+  return (guchar)c > 0x20 && (guchar)c < 0x7f && !strchr ("<>\"`{}|\\^", c);
 }
 
 /* Drops what ends a sentence, not the URL, from s[0..n): returns the
@@ -686,13 +686,13 @@ mugai_url_defang_text (const char *text, gsize len, gboolean *changed)
       end = i + MAX (text_url_trim (text + i, end - i), start);
       g_autofree char *url = g_strndup (text + i, end - i);
       g_autofree char *defanged = mugai_url_defang (url);
-      g_string_append_len (out, text + done, (gssize) (i - done));
+      g_string_append_len (out, text + done, (gssize)(i - done));
       g_string_append (out, defanged);
       done = end;
       i = end - 1;
       any = TRUE;
     }
-  g_string_append_len (out, text + done, (gssize) (len - done));
+  g_string_append_len (out, text + done, (gssize)(len - done));
   if (changed)
     *changed = any;
   return g_string_free (out, FALSE);

@@ -362,8 +362,9 @@ static const TextCase text_cases[] = {
     .html = "<a href=\"VBScript:x\">v</a> <a href=\"data:text/html,x\">d</a> "
             "<a href=\"file://server/share\">f</a> <a href=\"ms-msdt:/id x\">m</a>",
     .links = D,
-    .expect = "v [リンク（スクリプト）を削除しました] d [リンク（スクリプト）を削除しました] f [file:] "
-              "m [ms-msdt:]\n",
+    .expect
+    = "v [リンク（スクリプト）を削除しました] d [リンク（スクリプト）を削除しました] f [file:] "
+      "m [ms-msdt:]\n",
     .absent = { "server", "/id" } },
   { .name = "mailto",
     .html = "<a href=\"mailto:taro.yamada@city.example.jp?subject=a.b\">Mail</a>",
@@ -979,8 +980,8 @@ test_defang_text (void)
   for (gsize i = 0; i < G_N_ELEMENTS (text_url_cases); i++)
     {
       gboolean changed = FALSE;
-      g_autofree char *out = mugai_url_defang_text (text_url_cases[i].in,
-                                                    strlen (text_url_cases[i].in), &changed);
+      g_autofree char *out
+          = mugai_url_defang_text (text_url_cases[i].in, strlen (text_url_cases[i].in), &changed);
 
       g_assert_cmpstr (out, ==, text_url_cases[i].out);
       g_assert_cmpint (changed, ==, strcmp (text_url_cases[i].in, text_url_cases[i].out) != 0);

@@ -410,9 +410,11 @@ static const EdgeCase edge_cases[] = {
   { "begin 644 a\n#86)C\nEND\n", 0, 0, FALSE, NULL },
   /* "begin MODE NAME" is a payload whatever follows: what some decoder
    * may make of it is not passed through (fail closed) */
-  { "begin 644 people came to the meeting\nAND THEN WE WENT HOME\nend\nafter\n", 0, 63, TRUE, NULL },
+  { "begin 644 people came to the meeting\nAND THEN WE WENT HOME\nend\nafter\n", 0, 63, TRUE,
+    NULL },
   { "begin 644 people came\nto the meeting\nend\n", 0, 0, FALSE, "" },
-  { "begin 644 a\n\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n", 0, 0, FALSE, "" },
+  { "begin 644 a\n\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n", 0, 0,
+    FALSE, "" },
   { "begin 644 a\nHELLO WORLD\nend\n", 0, 0, TRUE, NULL },
   { "begin 644 a\n`\nnot the end\n", 0, 0, FALSE, "" },
   { "begin 644 a\n`", 0, 0, FALSE, "" },
@@ -425,8 +427,9 @@ static const EdgeCase edge_cases[] = {
    * ignores them and writes the file, so it is a payload, and its end
    * line still ends it */
   { "begin 644 invoice.exe\n#86)CXYZ!!\nend\nafter\n", 0, 37, TRUE, "abc" },
-  { "begin 644 invoice.exe\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S86)C\n`\nend\n", 0, 0,
-    TRUE, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrs" },
+  { "begin 644 "
+    "invoice.exe\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S86)C\n`\nend\n",
+    0, 0, TRUE, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrs" },
   /* begin-base64 */
   { "begin-base64 644 x\nnot base64!\n====\n", 0, 0, FALSE, "" },
   { "begin-base64 644 x\nabc\n====\n", 0, 0, TRUE, NULL },
@@ -788,8 +791,7 @@ static void
 test_large_text (void)
 {
   static const char *const lines[] = {
-    SJIS_HELLO "\r\n", "begin the meeting\r\n", "begin 644\r\n",
-    "=y\r\n",          "(This file\r\n",        "\r\n",
+    SJIS_HELLO "\r\n", "begin the meeting\r\n", "begin 644\r\n", "=y\r\n", "(This file\r\n", "\r\n",
     SJIS_BYE "\r\n",
   };
   g_autoptr (GString) text = g_string_sized_new (10 * 1024 * 1024 + 100);
