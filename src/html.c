@@ -531,7 +531,8 @@ emit_visible (Writer *w, const char *s, gsize n, gunichar first, gunichar last)
       return;
     }
   flush_layout (w, first);
-  if (w->defang_text && !w->literal)
+  if (w->defang_text && !w->literal
+      && (memchr (s, ':', n) != NULL || memchr (s, 'w', n) != NULL || memchr (s, 'W', n) != NULL))
     {
       /* a URL written as text is neutralised like a link target (the
        * capture keeps it as written, for the phishing check) */
