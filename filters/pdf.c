@@ -10,8 +10,9 @@
  *	new PDF whose pages are nothing but pictures of the original's
  *	pages: each page is rendered by poppler (as for printing, so the
  *	printable appearance of annotations and form fields shows, as
- *	pixels) into an RGB image at --dpi, and the image is painted on a
- *	page of the original's viewed size (rotation applied).  Nothing of
+ *	pixels) into an RGB image at --dpi, every colour value made even
+ *	(see even_pixels()), and the image is painted on a page of the
+ *	original's viewed size (rotation applied).  Nothing of
  *	the original's structure survives: no text, fonts, links,
  *	annotations, forms, JavaScript, actions, embedded files, outlines or
  *	metadata.  The output is built in memory by cairo and written in one
@@ -333,6 +334,30 @@ cairo_check (cairo_status_t status, const char *what, int index, GError **error)
   return FALSE;
 }
 
+/* Clears the lowest bit of every colour value of img (invisible: 1/255
+ * of the range).  cairo stores the page image zlib-compressed, and zlib
+ * stores incompressible rows (noise) as they are, so a sender who
+ * controls the pixels would control octets of our output: a page of
+ * noise spelling "<script>" made a PDF that an HTML parser runs.  With
+ * even octets only, no ASCII markup can be spelt in those rows: "<" is
+ * even, but "s", "m", "g", "i", "a", "?", "!" and "=" are odd, so no
+ * "<script", "<html", "<svg", "<iframe", "<?xml", "<!DOCTYPE",
+ * "javascript:" and no attribute at all.  (What zlib does compress is
+ * not the sender's octets; mugai checks every output for markup as well,
+ * and refuses it.) */
+static void
+even_pixels (cairo_surface_t *img)
+{
+  unsigned char *data = cairo_image_surface_get_data (img);
+  int stride = cairo_image_surface_get_stride (img);
+  int h = cairo_image_surface_get_height (img);
+  if (data == NULL)
+    return;
+  for (size_t i = 0; i < (size_t)stride * (size_t)h; i++)
+    data[i] &= 0xfe;
+  cairo_surface_mark_dirty (img);
+}
+
 /* Renders page index of doc as an image on the current page of out */
 static gboolean
 render_page (PdfDocument *doc, int index, const PdfOptions *opt, cairo_surface_t *out_surface,
@@ -365,6 +390,7 @@ render_page (PdfDocument *doc, int index, const PdfOptions *opt, cairo_surface_t
       return FALSE;
   }
   cairo_surface_flush (img);
+  even_pixels (img);
 
   cairo_pdf_surface_set_size (out_surface, width, height);
   cairo_save (out);

@@ -43,6 +43,7 @@ typedef struct
 
 static const char *const alternative_choices[] = { "html", "text", NULL };
 static const char *const links_choices[] = { "defang", "show", "drop", NULL };
+static const char *const text_links_choices[] = { "defang", "keep", NULL };
 static const char *const rfc822_choices[] = { "attach", "inline", NULL };
 static const char *const charset_choices[] = { "utf-8", "iso-2022-jp", NULL };
 static const char *const on_choices[] = { "remove", "reject", NULL };
@@ -62,6 +63,7 @@ static const char *const image_choices[] = { "reencode", "remove", NULL };
 static const KeyDef keys[] = {
   { "sanitize", "alternative", KEY_CHOICE, alternative_choices, 0, 0, P (alternative) },
   { "sanitize", "links", KEY_CHOICE, links_choices, 0, 0, P (links) },
+  { "sanitize", "text_links", KEY_CHOICE, text_links_choices, 0, 0, P (text_links) },
   { "sanitize", "rfc822", KEY_CHOICE, rfc822_choices, 0, 0, P (rfc822) },
   { "sanitize", "charset", KEY_CHOICE, charset_choices, 0, 0, P (charset) },
   { "sanitize", "encrypted", KEY_CHOICE, on_choices, 0, 0, P (encrypted) },

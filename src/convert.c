@@ -18,12 +18,17 @@
  *	mugai-filter-office; LibreOffice's own output never reaches the
  *	message.
  *
- *	Names: a converted PDF keeps its name (見積書.pdf stays 見積書.pdf,
- *	now image-only); text gets ".txt" after the whole name (見積書.xlsx
- *	becomes 見積書.xlsx.txt) and so does a PDF made from an office
- *	document (見積書.doc becomes 見積書.doc.pdf), so that nothing opens
- *	it as the original type; an image keeps its name when its type is
- *	kept and gets ".png" otherwise.
+ *	Names: an output is always named for what it now is, whatever the
+ *	sender called the input, so that nothing opens it as another type
+ *	(a PDF sent as "report.shtml" would otherwise be handed to a
+ *	browser's HTML parser by its name).  An image-only PDF is NAME.pdf
+ *	unless NAME already ends in ".pdf" (見積書.pdf stays 見積書.pdf,
+ *	見積書.doc becomes 見積書.doc.pdf, report.shtml report.shtml.pdf);
+ *	text is NAME.txt (見積書.xlsx.txt); a re-encoded JPEG keeps a name
+ *	ending in .jpg, .jpeg or .jpe and a PNG one ending in .png, and
+ *	anything else gets ".jpg" or ".png" after the whole name (x.svg
+ *	becomes x.svg.png).  Extensions are compared in ASCII, case
+ *	ignored: a full-width "．ｐｄｆ" is not ".pdf" to Windows.
  *
  * LIMITS
  *	From [sandbox]: wall clock, CPU seconds, address space, output size,
@@ -292,6 +297,48 @@ with_suffix (const char *filename, const char *fallback, const char *suffix)
   return g_strconcat (base, suffix, NULL);
 }
 
+/* TRUE when name ends in one of exts (".pdf", ...), ASCII case ignored. */
+static gboolean
+ends_in (const char *name, const char *const *exts)
+{
+  gsize n = name ? strlen (name) : 0;
+  for (gsize i = 0; exts[i]; i++)
+    {
+      gsize e = strlen (exts[i]);
+      if (n > e && g_ascii_strcasecmp (name + n - e, exts[i]) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The name of an output of a type whose extensions are exts (the first
+ * is the one added): filename itself when it already ends in one of
+ * them, else filename (or fallback) with exts[0] after it. */
+static char *
+named_as (const char *filename, const char *fallback, const char *const *exts)
+{
+  if (filename && *filename && ends_in (filename, exts))
+    return g_strdup (filename);
+  return with_suffix (filename, fallback, exts[0]);
+}
+
+static const char *const pdf_exts[] = { ".pdf", NULL };
+static const char *const txt_exts[] = { ".txt", NULL };
+static const char *const jpeg_exts[] = { ".jpg", ".jpeg", ".jpe", NULL };
+static const char *const png_exts[] = { ".png", NULL };
+
+char *
+mugai_convert_output_name (const char *filename, const char *mime_type)
+{
+  if (g_strcmp0 (mime_type, "application/pdf") == 0)
+    return named_as (filename, "document", pdf_exts);
+  if (g_strcmp0 (mime_type, "image/jpeg") == 0)
+    return named_as (filename, "image", jpeg_exts);
+  if (g_strcmp0 (mime_type, "image/png") == 0)
+    return named_as (filename, "image", png_exts);
+  return with_suffix (filename, "document", txt_exts[0]);
+}
+
 /* The extension LibreOffice is given for a true type (its own type
  * detection reads the content; the name only breaks ties). */
 static const char *
@@ -361,7 +408,7 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
   out->is_text = text;
   out->mime_type = g_strdup (text ? "text/plain" : "application/pdf");
   out->filename = text ? with_suffix (text_base, "document.pdf", ".txt")
-                       : g_strdup (name && *name ? name : "document.pdf");
+                       : named_as (name, "document", pdf_exts);
   out->status = MUGAI_CONVERT_DONE;
   if (!text && s->pdf_text)
     {
@@ -479,13 +526,8 @@ mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboo
           return TRUE;
         g_autofree char *type = info_word (r.diagnostics, "type");
         gboolean jpeg = g_strcmp0 (type, "image/jpeg") == 0;
-        const char *ext = jpeg ? ".jpg" : ".png";
-        g_autofree char *lower = filename ? g_utf8_strdown (filename, -1) : NULL;
-        gboolean keep = lower && (jpeg ? (g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg")
-                                          || g_str_has_suffix (lower, ".jpe"))
-                                       : g_str_has_suffix (lower, ".png"));
-        out->filename = keep ? g_strdup (filename) : with_suffix (filename, "image", ext);
         out->mime_type = g_strdup (jpeg ? "image/jpeg" : "image/png");
+        out->filename = mugai_convert_output_name (filename, out->mime_type);
         out->detail = g_strdup (ja ? "画像を再作成（撮影情報などのメタデータや隠しデータは含まれません）"
                                    : "image re-encoded (no metadata or hidden data)");
         out->output = g_steal_pointer (&r.output);

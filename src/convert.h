@@ -83,6 +83,11 @@ GPtrArray *mugai_convert_check (const MugaiConvertSettings *settings, gboolean *
  * and for each worker it reaps. */
 void mugai_convert_sweep_stale (void);
 
+/* The name an output of mime_type (application/pdf, image/jpeg,
+ * image/png; anything else is text) gets when the input was called
+ * filename (may be NULL): see convert.c, "Names".  Owned. */
+char *mugai_convert_output_name (const char *filename, const char *mime_type);
+
 /* kind: the part's true type (mugai_convert_mode() gave mode for it). */
 /* deadline: g_get_monotonic_time() by which every filter run must be
  * over, or 0.  Each run gets the shorter of [sandbox] timeout and what is

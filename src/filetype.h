@@ -75,3 +75,16 @@ const char *mugai_filetype_kind_label (MugaiDangerKind kind, gboolean japanese);
 
 MugaiDangerKind mugai_filetype_danger (const guint8 *data, gsize len, const char *filename,
                                        char **label_ja, char **label_en);
+
+/* Looks in all of data (len octets, borrowed; NULL allowed when len is
+ * 0), not only its start, for what would make an HTML, SVG or XML
+ * parser build markup from it: "<script", "<html", "<svg", "<?xml",
+ * "<!doctype", "<iframe" with what ends a tag name after them (white
+ * space, "/" or ">"), and "javascript:", "vbscript:" (ASCII case
+ * ignored; tabs and newlines inside the URL schemes too).  For octets
+ * mugai made itself (a converter's output), where none of them has any
+ * business.  Compressed data is random-looking octets, which spell one
+ * of these by chance about once in 20 GB ("<svg" and a terminator, the
+ * shortest), so a real PDF or photo is not refused for it.  Returns the
+ * static token found first (lower case), or NULL.  Linear in len. */
+const char *mugai_filetype_markup (const guint8 *data, gsize len);

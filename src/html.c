@@ -2,7 +2,8 @@
  * html.c - HTML to readable plain text (libxml2's HTML parser)
  *
  * NAME
- *	mugai_html_to_text, mugai_html_meta_charset, mugai_html_defang_url
+ *	mugai_html_render, mugai_html_to_text, mugai_html_meta_charset,
+ *	mugai_html_defang_url
  *
  * SYNOPSIS
  *	#include "html.h"
@@ -49,11 +50,15 @@
  *	one trailing "/") it is written once, in the form the mode asks for,
  *	so that DEFANG does not leave a live copy of the URL for the mail
  *	client to turn into a link again.  Only http, https, ftp, mailto and
- *	tel targets are written; for any other scheme (javascript:,
- *	vbscript:, data:, file:, and protocol handlers such as ms-msdt: or
- *	search-ms:) only the scheme is shown: "text [javascript:]".  Targets
- *	that are a bare fragment ("#top") are not written.  <area href> is
- *	a link whose text is its alt text.
+ *	tel targets are written; a javascript:, vbscript: or data: link is
+ *	shown as "[リンク（スクリプト）を削除しました]" ("[script link
+ *	removed]"), and for any other scheme (file:, and protocol handlers
+ *	such as ms-msdt: or search-ms:) only the scheme is shown: "text
+ *	[file:]".  Targets that are a bare fragment ("#top") are not
+ *	written.  <area href> is a link whose text is its alt text.  URLs in
+ *	the text are defanged as they are written (emit_visible()), unless
+ *	the options say text_links = keep; targets are written as the link
+ *	mode says.  Cleaning, classifying and defanging are url.c's.
  *
  *	Dropped with their content: head, title, script, style, template,
  *	object, applet, iframe, frame, frameset, svg, math, link, meta,
@@ -127,6 +132,8 @@
 #include "html.h"
 
 #include <string.h>
+
+#include "url.h"
 
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
@@ -347,549 +354,6 @@ is_east_asian_wide (gunichar c)
   return g_unichar_iswide (c) && g_unichar_get_script (c) != G_UNICODE_SCRIPT_HANGUL;
 }
 
-/* Characters that are invisible or look like a space: inside a URL they
- * only serve to mislead, so a written target shows them percent-encoded. */
-static gboolean
-is_deceptive (gunichar c)
-{
-  switch (g_unichar_type (c))
-    {
-    case G_UNICODE_FORMAT:
-    case G_UNICODE_SPACE_SEPARATOR:
-    case G_UNICODE_LINE_SEPARATOR:
-    case G_UNICODE_PARAGRAPH_SEPARATOR:
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
-/* ---------------------------------------------------------------------- */
-/* URLs */
-
-/* Length of a leading "scheme" (RFC 3986 3.1) followed by ':', or 0. */
-static gsize
-url_scheme_len (const char *s, gsize len)
-{
-  gsize i;
-
-  if (len == 0 || !g_ascii_isalpha (s[0]))
-    return 0;
-  for (i = 1; i < len; i++)
-    {
-      if (s[i] == ':')
-        return i;
-      if (!g_ascii_isalnum (s[i]) && s[i] != '+' && s[i] != '-' && s[i] != '.')
-        return 0;
-    }
-  return 0;
-}
-
-static gboolean
-scheme_is (const char *s, gsize scheme_len, const char *name)
-{
-  return scheme_len == strlen (name) && g_ascii_strncasecmp (s, name, scheme_len) == 0;
-}
-
-/* Schemes for which browsers accept any number of "/" or "\" before the
- * host, and "http:host" (WHATWG URL, "special schemes"). */
-static gboolean
-scheme_is_special (const char *s, gsize scheme_len)
-{
-  return scheme_is (s, scheme_len, "http") || scheme_is (s, scheme_len, "https")
-         || scheme_is (s, scheme_len, "ftp") || scheme_is (s, scheme_len, "ws")
-         || scheme_is (s, scheme_len, "wss");
-}
-
-typedef struct
-{
-  gsize scheme_len; /* 0: none */
-  gsize auth_start; /* authority (userinfo@host:port); empty if none */
-  gsize auth_end;
-  gsize host_start;
-  gsize host_end;
-} UrlSpan;
-
-static gboolean
-is_slash (char c)
-{
-  return c == '/' || c == '\\';
-}
-
-/* Finds the host the way a browser would.  With no_scheme_host, a
- * scheme-less reference that does not start with "/" is taken to start
- * with a host ("www.example.com/x"), as mail clients do when they turn
- * text into links. */
-static void
-url_split (const char *s, gsize len, gboolean no_scheme_host, UrlSpan *u)
-{
-  gsize i = 0;
-  gsize k;
-  gboolean authority = FALSE;
-
-  memset (u, 0, sizeof *u);
-  u->scheme_len = url_scheme_len (s, len);
-  if (u->scheme_len > 0)
-    {
-      i = u->scheme_len + 1;
-      if (scheme_is_special (s, u->scheme_len))
-        {
-          while (i < len && is_slash (s[i]))
-            i++;
-          authority = TRUE;
-        }
-    }
-  if (!authority && i + 1 < len && is_slash (s[i]) && is_slash (s[i + 1]))
-    {
-      i += 2;
-      authority = TRUE;
-    }
-  if (!authority && u->scheme_len == 0 && no_scheme_host && i < len && !is_slash (s[i]))
-    authority = TRUE;
-
-  u->auth_start = u->auth_end = u->host_start = u->host_end = i;
-  if (!authority)
-    return;
-
-  while (i < len && !is_slash (s[i]) && s[i] != '?' && s[i] != '#')
-    i++;
-  u->auth_end = i;
-
-  u->host_start = u->auth_start;
-  for (k = u->auth_start; k < u->auth_end; k++)
-    if (s[k] == '@')
-      u->host_start = k + 1;
-
-  k = u->host_start;
-  if (k < u->auth_end && s[k] == '[')
-    {
-      while (k < u->auth_end && s[k] != ']')
-        k++;
-      if (k < u->auth_end)
-        k++;
-    }
-  else
-    {
-      while (k < u->auth_end && s[k] != ':')
-        k++;
-    }
-  u->host_end = k;
-}
-
-/* Appends s[0..len) with every host dot written as "[.]", counting the
- * ideographic full stops that IDNA treats as dots (UTS #46). */
-static void
-append_defanged_host (GString *out, const char *s, gsize len)
-{
-  const char *p = s;
-  const char *end = s + len;
-
-  while (p < end)
-    {
-      if (*p == '.')
-        {
-          g_string_append (out, "[.]");
-          p++;
-        }
-      else if (end - p >= 3
-               && (memcmp (p, "\xe3\x80\x82", 3) == 0      /* U+3002 */
-                   || memcmp (p, "\xef\xbc\x8e", 3) == 0   /* U+FF0E */
-                   || memcmp (p, "\xef\xbd\xa1", 3) == 0)) /* U+FF61 */
-        {
-          g_string_append (out, "[.]");
-          p += 3;
-        }
-      else
-        {
-          g_string_append_c (out, *p);
-          p++;
-        }
-    }
-}
-
-char *
-mugai_html_defang_url (const char *url)
-{
-  GString *out;
-  UrlSpan u;
-  gsize len;
-  gsize i;
-
-  g_return_val_if_fail (url != NULL, NULL);
-
-  len = strlen (url);
-  out = g_string_sized_new (len + 16);
-  url_split (url, len, TRUE, &u);
-
-  i = 0;
-  if (u.scheme_len > 0)
-    {
-      /* "hxxp", "hxxps", "fxp": the letters keep their case. */
-      if (scheme_is (url, u.scheme_len, "http") || scheme_is (url, u.scheme_len, "https"))
-        {
-          g_string_append_c (out, url[0]);
-          g_string_append_c (out, g_ascii_isupper (url[1]) ? 'X' : 'x');
-          g_string_append_c (out, g_ascii_isupper (url[2]) ? 'X' : 'x');
-          g_string_append_len (out, url + 3, u.scheme_len - 3);
-        }
-      else if (scheme_is (url, u.scheme_len, "ftp"))
-        {
-          g_string_append_c (out, url[0]);
-          g_string_append_c (out, g_ascii_isupper (url[1]) ? 'X' : 'x');
-          g_string_append_c (out, url[2]);
-        }
-      else
-        g_string_append_len (out, url, u.scheme_len);
-      g_string_append_c (out, ':');
-      i = u.scheme_len + 1;
-
-      if (scheme_is (url, u.scheme_len, "mailto"))
-        {
-          /* RFC 6068: addresses up to "?", separated by ",".  Every "@" is
-           * broken (a bare address in a header field of the query would
-           * be turned into a link too), dots only in the domains. */
-          gboolean domain = FALSE;
-          gboolean query = FALSE;
-
-          for (; i < len; i++)
-            {
-              char c = url[i];
-
-              if (c == '?')
-                query = TRUE;
-              if (c == '@')
-                {
-                  g_string_append (out, "[@]");
-                  domain = !query;
-                  continue;
-                }
-              if (c == ',' || c == '?')
-                domain = FALSE;
-              if (c == '.' && domain)
-                g_string_append (out, "[.]");
-              else
-                g_string_append_c (out, c);
-            }
-          return g_string_free (out, FALSE);
-        }
-    }
-
-  g_string_append_len (out, url + i, u.host_start - i);
-  append_defanged_host (out, url + u.host_start, u.host_end - u.host_start);
-  g_string_append (out, url + u.host_end);
-  return g_string_free (out, FALSE);
-}
-
-static gboolean
-has_non_ascii (const char *s, gsize len)
-{
-  gsize i;
-
-  for (i = 0; i < len; i++)
-    if ((guchar)s[i] >= 0x80)
-      return TRUE;
-  return FALSE;
-}
-
-/* The target as it may be written: leading and trailing C0/space removed
- * and tab/newline dropped anywhere (WHATWG URL parsing does the same, so
- * "java\tscript:" is javascript:), other controls dropped (they cannot
- * reach the output), and characters that could mislead a reader or break
- * the "[...]" framing percent-encoded: space, "[" and "]" outside an IPv6
- * literal, format and space characters (bidi overrides, U+3000).  A
- * non-ASCII host is written in its IDNA ASCII form ("xn--...").
- * *cut is set when the result was shortened to HTML_MAX_TARGET. */
-static char *
-clean_href (const char *raw, gboolean *cut)
-{
-  g_autoptr (GString) bare = g_string_new (NULL);
-  GString *out;
-  UrlSpan u;
-  const char *p;
-  const char *end;
-
-  *cut = FALSE;
-  for (p = raw; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (is_control (c))
-        continue;
-      if (c == ' ' && bare->len == 0)
-        continue;
-      /* Encoding only lengthens, so this is enough to reach the cap. */
-      if (bare->len > 2 * HTML_MAX_TARGET)
-        break;
-      g_string_append_len (bare, p, g_utf8_next_char (p) - p);
-    }
-  while (bare->len > 0 && bare->str[bare->len - 1] == ' ')
-    g_string_truncate (bare, bare->len - 1);
-
-  url_split (bare->str, bare->len, FALSE, &u);
-  if (has_non_ascii (bare->str + u.host_start, u.host_end - u.host_start))
-    {
-      /* "bаnk.example.jp" with a Cyrillic "а" looks like the real host;
-       * its ASCII form (what the browser resolves) does not. */
-      g_autofree char *host = g_strndup (bare->str + u.host_start, u.host_end - u.host_start);
-      g_autofree char *ascii = g_hostname_to_ascii (host);
-
-      if (ascii != NULL)
-        {
-          g_string_erase (bare, u.host_start, u.host_end - u.host_start);
-          g_string_insert (bare, u.host_start, ascii);
-          url_split (bare->str, bare->len, FALSE, &u);
-        }
-    }
-  out = g_string_sized_new (bare->len + 8);
-  p = bare->str;
-  end = bare->str + bare->len;
-  while (p < end)
-    {
-      gsize at = p - bare->str;
-      const char *next = g_utf8_next_char (p);
-      gunichar c = g_utf8_get_char (p);
-      gboolean in_host = at >= u.host_start && at < u.host_end;
-
-      if (out->len >= HTML_MAX_TARGET)
-        {
-          *cut = TRUE;
-          break;
-        }
-      if (c == ' ' || ((c == '[' || c == ']') && !in_host) || (c >= 0x80 && is_deceptive (c)))
-        {
-          for (; p < next; p++)
-            g_string_append_printf (out, "%%%02X", (guchar)*p);
-          continue;
-        }
-      g_string_append_len (out, p, next - p);
-      p = next;
-    }
-  return g_string_free (out, FALSE);
-}
-
-/* Host in comparable form: IDNA ASCII, lower case, no trailing dot, no
- * leading "www.".  Takes the span's raw host. */
-static char *
-host_normalize (const char *host, gsize len)
-{
-  g_autofree char *raw = NULL;
-  g_autofree char *ascii = NULL;
-  const char *h;
-  gsize n;
-
-  while (len > 0 && host[len - 1] == '.')
-    len--;
-  if (len == 0)
-    return NULL;
-  raw = g_strndup (host, len);
-  if (!g_utf8_validate (raw, -1, NULL))
-    return NULL;
-  ascii = g_hostname_to_ascii (raw);
-  h = ascii != NULL ? ascii : raw;
-  n = strlen (h);
-  while (n > 0 && h[n - 1] == '.')
-    n--;
-  if (n >= 4 && g_ascii_strncasecmp (h, "www.", 4) == 0)
-    {
-      h += 4;
-      n -= 4;
-    }
-  if (n == 0)
-    return NULL;
-  return g_ascii_strdown (h, n);
-}
-
-/* Domain of the first address of a mailto: body, or of a bare address. */
-static char *
-address_domain (const char *s, gsize len)
-{
-  const char *at = NULL;
-  gsize i;
-
-  for (i = 0; i < len && s[i] != '?' && s[i] != ','; i++)
-    if (s[i] == '@')
-      at = s + i;
-  if (at == NULL)
-    return NULL;
-  return host_normalize (at + 1, (s + i) - (at + 1));
-}
-
-/* Host of a link target (already cleaned), or NULL for relative targets
- * and schemes without a host. */
-static char *
-target_host (const char *href)
-{
-  gsize len = strlen (href);
-  UrlSpan u;
-
-  url_split (href, len, FALSE, &u);
-  if (scheme_is (href, u.scheme_len, "mailto"))
-    return address_domain (href + u.scheme_len + 1, len - u.scheme_len - 1);
-  if (u.host_end == u.host_start)
-    return NULL;
-  return host_normalize (href + u.host_start, u.host_end - u.host_start);
-}
-
-/* File name extensions that would otherwise pass for a top-level domain
- * in link text such as "report.pdf". */
-static gboolean
-is_file_extension (const char *tld, gsize len)
-{
-  static const char *const ext[] = {
-    "asp", "aspx", "bat",  "bin", "cgi", "cmd", "csv",  "doc", "docm", "docx", "exe", "gif",
-    "gz",  "htm",  "html", "ics", "img", "iso", "jpeg", "jpg", "js",   "jsp",  "lnk", "mov",
-    "mp3", "mp4",  "msg",  "msi", "one", "pdf", "php",  "png", "ppt",  "pptx", "ps1", "rar",
-    "rtf", "svg",  "tar",  "tgz", "txt", "vbs", "wav",  "xls", "xlsm", "xlsx", "xml", "zip",
-  };
-  gsize i;
-
-  for (i = 0; i < G_N_ELEMENTS (ext); i++)
-    if (strlen (ext[i]) == len && g_ascii_strncasecmp (tld, ext[i], len) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-/* "city.example.jp": at least two labels, letters/digits/hyphens (or
- * non-ASCII, for IDN), and a top-level label of two or more letters that
- * is not a common file extension. */
-static gboolean
-looks_like_domain (const char *s, gsize len)
-{
-  gsize i;
-  gsize label = 0;
-  gsize labels = 1;
-  gsize tld = 0;
-  gboolean tld_alpha = TRUE;
-
-  if (len == 0)
-    return FALSE;
-  for (i = 0; i < len; i++)
-    {
-      guchar c = s[i];
-
-      if (c == '.')
-        {
-          if (label == 0)
-            return FALSE;
-          labels++;
-          label = 0;
-          tld = i + 1;
-          tld_alpha = TRUE;
-          continue;
-        }
-      if (!(g_ascii_isalnum (c) || c == '-' || c >= 0x80))
-        return FALSE;
-      if (!(g_ascii_isalpha (c) || c >= 0x80))
-        tld_alpha = FALSE;
-      label++;
-    }
-  return labels >= 2 && label >= 2 && tld_alpha && !is_file_extension (s + tld, len - tld);
-}
-
-/* Host named by link text, or NULL if the text does not look like a URL,
- * an address or a host name.  The text is one token already normalised
- * (NFKC, no white space). */
-static char *
-visible_host (const char *text)
-{
-  gsize len = strlen (text);
-  const char *s = text;
-  UrlSpan u;
-  gsize i;
-
-  /* Brackets and sentence punctuation around a URL are not part of it. */
-  while (len > 0 && strchr ("(<[\"'", s[0]) != NULL)
-    {
-      s++;
-      len--;
-    }
-  while (len > 0 && strchr (")>]\"'.,;:!?", s[len - 1]) != NULL)
-    len--;
-  if (len == 0)
-    return NULL;
-
-  url_split (s, len, FALSE, &u);
-  if (u.scheme_len > 0 && u.auth_end > u.auth_start)
-    {
-      if (!scheme_is_special (s, u.scheme_len))
-        return NULL;
-      return host_normalize (s + u.host_start, u.host_end - u.host_start);
-    }
-  if (u.scheme_len > 0)
-    {
-      if (scheme_is (s, u.scheme_len, "mailto"))
-        return address_domain (s + u.scheme_len + 1, len - u.scheme_len - 1);
-      return NULL;
-    }
-
-  for (i = 0; i < len && !is_slash (s[i]) && s[i] != '?' && s[i] != '#'; i++)
-    if (s[i] == '@')
-      return address_domain (s, len);
-
-  url_split (s, len, TRUE, &u);
-  if (u.host_end == u.host_start)
-    return NULL;
-  if (u.host_end - u.host_start > 4 && g_ascii_strncasecmp (s + u.host_start, "www.", 4) == 0)
-    return host_normalize (s + u.host_start, u.host_end - u.host_start);
-  if (!looks_like_domain (s + u.host_start, u.host_end - u.host_start))
-    return NULL;
-  return host_normalize (s + u.host_start, u.host_end - u.host_start);
-}
-
-/* Link text as one token for comparison: NFKC (fullwidth "ｗｗｗ．" is
- * "www."), invisible format characters removed, trimmed.  NULL when the
- * text has inner white space or nothing is left. */
-static char *
-link_text_token (const char *text, gsize len)
-{
-  g_autofree char *nfkc = g_utf8_normalize (text, len, G_NORMALIZE_ALL_COMPOSE);
-  GString *out;
-  const char *p;
-
-  if (nfkc == NULL)
-    return NULL;
-  out = g_string_new (NULL);
-  for (p = nfkc; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (c == 0x3002)
-        c = '.';
-      if (g_unichar_isspace (c) || g_unichar_type (c) == G_UNICODE_SPACE_SEPARATOR)
-        {
-          if (out->len > 0)
-            g_string_append_c (out, ' ');
-          continue;
-        }
-      if (g_unichar_type (c) == G_UNICODE_FORMAT || is_control (c))
-        continue;
-      g_string_append_unichar (out, c);
-    }
-  while (out->len > 0 && out->str[out->len - 1] == ' ')
-    g_string_truncate (out, out->len - 1);
-  if (out->len == 0 || strchr (out->str, ' ') != NULL)
-    {
-      g_string_free (out, TRUE);
-      return NULL;
-    }
-  return g_string_free (out, FALSE);
-}
-
-/* Same URL for the purpose of writing it once: ASCII case and one trailing
- * "/" ignored. */
-static gboolean
-same_url (const char *a, const char *b)
-{
-  gsize la = strlen (a);
-  gsize lb = strlen (b);
-
-  if (la > 0 && a[la - 1] == '/')
-    la--;
-  if (lb > 0 && b[lb - 1] == '/')
-    lb--;
-  return la == lb && la > 0 && g_ascii_strncasecmp (a, b, la) == 0;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Layout: everything is owed until the next visible character. */
 
@@ -921,6 +385,8 @@ typedef struct
   GString *capture;   /* text of the open links */
   guint capturing;
   gboolean capture_full;
+  gboolean defang_text; /* URLs in the document's text are defanged */
+  gboolean literal;     /* writing a link target: written as it is */
 } Writer;
 
 static void
@@ -1065,7 +531,17 @@ emit_visible (Writer *w, const char *s, gsize n, gunichar first, gunichar last)
       return;
     }
   flush_layout (w, first);
-  put_raw (w, s, n);
+  if (w->defang_text && !w->literal
+      && (memchr (s, ':', n) != NULL || memchr (s, 'w', n) != NULL || memchr (s, 'W', n) != NULL))
+    {
+      /* a URL written as text is neutralised like a link target (the
+       * capture keeps it as written, for the phishing check) */
+      gboolean changed = FALSE;
+      g_autofree char *d = mugai_url_defang_text (s, n, &changed);
+      put_raw (w, changed ? d : s, changed ? strlen (d) : n);
+    }
+  else
+    put_raw (w, s, n);
   capture_add (w, s, n);
   w->st.last = last;
 }
@@ -1242,6 +718,7 @@ typedef struct
 {
   Writer w;
   MugaiLinkMode links;
+  gboolean english; /* mugai's own words in English */
   MugaiHtmlStats *stats;
   GArray *frames;
   gint cur_list; /* index in frames of the innermost list, or -1 */
@@ -1288,35 +765,6 @@ has_mso_class (xmlNode *node)
   return FALSE;
 }
 
-/* Classification of a cleaned target. */
-typedef enum
-{
-  TARGET_NONE,     /* empty */
-  TARGET_FRAGMENT, /* "#..." */
-  TARGET_BLOCKED,  /* scheme we do not write */
-  TARGET_URL
-} TargetKind;
-
-static TargetKind
-classify_target (const char *href, char **scheme)
-{
-  gsize len = strlen (href);
-  gsize n = url_scheme_len (href, len);
-
-  *scheme = NULL;
-  if (len == 0)
-    return TARGET_NONE;
-  if (href[0] == '#')
-    return TARGET_FRAGMENT;
-  if (n == 0)
-    return TARGET_URL;
-  if (scheme_is (href, n, "http") || scheme_is (href, n, "https") || scheme_is (href, n, "ftp")
-      || scheme_is (href, n, "mailto") || scheme_is (href, n, "tel"))
-    return TARGET_URL;
-  *scheme = g_ascii_strdown (href, MIN (n, 32));
-  return TARGET_BLOCKED;
-}
-
 /* Writes the target of a link whose text has just been written (from
  * out_start in the output, capture_start in the capture). */
 static void
@@ -1328,17 +776,17 @@ finish_link (Walker *k, const Frame *f)
   g_autofree char *scheme = NULL;
   g_autofree char *target = NULL;
   g_autofree char *bracketed = NULL;
-  TargetKind kind;
+  MugaiUrlKind kind;
   gboolean mismatch = FALSE;
 
   if (!w->capture_full && f->capture_start <= w->capture->len)
-    token
-        = link_text_token (w->capture->str + f->capture_start, w->capture->len - f->capture_start);
+    token = mugai_url_text_token (w->capture->str + f->capture_start,
+                                  w->capture->len - f->capture_start);
   if (token != NULL)
-    shown_host = visible_host (token);
+    shown_host = mugai_url_visible_host (token);
   if (shown_host != NULL)
     {
-      g_autofree char *real_host = target_host (f->href);
+      g_autofree char *real_host = mugai_url_target_host (f->href);
 
       mismatch = real_host == NULL || strcmp (real_host, shown_host) != 0;
     }
@@ -1347,35 +795,44 @@ finish_link (Walker *k, const Frame *f)
 
   if (k->links == MUGAI_LINKS_DROP || w->full)
     return;
-  kind = classify_target (f->href, &scheme);
-  if (kind == TARGET_NONE || (kind == TARGET_FRAGMENT && !mismatch))
+  kind = mugai_url_classify (f->href, &scheme);
+  if (kind == MUGAI_URL_NONE || (kind == MUGAI_URL_FRAGMENT && !mismatch))
     return;
 
-  if (kind == TARGET_BLOCKED)
+  if (kind == MUGAI_URL_SCRIPT)
+    /* the reader is told what the link did, not shown a scheme name */
+    bracketed = g_strdup_printf ("[%s%s]", mismatch ? "(!) " : "",
+                                 k->english ? "script link removed"
+                                            : "リンク（スクリプト）を削除しました");
+  else if (kind == MUGAI_URL_BLOCKED)
     bracketed = g_strdup_printf ("[%s%s:]", mismatch ? "(!) " : "", scheme);
   else
     {
       if (k->links == MUGAI_LINKS_DEFANG)
-        target = mugai_html_defang_url (f->href);
+        target = mugai_url_defang (f->href);
       else
         target = g_strdup (f->href);
 
       /* The text is the URL: write it once, as the target.  Only when
        * nothing but text was written since the link started, so that
        * restoring the layout saved then is exact. */
-      if (!mismatch && !f->href_cut && token != NULL && same_url (token, f->href)
+      if (!mismatch && !f->href_cut && token != NULL && mugai_url_same (token, f->href)
           && f->epoch == w->epoch && w->pre == 0)
         {
           g_string_truncate (w->out, f->out_start);
           w->st = f->saved;
+          w->literal = TRUE;
           emit_cstring (w, target);
+          w->literal = FALSE;
           return;
         }
       bracketed
           = g_strdup_printf ("[%s%s%s]", mismatch ? "(!) " : "", target, f->href_cut ? "..." : "");
     }
   owe_space (w);
+  w->literal = TRUE;
   emit_cstring (w, bracketed);
+  w->literal = FALSE;
 }
 
 static void
@@ -1385,7 +842,7 @@ begin_link (Walker *k, Frame *f, char *raw_href)
 
   if (k->stats != NULL)
     k->stats->links++;
-  f->href = clean_href (raw_href, &f->href_cut);
+  f->href = mugai_url_clean (raw_href, &f->href_cut);
   if (w->capturing == 0)
     {
       g_string_truncate (w->capture, 0);
@@ -1976,9 +1433,12 @@ is_blank (const char *s, gsize len)
 }
 
 gboolean
-mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links, gsize max_output,
-                    char **out_text, MugaiHtmlStats *stats, GError **error)
+mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt, char **out_text,
+                   MugaiHtmlStats *stats, GError **error)
 {
+  g_return_val_if_fail (opt != NULL, FALSE);
+  MugaiLinkMode links = opt->links;
+  gsize max_output = opt->max_output;
   g_autoptr (GString) input = NULL;
   g_autoptr (xmlParserCtxt) ctxt = NULL;
   g_autoptr (xmlDoc) doc = NULL;
@@ -2052,6 +1512,8 @@ mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links, gsize
   k.w.marker = marker;
   k.w.capture = capture;
   k.links = links;
+  k.english = opt->english;
+  k.w.defang_text = opt->text_links == MUGAI_TEXT_LINKS_DEFANG;
   k.stats = &st;
   k.frames = frames;
   k.cur_list = k.cur_item = k.cur_row = -1;
@@ -2081,6 +1543,21 @@ mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links, gsize
   if (stats != NULL)
     *stats = st;
   return TRUE;
+}
+
+gboolean
+mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links, gsize max_output,
+                    char **out_text, MugaiHtmlStats *stats, GError **error)
+{
+  const MugaiHtmlOptions opt
+      = { .links = links, .text_links = MUGAI_TEXT_LINKS_KEEP, .max_output = max_output };
+  return mugai_html_render (utf8_html, len, &opt, out_text, stats, error);
+}
+
+char *
+mugai_html_defang_url (const char *url)
+{
+  return mugai_url_defang (url);
 }
 
 /* ---------------------------------------------------------------------- */

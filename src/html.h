@@ -19,11 +19,18 @@
  *	the target is preceded by the warning mark "(!) " and the link is
  *	counted in MugaiHtmlStats.links_mismatch, in every mode but DROP,
  *	where the mismatch is still counted.  Targets with a script-capable
- *	scheme (javascript:, vbscript:, data:) are never written out.  In
- *	fact only http, https, ftp, mailto, tel and relative targets are;
- *	for any other scheme (file:, ms-msdt:, ...) only the scheme is shown:
- *	"text [javascript:]".  A link whose text is its own target is
- *	written once, as the target ("hxxps://example[.]com/path").
+ *	scheme (javascript:, vbscript:, data:) are never written out: the
+ *	link is shown as "text [リンク（スクリプト）を削除しました]" ("text
+ *	[script link removed]" in English).  In fact only http, https, ftp,
+ *	mailto, tel and relative targets are written; for any other scheme
+ *	(file:, ms-msdt:, ...) only the scheme is shown: "text [file:]".  A
+ *	link whose text is its own target is written once, as the target
+ *	("hxxps://example[.]com/path").
+ *
+ *	URLs in the document's text (outside a link, or as the text of a
+ *	link to elsewhere) are written defanged like targets when the
+ *	options ask for it (MUGAI_TEXT_LINKS_DEFANG; see url.h for what
+ *	counts as a URL in text).  The URL code itself is in url.c.
  *
  *	mugai_html_meta_charset() finds the charset a document declares for
  *	itself (<meta charset> or <meta http-equiv="Content-Type">) in its
@@ -49,6 +56,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include "url.h"
 
 typedef enum
 {
@@ -76,7 +85,20 @@ typedef enum
   MUGAI_HTML_ERROR_PARSE
 } MugaiHtmlError;
 
+typedef struct
+{
+  MugaiLinkMode links;
+  MugaiTextLinks text_links; /* URLs written as text (default: defanged) */
+  gboolean english;          /* mugai's own words ("script link removed") in English */
+  gsize max_output;
+} MugaiHtmlOptions;
+
 /* stats may be NULL.  On failure *out_text and *stats are left untouched. */
+gboolean mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *options,
+                            char **out_text, MugaiHtmlStats *stats, GError **error);
+
+/* mugai_html_render() with links and max_output, URLs in the text left
+ * as they are, Japanese words. */
 gboolean mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links,
                              gsize max_output, char **out_text, MugaiHtmlStats *stats,
                              GError **error);
@@ -84,7 +106,5 @@ gboolean mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode lin
 /* Returns the declared charset (owned, lower case) or NULL. */
 char *mugai_html_meta_charset (const char *data, gsize len);
 
-/* Writes the neutralised form of a URL: scheme letters "t" -> "x" for
- * http/https/ftp (hxxp, hxxps, fxp), every "." in the host as "[.]", and
- * "@" as "[@]" in mailto: addresses.  Returns an owned string. */
+/* mugai_url_defang(), under its older name. */
 char *mugai_html_defang_url (const char *url);

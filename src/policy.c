@@ -74,6 +74,7 @@ mugai_policy_new_default (void)
   policy->on_virus = MUGAI_VIRUS_REJECT;
   policy->alternative = MUGAI_ALTERNATIVE_HTML;
   policy->links = MUGAI_LINKS_DEFANG;
+  policy->text_links = MUGAI_TEXT_LINKS_DEFANG;
   policy->rfc822 = MUGAI_RFC822_ATTACH;
   policy->charset = MUGAI_OUTPUT_UTF8;
   policy->encrypted = MUGAI_ON_REMOVE;

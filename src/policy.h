@@ -146,6 +146,7 @@ typedef struct
   MugaiOnVirus on_virus;
   MugaiAlternative alternative;
   MugaiLinkMode links;
+  MugaiTextLinks text_links; /* URLs written as text: defanged or kept */
   MugaiRfc822 rfc822;
   MugaiOutputCharset charset;
   MugaiOn encrypted;

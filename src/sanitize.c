@@ -502,8 +502,90 @@ classify_leaf (GMimeObject *obj, const char *type)
   return LEAF_OTHER;
 }
 
-/* Text of a text part, payloads cut out.  Returns owned UTF-8, or NULL
- * with *binary set when what remains is not text. */
+/* Reports payload pl (number index in its part, from 1), removes it by
+ * the policy and appends its placeholder line to out. */
+static void
+report_payload (Ctx *ctx, Build *build, MugaiPartReport *rec, const MugaiPayload *pl, guint index,
+                GString *out)
+{
+  g_autofree char *ppath = g_strdup_printf ("%s:%u", rec->path, index);
+  MugaiPartReport *prec = mugai_report_add_part (ctx->report, ppath, "inline-payload");
+  static const char *const types[]
+      = { "application/x-uuencode", "application/x-yenc", "application/mac-binhex40" };
+  prec->declared_type = g_strdup (types[pl->kind]);
+  prec->filename = *pl->name ? mugai_header_decode (pl->name, MUGAI_HEADER_TEXT) : NULL;
+  prec->size = pl->decoded_size;
+  prec->sha256 = g_strdup (pl->sha256);
+  g_autofree char *detail
+      = pl->complete ? NULL
+                     : g_strdup (ctx->policy->language == MUGAI_LANG_JA
+                                     ? "終わりの行がないため以降の本文も削除"
+                                     : "no end line: the rest of the text was removed too");
+  decide (ctx, prec, build, MUGAI_FINDING_INLINE_PAYLOAD, detail);
+
+  g_autofree char *ph = mugai_notice_placeholder (ctx->policy->language,
+                                                  mugai_payload_kind_name (pl->kind),
+                                                  prec->filename);
+  if (out->len > 0 && out->str[out->len - 1] != '\n')
+    g_string_append_c (out, '\n');
+  g_string_append (out, ph);
+}
+
+/* The decoded text (UTF-8, owned: taken) searched again for payloads,
+ * which are cut out the same way.  The search on the raw octets, before
+ * this one, finds yEnc (8-bit, which no charset decoding leaves alone);
+ * this one finds what only the decoding shows: uuencode in UTF-16 or
+ * UTF-32 text (every other octet a NUL), or a line that starts in
+ * ISO-2022-JP's escape back to ASCII.  found: payloads cut already (the
+ * limit counts both searches). */
+static char *
+cut_decoded_payloads (Ctx *ctx, Build *build, MugaiPartReport *rec, char *text, guint found,
+                      gboolean *over)
+{
+  g_autofree char *in = text;
+  gsize len = strlen (in);
+  guint limit = ctx->policy->limits.inline_payloads;
+  guint left = found < limit ? limit - found : 0;
+  gboolean more = FALSE;
+  g_autoptr (GPtrArray) payloads = mugai_textpayload_find (in, len, MAX (left, 1), &more);
+  if (payloads->len == 0)
+    return g_steal_pointer (&in);
+  if (left == 0)
+    {
+      /* past the limit already: the first one takes the rest with it */
+      MugaiPayload *first = payloads->pdata[0];
+      first->end = len;
+      g_ptr_array_set_size (payloads, 1);
+      more = TRUE;
+    }
+  *over = *over || more;
+  g_autoptr (GString) out = g_string_sized_new (len);
+  gsize pos = 0;
+  for (guint i = 0; i < payloads->len; i++)
+    {
+      const MugaiPayload *pl = payloads->pdata[i];
+      g_string_append_len (out, in + pos, (gssize) (pl->start - pos));
+      report_payload (ctx, build, rec, pl, found + i + 1, out);
+      pos = pl->end;
+    }
+  g_string_append_len (out, in + pos, (gssize) (len - pos));
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* URLs written in text (owned: taken) neutralised as link targets are,
+ * unless [sanitize] text_links = keep. */
+static char *
+defang_text (Ctx *ctx, char *text)
+{
+  if (ctx->policy->text_links == MUGAI_TEXT_LINKS_KEEP)
+    return text;
+  g_autofree char *in = text;
+  return mugai_url_defang_text (in, strlen (in), NULL);
+}
+
+/* Text of a text part, payloads cut out (searched in the raw octets and
+ * again in the decoded text).  Returns owned UTF-8, or NULL with *binary
+ * set when what remains is not text. */
 static char *
 read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes,
            gboolean *binary)
@@ -545,7 +627,13 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
           return NULL;
         }
       rec->charset = g_steal_pointer (&used);
-      return g_steal_pointer (&text);
+      text = cut_decoded_payloads (ctx, build, rec, g_steal_pointer (&text), payloads->len, &over);
+      if (over)
+        mugai_report_add_finding (ctx->report,
+                                  mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
+                                                     "more than %u inline payloads",
+                                                     ctx->policy->limits.inline_payloads));
+      return defang_text (ctx, g_steal_pointer (&text));
     }
   if (mugai_charset_looks_binary ((const char *) rest->data, rest->len))
     {
@@ -586,29 +674,11 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
       if (!pl)
         break;
 
-      g_autofree char *ppath = g_strdup_printf ("%s:%u", rec->path, i + 1);
-      MugaiPartReport *prec = mugai_report_add_part (ctx->report, ppath, "inline-payload");
-      static const char *const types[]
-          = { "application/x-uuencode", "application/x-yenc", "application/mac-binhex40" };
-      prec->declared_type = g_strdup (types[pl->kind]);
-      prec->filename = *pl->name ? mugai_header_decode (pl->name, MUGAI_HEADER_TEXT) : NULL;
-      prec->size = pl->decoded_size;
-      prec->sha256 = g_strdup (pl->sha256);
-      g_autofree char *detail
-          = pl->complete ? NULL
-                         : g_strdup (ctx->policy->language == MUGAI_LANG_JA
-                                         ? "終わりの行がないため以降の本文も削除"
-                                         : "no end line: the rest of the text was removed too");
-      decide (ctx, prec, build, MUGAI_FINDING_INLINE_PAYLOAD, detail);
-
-      g_autofree char *ph = mugai_notice_placeholder (ctx->policy->language,
-                                                      mugai_payload_kind_name (pl->kind),
-                                                      prec->filename);
-      if (out->len > 0 && out->str[out->len - 1] != '\n')
-        g_string_append_c (out, '\n');
-      g_string_append (out, ph);
+      report_payload (ctx, build, rec, pl, i + 1, out);
       pos = pl->end;
     }
+  char *text = cut_decoded_payloads (ctx, build, rec, g_string_free (g_steal_pointer (&out), FALSE),
+                                     payloads->len, &over);
   if (over)
     mugai_report_add_finding (ctx->report,
                               mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
@@ -624,7 +694,7 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
       mugai_report_add_finding (ctx->report,
                                 mugai_finding_new (MUGAI_FINDING_CHARSET, rec->path, "%s", d));
     }
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  return defang_text (ctx, text);
 }
 
 /* HTML (or enriched text turned into HTML) to text. */
@@ -667,8 +737,13 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
   MugaiHtmlStats stats = { 0 };
   g_autoptr (GError) error = NULL;
   char *text = NULL;
-  if (!mugai_html_to_text (utf8, strlen (utf8), ctx->policy->links, ctx->policy->limits.part_size,
-                           &text, &stats, &error))
+  const MugaiHtmlOptions hopts = {
+    .links = ctx->policy->links,
+    .text_links = ctx->policy->text_links,
+    .english = ctx->policy->language == MUGAI_LANG_EN,
+    .max_output = ctx->policy->limits.part_size,
+  };
+  if (!mugai_html_render (utf8, strlen (utf8), &hopts, &text, &stats, &error))
     {
       *detail = g_strdup (error->message);
       return NULL;
@@ -877,6 +952,46 @@ make_binary_part (const char *mime_type, GBytes *data, const char *filename)
   return GMIME_OBJECT (g_steal_pointer (&part));
 }
 
+/* What keeps one converter output from being attached, or NULL: the
+ * checks an attachment gets (a name that lies, a dangerous type by
+ * content or name) and two more that only mugai's own output can be
+ * held to: it is what it is named and labelled (a PDF is a PDF named
+ * *.pdf, text is text named *.txt), and there is no markup anywhere in
+ * its octets (a PDF whose noisy page pixels spell "<script>" comes out
+ * of zlib uncompressed, and a browser's HTML parser would find them).
+ * Owned, in the policy's language. */
+static char *
+output_problem (Ctx *ctx, const guint8 *data, gsize len, const char *mime_type,
+                const char *filename, gboolean is_text)
+{
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  g_autofree char *dja = NULL, *den = NULL;
+  if (mugai_filename_check (filename, &dja, &den) != MUGAI_NAME_OK)
+    return ja ? g_steal_pointer (&dja) : g_steal_pointer (&den);
+  g_autofree char *lja = NULL, *len_ = NULL;
+  if (mugai_filetype_danger (data, len, filename, &lja, &len_) != MUGAI_KIND_OTHER)
+    return g_strdup_printf (ja ? "危険な種類のファイルです: %s" : "dangerous file type: %s",
+                            ja ? lja : len_);
+  const char *markup = mugai_filetype_markup (data, len);
+  if (markup)
+    return g_strdup_printf (ja ? "マークアップ（%s）を含みます" : "it holds markup (%s)", markup);
+  MugaiDocKind want = is_text ? MUGAI_DOC_TEXT : mugai_doctype_for_mime (mime_type);
+  g_autofree char *magic = detect_type (ctx->engines, data, len);
+  MugaiDocFlags flags = 0;
+  MugaiDocKind got = mugai_doctype_identify (data, len, magic, &flags);
+  gboolean is_what_it_says
+      = is_text ? !mugai_charset_looks_binary ((const char *) data, len)
+                      && (got == MUGAI_DOC_TEXT || got == MUGAI_DOC_UNKNOWN)
+                : want != MUGAI_DOC_UNKNOWN && got == want;
+  if (!is_what_it_says || flags != 0)
+    return g_strdup_printf (ja ? "中身が %s ではありません" : "it is not %s",
+                            mugai_doctype_label (want, ja));
+  if (mugai_doctype_for_extension (filename) != want)
+    return g_strdup_printf (ja ? "名前が %s のものではありません" : "its name is not that of %s",
+                            mugai_doctype_label (want, ja));
+  return NULL;
+}
+
 /* Converts a PDF, an Office document or an image into its inert form in
  * a sandboxed filter, scans the output and attaches it.  TRUE when the
  * part was decided (converted, or removed because conversion failed);
@@ -942,6 +1057,33 @@ convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GByteArray *by
         return TRUE;
       if (scan != MUGAI_SCAN_CLEAN && scan_apply (ctx, build, rec, scan, tsig))
         return TRUE;
+    }
+
+  /* and checked like an attachment, and more: fail closed */
+  g_autofree char *problem = output_problem (ctx, out, out_len, c.mime_type, c.filename, c.is_text);
+  if (!problem && c.text)
+    {
+      /* the page text beside the images costs only itself */
+      gsize tl = 0;
+      const guint8 *t = g_bytes_get_data (c.text, &tl);
+      g_autofree char *tp = output_problem (ctx, t, tl, "text/plain", c.text_filename, TRUE);
+      if (tp)
+        {
+          char *d = g_strdup_printf (ja ? "%s。文字のテキストは添付できません: %s"
+                                        : "%s; the page text cannot be attached: %s",
+                                     c.detail, tp);
+          g_free (c.detail);
+          c.detail = d;
+          g_clear_pointer (&c.text, g_bytes_unref);
+        }
+    }
+  if (problem)
+    {
+      g_autofree char *d = g_strdup_printf (ja ? "変換後のファイルを添付できません: %s"
+                                               : "the converted file cannot be attached: %s",
+                                            problem);
+      decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
+      return TRUE;
     }
 
   decide (ctx, rec, build, MUGAI_FINDING_CONVERTIBLE, c.detail);

@@ -20,22 +20,24 @@
  *	the surrounding text (every Japanese encoding starts a line in ASCII
  *	or in a lead octet that cannot be mistaken for a marker).
  *
- *	uuencode: "begin" SP mode SP name, the mode being 3 or 4 octal
- *	digits, then data lines, then "end".  To keep prose such as "begin
- *	the meeting" or "begin 644 people came" in the text, the header is
- *	only believed when the very next line is a well-formed data line
- *	(length character consistent with the line length) or the "`" line
- *	of an empty file followed by "end".  Later data lines may be shorter
- *	than their length character says (old encoders used SP for zero and
- *	transports strip trailing SP); the missing characters decode as zero.
- *	After the data, zero-length lines ("`", " ", "") and blank lines may
- *	precede "end".  Any other line before "end" means the payload is not
- *	what it claims: it is incomplete and runs to the end of the data.
+ *	uuencode: "begin", blanks (SP, TAB), a mode of octal digits, blanks,
+ *	a name; then data lines, then "end".  The header line alone makes a
+ *	payload, whatever follows: decoders differ in what they accept
+ *	(GNU uudecode decodes a data line whatever its length, and a block
+ *	whose first line was judged malformed here was kept and turned back
+ *	into the program), so prose such as "begin 644 people came" is cut
+ *	too (fail closed; "begin the meeting" has no mode and stays).  Data
+ *	lines may be shorter than their length character says (old encoders
+ *	used SP for zero and transports strip trailing SP; the missing
+ *	characters decode as zero) or longer (the rest is ignored, as GNU
+ *	uudecode does).  After the data, zero-length lines ("`", " ", "")
+ *	and blank lines may precede "end".  Any other line before "end"
+ *	means the payload is not what it claims: it is incomplete and runs
+ *	to the end of the data.
  *
- *	"begin-base64" SP mode SP name (GNU uuencode -m) is treated the same
- *	way and reported as MUGAI_PAYLOAD_UUENCODE: base64 lines, blank lines,
- *	then "====".  The first line must be base64 of a length that is a
- *	multiple of 4, or "====" itself.
+ *	"begin-base64" mode name (GNU uuencode -m) is treated the same way
+ *	and reported as MUGAI_PAYLOAD_UUENCODE: base64 lines, blank lines,
+ *	then "====".
  *
  *	yEnc: "=ybegin " with " name=" in the line (yEnc 1.3: name is the
  *	last keyword, so the name is the rest of the line), an optional
@@ -102,12 +104,6 @@
  * more than any notice can show; the bound keeps a hostile megabyte header
  * line from being copied into the report, the log and the notice. */
 #define TEXTPAYLOAD_NAME_MAX 1024
-
-/* uuencode data lines: how far the characters after the length character
- * may be from 4 * ceil(n / 3).  Encoders that do not pad the last group
- * write up to 2 fewer; some add a checksum character or two. */
-#define UU_SHORT_SLACK 2
-#define UU_LONG_SLACK 2
 
 #define BINHEX_MARKER "(This file must be converted with BinHex 4.0)"
 
@@ -252,11 +248,12 @@ uu_value (char c)
 }
 
 /* Whether line is a uuencode data line; *octets is the count its length
- * character announces (0 for an empty line or "`").  strict: the length
- * must match within the slack both ways (the first line, which decides
- * whether the header is believed); otherwise a short line is accepted. */
+ * character announces (0 for an empty line or "`").  Every character
+ * must be one of uuencode's; the count of them is not checked: a short
+ * line decodes its missing characters as zero, and characters past the
+ * announced count are ignored, as GNU uudecode ignores them. */
 static gboolean
-uu_line_check (const Line *line, gboolean strict, guint *octets)
+uu_line_check (const Line *line, guint *octets)
 {
   *octets = 0;
   if (line->n == 0)
@@ -264,18 +261,7 @@ uu_line_check (const Line *line, gboolean strict, guint *octets)
   for (gsize i = 0; i < line->n; i++)
     if (!uu_char (line->s[i]))
       return FALSE;
-
-  guint n = uu_value (line->s[0]);
-  gsize have = line->n - 1;
-  gsize need = (n + 2) / 3 * 4;
-
-  if (n == 0)
-    return TRUE;
-  if (have > need + UU_LONG_SLACK)
-    return FALSE;
-  if (strict && have + UU_SHORT_SLACK < need)
-    return FALSE;
-  *octets = n;
+  *octets = uu_value (line->s[0]);
   return TRUE;
 }
 
@@ -298,27 +284,6 @@ uu_line_decode (const Line *line, guint octets, Sink *sink)
     }
 }
 
-/* The line after "begin mode name" decides whether it is a payload. */
-static gboolean
-uu_gate (const Scanner *sc, gsize off)
-{
-  Line line, after;
-  guint octets;
-
-  if (off >= sc->len)
-    return FALSE;
-  line_get (sc, off, &line);
-  if (!uu_line_check (&line, TRUE, &octets))
-    return FALSE;
-  if (octets > 0)
-    return TRUE;
-  /* An empty file is "`" then "end"; a blank line after "begin" is prose. */
-  if (line.n == 0 || line.next >= sc->len)
-    return FALSE;
-  line_get (sc, line.next, &after);
-  return line_is_word (&after, "end");
-}
-
 static gsize
 uu_body (const Scanner *sc, gsize off, Sink *sink, gboolean *complete)
 {
@@ -335,9 +300,9 @@ uu_body (const Scanner *sc, gsize off, Sink *sink, gboolean *complete)
           *complete = TRUE;
           return line.next;
         }
-      if (line_trimmed (&line) == 0 || (uu_line_check (&line, FALSE, &octets) && octets == 0))
+      if (line_trimmed (&line) == 0 || (uu_line_check (&line, &octets) && octets == 0))
         tail = TRUE;
-      else if (!tail && uu_line_check (&line, FALSE, &octets))
+      else if (!tail && uu_line_check (&line, &octets))
         uu_line_decode (&line, octets, sink);
       else
         break;
@@ -409,20 +374,6 @@ b64_decode (B64State *st, const char *s, gsize n, Sink *sink)
           st->count = 0;
         }
     }
-}
-
-static gboolean
-b64_gate (const Scanner *sc, gsize off)
-{
-  Line line;
-
-  if (off >= sc->len)
-    return FALSE;
-  line_get (sc, off, &line);
-
-  gsize n = line_trimmed (&line);
-
-  return line_is_word (&line, "====") || (b64_line_check (&line, n) && n % 4 == 0);
 }
 
 static gsize
@@ -617,34 +568,43 @@ binhex_body (const Scanner *sc, gsize off, Sink *sink, gboolean *complete, char 
 
 /* Finding and cutting ---------------------------------------------------- */
 
+/* "begin" or "begin-base64", blanks, octal digits, blanks, a name: the
+ * line alone makes a payload, whatever follows it (decoders differ in
+ * what they accept after it; mugai must not be the one that looks away). */
 static gboolean
 uu_start (const Scanner *sc, const Line *line, Start *st)
 {
   gsize i, digits = 0;
 
-  if (line_has_prefix (line, "begin-base64 "))
+  if (line_has_prefix (line, "begin-base64") && line->n > 12 && is_blank (line->s[12]))
     {
       st->base64 = TRUE;
-      i = strlen ("begin-base64 ");
+      i = 12;
     }
-  else if (line_has_prefix (line, "begin "))
+  else if (line_has_prefix (line, "begin") && line->n > 5 && is_blank (line->s[5]))
     {
       st->base64 = FALSE;
-      i = strlen ("begin ");
+      i = 5;
     }
   else
     return FALSE;
 
-  while (i < line->n && line->s[i] >= '0' && line->s[i] <= '7' && digits < 5)
+  while (i < line->n && is_blank (line->s[i]))
+    i++;
+  while (i < line->n && line->s[i] >= '0' && line->s[i] <= '7')
     i++, digits++;
-  if (digits < 3 || digits > 4 || i >= line->n || line->s[i] != ' ')
+  if (digits == 0 || i >= line->n || !is_blank (line->s[i]))
+    return FALSE;
+  while (i < line->n && is_blank (line->s[i]))
+    i++;
+  if (i >= line->n)
     return FALSE;
 
   st->kind = MUGAI_PAYLOAD_UUENCODE;
-  st->name_off = (gsize)(line->s - sc->data) + i + 1;
-  st->name_len = line->n - i - 1;
+  st->name_off = (gsize)(line->s - sc->data) + i;
+  st->name_len = line->n - i;
   st->body = line->next;
-  return st->base64 ? b64_gate (sc, st->body) : uu_gate (sc, st->body);
+  return TRUE;
 }
 
 static gboolean

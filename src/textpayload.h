@@ -5,10 +5,14 @@
  *	Old but still working ways to carry a file inside a text body:
  *	uuencode ("begin 644 name" ... "end"), yEnc ("=ybegin ... name=..."
  *	... "=yend") and BinHex 4.0 ("(This file must be converted with
- *	BinHex 4.0)" then ":...:").  mugai_textpayload_find() scans the
- *	decoded octets of a text part (before any charset conversion, since
- *	yEnc is 8-bit) and returns where each payload starts and ends, so the
- *	caller can cut it out and name it in the notice like an attachment.
+ *	BinHex 4.0)" then ":...:").  mugai_textpayload_find() scans octets
+ *	and returns where each payload starts and ends, so the caller can
+ *	cut it out and name it in the notice like an attachment.  The
+ *	caller runs it twice: on the transfer-decoded octets of a text part
+ *	(before any charset conversion, since yEnc is 8-bit), and again on
+ *	the UTF-8 text the charset decoding gave (uuencode in UTF-16 text is
+ *	found only there).  A "begin MODE NAME" line is a payload whatever
+ *	follows it (see textpayload.c).
  *
  *	A payload runs from the first octet of its header line to the octet
  *	after the newline of its end line.  A payload whose end line is

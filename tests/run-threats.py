@@ -39,7 +39,12 @@ def delivered_problems(msg, case):
     of the original survived."""
     d, got = [], []
     for part in msg.walk():
-        if part.is_multipart() or part.get_content_disposition() != "attachment":
+        if part.is_multipart():
+            continue
+        for secret in case.absent:
+            if secret in (part.get_payload(decode=True) or b""):
+                d.append("a delivered part holds %r" % secret)
+        if part.get_content_disposition() != "attachment":
             continue
         got.append((part.get_content_type(), part.get_filename()))
         payload = part.get_payload(decode=True) or b""
@@ -59,6 +64,9 @@ def delivered_problems(msg, case):
                              % (part.get_filename(), want, at, mt.short(text)))
                     break
                 at = i + len(want)
+        started = markup_in(payload)
+        if started:
+            d.append("%s: an HTML parser finds start tags %s in it" % (part.get_filename(), started))
         if part.get_content_type() == "application/pdf" and case.config_extra:
             d += image_pdf_problems(part.get_filename(), payload)
     for want in case.delivered:
@@ -68,6 +76,26 @@ def delivered_problems(msg, case):
         if g not in case.delivered:
             d.append("unexpected attachment %s delivered" % (g,))
     return d
+
+
+def markup_in(data):
+    """The script-capable start tags (script, svg, iframe, html) that
+    Python's HTML parser finds in data read as Latin-1, as a browser
+    sniffing a file as HTML would."""
+    from html.parser import HTMLParser
+
+    class Tags(HTMLParser):
+        found = set()
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("script", "svg", "iframe", "html", "object", "embed"):
+                self.found.add(tag)
+
+    p = Tags()
+    p.found = set()
+    p.feed(data.decode("latin-1"))
+    p.close()
+    return sorted(p.found)
 
 
 def image_pdf_problems(name, data):

@@ -348,12 +348,12 @@ static const TextCase text_cases[] = {
   { .name = "javascript",
     .html = "<a href=\"  java&#9;script:alert(1)\">click</a>",
     .links = D,
-    .expect = "click [javascript:]\n",
-    .absent = { "alert" } },
+    .expect = "click [リンク（スクリプト）を削除しました]\n",
+    .absent = { "alert", "javascript" } },
   { .name = "javascript-show",
     .html = "<a href=\"JavaScript:alert(1)\">click</a>",
     .links = S,
-    .expect = "click [javascript:]\n" },
+    .expect = "click [リンク（スクリプト）を削除しました]\n" },
   { .name = "javascript-drop",
     .html = "<a href=\"javascript:alert(1)\">click</a>",
     .links = X,
@@ -362,7 +362,9 @@ static const TextCase text_cases[] = {
     .html = "<a href=\"VBScript:x\">v</a> <a href=\"data:text/html,x\">d</a> "
             "<a href=\"file://server/share\">f</a> <a href=\"ms-msdt:/id x\">m</a>",
     .links = D,
-    .expect = "v [vbscript:] d [data:] f [file:] m [ms-msdt:]\n",
+    .expect
+    = "v [リンク（スクリプト）を削除しました] d [リンク（スクリプト）を削除しました] f [file:] "
+      "m [ms-msdt:]\n",
     .absent = { "server", "/id" } },
   { .name = "mailto",
     .html = "<a href=\"mailto:taro.yamada@city.example.jp?subject=a.b\">Mail</a>",
@@ -886,6 +888,106 @@ test_error_quark (void)
   g_assert_cmpstr (g_quark_to_string (MUGAI_HTML_ERROR), ==, "mugai-html-error-quark");
 }
 
+/* ---------------------------------------------------------------------- */
+/* Issue 10: URLs written as text, and script links (mugai_html_render) */
+
+static char *
+render_opts (const char *html, MugaiLinkMode links, MugaiTextLinks text_links, gboolean english)
+{
+  const MugaiHtmlOptions o
+      = { .links = links, .text_links = text_links, .english = english, .max_output = BIG };
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+
+  g_assert_true (mugai_html_render (html, strlen (html), &o, &out, NULL, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
+typedef struct
+{
+  const char *html;
+  MugaiLinkMode links;
+  MugaiTextLinks text_links;
+  gboolean english;
+  const char *expect;
+} RenderCase;
+
+static const RenderCase render_cases[] = {
+  /* outside a link: defanged like a target */
+  { "<p>Log in at https://evil.example/login now.</p>", MUGAI_LINKS_DEFANG, MUGAI_TEXT_LINKS_DEFANG,
+    FALSE, "Log in at hxxps://evil[.]example/login now.\n" },
+  { "<p>see www.evil.example/x, and HTTP://Evil.Example</p>", MUGAI_LINKS_DEFANG,
+    MUGAI_TEXT_LINKS_DEFANG, FALSE, "see www[.]evil[.]example/x, and HXXP://Evil[.]Example\n" },
+  /* Japanese right after the URL is not part of it */
+  { "<p>詳細はhttps://example.jp/aをご覧ください。</p>", MUGAI_LINKS_SHOW, MUGAI_TEXT_LINKS_DEFANG,
+    FALSE, "詳細はhxxps://example[.]jp/aをご覧ください。\n" },
+  /* the text of a link to elsewhere is text: defanged too; the target
+   * follows the link mode */
+  { "<a href=\"https://evil.example/\">https://bank.example.jp/</a>", MUGAI_LINKS_SHOW,
+    MUGAI_TEXT_LINKS_DEFANG, FALSE, "hxxps://bank[.]example[.]jp/ [(!) https://evil.example/]\n" },
+  { "<a href=\"https://example.jp/x\">https://example.jp/x</a>", MUGAI_LINKS_DEFANG,
+    MUGAI_TEXT_LINKS_DEFANG, FALSE, "hxxps://example[.]jp/x\n" },
+  /* keep: as written */
+  { "<p>Log in at https://evil.example/login now.</p>", MUGAI_LINKS_DEFANG, MUGAI_TEXT_LINKS_KEEP,
+    FALSE, "Log in at https://evil.example/login now.\n" },
+  /* script links say what was removed, in the notice's language */
+  { "<a href=\"javascript:alert(1)\">click</a>", MUGAI_LINKS_DEFANG, MUGAI_TEXT_LINKS_DEFANG, FALSE,
+    "click [リンク（スクリプト）を削除しました]\n" },
+  { "<a href=\"java&#9;script:alert(1)\">click</a> <a href=\"data:text/html,x\">d</a>",
+    MUGAI_LINKS_DEFANG, MUGAI_TEXT_LINKS_DEFANG, TRUE,
+    "click [script link removed] d [script link removed]\n" },
+  { "<a href=\"file://server/share\">f</a>", MUGAI_LINKS_DEFANG, MUGAI_TEXT_LINKS_DEFANG, TRUE,
+    "f [file:]\n" },
+};
+
+static void
+test_render_options (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (render_cases); i++)
+    {
+      const RenderCase *c = &render_cases[i];
+      g_autofree char *out = render_opts (c->html, c->links, c->text_links, c->english);
+
+      g_test_message ("render case %" G_GSIZE_FORMAT, i);
+      g_assert_cmpstr (out, ==, c->expect);
+    }
+}
+
+/* mugai_url_defang_text(): what a client would link, and only that. */
+static const struct
+{
+  const char *in, *out;
+} text_url_cases[] = {
+  { "no url here", "no url here" },
+  { "https://example.com/path.html", "hxxps://example[.]com/path.html" },
+  { "(see http://a.example.jp/x).", "(see hxxp://a[.]example[.]jp/x)." },
+  { "http://w.example/wiki/A_(b)", "hxxp://w[.]example/wiki/A_(b)" },
+  { "<https://a.example/>", "<hxxps://a[.]example/>" },
+  { "ftp://files.example.jp/a.zip", "fxp://files[.]example[.]jp/a.zip" },
+  { "www.example.co.jp", "www[.]example[.]co[.]jp" },
+  { "a.www.example.jp xwww.example.jp", "a.www.example.jp xwww.example.jp" },
+  { "hxxps://example[.]com", "hxxps://example[.]com" },
+  { "shttps://x.example", "shttps://x.example" },
+  { "https://", "hxxps://" },
+  { "URL:https://a.example/?q=1&r=2#f\n次の行", "URL:hxxps://a[.]example/?q=1&r=2#f\n次の行" },
+  { "www.", "www." },
+};
+
+static void
+test_defang_text (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (text_url_cases); i++)
+    {
+      gboolean changed = FALSE;
+      g_autofree char *out
+          = mugai_url_defang_text (text_url_cases[i].in, strlen (text_url_cases[i].in), &changed);
+
+      g_assert_cmpstr (out, ==, text_url_cases[i].out);
+      g_assert_cmpint (changed, ==, strcmp (text_url_cases[i].in, text_url_cases[i].out) != 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -918,6 +1020,8 @@ main (int argc, char **argv)
   g_test_add_func ("/html/limits/huge-text", test_huge_text);
   g_test_add_func ("/html/limits/random", test_random);
   g_test_add_func ("/html/error-quark", test_error_quark);
+  g_test_add_func ("/html/render-options", test_render_options);
+  g_test_add_func ("/html/defang-text", test_defang_text);
 
   return g_test_run ();
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "convert.h"
+#include "filetype.h"
 #include "mugai-gmime.h"
 #include "notice.h"
 
@@ -725,6 +727,172 @@ test_engines_share_slots (void)
   g_assert_cmpuint (mugai_engines_slot_count (reloaded), ==, 3);
 }
 
+/* Finding 4 of issue 10: uuencode in a UTF-16LE text part (the search
+ * ran on the raw octets, where every other octet is a NUL), and a block
+ * whose first data line has characters past its count (GNU uudecode
+ * ignores them and writes the program). */
+static void
+test_uuencode_decoded_text (void)
+{
+  const char *utf8 = "請求書です\nbegin 644 invoice.exe\n#35J0\n`\nend\nよろしく\n";
+  gsize n = 0;
+  g_autofree char *wide = g_convert (utf8, -1, "UTF-16LE", "UTF-8", NULL, &n, NULL);
+  g_assert_nonnull (wide);
+  g_autofree char *b64 = g_base64_encode ((const guchar *) wide, n);
+  g_autofree char *msg = g_strconcat (HDR "MIME-Version: 1.0\n"
+                                          "Content-Type: text/plain; charset=utf-16le\n"
+                                          "Content-Transfer-Encoding: base64\n\n",
+                                      b64, "\n", NULL);
+  Result r;
+  run (msg, NULL, &r);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "請求書です\n"));
+  g_assert_nonnull (strstr (text, "よろしく\n"));
+  g_assert_null (strstr (text, "#35J0"));
+  g_assert_null (strstr (text, "begin 644"));
+  g_assert_nonnull (strstr (text, "invoice.exe"));
+  const MugaiPartReport *p = find_part (r.report, "1:1");
+  g_assert_cmpint (p->reason, ==, MUGAI_FINDING_INLINE_PAYLOAD);
+  g_assert_cmpstr (p->filename, ==, "invoice.exe");
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), !=,
+                   "clean");
+  result_clear (&r);
+
+  run (HDR "\nbefore\nbegin 644 invoice.exe\n#35J0XYZ!!\n`\nend\nafter\n", NULL, &r);
+  g_autofree char *text2 = body_text (r.message);
+  g_assert_null (strstr (text2, "#35J0"));
+  g_assert_nonnull (strstr (text2, "before\n"));
+  g_assert_nonnull (strstr (text2, "after\n"));
+  p = find_part (r.report, "1:1");
+  g_assert_cmpint (p->reason, ==, MUGAI_FINDING_INLINE_PAYLOAD);
+  g_assert_cmpstr (p->filename, ==, "invoice.exe");
+  g_assert_true (p->size == 3);
+  result_clear (&r);
+}
+
+/* Issue 10, finding 11: URLs written as text are defanged by the same
+ * code as link targets (text_links = keep leaves them), in text/plain
+ * and in HTML outside links; a script link says it was removed, in the
+ * notice's language. */
+static void
+test_text_links (void)
+{
+  const char *plain = HDR "\nLog in at https://evil.example/login or www.evil.example now.\n";
+  Result r;
+  run (plain, NULL, &r);
+  g_autofree char *t1 = body_text (r.message);
+  g_assert_nonnull (strstr (t1, "Log in at hxxps://evil[.]example/login or www[.]evil[.]example now.\n"));
+  g_assert_null (strstr (r.output, "https://evil"));
+  result_clear (&r);
+
+  run (plain, "[sanitize]\ntext_links = keep\n", &r);
+  g_autofree char *t2 = body_text (r.message);
+  g_assert_nonnull (strstr (t2, "Log in at https://evil.example/login or www.evil.example now.\n"));
+  result_clear (&r);
+
+  const char *html = HDR "MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n"
+                         "<p>Visit https://evil.example/x today</p>"
+                         "<p><a href=\"javascript:alert(1)\">click</a></p>\n";
+  run (html, NULL, &r);
+  g_autofree char *t3 = body_text (r.message);
+  g_assert_nonnull (strstr (t3, "Visit hxxps://evil[.]example/x today"));
+  g_assert_nonnull (strstr (t3, "click [リンク（スクリプト）を削除しました]"));
+  g_assert_null (strstr (t3, "javascript"));
+  result_clear (&r);
+
+  run (html, "[notice]\nlanguage = en\n[sanitize]\ntext_links = keep\n", &r);
+  g_autofree char *t4 = body_text (r.message);
+  g_assert_nonnull (strstr (t4, "Visit https://evil.example/x today"));
+  g_assert_nonnull (strstr (t4, "click [script link removed]"));
+  result_clear (&r);
+}
+
+/* Issue 10, finding 11: a From whose display name is one encoded-word
+ * goes out as RFC 2047, never as raw 8-bit text. */
+static void
+test_from_encoded_word (void)
+{
+  static const char *const froms[] = {
+    "=?UTF-8?B?5bGx55Sw?= <a@example.jp>",
+    "=?UTF-8?B?5bGx55Sw?=<a@example.jp>",
+    "=?utf-8?q?=E5=B1=B1=E7=94=B0?= <a@example.jp>",
+    "\"=?UTF-8?B?5bGx55Sw?=\" <a@example.jp>",
+    "=?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <a@example.jp>",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (froms); i++)
+    {
+      g_autofree char *msg = g_strdup_printf ("From: %s\nTo: b@example.jp\nSubject: t\n\nhello\n",
+                                              froms[i]);
+      Result r;
+      run (msg, NULL, &r);
+      const char *from = strstr (r.output, "From:");
+      g_assert_nonnull (from);
+      const char *end = strstr (from, "\nTo:");
+      g_assert_nonnull (end);
+      for (const char *p = from; p < end; p++)
+        g_assert_cmpuint ((guchar) *p, <, 0x80);
+      InternetAddressList *l = g_mime_message_get_from (r.message);
+      g_assert_cmpint (internet_address_list_length (l), ==, 1);
+      g_assert_cmpstr (internet_address_get_name (internet_address_list_get_address (l, 0)), ==,
+                       "山田");
+      result_clear (&r);
+    }
+}
+
+/* Issue 10, finding 1: what a converted file is named, and the markup
+ * no converter output may hold. */
+static void
+test_converted_names (void)
+{
+  static const struct
+  {
+    const char *in, *type, *out;
+  } cases[] = {
+    { "report.shtml", "application/pdf", "report.shtml.pdf" },
+    { "見積書.pdf", "application/pdf", "見積書.pdf" },
+    { "REPORT.PDF", "application/pdf", "REPORT.PDF" },
+    { "a.mht", "application/pdf", "a.mht.pdf" },
+    { "a．ｐｄｆ", "application/pdf", "a．ｐｄｆ.pdf" },
+    { NULL, "application/pdf", "document.pdf" },
+    { "x.svg", "image/png", "x.svg.png" },
+    { "x.PNG", "image/png", "x.PNG" },
+    { "x.jpg", "image/png", "x.jpg.png" },
+    { "photo.JPG", "image/jpeg", "photo.JPG" },
+    { "photo.jpeg", "image/jpeg", "photo.jpeg" },
+    { "photo.gif", "image/jpeg", "photo.gif.jpg" },
+    { "", "image/png", "image.png" },
+    { "a.xml", "text/plain", "a.xml.txt" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *n = mugai_convert_output_name (cases[i].in, cases[i].type);
+      g_assert_cmpstr (n, ==, cases[i].out);
+    }
+
+  static const struct
+  {
+    const char *data, *found;
+  } markup[] = {
+    { "%PDF-1.4 plain", NULL },
+    { "x<ScRiPt>", "<script" },
+    { "\x89PNG..<svg onload", "<svg" },
+    { "<svg/onload=x>", "<svg" },
+    { "..<?xml version", "<?xml" },
+    { "<!DOCTYPE html>", "<!doctype" },
+    { "a<IFRAME\tsrc", "<iframe" },
+    { "<HTML>", "<html" },
+    { "<svgx <htmlfoo <scriptx <svg", NULL },
+    { "java\tscript:alert(1)", "javascript:" },
+    { "VBScript:x", "vbscript:" },
+    { "<scrip t> <b>bold</b> << /Type /Page >>", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (markup); i++)
+    g_assert_cmpstr (mugai_filetype_markup ((const guint8 *) markup[i].data,
+                                            strlen (markup[i].data)),
+                     ==, markup[i].found);
+  g_assert_null (mugai_filetype_markup (NULL, 0));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -760,6 +928,10 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/signed", test_signed);
   g_test_add_func ("/sanitize/oversize-and-empty", test_oversize_and_empty);
   g_test_add_func ("/sanitize/uuencode-cut", test_uuencode_cut);
+  g_test_add_func ("/sanitize/uuencode-decoded-text", test_uuencode_decoded_text);
+  g_test_add_func ("/sanitize/text-links", test_text_links);
+  g_test_add_func ("/sanitize/from-encoded-word", test_from_encoded_word);
+  g_test_add_func ("/sanitize/converted-names", test_converted_names);
   g_test_add_func ("/sanitize/rfc822-attach", test_rfc822_attach);
   g_test_add_func ("/sanitize/rfc822-inline", test_rfc822_inline);
   g_test_add_func ("/sanitize/tnef-and-pkcs7", test_tnef_and_pkcs7);

@@ -345,32 +345,22 @@ test_encoded (gconstpointer user_data)
 
 /* Single properties ------------------------------------------------------- */
 
-/* None of these is a payload: the prose must stay. */
+/* None of these is a payload: the prose must stay.  (A line "begin
+ * MODE NAME" always is one: see edge_cases.) */
 static const char *const prose_texts[] = {
   "",
   "Hello\n",
   "no newline at the end",
   "\n\n\r\n",
   "We will begin the meeting at 10.\nbegin the meeting\nend\n",
-  "begin 644 people came to the meeting\nAND THEN WE WENT HOME\nend\n",
-  "begin 644 people came\nto the meeting\nend\n",
-  "begin 644 a\n\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n",
-  "begin 644 a\nHELLO WORLD\nend\n",
-  "begin 644 a\n`\nnot the end\n",
-  "begin 644 a\n`",
-  "begin 644 x",
-  "begin 644 x\n",
   "begin 644\nM86)C\nend\n",
   "begin 0644\n",
-  "begin 64 x\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n",
-  "begin 64444 x\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n",
+  "begin 644 \n",
+  "begin 644\t\r\n",
   "begin 648 x\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n",
   "beginning 644 x\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n",
   " begin 644 x\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n",
   "> begin 644 x\n> M86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\n> end\n",
-  "begin-base64 644 x\nnot base64!\n====\n",
-  "begin-base64 644 x\nabc\n====\n",
-  "begin-base64 644 x",
   "=ybegin line=128 size=10\nabc\n=yend\n",
   "=ybegin\n=yend\n",
   "=ybeginname=x\n",
@@ -418,7 +408,32 @@ static const EdgeCase edge_cases[] = {
   { "begin 644 a\n#86)C\n", 0, 0, FALSE, "abc" },
   /* "END" is a data line; only "end" ends */
   { "begin 644 a\n#86)C\nEND\n", 0, 0, FALSE, NULL },
+  /* "begin MODE NAME" is a payload whatever follows: what some decoder
+   * may make of it is not passed through (fail closed) */
+  { "begin 644 people came to the meeting\nAND THEN WE WENT HOME\nend\nafter\n", 0, 63, TRUE,
+    NULL },
+  { "begin 644 people came\nto the meeting\nend\n", 0, 0, FALSE, "" },
+  { "begin 644 a\n\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S\nend\n", 0, 0,
+    FALSE, "" },
+  { "begin 644 a\nHELLO WORLD\nend\n", 0, 0, TRUE, NULL },
+  { "begin 644 a\n`\nnot the end\n", 0, 0, FALSE, "" },
+  { "begin 644 a\n`", 0, 0, FALSE, "" },
+  { "begin 644 x", 0, 0, FALSE, "" },
+  { "begin 644 x\n", 0, 0, FALSE, "" },
+  { "begin 64 x\n#86)C\nend\n", 0, 0, TRUE, "abc" },
+  { "begin 64444 x\n#86)C\nend\n", 0, 0, TRUE, "abc" },
+  { "begin\t0755 \t x\n#86)C\nend\n", 0, 0, TRUE, "abc" },
+  /* a first data line with characters past its count: GNU uudecode
+   * ignores them and writes the file, so it is a payload, and its end
+   * line still ends it */
+  { "begin 644 invoice.exe\n#86)CXYZ!!\nend\nafter\n", 0, 37, TRUE, "abc" },
+  { "begin 644 "
+    "invoice.exe\nM86)C9&5F9VAI:FML;6YO<'%R<W1U=G=X>7IA8F-D969G:&EJ:VQM;F]P<7)S86)C\n`\nend\n",
+    0, 0, TRUE, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrs" },
   /* begin-base64 */
+  { "begin-base64 644 x\nnot base64!\n====\n", 0, 0, FALSE, "" },
+  { "begin-base64 644 x\nabc\n====\n", 0, 0, TRUE, NULL },
+  { "begin-base64 644 x", 0, 0, FALSE, "" },
   { "x\nbegin-base64 644 b\nYWJj\n\n====\ny\n", 2, 32, TRUE, "abc" },
   { "begin-base64 644 b\nYWJj\nYW Jj\n====\n", 0, 0, FALSE, "abc" },
   { "begin-base64 644 b\nYWJjZA==\n====\n", 0, 0, TRUE, "abcd" },
@@ -476,7 +491,9 @@ test_empty_input (void)
 
 /* Header lines "begin 644 ..." followed by lines that are not uuencode:
  * random octets that include one outside 0x20..0x60, or uuencode
- * characters whose count does not match the length character. */
+ * characters whose count does not match the length character.  The
+ * first header is a payload whose block is malformed at once, so it
+ * takes the rest of the text with it. */
 static void
 test_garbage_begin (void)
 {
@@ -520,7 +537,11 @@ test_garbage_begin (void)
   gboolean over = TRUE;
   g_autoptr (GPtrArray) found = find (text, 64, &over);
 
-  g_assert_cmpuint (found->len, ==, 0);
+  g_assert_cmpuint (found->len, ==, 1);
+  g_assert_cmpuint (nth (found, 0)->start, ==, 0);
+  g_assert_cmpuint (nth (found, 0)->end, ==, text->len);
+  g_assert_false (nth (found, 0)->complete);
+  g_assert_cmpstr (nth (found, 0)->name, ==, "file0.exe");
   g_assert_false (over);
 }
 
@@ -594,7 +615,7 @@ test_max_items (void)
           uu_encode (text, name, file, 200, "\n", FALSE, TRUE);
           g_array_append_val (ends, text->len);
           /* Prose that looks like a start but is not one. */
-          g_string_append (text, "begin 644 more prose here\nand so on\n");
+          g_string_append (text, "begin 644\nand so on\n");
         }
 
       gboolean over = !lc->over;
@@ -770,8 +791,7 @@ static void
 test_large_text (void)
 {
   static const char *const lines[] = {
-    SJIS_HELLO "\r\n", "begin the meeting\r\n", "begin 644 is a mode\r\n",
-    "=y\r\n",          "(This file\r\n",        "\r\n",
+    SJIS_HELLO "\r\n", "begin the meeting\r\n", "begin 644\r\n", "=y\r\n", "(This file\r\n", "\r\n",
     SJIS_BYE "\r\n",
   };
   g_autoptr (GString) text = g_string_sized_new (10 * 1024 * 1024 + 100);

@@ -32,7 +32,7 @@ EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
 class Case:
     def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
                  entries=(), type_label=None, skip=None, smtp_reject=False, delivered=(),
-                 config_extra=None, text=(), no_stale_pipes=False):
+                 config_extra=None, text=(), no_stale_pipes=False, absent=()):
         self.key = key
         self.message = message          # bytes
         self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
@@ -47,6 +47,7 @@ class Case:
         self.config_extra = config_extra  # appended to the test configuration (CLI only)
         self.text = list(text)          # strings the delivered text attachment holds, in order
         self.no_stale_pipes = no_stale_pipes  # LibreOffice killed: its /tmp pipe must not stay
+        self.absent = list(absent)      # strings no delivered part may hold (decoded)
 
 
 # ---- file makers -------------------------------------------------------
@@ -298,6 +299,48 @@ def pdf_form_bomb(levels=12, fanout=10):
     return pdf_bytes(objs)
 
 
+SCRIPT = b"<script>alert(document.domain)</script>"
+
+
+def noise_pdf(payload=SCRIPT, side=300):
+    """A one-page PDF (144 pt square: `side` pixels at 150 dpi, so that
+    mugai-filter-pdf renders one image pixel as one pixel) that is a
+    picture of noise whose pixel octets spell `payload` every 10 rows.
+    zlib leaves noise uncompressed, so a renderer that copies the
+    colours exactly writes the payload into its own output (mugai's did,
+    and kept the name: an HTML parser found a live script element)."""
+    import random
+    rnd = random.Random(10)
+    raw = bytearray(rnd.getrandbits(8) for _ in range(side * side * 3))
+    for y in range(0, side, 10):
+        at = y * side * 3 + 30
+        raw[at:at + len(payload)] = payload
+    # hex in the PDF itself, so that the attachment does not hold the
+    # payload (mugai would remove it as markup before converting it)
+    data = bytes(raw).hex().encode() + b">"
+    content = b"q 144 0 0 144 0 0 cm /Im0 Do Q"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 144 144] /Contents 4 0 R"
+            b" /Resources << /XObject << /Im0 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB"
+            b" /BitsPerComponent 8 /Interpolate false /Filter /ASCIIHexDecode /Length %d >>\nstream\n"
+            % (side, side, len(data)) + data + b"\nendstream"]
+    return pdf_bytes(objs)
+
+
+def text_pdf(text):
+    """A one-page PDF whose page text is `text` (ASCII, no parentheses
+    or backslashes)."""
+    content = b"BT /F1 12 Tf 72 700 Td (" + text + b") Tj ET"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    return pdf_bytes(objs)
+
+
 def pdf_bytes(objs):
     """A PDF file of the given objects (numbered from 1; object 1 is the
     catalog), with a correct cross-reference table."""
@@ -351,6 +394,31 @@ def message(subject, filename, data, ctype="application/octet-stream", text="添
     m.set_content(text)
     maintype, subtype = ctype.split("/")
     m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return bytes(m)
+
+
+def uuencoded(name, data, first_extra=b""):
+    """A uuencode block (GNU style) of data; first_extra is appended to
+    its first data line (decoders that go by the length character, as
+    GNU uudecode does, ignore it)."""
+    import binascii
+    lines = [binascii.b2a_uu(data[i:i + 45]).rstrip(b"\n") for i in range(0, len(data), 45)]
+    lines[0] += first_extra
+    return b"begin 644 " + name + b"\n" + b"\n".join(lines) + b"\n`\nend\n"
+
+
+def text_message(subject, body, charset):
+    """A message whose only part is text/plain in charset (base64)."""
+    import base64
+    m = EmailMessage()
+    m["From"] = "Sender <sender@example.com>"
+    m["To"] = "staff@city.example.lg.jp"
+    m["Subject"] = subject
+    m["Message-ID"] = "<%s@threats.example.com>" % subject.encode().hex()[:24]
+    m["MIME-Version"] = "1.0"
+    m["Content-Type"] = "text/plain; charset=%s" % charset
+    m["Content-Transfer-Encoding"] = "base64"
+    m.set_payload(base64.encodebytes(body.encode(charset)).decode())
     return bytes(m)
 
 
@@ -490,6 +558,29 @@ def cases(workdir):
     out.append(Case("pdf-hostile", message("pdf", "見積書.pdf", hostile_pdf(), "application/pdf"),
                     reason="converted", notice=["見積書.pdf", "画像のみの PDF"],
                     delivered=[("application/pdf", "見積書.pdf")]))
+    # a PDF named .shtml: what comes out is named .pdf, and its octets
+    # hold no markup (noise pixels spelling "<script>" are not copied)
+    out.append(Case("pdf-named-shtml", message("shtml", "report.shtml", noise_pdf(), "application/pdf"),
+                    reason="converted", notice=["report.shtml", "画像のみの PDF"],
+                    delivered=[("application/pdf", "report.shtml.pdf")]))
+    # a converter output that holds markup is not attached (fail closed)
+    out.append(Case("pdf-text-markup", message("pdf markup", "資料.pdf", text_pdf(b"Quotation " + SCRIPT),
+                                  "application/pdf"),
+                    reason="banned-type",
+                    notice=["資料.pdf", "変換後のファイルを添付できません: マークアップ（<script）を含みます"],
+                    config_extra="[convert]\npdf = text\n"))
+    # uuencode only the decoding shows (UTF-16), and a block whose first
+    # data line is longer than its count says: both cut out
+    uu = uuencoded(b"invoice.exe", exe)
+    out.append(Case("uuencode-utf16", text_message("uu16", "請求書を送ります。\n" + uu.decode()
+                                                   + "よろしくお願いします。\n", "utf-16le"),
+                    categories=["inline-payload"], notice=["invoice.exe", "よろしくお願いします。"],
+                    absent=[uu.splitlines()[1], b"begin 644"]))
+    uu = uuencoded(b"invoice.exe", exe, first_extra=b"XYZ")
+    out.append(Case("uuencode-long-line", text_message("uu long", "請求書を送ります。\n" + uu.decode() + "以上\n",
+                                                       "utf-8"),
+                    categories=["inline-payload"], notice=["invoice.exe"],
+                    absent=[uu.splitlines()[1], b"begin 644"]))
     out.append(Case("png-metadata", message("png", "写真.png", png_with_metadata(), "image/png"),
                     reason="converted", notice=["写真.png"], delivered=[("image/png", "写真.png")]))
     out.append(Case("docx-text", message("docx", "見積書.docx", docx_japanese(),

@@ -1551,8 +1551,11 @@ def gen_maildir():
         "table, lists, comment",
         subject=subject, from_name="サンプル銀行",
         body_contains=["口座確認のお願い", "& <重要>", "ああ", "©", "evil[.]example", "市のホームページ",
-                       "市章ロゴ", "年会費", "3,000円", "一つ目の項目", "二つ目の項目", "手順その二"],
-        body_absent=["https://evil.example", "MUGAI-SCRIPT-MARKER", "document.cookie", "MugaiStyleMarker",
+                       "市章ロゴ", "年会費", "3,000円", "一つ目の項目", "二つ目の項目", "手順その二",
+                       "ここをクリック [リンク（スクリプト）を削除しました]",
+                       "hxxps://www[.]bank[.]example[.]jp/ [(!) hxxps://evil[.]example/login]"],
+        body_absent=["https://evil.example", "https://www.bank.example.jp", "javascript:",
+                     "MUGAI-SCRIPT-MARKER", "document.cookie", "MugaiStyleMarker",
                      "MUGAI-ONLOAD-MARKER", "MUGAI-JSURL-MARKER", "MUGAI-IFRAME-MARKER",
                      "MUGAI-FORM-MARKER", "MUGAI-IMG-MARKER", "MUGAI-COMMENT-MARKER", "<script", "&amp;"],
         reasons=["active-content"], verdict="sanitized", removed=None, charset="utf-8", location=loc(3, flags="RS"))
