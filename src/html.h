@@ -73,13 +73,32 @@ GQuark mugai_html_error_quark (void);
 
 typedef enum
 {
-  MUGAI_HTML_ERROR_PARSE
+  MUGAI_HTML_ERROR_PARSE,
+  MUGAI_HTML_ERROR_LIMIT /* past MugaiHtmlBounds: the caller removes the part as over a limit */
 } MugaiHtmlError;
+
+/* What one part's rendering may cost, checked before and while libxml2
+ * parses it (mugai-limits.h says why). */
+typedef struct
+{
+  guint max_attributes; /* most attributes on one element (a pre-scan of
+                         * the octets); 0: no limit */
+  gint64 deadline;      /* g_get_monotonic_time() by which the parse must
+                         * be over (checked every 4 KB libxml2 reads); 0: none */
+} MugaiHtmlBounds;
 
 /* stats may be NULL.  On failure *out_text and *stats are left untouched. */
 gboolean mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links,
                              gsize max_output, char **out_text, MugaiHtmlStats *stats,
                              GError **error);
+
+/* The same within bounds (NULL: none, as mugai_html_to_text()): FALSE
+ * with MUGAI_HTML_ERROR_LIMIT when an element has more than
+ * bounds->max_attributes attributes (libxml2 is not called) or the parse
+ * was still running at bounds->deadline (it is stopped there). */
+gboolean mugai_html_to_text_bounded (const char *utf8_html, gsize len, MugaiLinkMode links,
+                                     gsize max_output, const MugaiHtmlBounds *bounds,
+                                     char **out_text, MugaiHtmlStats *stats, GError **error);
 
 /* Returns the declared charset (owned, lower case) or NULL. */
 char *mugai_html_meta_charset (const char *data, gsize len);

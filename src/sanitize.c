@@ -44,6 +44,7 @@
 #include "header.h"
 #include "html.h"
 #include "mugai-gmime.h"
+#include "mugai-limits.h"
 #include "notice.h"
 #include "textpayload.h"
 
@@ -163,6 +164,8 @@ typedef struct
   GMimeParserOptions *parser_options;
   guint parts_seen;
   gboolean parts_over_noted;
+  guint unused_seen; /* alternatives not shown */
+  gboolean unused_over_noted;
   gboolean reject;
   gboolean virus;
   GError *scan_error; /* a scan or a filter that could not run: the message is tempfailed */
@@ -627,10 +630,13 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
-/* HTML (or enriched text turned into HTML) to text. */
+/* HTML (or enriched text turned into HTML) to text.  NULL with *detail
+ * when the part cannot be rendered; *over set too when that is because it
+ * is past a [limits] html_* bound (the part costs itself, not the
+ * message). */
 static char *
 read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes,
-           gboolean enriched, char **detail)
+           gboolean enriched, char **detail, gboolean *over)
 {
   g_autoptr (GByteArray) html = NULL;
   const guint8 *data = bytes->data;
@@ -664,12 +670,27 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
                                                 declared ? declared : meta, &used, &q);
   rec->charset = g_steal_pointer (&used);
 
+  const MugaiLimits *limits = &ctx->policy->limits;
+  gsize utf8_len = strlen (utf8);
+  if (utf8_len > limits->html_size)
+    {
+      *over = TRUE;
+      *detail = g_strdup_printf ("HTML of %zu octets is larger than %zu", utf8_len, limits->html_size);
+      return NULL;
+    }
+  /* the part's budget, within what the message has left */
+  MugaiHtmlBounds bounds = { .max_attributes = limits->html_attributes,
+                             .deadline = g_get_monotonic_time ()
+                                         + (gint64) limits->html_time * G_TIME_SPAN_MILLISECOND };
+  if (ctx->convert_deadline != 0)
+    bounds.deadline = MIN (bounds.deadline, ctx->convert_deadline);
   MugaiHtmlStats stats = { 0 };
   g_autoptr (GError) error = NULL;
   char *text = NULL;
-  if (!mugai_html_to_text (utf8, strlen (utf8), ctx->policy->links, ctx->policy->limits.part_size,
-                           &text, &stats, &error))
+  if (!mugai_html_to_text_bounded (utf8, utf8_len, ctx->policy->links, limits->part_size, &bounds,
+                                   &text, &stats, &error))
     {
+      *over = g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_LIMIT);
       *detail = g_strdup (error->message);
       return NULL;
     }
@@ -1172,10 +1193,13 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
     case LEAF_ENRICHED:
       {
         g_autofree char *detail = NULL;
-        g_autofree char *text = read_html (ctx, rec, obj, bytes, cls == LEAF_ENRICHED, &detail);
+        gboolean over_budget = FALSE;
+        g_autofree char *text = read_html (ctx, rec, obj, bytes, cls == LEAF_ENRICHED, &detail,
+                                           &over_budget);
         if (!text)
           {
-            decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, detail);
+            decide (ctx, rec, build, over_budget ? MUGAI_FINDING_OVER_LIMIT : MUGAI_FINDING_MALFORMED,
+                    detail);
             return;
           }
         decide (ctx, rec, build, MUGAI_FINDING_ACTIVE_CONTENT, detail);
@@ -1217,6 +1241,7 @@ static GMimeMessage *rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src,
                                       const char *quarantine_id);
 static void walk_message_body (Ctx *ctx, Build *build, GMimeMessage *msg, const char *prefix,
                                guint depth);
+static gboolean past_unused_limit (Ctx *ctx);
 
 /* TRUE when obj is or (within a few levels) holds text/html. */
 static gboolean
@@ -1289,6 +1314,8 @@ walk_multipart (Ctx *ctx, Build *build, GMimeMultipart *mp, MugaiPartReport *rec
       if (chosen >= 0 && i != chosen)
         {
           /* not shown, not delivered: the original keeps it */
+          if (past_unused_limit (ctx))
+            continue;
           MugaiPartReport *alt = mugai_report_add_part (ctx->report, path, "alternative");
           alt->declared_type = mime_type_of (child);
           alt->action = MUGAI_ACTION_UNUSED;
@@ -1330,32 +1357,66 @@ append_inline_message (Ctx *ctx, Build *build, GMimeMessage *inner, Build *inner
     g_ptr_array_add (build->attachments, g_object_ref (inner_build->attachments->pdata[i]));
 }
 
+/* Counts one more entity walked.  TRUE when it is past [limits] parts:
+ * the first such part is recorded and named in the notice with the
+ * finding; later ones are only counted (report->parts_omitted and
+ * parts_omitted_removed), so that neither the report nor the notice grows
+ * with them: both end with one line that says how many. */
+static gboolean
+past_part_limit (Ctx *ctx, Build *build, GMimeObject *obj, const char *path)
+{
+  const MugaiLimits *limits = &ctx->policy->limits;
+  if (++ctx->parts_seen <= limits->parts)
+    return FALSE;
+  if (ctx->parts_over_noted)
+    {
+      ctx->report->parts_omitted++;
+      ctx->report->parts_omitted_removed++;
+      ctx->report->parts_limit = limits->parts;
+      return TRUE;
+    }
+  ctx->parts_over_noted = TRUE;
+  MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
+  rec->declared_type = mime_type_of (obj);
+  rec->filename = filename_of (obj, limits->header_length);
+  g_autofree char *d = g_strdup_printf ("more than %u MIME parts; this and later parts removed",
+                                        limits->parts);
+  decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
+  return TRUE;
+}
+
+/* An alternative not shown is not walked, but listed: past [limits]
+ * parts entries of them (60,000 made a 21.5 MB report), they are only
+ * counted.  They do not count against the parts walked, so that the
+ * alternative shown (often the last) is still rendered. */
+static gboolean
+past_unused_limit (Ctx *ctx)
+{
+  const MugaiLimits *limits = &ctx->policy->limits;
+  if (++ctx->unused_seen <= limits->parts)
+    return FALSE;
+  if (!ctx->unused_over_noted)
+    {
+      ctx->unused_over_noted = TRUE;
+      mugai_report_add_finding (ctx->report,
+                                mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
+                                                   "more than %u unused alternatives; the later "
+                                                   "ones are counted, not listed",
+                                                   limits->parts));
+    }
+  ctx->report->parts_omitted++;
+  ctx->report->parts_limit = limits->parts;
+  return TRUE;
+}
+
 static void
 walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const char *child_prefix,
              guint depth, gboolean top)
 {
   const MugaiLimits *limits = &ctx->policy->limits;
 
-  if (++ctx->parts_seen > limits->parts)
-    {
-      MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
-      rec->declared_type = mime_type_of (obj);
-      rec->filename = filename_of (obj, limits->header_length);
-      if (!ctx->parts_over_noted)
-        {
-          ctx->parts_over_noted = TRUE;
-          g_autofree char *d = g_strdup_printf ("more than %u MIME parts; this and later parts removed",
-                                                limits->parts);
-          decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
-        }
-      else
-        {
-          /* reported once; later ones are removed and listed in the report */
-          rec->action = MUGAI_ACTION_REMOVE;
-          rec->reason = MUGAI_FINDING_OVER_LIMIT;
-        }
-      return;
-    }
+  if (past_part_limit (ctx, build, obj, path))
+    return;
   if (depth > limits->depth)
     {
       MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "container");
@@ -1728,7 +1789,9 @@ rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src, gboolean top, const 
   g_autoptr (GString) text = g_string_new (NULL);
   g_autofree char *notice = NULL;
   if (build->items->len > 0)
-    notice = mugai_notice_render (ctx->policy, build->items, quarantine_id);
+    notice = mugai_notice_render (ctx->policy, build->items,
+                                  top ? ctx->report->parts_omitted_removed : 0,
+                                  quarantine_id);
   if (notice && ctx->policy->notice_position == MUGAI_NOTICE_TOP)
     {
       g_string_append (text, notice);
@@ -1776,6 +1839,7 @@ finish_report (MugaiReport *report, gboolean reject, gboolean virus, MugaiOnViru
       else if (p->action == MUGAI_ACTION_TO_TEXT || p->action == MUGAI_ACTION_CONVERT)
         report->converted++;
     }
+  report->removed += report->parts_omitted_removed;
   if (virus && on_virus != MUGAI_VIRUS_REJECT)
     {
       report->verdict = on_virus == MUGAI_VIRUS_HOLD ? MUGAI_VERDICT_HOLD : MUGAI_VERDICT_DISCARD;
@@ -1815,6 +1879,204 @@ only_blanks (const char *data, gsize len)
     if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
       return FALSE;
   return TRUE;
+}
+
+/* ---- bounds counted on the raw octets, before GMime ------------------- */
+
+/* Header fields of the top header block: GMime starts a field at each
+ * line that does not begin with a blank, and the block ends at the first
+ * empty line. */
+static guint
+raw_header_count (const char *data, gsize len)
+{
+  guint n = 0;
+  gsize i = 0;
+  while (i < len)
+    {
+      const char *nl = memchr (data + i, '\n', len - i);
+      gsize end = nl ? (gsize) (nl - data) : len;
+      gsize l = end - i;
+      if (l == 0 || (l == 1 && data[i] == '\r'))
+        break;
+      if (data[i] != ' ' && data[i] != '\t')
+        n++;
+      i = end + 1;
+    }
+  return n;
+}
+
+static gboolean
+is_lwsp_nl (char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* RFC 2045 5.1 token characters: printable ASCII but space and tspecials. */
+static gboolean
+is_token_char (char c)
+{
+  return c > 0x20 && c < 0x7f && !strchr ("()<>@,;:\\\"/[]?=", c);
+}
+
+/* Reads the value of a "boundary" parameter whose name ends at data[i].
+ * Returns FALSE when the name is not followed by '='.  Sets *exact to
+ * FALSE when the value is written in a form GMime would decode into
+ * something else than its octets (RFC 2231 "boundary*", RFC 2047
+ * encoded-words, quoted-pairs, comments, folding inside quotes, 8-bit
+ * octets), so that the caller falls back to a cruder bound. */
+static gboolean
+read_boundary (const char *data, gsize len, gsize i, char **value, gboolean *exact)
+{
+  while (i < len && is_lwsp_nl (data[i]))
+    i++;
+  if (i >= len)
+    return FALSE;
+  if (data[i] == '*' || data[i] == '(')
+    {
+      *exact = FALSE;
+      return FALSE;
+    }
+  if (data[i] != '=')
+    return FALSE;
+  for (i++; i < len && is_lwsp_nl (data[i]); i++)
+    ;
+  gsize start = i, end = i;
+  if (i < len && data[i] == '"')
+    {
+      start = ++i;
+      while (i < len && data[i] != '"')
+        {
+          guchar c = (guchar) data[i];
+          if (c < 0x21 || c > 0x7e || c == '\\')
+            {
+              *exact = FALSE;
+              return FALSE;
+            }
+          i++;
+        }
+      if (i >= len)
+        {
+          *exact = FALSE;
+          return FALSE;
+        }
+      end = i;
+    }
+  else
+    {
+      while (i < len && is_token_char (data[i]))
+        i++;
+      end = i;
+      if (i < len && !is_lwsp_nl (data[i]) && data[i] != ';')
+        {
+          *exact = FALSE;
+          return FALSE;
+        }
+    }
+  if (end == start || g_strstr_len (data + start, (gssize) (end - start), "=?"))
+    {
+      *exact = FALSE;
+      return FALSE;
+    }
+  *value = g_strndup (data + start, end - start);
+  return TRUE;
+}
+
+/* An upper bound of the MIME entities GMime would build from the message,
+ * without building them.  GMime starts a multipart's child only at a line
+ * that is exactly "--" and the boundary of an enclosing multipart (with
+ * an end-of-line CR; gmime-parser.c check_boundary()), so children are at
+ * most the lines "--VALUE" for the values of every "boundary=" anywhere
+ * in the octets (a superset of the declared ones).  An attached message
+ * adds its body, and needs a content type "message" followed by '/' (or a
+ * comment or a quote: counted generously).  When a boundary is written
+ * in a form GMime decodes (see read_boundary), or more of them are
+ * declared than the bound allows anyway, every line that begins with
+ * "--" counts. */
+static guint
+raw_entity_bound (const char *data, gsize len, guint max)
+{
+  g_autoptr (GHashTable) boundaries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean exact = TRUE;
+  gsize longest = 0;
+  guint messages = 0;
+  for (gsize i = 0; i + 7 <= len; i++)
+    {
+      char c = data[i] | 0x20;
+      if (c == 'b' && exact && i + 8 <= len && g_ascii_strncasecmp (data + i, "boundary", 8) == 0)
+        {
+          char *value = NULL;
+          if (read_boundary (data, len, i + 8, &value, &exact))
+            {
+              longest = MAX (longest, strlen (value));
+              g_hash_table_add (boundaries, value);
+              if (g_hash_table_size (boundaries) > max)
+                exact = FALSE;
+            }
+        }
+      else if (c == 'm' && g_ascii_strncasecmp (data + i, "message", 7) == 0)
+        {
+          gsize j = i + 7;
+          while (j < len && is_lwsp_nl (data[j]))
+            j++;
+          if (j < len && (data[j] == '/' || data[j] == '(' || data[j] == '"'))
+            messages++;
+        }
+    }
+
+  guint lines = 0;
+  g_autofree char *key = g_malloc (longest + 1);
+  for (gsize i = 0; i < len;)
+    {
+      const char *nl = memchr (data + i, '\n', len - i);
+      gsize end = nl ? (gsize) (nl - data) : len;
+      if (end - i >= 2 && data[i] == '-' && data[i + 1] == '-')
+        {
+          gsize e = end;
+          while (e > i + 2 && (data[e - 1] == '\r' || data[e - 1] == ' ' || data[e - 1] == '\t'))
+            e--;
+          gsize klen = e - (i + 2);
+          if (!exact)
+            lines++;
+          else if (klen <= longest)
+            {
+              memcpy (key, data + i + 2, klen);
+              key[klen] = '\0';
+              if (g_hash_table_contains (boundaries, key))
+                lines++;
+            }
+        }
+      i = end + 1;
+    }
+  guint64 bound = 1 + (guint64) lines + 2 * (guint64) messages;
+  return (guint) MIN (bound, G_MAXUINT);
+}
+
+/* A message past the header or the hard part bound is refused before it
+ * is parsed (mugai-limits.h says why): TRUE, with the finding in the
+ * report. */
+static gboolean
+raw_over_limit (MugaiReport *report, const MugaiLimits *limits, const char *data, gsize len)
+{
+  guint headers = raw_header_count (data, len);
+  if (headers > limits->headers)
+    {
+      g_autofree char *d = g_strdup_printf ("more than %u header fields (%u)", limits->headers,
+                                            headers);
+      reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
+      return TRUE;
+    }
+  guint hard = limits->parts * MUGAI_LIMIT_PARTS_HARD_FACTOR;
+  guint entities = raw_entity_bound (data, len, hard);
+  if (entities > hard)
+    {
+      g_autofree char *d = g_strdup_printf ("more than %u MIME parts (up to %u counted before parsing)",
+                                            hard, entities);
+      reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
+      report->parts_counted = entities;
+      report->parts_limit = hard;
+      return TRUE;
+    }
+  return FALSE;
 }
 
 MugaiReport *
@@ -1876,6 +2138,14 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
       for (gsize i = 0; i < len; i++)
         normalized[i] = (data[i] == '\r' && (i + 1 >= len || data[i + 1] != '\n')) ? '\n' : data[i];
       data = normalized;
+    }
+
+  if (raw_over_limit (report, &policy->limits, data, len))
+    {
+      finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);
+      *output = NULL;
+      *report_out = g_steal_pointer (&report);
+      return TRUE;
     }
 
   g_autoptr (GMimeParserOptions) popts = g_mime_parser_options_new ();
