@@ -74,7 +74,9 @@ GQuark mugai_html_error_quark (void);
 typedef enum
 {
   MUGAI_HTML_ERROR_PARSE,
-  MUGAI_HTML_ERROR_LIMIT /* past MugaiHtmlBounds: the caller removes the part as over a limit */
+  /* past MugaiHtmlBounds: the caller removes the part as over a limit */
+  MUGAI_HTML_ERROR_ATTRIBUTES, /* an element with more than max_attributes */
+  MUGAI_HTML_ERROR_BUDGET      /* still parsing at the deadline */
 } MugaiHtmlError;
 
 /* What one part's rendering may cost, checked before and while libxml2
@@ -93,9 +95,11 @@ gboolean mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode lin
                              GError **error);
 
 /* The same within bounds (NULL: none, as mugai_html_to_text()): FALSE
- * with MUGAI_HTML_ERROR_LIMIT when an element has more than
- * bounds->max_attributes attributes (libxml2 is not called) or the parse
- * was still running at bounds->deadline (it is stopped there). */
+ * with MUGAI_HTML_ERROR_ATTRIBUTES when an element has more than
+ * bounds->max_attributes attributes (found by a pre-scan before libxml2
+ * is called, or when libxml2 reaches the element, before it builds it),
+ * MUGAI_HTML_ERROR_BUDGET when the parse was still running at
+ * bounds->deadline (it is stopped there). */
 gboolean mugai_html_to_text_bounded (const char *utf8_html, gsize len, MugaiLinkMode links,
                                      gsize max_output, const MugaiHtmlBounds *bounds,
                                      char **out_text, MugaiHtmlStats *stats, GError **error);

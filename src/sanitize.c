@@ -5,14 +5,20 @@
  *	mugai_sanitize (input, policy, engines, options, &output, &report, &error)
  *
  * DESCRIPTION
- *	1. Bound the message size; parse it with GMime (loose modes: real
- *	   mail is not RFC-perfect, and a strict parser would make us refuse
- *	   what every client shows).
- *	2. Walk the MIME tree ourselves with a depth and a part-count limit.
+ *	1. Bound the message size; count its top header fields and an upper
+ *	   bound of its MIME entities on the raw octets (a message past the
+ *	   header limit or four times the part limit is refused before GMime
+ *	   builds anything); parse it with GMime (loose modes: real mail is
+ *	   not RFC-perfect, and a strict parser would make us refuse what
+ *	   every client shows).
+ *	2. Walk the MIME tree ourselves with a depth and a part-count limit
+ *	   (past it, parts and unused alternatives are counted, not listed).
  *	   Each entity gets a MugaiPartReport; detectors add findings; the
  *	   policy turns each finding into an action.
  *	3. Text is decoded to UTF-8 (charset.c), inline payloads cut out
- *	   (textpayload.c), HTML and enriched text rendered (html.c).
+ *	   (textpayload.c), HTML and enriched text rendered (html.c) within
+ *	   [limits] html_size, html_attributes and html_time (and the
+ *	   message's deadline): past them the part is removed as over-limit.
  *	4. A new message is built from the results only: headers re-written
  *	   (header.c decodes, GMime re-encodes), one text/plain body with
  *	   the notice, text/plain attachments, sanitized message/rfc822
@@ -671,11 +677,14 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
   rec->charset = g_steal_pointer (&used);
 
   const MugaiLimits *limits = &ctx->policy->limits;
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
   gsize utf8_len = strlen (utf8);
   if (utf8_len > limits->html_size)
     {
       *over = TRUE;
-      *detail = g_strdup_printf ("HTML of %zu octets is larger than %zu", utf8_len, limits->html_size);
+      *detail = g_strdup_printf (ja ? "HTML が大きすぎるため表示できません（%zu バイト、上限 %zu バイト）"
+                                    : "HTML of %zu octets is larger than %zu",
+                                 utf8_len, limits->html_size);
       return NULL;
     }
   /* the part's budget, within what the message has left */
@@ -690,11 +699,21 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
   if (!mugai_html_to_text_bounded (utf8, utf8_len, ctx->policy->links, limits->part_size, &bounds,
                                    &text, &stats, &error))
     {
-      *over = g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_LIMIT);
-      *detail = g_strdup (error->message);
+      *over = TRUE;
+      if (g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES))
+        *detail = ja ? g_strdup_printf ("HTML の一つの要素に属性が多すぎるため表示できません（上限 %u）",
+                                        limits->html_attributes)
+                     : g_strdup (error->message);
+      else if (g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_BUDGET))
+        *detail = g_strdup (ja ? "HTML の表示が制限時間内に終わりませんでした"
+                               : "rendering the HTML did not end within its time budget");
+      else
+        {
+          *over = FALSE;
+          *detail = g_strdup (error->message);
+        }
       return NULL;
     }
-  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
   g_autoptr (GString) d = g_string_new (NULL);
   if (stats.links)
     g_string_append_printf (d, ja ? "リンク %u 件" : "%u links", stats.links);
