@@ -923,7 +923,7 @@ test_bounded_attributes (void)
 
   g_autofree char *over = tag_with_attributes ("<body>", 101, "</body>");
   g_assert_false (render_bounded (over, &bounds, &out, &error));
-  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_LIMIT);
+  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES);
   g_assert_cmpstr (error->message, ==, "an HTML element with more than 100 attributes");
   g_assert_null (out);
   g_clear_error (&error);
@@ -932,7 +932,7 @@ test_bounded_attributes (void)
    * from the parser: the element is stopped before libxml2 builds it. */
   g_autofree char *hidden = tag_with_attributes ("<body><script>x<y z='</script>", 200, "'</body>");
   g_assert_false (render_bounded (hidden, &bounds, &out, &error));
-  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_LIMIT);
+  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES);
   g_clear_error (&error);
 
   /* no bounds: rendered as before */
@@ -954,7 +954,7 @@ test_bounded_deadline (void)
   /* a deadline already past: stopped at the first read */
   MugaiHtmlBounds past = { .deadline = g_get_monotonic_time () - 1 };
   g_assert_false (render_bounded (html->str, &past, &out, &error));
-  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_LIMIT);
+  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_BUDGET);
   g_assert_cmpstr (error->message, ==, "rendering the HTML took longer than its time budget");
   g_assert_null (out);
   g_clear_error (&error);
