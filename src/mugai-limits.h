@@ -64,6 +64,14 @@
  * past it are dropped (the output is built by mugai, no edits). */
 #define MUGAI_LIMIT_HEADERS 1000
 
+/* Header fields of all the header blocks of a message together (its
+ * parts', its attached messages'), as a multiple of [limits] headers,
+ * counted on the raw octets too: GMime holds about 600 octets per field
+ * (100,000 fields in an attached message: 81 MB for 1.2 MB of mail); past
+ * 8,000 fields by default (5 MB) the message is refused.  Real mail: 500
+ * parts of ten fields each is already an extreme. */
+#define MUGAI_LIMIT_HEADERS_TOTAL_FACTOR 8
+
 /* One decoded leaf part, octets.  A base64 bomb cannot inflate much
  * (4:3), but a quoted-printable or text part is held decoded in memory
  * and converted to UTF-8, which can triple it. */

@@ -1902,28 +1902,6 @@ only_blanks (const char *data, gsize len)
 
 /* ---- bounds counted on the raw octets, before GMime ------------------- */
 
-/* Header fields of the top header block: GMime starts a field at each
- * line that does not begin with a blank, and the block ends at the first
- * empty line. */
-static guint
-raw_header_count (const char *data, gsize len)
-{
-  guint n = 0;
-  gsize i = 0;
-  while (i < len)
-    {
-      const char *nl = memchr (data + i, '\n', len - i);
-      gsize end = nl ? (gsize) (nl - data) : len;
-      gsize l = end - i;
-      if (l == 0 || (l == 1 && data[i] == '\r'))
-        break;
-      if (data[i] != ' ' && data[i] != '\t')
-        n++;
-      i = end + 1;
-    }
-  return n;
-}
-
 static gboolean
 is_lwsp_nl (char c)
 {
@@ -2000,24 +1978,50 @@ read_boundary (const char *data, gsize len, gsize i, char **value, gboolean *exa
   return TRUE;
 }
 
-/* An upper bound of the MIME entities GMime would build from the message,
- * without building them.  GMime starts a multipart's child only at a line
- * that is exactly "--" and the boundary of an enclosing multipart (with
- * an end-of-line CR; gmime-parser.c check_boundary()), so children are at
- * most the lines "--VALUE" for the values of every "boundary=" anywhere
- * in the octets (a superset of the declared ones).  An attached message
- * adds its body, and needs a content type "message" followed by '/' (or a
- * comment or a quote: counted generously).  When a boundary is written
- * in a form GMime decodes (see read_boundary), or more of them are
- * declared than the bound allows anyway, every line that begins with
- * "--" counts. */
-static guint
-raw_entity_bound (const char *data, gsize len, guint max)
+/* "message" followed by blanks and '/', '(' or '"': where a content type
+ * of an attached message may be written (counted generously). */
+static gboolean
+message_type_at (const char *data, gsize len, gsize i)
+{
+  if (i + 7 > len || g_ascii_strncasecmp (data + i, "message", 7) != 0)
+    return FALSE;
+  gsize j = i + 7;
+  while (j < len && is_lwsp_nl (data[j]))
+    j++;
+  return j < len && (data[j] == '/' || data[j] == '(' || data[j] == '"');
+}
+
+typedef struct
+{
+  guint entities;    /* upper bound of the MIME entities GMime would build */
+  guint top_headers; /* fields of the message's own header block */
+  guint all_headers; /* upper bound of the fields of every header block */
+} RawCounts;
+
+/* Upper bounds of what GMime would build from the message, without
+ * building it.
+ *
+ * Entities: GMime starts a multipart's child only at a line that is
+ * exactly "--" and the boundary of an enclosing multipart (with an
+ * end-of-line CR; gmime-parser.c check_boundary()), so children are at
+ * most the lines "--VALUE" for the values of every "boundary=" anywhere in
+ * the octets (a superset of the declared ones).  An attached message adds
+ * its body, and needs a content type "message" followed by '/' (or a
+ * comment or a quote).  When a boundary is written in a form GMime decodes
+ * (see read_boundary), or more of them are declared than the bound allows
+ * anyway, every line that begins with "--" counts as a delimiter.
+ *
+ * Header fields: GMime starts a field at each line of a header block that
+ * does not begin with a blank; a block ends at the first empty line.
+ * Blocks begin at the top, after each delimiter line, and after a block
+ * that names a message type (the attached message's own header). */
+static void
+raw_counts (const char *data, gsize len, guint max_boundaries, RawCounts *out)
 {
   g_autoptr (GHashTable) boundaries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GArray) message_at = g_array_new (FALSE, FALSE, sizeof (gsize));
   gboolean exact = TRUE;
   gsize longest = 0;
-  guint messages = 0;
   for (gsize i = 0; i + 7 <= len; i++)
     {
       char c = data[i] | 0x20;
@@ -2028,71 +2032,114 @@ raw_entity_bound (const char *data, gsize len, guint max)
             {
               longest = MAX (longest, strlen (value));
               g_hash_table_add (boundaries, value);
-              if (g_hash_table_size (boundaries) > max)
+              if (g_hash_table_size (boundaries) > max_boundaries)
                 exact = FALSE;
             }
         }
-      else if (c == 'm' && g_ascii_strncasecmp (data + i, "message", 7) == 0)
-        {
-          gsize j = i + 7;
-          while (j < len && is_lwsp_nl (data[j]))
-            j++;
-          if (j < len && (data[j] == '/' || data[j] == '(' || data[j] == '"'))
-            messages++;
-        }
+      else if (c == 'm' && message_type_at (data, len, i))
+        g_array_append_val (message_at, i);
     }
 
-  guint lines = 0;
+  guint64 lines = 0, fields = 0, top = 0;
+  gboolean in_header = TRUE, is_top = TRUE;
+  gsize block_start = 0;
+  guint next_message = 0; /* index into message_at */
   g_autofree char *key = g_malloc (longest + 1);
   for (gsize i = 0; i < len;)
     {
       const char *nl = memchr (data + i, '\n', len - i);
       gsize end = nl ? (gsize) (nl - data) : len;
-      if (end - i >= 2 && data[i] == '-' && data[i + 1] == '-')
+      gsize l = end - i;
+      if (in_header)
+        {
+          if (l == 0 || (l == 1 && data[i] == '\r'))
+            {
+              /* the block ends; an attached message's header follows
+               * when the block named a message type */
+              gboolean nested = FALSE;
+              while (next_message < message_at->len
+                     && g_array_index (message_at, gsize, next_message) < i)
+                {
+                  if (g_array_index (message_at, gsize, next_message) >= block_start)
+                    nested = TRUE;
+                  next_message++;
+                }
+              is_top = FALSE;
+              in_header = nested;
+              block_start = end + 1;
+              i = end + 1;
+              continue;
+            }
+          if (data[i] != ' ' && data[i] != '\t')
+            {
+              fields++;
+              if (is_top)
+                top++;
+            }
+        }
+      if (l >= 2 && data[i] == '-' && data[i + 1] == '-')
         {
           gsize e = end;
           while (e > i + 2 && (data[e - 1] == '\r' || data[e - 1] == ' ' || data[e - 1] == '\t'))
             e--;
           gsize klen = e - (i + 2);
-          if (!exact)
-            lines++;
-          else if (klen <= longest)
+          gboolean delimiter = !exact;
+          if (exact && klen <= longest)
             {
               memcpy (key, data + i + 2, klen);
               key[klen] = '\0';
-              if (g_hash_table_contains (boundaries, key))
-                lines++;
+              delimiter = g_hash_table_contains (boundaries, key);
+            }
+          if (delimiter)
+            {
+              /* a child's header block begins on the next line (a line
+               * in a header block cannot be one for GMime, but counting
+               * it only makes the bound larger) */
+              lines++;
+              in_header = TRUE;
+              is_top = FALSE;
+              block_start = end + 1;
             }
         }
       i = end + 1;
     }
-  guint64 bound = 1 + (guint64) lines + 2 * (guint64) messages;
-  return (guint) MIN (bound, G_MAXUINT);
+  out->entities = (guint) MIN (1 + lines + 2 * (guint64) message_at->len, G_MAXUINT);
+  out->all_headers = (guint) MIN (fields, G_MAXUINT);
+  out->top_headers = (guint) MIN (top, G_MAXUINT);
 }
 
-/* A message past the header or the hard part bound is refused before it
- * is parsed (mugai-limits.h says why): TRUE, with the finding in the
- * report. */
+/* A message past the header limits or the hard part bound is refused
+ * before it is parsed (mugai-limits.h says why): TRUE, with the finding
+ * in the report. */
 static gboolean
 raw_over_limit (MugaiReport *report, const MugaiLimits *limits, const char *data, gsize len)
 {
-  guint headers = raw_header_count (data, len);
-  if (headers > limits->headers)
+  guint hard = limits->parts * MUGAI_LIMIT_PARTS_HARD_FACTOR;
+  RawCounts n;
+  raw_counts (data, len, hard, &n);
+  if (n.top_headers > limits->headers)
     {
       g_autofree char *d = g_strdup_printf ("more than %u header fields (%u)", limits->headers,
-                                            headers);
+                                            n.top_headers);
       reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
       return TRUE;
     }
-  guint hard = limits->parts * MUGAI_LIMIT_PARTS_HARD_FACTOR;
-  guint entities = raw_entity_bound (data, len, hard);
-  if (entities > hard)
+  if (n.entities > hard)
     {
       g_autofree char *d = g_strdup_printf ("more than %u MIME parts (up to %u counted before parsing)",
-                                            hard, entities);
+                                            hard, n.entities);
       reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
-      report->parts_counted = entities;
+      report->parts_counted = n.entities;
       report->parts_limit = hard;
+      return TRUE;
+    }
+  guint all = limits->headers * MUGAI_LIMIT_HEADERS_TOTAL_FACTOR;
+  if (n.all_headers > all)
+    {
+      g_autofree char *d = g_strdup_printf (
+          "more than %u header fields in all its parts (up to %u counted before parsing)", all,
+          n.all_headers);
+      reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
       return TRUE;
     }
   return FALSE;
