@@ -214,7 +214,7 @@ def check(mugai, case, tmp):
 def main():
     mugai = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="mugai-threats-") as tmp:
-        cases = threatmail.cases(tmp) + threatmail.bombs()
+        cases = threatmail.cases(tmp) + threatmail.bombs(asan=threatmail.is_asan(mugai))
         print("1..%d" % len(cases))
         failed = 0
         for n, case in enumerate(cases, 1):

@@ -577,7 +577,21 @@ def header_bomb(n=100000):
     return _bomb_head("header bomb", "text/plain", fields) + b"hello\r\n"
 
 
-def bombs():
+ASAN_SKIP = ("under ASan, libclamav's HTML normaliser (scanning the raw message) takes minutes on "
+             "it: it grows an array one attribute at a time, and ASan's realloc copies every time")
+
+
+def is_asan(path):
+    """TRUE when the executable at path is built with AddressSanitizer."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+def bombs(asan=False):
+    """asan: the executables are an ASan build (one case is skipped)."""
     return [
         Case("part-bomb", part_bomb(), exit_code=3, categories=["over-limit"], smtp_reject=True,
              detail="MIME parts", summary=True),
@@ -585,7 +599,7 @@ def bombs():
              smtp_reject=True, detail="MIME parts", summary=True),
         Case("attribute-bomb", message("attribute bomb", "page.html", attribute_html(), "text/html"),
              reason="over-limit", notice=["page.html", "属性が多すぎるため表示できません"],
-             detail="属性が多すぎる"),
+             detail="属性が多すぎる", skip=ASAN_SKIP if asan else None),
         Case("header-bomb", header_bomb(), exit_code=3, categories=["over-limit"], smtp_reject=True,
              detail="header fields"),
     ]
