@@ -2097,7 +2097,8 @@ bounded_start_element (void *ctx, const xmlChar *name, const xmlChar **atts)
       xmlStopParser (ctxt);
       return;
     }
-  in->start_element (ctx, name, atts);
+  if (in->start_element != NULL)
+    in->start_element (ctx, name, atts);
 }
 
 gboolean

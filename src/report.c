@@ -266,8 +266,8 @@ generate (JsonBuilder *b, gboolean pretty)
   return json_generator_to_data (gen, NULL);
 }
 
-/* Takes the first nodes of `all` that fit in *budget (each costed by
- * node_cost), in order; the rest are counted in *left_out. */
+/* How many of the first nodes of `all`, in order, fit in *budget (each
+ * costed by node_cost); *budget is left with what they did not use. */
 static guint
 fitting (GPtrArray *all, gboolean pretty, gsize *budget)
 {
