@@ -336,13 +336,28 @@ to_json (const MugaiReport *report, gboolean pretty, gsize limit)
         g_string_append_printf (why, "refused before parsing: up to %u MIME parts counted, more than %u; none listed",
                                 report->parts_counted, report->parts_limit);
       if (report->parts_omitted > 0)
-        g_string_append_printf (why, "%u MIME parts past the limit of %u not listed (%u of them removed, the others alternatives not shown)",
-                                report->parts_omitted, report->parts_limit,
-                                report->parts_omitted_removed);
+        {
+          guint removed = report->parts_omitted_removed;
+          guint unused = report->parts_omitted - removed;
+          g_string_append_printf (why, "%spast the limit of %u MIME parts, ", why->len ? "; " : "",
+                                  report->parts_limit);
+          if (removed > 0)
+            g_string_append_printf (why, "%u parts removed%s", removed, unused > 0 ? " and " : "");
+          if (unused > 0)
+            g_string_append_printf (why, "%u alternatives not shown", unused);
+          g_string_append (why, ", not listed one by one");
+        }
       if (parts->len > n_parts || omitted_reasons > 0)
-        g_string_append_printf (why, "%s%u parts and %u reasons not listed: the report is limited to %zu octets",
-                                why->len ? "; " : "", parts->len - n_parts, omitted_reasons,
-                                (gsize) MUGAI_LIMIT_REPORT_SIZE);
+        {
+          g_string_append_printf (why, "%sthe report is limited to %zu octets: ", why->len ? "; " : "",
+                                  (gsize) MUGAI_LIMIT_REPORT_SIZE);
+          if (parts->len > n_parts)
+            g_string_append_printf (why, "%u more parts%s", parts->len - n_parts,
+                                    omitted_reasons > 0 ? " and " : "");
+          if (omitted_reasons > 0)
+            g_string_append_printf (why, "%u more reasons", omitted_reasons);
+          g_string_append (why, " not listed");
+        }
       mugai_json_add_string (b, "summary", why->str);
     }
   json_builder_end_object (b);
