@@ -2112,12 +2112,14 @@ raw_counts (const char *data, gsize len, guint max_boundaries, RawCounts *out)
  * before it is parsed (mugai-limits.h says why): TRUE, with the finding
  * in the report. */
 static gboolean
-raw_over_limit (MugaiReport *report, const MugaiLimits *limits, const char *data, gsize len)
+raw_over_limit (MugaiReport *report, const MugaiLimits *limits, const char *data, gsize len,
+                gboolean *head_within)
 {
   guint hard = limits->parts * MUGAI_LIMIT_PARTS_HARD_FACTOR;
   RawCounts n;
   raw_counts (data, len, hard, &n);
-  if (n.top_headers > limits->headers)
+  *head_within = n.top_headers <= limits->headers;
+  if (!*head_within)
     {
       g_autofree char *d = g_strdup_printf ("more than %u header fields (%u)", limits->headers,
                                             n.top_headers);
@@ -2143,6 +2145,39 @@ raw_over_limit (MugaiReport *report, const MugaiLimits *limits, const char *data
       return TRUE;
     }
   return FALSE;
+}
+
+/* The octets of the top header block, its empty line included. */
+static gsize
+head_length (const char *data, gsize len)
+{
+  for (gsize i = 0; i < len;)
+    {
+      const char *nl = memchr (data + i, '\n', len - i);
+      if (!nl)
+        return len;
+      gsize end = (gsize) (nl - data);
+      if (end == i || (end == i + 1 && data[i] == '\r'))
+        return end + 1;
+      i = end + 1;
+    }
+  return len;
+}
+
+/* The report's Subject and Message-ID. */
+static void
+identify (MugaiReport *report, GMimeMessage *message, const MugaiPolicy *policy)
+{
+  GMimeHeader *subject = g_mime_header_list_get_header (
+      g_mime_object_get_header_list (GMIME_OBJECT (message)), "Subject");
+  if (subject && g_mime_header_get_raw_value (subject))
+    {
+      report->subject = mugai_header_decode (g_mime_header_get_raw_value (subject), MUGAI_HEADER_TEXT);
+      truncate_utf8 (report->subject, policy->limits.header_length);
+    }
+  const char *msgid = g_mime_message_get_message_id (message);
+  if (msgid)
+    report->message_id = g_utf8_make_valid (msgid, MIN ((gssize) strlen (msgid), 998));
 }
 
 MugaiReport *
@@ -2206,20 +2241,33 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
       data = normalized;
     }
 
-  if (raw_over_limit (report, &policy->limits, data, len))
-    {
-      finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);
-      *output = NULL;
-      *report_out = g_steal_pointer (&report);
-      return TRUE;
-    }
-
   g_autoptr (GMimeParserOptions) popts = g_mime_parser_options_new ();
   g_mime_parser_options_set_rfc2047_compliance_mode (popts, GMIME_RFC_COMPLIANCE_LOOSE);
   g_mime_parser_options_set_parameter_compliance_mode (popts, GMIME_RFC_COMPLIANCE_LOOSE);
   g_mime_parser_options_set_address_compliance_mode (popts, GMIME_RFC_COMPLIANCE_LOOSE);
   const char *fallback[] = { "UTF-8", "CP932", "EUC-JP", NULL };
   g_mime_parser_options_set_fallback_charsets (popts, fallback);
+
+  gboolean head_within = FALSE;
+  if (raw_over_limit (report, &policy->limits, data, len, &head_within))
+    {
+      /* Subject and Message-ID for the log, the audit and the store: from
+       * the top header block alone, when that is within its limit */
+      if (head_within)
+        {
+          gsize head = head_length (data, len);
+          g_autoptr (GMimeStream) hs = g_mime_stream_mem_new_with_buffer (data, head);
+          g_autoptr (GMimeParser) hp = g_mime_parser_new_with_stream (hs);
+          g_mime_parser_set_format (hp, GMIME_FORMAT_MESSAGE);
+          g_autoptr (GMimeMessage) hm = g_mime_parser_construct_message (hp, popts);
+          if (hm)
+            identify (report, hm, policy);
+        }
+      finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);
+      *output = NULL;
+      *report_out = g_steal_pointer (&report);
+      return TRUE;
+    }
 
   g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer (data, len);
   g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
@@ -2239,16 +2287,7 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
               .report = report,
               .parser_options = popts,
               .convert_deadline = options ? options->convert_deadline : 0 };
-  GMimeHeader *subject = g_mime_header_list_get_header (
-      g_mime_object_get_header_list (GMIME_OBJECT (message)), "Subject");
-  if (subject && g_mime_header_get_raw_value (subject))
-    {
-      report->subject = mugai_header_decode (g_mime_header_get_raw_value (subject), MUGAI_HEADER_TEXT);
-      truncate_utf8 (report->subject, policy->limits.header_length);
-    }
-  const char *msgid = g_mime_message_get_message_id (message);
-  if (msgid)
-    report->message_id = g_utf8_make_valid (msgid, MIN ((gssize) strlen (msgid), 998));
+  identify (report, message, policy);
 
   Build build;
   build_init (&build, NULL);

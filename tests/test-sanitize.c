@@ -813,6 +813,9 @@ test_part_bomb_refused (void)
   g_assert_cmpint (f->category, ==, MUGAI_FINDING_OVER_LIMIT);
   g_assert_cmpstr (f->detail, ==, "more than 2000 MIME parts (up to 3001 counted before parsing)");
   g_assert_cmpuint (r.report->parts->len, ==, 0);
+  /* named for the log, the audit and the store, from its header alone */
+  g_assert_cmpstr (r.report->message_id, ==, "t@example.jp");
+  g_assert_cmpstr (r.report->subject, ==, "t");
   g_autofree char *json = report_checked (r.report, TRUE);
   g_assert_nonnull (strstr (json, "refused before parsing: up to 3001 MIME parts counted"));
   result_clear (&r);
