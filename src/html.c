@@ -2012,32 +2012,32 @@ max_attributes (const char *s, gsize len, guint max)
           i++;
           continue;
         }
-      for (i += 2; i < len && !is_html_space ((guchar) s[i]) && s[i] != '>' && s[i] != '/'; i++)
+      for (i += 2; i < len && !is_html_space ((guchar)s[i]) && s[i] != '>' && s[i] != '/'; i++)
         ;
       guint n = 0;
       while (i < len && s[i] != '>')
         {
-          if (is_html_space ((guchar) s[i]) || s[i] == '/')
+          if (is_html_space ((guchar)s[i]) || s[i] == '/')
             {
               i++;
               continue;
             }
           n++; /* a name, or what libxml2 skips as a bogus one */
-          while (i < len && !is_html_space ((guchar) s[i]) && s[i] != '=' && s[i] != '>')
+          while (i < len && !is_html_space ((guchar)s[i]) && s[i] != '=' && s[i] != '>')
             i++;
-          while (i < len && is_html_space ((guchar) s[i]))
+          while (i < len && is_html_space ((guchar)s[i]))
             i++;
           if (i < len && s[i] == '=')
             {
-              for (i++; i < len && is_html_space ((guchar) s[i]); i++)
+              for (i++; i < len && is_html_space ((guchar)s[i]); i++)
                 ;
               if (i < len && (s[i] == '"' || s[i] == '\''))
                 {
                   const char *q = memchr (s + i + 1, s[i], len - i - 1);
-                  i = q ? (gsize) (q - s) + 1 : len;
+                  i = q ? (gsize)(q - s) + 1 : len;
                 }
               else
-                while (i < len && !is_html_space ((guchar) s[i]) && s[i] != '>')
+                while (i < len && !is_html_space ((guchar)s[i]) && s[i] != '>')
                   i++;
             }
           if (n > max)
@@ -2070,10 +2070,10 @@ bounded_read (void *context, char *buffer, int len)
       in->expired = TRUE;
       return 0;
     }
-  gsize n = MIN ((gsize) MAX (len, 0), MIN (in->len - in->pos, 4096));
+  gsize n = MIN ((gsize)MAX (len, 0), MIN (in->len - in->pos, 4096));
   memcpy (buffer, in->data + in->pos, n);
   in->pos += n;
-  return (int) n;
+  return (int)n;
 }
 
 /* libxml2 2.9's SAX2 tree builder appends each attribute by walking the
@@ -2110,9 +2110,9 @@ mugai_html_to_text (const char *utf8_html, gsize len, MugaiLinkMode links, gsize
 }
 
 gboolean
-mugai_html_to_text_bounded (const char *utf8_html, gsize len, MugaiLinkMode links,
-                            gsize max_output, const MugaiHtmlBounds *bounds, char **out_text,
-                            MugaiHtmlStats *stats, GError **error)
+mugai_html_to_text_bounded (const char *utf8_html, gsize len, MugaiLinkMode links, gsize max_output,
+                            const MugaiHtmlBounds *bounds, char **out_text, MugaiHtmlStats *stats,
+                            GError **error)
 {
   g_autoptr (GString) input = NULL;
   g_autoptr (xmlParserCtxt) ctxt = NULL;

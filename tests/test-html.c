@@ -960,7 +960,7 @@ test_bounded_deadline (void)
   g_clear_error (&error);
 
   /* an hour is plenty */
-  MugaiHtmlBounds hour = { .deadline = g_get_monotonic_time () + (gint64) G_USEC_PER_SEC * 3600 };
+  MugaiHtmlBounds hour = { .deadline = g_get_monotonic_time () + (gint64)G_USEC_PER_SEC * 3600 };
   g_assert_true (render_bounded (html->str, &hour, &out, &error));
   g_assert_no_error (error);
   g_assert_nonnull (strstr (out, "a paragraph of an ordinary document\n\na paragraph"));
