@@ -2,21 +2,23 @@
  * html.c - HTML to readable plain text (libxml2's HTML parser)
  *
  * NAME
- *	mugai_html_render, mugai_html_to_text, mugai_html_meta_charset,
- *	mugai_html_defang_url
+ *	mugai_html_render, mugai_html_to_text, mugai_html_meta_charset
  *
  * SYNOPSIS
  *	#include "html.h"
  *
+ *	gboolean mugai_html_render (const char *utf8_html, gsize len,
+ *	                            const MugaiHtmlOptions *options,
+ *	                            char **out_text, MugaiHtmlStats *stats,
+ *	                            GError **error);
  *	gboolean mugai_html_to_text (const char *utf8_html, gsize len,
  *	                             MugaiLinkMode links, gsize max_output,
  *	                             char **out_text, MugaiHtmlStats *stats,
  *	                             GError **error);
  *	char *mugai_html_meta_charset (const char *data, gsize len);
- *	char *mugai_html_defang_url (const char *url);
  *
  * DESCRIPTION
- *	mugai_html_to_text() parses the document with libxml2's HTML parser
+ *	mugai_html_render() parses the document with libxml2's HTML parser
  *	(recovering, no network, no diagnostics on stderr, internal charset
  *	declarations ignored: the caller has already converted the part to
  *	UTF-8, and a <meta charset> must not make libxml2 decode it twice)
@@ -110,10 +112,26 @@
  *	at HTML_MAX_LINK_TEXT.  Memory is libxml2's tree (about 20 times the
  *	input for markup-dense mail) plus the output.
  *
+ *	mugai_html_render() with options->bounds bounds the cost of one part, because
+ *	libxml2 2.9.14 is quadratic in the attributes of one element twice
+ *	over: htmlParseStartTag() compares each attribute with all earlier
+ *	ones, and the SAX2 tree builder appends each by walking the list
+ *	(80,000 attributes in 700 KB: 13.6 s).  Before libxml2 is called, a
+ *	linear pre-scan counts the attributes of every start tag as the
+ *	parser would (max_attributes()); libxml2 then reads its input through
+ *	a callback, 4 KB at a time, that ends the input at the deadline; and
+ *	each element is checked again when the parser reaches it, before it
+ *	is built (a quote opened in script text can hide a tag from the
+ *	pre-scan, not from the parser).  Either way the part fails with
+ *	MUGAI_HTML_ERROR_ATTRIBUTES or MUGAI_HTML_ERROR_BUDGET and the caller
+ *	removes it; the message goes on.
+ *
  * DIAGNOSTICS
  *	FALSE with MUGAI_HTML_ERROR_PARSE when libxml2 builds no document or
  *	the input is over G_MAXINT / 3 octets (libxml2 takes an int length,
- *	and the U+FFFD replacements below can triple the input).
+ *	and the U+FFFD replacements below can triple the input); with
+ *	MUGAI_HTML_ERROR_ATTRIBUTES or MUGAI_HTML_ERROR_BUDGET past the
+ *	bounds given in options->bounds.
  *
  *	Invalid UTF-8 and NUL octets in the input are replaced by U+FFFD
  *	first: libxml2 2.9 would otherwise switch to ISO-8859-1 at the first
@@ -1432,6 +1450,113 @@ is_blank (const char *s, gsize len)
   return TRUE;
 }
 
+/* The most attributes on one start tag, counting as libxml2 2.9's
+ * htmlParseStartTag() does from each "<" followed by a letter: after the
+ * name, blank-separated attributes up to the ">" outside quotes (a "<"
+ * does not end a tag there).  Stops at max + 1.  One pass, linear: a tag
+ * that begins inside script text and swallows a real one in a quote can
+ * hide attributes from it, which is why the parse also has a deadline. */
+static guint
+max_attributes (const char *s, gsize len, guint max)
+{
+  guint most = 0;
+  gsize i = 0;
+  while (i < len)
+    {
+      if (s[i] != '<' || i + 1 >= len || !g_ascii_isalpha (s[i + 1]))
+        {
+          i++;
+          continue;
+        }
+      for (i += 2; i < len && !is_html_space ((guchar)s[i]) && s[i] != '>' && s[i] != '/'; i++)
+        ;
+      guint n = 0;
+      while (i < len && s[i] != '>')
+        {
+          if (is_html_space ((guchar)s[i]) || s[i] == '/')
+            {
+              i++;
+              continue;
+            }
+          n++; /* a name, or what libxml2 skips as a bogus one */
+          while (i < len && !is_html_space ((guchar)s[i]) && s[i] != '=' && s[i] != '>')
+            i++;
+          while (i < len && is_html_space ((guchar)s[i]))
+            i++;
+          if (i < len && s[i] == '=')
+            {
+              for (i++; i < len && is_html_space ((guchar)s[i]); i++)
+                ;
+              if (i < len && (s[i] == '"' || s[i] == '\''))
+                {
+                  const char *q = memchr (s + i + 1, s[i], len - i - 1);
+                  i = q ? (gsize)(q - s) + 1 : len;
+                }
+              else
+                while (i < len && !is_html_space ((guchar)s[i]) && s[i] != '>')
+                  i++;
+            }
+          if (n > max)
+            return n;
+        }
+      most = MAX (most, n);
+    }
+  return most;
+}
+
+/* libxml2 reads the document through this, 4 KB at a time as it goes,
+ * which is where the deadline is checked: past it, the input ends. */
+typedef struct
+{
+  const char *data;
+  gsize len, pos;
+  gint64 deadline;
+  guint max_attributes;
+  gboolean expired;
+  gboolean too_many;
+  startElementSAXFunc start_element; /* libxml2's own */
+} BoundedInput;
+
+static int
+bounded_read (void *context, char *buffer, int len)
+{
+  BoundedInput *in = context;
+  if (in->deadline != 0 && g_get_monotonic_time () >= in->deadline)
+    {
+      in->expired = TRUE;
+      return 0;
+    }
+  gsize n = MIN ((gsize)MAX (len, 0), MIN (in->len - in->pos, 4096));
+  memcpy (buffer, in->data + in->pos, n);
+  in->pos += n;
+  return (int)n;
+}
+
+/* libxml2 2.9's SAX2 tree builder appends each attribute by walking the
+ * element's list (xmlNewPropInternal): quadratic again, after the parse.
+ * An element past the bounds (one the pre-scan missed, or one reached
+ * after the deadline) stops the parser before it is built. */
+static void
+bounded_start_element (void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+  xmlParserCtxtPtr ctxt = ctx;
+  BoundedInput *in = ctxt->_private;
+  guint n = 0;
+  while (atts != NULL && atts[2 * n] != NULL)
+    n++;
+  if (in->max_attributes > 0 && n > in->max_attributes)
+    in->too_many = TRUE;
+  else if (in->deadline != 0 && g_get_monotonic_time () >= in->deadline)
+    in->expired = TRUE;
+  if (in->too_many || in->expired)
+    {
+      xmlStopParser (ctxt);
+      return;
+    }
+  if (in->start_element != NULL)
+    in->start_element (ctx, name, atts);
+}
+
 gboolean
 mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt, char **out_text,
                    MugaiHtmlStats *stats, GError **error)
@@ -1439,6 +1564,7 @@ mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt
   g_return_val_if_fail (opt != NULL, FALSE);
   MugaiLinkMode links = opt->links;
   gsize max_output = opt->max_output;
+  const MugaiHtmlBounds *bounds = opt->bounds;
   g_autoptr (GString) input = NULL;
   g_autoptr (xmlParserCtxt) ctxt = NULL;
   g_autoptr (xmlDoc) doc = NULL;
@@ -1476,6 +1602,21 @@ mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt
       return TRUE;
     }
 
+  if (bounds != NULL && bounds->max_attributes > 0)
+    {
+      guint most = max_attributes (input->str, input->len, bounds->max_attributes);
+      if (most > bounds->max_attributes)
+        {
+          g_set_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES,
+                       "an HTML element with more than %u attributes", bounds->max_attributes);
+          return FALSE;
+        }
+    }
+  BoundedInput reader = { .data = input->str,
+                          .len = input->len,
+                          .deadline = bounds != NULL ? bounds->deadline : 0,
+                          .max_attributes = bounds != NULL ? bounds->max_attributes : 0 };
+
   ctxt = htmlNewParserCtxt ();
   if (ctxt == NULL)
     {
@@ -1485,7 +1626,22 @@ mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt
     }
   /* The encoding name and HTML_PARSE_IGNORE_ENC both keep a <meta
    * charset> from re-decoding the UTF-8 we hand over (htmlCheckEncoding). */
-  doc = htmlCtxtReadMemory (ctxt, input->str, (int)input->len, NULL, "UTF-8", options);
+  ctxt->_private = &reader;
+  reader.start_element = ctxt->sax->startElement;
+  ctxt->sax->startElement = bounded_start_element;
+  doc = htmlCtxtReadIO (ctxt, bounded_read, NULL, &reader, NULL, "UTF-8", options);
+  if (reader.too_many)
+    {
+      g_set_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES,
+                   "an HTML element with more than %u attributes", reader.max_attributes);
+      return FALSE;
+    }
+  if (reader.expired)
+    {
+      g_set_error_literal (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_BUDGET,
+                           "rendering the HTML took longer than its time budget");
+      return FALSE;
+    }
   if (doc == NULL)
     {
       g_set_error_literal (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_PARSE,

@@ -82,18 +82,37 @@ GQuark mugai_html_error_quark (void);
 
 typedef enum
 {
-  MUGAI_HTML_ERROR_PARSE
+  MUGAI_HTML_ERROR_PARSE,
+  /* past MugaiHtmlBounds: the caller removes the part as over a limit */
+  MUGAI_HTML_ERROR_ATTRIBUTES, /* an element with more than max_attributes */
+  MUGAI_HTML_ERROR_BUDGET      /* still parsing at the deadline */
 } MugaiHtmlError;
+
+/* What one part's rendering may cost, checked before and while libxml2
+ * parses it (mugai-limits.h says why). */
+typedef struct
+{
+  guint max_attributes; /* most attributes on one element (a pre-scan of
+                         * the octets); 0: no limit */
+  gint64 deadline;      /* g_get_monotonic_time() by which the parse must
+                         * be over (checked every 4 KB libxml2 reads); 0: none */
+} MugaiHtmlBounds;
 
 typedef struct
 {
   MugaiLinkMode links;
-  MugaiTextLinks text_links; /* URLs written as text (default: defanged) */
-  gboolean english;          /* mugai's own words ("script link removed") in English */
+  MugaiTextLinks text_links;     /* URLs written as text (default: defanged) */
+  gboolean english;              /* mugai's own words ("script link removed") in English */
   gsize max_output;
+  const MugaiHtmlBounds *bounds; /* borrowed; NULL: no bounds */
 } MugaiHtmlOptions;
 
-/* stats may be NULL.  On failure *out_text and *stats are left untouched. */
+/* stats may be NULL.  On failure *out_text and *stats are left untouched.
+ * With options->bounds: FALSE with MUGAI_HTML_ERROR_ATTRIBUTES when an
+ * element has more than bounds->max_attributes attributes (found by a
+ * pre-scan before libxml2 is called, or when libxml2 reaches the element,
+ * before it builds it), MUGAI_HTML_ERROR_BUDGET when the parse was still
+ * running at bounds->deadline (it is stopped there). */
 gboolean mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *options,
                             char **out_text, MugaiHtmlStats *stats, GError **error);
 

@@ -155,7 +155,8 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
 }
 
 char *
-mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, const char *quarantine_id)
+mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
+                     const char *quarantine_id)
 {
   g_autoptr (GString) item_text = g_string_new (NULL);
   guint removed = 0, converted = 0;
@@ -167,6 +168,17 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, const char *qu
         removed++;
       else
         converted++;
+    }
+  if (omitted > 0)
+    {
+      /* past the part limit: one line, not an entry per part */
+      g_autofree char *n = format_size (omitted);
+      g_string_append_printf (item_text,
+                              policy->language == MUGAI_LANG_JA
+                                  ? "・ほか %s 個のパートを削除しました（パートの数が上限 %u を超えたため、一つずつは記載しません）\n"
+                                  : "- %s more parts removed (more than %u parts: not listed one by one)\n",
+                              n, policy->limits.parts);
+      removed += omitted;
     }
 
   g_autofree char *removed_s = g_strdup_printf ("%u", removed);

@@ -29,8 +29,10 @@
 
 const char *mugai_notice_builtin_template (MugaiLang lang);
 
-/* items: MugaiPartReport pointers (borrowed) to list. */
-char *mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items,
+/* items: MugaiPartReport pointers (borrowed) to list.  omitted: parts
+ * past [limits] parts that were removed without an item of their own;
+ * when not 0, ${items} ends with one line that counts them. */
+char *mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
                            const char *quarantine_id);
 
 /* The line that replaces a payload cut out of a text body. */

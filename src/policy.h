@@ -68,6 +68,9 @@ typedef struct
   guint parts;
   guint headers;
   guint inline_payloads;
+  gsize html_size;       /* octets of one HTML part rendered */
+  guint html_attributes; /* attributes on one HTML element */
+  guint html_time;       /* milliseconds one HTML part's parse may take */
   guint archive_depth;   /* archives inside an archive, listed this deep */
   guint archive_entries; /* members listed per attachment */
   gsize archive_expand;  /* octets decompressed per attachment to list it */

@@ -5,12 +5,21 @@
  *	JSON is written with json-glib, so every string from the mail is
  *	escaped by the library.  The format is versioned by the
  *	"mugai_version" member and documented in mugai(1).
+ *
+ * LIMITS
+ *	A report is at most MUGAI_LIMIT_REPORT_SIZE octets (it must fit the
+ *	worker's IPC frame and is stored with every original): each entry
+ *	is measured before it is added; the first ones that fit are
+ *	written, and what is left out is counted in one summary at the end.
  */
 #include "report.h"
 
 #include <json-glib/json-glib.h>
 
+#include <string.h>
+
 #include "mugai-build.h"
+#include "mugai-limits.h"
 
 void
 mugai_entry_report_free (gpointer data)
@@ -157,11 +166,83 @@ mugai_json_add_string (JsonBuilder *b, const char *name, const char *value)
     json_builder_add_null_value (b);
 }
 
-char *
-mugai_report_to_json (const MugaiReport *report, gboolean pretty)
+static JsonNode *
+finding_node (const MugaiFinding *f)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
+  mugai_json_add_string (b, "category", mugai_finding_category_name (f->category));
+  mugai_json_add_string (b, "path", f->path);
+  mugai_json_add_string (b, "detail", f->detail);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static JsonNode *
+part_node (const MugaiPartReport *p)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  mugai_json_add_string (b, "path", p->path);
+  mugai_json_add_string (b, "kind", p->kind);
+  mugai_json_add_string (b, "declared_type", p->declared_type);
+  mugai_json_add_string (b, "detected_type", p->detected_type);
+  mugai_json_add_string (b, "filename", p->filename);
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64) p->size);
+  mugai_json_add_string (b, "sha256", p->sha256);
+  mugai_json_add_string (b, "charset", p->charset);
+  mugai_json_add_string (b, "action", mugai_action_name (p->action));
+  mugai_json_add_string (b, "reason", p->reason == MUGAI_REASON_NONE
+                                  ? NULL
+                                  : mugai_finding_category_name ((MugaiFindingCategory) p->reason));
+  mugai_json_add_string (b, "detail", p->detail);
+  mugai_json_add_string (b, "true_type", p->true_type);
+  mugai_json_add_string (b, "type_label", p->type_label);
+  if (p->entries)
+    {
+      json_builder_set_member_name (b, "entries_total");
+      json_builder_add_int_value (b, p->entries_total);
+      json_builder_set_member_name (b, "entries");
+      json_builder_begin_array (b);
+      for (guint e = 0; e < p->entries->len; e++)
+        {
+          const MugaiEntryReport *er = p->entries->pdata[e];
+          json_builder_begin_object (b);
+          mugai_json_add_string (b, "name", er->name);
+          json_builder_set_member_name (b, "size");
+          json_builder_add_int_value (b, er->size);
+          mugai_json_add_string (b, "type", er->type);
+          mugai_json_add_string (b, "danger", er->danger);
+          json_builder_set_member_name (b, "encrypted");
+          json_builder_add_boolean_value (b, er->encrypted);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* Octets the node takes in the whole document: its own text, a comma,
+ * and, when pretty, two more levels of indentation (2 spaces each) on
+ * each of its lines. */
+static gsize
+node_cost (JsonNode *node, gboolean pretty)
+{
+  g_autofree char *text = json_to_string (node, pretty);
+  gsize cost = strlen (text) + 2;
+  if (pretty)
+    for (const char *c = text; *c; c++)
+      if (*c == '\n')
+        cost += 4;
+  return cost + (pretty ? 8 : 0);
+}
+
+/* The members before "reasons". */
+static void
+add_head (JsonBuilder *b, const MugaiReport *report)
+{
   mugai_json_add_string (b, "mugai_version", MUGAI_VERSION);
   mugai_json_add_string (b, "verdict", mugai_verdict_name (report->verdict));
   mugai_json_add_string (b, "status", report->status);
@@ -173,71 +254,127 @@ mugai_report_to_json (const MugaiReport *report, gboolean pretty)
   json_builder_add_int_value (b, report->removed);
   json_builder_set_member_name (b, "converted");
   json_builder_add_int_value (b, report->converted);
+}
 
-  json_builder_set_member_name (b, "reasons");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < report->findings->len; i++)
-    {
-      const MugaiFinding *f = report->findings->pdata[i];
-      json_builder_begin_object (b);
-      mugai_json_add_string (b, "category", mugai_finding_category_name (f->category));
-      mugai_json_add_string (b, "path", f->path);
-      mugai_json_add_string (b, "detail", f->detail);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "parts");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < report->parts->len; i++)
-    {
-      const MugaiPartReport *p = report->parts->pdata[i];
-      json_builder_begin_object (b);
-      mugai_json_add_string (b, "path", p->path);
-      mugai_json_add_string (b, "kind", p->kind);
-      mugai_json_add_string (b, "declared_type", p->declared_type);
-      mugai_json_add_string (b, "detected_type", p->detected_type);
-      mugai_json_add_string (b, "filename", p->filename);
-      json_builder_set_member_name (b, "size");
-      json_builder_add_int_value (b, (gint64) p->size);
-      mugai_json_add_string (b, "sha256", p->sha256);
-      mugai_json_add_string (b, "charset", p->charset);
-      mugai_json_add_string (b, "action", mugai_action_name (p->action));
-      mugai_json_add_string (b, "reason", p->reason == MUGAI_REASON_NONE
-                                      ? NULL
-                                      : mugai_finding_category_name ((MugaiFindingCategory) p->reason));
-      mugai_json_add_string (b, "detail", p->detail);
-      mugai_json_add_string (b, "true_type", p->true_type);
-      mugai_json_add_string (b, "type_label", p->type_label);
-      if (p->entries)
-        {
-          json_builder_set_member_name (b, "entries_total");
-          json_builder_add_int_value (b, p->entries_total);
-          json_builder_set_member_name (b, "entries");
-          json_builder_begin_array (b);
-          for (guint e = 0; e < p->entries->len; e++)
-            {
-              const MugaiEntryReport *er = p->entries->pdata[e];
-              json_builder_begin_object (b);
-              mugai_json_add_string (b, "name", er->name);
-              json_builder_set_member_name (b, "size");
-              json_builder_add_int_value (b, er->size);
-              mugai_json_add_string (b, "type", er->type);
-              mugai_json_add_string (b, "danger", er->danger);
-              json_builder_set_member_name (b, "encrypted");
-              json_builder_add_boolean_value (b, er->encrypted);
-              json_builder_end_object (b);
-            }
-          json_builder_end_array (b);
-        }
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
+static char *
+generate (JsonBuilder *b, gboolean pretty)
+{
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, pretty);
   return json_generator_to_data (gen, NULL);
+}
+
+/* How many of the first nodes of `all`, in order, fit in *budget (each
+ * costed by node_cost); *budget is left with what they did not use. */
+static guint
+fitting (GPtrArray *all, gboolean pretty, gsize *budget)
+{
+  guint n = 0;
+  for (; n < all->len; n++)
+    {
+      gsize cost = node_cost (all->pdata[n], pretty);
+      if (cost > *budget)
+        break;
+      *budget -= cost;
+    }
+  return n;
+}
+
+/* What is left out, in one line at the end of the report. */
+#define SUMMARY_RESERVE 512
+
+static char *
+to_json (const MugaiReport *report, gboolean pretty, gsize limit)
+{
+  g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  for (guint i = 0; i < report->findings->len; i++)
+    g_ptr_array_add (reasons, finding_node (report->findings->pdata[i]));
+  for (guint i = 0; i < report->parts->len; i++)
+    g_ptr_array_add (parts, part_node (report->parts->pdata[i]));
+
+  /* the head alone, to know what is left for the lists */
+  g_autoptr (JsonBuilder) hb = json_builder_new ();
+  json_builder_begin_object (hb);
+  add_head (hb, report);
+  json_builder_end_object (hb);
+  g_autofree char *head = generate (hb, pretty);
+  gsize fixed = strlen (head) + SUMMARY_RESERVE + 64;
+  gsize budget = limit > fixed ? limit - fixed : 0;
+  /* findings first, but at most half of the room: the parts say more */
+  gsize reasons_budget = budget / 2;
+  guint n_reasons = fitting (reasons, pretty, &reasons_budget);
+  budget -= budget / 2 - reasons_budget;
+  guint n_parts = fitting (parts, pretty, &budget);
+
+  guint omitted_parts = report->parts_omitted + report->parts_counted + (parts->len - n_parts);
+  guint omitted_reasons = reasons->len - n_reasons;
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_head (b, report);
+  json_builder_set_member_name (b, "reasons");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n_reasons; i++)
+    json_builder_add_value (b, json_node_ref (reasons->pdata[i]));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "parts");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n_parts; i++)
+    json_builder_add_value (b, json_node_ref (parts->pdata[i]));
+  json_builder_end_array (b);
+  if (omitted_parts > 0 || omitted_reasons > 0)
+    {
+      json_builder_set_member_name (b, "omitted_parts");
+      json_builder_add_int_value (b, omitted_parts);
+      json_builder_set_member_name (b, "omitted_reasons");
+      json_builder_add_int_value (b, omitted_reasons);
+      g_autoptr (GString) why = g_string_new (NULL);
+      if (report->parts_counted > 0)
+        g_string_append_printf (why, "refused before parsing: up to %u MIME parts counted, more than %u; none listed",
+                                report->parts_counted, report->parts_limit);
+      if (report->parts_omitted > 0)
+        {
+          guint removed = report->parts_omitted_removed;
+          guint unused = report->parts_omitted - removed;
+          g_string_append_printf (why, "%spast the limit of %u MIME parts, ", why->len ? "; " : "",
+                                  report->parts_limit);
+          if (removed > 0)
+            g_string_append_printf (why, "%u parts removed%s", removed, unused > 0 ? " and " : "");
+          if (unused > 0)
+            g_string_append_printf (why, "%u alternatives not shown", unused);
+          g_string_append (why, ", not listed one by one");
+        }
+      if (parts->len > n_parts || omitted_reasons > 0)
+        {
+          g_string_append_printf (why, "%sthe report is limited to %zu octets: ", why->len ? "; " : "",
+                                  (gsize) MUGAI_LIMIT_REPORT_SIZE);
+          if (parts->len > n_parts)
+            g_string_append_printf (why, "%u more parts%s", parts->len - n_parts,
+                                    omitted_reasons > 0 ? " and " : "");
+          if (omitted_reasons > 0)
+            g_string_append_printf (why, "%u more reasons", omitted_reasons);
+          g_string_append (why, " not listed");
+        }
+      mugai_json_add_string (b, "summary", why->str);
+    }
+  json_builder_end_object (b);
+  return generate (b, pretty);
+}
+
+char *
+mugai_report_to_json (const MugaiReport *report, gboolean pretty)
+{
+  char *json = to_json (report, pretty, MUGAI_LIMIT_REPORT_SIZE);
+  /* The costs above are exact for compact output and generous for pretty
+   * output; should json-glib format otherwise, the lists give way. */
+  for (gsize limit = MUGAI_LIMIT_REPORT_SIZE / 2; strlen (json) > MUGAI_LIMIT_REPORT_SIZE && limit > 0;
+       limit /= 2)
+    {
+      g_free (json);
+      json = to_json (report, pretty, limit);
+    }
+  return json;
 }

@@ -74,6 +74,12 @@ typedef struct
   guint removed;
   guint converted;
   char *virus;         /* first signature found, or NULL */
+  guint parts_omitted; /* MIME entities past [limits] parts: counted, not in parts */
+  guint parts_omitted_removed; /* of those, the ones removed (the others were
+                                * alternatives not shown); in removed too */
+  guint parts_counted; /* refused before parsing: the upper bound of its
+                        * entities counted on the raw octets (none in parts) */
+  guint parts_limit;   /* the limit they were past (for the summary) */
 } MugaiReport;
 
 MugaiReport *mugai_report_new (void);
@@ -92,6 +98,10 @@ const MugaiFinding *mugai_report_reject_finding (const MugaiReport *report);
 
 const char *mugai_verdict_name (MugaiVerdict verdict);
 
+/* At most MUGAI_LIMIT_REPORT_SIZE octets: past it, the parts and
+ * reasons that do not fit are left out (the first ones are kept), and
+ * whenever anything is left out (report->parts_omitted too) the object
+ * ends with "omitted_parts", "omitted_reasons" and one "summary" line. */
 char *mugai_report_to_json (const MugaiReport *report, gboolean pretty);
 
 /* JSON members from mail text: made valid UTF-8 (never a raw octet from

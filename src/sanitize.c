@@ -5,14 +5,20 @@
  *	mugai_sanitize (input, policy, engines, options, &output, &report, &error)
  *
  * DESCRIPTION
- *	1. Bound the message size; parse it with GMime (loose modes: real
- *	   mail is not RFC-perfect, and a strict parser would make us refuse
- *	   what every client shows).
- *	2. Walk the MIME tree ourselves with a depth and a part-count limit.
+ *	1. Bound the message size; count its top header fields and an upper
+ *	   bound of its MIME entities on the raw octets (a message past the
+ *	   header limit or four times the part limit is refused before GMime
+ *	   builds anything); parse it with GMime (loose modes: real mail is
+ *	   not RFC-perfect, and a strict parser would make us refuse what
+ *	   every client shows).
+ *	2. Walk the MIME tree ourselves with a depth and a part-count limit
+ *	   (past it, parts and unused alternatives are counted, not listed).
  *	   Each entity gets a MugaiPartReport; detectors add findings; the
  *	   policy turns each finding into an action.
  *	3. Text is decoded to UTF-8 (charset.c), inline payloads cut out
- *	   (textpayload.c), HTML and enriched text rendered (html.c).
+ *	   (textpayload.c), HTML and enriched text rendered (html.c) within
+ *	   [limits] html_size, html_attributes and html_time (and the
+ *	   message's deadline): past them the part is removed as over-limit.
  *	4. A new message is built from the results only: headers re-written
  *	   (header.c decodes, GMime re-encodes), one text/plain body with
  *	   the notice, text/plain attachments, sanitized message/rfc822
@@ -44,6 +50,7 @@
 #include "header.h"
 #include "html.h"
 #include "mugai-gmime.h"
+#include "mugai-limits.h"
 #include "notice.h"
 #include "textpayload.h"
 
@@ -163,6 +170,8 @@ typedef struct
   GMimeParserOptions *parser_options;
   guint parts_seen;
   gboolean parts_over_noted;
+  guint unused_seen; /* alternatives not shown */
+  gboolean unused_over_noted;
   gboolean reject;
   gboolean virus;
   GError *scan_error; /* a scan or a filter that could not run: the message is tempfailed */
@@ -697,10 +706,13 @@ read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject *obj, const
   return defang_text (ctx, text);
 }
 
-/* HTML (or enriched text turned into HTML) to text. */
+/* HTML (or enriched text turned into HTML) to text.  NULL with *detail
+ * when the part cannot be rendered; *over set too when that is because it
+ * is past a [limits] html_* bound (the part costs itself, not the
+ * message). */
 static char *
 read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *bytes,
-           gboolean enriched, char **detail)
+           gboolean enriched, char **detail, gboolean *over)
 {
   g_autoptr (GByteArray) html = NULL;
   const guint8 *data = bytes->data;
@@ -734,6 +746,23 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
                                                 declared ? declared : meta, &used, &q);
   rec->charset = g_steal_pointer (&used);
 
+  const MugaiLimits *limits = &ctx->policy->limits;
+  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
+  gsize utf8_len = strlen (utf8);
+  if (utf8_len > limits->html_size)
+    {
+      *over = TRUE;
+      *detail = g_strdup_printf (ja ? "HTML が大きすぎるため表示できません（%zu バイト、上限 %zu バイト）"
+                                    : "HTML of %zu octets is larger than %zu",
+                                 utf8_len, limits->html_size);
+      return NULL;
+    }
+  /* the part's budget, within what the message has left */
+  MugaiHtmlBounds bounds = { .max_attributes = limits->html_attributes,
+                             .deadline = g_get_monotonic_time ()
+                                         + (gint64) limits->html_time * G_TIME_SPAN_MILLISECOND };
+  if (ctx->convert_deadline != 0)
+    bounds.deadline = MIN (bounds.deadline, ctx->convert_deadline);
   MugaiHtmlStats stats = { 0 };
   g_autoptr (GError) error = NULL;
   char *text = NULL;
@@ -741,14 +770,26 @@ read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GByteArray *b
     .links = ctx->policy->links,
     .text_links = ctx->policy->text_links,
     .english = ctx->policy->language == MUGAI_LANG_EN,
-    .max_output = ctx->policy->limits.part_size,
+    .max_output = limits->part_size,
+    .bounds = &bounds,
   };
-  if (!mugai_html_render (utf8, strlen (utf8), &hopts, &text, &stats, &error))
+  if (!mugai_html_render (utf8, utf8_len, &hopts, &text, &stats, &error))
     {
-      *detail = g_strdup (error->message);
+      *over = TRUE;
+      if (g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES))
+        *detail = ja ? g_strdup_printf ("HTML の一つの要素に属性が多すぎるため表示できません（上限 %u）",
+                                        limits->html_attributes)
+                     : g_strdup (error->message);
+      else if (g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_BUDGET))
+        *detail = g_strdup (ja ? "HTML の表示が制限時間内に終わりませんでした"
+                               : "rendering the HTML did not end within its time budget");
+      else
+        {
+          *over = FALSE;
+          *detail = g_strdup (error->message);
+        }
       return NULL;
     }
-  gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
   g_autoptr (GString) d = g_string_new (NULL);
   if (stats.links)
     g_string_append_printf (d, ja ? "リンク %u 件" : "%u links", stats.links);
@@ -1314,10 +1355,13 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
     case LEAF_ENRICHED:
       {
         g_autofree char *detail = NULL;
-        g_autofree char *text = read_html (ctx, rec, obj, bytes, cls == LEAF_ENRICHED, &detail);
+        gboolean over_budget = FALSE;
+        g_autofree char *text = read_html (ctx, rec, obj, bytes, cls == LEAF_ENRICHED, &detail,
+                                           &over_budget);
         if (!text)
           {
-            decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, detail);
+            decide (ctx, rec, build, over_budget ? MUGAI_FINDING_OVER_LIMIT : MUGAI_FINDING_MALFORMED,
+                    detail);
             return;
           }
         decide (ctx, rec, build, MUGAI_FINDING_ACTIVE_CONTENT, detail);
@@ -1359,6 +1403,7 @@ static GMimeMessage *rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src,
                                       const char *quarantine_id);
 static void walk_message_body (Ctx *ctx, Build *build, GMimeMessage *msg, const char *prefix,
                                guint depth);
+static gboolean past_unused_limit (Ctx *ctx);
 
 /* TRUE when obj is or (within a few levels) holds text/html. */
 static gboolean
@@ -1431,6 +1476,8 @@ walk_multipart (Ctx *ctx, Build *build, GMimeMultipart *mp, MugaiPartReport *rec
       if (chosen >= 0 && i != chosen)
         {
           /* not shown, not delivered: the original keeps it */
+          if (past_unused_limit (ctx))
+            continue;
           MugaiPartReport *alt = mugai_report_add_part (ctx->report, path, "alternative");
           alt->declared_type = mime_type_of (child);
           alt->action = MUGAI_ACTION_UNUSED;
@@ -1472,32 +1519,66 @@ append_inline_message (Ctx *ctx, Build *build, GMimeMessage *inner, Build *inner
     g_ptr_array_add (build->attachments, g_object_ref (inner_build->attachments->pdata[i]));
 }
 
+/* Counts one more entity walked.  TRUE when it is past [limits] parts:
+ * the first such part is recorded and named in the notice with the
+ * finding; later ones are only counted (report->parts_omitted and
+ * parts_omitted_removed), so that neither the report nor the notice grows
+ * with them: both end with one line that says how many. */
+static gboolean
+past_part_limit (Ctx *ctx, Build *build, GMimeObject *obj, const char *path)
+{
+  const MugaiLimits *limits = &ctx->policy->limits;
+  if (++ctx->parts_seen <= limits->parts)
+    return FALSE;
+  if (ctx->parts_over_noted)
+    {
+      ctx->report->parts_omitted++;
+      ctx->report->parts_omitted_removed++;
+      ctx->report->parts_limit = limits->parts;
+      return TRUE;
+    }
+  ctx->parts_over_noted = TRUE;
+  MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
+  rec->declared_type = mime_type_of (obj);
+  rec->filename = filename_of (obj, limits->header_length);
+  g_autofree char *d = g_strdup_printf ("more than %u MIME parts; this and later parts removed",
+                                        limits->parts);
+  decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
+  return TRUE;
+}
+
+/* An alternative not shown is not walked, but listed: past [limits]
+ * parts entries of them (60,000 made a 21.5 MB report), they are only
+ * counted.  They do not count against the parts walked, so that the
+ * alternative shown (often the last) is still rendered. */
+static gboolean
+past_unused_limit (Ctx *ctx)
+{
+  const MugaiLimits *limits = &ctx->policy->limits;
+  if (++ctx->unused_seen <= limits->parts)
+    return FALSE;
+  if (!ctx->unused_over_noted)
+    {
+      ctx->unused_over_noted = TRUE;
+      mugai_report_add_finding (ctx->report,
+                                mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
+                                                   "more than %u unused alternatives; the later "
+                                                   "ones are counted, not listed",
+                                                   limits->parts));
+    }
+  ctx->report->parts_omitted++;
+  ctx->report->parts_limit = limits->parts;
+  return TRUE;
+}
+
 static void
 walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const char *child_prefix,
              guint depth, gboolean top)
 {
   const MugaiLimits *limits = &ctx->policy->limits;
 
-  if (++ctx->parts_seen > limits->parts)
-    {
-      MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
-      rec->declared_type = mime_type_of (obj);
-      rec->filename = filename_of (obj, limits->header_length);
-      if (!ctx->parts_over_noted)
-        {
-          ctx->parts_over_noted = TRUE;
-          g_autofree char *d = g_strdup_printf ("more than %u MIME parts; this and later parts removed",
-                                                limits->parts);
-          decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
-        }
-      else
-        {
-          /* reported once; later ones are removed and listed in the report */
-          rec->action = MUGAI_ACTION_REMOVE;
-          rec->reason = MUGAI_FINDING_OVER_LIMIT;
-        }
-      return;
-    }
+  if (past_part_limit (ctx, build, obj, path))
+    return;
   if (depth > limits->depth)
     {
       MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "container");
@@ -1870,7 +1951,9 @@ rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src, gboolean top, const 
   g_autoptr (GString) text = g_string_new (NULL);
   g_autofree char *notice = NULL;
   if (build->items->len > 0)
-    notice = mugai_notice_render (ctx->policy, build->items, quarantine_id);
+    notice = mugai_notice_render (ctx->policy, build->items,
+                                  top ? ctx->report->parts_omitted_removed : 0,
+                                  quarantine_id);
   if (notice && ctx->policy->notice_position == MUGAI_NOTICE_TOP)
     {
       g_string_append (text, notice);
@@ -1918,6 +2001,7 @@ finish_report (MugaiReport *report, gboolean reject, gboolean virus, MugaiOnViru
       else if (p->action == MUGAI_ACTION_TO_TEXT || p->action == MUGAI_ACTION_CONVERT)
         report->converted++;
     }
+  report->removed += report->parts_omitted_removed;
   if (virus && on_virus != MUGAI_VIRUS_REJECT)
     {
       report->verdict = on_virus == MUGAI_VIRUS_HOLD ? MUGAI_VERDICT_HOLD : MUGAI_VERDICT_DISCARD;
@@ -1957,6 +2041,286 @@ only_blanks (const char *data, gsize len)
     if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
       return FALSE;
   return TRUE;
+}
+
+/* ---- bounds counted on the raw octets, before GMime ------------------- */
+
+static gboolean
+is_lwsp_nl (char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* RFC 2045 5.1 token characters: printable ASCII but space and tspecials. */
+static gboolean
+is_token_char (char c)
+{
+  return c > 0x20 && c < 0x7f && !strchr ("()<>@,;:\\\"/[]?=", c);
+}
+
+/* Reads the value of a "boundary" parameter whose name ends at data[i].
+ * Returns FALSE when the name is not followed by '='.  Sets *exact to
+ * FALSE when the value is written in a form GMime would decode into
+ * something else than its octets (RFC 2231 "boundary*", RFC 2047
+ * encoded-words, quoted-pairs, comments, folding inside quotes, 8-bit
+ * octets), so that the caller falls back to a cruder bound. */
+static gboolean
+read_boundary (const char *data, gsize len, gsize i, char **value, gboolean *exact)
+{
+  while (i < len && is_lwsp_nl (data[i]))
+    i++;
+  if (i >= len)
+    return FALSE;
+  if (data[i] == '*' || data[i] == '(')
+    {
+      *exact = FALSE;
+      return FALSE;
+    }
+  if (data[i] != '=')
+    return FALSE;
+  for (i++; i < len && is_lwsp_nl (data[i]); i++)
+    ;
+  gsize start = i, end = i;
+  if (i < len && data[i] == '"')
+    {
+      start = ++i;
+      while (i < len && data[i] != '"')
+        {
+          guchar c = (guchar) data[i];
+          if (c < 0x21 || c > 0x7e || c == '\\')
+            {
+              *exact = FALSE;
+              return FALSE;
+            }
+          i++;
+        }
+      if (i >= len)
+        {
+          *exact = FALSE;
+          return FALSE;
+        }
+      end = i;
+    }
+  else
+    {
+      while (i < len && is_token_char (data[i]))
+        i++;
+      end = i;
+      if (i < len && !is_lwsp_nl (data[i]) && data[i] != ';')
+        {
+          *exact = FALSE;
+          return FALSE;
+        }
+    }
+  if (end == start || g_strstr_len (data + start, (gssize) (end - start), "=?"))
+    {
+      *exact = FALSE;
+      return FALSE;
+    }
+  *value = g_strndup (data + start, end - start);
+  return TRUE;
+}
+
+/* "message" followed by blanks and '/', '(' or '"': where a content type
+ * of an attached message may be written (counted generously). */
+static gboolean
+message_type_at (const char *data, gsize len, gsize i)
+{
+  if (i + 7 > len || g_ascii_strncasecmp (data + i, "message", 7) != 0)
+    return FALSE;
+  gsize j = i + 7;
+  while (j < len && is_lwsp_nl (data[j]))
+    j++;
+  return j < len && (data[j] == '/' || data[j] == '(' || data[j] == '"');
+}
+
+typedef struct
+{
+  guint entities;    /* upper bound of the MIME entities GMime would build */
+  guint top_headers; /* fields of the message's own header block */
+  guint all_headers; /* upper bound of the fields of every header block */
+} RawCounts;
+
+/* Upper bounds of what GMime would build from the message, without
+ * building it.
+ *
+ * Entities: GMime starts a multipart's child only at a line that is
+ * exactly "--" and the boundary of an enclosing multipart (with an
+ * end-of-line CR; gmime-parser.c check_boundary()), so children are at
+ * most the lines "--VALUE" for the values of every "boundary=" anywhere in
+ * the octets (a superset of the declared ones).  An attached message adds
+ * its body, and needs a content type "message" followed by '/' (or a
+ * comment or a quote).  When a boundary is written in a form GMime decodes
+ * (see read_boundary), or more of them are declared than the bound allows
+ * anyway, every line that begins with "--" counts as a delimiter.
+ *
+ * Header fields: GMime starts a field at each line of a header block that
+ * does not begin with a blank; a block ends at the first empty line.
+ * Blocks begin at the top, after each delimiter line, and after a block
+ * that names a message type (the attached message's own header). */
+static void
+raw_counts (const char *data, gsize len, guint max_boundaries, RawCounts *out)
+{
+  g_autoptr (GHashTable) boundaries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GArray) message_at = g_array_new (FALSE, FALSE, sizeof (gsize));
+  gboolean exact = TRUE;
+  gsize longest = 0;
+  for (gsize i = 0; i + 7 <= len; i++)
+    {
+      char c = data[i] | 0x20;
+      if (c == 'b' && exact && i + 8 <= len && g_ascii_strncasecmp (data + i, "boundary", 8) == 0)
+        {
+          char *value = NULL;
+          if (read_boundary (data, len, i + 8, &value, &exact))
+            {
+              longest = MAX (longest, strlen (value));
+              g_hash_table_add (boundaries, value);
+              if (g_hash_table_size (boundaries) > max_boundaries)
+                exact = FALSE;
+            }
+        }
+      else if (c == 'm' && message_type_at (data, len, i))
+        g_array_append_val (message_at, i);
+    }
+
+  guint64 lines = 0, fields = 0, top = 0;
+  gboolean in_header = TRUE, is_top = TRUE;
+  gsize block_start = 0;
+  guint next_message = 0; /* index into message_at */
+  g_autofree char *key = g_malloc (longest + 1);
+  for (gsize i = 0; i < len;)
+    {
+      const char *nl = memchr (data + i, '\n', len - i);
+      gsize end = nl ? (gsize) (nl - data) : len;
+      gsize l = end - i;
+      if (in_header)
+        {
+          if (l == 0 || (l == 1 && data[i] == '\r'))
+            {
+              /* the block ends; an attached message's header follows
+               * when the block named a message type */
+              gboolean nested = FALSE;
+              while (next_message < message_at->len
+                     && g_array_index (message_at, gsize, next_message) < i)
+                {
+                  if (g_array_index (message_at, gsize, next_message) >= block_start)
+                    nested = TRUE;
+                  next_message++;
+                }
+              is_top = FALSE;
+              in_header = nested;
+              block_start = end + 1;
+              i = end + 1;
+              continue;
+            }
+          if (data[i] != ' ' && data[i] != '\t')
+            {
+              fields++;
+              if (is_top)
+                top++;
+            }
+        }
+      if (l >= 2 && data[i] == '-' && data[i + 1] == '-')
+        {
+          gsize e = end;
+          while (e > i + 2 && (data[e - 1] == '\r' || data[e - 1] == ' ' || data[e - 1] == '\t'))
+            e--;
+          gsize klen = e - (i + 2);
+          gboolean delimiter = !exact;
+          if (exact && klen <= longest)
+            {
+              memcpy (key, data + i + 2, klen);
+              key[klen] = '\0';
+              delimiter = g_hash_table_contains (boundaries, key);
+            }
+          if (delimiter)
+            {
+              /* a child's header block begins on the next line (a line
+               * in a header block cannot be one for GMime, but counting
+               * it only makes the bound larger) */
+              lines++;
+              in_header = TRUE;
+              is_top = FALSE;
+              block_start = end + 1;
+            }
+        }
+      i = end + 1;
+    }
+  out->entities = (guint) MIN (1 + lines + 2 * (guint64) message_at->len, G_MAXUINT);
+  out->all_headers = (guint) MIN (fields, G_MAXUINT);
+  out->top_headers = (guint) MIN (top, G_MAXUINT);
+}
+
+/* A message past the header limits or the hard part bound is refused
+ * before it is parsed (mugai-limits.h says why): TRUE, with the finding
+ * in the report. */
+static gboolean
+raw_over_limit (MugaiReport *report, const MugaiLimits *limits, const char *data, gsize len,
+                gboolean *head_within)
+{
+  guint hard = limits->parts * MUGAI_LIMIT_PARTS_HARD_FACTOR;
+  RawCounts n;
+  raw_counts (data, len, hard, &n);
+  *head_within = n.top_headers <= limits->headers;
+  if (!*head_within)
+    {
+      g_autofree char *d = g_strdup_printf ("more than %u header fields (%u)", limits->headers,
+                                            n.top_headers);
+      reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
+      return TRUE;
+    }
+  if (n.entities > hard)
+    {
+      g_autofree char *d = g_strdup_printf ("more than %u MIME parts (up to %u counted before parsing)",
+                                            hard, n.entities);
+      reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
+      report->parts_counted = n.entities;
+      report->parts_limit = hard;
+      return TRUE;
+    }
+  guint all = limits->headers * MUGAI_LIMIT_HEADERS_TOTAL_FACTOR;
+  if (n.all_headers > all)
+    {
+      g_autofree char *d = g_strdup_printf (
+          "more than %u header fields in all its parts (up to %u counted before parsing)", all,
+          n.all_headers);
+      reject_whole (report, MUGAI_FINDING_OVER_LIMIT, d);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* The octets of the top header block, its empty line included. */
+static gsize
+head_length (const char *data, gsize len)
+{
+  for (gsize i = 0; i < len;)
+    {
+      const char *nl = memchr (data + i, '\n', len - i);
+      if (!nl)
+        return len;
+      gsize end = (gsize) (nl - data);
+      if (end == i || (end == i + 1 && data[i] == '\r'))
+        return end + 1;
+      i = end + 1;
+    }
+  return len;
+}
+
+/* The report's Subject and Message-ID. */
+static void
+identify (MugaiReport *report, GMimeMessage *message, const MugaiPolicy *policy)
+{
+  GMimeHeader *subject = g_mime_header_list_get_header (
+      g_mime_object_get_header_list (GMIME_OBJECT (message)), "Subject");
+  if (subject && g_mime_header_get_raw_value (subject))
+    {
+      report->subject = mugai_header_decode (g_mime_header_get_raw_value (subject), MUGAI_HEADER_TEXT);
+      truncate_utf8 (report->subject, policy->limits.header_length);
+    }
+  const char *msgid = g_mime_message_get_message_id (message);
+  if (msgid)
+    report->message_id = g_utf8_make_valid (msgid, MIN ((gssize) strlen (msgid), 998));
 }
 
 MugaiReport *
@@ -2027,6 +2391,27 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
   const char *fallback[] = { "UTF-8", "CP932", "EUC-JP", NULL };
   g_mime_parser_options_set_fallback_charsets (popts, fallback);
 
+  gboolean head_within = FALSE;
+  if (raw_over_limit (report, &policy->limits, data, len, &head_within))
+    {
+      /* Subject and Message-ID for the log, the audit and the store: from
+       * the top header block alone, when that is within its limit */
+      if (head_within)
+        {
+          gsize head = head_length (data, len);
+          g_autoptr (GMimeStream) hs = g_mime_stream_mem_new_with_buffer (data, head);
+          g_autoptr (GMimeParser) hp = g_mime_parser_new_with_stream (hs);
+          g_mime_parser_set_format (hp, GMIME_FORMAT_MESSAGE);
+          g_autoptr (GMimeMessage) hm = g_mime_parser_construct_message (hp, popts);
+          if (hm)
+            identify (report, hm, policy);
+        }
+      finish_report (report, TRUE, FALSE, MUGAI_VIRUS_REJECT);
+      *output = NULL;
+      *report_out = g_steal_pointer (&report);
+      return TRUE;
+    }
+
   g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer (data, len);
   g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
@@ -2045,16 +2430,7 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
               .report = report,
               .parser_options = popts,
               .convert_deadline = options ? options->convert_deadline : 0 };
-  GMimeHeader *subject = g_mime_header_list_get_header (
-      g_mime_object_get_header_list (GMIME_OBJECT (message)), "Subject");
-  if (subject && g_mime_header_get_raw_value (subject))
-    {
-      report->subject = mugai_header_decode (g_mime_header_get_raw_value (subject), MUGAI_HEADER_TEXT);
-      truncate_utf8 (report->subject, policy->limits.header_length);
-    }
-  const char *msgid = g_mime_message_get_message_id (message);
-  if (msgid)
-    report->message_id = g_utf8_make_valid (msgid, MIN ((gssize) strlen (msgid), 998));
+  identify (report, message, policy);
 
   Build build;
   build_init (&build, NULL);

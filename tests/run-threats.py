@@ -6,7 +6,9 @@
 The files come from tests/threatmail.py (archives with programs and
 Japanese names, password-protected zip and 7z, LZH, macro documents under
 innocent names, a PE file, lying names, 一太郎, DocuWorks...).  For each
-message, one TAP test: the exit status, the output judged well-formed by
+message (and each of threatmail.bombs(): a part bomb, an alternative
+bomb, an HTML element with 80,000 attributes, 100,000 header fields),
+one TAP test: the exit status, the output judged well-formed by
 Python's email package with no leaf but text/plain, the attachment gone,
 the report's reason and findings, the archive members listed in the
 report, and the notice naming what it must.
@@ -139,6 +141,29 @@ def stale_pipes():
     return out
 
 
+def bound_problems(rpath, report, case):
+    """The bombs (threatmail.bombs()): the report at most 1 MiB, ending
+    with its summary when the case says so, and the finding that decided
+    naming the limit."""
+    d = []
+    size = os.path.getsize(rpath)
+    if size > threatmail.REPORT_MAX:
+        d.append("report of %d octets, more than %d" % (size, threatmail.REPORT_MAX))
+    if case.summary:
+        keys = list(report.keys())
+        if not keys or keys[-1] != "summary":
+            d.append("the report does not end with a summary (last member %r)" % (keys[-1:] or None,))
+        elif not isinstance(report.get("summary"), str) or not report.get("omitted_parts"):
+            d.append("summary %s, omitted_parts %r" % (mt.short(report.get("summary")),
+                                                       report.get("omitted_parts")))
+    if case.detail:
+        details = [f.get("detail") or "" for f in report.get("reasons", [])]
+        details += [p.get("detail") or "" for p in report.get("parts", [])]
+        if not any(case.detail in x for x in details):
+            d.append("no finding says %r (details: %s)" % (case.detail, mt.short(details)))
+    return d
+
+
 def check(mugai, case, tmp):
     path = os.path.join(tmp, case.key + ".eml")
     with open(path, "wb") as f:
@@ -162,6 +187,7 @@ def check(mugai, case, tmp):
     if problem:
         return d + [problem] + r.stderr_tail()
     d += mt.check_report(report, r.rc)
+    d += bound_problems(rpath, report, case)
     cats = [f.get("category") for f in report.get("reasons", [])]
     for c in case.categories:
         if c not in cats:
@@ -216,7 +242,7 @@ def check(mugai, case, tmp):
 def main():
     mugai = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="mugai-threats-") as tmp:
-        cases = threatmail.cases(tmp)
+        cases = threatmail.cases(tmp) + threatmail.bombs(asan=threatmail.is_asan(mugai))
         print("1..%d" % len(cases))
         failed = 0
         for n, case in enumerate(cases, 1):

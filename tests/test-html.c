@@ -988,6 +988,86 @@ test_defang_text (void)
     }
 }
 
+/* Bounds (mugai_html_render with options->bounds): the cost falls on the part */
+
+static gboolean
+render_bounded (const char *html, const MugaiHtmlBounds *bounds, char **out, GError **error)
+{
+  const MugaiHtmlOptions o = { .links = MUGAI_LINKS_DEFANG, .max_output = BIG, .bounds = bounds };
+  return mugai_html_render (html, strlen (html), &o, out, NULL, error);
+}
+
+static char *
+tag_with_attributes (const char *before, guint n, const char *after)
+{
+  GString *s = g_string_new (before);
+  g_string_append (s, "<p");
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, " a%u=\"v\"", i);
+  g_string_append (s, ">text</p>");
+  g_string_append (s, after);
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_bounded_attributes (void)
+{
+  MugaiHtmlBounds bounds = { .max_attributes = 100 };
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+
+  g_autofree char *at_limit = tag_with_attributes ("<body>", 100, "</body>");
+  g_assert_true (render_bounded (at_limit, &bounds, &out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, "text\n");
+  g_clear_pointer (&out, g_free);
+
+  g_autofree char *over = tag_with_attributes ("<body>", 101, "</body>");
+  g_assert_false (render_bounded (over, &bounds, &out, &error));
+  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES);
+  g_assert_cmpstr (error->message, ==, "an HTML element with more than 100 attributes");
+  g_assert_null (out);
+  g_clear_error (&error);
+
+  /* A quote opened in script text hides the tag from the pre-scan, not
+   * from the parser: the element is stopped before libxml2 builds it. */
+  g_autofree char *hidden = tag_with_attributes ("<body><script>x<y z='</script>", 200, "'</body>");
+  g_assert_false (render_bounded (hidden, &bounds, &out, &error));
+  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES);
+  g_clear_error (&error);
+
+  /* no bounds: rendered as before */
+  g_assert_true (render_bounded (over, NULL, &out, &error));
+  g_assert_cmpstr (out, ==, "text\n");
+  g_free (out);
+}
+
+static void
+test_bounded_deadline (void)
+{
+  g_autoptr (GString) html = g_string_new ("<body>");
+  while (html->len < 64 * 1024)
+    g_string_append (html, "<p>a paragraph of an ordinary document</p>\n");
+  g_string_append (html, "</body>");
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+
+  /* a deadline already past: stopped at the first read */
+  MugaiHtmlBounds past = { .deadline = g_get_monotonic_time () - 1 };
+  g_assert_false (render_bounded (html->str, &past, &out, &error));
+  g_assert_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_BUDGET);
+  g_assert_cmpstr (error->message, ==, "rendering the HTML took longer than its time budget");
+  g_assert_null (out);
+  g_clear_error (&error);
+
+  /* an hour is plenty */
+  MugaiHtmlBounds hour = { .deadline = g_get_monotonic_time () + (gint64)G_USEC_PER_SEC * 3600 };
+  g_assert_true (render_bounded (html->str, &hour, &out, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (out, "a paragraph of an ordinary document\n\na paragraph"));
+  g_free (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1022,6 +1102,8 @@ main (int argc, char **argv)
   g_test_add_func ("/html/error-quark", test_error_quark);
   g_test_add_func ("/html/render-options", test_render_options);
   g_test_add_func ("/html/defang-text", test_defang_text);
+  g_test_add_func ("/html/bounds/attributes", test_bounded_attributes);
+  g_test_add_func ("/html/bounds/deadline", test_bounded_deadline);
 
   return g_test_run ();
 }

@@ -893,6 +893,269 @@ test_converted_names (void)
   g_assert_null (mugai_filetype_markup (NULL, 0));
 }
 
+/* ---- limits that bound the work (issue 10, findings 2, 3 and 7) ---------- */
+
+/* The compact JSON report: at most MUGAI_LIMIT_REPORT_SIZE octets (pretty
+ * too), and when something was left out, its last member is "summary"
+ * (after the parts array).  Returns the compact JSON. */
+static char *
+report_checked (const MugaiReport *report, gboolean expect_summary)
+{
+  g_autofree char *pretty = mugai_report_to_json (report, TRUE);
+  g_assert_cmpuint (strlen (pretty), <=, 1024 * 1024);
+  char *json = mugai_report_to_json (report, FALSE);
+  g_assert_cmpuint (strlen (json), <=, 1024 * 1024);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (json_parser_load_from_data (parser, json, -1, &error));
+  g_assert_no_error (error);
+  const char *summary = strstr (json, "\"summary\":");
+  if (!expect_summary)
+    {
+      g_assert_null (summary);
+      return json;
+    }
+  g_assert_nonnull (summary);
+  g_assert_true (summary > strrchr (json, ']'));
+  g_assert_true (g_str_has_suffix (json, "\"}"));
+  return json;
+}
+
+static void
+test_alternatives_past_limit (void)
+{
+  /* under the hard bound (4 x 500 delimiter lines), over the limit */
+  g_autoptr (GString) m = g_string_new (HDR "MIME-Version: 1.0\n"
+                                            "Content-Type: multipart/alternative; boundary=b\n\n");
+  for (int i = 0; i < 1500; i++)
+    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\nalt %d\n", i);
+  g_string_append (m, "--b\nContent-Type: text/html\n\n<p>THE HTML</p>\n--b--\n");
+  Result r;
+  run (m->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "THE HTML")); /* the shown one is still rendered */
+  g_assert_cmpuint (r.report->parts->len, <=, 502);
+  g_assert_cmpuint (r.report->parts_omitted, ==, 1000);
+  g_autofree char *json = report_checked (r.report, TRUE);
+  g_assert_nonnull (strstr (json, "\"omitted_parts\":1000"));
+  g_assert_nonnull (strstr (json, "past the limit of 500 MIME parts, 1000 alternatives not shown, not listed one by one"));
+  assert_only_text (&r);
+  result_clear (&r);
+}
+
+static void
+test_parts_past_limit_summary (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n");
+  for (int i = 0; i < 35; i++)
+    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
+  g_string_append (m, "--b--\n");
+  Result r;
+  run (m->str, "[limits]\nparts = 10\n", &r);
+  /* 1 container, 9 parts walked, the 10th recorded with the finding, 25 counted */
+  g_assert_cmpuint (r.report->parts->len, ==, 11);
+  g_assert_cmpuint (r.report->parts_omitted, ==, 25);
+  g_assert_cmpuint (r.report->removed, ==, 26);
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), ==,
+                   "sanitized; removed=26; converted=0");
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "・ほか 25 個のパートを削除しました（パートの数が上限 10 を超えたため"));
+  g_autofree char *json = report_checked (r.report, TRUE);
+  result_clear (&r);
+}
+
+/* 3,000 empty parts: refused before GMime builds them. */
+static void
+test_part_bomb_refused (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n");
+  for (int i = 0; i < 3000; i++)
+    g_string_append (m, "--b\n\n");
+  g_string_append (m, "--b--\n");
+  Result r;
+  run (m->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_null (r.output);
+  const MugaiFinding *f = mugai_report_reject_finding (r.report);
+  g_assert_cmpint (f->category, ==, MUGAI_FINDING_OVER_LIMIT);
+  g_assert_cmpstr (f->detail, ==, "more than 2000 MIME parts (up to 3001 counted before parsing)");
+  g_assert_cmpuint (r.report->parts->len, ==, 0);
+  /* named for the log, the audit and the store, from its header alone */
+  g_assert_cmpstr (r.report->message_id, ==, "t@example.jp");
+  g_assert_cmpstr (r.report->subject, ==, "t");
+  g_autofree char *json = report_checked (r.report, TRUE);
+  g_assert_nonnull (strstr (json, "refused before parsing: up to 3001 MIME parts counted"));
+  result_clear (&r);
+
+  /* the same with the boundary written the RFC 2231 way (GMime decodes
+   * it): every "--" line counts */
+  g_autoptr (GString) m2 = g_string_new (HDR "Content-Type: multipart/mixed; boundary*0=b\n\n");
+  for (int i = 0; i < 3000; i++)
+    g_string_append (m2, "--b\n\n");
+  run (m2->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_nonnull (strstr (mugai_report_reject_finding (r.report)->detail, "MIME parts"));
+  result_clear (&r);
+
+  /* an encoded-word as the boundary (GMime decodes those too in loose mode) */
+  g_autoptr (GString) m3 = g_string_new (
+      HDR "Content-Type: multipart/mixed; boundary=\"=?us-ascii?q?b?=\"\n\n");
+  for (int i = 0; i < 3000; i++)
+    g_string_append (m3, "--b\n\n");
+  run (m3->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  result_clear (&r);
+}
+
+/* Lines of dashes that are no declared boundary do not count: a long
+ * text with 3,000 separator lines is delivered. */
+static void
+test_dash_lines_are_not_parts (void)
+{
+  g_autoptr (GString) m = g_string_new (
+      HDR "Content-Type: multipart/mixed; boundary=\"----=_Part_1\"\n\n"
+          "------=_Part_1\nContent-Type: text/plain\n\n");
+  for (int i = 0; i < 3000; i++)
+    g_string_append_printf (m, "--------------------\nline %d\n-- \n", i);
+  g_string_append (m, "------=_Part_1--\n");
+  Result r;
+  run (m->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_CLEAN);
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "line 2999\n"));
+  result_clear (&r);
+}
+
+static void
+test_header_count_refused (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR);
+  for (int i = 0; i < 1100; i++)
+    g_string_append_printf (m, "X-Field-%d: value\n", i);
+  g_string_append (m, "\nhello\n");
+  Result r;
+  run (m->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_null (r.output);
+  const MugaiFinding *f = mugai_report_reject_finding (r.report);
+  g_assert_cmpint (f->category, ==, MUGAI_FINDING_OVER_LIMIT);
+  g_assert_cmpstr (f->detail, ==, "more than 1000 header fields (1104)");
+  result_clear (&r);
+
+  /* at the limit, delivered with every field */
+  g_autoptr (GString) ok = g_string_new (HDR);
+  for (int i = 0; i < 996; i++)
+    g_string_append_printf (ok, "X-Field-%d: value\n", i);
+  g_string_append (ok, "\nhello\n");
+  run (ok->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_CLEAN);
+  g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Field-995"), ==, "value");
+  result_clear (&r);
+}
+
+/* The header blocks of parts and attached messages count too (GMime
+ * holds each field): 9,000 fields in an attached message's header, past
+ * 8 x 1000 for all blocks together, refuse the message. */
+static void
+test_nested_header_count_refused (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n"
+                                            "--b\nContent-Type: text/plain\n\nhi\n"
+                                            "--b\nContent-Type: message/rfc822\n\n"
+                                            "not a field first\n");
+  for (int i = 0; i < 9000; i++)
+    g_string_append_printf (m, "X-Field-%d: value\n", i);
+  g_string_append (m, "Subject: inner\n\ninner body\n--b--\n");
+  Result r;
+  run (m->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_cmpstr (mugai_report_reject_finding (r.report)->detail, ==,
+                   "more than 8000 header fields in all its parts (up to 9009 counted before parsing)");
+  result_clear (&r);
+
+  /* in a part's own header block */
+  g_autoptr (GString) p = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n"
+                                            "--b\nContent-Type: text/plain\n");
+  for (int i = 0; i < 9000; i++)
+    g_string_append_printf (p, "X-Field-%d: value\n", i);
+  g_string_append (p, "\npart body\n--b--\n");
+  run (p->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
+  result_clear (&r);
+
+  /* body lines that look like fields are not fields */
+  g_autoptr (GString) b = g_string_new (HDR "\n");
+  for (int i = 0; i < 9000; i++)
+    g_string_append_printf (b, "TEL: 03-0000-%04d\n", i);
+  run (b->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_CLEAN);
+  result_clear (&r);
+}
+
+/* Every entry bounded, but not their product: 100 parts with names of
+ * 15,000 characters made a 1.5 MB report. */
+static void
+test_report_capped (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n"
+                                            "--b\nContent-Type: text/plain\n\nbody\n");
+  g_autofree char *name = g_strnfill (15000, 'n');
+  for (int i = 0; i < 100; i++)
+    g_string_append_printf (m, "--b\nContent-Type: application/octet-stream\n"
+                               "Content-Disposition: attachment; filename=\"%03d%s\"\n\nx\n",
+                            i, name);
+  g_string_append (m, "--b--\n");
+  Result r;
+  run (m->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
+  g_assert_cmpuint (r.report->parts->len, ==, 102);
+  g_autofree char *json = report_checked (r.report, TRUE);
+  g_assert_nonnull (strstr (json, "the report is limited to 1048576 octets: "));
+  g_assert_nonnull (strstr (json, " more parts not listed\"}"));
+  g_assert_nonnull (strstr (json, "\"path\":\"1\""));    /* the first ones are kept */
+  g_assert_null (strstr (json, "\"filename\":\"099n")); /* the last ones are not */
+  result_clear (&r);
+}
+
+/* One element with 5,000 attributes: the HTML part is removed as over a
+ * limit before libxml2 sees it; the rest of the message goes on. */
+static void
+test_html_attribute_bomb (void)
+{
+  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n"
+                                            "--b\nContent-Type: text/plain\n\nthe text body\n"
+                                            "--b\nContent-Type: text/html\n"
+                                            "Content-Disposition: attachment; filename=page.html\n\n<p");
+  for (int i = 0; i < 5000; i++)
+    g_string_append_printf (m, " a%d=x", i);
+  g_string_append (m, ">bomb text</p>\n--b--\n");
+  Result r;
+  run (m->str, NULL, &r);
+  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
+  const MugaiPartReport *p = find_part (r.report, "2");
+  g_assert_cmpint (p->action, ==, MUGAI_ACTION_REMOVE);
+  g_assert_cmpint (p->reason, ==, MUGAI_FINDING_OVER_LIMIT);
+  g_assert_cmpstr (p->detail, ==, "HTML の一つの要素に属性が多すぎるため表示できません（上限 1000）");
+  g_autofree char *text = body_text (r.message);
+  g_assert_nonnull (strstr (text, "the text body"));
+  g_assert_nonnull (strstr (text, "page.html"));
+  g_assert_nonnull (strstr (text, "属性が多すぎるため"));
+  g_assert_null (strstr (r.output, "bomb text"));
+  assert_only_text (&r);
+  result_clear (&r);
+
+  /* html_size: a larger HTML part is removed the same way */
+  g_autoptr (GString) big = g_string_new (HDR "Content-Type: text/html\n\n");
+  while (big->len < 100 * 1024)
+    g_string_append (big, "<p>0123456789012345678901234567890123456789</p>\n");
+  run (big->str, "[limits]\nhtml_size = 64K\n[notice]\nlanguage = en\n", &r);
+  p = find_part (r.report, "1");
+  g_assert_cmpint (p->reason, ==, MUGAI_FINDING_OVER_LIMIT);
+  g_assert_nonnull (strstr (p->detail, "is larger than 65536"));
+  result_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -943,6 +1206,14 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/hash-signature", test_hash_signature);
   g_test_add_func ("/sanitize/encrypted-zip", test_encrypted_zip);
   g_test_add_func ("/sanitize/engines-share-slots", test_engines_share_slots);
+  g_test_add_func ("/sanitize/alternatives-past-limit", test_alternatives_past_limit);
+  g_test_add_func ("/sanitize/parts-past-limit-summary", test_parts_past_limit_summary);
+  g_test_add_func ("/sanitize/part-bomb-refused", test_part_bomb_refused);
+  g_test_add_func ("/sanitize/dash-lines-are-not-parts", test_dash_lines_are_not_parts);
+  g_test_add_func ("/sanitize/header-count-refused", test_header_count_refused);
+  g_test_add_func ("/sanitize/nested-header-count-refused", test_nested_header_count_refused);
+  g_test_add_func ("/sanitize/report-capped", test_report_capped);
+  g_test_add_func ("/sanitize/html-attribute-bomb", test_html_attribute_bomb);
   if (g_getenv ("MUGAI_SRCDIR"))
     g_test_add_func ("/sanitize/builtin-templates-installed", test_builtin_templates_installed);
   int status = g_test_run ();

@@ -15,6 +15,11 @@ tool is missing is returned with .skip set.
 Used by tests/run-threats.py (mugai sanitize) and by the Postfix
 end-to-end test (tests/e2e/run-e2e.py --only threats), so both check the
 same files against the same expectations.
+
+bombs() -> list of Case: messages that cost the parser, not the reader
+(300,000 empty parts, 60,000 unused alternatives, one HTML element with
+80,000 attributes, 100,000 header fields), for run-threats.py and the
+end-to-end scenario "bombs".
 """
 
 import io
@@ -32,7 +37,7 @@ EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
 class Case:
     def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
                  entries=(), type_label=None, skip=None, smtp_reject=False, delivered=(),
-                 config_extra=None, text=(), no_stale_pipes=False, absent=()):
+                 config_extra=None, text=(), no_stale_pipes=False, absent=(), detail=None, summary=False):
         self.key = key
         self.message = message          # bytes
         self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
@@ -48,6 +53,8 @@ class Case:
         self.text = list(text)          # strings the delivered text attachment holds, in order
         self.no_stale_pipes = no_stale_pipes  # LibreOffice killed: its /tmp pipe must not stay
         self.absent = list(absent)      # strings no delivered part may hold (decoded)
+        self.detail = detail            # text the deciding finding's detail must hold
+        self.summary = summary          # the report must end with its "summary" member
 
 
 # ---- file makers -------------------------------------------------------
@@ -623,3 +630,67 @@ def cases(workdir):
                     config_extra="[sandbox]\ntimeout = 2\n", no_stale_pipes=True,
                     skip=None if _tool("soffice") else no_lo))
     return out
+
+
+# ---- bombs: small messages that are expensive to parse ---------------------
+
+REPORT_MAX = 1024 * 1024  # mugai-limits.h MUGAI_LIMIT_REPORT_SIZE
+
+
+def _bomb_head(subject, ctype, extra=b""):
+    return (b"From: Sender <sender@example.com>\r\nTo: staff@city.example.lg.jp\r\n"
+            b"Subject: " + subject.encode() + b"\r\n" + extra
+            + b"MIME-Version: 1.0\r\nContent-Type: " + ctype.encode() + b"\r\n\r\n")
+
+
+def part_bomb(n=300000):
+    """n empty parts (9 octets each): 2.7 MB that GMime would make 1 GB of."""
+    return (_bomb_head("part bomb", 'multipart/mixed; boundary="bomb"')
+            + b"--bomb\r\n\r\n" * n + b"--bomb--\r\n")
+
+
+def alternative_bomb(n=60000):
+    """n alternatives of which one is shown: the others were each a report entry."""
+    alt = b"--alt\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    return (_bomb_head("alternative bomb", 'multipart/alternative; boundary="alt"') + alt * n
+            + b"--alt\r\nContent-Type: text/html\r\n\r\n<p>shown</p>\r\n--alt--\r\n")
+
+
+def attribute_html(n=80000):
+    """One element with n attributes: quadratic in libxml2 2.9's start-tag parser."""
+    return (b"<html><body><p>before</p><p" + b"".join(b" a%d=x" % i for i in range(n))
+            + b">bomb text</p></body></html>\r\n")
+
+
+def header_bomb(n=100000):
+    """n header fields: as many delete edits to Postfix if they were dropped."""
+    fields = b"".join(b"X-Filler-%d: v\r\n" % i for i in range(n))
+    return _bomb_head("header bomb", "text/plain", fields) + b"hello\r\n"
+
+
+ASAN_SKIP = ("under ASan, libclamav's HTML normaliser (scanning the raw message) takes minutes on "
+             "it: it grows an array one attribute at a time, and ASan's realloc copies every time")
+
+
+def is_asan(path):
+    """TRUE when the executable at path is built with AddressSanitizer."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+def bombs(asan=False):
+    """asan: the executables are an ASan build (one case is skipped)."""
+    return [
+        Case("part-bomb", part_bomb(), exit_code=3, categories=["over-limit"], smtp_reject=True,
+             detail="MIME parts", summary=True),
+        Case("alternative-bomb", alternative_bomb(), exit_code=3, categories=["over-limit"],
+             smtp_reject=True, detail="MIME parts", summary=True),
+        Case("attribute-bomb", message("attribute bomb", "page.html", attribute_html(), "text/html"),
+             reason="over-limit", notice=["page.html", "属性が多すぎるため表示できません"],
+             detail="属性が多すぎる", skip=ASAN_SKIP if asan else None),
+        Case("header-bomb", header_bomb(), exit_code=3, categories=["over-limit"], smtp_reject=True,
+             detail="header fields"),
+    ]
