@@ -1364,6 +1364,15 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
                     detail);
             return;
           }
+        /* uuencode in a <pre> (or anywhere the page shows text) comes out
+         * of the rendering as it would in text/plain: cut it the same way */
+        gboolean over_payloads = FALSE;
+        text = cut_decoded_payloads (ctx, build, rec, g_steal_pointer (&text), 0, &over_payloads);
+        if (over_payloads)
+          mugai_report_add_finding (ctx->report,
+                                    mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
+                                                       "more than %u inline payloads",
+                                                       ctx->policy->limits.inline_payloads));
         decide (ctx, rec, build, MUGAI_FINDING_ACTIVE_CONTENT, detail);
         if (!attachment)
           {

@@ -770,6 +770,36 @@ test_uuencode_decoded_text (void)
   result_clear (&r);
 }
 
+/* uuencode shown by an HTML body (a <pre>, or lines broken by <br>) is
+ * cut from the rendered text as it is from text/plain. */
+static void
+test_uuencode_in_html (void)
+{
+  const char *bodies[] = {
+    "<html><body><p>請求書です</p><pre>begin 644 invoice.exe\n#35J0\n`\nend\n</pre>"
+    "<p>よろしく</p></body></html>\n",
+    "<div>請求書です<br>begin 644 invoice.exe<br>#35J0<br>`<br>end<br>よろしく</div>\n",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autofree char *msg = g_strconcat (HDR "MIME-Version: 1.0\n"
+                                              "Content-Type: text/html; charset=utf-8\n\n",
+                                          bodies[i], NULL);
+      Result r;
+      run (msg, NULL, &r);
+      g_autofree char *text = body_text (r.message);
+      g_assert_nonnull (strstr (text, "請求書です"));
+      g_assert_nonnull (strstr (text, "よろしく"));
+      g_assert_null (strstr (text, "#35J0"));
+      g_assert_null (strstr (text, "begin 644"));
+      const MugaiPartReport *p = find_part (r.report, "1:1");
+      g_assert_nonnull (p);
+      g_assert_cmpint (p->reason, ==, MUGAI_FINDING_INLINE_PAYLOAD);
+      g_assert_cmpstr (p->filename, ==, "invoice.exe");
+      result_clear (&r);
+    }
+}
+
 /* Issue 10, finding 11: URLs written as text are defanged by the same
  * code as link targets (text_links = keep leaves them), in text/plain
  * and in HTML outside links; a script link says it was removed, in the
@@ -1192,6 +1222,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sanitize/oversize-and-empty", test_oversize_and_empty);
   g_test_add_func ("/sanitize/uuencode-cut", test_uuencode_cut);
   g_test_add_func ("/sanitize/uuencode-decoded-text", test_uuencode_decoded_text);
+  g_test_add_func ("/sanitize/uuencode-in-html", test_uuencode_in_html);
   g_test_add_func ("/sanitize/text-links", test_text_links);
   g_test_add_func ("/sanitize/from-encoded-word", test_from_encoded_word);
   g_test_add_func ("/sanitize/converted-names", test_converted_names);
