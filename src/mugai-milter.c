@@ -40,9 +40,12 @@
  *	The children run as [milter] user while the supervisor stays root:
  *	signalling them needs CAP_KILL (mugai-milter.service keeps it in
  *	its CapabilityBoundingSet).  A signal that cannot be sent is logged
- *	with the reason (a warning: G_DEBUG=fatal-criticals is for bugs); a stop that cannot reach the front exits at once
- *	(the children die with it, mail in flight is deferred by Postfix)
- *	rather than wait for a drain that was never asked for.
+ *	with the reason (a warning: G_DEBUG=fatal-criticals is for bugs);
+ *	a stop that cannot reach the front exits at once (mail in flight is
+ *	deferred by Postfix) rather than wait for a drain that was never
+ *	asked for.  The kernel's parent-death signal needs that permission
+ *	too: without CAP_KILL the children outlive the supervisor (under
+ *	systemd, KillMode=mixed ends them).
  *
  *	A build with the test fault hook (-Dtest_hooks=true) says so with a
  *	warning in -t and at start: any sender can then hang or crash a
@@ -171,8 +174,11 @@ drop_privileges (const MugaiPolicy *policy, uid_t *uid, gid_t *gid, GError **err
   return TRUE;
 }
 
+/* Drops a child to the daemon's user.  The kernel clears the parent-death
+ * signal when the credentials change (prctl(2)): it is armed again here,
+ * or a child would outlive a supervisor that is killed or exits. */
 static gboolean
-become (uid_t uid, gid_t gid, const char *user, GError **error)
+become (uid_t uid, gid_t gid, const char *user, pid_t supervisor, GError **error)
 {
   if (uid == (uid_t) -1)
     return TRUE;
@@ -187,6 +193,11 @@ become (uid_t uid, gid_t gid, const char *user, GError **error)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "privileges could be regained after dropping them");
+      return FALSE;
+    }
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () != supervisor)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the supervisor is gone");
       return FALSE;
     }
   return TRUE;
@@ -291,7 +302,7 @@ front_drop (const char *socket_path, gpointer data)
       g_critical ("front: chown %s: %s", socket_path, g_strerror (errno));
       return FALSE;
     }
-  if (!become (d->uid, d->gid, d->policy->milter.user, &error))
+  if (!become (d->uid, d->gid, d->policy->milter.user, d->supervisor, &error))
     {
       g_critical ("front: %s", error->message);
       return FALSE;
@@ -349,7 +360,7 @@ start_child (Daemon *d, gboolean front)
   prctl (PR_SET_NAME, "mugai-pool");
   sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
   g_autoptr (GError) error = NULL;
-  if (!become (d->uid, d->gid, d->policy->milter.user, &error))
+  if (!become (d->uid, d->gid, d->policy->milter.user, d->supervisor, &error))
     {
       g_critical ("pool: %s", error->message);
       _exit (1);
@@ -668,8 +679,11 @@ main (int argc, char **argv)
                                     : pool <= 0 || signal_child (pool, SIGTERM, "pool");
           if (!told)
             {
+              /* the kernel's parent-death signal needs the same
+               * permission: without CAP_KILL only systemd's KillMode=mixed
+               * ends the children */
               g_warning ("stopping at once: the children cannot be told to finish their mail "
-                          "(they die with this process; Postfix defers the mail in flight)");
+                          "(Postfix defers the mail in flight)");
               exit_status = 1;
               break;
             }
