@@ -42,6 +42,13 @@ Scenarios (each can run alone with --only):
            .ndb dropped in is refused (old engine kept), a new signature
            file is picked up under a paced stream of 40 messages over 4
            sessions (each 250 within message_timeout), then refused by it
+  release  tools/quickstart.sh in a copy of the tree, then the README's
+           meson setup build && ninja install (DESTDIR): the installed
+           daemon has no fault hook and delivers X-Mugai-Test-Fault mail
+  unit     the daemon under mugai-milter.service's settings by hand (read-
+           only root but its writable paths, its bounding set): reload,
+           refused reload (every process on the old file, a pool restart
+           too), stop with mail in flight, kill -9 of the supervisor
 
 The sink stands for the LGWAN-side server: a threaded SMTP server in
 harness.py that records each message and its envelope.  Delivered messages
