@@ -125,21 +125,46 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
 }
 
 /* Creates dir (and parents) owned by the daemon's user, mode 0750 or as
- * given; an existing directory keeps its mode. */
+ * given; an existing directory keeps its mode.  The parents it creates
+ * are the user's too, so that the user can walk into dir (what
+ * mugai_config_check assumes). */
 static gboolean
 prepare_dir (const char *dir, int mode, uid_t uid, gid_t gid, GError **error)
 {
+  g_autofree char *first_new = NULL; /* the topmost directory made here */
+  for (g_autofree char *walk = g_strdup (dir); !g_file_test (walk, G_FILE_TEST_EXISTS);)
+    {
+      g_free (first_new);
+      first_new = g_strdup (walk);
+      char *up = g_path_get_dirname (walk);
+      gboolean top = g_str_equal (up, walk);
+      g_free (walk);
+      walk = up;
+      if (top)
+        break;
+    }
   if (g_mkdir_with_parents (dir, mode) != 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", dir,
                    g_strerror (errno));
       return FALSE;
     }
-  if (uid != (uid_t) -1 && chown (dir, uid, gid) != 0)
+  if (uid == (uid_t) -1)
+    return TRUE;
+  /* dir itself, and each directory between it and first_new */
+  for (g_autofree char *walk = g_strdup (dir);;)
     {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "chown %s: %s", dir,
-                   g_strerror (errno));
-      return FALSE;
+      if (chown (walk, uid, gid) != 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "chown %s: %s", walk,
+                       g_strerror (errno));
+          return FALSE;
+        }
+      if (!first_new || g_str_equal (walk, first_new) || g_str_equal (walk, "/"))
+        break;
+      char *up = g_path_get_dirname (walk);
+      g_free (walk);
+      walk = up;
     }
   return TRUE;
 }
