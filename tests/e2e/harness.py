@@ -705,7 +705,7 @@ class Milter:
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
                            extra=extra, milter_extra=milter_extra,
                            clamav_db=clamav_db or os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav"),
-                           # the filters of the same build tree: build/src/mugai-milter -> build/filters
+                           # the filters of the same build tree: TREE/src/mugai-milter -> TREE/filters
                            filters=filters or os.environ.get("MUGAI_TEST_FILTERS") or os.path.join(
                                os.path.dirname(os.path.dirname(os.path.abspath(exe))), "filters"))
         for d in (self.dir, self.spool, self.quarantine):

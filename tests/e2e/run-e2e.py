@@ -1875,6 +1875,12 @@ def sc_unit(ctx):
         m.write_config(text)
         os.chmod(m.conf, 0o644)
 
+    # -t checks what the start checks: a [milter] user that does not exist
+    set_conf(conf.replace("user = nobody", "user = mugai-e2e-no-such-user"))
+    rc, out = m.check_config()
+    ctx.ok(rc == 78 and "[milter] user mugai-e2e-no-such-user does not exist" in out,
+           "mugai-milter -t refuses a [milter] user that does not exist (exit %s)" % rc,
+           out.splitlines()[-4:])
     set_conf(conf)
     if m.unix_socket is None:
         # the daemon cannot make its socket there: -t says so, and why
@@ -1978,6 +1984,14 @@ def _sc_unit(ctx, m, sb, conf):
     ctx.ok(rc not in (0, None) and "no loadable ClamAV signatures" in out,
            "mugai-milter -t refuses the file with the empty ClamAV directory (exit %s)" % rc,
            out.splitlines()[-5:])
+    # `mugai config check` says the same, in the same sandbox (one function)
+    rc_c, out_c = run_cmd(m.prefix + [ctx.args.mugai, "config", "check", "--config", m.conf_arg], 60)
+
+    def errors(text, prog):
+        return sorted(l[len(prog) + 2:] for l in text.splitlines() if l.startswith(prog + ": error: "))
+    ctx.ok(rc_c == 1 and errors(out_c, "mugai") == errors(out, "mugai-milter") and errors(out, "mugai-milter"),
+           "mugai config check gives exit 1 and the same errors (exit %s)" % rc_c,
+           ["-t: %s" % errors(out, "mugai-milter"), "config check: %s" % errors(out_c, "mugai")])
     off = h.file_size(m.log)
     os.kill(main, signal.SIGHUP)
     ref = wait_log(r"reload refused|configuration accepted", off)
