@@ -650,7 +650,7 @@ mugai_config_check (const MugaiPolicy *policy, gboolean *fatal)
         }
     }
   else if (m->group)
-    check_say (&c, TRUE, "[milter] group %s without a [milter] user", m->group);
+    check_say (&c, FALSE, "[milter] group %s is ignored without a [milter] user", m->group);
   if (m->group)
     {
       struct group *gr = getgrnam (m->group);
