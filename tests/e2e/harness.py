@@ -1139,7 +1139,8 @@ class UnitSandbox:
 
       - a mount namespace (unshare -m) where every mount but /dev, /proc
         and /sys is read-only (ProtectSystem=strict), /tmp and /var/tmp
-        are private tmpfs (PrivateTmp=yes), and only the unit's writable
+        are private tmpfs (PrivateTmp=yes), /home, /root and /run/user
+        empty (ProtectHome=yes), and only the unit's writable
         paths (StateDirectory=, LogsDirectory=, RuntimeDirectory=,
         ReadWritePaths=) are writable: each is bound from a directory of
         the test, so what the daemon writes there is seen from outside
@@ -1163,6 +1164,7 @@ class UnitSandbox:
         self.no_new_privs = st.get("NoNewPrivileges", ["no"])[-1] in ("yes", "true", "1")
         self.umask = st.get("UMask", [None])[-1]
         self.private_tmp = st.get("PrivateTmp", ["no"])[-1] in ("yes", "true", "1")
+        self.protect_home = st.get("ProtectHome", ["no"])[-1] in ("yes", "true", "1")
         writable = []
         for key, base in (("StateDirectory", "/var/lib"), ("LogsDirectory", "/var/log"),
                           ("RuntimeDirectory", "/run"), ("CacheDirectory", "/var/cache")):
@@ -1237,6 +1239,12 @@ class UnitSandbox:
             sh.append("ro=$(for mp in $ro; do case $mp in /tmp/*|/var/tmp/*) ;; *) echo $mp;; esac; done)")
             sh.append("mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp")
             sh.append("mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp")
+        if self.protect_home:
+            sh.append("# ProtectHome=yes: empty and read-only")
+            for d in ("/home", "/root", "/run/user"):
+                if os.path.isdir(d):
+                    sh.append("mount -t tmpfs -o ro,mode=0755,nosuid,nodev tmpfs %s" % d)
+            sh.append("ro=$(for mp in $ro; do case $mp in /home/*|/root/*|/run/user/*) ;; *) echo $mp;; esac; done)")
         sh.append("for mp in $ro; do")
         sh.append("    mount -o remount,bind,ro \"$mp\" 2>/dev/null || "
                   "echo \"unit-sandbox: $mp stays writable\" >&2")
