@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 count=${1:-2000}
-tools/build.sh >/dev/null 2>&1
+tools/build.sh release >/dev/null 2>&1  # a release tree: what gets installed
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 bench/gen-corpus.py "$tmp/in.mbox" "$count"

@@ -15,9 +15,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <pwd.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "convert.h"
 #include "notice.h"
+#include "scan.h"
 
 G_DEFINE_QUARK (mugai-config-error-quark, mugai_config_error)
 
@@ -366,6 +375,12 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
 MugaiPolicy *
 mugai_config_load (const char *path, GError **error)
 {
+  return mugai_config_load_text (path, NULL, NULL, error);
+}
+
+MugaiPolicy *
+mugai_config_load_text (const char *path, char **text, gsize *text_len, GError **error)
+{
   gboolean must_exist = path != NULL;
   if (!path)
     path = g_getenv ("MUGAI_CONFIG");
@@ -378,11 +393,22 @@ mugai_config_load (const char *path, GError **error)
   if (!g_file_get_contents (path, &data, &len, &local))
     {
       if (!must_exist && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return mugai_policy_new_default ();
+        {
+          if (text)
+            *text = g_strdup ("");
+          if (text_len)
+            *text_len = 0;
+          return mugai_policy_new_default ();
+        }
       g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_READ, "%s", local->message);
       return NULL;
     }
-  return mugai_config_load_data (data, len, path, error);
+  MugaiPolicy *policy = mugai_config_load_data (data, len, path, error);
+  if (policy && text)
+    *text = g_steal_pointer (&data);
+  if (policy && text_len)
+    *text_len = len;
+  return policy;
 }
 
 char *
@@ -433,4 +459,255 @@ mugai_config_to_string (const MugaiPolicy *policy)
         }
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* ---- the start-up check ---------------------------------------------------- */
+
+typedef struct
+{
+  GPtrArray *lines;
+  gboolean fatal;
+  gboolean root;   /* the checking process can chown and setuid */
+  uid_t uid;       /* the daemon's user after the drop */
+  gid_t gid;
+  gid_t *groups;   /* its groups (initgroups) */
+  int ngroups;
+} Check;
+
+static void G_GNUC_PRINTF (3, 4)
+check_say (Check *c, gboolean fatal, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  g_autofree char *text = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_ptr_array_add (c->lines, g_strconcat (fatal ? "error: " : "warning: ", text, NULL));
+  if (fatal)
+    c->fatal = TRUE;
+}
+
+/* May the daemon's user (after the drop) do `need` (R_OK, W_OK, X_OK
+ * bits) on a file with this stat?  By the mode bits, as the kernel
+ * decides for a process without capabilities. */
+static gboolean
+user_may (const Check *c, const struct stat *st, int need)
+{
+  if (c->uid == 0)
+    return TRUE;
+  int shift = 0;
+  if (st->st_uid == c->uid)
+    shift = 6;
+  else
+    {
+      gboolean in_group = st->st_gid == c->gid;
+      for (int i = 0; i < c->ngroups && !in_group; i++)
+        in_group = c->groups[i] == st->st_gid;
+      shift = in_group ? 3 : 0;
+    }
+  int have = (int) (st->st_mode >> shift) & 7;
+  return (have & need) == need;
+}
+
+/* A directory the daemon creates (if missing) and gives to its user at
+ * start, exactly as mugai-milter does: the nearest existing ancestor must
+ * be a directory on a writable file system that the starting process may
+ * write, every existing ancestor must let the user through, and an
+ * existing directory must be one, writable, and chown-able. */
+static void
+check_dir (Check *c, const char *what, const char *dir)
+{
+  if (!dir || !g_path_is_absolute (dir))
+    {
+      check_say (c, TRUE, "%s %s: not an absolute path", what, dir ? dir : "(unset)");
+      return;
+    }
+  g_autofree char *path = g_canonicalize_filename (dir, NULL);
+  g_autofree char *existing = g_strdup (path);
+  struct stat st;
+  while (stat (existing, &st) != 0)
+    {
+      if (errno != ENOENT && errno != ENOTDIR)
+        {
+          check_say (c, TRUE, "%s %s: %s: %s", what, dir, existing, g_strerror (errno));
+          return;
+        }
+      char *up = g_path_get_dirname (existing);
+      g_free (existing);
+      existing = up;
+    }
+  gboolean exists = g_str_equal (existing, path);
+  if (!S_ISDIR (st.st_mode))
+    {
+      check_say (c, TRUE, "%s %s: %s is not a directory", what, dir, existing);
+      return;
+    }
+  struct statvfs vfs;
+  if (statvfs (existing, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+    {
+      check_say (c, TRUE,
+                 "%s %s: %s is on a read-only file system (under systemd: is it in the "
+                 "unit's ReadWritePaths=?)",
+                 what, dir, existing);
+      return;
+    }
+  if (!exists && access (existing, W_OK | X_OK) != 0)
+    {
+      check_say (c, TRUE, "%s %s: cannot be created in %s: %s", what, dir, existing,
+                 g_strerror (errno));
+      return;
+    }
+  if (exists && c->uid != (uid_t) -1 && !c->root && st.st_uid != c->uid)
+    {
+      check_say (c, TRUE, "%s %s: owned by uid %u and cannot be given to the [milter] user "
+                          "without root", what, dir, (unsigned) st.st_uid);
+      return;
+    }
+  if (exists && c->uid == (uid_t) -1 && access (path, W_OK | X_OK) != 0)
+    {
+      check_say (c, TRUE, "%s %s: %s", what, dir, g_strerror (errno));
+      return;
+    }
+  /* every ancestor that exists must let the user walk through it (the
+   * ones mugai-milter creates are given to the user itself) */
+  if (c->uid == (uid_t) -1)
+    return;
+  g_autofree char *walk = g_path_get_dirname (exists ? path : existing);
+  if (!exists)
+    {
+      g_free (walk);
+      walk = g_strdup (existing);
+    }
+  for (;;)
+    {
+      struct stat a;
+      if (stat (walk, &a) == 0 && S_ISDIR (a.st_mode) && !user_may (c, &a, X_OK))
+        {
+          check_say (c, TRUE, "%s %s: the [milter] user cannot enter %s (mode %04o, owner %u:%u)",
+                     what, dir, walk, (unsigned) (a.st_mode & 07777), (unsigned) a.st_uid,
+                     (unsigned) a.st_gid);
+          return;
+        }
+      if (g_str_equal (walk, "/"))
+        break;
+      char *up = g_path_get_dirname (walk);
+      g_free (walk);
+      walk = up;
+    }
+}
+
+/* "unix:/path" (or "local:"), "inet:PORT@HOST", "inet6:PORT@HOST", as
+ * libmilter's smfi_setconn() takes them; returns the socket's directory
+ * for a Unix socket. */
+static char *
+check_socket (Check *c, const char *spec)
+{
+  if (spec && (g_str_has_prefix (spec, "unix:") || g_str_has_prefix (spec, "local:")))
+    {
+      const char *path = strchr (spec, ':') + 1;
+      if (!g_path_is_absolute (path))
+        check_say (c, TRUE, "[milter] socket = %s: the path must be absolute", spec);
+      else if (strlen (path) >= sizeof ((struct sockaddr_un *) NULL)->sun_path)
+        check_say (c, TRUE, "[milter] socket = %s: the path is too long for a Unix socket", spec);
+      else
+        return g_path_get_dirname (path);
+      return NULL;
+    }
+  if (spec && (g_str_has_prefix (spec, "inet:") || g_str_has_prefix (spec, "inet6:")))
+    {
+      const char *port = strchr (spec, ':') + 1;
+      const char *at = strchr (port, '@');
+      guint64 n = 0;
+      g_autofree char *digits = g_strndup (port, at ? (gsize) (at - port) : strlen (port));
+      if (!g_ascii_string_to_unsigned (digits, 10, 1, 65535, &n, NULL) || (at && !at[1]))
+        check_say (c, TRUE, "[milter] socket = %s: allowed: inet:PORT@HOST with PORT from 1 to 65535",
+                   spec);
+      return NULL;
+    }
+  check_say (c, TRUE, "[milter] socket = %s: allowed: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST",
+             spec ? spec : "(unset)");
+  return NULL;
+}
+
+GPtrArray *
+mugai_config_check (const MugaiPolicy *policy, gboolean *fatal)
+{
+  g_return_val_if_fail (policy != NULL && fatal != NULL, NULL);
+  Check c = {
+    .lines = g_ptr_array_new_with_free_func (g_free),
+    .root = geteuid () == 0,
+    .uid = (uid_t) -1,
+    .gid = (gid_t) -1,
+  };
+
+  /* the user and group mugai-milter becomes */
+  const MugaiMilterSettings *m = &policy->milter;
+  if (m->user)
+    {
+      struct passwd *pw = getpwnam (m->user);
+      if (!pw)
+        check_say (&c, TRUE, "[milter] user %s does not exist", m->user);
+      else
+        {
+          c.uid = pw->pw_uid;
+          c.gid = pw->pw_gid;
+          if (!c.root && pw->pw_uid != geteuid ())
+            check_say (&c, TRUE, "[milter] user %s: mugai-milter must start as root to become it",
+                       m->user);
+        }
+    }
+  else if (m->group)
+    check_say (&c, FALSE, "[milter] group %s is ignored without a [milter] user", m->group);
+  if (m->group)
+    {
+      struct group *gr = getgrnam (m->group);
+      if (!gr)
+        check_say (&c, TRUE, "[milter] group %s does not exist", m->group);
+      else
+        c.gid = gr->gr_gid;
+    }
+  if (c.uid != (uid_t) -1)
+    {
+      int n = 64;
+      c.groups = g_new (gid_t, n);
+      if (getgrouplist (m->user, c.gid, c.groups, &n) < 0)
+        {
+          c.groups = g_renew (gid_t, c.groups, n);
+          if (getgrouplist (m->user, c.gid, c.groups, &n) < 0)
+            n = 0;
+        }
+      c.ngroups = n;
+    }
+
+  /* what it writes */
+  g_autofree char *sock_dir = check_socket (&c, m->socket);
+  check_dir (&c, "[milter] spool_dir", m->spool_dir);
+  check_dir (&c, "[quarantine] dir", policy->quarantine_dir);
+  g_autofree char *audit_dir = policy->audit_file ? g_path_get_dirname (policy->audit_file) : NULL;
+  check_dir (&c, "[audit] file's directory", audit_dir);
+  if (sock_dir)
+    check_dir (&c, "[milter] socket's directory", sock_dir);
+
+  /* no malware scanning, no service, unless a lab said so */
+  g_autoptr (GError) error = NULL;
+  if (!mugai_scanner_check_database (policy->clamav.database, NULL, &error))
+    {
+      if (policy->clamav_required)
+        check_say (&c, TRUE, "%s; mugai-milter refuses to start ([clamav] required = yes)",
+                   error->message);
+      else
+        check_say (&c, FALSE, "%s; running WITHOUT malware scanning ([clamav] required = no)",
+                   error->message);
+    }
+
+  /* the filter programs the policy needs */
+  gboolean convert_fatal = FALSE;
+  g_autoptr (GPtrArray) convert = mugai_convert_check (&policy->convert, &convert_fatal);
+  for (guint i = 0; i < convert->len; i++)
+    g_ptr_array_add (c.lines, g_strdup (convert->pdata[i]));
+  if (convert_fatal)
+    c.fatal = TRUE;
+
+  g_free (c.groups);
+  *fatal = c.fatal;
+  return c.lines;
 }

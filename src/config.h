@@ -13,6 +13,15 @@
  *	mugai_config_to_string() prints the effective policy as a key file
  *	that mugai_config_load() would accept (`mugai config check`).
  *
+ *	mugai_config_check() checks what a file cannot say by itself and
+ *	mugai-milter needs at start: the [milter] user and group exist, the
+ *	socket is well formed, every directory the daemon writes can be
+ *	created or used by that user on a writable file system, the ClamAV
+ *	database has signatures, the filter programs are there.  It is the
+ *	one check behind `mugai-milter -t`, the daemon's start, its reload
+ *	(SIGHUP) and `mugai config check`, so that they refuse the same
+ *	files for the same reasons.
+ *
  * ERRORS
  *	MUGAI_CONFIG_ERROR, with a message meant for the administrator.
  */
@@ -43,3 +52,15 @@ MugaiPolicy *mugai_config_load_data (const char *data, gsize len, const char *so
                                      GError **error);
 
 char *mugai_config_to_string (const MugaiPolicy *policy);
+
+/* Like mugai_config_load(), and gives the text that was parsed (owned by
+ * the caller; "" for the built-in defaults), so that a caller can hand
+ * exactly the bytes it checked to another process. */
+MugaiPolicy *mugai_config_load_text (const char *path, char **text, gsize *len, GError **error);
+
+/* The start-up check (see above), as the process calling it would start
+ * mugai-milter (as root, becoming [milter] user).  Returns lines meant
+ * for the administrator, each beginning "error: " or "warning: ";
+ * *fatal is TRUE when mugai-milter would refuse to start (or a reload
+ * would be refused) with this policy. */
+GPtrArray *mugai_config_check (const MugaiPolicy *policy, gboolean *fatal);

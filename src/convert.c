@@ -118,7 +118,7 @@ mugai_convert_check (const MugaiConvertSettings *s, gboolean *fatal)
         {
           g_ptr_array_add (problems,
                            g_strdup_printf ("error: [sandbox] filters: %s is missing (%s): "
-                                            "messages with such parts will be deferred",
+                                            "mugai-milter does not start without it (such parts could only be deferred)",
                                             path, programs[i].for_what));
           *fatal = TRUE;
         }

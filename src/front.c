@@ -2,7 +2,7 @@
  * front.c - the libmilter front: collect, hand over, apply the answer
  *
  * SYNOPSIS
- *	mugai_front_run (policy, config_path)
+ *	mugai_front_run (policy, reload_path, answer_fd, worker_socket, drop, data)
  *
  * DESCRIPTION
  *	The front parses no content at all.  Per SMTP transaction it collects
@@ -22,11 +22,12 @@
  *	Every failure is a 451 with a reason (fail closed): nothing is ever
  *	accepted unchanged because something went wrong.
  *
- *	SIGUSR1 (sent by the supervisor on SIGHUP) re-reads the settings the
- *	front uses; SIGWINCH (sent by the supervisor on SIGHUP and SIGUSR1,
- *	for logrotate) reopens the audit log; SIGUSR2 (the supervisor's stop)
- *	drains: no new message, the ones in flight finished, then libmilter
- *	stopped.
+ *	SIGUSR1 (sent by the supervisor once the pool took a reload) reads
+ *	the settings the front uses from reload_path, the text the supervisor
+ *	checked, and answers on answer_fd ('Y' or 'N'); SIGWINCH (sent by the
+ *	supervisor on SIGHUP and SIGUSR1, for logrotate) reopens the audit
+ *	log; SIGUSR2 (the supervisor's stop) drains: no new message, the ones
+ *	in flight finished, then libmilter stopped.
  *
  * THREAD SAFETY
  *	libmilter runs each SMTP session in its own thread; a session's state
@@ -66,7 +67,8 @@ typedef struct
 
 static GMutex settings_lock;
 static Settings settings;
-static const char *config_path;
+static const char *reload_path;
+static int answer_fd = -1;
 static char *worker_socket;
 static GMutex audit_lock; /* guards the pointer; the log locks itself */
 static MugaiAudit *audit;  /* NULL while the log cannot be opened */
@@ -734,23 +736,31 @@ signal_thread (gpointer data)
           return NULL;
         }
       g_autoptr (GError) error = NULL;
-      g_autoptr (MugaiPolicy) policy = mugai_config_load (config_path, &error);
+      g_autofree char *text = NULL;
+      gsize len = 0;
+      g_autoptr (MugaiPolicy) policy = NULL;
+      if (g_file_get_contents (reload_path, &text, &len, &error))
+        policy = mugai_config_load_data (text, len, "(reload)", &error);
+      char answer = policy ? 'Y' : 'N';
       if (!policy)
+        g_warning ("front: reload refused, keeping the running settings: %s", error->message);
+      else
         {
-          g_warning ("front: reload refused, keeping the running settings: %s", error->message);
-          continue;
+          settings_set (policy);
+          g_message ("front: settings reloaded");
         }
-      settings_set (policy);
-      g_message ("front: settings reloaded");
+      if (answer_fd >= 0 && write (answer_fd, &answer, 1) != 1)
+        g_warning ("front: cannot answer the supervisor: %s", g_strerror (errno));
     }
   return NULL;
 }
 
 int
-mugai_front_run (const MugaiPolicy *policy, const char *path, const char *worker_sock,
-                 MugaiFrontDropFunc drop, gpointer drop_data)
+mugai_front_run (const MugaiPolicy *policy, const char *reload, int answer,
+                 const char *worker_sock, MugaiFrontDropFunc drop, gpointer drop_data)
 {
-  config_path = path;
+  reload_path = reload;
+  answer_fd = answer;
   worker_socket = g_strdup (worker_sock);
   settings_set (policy);
 

@@ -4,8 +4,9 @@
  * DESCRIPTION
  *	mugai_front_run() registers the milter, listens on
  *	policy->milter.socket and serves Postfix until SIGTERM, handing every
- *	message to the worker pool listening on worker_socket.  Returns the
- *	process's exit status.  See front.c.
+ *	message to the worker pool listening on worker_socket.  On SIGUSR1 it
+ *	takes its settings from reload_path and answers on answer_fd.
+ *	Returns the process's exit status.  See front.c.
  */
 #pragma once
 
@@ -16,5 +17,5 @@
  * front. */
 typedef gboolean (*MugaiFrontDropFunc) (const char *socket_path, gpointer data);
 
-int mugai_front_run (const MugaiPolicy *policy, const char *config_path, const char *worker_socket,
-                     MugaiFrontDropFunc drop, gpointer drop_data);
+int mugai_front_run (const MugaiPolicy *policy, const char *reload_path, int answer_fd,
+                     const char *worker_socket, MugaiFrontDropFunc drop, gpointer drop_data);

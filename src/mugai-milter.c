@@ -16,10 +16,18 @@
  *
  *	It restarts a child that dies, and owns the signals:
  *
- *	    SIGHUP   validate the configuration file; if it is bad, log why
- *	             and keep running as before; if it is good, tell the
- *	             pool (new workers, old ones leave after their message)
- *	             and the front (timeouts, spool settings).
+ *	    SIGHUP   reload, all or nothing: the file is read once and
+ *	             checked as -t checks it (mugai_config_check: syntax,
+ *	             users, directories, ClamAV signatures, filters); a file
+ *	             that fails is logged and nothing changes.  The text that
+ *	             passed is written to spool_dir/reload.conf and the pool
+ *	             told first (it builds the new engines: new workers, old
+ *	             ones leave after their message); only when the pool
+ *	             answers that it took it is the front told (timeouts,
+ *	             spool settings), and only then does the supervisor keep
+ *	             it as the configuration a restarted child starts from.
+ *	             If the pool refuses, every process stays on the old one.
+ *	             The children answer on a pipe each (one byte, Y or N).
  *	    SIGUSR1  the front reopens the audit log (also done on SIGHUP):
  *	             logrotate's postrotate after renaming it.
  *	    SIGTERM  stop the front (it stops accepting and lets the mail in
@@ -27,7 +35,23 @@
  *
  *	Children die with the supervisor (PR_SET_PDEATHSIG): after a kill -9
  *	nothing is left holding the milter socket, and Postfix defers the
- *	messages in flight (milter_default_action = tempfail).
+ *	messages in flight (milter_default_action = tempfail).  A restarted
+ *	child starts from the configuration the supervisor accepted last,
+ *	never from the file as it is now on disk.
+ *
+ *	The children run as [milter] user while the supervisor stays root:
+ *	signalling them needs CAP_KILL (mugai-milter.service keeps it in
+ *	its CapabilityBoundingSet).  A signal that cannot be sent is logged
+ *	with the reason (a warning: G_DEBUG=fatal-criticals is for bugs);
+ *	a stop that cannot reach the front exits at once (mail in flight is
+ *	deferred by Postfix) rather than wait for a drain that was never
+ *	asked for.  The kernel's parent-death signal needs that permission
+ *	too: without CAP_KILL the children outlive the supervisor (under
+ *	systemd, KillMode=mixed ends them).
+ *
+ *	A build with the test fault hook (-Dtest_hooks=true) says so with a
+ *	warning in -t and at start: any sender can then hang or crash a
+ *	worker (worker.c).
  *
  * OPTIONS
  *	-c CONFIG  configuration file (else $MUGAI_CONFIG, else
@@ -36,8 +60,9 @@
  *	-t         check the configuration and exit
  *
  * EXIT STATUS
- *	0 after SIGTERM, 1 on a start-up error, 64 usage, 78 bad
- *	configuration (sysexits EX_CONFIG).
+ *	0 after SIGTERM, 1 on a start-up error or a stop that could not
+ *	reach the children, 64 usage, 78 bad configuration or a start-up
+ *	check failed (sysexits EX_CONFIG).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +91,16 @@
 
 #define EX_USAGE_ 64
 #define EX_CONFIG_ 78
+
+#ifdef MUGAI_TEST_HOOKS
+#define TEST_HOOK_WARNING                                                                          \
+  "warning: TEST BUILD: the fault hook is compiled in (-Dtest_hooks=true): any sender can hang "   \
+  "or crash a worker with the header X-Mugai-Test-Fault; never use this build for real mail "    \
+  "(install a release build: meson setup without -Dtest_hooks)"
+#endif
+
+/* The name the children give the text they reload from, in messages. */
+#define RELOAD_FILE "reload.conf"
 
 static gboolean use_syslog;
 
@@ -111,8 +146,9 @@ shared_dir (const char *dir)
 /* Creates dir (and parents) owned by the daemon's user, mode as given;
  * an existing directory keeps its mode unless exact, when it is set to
  * mode (the store and the audit log's directory: an older version made
- * them 0750, which let the group in).  uid or gid (uid_t/gid_t) -1: that
- * one is left as it is (chown(2)). */
+ * them 0750, which let the group in).  The parents it creates are the
+ * user's too, so that the user can walk into dir (what
+ * mugai_config_check assumes).  uid (uid_t) -1: nothing is chowned. */
 static gboolean
 prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GError **error)
 {
@@ -124,17 +160,38 @@ prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GE
                    dir);
       return FALSE;
     }
+  g_autofree char *first_new = NULL; /* the topmost directory made here */
+  for (g_autofree char *walk = g_strdup (dir); !g_file_test (walk, G_FILE_TEST_EXISTS);)
+    {
+      g_free (first_new);
+      first_new = g_strdup (walk);
+      char *up = g_path_get_dirname (walk);
+      gboolean top = g_str_equal (up, walk);
+      g_free (walk);
+      walk = up;
+      if (top)
+        break;
+    }
   if (g_mkdir_with_parents (dir, mode) != 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", dir,
                    g_strerror (errno));
       return FALSE;
     }
-  if ((uid != (uid_t) -1 || gid != (gid_t) -1) && chown (dir, uid, gid) != 0)
+  /* dir itself, and each directory between it and first_new */
+  for (g_autofree char *walk = g_strdup (dir); uid != (uid_t) -1 || gid != (gid_t) -1;)
     {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "chown %s: %s", dir,
-                   g_strerror (errno));
-      return FALSE;
+      if (chown (walk, uid, gid) != 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "chown %s: %s", walk,
+                       g_strerror (errno));
+          return FALSE;
+        }
+      if (!first_new || g_str_equal (walk, first_new) || g_str_equal (walk, "/"))
+        break;
+      char *up = g_path_get_dirname (walk);
+      g_free (walk);
+      walk = up;
     }
   if (exact && chmod (dir, (mode_t) mode) != 0)
     {
@@ -193,8 +250,11 @@ drop_privileges (const MugaiPolicy *policy, uid_t *uid, gid_t *gid, GError **err
   return TRUE;
 }
 
+/* Drops a child to the daemon's user.  The kernel clears the parent-death
+ * signal when the credentials change (prctl(2)): it is armed again here,
+ * or a child would outlive a supervisor that is killed or exits. */
 static gboolean
-become (uid_t uid, gid_t gid, const char *user, GError **error)
+become (uid_t uid, gid_t gid, const char *user, pid_t supervisor, GError **error)
 {
   if (uid == (uid_t) -1)
     return TRUE;
@@ -209,6 +269,11 @@ become (uid_t uid, gid_t gid, const char *user, GError **error)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "privileges could be regained after dropping them");
+      return FALSE;
+    }
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () != supervisor)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the supervisor is gone");
       return FALSE;
     }
   return TRUE;
@@ -243,15 +308,64 @@ open_worker_socket (const char *path, GError **error)
 typedef struct
 {
   const char *config_path;
-  MugaiPolicy *policy;
+  MugaiPolicy *policy; /* the accepted configuration: restarted children start from it */
   int worker_fd;
   char *worker_path;
+  char *reload_path;   /* spool_dir/reload.conf: the text a reload hands the children */
   pid_t supervisor;
   sigset_t saved_mask;
   uid_t uid;
   gid_t gid;
   gid_t sock_gid; /* [milter] socket_group, or (gid_t) -1 */
+  int pool_answer;     /* read ends of the children's answer pipes, or -1 */
+  int front_answer;
 } Daemon;
+
+/* kill() that says loudly when it fails: a root supervisor without
+ * CAP_KILL cannot signal children running as another user (EPERM), and
+ * a reload or stop that silently did nothing is worse than none. */
+static gboolean
+signal_child (pid_t pid, int sig, const char *role)
+{
+  if (pid <= 0)
+    return FALSE;
+  if (kill (pid, sig) == 0)
+    return TRUE;
+  int e = errno;
+  g_warning ("cannot send SIG%s to the %s pid=%d: %s%s", sigabbrev_np (sig), role, (int) pid,
+              g_strerror (e),
+              e == EPERM ? " (the supervisor lacks CAP_KILL: see CapabilityBoundingSet= in "
+                           "mugai-milter.service)"
+                         : "");
+  return FALSE;
+}
+
+/* One byte from a child's answer pipe: 'Y', 'N', or 0 when there is
+ * none yet. */
+static char
+read_answer (int fd)
+{
+  char c = 0;
+  if (fd < 0)
+    return 0;
+  ssize_t r = read (fd, &c, 1);
+  return r == 1 ? c : 0;
+}
+
+/* Prints the start-up check (mugai_config_check) to standard error;
+ * TRUE when mugai-milter may start. */
+static gboolean
+report_check (const MugaiPolicy *policy)
+{
+  gboolean fatal = FALSE;
+  g_autoptr (GPtrArray) problems = mugai_config_check (policy, &fatal);
+  for (guint i = 0; i < problems->len; i++)
+    fprintf (stderr, "mugai-milter: %s\n", (const char *) problems->pdata[i]);
+#ifdef TEST_HOOK_WARNING
+  fprintf (stderr, "mugai-milter: %s\n", TEST_HOOK_WARNING);
+#endif
+  return !fatal;
+}
 
 static gboolean
 front_drop (const char *socket_path, gpointer data)
@@ -267,9 +381,7 @@ front_drop (const char *socket_path, gpointer data)
       g_critical ("front: chown/chmod %s: %s", socket_path, g_strerror (errno));
       return FALSE;
     }
-  if (d->uid == (uid_t) -1)
-    return TRUE;
-  if (!become (d->uid, d->gid, d->policy->milter.user, &error))
+  if (!become (d->uid, d->gid, d->policy->milter.user, d->supervisor, &error))
     {
       g_critical ("front: %s", error->message);
       return FALSE;
@@ -280,13 +392,38 @@ front_drop (const char *socket_path, gpointer data)
 static pid_t
 start_child (Daemon *d, gboolean front)
 {
+  int answer[2];
+  if (pipe2 (answer, O_CLOEXEC) != 0)
+    {
+      g_warning ("pipe: %s", g_strerror (errno));
+      return -1;
+    }
   pid_t pid = fork ();
   if (pid != 0)
-    return pid;
+    {
+      close (answer[1]);
+      if (pid < 0)
+        {
+          g_warning ("fork: %s", g_strerror (errno));
+          close (answer[0]);
+          return -1;
+        }
+      fcntl (answer[0], F_SETFL, O_NONBLOCK);
+      int *slot = front ? &d->front_answer : &d->pool_answer;
+      if (*slot >= 0)
+        close (*slot);
+      *slot = answer[0];
+      return pid;
+    }
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != d->supervisor)
     _exit (1);
+  close (answer[0]);
+  if (d->pool_answer >= 0)
+    close (d->pool_answer);
+  if (d->front_answer >= 0)
+    close (d->front_answer);
   signal (SIGHUP, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
   signal (SIGINT, SIG_DFL);
@@ -297,18 +434,167 @@ start_child (Daemon *d, gboolean front)
       sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
       prctl (PR_SET_NAME, "mugai-front");
       umask (007); /* the milter socket: owner and group (postfix) */
-      _exit (mugai_front_run (d->policy, d->config_path, d->worker_path, front_drop, d));
+      _exit (mugai_front_run (d->policy, d->reload_path, answer[1], d->worker_path, front_drop, d));
     }
   prctl (PR_SET_NAME, "mugai-pool");
   sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
   g_autoptr (GError) error = NULL;
-  if (!become (d->uid, d->gid, d->policy->milter.user, &error))
+  if (!become (d->uid, d->gid, d->policy->milter.user, d->supervisor, &error))
     {
       g_critical ("pool: %s", error->message);
       _exit (1);
     }
-  MugaiPolicy *copy = mugai_config_load (d->config_path, NULL);
-  _exit (mugai_pool_run (d->worker_fd, d->config_path, copy ? copy : d->policy));
+  /* the accepted configuration, as it is in memory: never the file on
+   * disk, which may be one a reload refused */
+  _exit (mugai_pool_run (d->worker_fd, d->reload_path, answer[1], d->policy));
+}
+
+typedef enum
+{
+  RELOAD_IDLE,
+  RELOAD_POOL,  /* the pool was told; waiting for its answer */
+  RELOAD_FRONT, /* the pool took it; the front was told */
+} ReloadPhase;
+
+typedef struct
+{
+  ReloadPhase phase;
+  MugaiPolicy *pending; /* checked, handed to the children, not yet taken by all */
+  gboolean again;       /* a SIGHUP came while one was under way */
+} Reload;
+
+/* Writes the checked text where the children read it (owned by their
+ * user, 0600), atomically. */
+static gboolean
+write_reload_file (Daemon *d, const char *text, gsize len, GError **error)
+{
+  g_autofree char *tmp = g_strconcat (d->reload_path, ".tmp", NULL);
+  if (!g_file_set_contents_full (tmp, text, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 error))
+    return FALSE;
+  if ((d->uid != (uid_t) -1 && chown (tmp, d->uid, d->gid) != 0) || rename (tmp, d->reload_path) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", d->reload_path,
+                   g_strerror (errno));
+      unlink (tmp);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* SIGHUP: the file read once, checked as -t checks it, its directories
+ * prepared, its text handed to the pool.  Nothing is taken yet. */
+static void
+reload_begin (Daemon *d, Reload *r, pid_t pool)
+{
+  g_autoptr (GError) e = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (MugaiPolicy) fresh = mugai_config_load_text (d->config_path, &text, &len, &e);
+  if (!fresh)
+    {
+      g_warning ("reload refused, keeping the running configuration: %s", e->message);
+      return;
+    }
+  gboolean fatal = FALSE;
+  g_autoptr (GPtrArray) problems = mugai_config_check (fresh, &fatal);
+  for (guint i = 0; i < problems->len; i++)
+    g_warning ("reload: %s", (const char *) problems->pdata[i]);
+  if (fatal)
+    {
+      g_warning ("reload refused, keeping the running configuration: it fails the start-up "
+                 "check (mugai-milter -t)");
+      return;
+    }
+  if (g_strcmp0 (fresh->milter.socket, d->policy->milter.socket) != 0)
+    g_warning ("reload: a new [milter] socket takes effect only after a restart");
+  if (g_strcmp0 (fresh->milter.user, d->policy->milter.user) != 0
+      || g_strcmp0 (fresh->milter.group, d->policy->milter.group) != 0)
+    g_warning ("reload: a new [milter] user or group takes effect only after a restart");
+  g_autofree char *audit_dir = g_path_get_dirname (fresh->audit_file);
+  if (!prepare_dir (fresh->milter.spool_dir, 0700, FALSE, d->uid, d->gid, &e)
+      || !prepare_dir (fresh->quarantine_dir, 0700, TRUE, d->uid, d->gid, &e)
+      || !prepare_dir (audit_dir, 0700, TRUE, d->uid, d->gid, &e) || !write_reload_file (d, text, len, &e))
+    {
+      g_warning ("reload refused, keeping the running configuration: %s", e->message);
+      return;
+    }
+  if (pool <= 0)
+    {
+      g_warning ("reload refused, keeping the running configuration: the pool is being "
+                 "restarted; send SIGHUP again");
+      return;
+    }
+  if (!signal_child (pool, SIGHUP, "pool"))
+    {
+      g_warning ("reload refused, keeping the running configuration: the pool cannot be told");
+      return;
+    }
+  r->pending = g_steal_pointer (&fresh);
+  r->phase = RELOAD_POOL;
+}
+
+/* The pending configuration becomes the one restarted children start
+ * from. */
+static void
+reload_adopt (Daemon *d, Reload *r)
+{
+  mugai_policy_free (d->policy);
+  d->policy = g_steal_pointer (&r->pending);
+  r->phase = RELOAD_IDLE;
+  g_message ("reload: configuration accepted by the pool and the front");
+}
+
+static void
+reload_drop (Reload *r, const char *why)
+{
+  g_warning ("reload refused, keeping the running configuration: %s", why);
+  g_clear_pointer (&r->pending, mugai_policy_free);
+  r->phase = RELOAD_IDLE;
+}
+
+/* The children's answers, and their deaths, move a reload on. */
+static void
+reload_step (Daemon *d, Reload *r, pid_t pool, pid_t *front)
+{
+  if (r->phase == RELOAD_POOL)
+    {
+      char a = read_answer (d->pool_answer);
+      if (pool <= 0)
+        reload_drop (r, "the pool died before it answered; it restarts on the old one");
+      else if (a == 'N')
+        reload_drop (r, "the pool could not take it (see its log line); every process stays on "
+                        "the old one");
+      else if (a == 'Y')
+        {
+          if (*front <= 0)
+            reload_adopt (d, r); /* the front restarts from it */
+          else if (signal_child (*front, SIGUSR1, "front"))
+            r->phase = RELOAD_FRONT;
+          else
+            {
+              /* the pool has it: a new front from it */
+              g_warning ("reload: the front could not be told; restarting it");
+              signal_child (*front, SIGUSR2, "front");
+              reload_adopt (d, r);
+            }
+        }
+    }
+  else if (r->phase == RELOAD_FRONT)
+    {
+      char a = read_answer (d->front_answer);
+      if (*front <= 0 || a == 'Y')
+        reload_adopt (d, r);
+      else if (a == 'N')
+        {
+          /* cannot happen but by I/O errors: the pool runs the new one,
+           * so a front that failed to read it is replaced by one started
+           * from it (a drain: the mail in flight is finished) */
+          g_warning ("reload: the front could not read the new configuration; restarting it");
+          signal_child (*front, SIGUSR2, "front");
+          reload_adopt (d, r);
+        }
+    }
 }
 
 int
@@ -344,29 +630,15 @@ main (int argc, char **argv)
       fprintf (stderr, "mugai-milter: configuration: %s\n", error->message);
       return EX_CONFIG_;
     }
-  /* Converters that are not there: said at start, where the administrator
-   * looks (mail with such parts is deferred or the parts removed, never
-   * passed) */
-  {
-    gboolean fatal = FALSE;
-    g_autoptr (GPtrArray) problems = mugai_convert_check (&policy->convert, &fatal);
-    for (guint i = 0; i < problems->len; i++)
-      fprintf (stderr, "mugai-milter: %s\n", (const char *)problems->pdata[i]);
-  }
-  /* No malware scanning, no service (a lab may say [clamav] required = no) */
-  guint sigs = 0;
-  if (!mugai_scanner_check_database (policy->clamav.database, &sigs, &error))
+  /* Everything the start needs beyond the file (users, directories,
+   * ClamAV signatures, filters): the same check as -t, a reload and
+   * `mugai config check`, said where the administrator looks */
+  if (!report_check (policy))
     {
-      if (policy->clamav_required)
-        {
-          fprintf (stderr, "mugai-milter: %s; refusing to start ([clamav] required = yes)\n",
-                   error->message);
-          return EX_CONFIG_;
-        }
-      fprintf (stderr, "mugai-milter: warning: %s; running WITHOUT malware scanning "
-                       "([clamav] required = no)\n",
-               error->message);
-      g_clear_error (&error);
+      fprintf (stderr, "mugai-milter: configuration %s: refusing to %s\n",
+               policy->source ? policy->source : "(built-in defaults)",
+               check ? "accept it" : "start");
+      return EX_CONFIG_;
     }
   if (check)
     {
@@ -423,11 +695,17 @@ main (int argc, char **argv)
       g_clear_error (&error);
     }
 
-  Daemon d = {
-    .config_path = config, .policy = policy, .supervisor = getpid (), .uid = uid, .gid = gid,
-    .sock_gid = sock_gid
-  };
-  d.worker_path = g_build_filename (policy->milter.spool_dir, "workers.sock", NULL);
+  Daemon d = { .config_path = config,
+               .policy = g_steal_pointer (&policy),
+               .supervisor = getpid (),
+               .uid = uid,
+               .gid = gid,
+               .sock_gid = sock_gid,
+               .pool_answer = -1,
+               .front_answer = -1 };
+  d.worker_path = g_build_filename (d.policy->milter.spool_dir, "workers.sock", NULL);
+  d.reload_path = g_build_filename (d.policy->milter.spool_dir, RELOAD_FILE, NULL);
+  unlink (d.reload_path); /* a previous run's: no child reads it before a reload */
   d.worker_fd = open_worker_socket (d.worker_path, &error);
   if (d.worker_fd >= 0 && uid != (uid_t) -1 && chown (d.worker_path, uid, gid) != 0)
     g_warning ("chown %s: %s", d.worker_path, g_strerror (errno));
@@ -446,48 +724,60 @@ main (int argc, char **argv)
   sigaddset (&set, SIGINT);
   sigprocmask (SIG_BLOCK, &set, &d.saved_mask);
 
+#ifdef TEST_HOOK_WARNING
+  g_warning ("%s", TEST_HOOK_WARNING);
+#endif
   pid_t pool = start_child (&d, FALSE);
   pid_t front = start_child (&d, TRUE);
   g_message ("started; version=%s front=%d pool=%d config=%s", MUGAI_VERSION, (int) front,
-             (int) pool, policy->source ? policy->source : "(built-in defaults)");
+             (int) pool, d.policy->source ? d.policy->source : "(built-in defaults)");
 
   gboolean stopping = FALSE;
+  int exit_status = 0;
   gint64 restart_after = 0;
+  Reload reload = { RELOAD_IDLE, NULL, FALSE };
   for (;;)
     {
-      struct timespec ts = { 1, 0 };
+      /* a reload under way waits for the children's answers: look often */
+      struct timespec ts = { 0, 0 };
+      if (reload.phase == RELOAD_IDLE)
+        ts.tv_sec = 1;
+      else
+        ts.tv_nsec = 100 * 1000 * 1000;
       int sig = sigtimedwait (&set, NULL, &ts);
       /* the audit log is reopened on both (logrotate after a rename),
        * whatever becomes of the reload */
       if ((sig == SIGHUP || sig == SIGUSR1) && front > 0)
-        kill (front, SIGWINCH);
+        signal_child (front, SIGWINCH, "front");
       if (sig == SIGHUP && !stopping)
         {
-          g_autoptr (GError) e = NULL;
-          g_autoptr (MugaiPolicy) fresh = mugai_config_load (config, &e);
-          if (!fresh)
-            g_warning ("reload refused, keeping the running configuration: %s", e->message);
-          else
+          if (reload.phase != RELOAD_IDLE)
             {
-              if (g_strcmp0 (fresh->milter.socket, policy->milter.socket) != 0)
-                g_warning ("reload: a new [milter] socket takes effect only after a restart");
-              kill (pool, SIGHUP);
-              kill (front, SIGUSR1);
-              /* children restarted later start from the new one */
-              mugai_policy_free (d.policy);
-              d.policy = policy = g_steal_pointer (&fresh);
-              g_message ("reload: configuration accepted");
+              g_message ("reload: one is under way; this one follows it");
+              reload.again = TRUE;
             }
+          else
+            reload_begin (&d, &reload, pool);
         }
       else if ((sig == SIGTERM || sig == SIGINT) && !stopping)
         {
           stopping = TRUE;
+          if (reload.phase != RELOAD_IDLE)
+            reload_drop (&reload, "stopping");
           g_message ("stopping: waiting for mail in flight");
           /* the front drains on SIGUSR2 (see front.c), then the pool */
-          if (front > 0)
-            kill (front, SIGUSR2);
-          else if (pool > 0)
-            kill (pool, SIGTERM);
+          gboolean told = front > 0 ? signal_child (front, SIGUSR2, "front")
+                                    : pool <= 0 || signal_child (pool, SIGTERM, "pool");
+          if (!told)
+            {
+              /* the kernel's parent-death signal needs the same
+               * permission: without CAP_KILL only systemd's KillMode=mixed
+               * ends the children */
+              g_warning ("stopping at once: the children cannot be told to finish their mail "
+                          "(Postfix defers the mail in flight)");
+              exit_status = 1;
+              break;
+            }
         }
 
       int status;
@@ -503,8 +793,11 @@ main (int argc, char **argv)
             continue;
           if (stopping)
             {
-              if (was_front && pool > 0)
-                kill (pool, SIGTERM);
+              if (was_front && pool > 0 && !signal_child (pool, SIGTERM, "pool"))
+                {
+                  exit_status = 1;
+                  pool = -1; /* it dies with this process */
+                }
               continue;
             }
           g_warning ("%s pid=%d died (%s %d); restarting", was_front ? "front" : "pool", (int) pid,
@@ -514,6 +807,15 @@ main (int argc, char **argv)
         }
       if (stopping && front < 0 && pool < 0)
         break;
+      if (!stopping)
+        {
+          reload_step (&d, &reload, pool, &front);
+          if (reload.phase == RELOAD_IDLE && reload.again)
+            {
+              reload.again = FALSE;
+              reload_begin (&d, &reload, pool);
+            }
+        }
       if (!stopping && (front < 0 || pool < 0) && g_get_monotonic_time () >= restart_after)
         {
           if (pool < 0)
@@ -522,10 +824,14 @@ main (int argc, char **argv)
             front = start_child (&d, TRUE);
         }
     }
-  if (policy->milter.pid_file)
-    unlink (policy->milter.pid_file);
+  g_clear_pointer (&reload.pending, mugai_policy_free);
+  if (d.policy->milter.pid_file)
+    unlink (d.policy->milter.pid_file);
   unlink (d.worker_path);
+  unlink (d.reload_path);
   g_free (d.worker_path);
+  g_free (d.reload_path);
+  mugai_policy_free (d.policy);
   g_message ("stopped");
-  return 0;
+  return exit_status;
 }

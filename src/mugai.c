@@ -487,11 +487,15 @@ cmd_config (int argc, char **argv)
     }
   g_autofree char *text = mugai_config_to_string (policy);
   fputs (text, stdout);
-  /* what the file cannot say: are the programs it names there */
+  /* what the file cannot say, checked as mugai-milter checks it at start
+   * (users, directories, ClamAV signatures, filters): one function, so an
+   * error here is exactly where the milter would refuse to start */
   gboolean fatal = FALSE;
-  g_autoptr (GPtrArray) problems = mugai_convert_check (&policy->convert, &fatal);
+  g_autoptr (GPtrArray) problems = mugai_config_check (policy, &fatal);
   for (guint i = 0; i < problems->len; i++)
     fprintf (stderr, "mugai: %s\n", (const char *)problems->pdata[i]);
+  if (fatal)
+    fprintf (stderr, "mugai: mugai-milter would refuse to start with this configuration\n");
   return fatal ? 1 : 0;
 }
 

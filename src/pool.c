@@ -2,7 +2,7 @@
  * pool.c - the worker pool's parent: load once, fork workers, replace them
  *
  * SYNOPSIS
- *	mugai_pool_run (listen_fd, config_path, policy)
+ *	mugai_pool_run (listen_fd, reload_path, answer_fd, policy)
  *
  * DESCRIPTION
  *	The pool parent loads what is expensive (the libmagic database now,
@@ -18,10 +18,14 @@
  *	replacements are throttled if workers die faster than one a second
  *	over the pool, so that a poison message cannot make the pool spin.
  *
- *	SIGHUP: the configuration is read again; if it is valid, workers of
- *	the new generation are forked and the old ones are asked (SIGUSR1)
- *	to leave after the message in hand: no message waits for a reload.
- *	A bad configuration is logged and the old one kept.
+ *	SIGHUP (from the supervisor only): the configuration the supervisor
+ *	checked is read from reload_path (never the administrator's file,
+ *	which may have changed since) and its engines built; if both work,
+ *	workers of the new generation are forked and the old ones are asked
+ *	(SIGUSR1) to leave after the message in hand: no message waits for
+ *	a reload.  Either way the pool answers on answer_fd, one byte: 'Y'
+ *	(taken) or 'N' (logged, the old one kept), so that the supervisor
+ *	tells the front only what the pool took.
  *
  *	The ClamAV database directory is fingerprinted every reload_check
  *	seconds; when freshclam has changed it, the new engine is compiled
@@ -54,7 +58,8 @@
 typedef struct
 {
   int listen_fd;
-  const char *config_path;
+  const char *reload_path;
+  int answer_fd;
   MugaiPolicy *policy;
   MugaiEngines *engines;
   GHashTable *workers; /* pid -> generation */
@@ -88,6 +93,8 @@ spawn_worker (Pool *pool)
       prctl (PR_SET_NAME, "mugai-worker");
       if (getppid () != parent)
         _exit (0);
+      if (pool->answer_fd >= 0)
+        close (pool->answer_fd); /* the pool's answers to the supervisor */
       struct rlimit core = { 0, 0 };
       setrlimit (RLIMIT_CORE, &core);
 #ifndef __SANITIZE_ADDRESS__
@@ -178,23 +185,34 @@ new_generation (Pool *pool, MugaiPolicy *policy, MugaiEngines *engines, const ch
              pool->policy->milter.workers);
 }
 
+static gboolean
+reload_take (Pool *pool, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (pool->reload_path, &text, &len, error))
+    return FALSE;
+  g_autoptr (MugaiPolicy) fresh = mugai_config_load_data (
+      text, len, pool->policy->source ? pool->policy->source : "(reload)", error);
+  if (!fresh)
+    return FALSE;
+  MugaiEngines *engines = mugai_engines_new (fresh, error);
+  if (!engines)
+    return FALSE;
+  new_generation (pool, g_steal_pointer (&fresh), engines, "configuration reloaded");
+  return TRUE;
+}
+
 static void
 reload (Pool *pool)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) fresh = mugai_config_load (pool->config_path, &error);
-  if (!fresh)
-    {
-      g_warning ("pool: reload refused, keeping the running configuration: %s", error->message);
-      return;
-    }
-  MugaiEngines *engines = mugai_engines_new (fresh, &error);
-  if (!engines)
-    {
-      g_warning ("pool: reload refused, keeping the running configuration: %s", error->message);
-      return;
-    }
-  new_generation (pool, g_steal_pointer (&fresh), engines, "configuration reloaded");
+  gboolean ok = reload_take (pool, &error);
+  if (!ok)
+    g_warning ("pool: reload refused, keeping the running configuration: %s", error->message);
+  char answer = ok ? 'Y' : 'N';
+  if (pool->answer_fd >= 0 && write (pool->answer_fd, &answer, 1) != 1)
+    g_warning ("pool: cannot answer the supervisor: %s", g_strerror (errno));
 }
 
 /* freshclam replaced the database: compile the new engine here, while the
@@ -224,11 +242,12 @@ check_database (Pool *pool)
 }
 
 int
-mugai_pool_run (int listen_fd, const char *config_path, MugaiPolicy *policy)
+mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPolicy *policy)
 {
   Pool pool = {
     .listen_fd = listen_fd,
-    .config_path = config_path,
+    .reload_path = reload_path,
+    .answer_fd = answer_fd,
     .policy = policy,
     .workers = g_hash_table_new (g_direct_hash, g_direct_equal),
   };

@@ -176,10 +176,118 @@ test_convert_check (void)
   g_rmdir (dir);
 }
 
+/* mugai_config_check(): what mugai-milter -t, its start, its reload and
+ * `mugai config check` refuse, said where */
+static gboolean
+lines_have (GPtrArray *lines, const char *prefix, const char *needle)
+{
+  for (guint i = 0; i < lines->len; i++)
+    if (g_str_has_prefix (lines->pdata[i], prefix) && strstr (lines->pdata[i], needle))
+      return TRUE;
+  return FALSE;
+}
+
+/* $MUGAI_CONFIG as the test started (test_env_default_missing changes it) */
+static char *test_config;
+
+static MugaiPolicy *
+check_policy (const char *dir, const char *extra)
+{
+  /* the test configuration ($MUGAI_CONFIG: the test signatures, this
+   * tree's filters) with every directory under dir */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = NULL;
+  g_assert_true (g_file_get_contents (test_config, &base, NULL, &error));
+  g_autofree char *text = g_strdup_printf (
+      "%s\n[milter]\nsocket = unix:%s/run/milter.sock\nspool_dir = %s/lib/spool\n%s"
+      "[quarantine]\ndir = %s/lib/quarantine\n[audit]\nfile = %s/log/audit.jsonl\n",
+      base, dir, dir, extra, dir, dir);
+  MugaiPolicy *p = mugai_config_load_data (text, strlen (text), "check.conf", &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+static void
+test_start_check (void)
+{
+  if (!test_config)
+    {
+      g_test_skip ("MUGAI_CONFIG (the test configuration) is not set");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("mugai-check-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+
+  /* the test configuration as it is: nothing to say */
+  gboolean fatal = TRUE;
+  g_autoptr (MugaiPolicy) good = check_policy (dir, "");
+  g_autoptr (GPtrArray) none = mugai_config_check (good, &fatal);
+  for (guint i = 0; i < none->len; i++)
+    g_test_message ("%s", (const char *) none->pdata[i]);
+  g_assert_false (fatal);
+
+  /* a user that does not exist (-t used to pass it; the start refused) */
+  g_autoptr (MugaiPolicy) nouser = check_policy (dir, "user = mugai-no-such-user\n");
+  g_autoptr (GPtrArray) l1 = mugai_config_check (nouser, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l1, "error: ", "[milter] user mugai-no-such-user does not exist"));
+
+  /* an empty ClamAV directory: refused, named */
+  g_autofree char *empty = g_build_filename (dir, "emptydb", NULL);
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  g_autoptr (MugaiPolicy) nodb = check_policy (dir, "");
+  g_free (nodb->clamav.database);
+  nodb->clamav.database = g_strdup (empty);
+  g_autoptr (GPtrArray) l2 = mugai_config_check (nodb, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l2, "error: ", "no loadable ClamAV signatures in"));
+  /* ... which a lab may allow: a warning then */
+  nodb->clamav_required = FALSE;
+  g_autoptr (GPtrArray) l3 = mugai_config_check (nodb, &fatal);
+  g_assert_false (fatal);
+  g_assert_true (lines_have (l3, "warning: ", "running WITHOUT malware scanning"));
+
+  /* a socket libmilter would not take */
+  g_autoptr (MugaiPolicy) badsock = check_policy (dir, "");
+  g_free (badsock->milter.socket);
+  badsock->milter.socket = g_strdup ("inet:port@127.0.0.1");
+  g_autoptr (GPtrArray) l4 = mugai_config_check (badsock, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l4, "error: ", "[milter] socket = inet:port@127.0.0.1"));
+
+  /* a directory that is a file */
+  g_autofree char *file = g_build_filename (dir, "file", NULL);
+  g_assert_true (g_file_set_contents (file, "", 0, NULL));
+  g_autoptr (MugaiPolicy) notdir = check_policy (dir, "");
+  g_free (notdir->quarantine_dir);
+  notdir->quarantine_dir = g_build_filename (file, "quarantine", NULL);
+  g_autoptr (GPtrArray) l5 = mugai_config_check (notdir, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l5, "error: [quarantine] dir ", "is not a directory"));
+
+  /* as root: a user that cannot walk into the directories */
+  if (geteuid () == 0 && g_chmod (dir, 0700) == 0)
+    {
+      g_autoptr (MugaiPolicy) locked = check_policy (dir, "user = nobody\n");
+      g_autoptr (GPtrArray) l6 = mugai_config_check (locked, &fatal);
+      g_assert_true (fatal);
+      g_assert_true (lines_have (l6, "error: [milter] spool_dir ", "the [milter] user cannot enter"));
+      g_assert_true (lines_have (l6, "error: [audit] file's directory ", "cannot enter"));
+      g_chmod (dir, 0755);
+    }
+
+  g_unlink (file);
+  g_rmdir (empty);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  test_config = g_strdup (g_getenv ("MUGAI_CONFIG"));
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/config/load/%s", cases[i].name);
@@ -190,5 +298,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/template-file", test_template_file);
   g_test_add_func ("/config/env-default-missing", test_env_default_missing);
   g_test_add_func ("/config/convert-check", test_convert_check);
+  g_test_add_func ("/config/start-check", test_start_check);
   return g_test_run ();
 }

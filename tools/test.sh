@@ -10,7 +10,7 @@ tools/install-deps.sh || exit 1
 status=0
 dirs=""
 for variant in "" asan; do
-    dir=build${variant:+-$variant}
+    dir=build-${variant:-test}
     if ! tools/build.sh $variant; then
         echo "build failed: $dir" >&2
         status=1

@@ -497,6 +497,19 @@ class Postfix:
         self.remember()
         return port
 
+    def set_milters(self, spec):
+        """smtpd_milters = spec (the hop's own override stays), then
+        postfix reload; returns (rc, output)."""
+        p = subprocess.run([POSTCONF, "-c", self.conf, "-e", "smtpd_milters=" + spec],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30, env=self.env())
+        if p.returncode != 0:
+            return p.returncode, p.stdout.decode("utf-8", "replace")
+        rc, out = self.run("reload")
+        time.sleep(2)  # smtpd processes of the old configuration finish
+        self.remember()
+        return rc, out
+
     def master_pid(self):
         try:
             with open(os.path.join(self.queue, "pid", "master.pid")) as f:
@@ -642,7 +655,7 @@ database = {clamav_db}
 {extra}"""
 
 
-def _milter_connect(port, path, timeout):
+def _milter_connect(port, timeout, path=None):
     if path is None:
         return socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -660,7 +673,7 @@ def milter_ping(port, timeout=2.0, path=None):
     answers option negotiation (SMFIC_OPTNEG, protocol version 6), as
     Postfix would open a session."""
     try:
-        with _milter_connect(port, path, timeout) as s:
+        with _milter_connect(port, timeout, path) as s:
             s.settimeout(timeout)
             body = b"O" + struct.pack(">III", 6, 0x1FF, 0x1FFFFF)
             s.sendall(struct.pack(">I", len(body)) + body)
@@ -686,8 +699,12 @@ class Milter:
     remembered (PID, start time) so that nothing is left behind."""
 
     def __init__(self, exe, directory, port, workers=4, message_timeout=15, queue_timeout=20,
-                 extra="", milter_extra="", clamav_db=None, unix_socket=None):
+                 extra="", milter_extra="", clamav_db=None, unix_socket=None, filters=None):
         self.exe = exe
+        # set by a scenario that starts the daemon another way (UnitSandbox):
+        self.prefix = []          # argv before the executable
+        self.conf_arg = None      # the -c argument, when not self.conf
+        self.tmpdir = None        # TMPDIR, when not self.tmp
         self.dir = directory
         self.port = port
         self.unix_socket = unix_socket  # a path: the milter listens there, not on port
@@ -704,8 +721,8 @@ class Milter:
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
                            extra=extra, milter_extra=milter_extra,
                            clamav_db=clamav_db or os.environ.get("MUGAI_TEST_CLAMAV_DB", "/var/lib/clamav"),
-                           # the filters of the same build tree: build/src/mugai-milter -> build/filters
-                           filters=os.environ.get("MUGAI_TEST_FILTERS") or os.path.join(
+                           # the filters of the same build tree: TREE/src/mugai-milter -> TREE/filters
+                           filters=filters or os.environ.get("MUGAI_TEST_FILTERS") or os.path.join(
                                os.path.dirname(os.path.dirname(os.path.abspath(exe))), "filters"))
         for d in (self.dir, self.spool, self.quarantine):
             os.makedirs(d, exist_ok=True)
@@ -732,7 +749,8 @@ class Milter:
 
     def check_config(self):
         try:
-            p = subprocess.run([self.exe, "-c", self.conf, "-t"], stdin=subprocess.DEVNULL,
+            p = subprocess.run(self.prefix + [self.exe, "-c", self.conf_arg or self.conf, "-t"],
+                               stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
             return p.returncode, p.stdout.decode("utf-8", "replace")
         except subprocess.TimeoutExpired:
@@ -748,9 +766,10 @@ class Milter:
         # a temporary directory of its own, so that what the filters'
         # sandbox leaves there can be seen (self.tmp)
         os.makedirs(self.tmp, exist_ok=True)
-        proc = subprocess.Popen([self.exe, "-c", self.conf, "-f"], stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(self.prefix + [self.exe, "-c", self.conf_arg or self.conf, "-f"],
+                                stdin=subprocess.DEVNULL,
                                 stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True,
-                                env=dict(os.environ, TMPDIR=self.tmp))
+                                env=dict(os.environ, TMPDIR=self.tmpdir or self.tmp))
         self.procs.append(proc)
         st = proc_stat(proc.pid)
         if st:
@@ -1106,3 +1125,157 @@ def with_id(data, ident, extra_headers=()):
 
 def envelope(ident):
     return "sender-%s@internet.test" % ident, ["%s@lgwan.test" % ident]
+
+
+# ---------------------------------------------------------------------------
+# mugai-milter.service by hand (no systemd here)
+
+
+def unit_settings(path):
+    """{key: [values]} of the [Service] section of a systemd unit file."""
+    out = {}
+    section = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith(("#", ";")):
+                continue
+            if line.startswith("["):
+                section = line.strip("[]")
+                continue
+            if section == "Service" and "=" in line:
+                k, v = line.split("=", 1)
+                out.setdefault(k.strip(), []).append(v.strip())
+    return out
+
+
+class UnitSandbox:
+    """What mugai-milter.service gives the daemon, reproduced by hand where
+    no systemd runs, from the unit file itself:
+
+      - a mount namespace (unshare -m) where every mount but /dev, /proc
+        and /sys is read-only (ProtectSystem=strict), /tmp and /var/tmp
+        are private tmpfs (PrivateTmp=yes), /home, /root and /run/user
+        empty (ProtectHome=yes), and only the unit's writable
+        paths (StateDirectory=, LogsDirectory=, RuntimeDirectory=,
+        ReadWritePaths=) are writable: each is bound from a directory of
+        the test, so what the daemon writes there is seen from outside
+        (the milter socket for Postfix, the quarantine, the audit log).
+        A mount point missing on the host (/var/lib/mugai, ...) is made
+        in an overlay of its parent: the host is not touched.  The
+        configuration is bound read-only at /etc/mugai;
+      - the unit's CapabilityBoundingSet= and NoNewPrivileges= (setpriv),
+        and its UMask=.
+
+    Not reproduced (seccomp and namespace restrictions, which need systemd):
+    SystemCallFilter=, RestrictNamespaces=, RestrictAddressFamilies=,
+    MemoryDenyWriteExecute=, the Protect*= of kernel settings."""
+
+    def __init__(self, unit_path, root):
+        self.unit = unit_path
+        self.root = root
+        self.settings = unit_settings(unit_path)
+        st = self.settings
+        self.caps = " ".join(st.get("CapabilityBoundingSet", [])).split()
+        self.no_new_privs = st.get("NoNewPrivileges", ["no"])[-1] in ("yes", "true", "1")
+        self.umask = st.get("UMask", [None])[-1]
+        self.private_tmp = st.get("PrivateTmp", ["no"])[-1] in ("yes", "true", "1")
+        self.protect_home = st.get("ProtectHome", ["no"])[-1] in ("yes", "true", "1")
+        writable = []
+        for key, base in (("StateDirectory", "/var/lib"), ("LogsDirectory", "/var/log"),
+                          ("RuntimeDirectory", "/run"), ("CacheDirectory", "/var/cache")):
+            for v in " ".join(st.get(key, [])).split():
+                writable.append(os.path.join(base, v))
+        for v in " ".join(st.get("ReadWritePaths", [])).split():
+            writable.append(v.lstrip("-"))
+        self.writable = writable
+        # ExecStartPre=+... lines: run by systemd outside the sandbox
+        self.privileged_pre = [v[1:] for v in st.get("ExecStartPre", []) if v.startswith("+")]
+        self.binds = []  # (host dir, path inside, writable)
+        for w in writable:
+            self.binds.append((self.host_dir(w), w, True))
+        self.etc = os.path.join(root, "etc-mugai")
+        self.binds.append((self.etc, "/etc/mugai", False))
+        for d, _w, _rw in self.binds:
+            os.makedirs(d, exist_ok=True)
+        os.chmod(root, 0o755)
+        self.script = os.path.join(root, "unit-sandbox.sh")
+        self.write_script()
+
+    def host_dir(self, path):
+        return os.path.join(self.root, "fs", path.strip("/").replace("/", "_"))
+
+    def host_path(self, path):
+        """The host file behind a path inside the sandbox (under one of
+        the bound directories), or None."""
+        for host, inside, _rw in self.binds:
+            if path == inside or path.startswith(inside + "/"):
+                return host + path[len(inside):]
+        return None
+
+    def capability_mask(self):
+        names = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3,
+                 "CAP_FSETID": 4, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
+                 "CAP_SETPCAP": 8, "CAP_NET_BIND_SERVICE": 10, "CAP_SYS_RESOURCE": 24}
+        mask = 0
+        for c in self.caps:
+            mask |= 1 << names[c]
+        return mask
+
+    def write_script(self):
+        sh = ["#!/bin/sh", "# generated by tests/e2e/harness.py UnitSandbox from " + self.unit,
+              "set -eu",
+              "# ProtectSystem=strict: every mount of the host but /dev, /proc and /sys",
+              "ro=$(awk '{print $5}' /proc/self/mountinfo | grep -Ev '^/(dev|proc|sys)(/|$)' | grep -v '\\\\' || true)"]
+        overlaid = set()
+        n = 0
+        for host, inside, rw in self.binds:
+            if not os.path.isdir(inside):
+                # the nearest existing ancestor gets an overlay, so that the
+                # mount point can be made without touching the host
+                parent = os.path.dirname(inside)
+                while not os.path.isdir(parent):
+                    parent = os.path.dirname(parent)
+                if parent not in overlaid:
+                    n += 1
+                    up = os.path.join(self.root, "overlay", str(n), "upper")
+                    wk = os.path.join(self.root, "overlay", str(n), "work")
+                    os.makedirs(up, exist_ok=True)
+                    os.makedirs(wk, exist_ok=True)
+                    sh.append("mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s"
+                              % (parent, up, wk, parent))
+                    sh.append("ro=\"$ro %s\"" % parent)
+                    overlaid.add(parent)
+                sh.append("mkdir -p %s" % inside)
+            sh.append("mount --bind %s %s" % (host, inside))
+            if not rw:
+                sh.append("ro=\"$ro %s\"" % inside)
+        if self.private_tmp:
+            sh.append("# PrivateTmp=yes (what was mounted under /tmp is hidden by it)")
+            sh.append("ro=$(for mp in $ro; do case $mp in /tmp/*|/var/tmp/*) ;; *) echo $mp;; esac; done)")
+            sh.append("mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp")
+            sh.append("mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp")
+        if self.protect_home:
+            sh.append("# ProtectHome=yes: empty and read-only")
+            for d in ("/home", "/root", "/run/user"):
+                if os.path.isdir(d):
+                    sh.append("mount -t tmpfs -o ro,mode=0755,nosuid,nodev tmpfs %s" % d)
+            sh.append("ro=$(for mp in $ro; do case $mp in /home/*|/root/*|/run/user/*) ;; *) echo $mp;; esac; done)")
+        sh.append("for mp in $ro; do")
+        sh.append("    mount -o remount,bind,ro \"$mp\" 2>/dev/null || "
+                  "echo \"unit-sandbox: $mp stays writable\" >&2")
+        sh.append("done")
+        if self.umask:
+            sh.append("umask %s" % self.umask)
+        caps = ",".join("+" + c.lower()[4:] for c in self.caps)
+        setpriv = "setpriv --bounding-set -all%s" % ("," + caps if caps else "")
+        if self.no_new_privs:
+            setpriv += " --no-new-privs"
+        sh.append("exec %s -- \"$@\"" % setpriv)
+        with open(self.script, "w") as f:
+            f.write("\n".join(sh) + "\n")
+        os.chmod(self.script, 0o755)
+
+    def prefix(self):
+        return [shutil.which("unshare") or "/usr/bin/unshare", "-m", "--propagation", "private",
+                "/bin/sh", self.script]
