@@ -11,7 +11,7 @@
  *	(fonts), time, exit.  Anything else (sockets, exec, write-opens,
  *	ptrace, ...) kills the process with SIGSYS.
  *
- *	The sandbox (src/sandbox.c) adds what a process cannot do to itself
+ *	The sandbox (src/convert/sandbox.c) adds what a process cannot do to itself
  *	after the fact: resource limits, an empty environment, a private
  *	temporary directory, a new network namespace, a wall-clock timeout.
  *

@@ -13,7 +13,7 @@
  *	Reads one untrusted document on standard input and writes its text,
  *	UTF-8 with LF line ends and a final newline, on standard output (in
  *	one write at the end: nothing at all on failure).  The filter runs in
- *	the sandbox (src/sandbox.c); it initialises libxml2, locks itself down
+ *	the sandbox (src/convert/sandbox.c); it initialises libxml2, locks itself down
  *	(lockdown.c) and only then reads the document.
  *
  *	The package is read from memory with libarchive's seekable zip

@@ -63,7 +63,7 @@
  *	read access is what the worker's user may read, which is why links
  *	to local files are never updated (step 2).  LibreOffice binds its
  *	pipe in /tmp whatever TMPDIR says; killed, it leaves the socket
- *	file, which mugai_convert_sweep_stale() (src/convert.c) removes.
+ *	file, which mugai_convert_sweep_stale() (src/convert/convert.c) removes.
  */
 #include "lockdown.h"
 

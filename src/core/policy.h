@@ -16,6 +16,7 @@
 
 #include <glib.h>
 
+#include "convert.h"
 #include "finding.h"
 #include "html.h"
 #include "scan.h"
@@ -76,47 +77,6 @@ typedef struct
   gsize archive_expand;  /* octets decompressed per attachment to list it */
 } MugaiLimits;
 
-/* Converting attachments into inert forms in sandboxed filters
- * ([convert] and [sandbox]; see convert.c and sandbox.c). */
-typedef enum
-{
-  MUGAI_PDF_IMAGE,  /* pages rendered to an image-only PDF */
-  MUGAI_PDF_TEXT,   /* the text of the pages, as a .txt */
-  MUGAI_PDF_REMOVE
-} MugaiPdfMode;
-
-typedef enum
-{
-  MUGAI_OFFICE_TEXT,  /* docx/xlsx/pptx/odt/ods/odp to text; .doc/.xls/.ppt/.rtf
-                       * through LibreOffice to PDF, then its text */
-  MUGAI_OFFICE_IMAGE, /* every office type through LibreOffice to PDF, then
-                       * an image-only PDF */
-  MUGAI_OFFICE_REMOVE
-} MugaiOfficeMode;
-
-typedef enum
-{
-  MUGAI_IMAGE_REENCODE, /* decoded and written again: no metadata, no trailing data */
-  MUGAI_IMAGE_REMOVE
-} MugaiImageMode;
-
-typedef struct
-{
-  MugaiPdfMode pdf;
-  gboolean pdf_text;      /* with pdf = image or office = image: the page text too */
-  guint dpi;
-  guint max_pages;
-  MugaiOfficeMode office;
-  MugaiImageMode image;
-  char *filters_dir;      /* where the mugai-filter-* programs are */
-  char *soffice;          /* LibreOffice's soffice, for mugai-filter-soffice */
-  guint timeout;          /* seconds of wall clock per filter run */
-  guint cpu;              /* seconds of CPU per filter run */
-  gsize memory;           /* address space of a filter */
-  gsize output_max;       /* octets a filter may write */
-  guint max_running;      /* filters at once on the host; 0: one per core */
-  guint slot_wait;        /* seconds to wait for a free slot, then defer */
-} MugaiConvertSettings;
 
 /* The daemon's own settings ([milter], [quarantine], [audit]); the CLI
  * reads them too, so that one file describes one node. */

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""The layers of src/ link only downward (README, Layout).
+
+usage: layers.py NAME=LIBRARY.a ...   (lowest layer first)
+
+For every static library, `nm` lists the symbols it defines and the ones
+it needs.  A library may need symbols of the layers below it, never of
+its own layer's betters: core must not call the store, the configuration
+file, the daemon or the command; nothing but the daemon may call
+libmilter (smfi_*).  Prints TAP: one case per layer, and one that shows
+the check can fail (the layers in reverse must be found wrong).
+"""
+import subprocess
+import sys
+
+
+def symbols(lib):
+    out = subprocess.run(["nm", "--defined-only", "-g", lib], capture_output=True, text=True,
+                         check=True).stdout
+    defined = {l.split()[-1] for l in out.splitlines() if len(l.split()) == 3}
+    out = subprocess.run(["nm", "-u", "-g", lib], capture_output=True, text=True,
+                         check=True).stdout
+    needed = {l.split()[-1] for l in out.splitlines() if l.strip() and not l.endswith(":")}
+    return defined, needed - defined
+
+
+def problems(layers):
+    """[(layer, [why])] for layers given lowest first as (name, defined, needed)."""
+    out = []
+    for i, (name, _defined, needed) in enumerate(layers):
+        why = []
+        for upper, udefined, _ in layers[i + 1:]:
+            up = sorted(needed & udefined)
+            if up:
+                why.append("%s calls %s (a layer above it): %s" % (name, upper, ", ".join(up[:8])))
+        if name != "milter":
+            smfi = sorted(s for s in needed if s.startswith("smfi_"))
+            if smfi:
+                why.append("%s calls libmilter: %s" % (name, ", ".join(smfi[:8])))
+        out.append((name, why))
+    return out
+
+
+def main(argv):
+    layers = []
+    for arg in argv:
+        name, _, lib = arg.partition("=")
+        defined, needed = symbols(lib)
+        layers.append((name, defined, needed))
+    found = problems(layers)
+    print("1..%d" % (len(found) + 1))
+    n = 0
+    failed = 0
+    for name, why in found:
+        n += 1
+        print("%s %d - layer %s links only downward" % ("not ok" if why else "ok", n, name))
+        for w in why:
+            print("# " + w)
+        failed += bool(why)
+    # the same check on the layers upside down must complain: else it
+    # checks nothing
+    reverse = problems(list(reversed(layers)))
+    n += 1
+    caught = sum(1 for _, why in reverse if why)
+    print("%s %d - the check finds the layers reversed wrong (%d layers)" % (
+        "ok" if caught >= len(layers) // 2 else "not ok", n, caught))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
