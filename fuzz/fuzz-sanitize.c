@@ -20,8 +20,8 @@
  *
  *	The output is checked as well: it must parse, every text part must
  *	be valid in the charset it declares, and its text must hold no C0
- *	control but TAB, CR, LF and FF (sanitize.c, normalize_text(): an ESC
- *	would let a terminal sequence or an ISO-2022-JP shift reach the
+ *	control but TAB, CR, LF and FF (src/core/build.c, normalize_text(): an
+ *	ESC would let a terminal sequence or an ISO-2022-JP shift reach the
  *	reader as something other than what mugai read and checked;
  *	fuzz/crashes/README.md, 3).  ISO-2022-JP parts are read back through
  *	mugai's strict reader, which takes out the legitimate shifts.

@@ -3,8 +3,8 @@
  *
  * DESCRIPTION
  *	One place for what mugai does with a URL, whether it came from an
- *	HTML link (html.c) or was written as plain text (sanitize.c's text
- *	path, and HTML text outside a link):
+ *	HTML link (html.c) or was written as plain text (the core's
+ *	textpart.c, and HTML text outside a link):
  *
  *	    mugai_url_clean()      a link target as it may be written
  *	    mugai_url_classify()   which targets are written at all
