@@ -1,8 +1,9 @@
 /*
- * html.c - HTML to readable plain text (libxml2's HTML parser)
+ * html.c - HTML to readable plain text (libxml2's HTML parser): the
+ *          converter
  *
  * NAME
- *	mugai_html_render, mugai_html_to_text, mugai_html_meta_charset
+ *	mugai_html_render, mugai_html_to_text
  *
  * SYNOPSIS
  *	#include "html.h"
@@ -15,7 +16,6 @@
  *	                             MugaiLinkMode links, gsize max_output,
  *	                             char **out_text, MugaiHtmlStats *stats,
  *	                             GError **error);
- *	char *mugai_html_meta_charset (const char *data, gsize len);
  *
  * DESCRIPTION
  *	mugai_html_render() parses the document with libxml2's HTML parser
@@ -24,8 +24,16 @@
  *	UTF-8, and a <meta charset> must not make libxml2 decode it twice)
  *	and walks the tree once, iteratively, writing the text through a
  *	small layout engine that owes newlines, white space and indentation
- *	until the next visible character.  That is what keeps the output
- *	free of trailing blanks and of more than one blank line in a row.
+ *	until the next visible character (html-writer.c).  That is what
+ *	keeps the output free of trailing blanks and of more than one blank
+ *	line in a row.  What libxml2 is given, and the bounds on what it may
+ *	cost, are html-input.c's; the <meta> charset prescan
+ *	(mugai_html_meta_charset()) is html-charset.c's.
+ *
+ *	This file is about 1,100 lines and one concept: the element table
+ *	and the walk that maps each element to what the writer owes are one
+ *	piece (the output format below), and mugai_html_render() is the
+ *	only caller of the walk.
  *
  *	The output format is fixed (tests/test-html.c asserts it):
  *
@@ -58,7 +66,7 @@
  *	such as ms-msdt: or search-ms:) only the scheme is shown: "text
  *	[file:]".  Targets that are a bare fragment ("#top") are not
  *	written.  <area href> is a link whose text is its alt text.  URLs in
- *	the text are defanged as they are written (emit_visible()), unless
+ *	the text are defanged as they are written (html-writer.c), unless
  *	the options say text_links = keep; targets are written as the link
  *	mode says.  Cleaning, classifying and defanging are url.c's.
  *
@@ -85,13 +93,7 @@
  *	cannot happen in real HTML, so a <p> inside a <p> is inline; and
  *	the "downlevel-revealed" conditional markers <![if ...]> and
  *	<![endif]> are removed before parsing (browsers treat them as bogus
- *	comments, libxml2 as text).
- *
- *	mugai_html_meta_charset() runs a simplified form of the HTML
- *	encoding prescan (comments and other tags' attribute values are
- *	skipped, so a "<meta charset" inside them is not believed).  As in
- *	HTML, a declared UTF-16 is answered as "utf-8": the bytes scanned
- *	were ASCII-compatible, so they are not UTF-16.
+ *	comments, libxml2 as text: html-input.c).
  *
  * OWNERSHIP
  *	All strings returned are owned by the caller (g_free).  Nothing is
@@ -107,24 +109,18 @@
  *	node over 10 MB (unless XML_PARSE_HUGE, which we do not set); what
  *	follows is lost, so stats->truncated is set then too.  The other
  *	statistics always cover the whole tree, past max_output as well.
- *	Indentation is capped at HTML_MAX_PREFIX octets, a written link
- *	target at HTML_MAX_TARGET, link text examined for the mismatch check
- *	at HTML_MAX_LINK_TEXT.  Memory is libxml2's tree (about 20 times the
- *	input for markup-dense mail) plus the output.
+ *	Indentation is capped at HTML_MAX_PREFIX octets and link text
+ *	examined for the mismatch check at HTML_MAX_LINK_TEXT (html-writer.c),
+ *	a written link target at URL_MAX_TARGET (url.c).  Memory is
+ *	libxml2's tree (about 20 times the input for markup-dense mail) plus
+ *	the output.
  *
- *	mugai_html_render() with options->bounds bounds the cost of one part, because
- *	libxml2 2.9.14 is quadratic in the attributes of one element twice
- *	over: htmlParseStartTag() compares each attribute with all earlier
- *	ones, and the SAX2 tree builder appends each by walking the list
- *	(80,000 attributes in 700 KB: 13.6 s).  Before libxml2 is called, a
- *	linear pre-scan counts the attributes of every start tag as the
- *	parser would (max_attributes()); libxml2 then reads its input through
- *	a callback, 4 KB at a time, that ends the input at the deadline; and
- *	each element is checked again when the parser reaches it, before it
- *	is built (a quote opened in script text can hide a tag from the
- *	pre-scan, not from the parser).  Either way the part fails with
- *	MUGAI_HTML_ERROR_ATTRIBUTES or MUGAI_HTML_ERROR_BUDGET and the caller
- *	removes it; the message goes on.
+ *	mugai_html_render() with options->bounds bounds the cost of one
+ *	part (html-input.c says why and how): an element with more than
+ *	max_attributes attributes, or a parse still running at the
+ *	deadline, fails the part with MUGAI_HTML_ERROR_ATTRIBUTES or
+ *	MUGAI_HTML_ERROR_BUDGET and the caller removes it; the message goes
+ *	on.
  *
  * DIAGNOSTICS
  *	FALSE with MUGAI_HTML_ERROR_PARSE when libxml2 builds no document or
@@ -134,8 +130,7 @@
  *	bounds given in options->bounds.
  *
  *	Invalid UTF-8 and NUL octets in the input are replaced by U+FFFD
- *	first: libxml2 2.9 would otherwise switch to ISO-8859-1 at the first
- *	bad octet and turn the rest of the document into mojibake.
+ *	first (html-input.c).
  *
  * BUGS
  *	CSS is not interpreted: text hidden with display:none or the hidden
@@ -147,7 +142,7 @@
  *	Reentrant once xmlInitParser() has been called.  xmlCleanupParser()
  *	is never called here.
  */
-#include "html.h"
+#include "html-private.h"
 
 #include <string.h>
 
@@ -170,38 +165,13 @@ G_DEFINE_QUARK (mugai-html-error-quark, mugai_html_error)
  * anyway; the cap protects us if a later libxml2 does not. */
 #define HTML_MAX_DEPTH 256
 
-/* "> " and list indentation: 32 quote levels.  Deeper nesting would only
- * push the text off the screen. */
-#define HTML_MAX_PREFIX 64
-
 /* A list marker run ("- - 1. ") waiting for its item's first text. */
 #define HTML_MAX_MARKER 64
-
-/* Literal white space kept inside <pre> at a time (indentation). */
-#define HTML_MAX_PRE_SPACE 256
 
 /* Tab separators for empty cells in a row; more add no information. */
 #define HTML_MAX_TABS 32
 
-/* A written link target, octets.  The host comes first, so a padded
- * target still shows where it goes. */
-#define HTML_MAX_TARGET 2048
-
-/* Link text looked at for the mismatch check; longer text is not a URL. */
-#define HTML_MAX_LINK_TEXT 2048
-
-/* HTML's encoding prescan looks at the first 1024 octets; we allow more
- * because mail generators put long comments and styles first. */
-#define HTML_META_WINDOW 4096
-
-/* Longest IANA charset name is 45 ("Extended_UNIX_Code_Fixed_Width_for_
- * Japanese"); no encoder we would use has more than 40. */
-#define HTML_MAX_CHARSET 40
-
 #define HTML_MAX_UNDERLINE 72
-
-/* A "<![if ...]>" marker longer than this is not an Office marker. */
-#define HTML_MAX_CONDITIONAL 256
 
 /* ---------------------------------------------------------------------- */
 /* Element classes */
@@ -346,369 +316,6 @@ element_lookup (const xmlChar *name)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Character classes */
-
-static gboolean
-is_html_space (gunichar c)
-{
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-/* C0 (other than the white space handled by the caller), DEL and C1: never
- * in the output. */
-static gboolean
-is_control (gunichar c)
-{
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f);
-}
-
-/* CSS Text 3, 4.1.3: a segment break between two such characters is
- * removed.  Hangul uses spaces between words, so it is excluded. */
-static gboolean
-is_east_asian_wide (gunichar c)
-{
-  if (c >= 0xff61 && c <= 0xff9f) /* halfwidth katakana */
-    return TRUE;
-  return g_unichar_iswide (c) && g_unichar_get_script (c) != G_UNICODE_SCRIPT_HANGUL;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Layout: everything is owed until the next visible character. */
-
-typedef struct
-{
-  guint want_nl;        /* newlines owed, 0..2 (2: a blank line) */
-  gboolean want_space;  /* collapsed white space owed (outside <pre>) */
-  gboolean space_break; /* ... and it contained a line break */
-  guint want_tabs;      /* cell separators owed */
-  gboolean row_fresh;   /* nothing written since the table row started */
-  gboolean marker_owed; /* list marker waits for the item's first text */
-  gsize min_prefix;     /* shortest prefix since the last text: blank lines */
-  gsize content_start;  /* offset of the current line's text, after indent */
-  gunichar last;        /* last character written */
-} Layout;
-
-typedef struct
-{
-  GString *out;
-  gsize max_output;
-  gboolean full; /* max_output reached: nothing more is written */
-  Layout st;
-  GString *pre_space; /* literal white space owed inside <pre> */
-  guint pre;          /* open <pre> elements */
-  GString *prefix;    /* "> " and list indentation */
-  GString *marker;    /* owed list marker(s) */
-  gsize marker_base;  /* prefix offset where the marker goes */
-  guint epoch;        /* bumped by every change outside st */
-  GString *capture;   /* text of the open links */
-  guint capturing;
-  gboolean capture_full;
-  gboolean defang_text; /* URLs in the document's text are defanged */
-  gboolean literal;     /* writing a link target: written as it is */
-} Writer;
-
-static void
-put_raw (Writer *w, const char *s, gsize n)
-{
-  gsize room;
-
-  if (w->full)
-    return;
-  room = w->max_output - w->out->len;
-  if (n > room)
-    {
-      gsize cut = room;
-
-      /* s starts at a character boundary; do not split the one at cut. */
-      while (cut > 0 && ((guchar)s[cut] & 0xc0) == 0x80)
-        cut--;
-      g_string_append_len (w->out, s, cut);
-      w->full = TRUE;
-      return;
-    }
-  g_string_append_len (w->out, s, n);
-}
-
-static void
-put_repeat (Writer *w, char c, gsize n)
-{
-  while (n-- > 0)
-    put_raw (w, &c, 1);
-}
-
-static void
-capture_add (Writer *w, const char *s, gsize n)
-{
-  if (w->capturing == 0 || w->capture_full)
-    return;
-  if (w->capture->len + n > HTML_MAX_LINK_TEXT)
-    {
-      w->capture_full = TRUE;
-      return;
-    }
-  g_string_append_len (w->capture, s, n);
-}
-
-/* Writes what is owed before a visible character c. */
-static void
-flush_layout (Writer *w, gunichar c)
-{
-  Layout *st = &w->st;
-  gboolean line_start = w->out->len == 0;
-  gboolean separated = FALSE;
-
-  if (st->want_nl > 0 && w->out->len > 0)
-    {
-      guint i;
-
-      for (i = 0; i < st->want_nl; i++)
-        {
-          if (i > 0)
-            {
-              /* A blank line carries the indentation common to both
-               * sides ("> " becomes ">"), without trailing spaces. */
-              gsize n = MIN (st->min_prefix, w->prefix->len);
-
-              while (n > 0 && w->prefix->str[n - 1] == ' ')
-                n--;
-              put_raw (w, w->prefix->str, n);
-            }
-          put_raw (w, "\n", 1);
-        }
-      line_start = TRUE;
-      separated = TRUE;
-    }
-
-  if (line_start)
-    {
-      gsize after = w->marker_base + w->marker->len;
-
-      if (st->marker_owed && w->marker_base <= w->prefix->len)
-        {
-          put_raw (w, w->prefix->str, w->marker_base);
-          put_raw (w, w->marker->str, w->marker->len);
-          if (after < w->prefix->len)
-            put_raw (w, w->prefix->str + after, w->prefix->len - after);
-        }
-      else
-        put_raw (w, w->prefix->str, w->prefix->len);
-      /* Leading empty cells keep their columns, but only on the row's
-       * own line: after a break inside a cell they would mean nothing. */
-      if (st->want_tabs > 0 && st->row_fresh)
-        put_repeat (w, '\t', st->want_tabs);
-      st->content_start = w->out->len;
-      if (w->pre > 0)
-        put_raw (w, w->pre_space->str, w->pre_space->len);
-    }
-  else if (st->want_tabs > 0)
-    {
-      put_repeat (w, '\t', st->want_tabs);
-      separated = TRUE;
-    }
-  else if (w->pre > 0 && w->pre_space->len > 0)
-    {
-      put_raw (w, w->pre_space->str, w->pre_space->len);
-      separated = TRUE;
-    }
-  else if (w->pre == 0 && st->want_space
-           && !(st->space_break && is_east_asian_wide (st->last) && is_east_asian_wide (c)))
-    {
-      put_raw (w, " ", 1);
-      separated = TRUE;
-    }
-
-  if (separated)
-    capture_add (w, " ", 1);
-  st->want_nl = 0;
-  st->want_space = FALSE;
-  st->space_break = FALSE;
-  st->want_tabs = 0;
-  st->row_fresh = FALSE;
-  st->marker_owed = FALSE;
-  st->min_prefix = w->prefix->len;
-  g_string_truncate (w->pre_space, 0);
-}
-
-/* s[0..n) is valid UTF-8 with no white space or control characters. */
-static void
-emit_visible (Writer *w, const char *s, gsize n, gunichar first, gunichar last)
-{
-  if (n == 0)
-    return;
-  if (w->full)
-    {
-      /* Nothing is written, but link text is still collected for the
-       * mismatch count. */
-      if (w->st.want_nl > 0 || w->st.want_space || w->st.want_tabs > 0 || w->pre_space->len > 0)
-        capture_add (w, " ", 1);
-      w->st.want_nl = 0;
-      w->st.want_space = FALSE;
-      w->st.want_tabs = 0;
-      g_string_truncate (w->pre_space, 0);
-      capture_add (w, s, n);
-      return;
-    }
-  flush_layout (w, first);
-  if (w->defang_text && !w->literal
-      && (memchr (s, ':', n) != NULL || memchr (s, 'w', n) != NULL || memchr (s, 'W', n) != NULL))
-    {
-      /* a URL written as text is neutralised like a link target (the
-       * capture keeps it as written, for the phishing check) */
-      gboolean changed = FALSE;
-      g_autofree char *d = mugai_url_defang_text (s, n, &changed);
-      put_raw (w, changed ? d : s, changed ? strlen (d) : n);
-    }
-  else
-    put_raw (w, s, n);
-  capture_add (w, s, n);
-  w->st.last = last;
-}
-
-static void
-clear_space (Writer *w)
-{
-  w->st.want_space = FALSE;
-  w->st.space_break = FALSE;
-  g_string_truncate (w->pre_space, 0);
-}
-
-static void
-owe_space (Writer *w)
-{
-  if (w->pre > 0)
-    {
-      if (w->pre_space->len < HTML_MAX_PRE_SPACE)
-        g_string_append_c (w->pre_space, ' ');
-    }
-  else
-    w->st.want_space = TRUE;
-}
-
-/* Start a new line (n = 1) or leave a blank line (n = 2). */
-static void
-request_break (Writer *w, guint n)
-{
-  w->st.want_nl = MAX (w->st.want_nl, n);
-  clear_space (w);
-  w->st.want_tabs = 0;
-  w->st.row_fresh = FALSE;
-  w->epoch++;
-}
-
-/* <br> and newlines in <pre>: they add up, to at most one blank line. */
-static void
-hard_newline (Writer *w)
-{
-  w->st.want_nl = MIN (w->st.want_nl + 1, 2);
-  clear_space (w);
-  w->st.want_tabs = 0;
-  w->st.row_fresh = FALSE;
-  w->epoch++;
-}
-
-static void
-push_prefix (Writer *w, const char *s, gsize n)
-{
-  if (w->prefix->len + n <= HTML_MAX_PREFIX)
-    g_string_append_len (w->prefix, s, n);
-  w->epoch++;
-}
-
-static void
-restore_prefix (Writer *w, gsize len)
-{
-  if (w->prefix->len > len)
-    {
-      g_string_truncate (w->prefix, len);
-      w->st.min_prefix = MIN (w->st.min_prefix, len);
-      w->epoch++;
-    }
-}
-
-/* Text of the document (valid UTF-8). */
-static void
-emit_text (Writer *w, const char *s, gsize len)
-{
-  const char *p = s;
-  const char *end = s + len;
-  const char *run = NULL;
-  gunichar first = 0;
-  gunichar last = 0;
-
-  while (p < end && !(w->full && (w->capturing == 0 || w->capture_full)))
-    {
-      gunichar c = g_utf8_get_char (p);
-      const char *next = g_utf8_next_char (p);
-      gboolean visible = !(is_html_space (c) || c == 0xa0 || is_control (c));
-
-      if (visible)
-        {
-          if (run == NULL)
-            {
-              run = p;
-              first = c;
-            }
-          last = c;
-          p = next;
-          continue;
-        }
-      if (run != NULL)
-        {
-          emit_visible (w, run, p - run, first, last);
-          run = NULL;
-        }
-
-      if (w->pre > 0)
-        {
-          if (c == '\n')
-            hard_newline (w);
-          else if (c == '\r')
-            {
-              if (next >= end || *next != '\n')
-                hard_newline (w);
-            }
-          else if (c == '\t' && w->pre_space->len < HTML_MAX_PRE_SPACE)
-            g_string_append_c (w->pre_space, '\t');
-          else if (c == ' ' || c == 0xa0 || c == '\f')
-            owe_space (w);
-        }
-      else if (is_html_space (c) || c == 0xa0)
-        {
-          w->st.want_space = TRUE;
-          if (c == '\n' || c == '\r')
-            w->st.space_break = TRUE;
-        }
-      p = next;
-    }
-  if (run != NULL)
-    emit_visible (w, run, p - run, first, last);
-}
-
-static void
-emit_cstring (Writer *w, const char *s)
-{
-  emit_text (w, s, strlen (s));
-}
-
-/* Display width in columns of s[0..n), for heading underlines. */
-static gsize
-display_width (const char *s, gsize n)
-{
-  const char *p;
-  gsize width = 0;
-
-  for (p = s; p < s + n; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (g_unichar_iszerowidth (c))
-        continue;
-      width += g_unichar_iswide (c) ? 2 : 1;
-    }
-  return width;
-}
-
-/* ---------------------------------------------------------------------- */
 /* The walk */
 
 typedef struct
@@ -840,16 +447,16 @@ finish_link (Walker *k, const Frame *f)
           g_string_truncate (w->out, f->out_start);
           w->st = f->saved;
           w->literal = TRUE;
-          emit_cstring (w, target);
+          mugai_html_emit_cstring (w, target);
           w->literal = FALSE;
           return;
         }
       bracketed
           = g_strdup_printf ("[%s%s%s]", mismatch ? "(!) " : "", target, f->href_cut ? "..." : "");
     }
-  owe_space (w);
+  mugai_html_owe_space (w);
   w->literal = TRUE;
-  emit_cstring (w, bracketed);
+  mugai_html_emit_cstring (w, bracketed);
   w->literal = FALSE;
 }
 
@@ -887,7 +494,7 @@ enter_li (Walker *k, Frame *f)
   char marker[32];
   gsize n;
 
-  request_break (w, 1);
+  mugai_html_request_break (w, 1);
   if (k->cur_list >= 0 && (g_array_index (k->frames, Frame, k->cur_list).flags & F_ORDERED))
     {
       Frame *list = &g_array_index (k->frames, Frame, k->cur_list);
@@ -912,7 +519,7 @@ enter_li (Walker *k, Frame *f)
     {
       g_string_append_len (w->marker, marker, n);
       w->st.marker_owed = TRUE;
-      push_prefix (w, "                                ", n);
+      mugai_html_push_prefix (w, "                                ", n);
     }
 }
 
@@ -927,7 +534,7 @@ leave_li (Walker *k, const Frame *f)
       g_string_truncate (w->marker, f->marker_len);
       w->st.marker_owed = w->marker->len > 0;
     }
-  request_break (w, 1);
+  mugai_html_request_break (w, 1);
 }
 
 static gint64
@@ -968,7 +575,7 @@ emit_image (Walker *k, xmlNode *node)
     {
       g_autofree char *shown = g_strdup_printf ("[%s]", alt);
 
-      emit_cstring (&k->w, shown);
+      mugai_html_emit_cstring (&k->w, shown);
     }
 }
 
@@ -985,7 +592,7 @@ emit_area (Walker *k, xmlNode *node)
   alt = attr_dup (node, "alt");
   begin_link (k, &f, href);
   if (alt != NULL)
-    emit_cstring (&k->w, alt);
+    mugai_html_emit_cstring (&k->w, alt);
   end_link (k, &f);
   frame_clear (&f);
 }
@@ -1080,12 +687,12 @@ enter_element (Walker *k, xmlNode *node)
   switch ((ElKind)f.kind)
     {
     case EL_BR:
-      hard_newline (w);
+      mugai_html_hard_newline (w);
       return FALSE;
     case EL_HR:
-      request_break (w, 1);
-      emit_cstring (w, "----");
-      request_break (w, 1);
+      mugai_html_request_break (w, 1);
+      mugai_html_emit_cstring (w, "----");
+      mugai_html_request_break (w, 1);
       return FALSE;
     case EL_IMG:
       emit_image (k, node);
@@ -1106,10 +713,10 @@ enter_element (Walker *k, xmlNode *node)
     case EL_FORM:
       if (k->stats != NULL)
         k->stats->forms++;
-      request_break (w, 1);
+      mugai_html_request_break (w, 1);
       break;
     case EL_BLOCK:
-      request_break (w, 1);
+      mugai_html_request_break (w, 1);
       break;
     case EL_P:
       if (k->in_p > 0)
@@ -1119,29 +726,29 @@ enter_element (Walker *k, xmlNode *node)
         }
       k->in_p++;
       f.mso = has_mso_class (node);
-      request_break (w, f.mso ? 1 : 2);
+      mugai_html_request_break (w, f.mso ? 1 : 2);
       break;
     case EL_HEADING:
-      request_break (w, 2);
+      mugai_html_request_break (w, 2);
       break;
     case EL_PRE:
-      request_break (w, 2);
+      mugai_html_request_break (w, 2);
       w->pre++;
       break;
     case EL_QUOTE:
-      request_break (w, 2);
-      push_prefix (w, "> ", 2);
+      mugai_html_request_break (w, 2);
+      mugai_html_push_prefix (w, "> ", 2);
       break;
     case EL_DD:
-      request_break (w, 1);
-      push_prefix (w, "  ", 2);
+      mugai_html_request_break (w, 1);
+      mugai_html_push_prefix (w, "  ", 2);
       break;
     case EL_LIST:
       f.nested = k->cur_list >= 0;
       /* A list directly inside a list (no <li>) is still indented. */
       if (k->cur_list >= 0 && k->cur_item < k->cur_list)
-        push_prefix (w, "  ", 2);
-      request_break (w, f.nested ? 1 : 2);
+        mugai_html_push_prefix (w, "  ", 2);
+      mugai_html_request_break (w, f.nested ? 1 : 2);
       f.counter = (f.flags & F_ORDERED) ? ol_start (node) : 0;
       k->cur_list = index;
       break;
@@ -1150,11 +757,11 @@ enter_element (Walker *k, xmlNode *node)
       k->cur_item = index;
       break;
     case EL_TABLE:
-      request_break (w, 1);
+      mugai_html_request_break (w, 1);
       k->cur_row = index;
       break;
     case EL_TR:
-      request_break (w, 1);
+      mugai_html_request_break (w, 1);
       w->st.row_fresh = TRUE;
       k->cur_row = index;
       break;
@@ -1172,7 +779,7 @@ enter_element (Walker *k, xmlNode *node)
         }
       break;
     case EL_RT:
-      emit_cstring (w, "(");
+      mugai_html_emit_cstring (w, "(");
       break;
     case EL_INLINE:
     case EL_DROP:
@@ -1204,53 +811,53 @@ leave_element (Walker *k)
     case EL_FORM:
     case EL_TABLE:
     case EL_TR:
-      request_break (w, 1);
+      mugai_html_request_break (w, 1);
       break;
     case EL_P:
       if (f.mso && w->out->len == f.out_start)
-        hard_newline (w); /* an empty Office paragraph is a blank line */
+        mugai_html_hard_newline (w); /* an empty Office paragraph is a blank line */
       else
-        request_break (w, f.mso ? 1 : 2);
+        mugai_html_request_break (w, f.mso ? 1 : 2);
       break;
     case EL_HEADING:
       if ((f.flags & (F_H1 | F_H2)) && w->out->len > f.out_start
           && w->st.content_start < w->out->len && w->st.content_start >= f.out_start)
         {
-          gsize width = display_width (w->out->str + w->st.content_start,
-                                       w->out->len - w->st.content_start);
+          gsize width = mugai_html_display_width (w->out->str + w->st.content_start,
+                                                  w->out->len - w->st.content_start);
           char line[HTML_MAX_UNDERLINE + 1];
 
           width = MIN (width, HTML_MAX_UNDERLINE);
           memset (line, (f.flags & F_H1) ? '=' : '-', width);
           line[width] = '\0';
-          request_break (w, 1);
-          emit_cstring (w, line);
+          mugai_html_request_break (w, 1);
+          mugai_html_emit_cstring (w, line);
         }
-      request_break (w, 2);
+      mugai_html_request_break (w, 2);
       break;
     case EL_PRE:
       if (w->pre > 0)
         w->pre--;
-      request_break (w, 2);
+      mugai_html_request_break (w, 2);
       break;
     case EL_QUOTE:
-      restore_prefix (w, f.prefix_len);
-      request_break (w, 2);
+      mugai_html_restore_prefix (w, f.prefix_len);
+      mugai_html_request_break (w, 2);
       break;
     case EL_DD:
-      restore_prefix (w, f.prefix_len);
-      request_break (w, 1);
+      mugai_html_restore_prefix (w, f.prefix_len);
+      mugai_html_request_break (w, 1);
       break;
     case EL_LIST:
-      restore_prefix (w, f.prefix_len);
-      request_break (w, f.nested ? 1 : 2);
+      mugai_html_restore_prefix (w, f.prefix_len);
+      mugai_html_request_break (w, f.nested ? 1 : 2);
       break;
     case EL_LI:
-      restore_prefix (w, f.prefix_len);
+      mugai_html_restore_prefix (w, f.prefix_len);
       leave_li (k, &f);
       break;
     case EL_RT:
-      emit_cstring (w, ")");
+      mugai_html_emit_cstring (w, ")");
       break;
     case EL_CELL:
     case EL_INLINE:
@@ -1262,7 +869,7 @@ leave_element (Walker *k)
       break;
     }
 
-  restore_prefix (w, f.prefix_len);
+  mugai_html_restore_prefix (w, f.prefix_len);
   k->cur_list = f.saved_list;
   k->cur_item = f.saved_item;
   k->cur_row = f.saved_row;
@@ -1280,12 +887,12 @@ emit_text_node (Walker *k, xmlNode *node)
     return;
   len = strlen (s);
   if (g_utf8_validate_len (s, len, NULL))
-    emit_text (&k->w, s, len);
+    mugai_html_emit_text (&k->w, s, len);
   else
     {
       g_autofree char *valid = g_utf8_make_valid (s, len);
 
-      emit_text (&k->w, valid, strlen (valid));
+      mugai_html_emit_text (&k->w, valid, strlen (valid));
     }
 }
 
@@ -1341,222 +948,6 @@ walk (Walker *k, xmlDoc *doc)
     }
 }
 
-/* ---------------------------------------------------------------------- */
-/* Input */
-
-/* Valid UTF-8 without NUL (libxml2 would switch to Latin-1 at the first
- * bad octet), without Office's downlevel-revealed conditional markers. */
-static GString *
-prepare_input (const char *data, gsize len)
-{
-  GString *s = g_string_sized_new (len + 1);
-  const char *p = data;
-  gsize left = len;
-  gsize r;
-  gsize wr;
-  gboolean in_tag = FALSE;
-  gboolean in_comment = FALSE;
-  char quote = '\0';
-
-  while (left > 0)
-    {
-      const char *bad;
-
-      if (g_utf8_validate_len (p, left, &bad))
-        {
-          g_string_append_len (s, p, left);
-          break;
-        }
-      g_string_append_len (s, p, bad - p);
-      g_string_append (s, "\xef\xbf\xbd");
-      left -= (bad - p) + 1;
-      p = bad + 1;
-    }
-
-  /* <![if !supportLists]> ... <![endif]>: browsers see bogus comments and
-   * show what is between; libxml2 keeps the markers as text.  Only in text:
-   * inside a tag the same octets belong to an attribute (a link target
-   * must be shown as the browser reads it), inside a comment they are
-   * Office's own "<!--[if mso]>...<![endif]-->". */
-  for (r = wr = 0; r < s->len;)
-    {
-      const char *c = s->str + r;
-      gsize rest = s->len - r;
-
-      if (in_comment)
-        {
-          if (rest >= 3 && memcmp (c, "-->", 3) == 0)
-            {
-              memmove (s->str + wr, c, 3);
-              wr += 3;
-              r += 3;
-              in_comment = FALSE;
-              continue;
-            }
-        }
-      else if (in_tag)
-        {
-          if (quote != '\0' && *c == quote)
-            quote = '\0';
-          else if (quote == '\0' && (*c == '"' || *c == '\''))
-            quote = *c;
-          else if (quote == '\0' && *c == '>')
-            in_tag = FALSE;
-        }
-      else if (*c == '<' && rest >= 4 && memcmp (c, "<!--", 4) == 0)
-        {
-          memmove (s->str + wr, c, 4);
-          wr += 4;
-          r += 4;
-          in_comment = TRUE;
-          continue;
-        }
-      else if (*c == '<' && rest >= 2 && (g_ascii_isalpha (c[1]) || c[1] == '/'))
-        in_tag = TRUE;
-      else if (rest >= 6 && c[0] == '<' && c[1] == '!' && c[2] == '[')
-        {
-          if (rest >= 10 && g_ascii_strncasecmp (c + 3, "endif]>", 7) == 0)
-            {
-              r += 10;
-              continue;
-            }
-          if (g_ascii_strncasecmp (c + 3, "if", 2) == 0 && (c[5] == ' ' || c[5] == '!'))
-            {
-              gsize e;
-
-              for (e = 5; e < rest && e < HTML_MAX_CONDITIONAL && c[e] != '<' && c[e] != '>'; e++)
-                ;
-              if (e < rest && c[e] == '>' && c[e - 1] == ']')
-                {
-                  r += e + 1;
-                  continue;
-                }
-            }
-        }
-      s->str[wr++] = s->str[r++];
-    }
-  g_string_truncate (s, wr);
-  return s;
-}
-
-static gboolean
-is_blank (const char *s, gsize len)
-{
-  gsize i;
-
-  for (i = 0; i < len; i++)
-    if (!is_html_space ((guchar)s[i]))
-      return FALSE;
-  return TRUE;
-}
-
-/* The most attributes on one start tag, counting as libxml2 2.9's
- * htmlParseStartTag() does from each "<" followed by a letter: after the
- * name, blank-separated attributes up to the ">" outside quotes (a "<"
- * does not end a tag there).  Stops at max + 1.  One pass, linear: a tag
- * that begins inside script text and swallows a real one in a quote can
- * hide attributes from it, which is why the parse also has a deadline. */
-static guint
-max_attributes (const char *s, gsize len, guint max)
-{
-  guint most = 0;
-  gsize i = 0;
-  while (i < len)
-    {
-      if (s[i] != '<' || i + 1 >= len || !g_ascii_isalpha (s[i + 1]))
-        {
-          i++;
-          continue;
-        }
-      for (i += 2; i < len && !is_html_space ((guchar)s[i]) && s[i] != '>' && s[i] != '/'; i++)
-        ;
-      guint n = 0;
-      while (i < len && s[i] != '>')
-        {
-          if (is_html_space ((guchar)s[i]) || s[i] == '/')
-            {
-              i++;
-              continue;
-            }
-          n++; /* a name, or what libxml2 skips as a bogus one */
-          while (i < len && !is_html_space ((guchar)s[i]) && s[i] != '=' && s[i] != '>')
-            i++;
-          while (i < len && is_html_space ((guchar)s[i]))
-            i++;
-          if (i < len && s[i] == '=')
-            {
-              for (i++; i < len && is_html_space ((guchar)s[i]); i++)
-                ;
-              if (i < len && (s[i] == '"' || s[i] == '\''))
-                {
-                  const char *q = memchr (s + i + 1, s[i], len - i - 1);
-                  i = q ? (gsize)(q - s) + 1 : len;
-                }
-              else
-                while (i < len && !is_html_space ((guchar)s[i]) && s[i] != '>')
-                  i++;
-            }
-          if (n > max)
-            return n;
-        }
-      most = MAX (most, n);
-    }
-  return most;
-}
-
-/* libxml2 reads the document through this, 4 KB at a time as it goes,
- * which is where the deadline is checked: past it, the input ends. */
-typedef struct
-{
-  const char *data;
-  gsize len, pos;
-  gint64 deadline;
-  guint max_attributes;
-  gboolean expired;
-  gboolean too_many;
-  startElementSAXFunc start_element; /* libxml2's own */
-} BoundedInput;
-
-static int
-bounded_read (void *context, char *buffer, int len)
-{
-  BoundedInput *in = context;
-  if (in->deadline != 0 && g_get_monotonic_time () >= in->deadline)
-    {
-      in->expired = TRUE;
-      return 0;
-    }
-  gsize n = MIN ((gsize)MAX (len, 0), MIN (in->len - in->pos, 4096));
-  memcpy (buffer, in->data + in->pos, n);
-  in->pos += n;
-  return (int)n;
-}
-
-/* libxml2 2.9's SAX2 tree builder appends each attribute by walking the
- * element's list (xmlNewPropInternal): quadratic again, after the parse.
- * An element past the bounds (one the pre-scan missed, or one reached
- * after the deadline) stops the parser before it is built. */
-static void
-bounded_start_element (void *ctx, const xmlChar *name, const xmlChar **atts)
-{
-  xmlParserCtxtPtr ctxt = ctx;
-  BoundedInput *in = ctxt->_private;
-  guint n = 0;
-  while (atts != NULL && atts[2 * n] != NULL)
-    n++;
-  if (in->max_attributes > 0 && n > in->max_attributes)
-    in->too_many = TRUE;
-  else if (in->deadline != 0 && g_get_monotonic_time () >= in->deadline)
-    in->expired = TRUE;
-  if (in->too_many || in->expired)
-    {
-      xmlStopParser (ctxt);
-      return;
-    }
-  if (in->start_element != NULL)
-    in->start_element (ctx, name, atts);
-}
-
 gboolean
 mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt, char **out_text,
                    MugaiHtmlStats *stats, GError **error)
@@ -1593,8 +984,8 @@ mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt
                    "HTML part of %" G_GSIZE_FORMAT " octets is too large to parse", len);
       return FALSE;
     }
-  input = prepare_input (utf8_html != NULL ? utf8_html : "", len);
-  if (is_blank (input->str, input->len))
+  input = mugai_html_prepare_input (utf8_html != NULL ? utf8_html : "", len);
+  if (mugai_html_is_blank (input->str, input->len))
     {
       *out_text = g_strdup ("");
       if (stats != NULL)
@@ -1604,7 +995,7 @@ mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt
 
   if (bounds != NULL && bounds->max_attributes > 0)
     {
-      guint most = max_attributes (input->str, input->len, bounds->max_attributes);
+      guint most = mugai_html_max_attributes (input->str, input->len, bounds->max_attributes);
       if (most > bounds->max_attributes)
         {
           g_set_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES,
@@ -1628,8 +1019,8 @@ mugai_html_render (const char *utf8_html, gsize len, const MugaiHtmlOptions *opt
    * charset> from re-decoding the UTF-8 we hand over (htmlCheckEncoding). */
   ctxt->_private = &reader;
   reader.start_element = ctxt->sax->startElement;
-  ctxt->sax->startElement = bounded_start_element;
-  doc = htmlCtxtReadIO (ctxt, bounded_read, NULL, &reader, NULL, "UTF-8", options);
+  ctxt->sax->startElement = mugai_html_bounded_start_element;
+  doc = htmlCtxtReadIO (ctxt, mugai_html_bounded_read, NULL, &reader, NULL, "UTF-8", options);
   if (reader.too_many)
     {
       g_set_error (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES,
@@ -1714,275 +1105,4 @@ char *
 mugai_html_defang_url (const char *url)
 {
   return mugai_url_defang (url);
-}
-
-/* ---------------------------------------------------------------------- */
-/* <meta> charset prescan (HTML 13.2.3.2, simplified) */
-
-static gboolean
-is_prescan_space (char c)
-{
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-static gboolean
-has_prefix_ci (const char *s, gsize len, const char *prefix)
-{
-  gsize n = strlen (prefix);
-
-  return len >= n && g_ascii_strncasecmp (s, prefix, n) == 0;
-}
-
-typedef struct
-{
-  const char *name;
-  gsize name_len;
-  const char *value;
-  gsize value_len;
-} Attr;
-
-typedef enum
-{
-  ATTR_FOUND, /* *a filled, *pos after it */
-  ATTR_CLOSE, /* ">" reached, *pos after it */
-  ATTR_CUT    /* the window ended inside the tag */
-} AttrResult;
-
-/* HTML's "get an attribute" over d[*pos..n).  A tag cut by the end of the
- * window is not believed: what follows might change its meaning. */
-static AttrResult
-prescan_attr (const char *d, gsize n, gsize *pos, Attr *a)
-{
-  gsize i = *pos;
-
-  memset (a, 0, sizeof *a);
-  while (i < n && (is_prescan_space (d[i]) || d[i] == '/'))
-    i++;
-  if (i >= n)
-    return ATTR_CUT;
-  if (d[i] == '>')
-    {
-      *pos = i + 1;
-      return ATTR_CLOSE;
-    }
-  a->name = d + i;
-  while (i < n && !is_prescan_space (d[i]) && d[i] != '/' && d[i] != '>'
-         && (d[i] != '=' || i == (gsize)(a->name - d)))
-    i++;
-  a->name_len = (d + i) - a->name;
-  while (i < n && is_prescan_space (d[i]))
-    i++;
-  if (i >= n)
-    return ATTR_CUT;
-  if (d[i] != '=')
-    {
-      *pos = i;
-      return ATTR_FOUND;
-    }
-  i++;
-  while (i < n && is_prescan_space (d[i]))
-    i++;
-  if (i >= n)
-    return ATTR_CUT;
-  if (d[i] == '"' || d[i] == '\'')
-    {
-      char q = d[i++];
-
-      a->value = d + i;
-      while (i < n && d[i] != q)
-        i++;
-      if (i >= n)
-        return ATTR_CUT;
-      a->value_len = (d + i) - a->value;
-      i++;
-    }
-  else
-    {
-      a->value = d + i;
-      while (i < n && !is_prescan_space (d[i]) && d[i] != '>')
-        i++;
-      if (i >= n)
-        return ATTR_CUT;
-      a->value_len = (d + i) - a->value;
-    }
-  *pos = i;
-  return ATTR_FOUND;
-}
-
-static gboolean
-attr_is (const Attr *a, const char *name)
-{
-  return a->name_len == strlen (name) && g_ascii_strncasecmp (a->name, name, a->name_len) == 0;
-}
-
-/* The charset named by the sender, checked and lower-cased, or NULL. */
-static char *
-charset_checked (const char *s, gsize len)
-{
-  gsize i;
-
-  while (len > 0 && is_prescan_space (*s))
-    {
-      s++;
-      len--;
-    }
-  while (len > 0 && is_prescan_space (s[len - 1]))
-    len--;
-  if (len == 0 || len > HTML_MAX_CHARSET)
-    return NULL;
-  for (i = 0; i < len; i++)
-    if (!g_ascii_isalnum (s[i]) && s[i] != '.' && s[i] != '_' && s[i] != ':' && s[i] != '-')
-      return NULL;
-  /* HTML: the prescan only ever sees ASCII-compatible octets. */
-  if (has_prefix_ci (s, len, "utf-16"))
-    return g_strdup ("utf-8");
-  return g_ascii_strdown (s, len);
-}
-
-/* HTML "extracting a character encoding from a meta element". */
-static char *
-charset_from_content (const char *s, gsize len)
-{
-  gsize i = 0;
-
-  while (i + 7 <= len)
-    {
-      gsize j;
-
-      if (g_ascii_strncasecmp (s + i, "charset", 7) != 0)
-        {
-          i++;
-          continue;
-        }
-      j = i + 7;
-      while (j < len && is_prescan_space (s[j]))
-        j++;
-      if (j >= len || s[j] != '=')
-        {
-          i = j;
-          continue;
-        }
-      j++;
-      while (j < len && is_prescan_space (s[j]))
-        j++;
-      if (j < len && (s[j] == '"' || s[j] == '\''))
-        {
-          char q = s[j++];
-          gsize e = j;
-
-          while (e < len && s[e] != q)
-            e++;
-          if (e >= len)
-            return NULL;
-          return charset_checked (s + j, e - j);
-        }
-      else
-        {
-          gsize e = j;
-
-          while (e < len && !is_prescan_space (s[e]) && s[e] != ';')
-            e++;
-          return charset_checked (s + j, e - j);
-        }
-    }
-  return NULL;
-}
-
-char *
-mugai_html_meta_charset (const char *data, gsize len)
-{
-  gsize n = MIN (len, HTML_META_WINDOW);
-  gsize i = 0;
-
-  g_return_val_if_fail (data != NULL || len == 0, NULL);
-
-  while (i < n)
-    {
-      const char *c = data + i;
-      gsize rest = n - i;
-
-      if (*c != '<')
-        {
-          i++;
-          continue;
-        }
-      if (has_prefix_ci (c, rest, "<!--"))
-        {
-          const char *e = g_strstr_len (c + 4, rest - 4, "-->");
-
-          i = e != NULL ? (gsize)(e - data) + 3 : n;
-          continue;
-        }
-      if (has_prefix_ci (c, rest, "<meta") && rest > 5 && (is_prescan_space (c[5]) || c[5] == '/'))
-        {
-          Attr a;
-          const char *charset = NULL;
-          gsize charset_len = 0;
-          const char *content = NULL;
-          gsize content_len = 0;
-          gboolean pragma = FALSE;
-          AttrResult res;
-
-          i += 5;
-          while ((res = prescan_attr (data, n, &i, &a)) == ATTR_FOUND)
-            {
-              if (attr_is (&a, "charset") && charset == NULL && a.value != NULL)
-                {
-                  charset = a.value;
-                  charset_len = a.value_len;
-                }
-              else if (attr_is (&a, "content") && content == NULL && a.value != NULL)
-                {
-                  content = a.value;
-                  content_len = a.value_len;
-                }
-              else if (attr_is (&a, "http-equiv") && a.value != NULL && a.value_len == 12
-                       && g_ascii_strncasecmp (a.value, "content-type", 12) == 0)
-                pragma = TRUE;
-            }
-          if (res == ATTR_CUT)
-            return NULL;
-          /* Not usable: HTML goes on to the next <meta>. */
-          if (charset != NULL)
-            {
-              char *found = charset_checked (charset, charset_len);
-
-              if (found != NULL)
-                return found;
-            }
-          else if (pragma && content != NULL)
-            {
-              char *found = charset_from_content (content, content_len);
-
-              if (found != NULL)
-                return found;
-            }
-          continue;
-        }
-      if (rest > 1
-          && (g_ascii_isalpha (c[1]) || (rest > 2 && c[1] == '/' && g_ascii_isalpha (c[2]))))
-        {
-          Attr a;
-          AttrResult res;
-
-          /* Another tag: its attribute values may hold "<meta". */
-          i++;
-          while (i < n && !is_prescan_space (data[i]) && data[i] != '>')
-            i++;
-          while ((res = prescan_attr (data, n, &i, &a)) == ATTR_FOUND)
-            ;
-          if (res == ATTR_CUT)
-            return NULL;
-          continue;
-        }
-      if (rest > 1 && (c[1] == '!' || c[1] == '/' || c[1] == '?'))
-        {
-          const char *e = memchr (c, '>', rest);
-
-          i = e != NULL ? (gsize)(e - data) + 1 : n;
-          continue;
-        }
-      i++;
-    }
-  return NULL;
 }
