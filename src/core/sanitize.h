@@ -18,8 +18,8 @@
  *
  * ENGINES
  *	MugaiEngines holds what is expensive to create and not thread-safe:
- *	the libmagic handle (and, later, the ClamAV engine).  Use one per
- *	thread or process.
+ *	the libmagic handle, the ClamAV engine and the filter slots
+ *	(engines.c).  Use one per thread or process.
  *
  * LIMITS
  *	All from policy->limits (mugai-limits.h).
