@@ -32,6 +32,7 @@
 #include "config.h"
 #include "convert.h"
 #include "mailbox.h"
+#include "logline.h"
 #include "mugai-build.h"
 #include "notice.h"
 #include "quarantine.h"
@@ -133,27 +134,40 @@ summary_print (const Summary *s, FILE *out)
 
 /* ---- one message ------------------------------------------------------------ */
 
-/* Log line for the administrator (key=value, sender text escaped). */
+/* Log lines for the administrator on standard error, one way for all
+ * (logline.h): "mugai: qid=- msgid=<ID> source=FILE key=value ...", the
+ * command having no queue id. */
+static GString *
+log_line (const char *source, const char *msgid)
+{
+  GString *line = g_string_new ("mugai:");
+  mugai_log_ids (line, NULL, msgid);
+  mugai_log_add (line, "source", source ? source : "-");
+  return line;
+}
+
+/* The line of a message that was not delivered as it is. */
 static void
 log_result (const char *source, const MugaiReport *report, const GError *error)
 {
-  g_autofree char *src = g_strescape (source ? source : "-", NULL);
   if (error)
     {
-      g_autofree char *msg = g_strescape (error->message, NULL);
-      fprintf (stderr, "mugai: source=\"%s\" verdict=tempfail error=\"%s\"\n", src, msg);
+      g_autoptr (GString) line = log_line (source, NULL);
+      mugai_log_add (line, "verdict", "tempfail");
+      mugai_log_add (line, "error", error->message);
+      fprintf (stderr, "%s\n", line->str);
       return;
     }
   if (report->verdict != MUGAI_VERDICT_REJECT && report->verdict != MUGAI_VERDICT_DISCARD
       && report->verdict != MUGAI_VERDICT_HOLD)
     return;
   const MugaiFinding *f = mugai_report_reject_finding (report);
-  g_autofree char *mid = g_strescape (report->message_id ? report->message_id : "", NULL);
-  g_autofree char *detail_safe = f ? mugai_text_safe_display (f->detail, 200) : g_strdup ("");
-  g_autofree char *detail = g_strescape (detail_safe, NULL);
-  fprintf (stderr, "mugai: source=\"%s\" msgid=\"%s\" verdict=%s reason=%s path=\"%s\" detail=\"%s\"\n",
-           src, mid, mugai_verdict_name (report->verdict),
-           f ? mugai_finding_category_name (f->category) : "unknown", f ? f->path : "", detail);
+  g_autoptr (GString) line = log_line (source, report->message_id);
+  mugai_log_add (line, "verdict", mugai_verdict_name (report->verdict));
+  mugai_log_add (line, "reason", f ? mugai_finding_category_name (f->category) : "unknown");
+  mugai_log_add (line, "path", f ? f->path : "");
+  mugai_log_add (line, "detail", f ? f->detail : "");
+  fprintf (stderr, "%s\n", line->str);
 }
 
 static gboolean

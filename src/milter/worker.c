@@ -46,6 +46,7 @@
 
 #include "edits.h"
 #include "ipc.h"
+#include "logline.h"
 #include "mugai-build.h"
 #include "quarantine.h"
 #include "sanitize.h"
@@ -314,7 +315,13 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
 
 answer:
   if (!mugai_ipc_send (conn, result_to_variant (&r), r.body_fd, &error))
-    g_warning ("worker: cannot answer the front (qid=%s): %s", queue_id, error->message);
+    {
+      g_autoptr (GString) line = g_string_new ("worker:");
+      mugai_log_ids (line, queue_id, report ? report->message_id : NULL);
+      mugai_log_add (line, "error", "cannot answer the front");
+      mugai_log_add (line, "detail", error->message);
+      g_warning ("%s", line->str);
+    }
   alarm (0);
   result_clear (&r);
   g_clear_pointer (&output, g_bytes_unref);
