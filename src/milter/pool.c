@@ -50,6 +50,7 @@
 
 #include "config.h"
 #include "convert.h"
+#include "logline.h"
 #include "sandbox.h"
 #include "sanitize.h"
 #include "scan.h"
@@ -159,12 +160,29 @@ reap (Pool *pool, gboolean stopping)
     }
 }
 
+/* A filter run without namespaces is a security downgrade (sandbox.c,
+ * NAMESPACES): said at start and for each generation, as a warning. */
+static void
+log_isolation (void)
+{
+  MugaiSandboxIsolation iso = mugai_sandbox_isolation ();
+  if (iso == MUGAI_SANDBOX_ISOLATION_FULL)
+    return;
+  g_autoptr (GString) line = g_string_new ("pool:");
+  mugai_log_add (line, "sandbox", iso == MUGAI_SANDBOX_ISOLATION_NETNS     ? "netns-only"
+                                  : iso == MUGAI_SANDBOX_ISOLATION_SECCOMP ? "seccomp-only"
+                                                                          : "unknown");
+  mugai_log_add (line, "detail", mugai_sandbox_isolation_text (iso));
+  g_warning ("%s", line->str);
+}
+
 /* Replaces the running generation: fresh workers forked from the new
  * policy and engines, the old ones asked to leave after their message. */
 static void
 new_generation (Pool *pool, MugaiPolicy *policy, MugaiEngines *engines, const char *why)
 {
   guint old = pool->generation;
+  log_isolation ();
   /* one cap on filters for old and new workers together */
   mugai_engines_share_slots (engines, pool->engines);
   /* the old ones stay alive in the old workers only (fork copied them) */
@@ -258,6 +276,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
       g_critical ("pool: %s", error->message);
       return 1;
     }
+  log_isolation ();
   pool.db_state = mugai_scanner_db_state (policy->clamav.database);
   pool.next_db_check = g_get_monotonic_time () + (gint64) policy->clamav_reload * G_USEC_PER_SEC;
 
