@@ -37,6 +37,7 @@
 #include "notice.h"
 #include "quarantine.h"
 #include "sanitize.h"
+#include "scan.h"
 
 #define EXIT_DELIVER 0
 #define EXIT_REJECT 3
@@ -146,10 +147,53 @@ log_line (const char *source, const char *msgid)
   return line;
 }
 
+/* libclamav's own messages while this message was scanned (scan.c keeps
+ * them instead of printing "LibClamAV Warning: ..." on standard error). */
+static void
+log_clamav_messages (const char *source, const char *msgid)
+{
+  guint dropped = 0;
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (&dropped);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      if (m->level == MUGAI_SCAN_MESSAGE_INFO)
+        continue;
+      g_autoptr (GString) line = log_line (source, msgid);
+      mugai_log_add (line, "clamav", mugai_scan_message_level_name (m->level));
+      mugai_log_add (line, "text", m->text);
+      fprintf (stderr, "%s\n", line->str);
+    }
+  if (dropped)
+    {
+      g_autoptr (GString) line = log_line (source, msgid);
+      g_string_append_printf (line, " clamav=dropped count=%u", dropped);
+      fprintf (stderr, "%s\n", line->str);
+    }
+}
+
+/* libclamav's messages about the engine, before any message. */
+static void
+log_engine_messages (void)
+{
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (NULL);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      if (m->level == MUGAI_SCAN_MESSAGE_INFO)
+        continue;
+      g_autoptr (GString) line = g_string_new ("mugai:");
+      mugai_log_add (line, "clamav", mugai_scan_message_level_name (m->level));
+      mugai_log_add (line, "text", m->text);
+      fprintf (stderr, "%s\n", line->str);
+    }
+}
+
 /* The line of a message that was not delivered as it is. */
 static void
 log_result (const char *source, const MugaiReport *report, const GError *error)
 {
+  log_clamav_messages (source, report ? report->message_id : NULL);
   if (error)
     {
       g_autoptr (GString) line = log_line (source, NULL);
@@ -415,6 +459,8 @@ cmd_sanitize (int argc, char **argv)
       return EXIT_TEMPFAIL;
     }
   g_autoptr (MugaiEngines) engines = mugai_engines_new (policy, &error);
+  /* what libclamav said while loading (an old database): no message yet */
+  log_engine_messages ();
   if (!engines)
     {
       fprintf (stderr, "mugai: %s\n", error->message);

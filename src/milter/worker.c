@@ -50,6 +50,7 @@
 #include "mugai-build.h"
 #include "quarantine.h"
 #include "sanitize.h"
+#include "scan.h"
 
 static volatile sig_atomic_t leave_requested;
 
@@ -187,6 +188,36 @@ body_to_memfd (const char *data, gsize len, GError **error)
   return fd;
 }
 
+/* libclamav's messages about this message (scan.c keeps them), as lines
+ * of ours with its ids.  A warning about a mail (a partial MIME message,
+ * a broken archive) is the mail's, not the gateway's: LOG_INFO; an error
+ * of libclamav's own: LOG_WARNING. */
+static void
+log_clamav_messages (const char *queue_id, const char *message_id)
+{
+  guint dropped = 0;
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (&dropped);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      g_autoptr (GString) line = g_string_new ("worker:");
+      mugai_log_ids (line, queue_id, message_id);
+      mugai_log_add (line, "clamav", mugai_scan_message_level_name (m->level));
+      mugai_log_add (line, "text", m->text);
+      GLogLevelFlags level = m->level == MUGAI_SCAN_MESSAGE_ERROR     ? G_LOG_LEVEL_WARNING
+                             : m->level == MUGAI_SCAN_MESSAGE_WARNING ? G_LOG_LEVEL_MESSAGE
+                                                                      : G_LOG_LEVEL_DEBUG;
+      g_log (G_LOG_DOMAIN, level, "%s", line->str);
+    }
+  if (dropped)
+    {
+      g_autoptr (GString) line = g_string_new ("worker:");
+      mugai_log_ids (line, queue_id, message_id);
+      g_string_append_printf (line, " clamav=dropped count=%u", dropped);
+      g_message ("%s", line->str);
+    }
+}
+
 static void
 handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarantine *store)
 {
@@ -262,7 +293,9 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
       MugaiSanitizeOptions opts = { .quarantine_id = entry->id,
                                     .crlf = TRUE,
                                     .convert_deadline = t0 + MAX (budget - reserve, 0) };
-      if (!mugai_sanitize (input, policy, engines, &opts, &output, &report, &error))
+      gboolean ok = mugai_sanitize (input, policy, engines, &opts, &output, &report, &error);
+      log_clamav_messages (queue_id, report ? report->message_id : NULL);
+      if (!ok)
         {
           result_tempfail (&r, "internal error: %s", error->message);
           goto answer;
