@@ -39,6 +39,8 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
+#include "buildtree.h"
+
 G_DEFINE_QUARK (mugai-scan-error-quark, mugai_scan_error)
 
 struct _MugaiScanner
@@ -155,11 +157,15 @@ database_error (GError **error, const char *database, const char *why)
         continue;
       g_string_printf (said, " (libclamav: %s)", m->text);
     }
+  const char *tree = mugai_build_tree ();
+  g_autofree char *test_set = tree ? g_strdup_printf (
+                                  "; this build tree has a test set: database = %s/tests", tree)
+                                   : g_strdup ("");
   g_set_error (error, MUGAI_SCAN_ERROR, MUGAI_SCAN_ERROR_DATABASE,
                "no loadable ClamAV signatures in %s%s%s%s: add the line \"database = DIR\" under "
                "[clamav] in the configuration file (--config FILE), DIR a directory of ClamAV "
-               "signatures (freshclam keeps them in /var/lib/clamav)",
-               database, why ? ": " : "", why ? why : "", said->str);
+               "signatures (freshclam keeps them in /var/lib/clamav)%s",
+               database, why ? ": " : "", why ? why : "", said->str, test_set);
 }
 
 static gboolean
