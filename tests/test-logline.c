@@ -159,6 +159,20 @@ test_ids (void)
                    "msgid=<y>\"");
 }
 
+/* SMTP reply text: printable ASCII, cut at max_len octets of the line. */
+static void
+test_append_ascii (void)
+{
+  g_autoptr (GString) out = g_string_new ("virus ");
+  mugai_text_append_ascii (out, "Win.Test\r\n250 ok\x1b件", 200);
+  g_assert_cmpstr (out->str, ==, "virus Win.Test??250 ok????");
+  g_string_assign (out, "ab");
+  mugai_text_append_ascii (out, "cdefgh", 5);
+  g_assert_cmpstr (out->str, ==, "abcde");
+  mugai_text_append_ascii (out, NULL, 50);
+  g_assert_cmpstr (out->str, ==, "abcde");
+}
+
 /* The notice's safe form is the same function (notice.c uses it). */
 static void
 test_safe_display (void)
@@ -186,6 +200,7 @@ main (int argc, char **argv)
       g_test_add_data_func (name, &add_cases[i], test_add_case);
     }
   g_test_add_func ("/logline/ids", test_ids);
+  g_test_add_func ("/logline/append-ascii", test_append_ascii);
   g_test_add_func ("/logline/safe-display", test_safe_display);
   return g_test_run ();
 }

@@ -269,12 +269,13 @@ reply_text (const char *text)
 {
   /* smfi_setreply: printable ASCII, '%' doubled */
   g_autoptr (GString) out = g_string_new ("mugai: ");
-  for (const char *p = text; *p && out->len < 400; p++)
+  g_autoptr (GString) ascii = g_string_new (NULL);
+  mugai_text_append_ascii (ascii, text, 400 - out->len);
+  for (const char *p = ascii->str; *p && out->len < 400; p++)
     {
-      char c = ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) ? *p : '?';
-      if (c == '%')
+      if (*p == '%')
         g_string_append_c (out, '%');
-      g_string_append_c (out, c);
+      g_string_append_c (out, *p);
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

@@ -127,7 +127,8 @@ result_to_variant (const Result *r)
                         r->sanitize_ms);
 }
 
-/* SMTP reply texts are ASCII: sender text in a finding is escaped. */
+/* SMTP reply texts are ASCII: sender text in a finding is made so
+ * (mugai_text_append_ascii). */
 static char *
 ascii_reason (const MugaiFinding *f)
 {
@@ -137,8 +138,7 @@ ascii_reason (const MugaiFinding *f)
   if (f->detail && *f->detail)
     {
       g_string_append (out, ": ");
-      for (const char *p = f->detail; *p && out->len < 200; p++)
-        g_string_append_c (out, ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) ? *p : '?');
+      mugai_text_append_ascii (out, f->detail, 200);
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
@@ -312,8 +312,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
     {
       /* "550 5.7.1 virus <name> found": signature names are ASCII */
       g_autoptr (GString) v = g_string_new ("virus ");
-      for (const char *p = report->virus; *p && v->len < 200; p++)
-        g_string_append_c (v, ((guchar) *p > 0x20 && (guchar) *p < 0x7f) ? *p : '?');
+      mugai_text_append_ascii (v, report->virus, 200);
       g_string_append (v, " found");
       r.reply = g_string_free (g_steal_pointer (&v), FALSE);
     }

@@ -20,6 +20,12 @@
  *	start a line of its own or rewrite the screen, and a reader in any
  *	locale sees the same octets.
  *
+ *	mugai_text_append_ascii() is its counterpart for SMTP reply text
+ *	(RFC 5321 section 4.2.1: the text of a reply is printable ASCII,
+ *	and libmilter's smfi_setreply takes nothing else): every octet
+ *	outside 0x20..0x7e becomes '?'.  The front's reply and the worker's
+ *	reasons (a finding's detail, a signature name) all go through it.
+ *
  *	A log line is "who: key=value key=value ...".  mugai_log_add()
  *	appends one pair, the value escaped and put in double quotes when it
  *	is empty or holds a space or '=' (so that a line splits on spaces
@@ -50,6 +56,11 @@ char *mugai_text_safe_display (const char *utf8, guint max_chars);
 /* Text from a mail (or anything else) fit for a log line: printable
  * ASCII, at most max_chars characters of the text (owned; "" for NULL). */
 char *mugai_log_escape (const char *text, guint max_chars);
+
+/* Appends the octets of text to out, each outside printable ASCII as
+ * '?', while out->len < max_len (a cut, not a character boundary: the
+ * result is ASCII whatever it cut). */
+void mugai_text_append_ascii (GString *out, const char *text, gsize max_len);
 
 /* Appends " key=value" (no space on an empty line): value escaped, cut at
  * MUGAI_LOG_VALUE_MAX, quoted when empty or holding a space or '='.
