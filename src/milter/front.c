@@ -522,7 +522,7 @@ on_header (SMFICTX *ctx, char *name, char *value)
   /* the first Message-ID, for log lines only (cut: the logs cut it
    * again; nothing here reads it as anything but text) */
   if (!s->msgid && g_ascii_strcasecmp (name, "Message-ID") == 0)
-    s->msgid = g_strstrip (g_strndup (value, FRONT_MSGID_MAX));
+    s->msgid = g_strstrip (g_strdelimit (g_strndup (value, FRONT_MSGID_MAX), "\r\n\t", ' '));
   spool_append (s, name, strlen (name));
   spool_append (s, ": ", 2);
   /* folded values arrive with bare "\n": the spool is CRLF throughout */
