@@ -25,8 +25,11 @@ static const EscapeCase escape_cases[] = {
   { "controls", "a\001b\033[2Jc\177d", 200, "a<U+0001>b<U+001B>[2Jc<U+007F>d" },
   { "crlf", "x\r\nqid=evil msgid=<forged>", 200, "x<U+000D><U+000A>qid=evil msgid=<forged>" },
   { "tab-nul-bell", "\tq\a", 200, "<U+0009>q<U+0007>" },
-  { "c1-and-bidi", "inv\xc2\x9b" "oice\xe2\x80\xae" "fdp.exe", 200,
-    "inv<U+009B>oice<U+202E>fdp.exe" },
+  { "c1-and-bidi",
+    "inv\xc2\x9b"
+    "oice\xe2\x80\xae"
+    "fdp.exe",
+    200, "inv<U+009B>oice<U+202E>fdp.exe" },
   { "quotes-backslash", "say \"hi\" \\ bye", 200, "say \\\"hi\\\" \\\\ bye" },
   /* every octet outside ASCII as \ooo: 件 is e4 bb b6 */
   { "japanese", "件", 200, "\\344\\273\\266" },
@@ -50,7 +53,7 @@ static gboolean
 printable_ascii (const char *s)
 {
   for (const char *p = s; *p; p++)
-    if ((guchar) *p < 0x20 || (guchar) *p > 0x7e)
+    if ((guchar)*p < 0x20 || (guchar)*p > 0x7e)
       return FALSE;
   return TRUE;
 }
@@ -70,10 +73,10 @@ test_escape_random (void)
         {
           /* NUL ends the C string early: 1..255, weighted to the nasty */
           guint pick = g_rand_int_range (rand, 0, 4);
-          buf[i] = (char) (pick == 0   ? g_rand_int_range (rand, 1, 0x20)
-                           : pick == 1 ? g_rand_int_range (rand, 0x80, 0x100)
-                           : pick == 2 ? "\"\\\r\n"[g_rand_int_range (rand, 0, 4)]
-                                       : g_rand_int_range (rand, 0x20, 0x7f));
+          buf[i] = (char)(pick == 0   ? g_rand_int_range (rand, 1, 0x20)
+                          : pick == 1 ? g_rand_int_range (rand, 0x80, 0x100)
+                          : pick == 2 ? "\"\\\r\n"[g_rand_int_range (rand, 0, 4)]
+                                      : g_rand_int_range (rand, 0x20, 0x7f));
         }
       buf[len] = '\0';
       guint max = g_rand_int_range (rand, 1, 300);
@@ -90,7 +93,7 @@ test_escape_random (void)
           chars++;
         }
       /* a control counts as one character but reads as "<U+0001>" (8) */
-      g_assert_cmpint (chars, <=, (glong) max * 8 + 1);
+      g_assert_cmpint (chars, <=, (glong)max * 8 + 1);
     }
   g_rand_free (rand);
 }
@@ -177,7 +180,9 @@ test_append_ascii (void)
 static void
 test_safe_display (void)
 {
-  g_autofree char *s = mugai_text_safe_display ("請求書\xe2\x80\xae" "fdp.exe", 4);
+  g_autofree char *s = mugai_text_safe_display ("請求書\xe2\x80\xae"
+                                                "fdp.exe",
+                                                4);
   g_assert_cmpstr (s, ==, "請求書<U+202E>…");
   g_autofree char *n = mugai_text_safe_display (NULL, 4);
   g_assert_cmpstr (n, ==, "");

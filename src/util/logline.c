@@ -55,7 +55,7 @@ mugai_text_append_ascii (GString *out, const char *text, gsize max_len)
 {
   g_return_if_fail (out != NULL);
   for (const char *p = text ? text : ""; *p && out->len < max_len; p++)
-    g_string_append_c (out, ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) ? *p : '?');
+    g_string_append_c (out, ((guchar)*p >= 0x20 && (guchar)*p < 0x7f) ? *p : '?');
 }
 
 void
