@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <seccomp.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -364,6 +365,51 @@ can_unshare_net (void)
   int st;
   g_assert_cmpint (waitpid (pid, &st, 0), ==, pid);
   return WIFEXITED (st) && WEXITSTATUS (st) == 0;
+}
+
+/* The namespaces a filter gets are reported, not logged (the pool logs
+ * a downgrade as a warning): the probe says what a run then gets.  Here
+ * as this user; then in a child where unshare(2) is refused (as on a
+ * host with user namespaces off and no CAP_SYS_ADMIN), where the probe
+ * must say "seccomp alone" and a run must have had no network
+ * namespace. */
+static void
+test_isolation_reported (void)
+{
+  MugaiSandboxIsolation iso = mugai_sandbox_isolation ();
+  g_assert_cmpint (iso, !=, MUGAI_SANDBOX_ISOLATION_UNKNOWN);
+  g_assert_cmpint (iso != MUGAI_SANDBOX_ISOLATION_SECCOMP, ==, can_unshare_net ());
+  MugaiSandboxLimits limits = default_limits ();
+  {
+    g_auto (MugaiSandboxResult) r = { 0 };
+    g_autoptr (GBytes) in = g_bytes_new_static ("x", 1);
+    run_probe ("echo", NULL, in, &limits, &r);
+    g_assert_cmpint (r.netns, ==, iso != MUGAI_SANDBOX_ISOLATION_SECCOMP);
+  }
+
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+      if (!ctx || seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (unshare), 0) != 0
+          || seccomp_load (ctx) != 0)
+        _exit (10);
+      if (mugai_sandbox_isolation () != MUGAI_SANDBOX_ISOLATION_SECCOMP)
+        _exit (11);
+      if (!strstr (mugai_sandbox_isolation_text (MUGAI_SANDBOX_ISOLATION_SECCOMP), "seccomp alone"))
+        _exit (12);
+      const char *argv[] = { probe_path, "echo", NULL };
+      g_auto (MugaiSandboxResult) r = { 0 };
+      g_autoptr (GBytes) in = g_bytes_new_static ("x", 1);
+      if (!mugai_sandbox_run (NULL, 0, argv, in, &limits, &r, NULL))
+        _exit (13);
+      _exit (r.outcome == MUGAI_SANDBOX_OK && !r.netns ? 0 : 14);
+    }
+  int st;
+  g_assert_cmpint (waitpid (pid, &st, 0), ==, pid);
+  g_assert_true (WIFEXITED (st));
+  g_assert_cmpint (WEXITSTATUS (st), ==, 0);
 }
 
 static void
@@ -720,6 +766,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sandbox/isolation/fds", test_fds);
   g_test_add_func ("/sandbox/isolation/fds-closed-std", test_fds_closed_std);
   g_test_add_func ("/sandbox/isolation/net", test_net);
+  g_test_add_func ("/sandbox/isolation/reported", test_isolation_reported);
   g_test_add_func ("/sandbox/isolation/grandchild", test_grandchild);
   g_test_add_func ("/sandbox/isolation/tmp", test_tmp);
   g_test_add_func ("/sandbox/isolation/sweep", test_sweep);

@@ -144,6 +144,67 @@ test_db_state_changes (Db *db, gconstpointer data)
   g_assert_null (mugai_scanner_db_state ("/nonexistent/clamav"));
 }
 
+/* libclamav's own messages are kept for the caller, never printed: a
+ * message/partial makes it warn "Partial message received"; an empty
+ * database makes it complain about the directory, which the error then
+ * carries. */
+static void
+test_messages_kept (Db *db, gconstpointer data)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      /* nothing of libclamav's reached standard error */
+      g_test_trap_assert_stderr_unmatched ("*LibClamAV*");
+      g_test_trap_assert_stderr_unmatched ("*Partial message*");
+      return;
+    }
+  MugaiScanSettings st = settings_for (db->dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiScanner) s = mugai_scanner_new (&st, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) before = mugai_scan_take_messages (NULL);
+  static const char partial[]
+      = "From: a@example.jp\r\nSubject: partial\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: message/partial; id=\"p1@example.jp\"; number=1; total=2\r\n\r\n"
+        "Message-ID: <whole@example.jp>\r\nContent-Type: text/plain\r\n\r\nhalf\r\n";
+  MugaiScanResult result;
+  g_assert_true (
+      mugai_scanner_scan (s, partial, strlen (partial), "partial", &result, NULL, &error));
+  g_assert_no_error (error);
+  guint dropped = 1;
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (&dropped);
+  g_assert_cmpuint (dropped, ==, 0);
+  gboolean seen = FALSE;
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      g_test_message ("%s %s", mugai_scan_message_level_name (m->level), m->text);
+      g_assert_true (g_utf8_validate (m->text, -1, NULL));
+      g_assert_null (strchr (m->text, '\n'));
+      if (m->during_scan && m->level == MUGAI_SCAN_MESSAGE_WARNING
+          && g_str_has_prefix (m->text, "Partial message received"))
+        seen = TRUE;
+    }
+  g_assert_true (seen);
+  /* taken: the next take is empty */
+  g_autoptr (GPtrArray) again = mugai_scan_take_messages (NULL);
+  g_assert_cmpuint (again->len, ==, 0);
+
+  g_autofree char *empty = g_dir_make_tmp ("mugai-clamav-empty-XXXXXX", NULL);
+  g_assert_nonnull (empty);
+  MugaiScanSettings none = settings_for (empty);
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (MugaiScanner) no = mugai_scanner_new (&none, &e2);
+  g_rmdir (empty);
+  g_assert_null (no);
+  g_assert_error (e2, MUGAI_SCAN_ERROR, MUGAI_SCAN_ERROR_DATABASE);
+  g_test_message ("%s", e2->message);
+  g_assert_nonnull (strstr (e2->message, "(libclamav: "));
+  g_assert_nonnull (strstr (e2->message, "add the line \"database = DIR\" under [clamav]"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -152,6 +213,7 @@ main (int argc, char **argv)
   g_test_add ("/scan/exceeds-max-is-not-clean", Db, NULL, db_setup, test_exceeds_max_is_not_clean,
               db_teardown);
   g_test_add_func ("/scan/empty-database-refused", test_empty_database_refused);
+  g_test_add ("/scan/messages-kept", Db, NULL, db_setup, test_messages_kept, db_teardown);
   g_test_add ("/scan/db-state-changes", Db, NULL, db_setup, test_db_state_changes, db_teardown);
   return g_test_run ();
 }

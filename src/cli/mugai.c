@@ -32,10 +32,12 @@
 #include "config.h"
 #include "convert.h"
 #include "mailbox.h"
+#include "logline.h"
 #include "mugai-build.h"
 #include "notice.h"
 #include "quarantine.h"
 #include "sanitize.h"
+#include "scan.h"
 
 #define EXIT_DELIVER 0
 #define EXIT_REJECT 3
@@ -133,27 +135,83 @@ summary_print (const Summary *s, FILE *out)
 
 /* ---- one message ------------------------------------------------------------ */
 
-/* Log line for the administrator (key=value, sender text escaped). */
+/* Log lines for the administrator on standard error, one way for all
+ * (logline.h): "mugai: qid=- msgid=<ID> source=FILE key=value ...", the
+ * command having no queue id. */
+static GString *
+log_line (const char *source, const char *msgid)
+{
+  GString *line = g_string_new ("mugai:");
+  mugai_log_ids (line, NULL, msgid);
+  mugai_log_add (line, "source", source ? source : "-");
+  return line;
+}
+
+/* libclamav's own messages while this message was scanned (scan.c keeps
+ * them instead of printing "LibClamAV Warning: ..." on standard error). */
+static void
+log_clamav_messages (const char *source, const char *msgid)
+{
+  guint dropped = 0;
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (&dropped);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      if (m->level == MUGAI_SCAN_MESSAGE_INFO)
+        continue;
+      g_autoptr (GString) line = log_line (source, msgid);
+      mugai_log_add (line, "clamav", mugai_scan_message_level_name (m->level));
+      mugai_log_add (line, "text", m->text);
+      fprintf (stderr, "%s\n", line->str);
+    }
+  if (dropped)
+    {
+      g_autoptr (GString) line = log_line (source, msgid);
+      g_string_append_printf (line, " clamav=dropped count=%u", dropped);
+      fprintf (stderr, "%s\n", line->str);
+    }
+}
+
+/* libclamav's messages about the engine, before any message. */
+static void
+log_engine_messages (void)
+{
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (NULL);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      if (m->level == MUGAI_SCAN_MESSAGE_INFO)
+        continue;
+      g_autoptr (GString) line = g_string_new ("mugai:");
+      mugai_log_add (line, "clamav", mugai_scan_message_level_name (m->level));
+      mugai_log_add (line, "text", m->text);
+      fprintf (stderr, "%s\n", line->str);
+    }
+}
+
+/* The line of a message that was not delivered as it is. */
 static void
 log_result (const char *source, const MugaiReport *report, const GError *error)
 {
-  g_autofree char *src = g_strescape (source ? source : "-", NULL);
+  log_clamav_messages (source, report ? report->message_id : NULL);
   if (error)
     {
-      g_autofree char *msg = g_strescape (error->message, NULL);
-      fprintf (stderr, "mugai: source=\"%s\" verdict=tempfail error=\"%s\"\n", src, msg);
+      g_autoptr (GString) line = log_line (source, NULL);
+      mugai_log_add (line, "verdict", "tempfail");
+      mugai_log_add (line, "error", error->message);
+      fprintf (stderr, "%s\n", line->str);
       return;
     }
   if (report->verdict != MUGAI_VERDICT_REJECT && report->verdict != MUGAI_VERDICT_DISCARD
       && report->verdict != MUGAI_VERDICT_HOLD)
     return;
   const MugaiFinding *f = mugai_report_reject_finding (report);
-  g_autofree char *mid = g_strescape (report->message_id ? report->message_id : "", NULL);
-  g_autofree char *detail_safe = f ? mugai_text_safe_display (f->detail, 200) : g_strdup ("");
-  g_autofree char *detail = g_strescape (detail_safe, NULL);
-  fprintf (stderr, "mugai: source=\"%s\" msgid=\"%s\" verdict=%s reason=%s path=\"%s\" detail=\"%s\"\n",
-           src, mid, mugai_verdict_name (report->verdict),
-           f ? mugai_finding_category_name (f->category) : "unknown", f ? f->path : "", detail);
+  g_autoptr (GString) line = log_line (source, report->message_id);
+  mugai_log_add (line, "verdict", mugai_verdict_name (report->verdict));
+  mugai_log_add (line, "reason", f ? mugai_finding_category_name (f->category) : "unknown");
+  mugai_log_add (line, "path", f ? f->path : "");
+  mugai_log_add (line, "detail", f ? f->detail : "");
+  fprintf (stderr, "%s\n", line->str);
 }
 
 static gboolean
@@ -401,6 +459,8 @@ cmd_sanitize (int argc, char **argv)
       return EXIT_TEMPFAIL;
     }
   g_autoptr (MugaiEngines) engines = mugai_engines_new (policy, &error);
+  /* what libclamav said while loading (an old database): no message yet */
+  log_engine_messages ();
   if (!engines)
     {
       fprintf (stderr, "mugai: %s\n", error->message);

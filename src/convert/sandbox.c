@@ -58,8 +58,11 @@
  *	are off (sysctl, container policy), CLONE_NEWNET alone needs
  *	CAP_SYS_ADMIN, so an unprivileged worker gets neither; the filter
  *	then runs in the host's network namespace and only its seccomp
- *	allowlist (no socket()) keeps it off the network.  This is logged
- *	once at debug level and reported in result->netns.
+ *	allowlist (no socket()) keeps it off the network.  This is a
+ *	security downgrade the administrator must hear of, but this module
+ *	logs nothing: it is reported in result->netns for each run, and
+ *	mugai_sandbox_isolation() tells a caller (the pool, at start and for
+ *	each new generation) what the next filter will get, for it to log.
  *
  * LIMITS
  *	Standard output is bounded by limits->output_max (read at most one
@@ -280,6 +283,17 @@ diagnostics_from (const guint8 *data, gsize len)
 
 /* ---- the child ---- */
 
+/* The namespaces a filter gets (NAMESPACES above): 'U' user and network,
+ * 'N' network only (made with CAP_SYS_ADMIN), '-' none.  In the child,
+ * async-signal-safe. */
+static char
+make_namespaces (void)
+{
+  if (unshare (CLONE_NEWUSER | CLONE_NEWNET) == 0)
+    return 'U';
+  return unshare (CLONE_NEWNET) == 0 ? 'N' : '-';
+}
+
 /* What the child tells the parent through the status pipe, one record per
  * write (atomic: smaller than PIPE_BUF). */
 typedef struct
@@ -374,9 +388,7 @@ child_main (const ChildSetup *c)
   if (sigprocmask (SIG_SETMASK, &none, NULL) != 0)
     child_fail (status, 'g');
 
-  char ns = 'U';
-  if (unshare (CLONE_NEWUSER | CLONE_NEWNET) != 0)
-    ns = unshare (CLONE_NEWNET) == 0 ? 'N' : '-';
+  char ns = make_namespaces ();
   child_tell (status, 'n', ns, 0);
 
   /* After unshare, which changes credentials.  The parent may already be
@@ -636,16 +648,52 @@ read_some (int fd, GByteArray *buf, gsize room)
 
 #define STDERR_KEEP 4096
 
-static void
-log_namespaces_once (char ns)
+MugaiSandboxIsolation
+mugai_sandbox_isolation (void)
 {
-  static gsize once = 0;
-  if (ns == 'U' || !g_once_init_enter (&once))
-    return;
-  g_debug ("sandbox: %s", ns == 'N' ? "no user namespace; network namespace made as root"
-                                    : "no user or network namespace; filters rely on seccomp "
-                                      "alone to stay off the network");
-  g_once_init_leave (&once, 1);
+  pid_t pid = fork ();
+  if (pid < 0)
+    return MUGAI_SANDBOX_ISOLATION_UNKNOWN;
+  if (pid == 0)
+    {
+      char ns = make_namespaces ();
+      _exit (ns == 'U' ? 0 : ns == 'N' ? 1 : 2);
+    }
+  int status = 0;
+  pid_t w;
+  do
+    w = waitpid (pid, &status, 0);
+  while (w < 0 && errno == EINTR);
+  if (w != pid || !WIFEXITED (status))
+    return MUGAI_SANDBOX_ISOLATION_UNKNOWN;
+  switch (WEXITSTATUS (status))
+    {
+    case 0:
+      return MUGAI_SANDBOX_ISOLATION_FULL;
+    case 1:
+      return MUGAI_SANDBOX_ISOLATION_NETNS;
+    default:
+      return MUGAI_SANDBOX_ISOLATION_SECCOMP;
+    }
+}
+
+const char *
+mugai_sandbox_isolation_text (MugaiSandboxIsolation i)
+{
+  switch (i)
+    {
+    case MUGAI_SANDBOX_ISOLATION_FULL:
+      return "user and network namespaces";
+    case MUGAI_SANDBOX_ISOLATION_NETNS:
+      return "no user namespace: a network namespace made with the caller's privileges, "
+             "the filter keeps its capabilities";
+    case MUGAI_SANDBOX_ISOLATION_SECCOMP:
+      return "no user or network namespace: filters rely on seccomp alone to stay off the "
+             "network";
+    case MUGAI_SANDBOX_ISOLATION_UNKNOWN:
+    default:
+      return "unknown: the namespace probe could not run";
+    }
 }
 
 /* Forks, supervises and reaps one child; fills result.  FALSE only for a
@@ -767,7 +815,6 @@ run_child (RunState *st, const char *const *argv, const MugaiSandboxLimits *limi
           while (n < 0 && errno == EINTR);
           if (n == (ssize_t)sizeof cs && cs.kind == 'n')
             {
-              log_namespaces_once (cs.what);
               result->netns = cs.what != '-';
             }
           else if (n == (ssize_t)sizeof cs && cs.kind == 'e')

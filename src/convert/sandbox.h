@@ -132,6 +132,23 @@ gboolean mugai_sandbox_run (MugaiSandboxSlots *slots, guint slot_wait_ms, const 
  * exists.  Best effort, silent. */
 void mugai_sandbox_sweep (pid_t owner);
 
+/* What keeps a filter off the network on this host, for this process's
+ * credentials (user namespaces may be off: sysctl, container policy). */
+typedef enum
+{
+  MUGAI_SANDBOX_ISOLATION_FULL,    /* new user and network namespaces */
+  MUGAI_SANDBOX_ISOLATION_NETNS,   /* a network namespace only (made as root) */
+  MUGAI_SANDBOX_ISOLATION_SECCOMP, /* neither: the seccomp allowlist alone */
+  MUGAI_SANDBOX_ISOLATION_UNKNOWN, /* the probe could not fork */
+} MugaiSandboxIsolation;
+
+/* Forks a child that makes the namespaces a filter run makes, and says
+ * which it got.  Reports, does not log: anything but FULL is a downgrade
+ * that the caller logs as a warning.  Not thread-safe (fork). */
+MugaiSandboxIsolation mugai_sandbox_isolation (void);
+/* A few words for the log; static, never NULL. */
+const char *mugai_sandbox_isolation_text (MugaiSandboxIsolation i);
+
 /* A short reason for the notice and the log; static, never NULL. */
 const char *mugai_sandbox_outcome_text (MugaiSandboxOutcome o, gboolean japanese);
 

@@ -36,36 +36,6 @@ mugai_notice_builtin_template (MugaiLang lang)
   return lang == MUGAI_LANG_EN ? builtin_en : builtin_ja;
 }
 
-char *
-mugai_text_safe_display (const char *utf8, guint max_chars)
-{
-  g_autoptr (GString) out = g_string_new (NULL);
-  guint n = 0;
-  if (!utf8)
-    return g_strdup ("");
-  /* header names and other raw text may not be UTF-8 at all */
-  g_autofree char *valid = g_utf8_make_valid (utf8, -1);
-  for (const char *p = valid; *p; p = g_utf8_next_char (p))
-    {
-      gunichar u = g_utf8_get_char (p);
-      if (n >= max_chars)
-        {
-          g_string_append (out, "…");
-          break;
-        }
-      /* C0/C1 controls, bidi embeddings, overrides and isolates, zero
-       * width characters, line/paragraph separators, BOM */
-      if (u < 0x20 || (u >= 0x7f && u < 0xa0) || (u >= 0x200b && u <= 0x200f)
-          || (u >= 0x2028 && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) || u == 0xfeff
-          || u == 0x061c)
-        g_string_append_printf (out, "<U+%04X>", u);
-      else
-        g_string_append_unichar (out, u);
-      n++;
-    }
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
 static char *
 format_size (gsize size)
 {

@@ -24,6 +24,7 @@
 
 #include <glib.h>
 
+#include "logline.h" /* mugai_text_safe_display() */
 #include "policy.h"
 #include "report.h"
 
@@ -38,5 +39,3 @@ char *mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint om
 /* The line that replaces a payload cut out of a text body. */
 char *mugai_notice_placeholder (MugaiLang lang, const char *kind, const char *name);
 
-/* Safe, readable form of sender text for notices and logs (owned). */
-char *mugai_text_safe_display (const char *utf8, guint max_chars);

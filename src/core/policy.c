@@ -9,6 +9,7 @@
  */
 #include "policy.h"
 
+#include "buildtree.h"
 #include "mugai-build.h"
 #include "mugai-limits.h"
 #include "notice.h"
@@ -63,7 +64,7 @@ mugai_policy_new_default (void)
     .max_pages = 50,
     .office = MUGAI_OFFICE_TEXT,
     .image = MUGAI_IMAGE_REENCODE,
-    .filters_dir = g_strdup (MUGAI_FILTERDIR),
+    .filters_dir = g_strdup (mugai_default_filters_dir ()),
     .soffice = g_strdup ("/usr/bin/soffice"),
     .timeout = 60,
     .cpu = 60,

@@ -9,9 +9,28 @@
  *	scan to the end is reported, not passed.  All-match mode is off: the
  *	first alert decides.
  *
+ *	libclamav's own messages ("LibClamAV Warning: Partial message
+ *	received ...", "LibClamAV Error: cli_loaddbdir() ...") would go
+ *	straight to standard error.  A callback (cl_set_clcb_msg) keeps them
+ *	instead, and the caller takes them with mugai_scan_take_messages()
+ *	and logs them as its own lines, with the queue id and message id it
+ *	knows (this layer knows neither: it reports, the top layer logs).
+ *	The context libclamav hands the callback is the one of the scan
+ *	(cl_scanmap_callback), NULL outside a scan: that is how a message
+ *	about one mail is told from one about loading the database.
+ *
  * LIMITS
  *	Engine limits from the settings (ClamAV's own defaults are 400 MB
  *	scan size and 100 MB file size, far above a mail gateway's needs).
+ *	At most MUGAI_SCAN_MESSAGES_MAX libclamav messages are kept until
+ *	they are taken (a hostile archive can make it warn once per member),
+ *	each cut at 300 characters; the rest are counted.
+ *
+ * THREADS
+ *	A scanner is used by one thread at a time.  The messages kept are
+ *	the process's (libclamav's callback is process-wide), under a lock:
+ *	take them from the thread that scanned, in a process that scans one
+ *	message at a time (a worker, the command).
  */
 #include "scan.h"
 
@@ -19,6 +38,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
+
+#include "buildtree.h"
 
 G_DEFINE_QUARK (mugai-scan-error-quark, mugai_scan_error)
 
@@ -29,15 +50,122 @@ struct _MugaiScanner
   guint signatures;
 };
 
+/* What libclamav is handed as the context of one scan. */
+typedef struct
+{
+  char *reported; /* the first name on_virus_found() saw */
+} ScanContext;
+
 /* libclamav 1.x names some alerts (the scan-limit heuristics) only through
  * this callback, with virname left NULL; the first name wins. */
 static void
 on_virus_found (int fd, const char *virname, void *context)
 {
-  char **first = context;
+  ScanContext *ctx = context;
   (void) fd;
-  if (first && !*first && virname)
-    *first = g_strdup (virname);
+  if (ctx && !ctx->reported && virname)
+    ctx->reported = g_strdup (virname);
+}
+
+/* ---- libclamav's messages ---- */
+
+#define MESSAGE_CHARS_MAX 300
+
+G_LOCK_DEFINE_STATIC (messages);
+static GPtrArray *messages; /* MugaiScanMessage, under the lock */
+static guint messages_dropped;
+
+static void
+message_free (gpointer p)
+{
+  MugaiScanMessage *m = p;
+  g_free (m->text);
+  g_free (m);
+}
+
+static void
+on_message (enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
+{
+  (void) fullmsg;
+  MugaiScanMessageLevel level = severity >= CL_MSG_ERROR  ? MUGAI_SCAN_MESSAGE_ERROR
+                                : severity >= CL_MSG_WARN ? MUGAI_SCAN_MESSAGE_WARNING
+                                                          : MUGAI_SCAN_MESSAGE_INFO;
+  /* "text\n" as libclamav formats it: the line end is ours to write */
+  g_autofree char *text = g_strdup (msg ? msg : "");
+  g_strchomp (text);
+  G_LOCK (messages);
+  if (!messages)
+    messages = g_ptr_array_new_with_free_func (message_free);
+  if (messages->len < MUGAI_SCAN_MESSAGES_MAX)
+    {
+      MugaiScanMessage *m = g_new0 (MugaiScanMessage, 1);
+      m->level = level;
+      m->during_scan = context != NULL;
+      /* raw octets of libclamav's (the mail's words in it, maybe): kept
+       * valid and bounded here, escaped by whoever writes the line */
+      g_autofree char *valid = g_utf8_make_valid (text, -1);
+      m->text = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1), MESSAGE_CHARS_MAX));
+      g_ptr_array_add (messages, m);
+    }
+  else
+    messages_dropped++;
+  G_UNLOCK (messages);
+}
+
+GPtrArray *
+mugai_scan_take_messages (guint *dropped)
+{
+  G_LOCK (messages);
+  GPtrArray *out = g_steal_pointer (&messages);
+  if (dropped)
+    *dropped = messages_dropped;
+  messages_dropped = 0;
+  G_UNLOCK (messages);
+  return out ? out : g_ptr_array_new_with_free_func (message_free);
+}
+
+const char *
+mugai_scan_message_level_name (MugaiScanMessageLevel level)
+{
+  switch (level)
+    {
+    case MUGAI_SCAN_MESSAGE_ERROR:
+      return "error";
+    case MUGAI_SCAN_MESSAGE_WARNING:
+      return "warning";
+    case MUGAI_SCAN_MESSAGE_INFO:
+    default:
+      return "info";
+    }
+}
+
+/* A database that gives no signature, said so that a newcomer knows the
+ * one line to add (README, Using it).  why: libclamav's cl_strerror(),
+ * or NULL for a directory without signatures.  What libclamav said
+ * while loading (cli_loaddbdir(): No supported database files found) is
+ * taken from the messages kept and told here, once, instead of on
+ * standard error. */
+static void
+database_error (GError **error, const char *database, const char *why)
+{
+  g_autoptr (GString) said = g_string_new (NULL);
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (NULL);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      if (m->during_scan || m->level < MUGAI_SCAN_MESSAGE_WARNING || said->len > 0)
+        continue;
+      g_string_printf (said, " (libclamav: %s)", m->text);
+    }
+  const char *tree = mugai_build_tree ();
+  g_autofree char *test_set = tree ? g_strdup_printf (
+                                  "; this build tree has a test set: database = %s/tests", tree)
+                                   : g_strdup ("");
+  g_set_error (error, MUGAI_SCAN_ERROR, MUGAI_SCAN_ERROR_DATABASE,
+               "no loadable ClamAV signatures in %s%s%s%s: add the line \"database = DIR\" under "
+               "[clamav] in the configuration file (--config FILE), DIR a directory of ClamAV "
+               "signatures (freshclam keeps them in /var/lib/clamav)%s",
+               database, why ? ": " : "", why ? why : "", said->str, test_set);
 }
 
 static gboolean
@@ -47,6 +175,8 @@ global_init (GError **error)
   static cl_error_t status = CL_SUCCESS;
   if (g_once_init_enter (&once))
     {
+      /* before cl_init, so that not even its messages reach stderr */
+      cl_set_clcb_msg (on_message);
       status = cl_init (CL_INIT_DEFAULT);
       g_once_init_leave (&once, 1);
     }
@@ -97,17 +227,9 @@ mugai_scanner_new (const MugaiScanSettings *settings, GError **error)
 
   unsigned int sigs = 0;
   cl_error_t r = cl_load (settings->database, s->engine, &sigs, CL_DB_STDOPT);
-  if (r != CL_SUCCESS)
+  if (r != CL_SUCCESS || sigs == 0)
     {
-      g_set_error (error, MUGAI_SCAN_ERROR, MUGAI_SCAN_ERROR_DATABASE,
-                   "cannot load the ClamAV database %s: %s", settings->database, cl_strerror (r));
-      return NULL;
-    }
-  if (sigs == 0)
-    {
-      g_set_error (error, MUGAI_SCAN_ERROR, MUGAI_SCAN_ERROR_DATABASE,
-                   "no signatures in the ClamAV database %s (run freshclam, or see [clamav] database)",
-                   settings->database);
+      database_error (error, settings->database, r != CL_SUCCESS ? cl_strerror (r) : NULL);
       return NULL;
     }
   r = cl_engine_compile (s->engine);
@@ -191,12 +313,13 @@ mugai_scanner_scan (MugaiScanner *scanner, const void *data, gsize len, const ch
       return FALSE;
     }
   const char *virname = NULL;
-  g_autofree char *reported = NULL;
+  ScanContext ctx = { 0 };
   unsigned long scanned = 0;
   struct cl_scan_options options = scanner->options;
   cl_error_t r = cl_scanmap_callback (map, name, &virname, &scanned, scanner->engine, &options,
-                                      &reported);
+                                      &ctx);
   cl_fmap_close (map);
+  g_autofree char *reported = g_steal_pointer (&ctx.reported);
   if (r == CL_CLEAN)
     return TRUE;
   if (r == CL_VIRUS)
@@ -221,10 +344,7 @@ mugai_scanner_check_database (const char *database, guint *signatures, GError **
   cl_error_t r = cl_countsigs (database, CL_COUNTSIGS_ALL, &sigs);
   if (r != CL_SUCCESS || sigs == 0)
     {
-      g_set_error (error, MUGAI_SCAN_ERROR, MUGAI_SCAN_ERROR_DATABASE,
-                   "no loadable ClamAV signatures in %s%s%s (run freshclam, or see [clamav] "
-                   "database)",
-                   database, r != CL_SUCCESS ? ": " : "", r != CL_SUCCESS ? cl_strerror (r) : "");
+      database_error (error, database, r != CL_SUCCESS ? cl_strerror (r) : NULL);
       return FALSE;
     }
   if (signatures)

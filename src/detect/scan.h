@@ -91,3 +91,33 @@ gboolean mugai_scanner_check_database (const char *database, guint *signatures, 
 
 /* Fingerprint of the database directory; NULL when it cannot be read. */
 char *mugai_scanner_db_state (const char *database);
+
+/* libclamav's own messages (see scan.c): kept, not printed, until the
+ * caller takes them and logs them with the ids of the message it was
+ * working on.  At most this many are kept between two takes; the rest
+ * are only counted (a hostile archive can make libclamav warn once per
+ * member). */
+#define MUGAI_SCAN_MESSAGES_MAX 32
+
+typedef enum
+{
+  MUGAI_SCAN_MESSAGE_INFO,    /* CL_MSG_INFO_VERBOSE (only with cl_debug) */
+  MUGAI_SCAN_MESSAGE_WARNING, /* "LibClamAV Warning:" */
+  MUGAI_SCAN_MESSAGE_ERROR,   /* "LibClamAV Error:" */
+} MugaiScanMessageLevel;
+
+typedef struct
+{
+  MugaiScanMessageLevel level;
+  gboolean during_scan; /* about a scanned buffer, not the engine */
+  char *text;           /* without libclamav's prefix and line end; valid
+                         * UTF-8, at most 300 characters, NOT escaped */
+} MugaiScanMessage;
+
+/* The messages kept since the last take, oldest first (owned, never
+ * NULL); *dropped (may be NULL): how many more there were. */
+GPtrArray *mugai_scan_take_messages (guint *dropped);
+
+/* "error", "warning", "info" */
+const char *mugai_scan_message_level_name (MugaiScanMessageLevel level);
+

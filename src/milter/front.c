@@ -54,6 +54,7 @@
 #include "config.h"
 #include "edits.h"
 #include "ipc.h"
+#include "logline.h"
 #include "quarantine.h"
 #include "report.h"
 
@@ -87,6 +88,8 @@ typedef struct
   int fd;          /* the spool file once it is not */
   gsize size;
   gboolean spool_failed;
+  char *spool_error; /* why, for the line at end of message */
+  char *msgid;       /* the Message-ID field as it came, for log lines */
   gboolean in_message;
   gint64 started;
 } Session;
@@ -128,6 +131,8 @@ message_reset (Session *s)
   s->fd = -1;
   s->size = 0;
   s->spool_failed = FALSE;
+  g_clear_pointer (&s->spool_error, g_free);
+  g_clear_pointer (&s->msgid, g_free);
 }
 
 static gboolean
@@ -183,19 +188,24 @@ spool_append (Session *s, const void *data, gsize len)
       s->fd = spool_open (st.spool_dir);
       if (s->fd < 0)
         {
-          g_warning ("front: cannot create a spool file in %s: %s", st.spool_dir, g_strerror (errno));
+          /* logged at end of message, where the queue id is known */
+          s->spool_error = g_strdup_printf ("cannot create a spool file in %s: %s", st.spool_dir,
+                                            g_strerror (errno));
           s->spool_failed = TRUE;
           g_free (st.spool_dir);
           return;
         }
       g_free (st.spool_dir);
       if (!write_all (s->fd, s->mem->data, s->mem->len))
-        s->spool_failed = TRUE;
+        {
+          s->spool_error = g_strdup_printf ("spool write failed: %s", g_strerror (errno));
+          s->spool_failed = TRUE;
+        }
       g_clear_pointer (&s->mem, g_byte_array_unref);
     }
   if (!s->spool_failed && !write_all (s->fd, data, len))
     {
-      g_warning ("front: spool write failed: %s", g_strerror (errno));
+      s->spool_error = g_strdup_printf ("spool write failed: %s", g_strerror (errno));
       s->spool_failed = TRUE;
     }
 }
@@ -259,12 +269,13 @@ reply_text (const char *text)
 {
   /* smfi_setreply: printable ASCII, '%' doubled */
   g_autoptr (GString) out = g_string_new ("mugai: ");
-  for (const char *p = text; *p && out->len < 400; p++)
+  g_autoptr (GString) ascii = g_string_new (NULL);
+  mugai_text_append_ascii (ascii, text, 400 - out->len);
+  for (const char *p = ascii->str; *p && out->len < 400; p++)
     {
-      char c = ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) ? *p : '?';
-      if (c == '%')
+      if (*p == '%')
         g_string_append_c (out, '%');
-      g_string_append_c (out, c);
+      g_string_append_c (out, *p);
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
@@ -326,6 +337,18 @@ replace_body (SMFICTX *ctx, int fd)
   if (off == 0) /* an empty body is still a replacement */
     return smfi_replacebody (ctx, (unsigned char *) "", 0) == MI_SUCCESS;
   return TRUE;
+}
+
+/* A log line about the message of session s: "front: qid=Q msgid=<M>"
+ * and the pairs the caller adds.  The message id is the worker's when it
+ * answered, else the Message-ID field as Postfix passed it (the front
+ * parses nothing; the id is only escaped, like any text from a mail). */
+static GString *
+front_line (const Session *s, const char *qid, const Answer *a)
+{
+  GString *line = g_string_new ("front:");
+  mugai_log_ids (line, qid, a && a->message_id && *a->message_id ? a->message_id : s->msgid);
+  return line;
 }
 
 /* The audit log, opened again when it could not be before (a directory
@@ -391,7 +414,11 @@ write_audit (Session *s, const char *qid, const char *action, const char *reason
   MugaiAudit *log = audit_get (&error);
   if (log && mugai_audit_write (log, &rec, &error))
     return TRUE;
-  g_warning ("front: qid=%s action=%s audit record not written: %s", qid, action, error->message);
+  g_autoptr (GString) line = front_line (s, qid, a);
+  mugai_log_add (line, "action", action);
+  mugai_log_add (line, "error", "audit record not written");
+  mugai_log_add (line, "detail", error->message);
+  g_warning ("%s", line->str);
   return FALSE;
 }
 
@@ -482,12 +509,20 @@ on_envrcpt (SMFICTX *ctx, char **argv)
   return SMFIS_CONTINUE;
 }
 
+/* Octets of a Message-ID field kept for the log (RFC 5322 lines are at
+ * most 998; the log line cuts at MUGAI_LOG_VALUE_MAX characters). */
+#define FRONT_MSGID_MAX 998
+
 static sfsistat
 on_header (SMFICTX *ctx, char *name, char *value)
 {
   Session *s = smfi_getpriv (ctx);
   if (!s)
     return SMFIS_TEMPFAIL;
+  /* the first Message-ID, for log lines only (cut: the logs cut it
+   * again; nothing here reads it as anything but text) */
+  if (!s->msgid && g_ascii_strcasecmp (name, "Message-ID") == 0)
+    s->msgid = g_strstrip (g_strdelimit (g_strndup (value, FRONT_MSGID_MAX), "\r\n\t", ' '));
   spool_append (s, name, strlen (name));
   spool_append (s, ": ", 2);
   /* folded values arrive with bare "\n": the spool is CRLF throughout */
@@ -542,12 +577,18 @@ on_eom (SMFICTX *ctx)
 
   if (s->spool_failed)
     {
+      g_autoptr (GString) line = front_line (s, qid, NULL);
+      mugai_log_add (line, "error", s->spool_error ? s->spool_error : "spool write failed");
+      g_warning ("%s", line->str);
       write_audit (s, qid, "tempfail", "spool write failed", NULL);
       return tempfail (ctx, "cannot spool the message; try again later");
     }
   int spool = spool_finish (s);
   if (spool < 0)
     {
+      g_autoptr (GString) line = front_line (s, qid, NULL);
+      mugai_log_addf (line, "error", "cannot pass the spooled message: %s", g_strerror (errno));
+      g_warning ("%s", line->str);
       write_audit (s, qid, "tempfail", "spool failed", NULL);
       return tempfail (ctx, "cannot spool the message; try again later");
     }
@@ -555,7 +596,10 @@ on_eom (SMFICTX *ctx)
   int sock = connect_pool (st.queue_timeout);
   if (sock < 0)
     {
-      g_warning ("front: qid=%s cannot reach the worker pool: %s", qid, g_strerror (errno));
+      g_autoptr (GString) line = front_line (s, qid, NULL);
+      mugai_log_add (line, "error", "cannot reach the worker pool");
+      mugai_log_add (line, "detail", g_strerror (errno));
+      g_warning ("%s", line->str);
       close (spool);
       write_audit (s, qid, "tempfail", "worker pool unavailable", NULL);
       return tempfail (ctx, "no worker available; try again later");
@@ -566,7 +610,10 @@ on_eom (SMFICTX *ctx)
   g_autoptr (GVariant) hello = mugai_ipc_recv (sock, MUGAI_IPC_HELLO, queue_deadline, NULL, &error);
   if (!hello)
     {
-      g_warning ("front: qid=%s no worker within %us: %s", qid, st.queue_timeout, error->message);
+      g_autoptr (GString) line = front_line (s, qid, NULL);
+      mugai_log_addf (line, "error", "no worker within %us", st.queue_timeout);
+      mugai_log_add (line, "detail", error->message);
+      g_warning ("%s", line->str);
       close (sock);
       close (spool);
       write_audit (s, qid, "tempfail", "all workers busy", NULL);
@@ -609,8 +656,12 @@ on_eom (SMFICTX *ctx)
       if (g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT) && worker_pid > 1)
         kill ((pid_t) worker_pid, SIGKILL);
       close (sock);
-      g_warning ("front: qid=%s worker pid=%u %s: %s", qid, worker_pid,
-                 timeout ? "passed its deadline and was killed" : "failed", error->message);
+      g_autoptr (GString) line = front_line (s, qid, NULL);
+      g_string_append_printf (line, " worker=%u", worker_pid);
+      mugai_log_add (line, "error",
+                     timeout ? "worker passed its deadline and was killed" : "worker failed");
+      mugai_log_add (line, "detail", error->message);
+      g_warning ("%s", line->str);
       write_audit (s, qid, "tempfail", timeout ? "processing timed out" : "worker failed", NULL);
       return tempfail (ctx, timeout ? "processing timed out; try again later"
                                     : "processing failed; try again later");
@@ -661,8 +712,13 @@ on_eom (SMFICTX *ctx)
       break;
     case MUGAI_VERDICT_TEMPFAIL:
     default:
-      write_audit (s, qid, "tempfail", a.reply, &a);
-      g_warning ("front: qid=%s deferred: %s", qid, a.reply);
+      {
+        write_audit (s, qid, "tempfail", a.reply, &a);
+        g_autoptr (GString) line = front_line (s, qid, &a);
+        mugai_log_add (line, "action", "tempfail");
+        mugai_log_add (line, "reason", a.reply);
+        g_warning ("%s", line->str);
+      }
       ret = tempfail (ctx, a.reply);
       break;
     }

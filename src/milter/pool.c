@@ -50,6 +50,7 @@
 
 #include "config.h"
 #include "convert.h"
+#include "logline.h"
 #include "sandbox.h"
 #include "sanitize.h"
 #include "scan.h"
@@ -159,12 +160,54 @@ reap (Pool *pool, gboolean stopping)
     }
 }
 
+/* libclamav's messages of loading an engine (an old database, a
+ * signature it skipped), logged here, before the workers are forked: a
+ * worker logs only those of its own messages. */
+static void
+log_clamav_messages (void)
+{
+  guint dropped = 0;
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (&dropped);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      g_autoptr (GString) line = g_string_new ("pool:");
+      mugai_log_add (line, "clamav", mugai_scan_message_level_name (m->level));
+      mugai_log_add (line, "text", m->text);
+      /* about the engine, not a mail: libclamav's warnings (a database
+       * older than 7 days) are the administrator's too */
+      g_log (G_LOG_DOMAIN,
+             m->level == MUGAI_SCAN_MESSAGE_INFO ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_WARNING, "%s",
+             line->str);
+    }
+  if (dropped)
+    g_message ("pool: clamav=dropped count=%u", dropped);
+}
+
+/* A filter run without namespaces is a security downgrade (sandbox.c,
+ * NAMESPACES): said at start and for each generation, as a warning. */
+static void
+log_isolation (void)
+{
+  MugaiSandboxIsolation iso = mugai_sandbox_isolation ();
+  if (iso == MUGAI_SANDBOX_ISOLATION_FULL)
+    return;
+  g_autoptr (GString) line = g_string_new ("pool:");
+  mugai_log_add (line, "sandbox", iso == MUGAI_SANDBOX_ISOLATION_NETNS     ? "netns-only"
+                                  : iso == MUGAI_SANDBOX_ISOLATION_SECCOMP ? "seccomp-only"
+                                                                          : "unknown");
+  mugai_log_add (line, "detail", mugai_sandbox_isolation_text (iso));
+  g_warning ("%s", line->str);
+}
+
 /* Replaces the running generation: fresh workers forked from the new
  * policy and engines, the old ones asked to leave after their message. */
 static void
 new_generation (Pool *pool, MugaiPolicy *policy, MugaiEngines *engines, const char *why)
 {
   guint old = pool->generation;
+  log_clamav_messages ();
+  log_isolation ();
   /* one cap on filters for old and new workers together */
   mugai_engines_share_slots (engines, pool->engines);
   /* the old ones stay alive in the old workers only (fork copied them) */
@@ -198,7 +241,10 @@ reload_take (Pool *pool, GError **error)
     return FALSE;
   MugaiEngines *engines = mugai_engines_new (fresh, error);
   if (!engines)
-    return FALSE;
+    {
+      log_clamav_messages ();
+      return FALSE;
+    }
   new_generation (pool, g_steal_pointer (&fresh), engines, "configuration reloaded");
   return TRUE;
 }
@@ -232,6 +278,7 @@ check_database (Pool *pool)
   MugaiEngines *engines = mugai_engines_new (pool->policy, &error);
   if (!engines)
     {
+      log_clamav_messages ();
       g_warning ("pool: new ClamAV database not loaded, keeping the running engine: %s",
                  error->message);
       g_free (pool->db_state);
@@ -253,11 +300,13 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
   };
   g_autoptr (GError) error = NULL;
   pool.engines = mugai_engines_new (policy, &error);
+  log_clamav_messages ();
   if (!pool.engines)
     {
       g_critical ("pool: %s", error->message);
       return 1;
     }
+  log_isolation ();
   pool.db_state = mugai_scanner_db_state (policy->clamav.database);
   pool.next_db_check = g_get_monotonic_time () + (gint64) policy->clamav_reload * G_USEC_PER_SEC;
 

@@ -46,9 +46,11 @@
 
 #include "edits.h"
 #include "ipc.h"
+#include "logline.h"
 #include "mugai-build.h"
 #include "quarantine.h"
 #include "sanitize.h"
+#include "scan.h"
 
 static volatile sig_atomic_t leave_requested;
 
@@ -125,7 +127,8 @@ result_to_variant (const Result *r)
                         r->sanitize_ms);
 }
 
-/* SMTP reply texts are ASCII: sender text in a finding is escaped. */
+/* SMTP reply texts are ASCII: sender text in a finding is made so
+ * (mugai_text_append_ascii). */
 static char *
 ascii_reason (const MugaiFinding *f)
 {
@@ -135,8 +138,7 @@ ascii_reason (const MugaiFinding *f)
   if (f->detail && *f->detail)
     {
       g_string_append (out, ": ");
-      for (const char *p = f->detail; *p && out->len < 200; p++)
-        g_string_append_c (out, ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) ? *p : '?');
+      mugai_text_append_ascii (out, f->detail, 200);
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
@@ -184,6 +186,36 @@ body_to_memfd (const char *data, gsize len, GError **error)
       off += (gsize) w;
     }
   return fd;
+}
+
+/* libclamav's messages about this message (scan.c keeps them), as lines
+ * of ours with its ids.  A warning about a mail (a partial MIME message,
+ * a broken archive) is the mail's, not the gateway's: LOG_INFO; an error
+ * of libclamav's own: LOG_WARNING. */
+static void
+log_clamav_messages (const char *queue_id, const char *message_id)
+{
+  guint dropped = 0;
+  g_autoptr (GPtrArray) kept = mugai_scan_take_messages (&dropped);
+  for (guint i = 0; i < kept->len; i++)
+    {
+      const MugaiScanMessage *m = kept->pdata[i];
+      g_autoptr (GString) line = g_string_new ("worker:");
+      mugai_log_ids (line, queue_id, message_id);
+      mugai_log_add (line, "clamav", mugai_scan_message_level_name (m->level));
+      mugai_log_add (line, "text", m->text);
+      GLogLevelFlags level = m->level == MUGAI_SCAN_MESSAGE_ERROR     ? G_LOG_LEVEL_WARNING
+                             : m->level == MUGAI_SCAN_MESSAGE_WARNING ? G_LOG_LEVEL_MESSAGE
+                                                                      : G_LOG_LEVEL_DEBUG;
+      g_log (G_LOG_DOMAIN, level, "%s", line->str);
+    }
+  if (dropped)
+    {
+      g_autoptr (GString) line = g_string_new ("worker:");
+      mugai_log_ids (line, queue_id, message_id);
+      g_string_append_printf (line, " clamav=dropped count=%u", dropped);
+      g_message ("%s", line->str);
+    }
 }
 
 static void
@@ -261,7 +293,9 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
       MugaiSanitizeOptions opts = { .quarantine_id = entry->id,
                                     .crlf = TRUE,
                                     .convert_deadline = t0 + MAX (budget - reserve, 0) };
-      if (!mugai_sanitize (input, policy, engines, &opts, &output, &report, &error))
+      gboolean ok = mugai_sanitize (input, policy, engines, &opts, &output, &report, &error);
+      log_clamav_messages (queue_id, report ? report->message_id : NULL);
+      if (!ok)
         {
           result_tempfail (&r, "internal error: %s", error->message);
           goto answer;
@@ -278,8 +312,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
     {
       /* "550 5.7.1 virus <name> found": signature names are ASCII */
       g_autoptr (GString) v = g_string_new ("virus ");
-      for (const char *p = report->virus; *p && v->len < 200; p++)
-        g_string_append_c (v, ((guchar) *p > 0x20 && (guchar) *p < 0x7f) ? *p : '?');
+      mugai_text_append_ascii (v, report->virus, 200);
       g_string_append (v, " found");
       r.reply = g_string_free (g_steal_pointer (&v), FALSE);
     }
@@ -314,7 +347,13 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
 
 answer:
   if (!mugai_ipc_send (conn, result_to_variant (&r), r.body_fd, &error))
-    g_warning ("worker: cannot answer the front (qid=%s): %s", queue_id, error->message);
+    {
+      g_autoptr (GString) line = g_string_new ("worker:");
+      mugai_log_ids (line, queue_id, report ? report->message_id : NULL);
+      mugai_log_add (line, "error", "cannot answer the front");
+      mugai_log_add (line, "detail", error->message);
+      g_warning ("%s", line->str);
+    }
   alarm (0);
   result_clear (&r);
   g_clear_pointer (&output, g_bytes_unref);

@@ -17,8 +17,8 @@
  *	characters in strings, and every string is made valid UTF-8 first.
  *	The syslog line is for people reading maillog next to Postfix's
  *	own lines, so it follows Postfix's "QUEUEID: key=value, ..." form;
- *	there the text from the mail is cut with mugai_text_safe_display()
- *	and escaped with g_strescape(), like the rest of mugai's log lines.
+ *	there the text from the mail is cut and escaped with
+ *	mugai_log_escape(), like the rest of mugai's log lines.
  *
  *	Fail closed and durable: mugai_audit_write() returns only once the
  *	line is on disk (fdatasync(2)), and the front sends no reply that
@@ -61,6 +61,7 @@
 #include <unistd.h>
 #include <json-glib/json-glib.h>
 
+#include "logline.h"
 #include "notice.h"
 
 /* One record waiting for the flush that makes it durable (on the stack of
@@ -315,13 +316,12 @@ mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
-/* Text from the mail, fit for a log line: valid UTF-8, no controls, cut,
- * then quotes, backslashes and non-ASCII escaped. */
+/* Text from the mail, fit for a log line (logline.h: valid UTF-8, no
+ * controls, cut, then quotes, backslashes and non-ASCII escaped). */
 static char *
 log_text (const char *text, guint max_chars)
 {
-  g_autofree char *safe = mugai_text_safe_display (text ? text : "", max_chars);
-  return g_strescape (safe, NULL);
+  return mugai_log_escape (text, max_chars);
 }
 
 /* Postfix's own form for addresses: from=<a@b>, from=<> for the null

@@ -68,6 +68,7 @@
 #include <unistd.h>
 #include <json-glib/json-glib.h>
 
+#include "logline.h"
 #include "notice.h"
 
 /* "20261122T004644Z-0123456789ab" */
@@ -109,8 +110,7 @@ check_id (const char *id, GError **error)
   if (mugai_quarantine_id_is_valid (id))
     return TRUE;
   /* the id comes from a command line: show it, but harmlessly */
-  g_autofree char *safe = mugai_text_safe_display (id, 60);
-  g_autofree char *escaped = g_strescape (safe, NULL);
+  g_autofree char *escaped = mugai_log_escape (id, 60);
   g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                "\"%s\" is not a quarantine id (they look like 20261122T004644Z-0123456789ab)",
                escaped);

@@ -735,6 +735,18 @@ def sc_poison(ctx):
             continue
         aprob += ["%s: %s" % (p.ident, x) for x in judge_audit(qids[-1][0], "4xx", aidx)]
     ctx.ok(not aprob, "the poison messages are audited as tempfail", aprob)
+    # The front's line about each: key=value with the Postfix queue id and
+    # the Message-ID (the front parses nothing: the field as it came)
+    mlog = h.tail(m.log, 0, lines=1000000)
+    lprob = []
+    for p, what in ((hang, "error=\"worker passed its deadline and was killed\""),
+                    (crash, "error=\"worker failed\"")):
+        qids = rejects.get(p.sender, [])
+        want = "front: qid=%s msgid=<%s@internet.test> " % (qids[-1][0] if qids else "?", p.ident)
+        if not any(want in l and what in l for l in mlog):
+            lprob.append("%s: no line with %r and %s" % (p.ident, want, what))
+    ctx.ok(not lprob, "the front logs each poison message with qid= and msgid=",
+           lprob + [l for l in mlog if "front:" in l][-6:])
     # The pool recovered: the next messages go through.
     after = []
     for n, (key, data) in enumerate(jp[:4], 1):
