@@ -42,6 +42,14 @@ typedef enum
 char *mugai_charset_decode (const char *data, gsize len, const char *declared, char **used,
                             MugaiCharsetQuality *quality);
 
+/* The same, with hints: charsets the message declares elsewhere (its text
+ * parts), tried first for 8-bit text that is not UTF-8 and does not fit
+ * the declared charset, as mail clients do for raw 8-bit headers.  hints
+ * is NULL-terminated, or NULL. */
+char *mugai_charset_decode_hinted (const char *data, gsize len, const char *declared,
+                                   const char *const *hints, char **used,
+                                   MugaiCharsetQuality *quality);
+
 /* Strict conversion to UTF-8 in one named charset; NULL when the octets
  * are not valid in it or the charset is unknown. */
 char *mugai_charset_convert_strict (const char *data, gsize len, const char *charset,

@@ -748,3 +748,77 @@ def from_display_name(msg):
         return value.addresses[0].display_name
     except Exception:  # noqa: BLE001
         return None
+
+
+# ---------------------------------------------------------------------------
+# Garbled text (issue 11): judges over the decoded output
+
+
+# ISO-2022-JP whose escape bytes were dropped: "$B" opens a run of JIS
+# pairs and "(B" (or "(J") closes it, the ESC before each gone.  A run of
+# at least one pair of printable JIS octets between them.
+ISO2022_STRIPPED = re.compile(r"\$[B@](?:[\x21-\x7e]{2})+?\([BJ]")
+
+
+def garbled_problems(text, where):
+    """Problems of one decoded text (Subject or a text part): U+FFFD, or
+    ISO-2022-JP with its escapes dropped.  Returns a list of texts."""
+    if text is None:
+        return []
+    problems = []
+    if "\ufffd" in text:
+        i = text.index("\ufffd")
+        problems.append("%s holds %d U+FFFD, first near %s"
+                        % (where, text.count("\ufffd"), short(text[max(0, i - 20):i + 20], 60)))
+    m = ISO2022_STRIPPED.search(text)
+    if m:
+        problems.append("%s holds ISO-2022-JP with its escapes dropped: %s" % (where, short(m.group(0), 60)))
+    return problems
+
+
+def check_garbled(checked):
+    """The garbled check over a Checked output: its Subject and every
+    text/plain leaf (inner messages' Subjects too)."""
+    if checked.msg is None:
+        return []
+    subject, problem = header_str(checked.msg, "Subject")
+    problems = [problem] if problem else []
+    problems += garbled_problems(subject, "Subject")
+    for n, s in enumerate(checked.inner_subjects, 1):
+        problems += garbled_problems(s, "inner message %d Subject" % n)
+    for path, text in checked.texts:
+        problems += garbled_problems(text, "text part %s" % (path or "(top)"))
+    return problems
+
+
+def original_subject(original):
+    """The original's Subject as Python decodes it, or None when Python
+    cannot read it cleanly (raw 8-bit, unknown charset, U+FFFD): only a
+    clean reading can tell that mugai changed a subject."""
+    if original is None:
+        return None
+    try:
+        msg = email.message_from_bytes(original, policy=email.policy.default)
+        raw = msg.get("Subject")
+        if raw is None:
+            return None
+        text = str(raw)
+    except Exception:  # noqa: BLE001
+        return None
+    if "\ufffd" in text or re.search("[\udc80-\udcff]", text) or ISO2022_STRIPPED.search(text):
+        return None
+    return text
+
+
+def subject_changed(checked, original):
+    """True when the original's Subject, as Python reads it cleanly, differs
+    from the output's (white space and the JIS / CP932 look-alikes folded;
+    control characters count as white space)."""
+    before = original_subject(original)
+    if before is None or checked.msg is None:
+        return False
+    after, _problem = header_str(checked.msg, "Subject")
+    if after is None:
+        return True
+    squash = lambda s: fold(re.sub(r"[\x00-\x1f\x7f]", " ", s)).strip().replace(" ", "")  # noqa: E731
+    return squash(before) != squash(after)
