@@ -967,7 +967,9 @@ plausibility (const char *utf8, Lang lang)
               score -= 3;
             break;
           case LANG_CYRILLIC:
-            if (u >= 0x0430 && u <= 0x045f)
+            if (in_word && u >= 0x0400 && u <= 0x045f)
+              score -= 2; /* a Cyrillic letter inside a Latin word */
+            else if (u >= 0x0430 && u <= 0x045f)
               score += 3;
             else if (u >= 0x0400 && u <= 0x042f)
               score += (prev >= 0x0400 && prev <= 0x045f) ? -2 : 3;
@@ -987,6 +989,11 @@ plausibility (const char *utf8, Lang lang)
               score -= in_word ? 4 : 2;
             break;
           case LANG_THAI:
+            if (in_word)
+              {
+                score -= 2;
+                break;
+              }
             /* consonants; vowels and tone marks only where Thai writes
              * them (after a consonant, or a leading vowel before one) */
             if (u >= 0x0e01 && u <= 0x0e2e)

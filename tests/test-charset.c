@@ -106,15 +106,16 @@ static const DecodeCase decode_cases[] = {
     "〜‖−¢£¬", "euc-jp", MUGAI_CHARSET_DECLARED },
   { "wave-dash-sjis", "\x81\x60\x81\x61\x81\x7c\x81\x91\x81\x92\x81\xca", -1, "shift_jis",
     "～∥－￠￡￢", "shift_jis", MUGAI_CHARSET_DECLARED },
-  /* carrier emoji in ISO-2022-JP, the subject of issue 11 ("件名" and an
+  /* carrier emoji in ISO-2022-JP, the subject of issue 11 ("題名" and an
    * au emoji, 0x765E): KDDI e-mail JIS 765E is KDDI Shift_JIS F6DC,
    * U+1F3A4 MICROPHONE in EmojiSources.txt; 753A is F659, U+26A0 */
-  { "kddi-emoji-subject", "\x1b$BBjL>v^\x1b(B", -1, "iso-2022-jp", "件名\xf0\x9f\x8e\xa4",
+  { "kddi-emoji-subject", "\x1b$BBjL>v^\x1b(B", -1, "iso-2022-jp", "題名\xf0\x9f\x8e\xa4",
     "iso-2022-jp", MUGAI_CHARSET_DECLARED },
   { "kddi-emoji-body", "\x1b$BK\\J8\x1b(B\x1b$Bu:\x1b(B", -1, "iso-2022-jp", "本文\xe2\x9a\xa0",
     "iso-2022-jp", MUGAI_CHARSET_DECLARED },
-  /* a KDDI code with no Unicode equivalent: U+3013, and the quality says so */
-  { "kddi-unmapped-geta", "\x1b$BF|u!\x1b(B", -1, "iso-2022-jp", "日〓", "iso-2022-jp",
+  /* a KDDI code with no Unicode equivalent (7729, KDDI F748 "MobileQ"):
+   * U+3013, and the quality says so */
+  { "kddi-unmapped-geta", "\x1b$BF|w)\x1b(B", -1, "iso-2022-jp", "日〓", "iso-2022-jp",
     MUGAI_CHARSET_LOSSY },
   /* rows 0x79-0x7C without KDDI evidence stay CP932's NEC-selected kanji */
   { "nec-selected-taka", "\x1b$B|b66\x1b(B", -1, "iso-2022-jp", "髙橋", "iso-2022-jp",
