@@ -1123,8 +1123,10 @@ jis_rare_kanji (const char *data, gsize len, gboolean euc)
 
 /* 8-bit text that is not UTF-8: the hints first (charsets the message
  * declares elsewhere, as mail clients use them), then the candidates.
- * A Japanese reading gets half again its score ("Japanese first"), so
- * that only a clearly better reading in another language displaces it. */
+ * A hint's reading and a Japanese one get half again their score
+ * ("Japanese first"; a hint first of all), so that only a clearly better
+ * reading in another language displaces them: a Shift_JIS subject beside
+ * an ISO-8859-1 body stays Japanese. */
 static gboolean
 detect_8bit (const char *data, gsize len, const char *const *hints, Reading *best)
 {
@@ -1145,12 +1147,11 @@ detect_8bit (const char *data, gsize len, const char *const *hints, Reading *bes
                       || (g_str_equal (canon, "koi8-u") && candidates[c].lang == LANG_CYRILLIC)
                       || (g_str_equal (canon, "tis-620") && candidates[c].lang == LANG_THAI)))
           lang = candidates[c].lang;
-      if (plausibility (text, lang) > 0)
-        {
-          reading_take (best, text, canon ? canon : hints[h], G_MAXLONG);
-          return TRUE;
-        }
-      g_free (text);
+      /* as a Japanese reading: half again its score, and ahead on a tie */
+      long sc = plausibility (text, lang);
+      if (sc > 0)
+        sc += sc / 2 + 1;
+      reading_take (best, text, canon ? canon : hints[h], sc);
     }
 
   for (gsize c = 0; c < G_N_ELEMENTS (candidates); c++)
