@@ -1019,6 +1019,28 @@ plausibility (const char *utf8, Lang lang)
 
 /* ---- lossy decoding ---------------------------------------------------- */
 
+/* An octet read as windows-1252 (its five holes as the C1 control of
+ * the same value, like ISO-8859-1), without iconv: one table, built once. */
+static gunichar
+cp1252_char (guchar b)
+{
+  static gunichar table[128];
+  static gsize once = 0;
+  if (b < 0x80)
+    return b ? b : 0xfffd;
+  if (g_once_init_enter (&once))
+    {
+      for (guint i = 0; i < 128; i++)
+        {
+          guchar c = (guchar) (0x80 + i);
+          g_autofree char *one = convert_with ((const char *) &c, 1, "CP1252", NULL);
+          table[i] = one ? g_utf8_get_char (one) : c;
+        }
+      g_once_init_leave (&once, 1);
+    }
+  return table[b - 0x80];
+}
+
 /* Decodes through iconv; every octet iconv refuses becomes repl_utf8, or
  * with repl_utf8 NULL its windows-1252 reading (UTF-8 text with a Latin-1
  * fragment pasted in: the usual cause of invalid octets in UTF-8 mail).
@@ -1051,13 +1073,7 @@ decode_lossy (const char *data, gsize len, const char *iconv_name, const char *r
           if (repl_utf8)
             g_string_append (out, repl_utf8);
           else
-            {
-              g_autofree char *one = b >= 0x80 ? convert_with ((const char *) &b, 1, "CP1252", NULL) : NULL;
-              if (one)
-                g_string_append (out, one);
-              else
-                g_string_append_unichar (out, b >= 0x80 ? (gunichar) b : (gunichar) 0xfffd);
-            }
+            g_string_append_unichar (out, cp1252_char (b));
           (*errors)++;
           in++, inleft--;
           g_iconv (cd, NULL, NULL, NULL, NULL);
