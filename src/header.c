@@ -94,13 +94,23 @@ encoded_word_parse (const char *p, EncodedWord *ew)
   g_autoptr (GByteArray) bytes = g_byte_array_sized_new ((guint) (q2 - text));
   if (enc == 'B')
     {
-      /* GLib's base64 decoder skips characters outside the alphabet; a
-       * missing padding is tolerated, as mail clients do. */
+      /* Characters outside the alphabet are skipped and a missing padding
+       * is tolerated, as mail clients do. */
       gint state = 0;
       guint save = 0;
-      gsize n = (gsize) (q2 - text);
+      /* The padding is made up again from the length: "VEVTVA=" (one
+       * '=' short) must still end in its last octet, "TEST" not "TES". */
+      g_autoptr (GString) b64 = g_string_sized_new ((gsize) (q2 - text) + 4);
+      for (const char *c = text; c < q2; c++)
+        if (g_ascii_isalnum (*c) || *c == '+' || *c == '/')
+          g_string_append_c (b64, *c);
+      if (b64->len % 4 == 2)
+        g_string_append (b64, "==");
+      else if (b64->len % 4 == 3)
+        g_string_append_c (b64, '=');
+      gsize n = b64->len;
       guchar *buf = g_malloc (n / 4 * 3 + 3);
-      gsize outlen = g_base64_decode_step (text, n, buf, &state, &save);
+      gsize outlen = g_base64_decode_step (b64->str, n, buf, &state, &save);
       g_byte_array_append (bytes, buf, (guint) outlen);
       g_free (buf);
     }
