@@ -1019,8 +1019,10 @@ plausibility (const char *utf8, Lang lang)
 
 /* ---- lossy decoding ---------------------------------------------------- */
 
-/* An octet read as windows-1252 (its five holes as the C1 control of
- * the same value, like ISO-8859-1), without iconv: one table, built once. */
+/* An octet read as windows-1252, without iconv: one table, built once.
+ * Its five holes (0x81, 0x8D, 0x8F, 0x90, 0x9D) have no character: they
+ * become U+3013 like any other octet that cannot be shown, never a C1
+ * control. */
 static gunichar
 cp1252_char (guchar b)
 {
@@ -1034,7 +1036,8 @@ cp1252_char (guchar b)
         {
           guchar c = (guchar) (0x80 + i);
           g_autofree char *one = convert_with ((const char *) &c, 1, "CP1252", NULL);
-          table[i] = one ? g_utf8_get_char (one) : c;
+          gunichar u = one ? g_utf8_get_char (one) : 0x3013;
+          table[i] = u >= 0x80 && u <= 0x9f ? 0x3013 : u;
         }
       g_once_init_leave (&once, 1);
     }

@@ -833,6 +833,8 @@ def original_subject(original):
         return None
     if "\ufffd" in text or re.search("[\udc80-\udcff]", text) or ISO2022_STRIPPED.search(text):
         return None
+    if re.search(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=", text):
+        return None  # an encoded-word Python could not decode
     return text
 
 
