@@ -204,7 +204,9 @@ static char *
 decode_octets (const char *data, gsize len, const char *charset, const char *const *hints)
 {
   g_autofree char *clean = NULL;
-  if (memchr (data, '\0', len))
+  if (!data) /* an empty GByteArray's data */
+    data = "", len = 0;
+  if (len > 0 && memchr (data, '\0', len))
     {
       clean = g_malloc (len);
       gsize n = 0;
