@@ -46,7 +46,7 @@ static const DecodeCase decode_cases[] = {
   { "phrase-raw-sjis", " \x8e\x52\x93\x63 <yamada@example.jp>", MUGAI_HEADER_PHRASE,
     "山田 <yamada@example.jp>" },
   /* issue 11 */
-  { "empty-encoded-word", " =?koi8_r?B??= x", MUGAI_HEADER_TEXT, "x" },
+  { "empty-encoded-word", " =?koi8_r?B?/?= x", MUGAI_HEADER_TEXT, "x" },
   { "base64-short-padding", " =?NONE?B?VEVTVA=?=", MUGAI_HEADER_TEXT, "TEST" },
   { "nul-in-encoded-word-dropped", " =?UTF-8?B?dGUAc3Q=?=", MUGAI_HEADER_TEXT, "test" },
   { "koi8_r-label", " =?koi8_r?B?/NTPINTF09QgxMzRIEFuZHJvaWQgyczJIGlPUw==?=", MUGAI_HEADER_TEXT,
