@@ -1140,6 +1140,28 @@ jis_rare_kanji (const char *data, gsize len, gboolean euc)
   return n;
 }
 
+/* The language a declared charset is written in, to judge its reading. */
+static Lang
+lang_of (CharsetFamily family, const char *canon)
+{
+  static const struct
+  {
+    const char *name;
+    Lang lang;
+  } langs[] = {
+    { "gb2312", LANG_ZH_HANS }, { "gbk", LANG_ZH_HANS },        { "gb18030", LANG_ZH_HANS },
+    { "big5", LANG_ZH_HANT },   { "big5-hkscs", LANG_ZH_HANT }, { "euc-kr", LANG_KO },
+    { "windows-1251", LANG_CYRILLIC }, { "koi8-r", LANG_CYRILLIC }, { "koi8-u", LANG_CYRILLIC },
+    { "iso-8859-5", LANG_CYRILLIC },   { "tis-620", LANG_THAI },    { "windows-874", LANG_THAI },
+  };
+  if (family == FAMILY_SJIS || family == FAMILY_EUCJP)
+    return LANG_JA;
+  for (gsize i = 0; canon && i < G_N_ELEMENTS (langs); i++)
+    if (g_str_equal (langs[i].name, canon))
+      return langs[i].lang;
+  return LANG_LATIN;
+}
+
 /* 8-bit text that is not UTF-8: the hints first (charsets the message
  * declares elsewhere, as mail clients use them), then the candidates.
  * A hint's reading and a Japanese one get half again their score
@@ -1157,15 +1179,8 @@ detect_8bit (const char *data, gsize len, const char *const *hints, Reading *bes
       char *text = convert_family (data, len, f, hints[h], NULL);
       if (!text)
         continue;
-      Lang lang = f == FAMILY_SJIS || f == FAMILY_EUCJP ? LANG_JA : LANG_LATIN;
       g_autofree char *canon = mugai_charset_canonical (hints[h]);
-      for (gsize c = 0; c < G_N_ELEMENTS (candidates); c++)
-        if (canon && (g_str_equal (candidates[c].name, canon)
-                      || (g_str_equal (canon, "gb2312") && candidates[c].lang == LANG_ZH_HANS)
-                      || (g_str_equal (canon, "gbk") && candidates[c].lang == LANG_ZH_HANS)
-                      || (g_str_equal (canon, "koi8-u") && candidates[c].lang == LANG_CYRILLIC)
-                      || (g_str_equal (canon, "tis-620") && candidates[c].lang == LANG_THAI)))
-          lang = candidates[c].lang;
+      Lang lang = lang_of (f, canon);
       /* as a Japanese reading: half again its score, and ahead on a tie */
       long sc = plausibility (text, lang);
       if (sc > 0)
