@@ -1278,7 +1278,11 @@ mugai_charset_decode_hinted (const char *data, gsize len, const char *declared,
     glong chars = 0;
     for (const char *p = text; p && *p; p++)
       chars += (guchar) *p >= 0xc0 ? 1 : 0;
-    if (text && errors > 0 && (glong) errors * 10 < chars - (glong) errors)
+    /* EUC-JP and Shift_JIS form valid UTF-8 sequences by chance (a lead
+     * C2-DF before A1-BF), one character in ten at most, and invalid
+     * ones everywhere else: four valid sequences to one invalid is
+     * far beyond that */
+    if (text && errors > 0 && (glong) errors * 4 < chars - (glong) errors)
       {
         *used = g_strdup ("utf-8");
         *quality = MUGAI_CHARSET_LOSSY;
