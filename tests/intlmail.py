@@ -275,6 +275,15 @@ def filename_cases():
               b"Content-Disposition: attachment; " + param],
              "中身".encode(body_charset))]),
             subject="attachment", filenames=[fname], utf8_params=True))
+    # Outlook Express: a removed attachment's raw GB2312 name, named in the
+    # notice (issue 11 saw "�½� �ı��ĵ�.txt")
+    fname = "新建 文本文档.zip".encode("gb2312")
+    cases.append(Case("filename-notice-raw-gb2312", message(base(b"zip"), parts=[
+        ([b"Content-Type: text/plain; charset=gb2312"], "你好".encode("gb2312")),
+        ([b'Content-Type: application/octet-stream; name="' + fname + b'"',
+          b'Content-Disposition: attachment; filename="' + fname + b'"',
+          b"Content-Transfer-Encoding: base64"], b"UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==")]),
+        subject="zip", body=["新建 文本文档.zip", "你好"]))
     return cases
 
 
