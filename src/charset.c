@@ -950,7 +950,20 @@ plausibility (const char *utf8, Lang lang)
             else if (IS_CJK_PUNCT (u) || (u >= 0x2010 && u <= 0x266f))
               score += 2;
             else if (u >= 0xff61 && u <= 0xff9f)
-              score -= 3;
+              {
+                /* half-width katakana: old Japanese systems write whole
+                 * words in it (ｺﾐｭﾆﾃｨｾﾝﾀｰ); a lone one, or one glued to
+                 * ASCII letters, is Latin-1 (Ä, É) or Chinese read as
+                 * Shift_JIS */
+                gboolean in_run = (prev >= 0xff61 && prev <= 0xff9f) || (next >= 0xff61 && next <= 0xff9f);
+                /* its punctuation (｡｢｣､･) never stands inside a word:
+                 * Thai's commonest letters (ก, ค) read as Shift_JIS do */
+                gboolean inside = prev >= 0xff66 && prev <= 0xff9f && next >= 0xff66 && next <= 0xff9f;
+                if (u <= 0xff65)
+                  score += inside ? -4 : 0;
+                else
+                  score += in_run && !in_word ? 2 : -3;
+              }
             else
               score -= 2;
             break;
@@ -1001,10 +1014,10 @@ plausibility (const char *utf8, Lang lang)
             else if (u == 0x0e31 || (u >= 0x0e34 && u <= 0x0e3a) || (u >= 0x0e47 && u <= 0x0e4e))
               score += (prev >= 0x0e01 && prev <= 0x0e30) || prev == 0x0e31
                                || (prev >= 0x0e34 && prev <= 0x0e39)
-                           ? 1
+                           ? 3
                            : -3;
             else if (u >= 0x0e40 && u <= 0x0e44)
-              score += next >= 0x0e01 && next <= 0x0e2e ? 1 : -3;
+              score += next >= 0x0e01 && next <= 0x0e2e ? 3 : -3;
             else if (u == 0x0e2f || u == 0x0e30 || u == 0x0e32 || u == 0x0e33 || u == 0x0e45
                      || u == 0x0e46)
               score += 1;

@@ -96,6 +96,14 @@ static const DecodeCase decode_cases[] = {
     "Привет, как дела?", "windows-1251", MUGAI_CHARSET_DECLARED },
   { "none-latin2", "Za\xbf\xf3\xb3\xe6 g\xea\xb6l\xb1 ja\xbc\xf1", -1, NULL, "Zażółć gęślą jaźń",
     "iso-8859-2", MUGAI_CHARSET_DECLARED },
+  /* half-width katakana words, as old Japanese systems write them, stay
+   * Japanese; Thai, whose letters fall on the same octets, stays Thai */
+  { "none-halfwidth-katakana", "\xba\xd0\xad\xc6\xc3\xa8\xbe\xdd\xc0\xb0", -1, NULL, "ｺﾐｭﾆﾃｨｾﾝﾀｰ",
+    "shift_jis", MUGAI_CHARSET_DECLARED },
+  { "none-halfwidth-katakana-short", "\xc3\xbd\xc4", -1, NULL, "ﾃｽﾄ", "shift_jis",
+    MUGAI_CHARSET_DECLARED },
+  { "none-thai", "\xca\xc7\xd1\xca\xb4\xd5\xa4\xc3\xd1\xba", -1, NULL, "สวัสดีครับ", "windows-874",
+    MUGAI_CHARSET_DECLARED },
   { "none-kanji-subject-eucjp", "\xb2\xf1\xb5\xc4\xbb\xf1\xce\xc1\xc1\xf7\xc9\xd5", -1, NULL,
     "会議資料送付", "euc-jp", MUGAI_CHARSET_DECLARED },
   /* the wave-dash family: JIS X 0208's reading for ISO-2022-JP and
