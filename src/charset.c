@@ -215,13 +215,15 @@ charset_family_of (const char *name, const CharsetLabel **label_out, char **icon
     digits = k + 2;
   else if (g_str_has_prefix (k, "win125"))
     digits = k + 3;
-  if (digits && strlen (digits) == 4 && g_ascii_isdigit (digits[3]))
+  if (digits && strlen (digits) == 4 && strspn (digits, "0123456789") == 4)
     {
       if (iconv_other)
         *iconv_other = g_strdup_printf ("CP%s", digits);
       return FAMILY_SINGLE_BYTE;
     }
-  if (g_str_has_prefix (k, "iso8859") && strlen (k) <= 9 && g_ascii_isdigit (k[7]))
+  /* iso8859N only: "iso-8859-8-i" and the like go to GMime's aliases */
+  if (g_str_has_prefix (k, "iso8859") && strlen (k) >= 8 && strlen (k) <= 9
+      && strspn (k + 7, "0123456789") == strlen (k + 7))
     {
       if (iconv_other)
         *iconv_other = g_strdup_printf ("ISO-8859-%s", k + 7);
@@ -886,6 +888,26 @@ ascii_letter (gunichar u)
 #define IS_HANGUL(u) ((u) >= 0xac00 && (u) <= 0xd7a3)
 #define IS_CJK_PUNCT(u) (((u) >= 0x3000 && (u) <= 0x303f) || ((u) >= 0xff01 && (u) <= 0xff5e))
 
+/* Whether a small half-width kana (ｧ-ｯ) or the long mark (ｰ) stands
+ * where katakana writes it: ｬｭｮ after an i-row kana (ｷｮｳ), ｧｨｩｪｫ after
+ * the kana that take them (ﾌｧ, ﾃｨ, ｳｫ), ｯ before a consonant, ｰ after a
+ * kana.  Chinese read as Shift_JIS puts them anywhere. */
+static gboolean
+halfwidth_small_fits (gunichar prev, gunichar u, gunichar next)
+{
+  gboolean prev_kana = prev >= 0xff66 && prev <= 0xff9f;
+  if (u == 0xff70)
+    return prev_kana;
+  if (u == 0xff6f)
+    return next >= 0xff76 && next <= 0xff9c; /* ｶ..ﾜ: not a vowel, not ﾝ */
+  if (u >= 0xff6c && u <= 0xff6e)
+    return prev == 0xff77 || prev == 0xff7c || prev == 0xff81 || prev == 0xff86 || prev == 0xff8b
+           || prev == 0xff90 || prev == 0xff98 || prev == 0xff9e || prev == 0xff9f;
+  /* ｧｨｩｪｫ */
+  return prev == 0xff73 || prev == 0xff78 || prev == 0xff7c || prev == 0xff7d || prev == 0xff81
+         || prev == 0xff82 || prev == 0xff83 || prev == 0xff84 || prev == 0xff8c || prev == 0xff9e;
+}
+
 /* How plausible the decoded text is as the given language: each non-ASCII
  * character scores by what it would be in real text of that language.
  * Scores of one text in different readings are compared (same octets), so
@@ -908,6 +930,21 @@ plausibility (const char *utf8, Lang lang)
    * them (more than a subject's compound nouns) are more likely Chinese
    * read in a Japanese charset, and weigh less. */
   long kanji_weight = 4;
+  /* Thai writes a vowel or tone mark every two or three letters; a run
+   * of bare consonants is Chinese or Korean read as TIS-620 */
+  long thai_weight = 3;
+  if (lang == LANG_THAI)
+    {
+      guint cons = 0, marks = 0;
+      for (const char *p = utf8; *p; p = g_utf8_next_char (p))
+        {
+          gunichar u = g_utf8_get_char (p);
+          cons += u >= 0x0e01 && u <= 0x0e2e ? 1 : 0;
+          marks += u >= 0x0e30 && u <= 0x0e4e ? 1 : 0;
+        }
+      if (cons >= 6 && marks * 6 < cons)
+        thai_weight = 0;
+    }
   if (lang == LANG_JA)
     {
       guint han = 0, kana = 0;
@@ -954,15 +991,26 @@ plausibility (const char *utf8, Lang lang)
                 /* half-width katakana: old Japanese systems write whole
                  * words in it (ｺﾐｭﾆﾃｨｾﾝﾀｰ); a lone one, or one glued to
                  * ASCII letters, is Latin-1 (Ä, É) or Chinese read as
-                 * Shift_JIS */
+                 * Shift_JIS (whose octets A1-DF are all half-width kana,
+                 * so a run weighs little but for its voicing marks) */
                 gboolean in_run = (prev >= 0xff61 && prev <= 0xff9f) || (next >= 0xff61 && next <= 0xff9f);
                 /* its punctuation (｡｢｣､･) never stands inside a word:
                  * Thai's commonest letters (ก, ค) read as Shift_JIS do */
                 gboolean inside = prev >= 0xff66 && prev <= 0xff9f && next >= 0xff66 && next <= 0xff9f;
+                /* the voicing marks follow the kana that take them */
+                gboolean voiced = (u == 0xff9e && (prev == 0xff73 || (prev >= 0xff76 && prev <= 0xff84)
+                                                   || (prev >= 0xff8a && prev <= 0xff8e)))
+                                  || (u == 0xff9f && prev >= 0xff8a && prev <= 0xff8e);
                 if (u <= 0xff65)
                   score += inside ? -4 : 0;
+                else if (u >= 0xff9e)
+                  score += voiced ? 4 : -3;
+                else if (in_word || !in_run)
+                  score -= 3;
+                else if (u >= 0xff67 && u <= 0xff70)
+                  score += halfwidth_small_fits (prev, u, next) ? 2 : -3;
                 else
-                  score += in_run && !in_word ? 2 : -3;
+                  score += 2;
               }
             else
               score -= 2;
@@ -995,9 +1043,10 @@ plausibility (const char *utf8, Lang lang)
           case LANG_LATIN:
             if ((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152 || u == 0x0153)
               score += run >= 3 && !in_word ? 0 : in_word ? 3 : 1;
-            else if (u == 0x20ac || u == 0xa0 || u == 0xab || u == 0xbb || u == 0xb0
+            else if (u == 0x20ac || u == 0xa0 || u == 0xab || u == 0xbb || u == 0xb0 || u == 0xa9
+                     || u == 0xae || u == 0x2122 || u == 0xa7 || u == 0xa3
                      || (u >= 0x2013 && u <= 0x2026 && u != 0x201a && u != 0x201e))
-              score += 1;
+              score += 1; /* € « » ° © ® ™ § £, quotes and dashes */
             else
               score -= in_word ? 4 : 2;
             break;
@@ -1009,8 +1058,12 @@ plausibility (const char *utf8, Lang lang)
               }
             /* consonants; vowels and tone marks only where Thai writes
              * them (after a consonant, or a leading vowel before one) */
-            if (u >= 0x0e01 && u <= 0x0e2e)
-              score += 3;
+            if (u == 0x0e03 || u == 0x0e05 || u == 0x0e06 || (u >= 0x0e0c && u <= 0x0e12)
+                || u == 0x0e24 || u == 0x0e26 || u == 0x0e2c || u == 0x0e2e)
+              score -= 2; /* letters of Pali and Sanskrit words, rare in mail; where
+                           * Korean's commonest syllables (가, 고...) fall */
+            else if (u >= 0x0e01 && u <= 0x0e2e)
+              score += thai_weight;
             else if (u == 0x0e31 || (u >= 0x0e34 && u <= 0x0e3a) || (u >= 0x0e47 && u <= 0x0e4e))
               score += (prev >= 0x0e01 && prev <= 0x0e30) || prev == 0x0e31
                                || (prev >= 0x0e34 && prev <= 0x0e39)
@@ -1021,6 +1074,8 @@ plausibility (const char *utf8, Lang lang)
             else if (u == 0x0e2f || u == 0x0e30 || u == 0x0e32 || u == 0x0e33 || u == 0x0e45
                      || u == 0x0e46)
               score += 1;
+            else if (u >= 0x0e4f && u <= 0x0e5b)
+              score -= 3; /* Thai digits and rare signs */
             else
               score -= 3;
             break;
