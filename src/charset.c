@@ -1041,7 +1041,10 @@ plausibility (const char *utf8, Lang lang)
               score -= 3;
             break;
           case LANG_LATIN:
-            if ((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152 || u == 0x0153)
+            if (((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152 || u == 0x0153)
+                && g_unichar_isupper (u) && prev < 0x80 && g_ascii_islower ((char) prev))
+              score -= 2; /* a capital after a small letter: "IntelŽ" is "Intel®" */
+            else if ((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152 || u == 0x0153)
               score += run >= 3 && !in_word ? 0 : in_word ? 3 : 1;
             else if (u == 0x20ac || u == 0xa0 || u == 0xab || u == 0xbb || u == 0xb0 || u == 0xa9
                      || u == 0xae || u == 0x2122 || u == 0xa7 || u == 0xa3
@@ -1162,21 +1165,24 @@ typedef struct
   char *text;
   char *name;
   long score;
+  gboolean cut; /* read without a last, incomplete character */
 } Reading;
 
-static void
+static gboolean
 reading_take (Reading *best, char *text, const char *name, long score)
 {
   if (best->text && score <= best->score)
     {
       g_free (text);
-      return;
+      return FALSE;
     }
   g_free (best->text);
   g_free (best->name);
   best->text = text;
   best->name = g_strdup (name);
   best->score = score;
+  best->cut = FALSE;
+  return TRUE;
 }
 
 /* JIS X 0208 level-2 kanji (and JIS X 0212, IBM extension) pairs in
@@ -1258,19 +1264,35 @@ detect_8bit (const char *data, gsize len, const char *const *hints, Reading *bes
 
   for (gsize c = 0; c < G_N_ELEMENTS (candidates); c++)
     {
-      char *text = candidates[c].lang == LANG_JA
-                       ? convert_family (data, len, c == 0 ? FAMILY_SJIS : FAMILY_EUCJP, NULL, NULL)
-                       : convert_with (data, len, candidates[c].iconv, NULL);
+      long cut_cost = 0;
+      char *text = NULL;
+      /* a text cut inside its last character (a truncated part, a lost
+       * final octet) is read without it, the cut marked U+3013 */
+      for (gsize cut = 0; cut < 3 && cut < len && !text; cut++)
+        {
+          text = candidates[c].lang == LANG_JA
+                     ? convert_family (data, len - cut, c == 0 ? FAMILY_SJIS : FAMILY_EUCJP, NULL, NULL)
+                     : convert_with (data, len - cut, candidates[c].iconv, NULL);
+          if (text && cut > 0)
+            {
+              char *marked = g_strconcat (text, "\xe3\x80\x93", NULL);
+              g_free (text);
+              text = marked;
+              cut_cost = 6;
+            }
+        }
       if (!text)
         continue;
-      long s = plausibility (text, candidates[c].lang);
+      long s = plausibility (text, candidates[c].lang) - cut_cost;
+      gboolean cut = cut_cost > 0;
       if (candidates[c].lang == LANG_JA)
         {
           s -= 3 * jis_rare_kanji (data, len, c == 1);
           if (s > 0)
             s += s / 2;
         }
-      reading_take (best, text, candidates[c].name, s);
+      if (reading_take (best, text, candidates[c].name, s))
+        best->cut = cut;
     }
   /* a plausible character's worth at least: a few octets of noise read in
    * some single-byte charset are no evidence */
@@ -1364,7 +1386,7 @@ mugai_charset_decode_hinted (const char *data, gsize len, const char *declared,
   if (detect_8bit (data, len, hints, &best))
     {
       *used = g_steal_pointer (&best.name);
-      *quality = q;
+      *quality = best.cut ? MUGAI_CHARSET_LOSSY : q;
       return best.text;
     }
 

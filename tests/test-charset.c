@@ -104,6 +104,9 @@ static const DecodeCase decode_cases[] = {
     MUGAI_CHARSET_DECLARED },
   { "none-thai", "\xca\xc7\xd1\xca\xb4\xd5\xa4\xc3\xd1\xba", -1, NULL, "สวัสดีครับ", "windows-874",
     MUGAI_CHARSET_DECLARED },
+  /* cut inside its last character: read without it, the cut marked */
+  { "none-gb2312-cut", "\xc4\xe3\xba\xc3\xa3\xac\xd5\xe2\xca\xc7\xd2\xbb\xb8\xf6\xb2\xe2\xca", -1, NULL,
+    "你好，这是一个测〓", "gb18030", MUGAI_CHARSET_LOSSY },
   { "none-kanji-subject-eucjp", "\xb2\xf1\xb5\xc4\xbb\xf1\xce\xc1\xc1\xf7\xc9\xd5", -1, NULL,
     "会議資料送付", "euc-jp", MUGAI_CHARSET_DECLARED },
   /* the wave-dash family: JIS X 0208's reading for ISO-2022-JP and
