@@ -176,6 +176,8 @@ typedef struct
   gboolean virus;
   GError *scan_error; /* a scan or a filter that could not run: the message is tempfailed */
   gint64 convert_deadline; /* MugaiSanitizeOptions */
+  const char *input;       /* the octets GMime parsed (header offsets point here) */
+  gsize input_len;
 } Ctx;
 
 /* What one message (the outer one, or an attached one) is rebuilt from. */
@@ -386,6 +388,33 @@ normalize_text (GString *text)
 
 /* ---- building output parts --------------------------------------------- */
 
+/* The file name of a part mugai builds, as RFC 2231 UTF-8 (the design and
+ * the notice say UTF-8): GMime would otherwise pick the smallest charset
+ * that fits (filename*=iso-8859-1''..., iso-8859-5 for Cyrillic), which
+ * some clients show as mojibake.  GMime's own folding is kept (RFC 2231
+ * continuations for long names). */
+static void
+set_filename_utf8 (GMimePart *part, const char *filename)
+{
+  g_mime_part_set_filename (part, filename);
+  gboolean ascii = TRUE;
+  for (const char *p = filename; *p && ascii; p++)
+    ascii = (guchar) *p < 0x80;
+  if (ascii)
+    return;
+  GMimeContentDisposition *cd = g_mime_object_get_content_disposition (GMIME_OBJECT (part));
+  GMimeParam *p1 = cd ? g_mime_param_list_get_parameter (g_mime_content_disposition_get_parameters (cd),
+                                                         "filename")
+                      : NULL;
+  GMimeParam *p2 = g_mime_param_list_get_parameter (
+      g_mime_content_type_get_parameters (g_mime_object_get_content_type (GMIME_OBJECT (part))),
+      "name");
+  if (p1)
+    g_mime_param_set_charset (p1, "UTF-8");
+  if (p2)
+    g_mime_param_set_charset (p2, "UTF-8");
+}
+
 static GMimeObject *
 make_text_part (const MugaiPolicy *policy, const char *utf8, const char *filename,
                 const char **charset_used)
@@ -421,7 +450,7 @@ make_text_part (const MugaiPolicy *policy, const char *utf8, const char *filenam
       part, g_mime_part_get_best_content_encoding (part, GMIME_ENCODING_CONSTRAINT_7BIT));
   if (filename)
     {
-      g_mime_part_set_filename (part, filename);
+      set_filename_utf8 (part, filename);
       g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
     }
   if (charset_used)
@@ -988,7 +1017,7 @@ make_binary_part (const char *mime_type, GBytes *data, const char *filename)
       = g_mime_data_wrapper_new_with_stream (mem, GMIME_CONTENT_ENCODING_DEFAULT);
   g_mime_part_set_content (part, dw);
   g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
-  g_mime_part_set_filename (part, filename);
+  set_filename_utf8 (part, filename);
   g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
   return GMIME_OBJECT (g_steal_pointer (&part));
 }
@@ -1828,9 +1857,102 @@ set_encoded_text (GMimeHeader *added, const char *name, const char *decoded)
   g_mime_header_set_raw_value (added, with_nl);
 }
 
+/* A raw value written back as it is: GMime's raw values end with their
+ * line break, and one that does not would run the next field into this
+ * one. */
+static void
+set_raw_value (GMimeHeader *added, const char *raw)
+{
+  if (g_str_has_suffix (raw, "\n"))
+    g_mime_header_set_raw_value (added, raw);
+  else
+    {
+      g_autofree char *with_nl = g_strconcat (raw, "\n", NULL);
+      g_mime_header_set_raw_value (added, with_nl);
+    }
+}
+
+/* GMime keeps a header value as a C string: a NUL octet in it ends the
+ * value there and drops the line break (issue 11: "Subject: te\0st" came
+ * out as "Subject: teMIME-Version: 1.0").  The field is read again from
+ * the parsed octets at the header's offset, up to its real end, with each
+ * NUL and other C0 control (but TAB and the folding) dropped.  NULL when
+ * the octets there are not this field (an inner message parsed from a
+ * decoded stream) or the value was not cut. */
+static char *
+reread_cut_value (Ctx *ctx, GMimeHeader *h, const char *name, const char *raw, gsize max)
+{
+  if (g_str_has_suffix (raw, "\n") || !ctx->input)
+    return NULL;
+  gint64 off = g_mime_header_get_offset (h);
+  gsize name_len = strlen (name);
+  if (off < 0 || (guint64) off + name_len + 1 > ctx->input_len)
+    return NULL;
+  const char *p = ctx->input + off;
+  const char *end = ctx->input + ctx->input_len;
+  if (g_ascii_strncasecmp (p, name, name_len) != 0)
+    return NULL;
+  p += name_len;
+  while (p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  if (p >= end || *p != ':')
+    return NULL;
+  p++;
+  GString *v = g_string_new (NULL);
+  for (; p < end && v->len <= max; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '\n')
+        {
+          if (p + 1 < end && (p[1] == ' ' || p[1] == '\t'))
+            {
+              g_string_append_c (v, '\n');
+              continue;
+            }
+          break;
+        }
+      if (c == '\r' || (c < 0x20 && c != '\t') || c == 0x7f)
+        continue;
+      g_string_append_c (v, (char) c);
+    }
+  g_string_append_c (v, '\n');
+  return g_string_free (v, FALSE);
+}
+
+/* The charsets a message's own parts declare (text parts, and the
+ * multiparts some clients label), in order, at most 8: the hints for raw
+ * 8-bit header text, which mail clients read in the charset of the body
+ * (issue 11: a GB2312 Subject beside a gb2312 body). */
+static void
+collect_charset_hints (GMimeObject *obj, GPtrArray *hints, guint depth)
+{
+  if (!obj || depth > 8 || hints->len >= 8)
+    return;
+  const char *cs = g_mime_object_get_content_type_parameter (obj, "charset");
+  if (cs && *cs)
+    {
+      gboolean seen = FALSE;
+      for (guint i = 0; i < hints->len && !seen; i++)
+        seen = g_ascii_strcasecmp (hints->pdata[i], cs) == 0;
+      if (!seen)
+        g_ptr_array_add (hints, g_strdup (cs));
+    }
+  if (GMIME_IS_MULTIPART (obj))
+    {
+      GMimeMultipart *mp = GMIME_MULTIPART (obj);
+      int n = g_mime_multipart_get_count (mp);
+      for (int i = 0; i < n && i < 64; i++)
+        collect_charset_hints (g_mime_multipart_get_part (mp, i), hints, depth + 1);
+    }
+}
+
 static void
 copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
 {
+  g_autoptr (GPtrArray) hint_list = g_ptr_array_new_with_free_func (g_free);
+  collect_charset_hints (g_mime_message_get_mime_part (src), hint_list, 0);
+  g_ptr_array_add (hint_list, NULL);
+  const char *const *hints = (const char *const *) hint_list->pdata;
   const MugaiLimits *limits = &ctx->policy->limits;
   GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (src));
   GMimeHeaderList *out = g_mime_object_get_header_list (GMIME_OBJECT (dst));
@@ -1843,6 +1965,9 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
       const char *raw = g_mime_header_get_raw_value (h);
       if (!name || !raw)
         continue;
+      g_autofree char *reread = reread_cut_value (ctx, h, name, raw, limits->header_length + 1);
+      if (reread)
+        raw = reread;
       if ((guint) i >= limits->headers)
         {
           if (top)
@@ -1891,12 +2016,12 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
           g_mime_header_list_append (out, name, "", NULL);
           GMimeHeader *added = g_mime_header_list_get_header_at (
               out, g_mime_header_list_get_count (out) - 1);
-          g_mime_header_set_raw_value (added, raw);
+          set_raw_value (added, raw);
           continue;
         }
       MugaiHeaderMode mode = mugai_header_is_address (name) ? MUGAI_HEADER_PHRASE
                                                             : MUGAI_HEADER_TEXT;
-      g_autofree char *decoded = mugai_header_decode (raw, mode);
+      g_autofree char *decoded = mugai_header_decode_hinted (raw, mode, hints);
       if (raw_len > limits->header_length)
         {
           truncate_utf8 (decoded, limits->header_length);
@@ -1927,7 +2052,7 @@ copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
            * is written back as it came, and reported. */
           GMimeHeader *added = g_mime_header_list_get_header_at (
               out, g_mime_header_list_get_count (out) - 1);
-          g_mime_header_set_raw_value (added, raw);
+          set_raw_value (added, raw);
           mugai_report_add_finding (ctx->report,
                                     mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
                                                        "%s is not a valid address list; kept as it came",
@@ -2438,7 +2563,9 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
               .engines = engines,
               .report = report,
               .parser_options = popts,
-              .convert_deadline = options ? options->convert_deadline : 0 };
+              .convert_deadline = options ? options->convert_deadline : 0,
+              .input = data,
+              .input_len = len };
   identify (report, message, policy);
 
   Build build;
