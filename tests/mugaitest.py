@@ -748,3 +748,105 @@ def from_display_name(msg):
         return value.addresses[0].display_name
     except Exception:  # noqa: BLE001
         return None
+
+
+# ---------------------------------------------------------------------------
+# Garbled text (issue 11): judges over the decoded output
+
+
+# ISO-2022-JP whose escape bytes were dropped: "$B" opens a run of JIS
+# pairs and "(B" (or "(J") closes it, the ESC before each gone.  A run of
+# at least one pair of printable JIS octets between them.
+ISO2022_STRIPPED = re.compile(r"\$[B@](?:[\x21-\x7e]{2})+?\([BJ]")
+
+
+def garbled_problems(text, where):
+    """Problems of one decoded text (Subject or a text part): U+FFFD, or
+    ISO-2022-JP with its escapes dropped.  Returns a list of texts."""
+    if text is None:
+        return []
+    problems = []
+    if "\ufffd" in text:
+        i = text.index("\ufffd")
+        problems.append("%s holds %d U+FFFD, first near %s"
+                        % (where, text.count("\ufffd"), short(text[max(0, i - 20):i + 20], 60)))
+    m = ISO2022_STRIPPED.search(text)
+    if m:
+        problems.append("%s holds ISO-2022-JP with its escapes dropped: %s" % (where, short(m.group(0), 60)))
+    return problems
+
+
+def original_fffd(original):
+    """How many U+FFFD the original itself carries, as UTF-8 octets in its
+    raw text or in a decoded payload: those are the sender's, not a
+    decoder's, and may come out as they went in."""
+    if original is None:
+        return 0
+    n = original.count(b"\xef\xbf\xbd")
+    try:
+        msg = email.message_from_bytes(original, policy=email.policy.compat32)
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload != part.get_payload().encode("ascii", "replace"):
+                n += payload.count(b"\xef\xbf\xbd")
+    except Exception:  # noqa: BLE001
+        pass
+    return n
+
+
+def check_garbled(checked, original=None):
+    """The garbled check over a Checked output: its Subject and every
+    text/plain leaf (inner messages' Subjects too).  U+FFFD the original
+    itself carries (original_fffd) are allowed, that many at most."""
+    if checked.msg is None:
+        return []
+    subject, problem = header_str(checked.msg, "Subject")
+    texts = [("Subject", subject)]
+    texts += [("inner message %d Subject" % n, s) for n, s in enumerate(checked.inner_subjects, 1)]
+    texts += [("text part %s" % (path or "(top)"), text) for path, text in checked.texts]
+    allowed = original_fffd(original)
+    found = sum((t or "").count("\ufffd") for _w, t in texts)
+    problems = [problem] if problem else []
+    for where, text in texts:
+        for p in garbled_problems(text, where):
+            if "U+FFFD" in p and found <= allowed:
+                continue
+            problems.append(p)
+    return problems
+
+
+def original_subject(original):
+    """The original's Subject as Python decodes it, or None when Python
+    cannot read it cleanly (raw 8-bit, unknown charset, U+FFFD): only a
+    clean reading can tell that mugai changed a subject."""
+    if original is None:
+        return None
+    try:
+        msg = email.message_from_bytes(original, policy=email.policy.default)
+        raw = msg.get("Subject")
+        if raw is None:
+            return None
+        text = str(raw)
+    except Exception:  # noqa: BLE001
+        return None
+    if "\ufffd" in text or re.search("[\udc80-\udcff]", text) or ISO2022_STRIPPED.search(text):
+        return None
+    if re.search(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=", text):
+        return None  # an encoded-word Python could not decode
+    return text
+
+
+def subject_changed(checked, original):
+    """True when the original's Subject, as Python reads it cleanly, differs
+    from the output's (white space and the JIS / CP932 look-alikes folded;
+    control characters count as white space)."""
+    before = original_subject(original)
+    if before is None or checked.msg is None:
+        return False
+    after, _problem = header_str(checked.msg, "Subject")
+    if after is None:
+        return True
+    squash = lambda s: fold(re.sub(r"[\x00-\x1f\x7f]", " ", s)).strip().replace(" ", "")  # noqa: E731
+    return squash(before) != squash(after)

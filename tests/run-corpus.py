@@ -15,8 +15,13 @@ Each message: `MUGAI_BIN sanitize --report R FILE`, 60 s deadline.
   - a deadline passed is a failure "hang", a signal exit a failure "crash";
   - the exit status must be 0, 3 or 75 ("exit" otherwise);
   - for 3 and 75 the report must exist and name a reason ("report");
-  - for 0 the output must pass mugaitest.check_message() ("wellformed")
-    and the report must be valid ("report").
+  - for 0 the output must pass mugaitest.check_message() ("wellformed"),
+    the report must be valid ("report"), and neither the Subject nor any
+    text part may be garbled: U+FFFD, or ISO-2022-JP with its escape bytes
+    dropped ("garbled", mugaitest.check_garbled(); U+FFFD that the original
+    itself carries as UTF-8 octets may come out, as many as it has).
+A Subject that Python reads cleanly in the original and that comes out
+different is counted ("subject changed", a warning, summed at the end).
 One TAP line per corpus file, in manifest order, although files run two at
 a time.  A last "# " line sums it up: files, messages delivered / rejected /
 tempfailed, failures by kind and the most frequent well-formedness problems.
@@ -82,6 +87,7 @@ class Outcome:
         self.verdicts = collections.Counter()
         self.summary = ""
         self.wf_codes = collections.Counter()
+        self.subject_changed = 0
 
     def fail(self, kind, text):
         self.failures.append((kind, text))
@@ -98,6 +104,12 @@ def judge_delivered(o, data, report, rc, original):
         notice = mt.check_notice(c)
         if notice:
             o.warnings.append("notice: " + notice)
+        for problem in mt.check_garbled(c, original):
+            o.fail("garbled", problem)
+        if mt.subject_changed(c, original):
+            o.subject_changed += 1
+            o.warnings.append("subject changed: %s -> %s" % (
+                mt.short(mt.original_subject(original), 80), mt.short(mt.header_str(c.msg, "Subject")[0], 80)))
     if report is not None:
         for problem in mt.check_report(report, rc):
             o.fail("report", problem)
@@ -200,6 +212,10 @@ def run_mbox(mugai, corpus, path, tmp, index):
         for code, text in c.failures:
             o.fail("wellformed", "output message %d: %s: %s" % (n, code, text))
             o.wf_codes[code] += 1
+        for problem in mt.check_garbled(c, original):
+            o.fail("garbled", "output message %d: %s" % (n, problem))
+        if original is not whole and mt.subject_changed(c, original):
+            o.subject_changed += 1
     o.summary = "mbox: %d messages, %d delivered" % (len(reports), o.verdicts["delivered"])
     return o
 
@@ -221,6 +237,7 @@ def main(argv):
     totals = collections.Counter()
     fail_kinds = collections.Counter()
     wf_codes = collections.Counter()
+    subjects_changed = 0
     try:
         def job(i):
             path, kind = entries[i]
@@ -234,6 +251,7 @@ def main(argv):
                 for kind in {k for k, _ in o.failures}:
                     fail_kinds[kind] += 1
                 wf_codes.update(o.wf_codes)
+                subjects_changed += o.subject_changed
                 diags = ["%s: %s" % f for f in o.failures[:20]]
                 if len(o.failures) > 20:
                     diags.append("... and %d more" % (len(o.failures) - 20))
@@ -245,6 +263,8 @@ def main(argv):
           "failed files=%d" % (corpus, len(entries), skipped, totals["delivered"], totals["rejected"],
                                totals["tempfailed"], tap.failed))
     print("# failures by kind: " + (", ".join("%s=%d" % kv for kv in sorted(fail_kinds.items())) or "none"))
+    print("# subjects changed (Python reads the original's cleanly, the output's differs): %d"
+          % subjects_changed)
     if wf_codes:
         print("# well-formedness problems (occurrences): "
               + ", ".join("%s=%d" % kv for kv in wf_codes.most_common(15)))

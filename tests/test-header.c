@@ -45,7 +45,34 @@ static const DecodeCase decode_cases[] = {
     MUGAI_HEADER_PHRASE, "=?utf-8?Q?a=F0=9F=90=88?=@example.jp, <=?utf-8?B?5pel?=@example.jp>" },
   { "phrase-raw-sjis", " \x8e\x52\x93\x63 <yamada@example.jp>", MUGAI_HEADER_PHRASE,
     "山田 <yamada@example.jp>" },
+  /* issue 11 */
+  { "empty-encoded-word", " =?koi8_r?B?/?= x", MUGAI_HEADER_TEXT, "x" },
+  { "base64-short-padding", " =?NONE?B?VEVTVA=?=", MUGAI_HEADER_TEXT, "TEST" },
+  { "nul-in-encoded-word-dropped", " =?UTF-8?B?dGUAc3Q=?=", MUGAI_HEADER_TEXT, "test" },
+  { "koi8_r-label", " =?koi8_r?B?/NTPINTF09QgxMzRIEFuZHJvaWQgyczJIGlPUw==?=", MUGAI_HEADER_TEXT,
+    "Это тест для Android или iOS" },
+  { "kddi-emoji-encoded-word", " =?ISO-2022-JP?B?GyRCQmpMPnZeGyhC?=", MUGAI_HEADER_TEXT,
+    "題名\xf0\x9f\x8e\xa4" },
+  { "raw-gb2312-no-hint", " \xbb\xe1\xd2\xe9\xd7\xca\xc1\xcf", MUGAI_HEADER_TEXT, "会议资料" },
+  { "raw-koi8r-no-hint", " \xf4\xc5\xd3\xd4\xcf\xd7\xcf\xc5 \xd0\xc9\xd3\xd8\xcd\xcf",
+    MUGAI_HEADER_TEXT, "Тестовое письмо" },
 };
+
+/* Raw 8-bit text is read in a charset the message declares elsewhere
+ * first: three octets of windows-1251 mean nothing alone, beside a
+ * windows-1251 body they are "Мир". */
+static void
+test_hints (void)
+{
+  const char *const cyr[] = { "windows-1251", NULL };
+  g_autofree char *a = mugai_header_decode_hinted (" \xcc\xe8\xf0", MUGAI_HEADER_TEXT, cyr);
+  g_assert_cmpstr (a, ==, "Мир");
+  /* a hint does not force an implausible reading: Shift_JIS stays */
+  const char *const latin[] = { "iso-8859-1", NULL };
+  g_autofree char *b = mugai_header_decode_hinted (" \x89\xef\x8b\x63\x8e\x91\x97\xbf",
+                                                   MUGAI_HEADER_TEXT, latin);
+  g_assert_cmpstr (b, ==, "会議資料");
+}
 
 static void
 test_decode (gconstpointer data)
@@ -132,6 +159,7 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &param_cases[i], test_param);
     }
   g_test_add_func ("/header/is-address", test_is_address);
+  g_test_add_func ("/header/hints", test_hints);
   g_test_add_func ("/header/many-continuations", test_many_continuations);
   return g_test_run ();
 }

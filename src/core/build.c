@@ -102,6 +102,34 @@ normalize_text (GString *text)
   g_string_truncate (text, w);
 }
 
+/* The file name of a part mugai builds, as RFC 2231 UTF-8 (the design and
+ * the notice say UTF-8): GMime would otherwise pick the smallest charset
+ * that fits (filename*=iso-8859-1''..., iso-8859-5 for Cyrillic), which
+ * some clients show as mojibake.  GMime's own folding is kept (RFC 2231
+ * continuations for long names). */
+static void
+set_filename_utf8 (GMimePart *part, const char *filename)
+{
+  g_mime_part_set_filename (part, filename);
+  gboolean ascii = TRUE;
+  for (const char *p = filename; *p && ascii; p++)
+    ascii = (guchar) *p < 0x80;
+  if (ascii)
+    return;
+  GMimeContentDisposition *cd = g_mime_object_get_content_disposition (GMIME_OBJECT (part));
+  GMimeParam *p1 = cd ? g_mime_param_list_get_parameter (g_mime_content_disposition_get_parameters (cd),
+                                                         "filename")
+                      : NULL;
+  GMimeParam *p2 = g_mime_param_list_get_parameter (
+      g_mime_content_type_get_parameters (g_mime_object_get_content_type (GMIME_OBJECT (part))),
+      "name");
+  if (p1)
+    g_mime_param_set_charset (p1, "UTF-8");
+  if (p2)
+    g_mime_param_set_charset (p2, "UTF-8");
+}
+
+
 GMimeObject *
 mugai_core_make_text_part (const MugaiPolicy *policy, const char *utf8, const char *filename,
                            const char **charset_used)
@@ -137,7 +165,7 @@ mugai_core_make_text_part (const MugaiPolicy *policy, const char *utf8, const ch
       part, g_mime_part_get_best_content_encoding (part, GMIME_ENCODING_CONSTRAINT_7BIT));
   if (filename)
     {
-      g_mime_part_set_filename (part, filename);
+      set_filename_utf8 (part, filename);
       g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
     }
   if (charset_used)
@@ -186,7 +214,7 @@ mugai_core_make_binary_part (const char *mime_type, GBytes *data, const char *fi
       = g_mime_data_wrapper_new_with_stream (mem, GMIME_CONTENT_ENCODING_DEFAULT);
   g_mime_part_set_content (part, dw);
   g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
-  g_mime_part_set_filename (part, filename);
+  set_filename_utf8 (part, filename);
   g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
   return GMIME_OBJECT (g_steal_pointer (&part));
 }

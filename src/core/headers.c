@@ -201,9 +201,103 @@ set_encoded_text (GMimeHeader *added, const char *name, const char *decoded)
   g_mime_header_set_raw_value (added, with_nl);
 }
 
+/* A raw value written back as it is: GMime's raw values end with their
+ * line break, and one that does not would run the next field into this
+ * one. */
+static void
+set_raw_value (GMimeHeader *added, const char *raw)
+{
+  if (g_str_has_suffix (raw, "\n"))
+    g_mime_header_set_raw_value (added, raw);
+  else
+    {
+      g_autofree char *with_nl = g_strconcat (raw, "\n", NULL);
+      g_mime_header_set_raw_value (added, with_nl);
+    }
+}
+
+/* GMime keeps a header value as a C string: a NUL octet in it ends the
+ * value there and drops the line break (issue 11: "Subject: te\0st" came
+ * out as "Subject: teMIME-Version: 1.0").  The field is read again from
+ * the parsed octets at the header's offset, up to its real end, with each
+ * NUL and other C0 control (but TAB and the folding) dropped.  NULL when
+ * the octets there are not this field (an inner message parsed from a
+ * decoded stream) or the value was not cut. */
+static char *
+reread_cut_value (Ctx *ctx, GMimeHeader *h, const char *name, const char *raw, gsize max)
+{
+  if (g_str_has_suffix (raw, "\n") || !ctx->input)
+    return NULL;
+  gint64 off = g_mime_header_get_offset (h);
+  gsize name_len = strlen (name);
+  if (off < 0 || (guint64) off + name_len + 1 > ctx->input_len)
+    return NULL;
+  const char *p = ctx->input + off;
+  const char *end = ctx->input + ctx->input_len;
+  if (g_ascii_strncasecmp (p, name, name_len) != 0)
+    return NULL;
+  p += name_len;
+  while (p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  if (p >= end || *p != ':')
+    return NULL;
+  p++;
+  GString *v = g_string_new (NULL);
+  for (; p < end && v->len <= max; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '\n')
+        {
+          if (p + 1 < end && (p[1] == ' ' || p[1] == '\t'))
+            {
+              g_string_append_c (v, '\n');
+              continue;
+            }
+          break;
+        }
+      if (c == '\r' || (c < 0x20 && c != '\t') || c == 0x7f)
+        continue;
+      g_string_append_c (v, (char) c);
+    }
+  g_string_append_c (v, '\n');
+  return g_string_free (v, FALSE);
+}
+
+/* The charsets a message's own parts declare (text parts, and the
+ * multiparts some clients label), in order, at most 8: the hints for raw
+ * 8-bit header text, which mail clients read in the charset of the body
+ * (issue 11: a GB2312 Subject beside a gb2312 body). */
+static void
+collect_charset_hints (GMimeObject *obj, GPtrArray *hints, guint depth)
+{
+  if (!obj || depth > 8 || hints->len >= 8)
+    return;
+  const char *cs = g_mime_object_get_content_type_parameter (obj, "charset");
+  if (cs && *cs)
+    {
+      gboolean seen = FALSE;
+      for (guint i = 0; i < hints->len && !seen; i++)
+        seen = g_ascii_strcasecmp (hints->pdata[i], cs) == 0;
+      if (!seen)
+        g_ptr_array_add (hints, g_strdup (cs));
+    }
+  if (GMIME_IS_MULTIPART (obj))
+    {
+      GMimeMultipart *mp = GMIME_MULTIPART (obj);
+      int n = g_mime_multipart_get_count (mp);
+      for (int i = 0; i < n && i < 64; i++)
+        collect_charset_hints (g_mime_multipart_get_part (mp, i), hints, depth + 1);
+    }
+}
+
+
 void
 mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
 {
+  g_autoptr (GPtrArray) hint_list = g_ptr_array_new_with_free_func (g_free);
+  collect_charset_hints (g_mime_message_get_mime_part (src), hint_list, 0);
+  g_ptr_array_add (hint_list, NULL);
+  const char *const *hints = (const char *const *) hint_list->pdata;
   const MugaiLimits *limits = &ctx->policy->limits;
   GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (src));
   GMimeHeaderList *out = g_mime_object_get_header_list (GMIME_OBJECT (dst));
@@ -216,6 +310,9 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
       const char *raw = g_mime_header_get_raw_value (h);
       if (!name || !raw)
         continue;
+      g_autofree char *reread = reread_cut_value (ctx, h, name, raw, limits->header_length + 1);
+      if (reread)
+        raw = reread;
       if ((guint) i >= limits->headers)
         {
           if (top)
@@ -264,12 +361,12 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
           g_mime_header_list_append (out, name, "", NULL);
           GMimeHeader *added = g_mime_header_list_get_header_at (
               out, g_mime_header_list_get_count (out) - 1);
-          g_mime_header_set_raw_value (added, raw);
+          set_raw_value (added, raw);
           continue;
         }
       MugaiHeaderMode mode = mugai_header_is_address (name) ? MUGAI_HEADER_PHRASE
                                                             : MUGAI_HEADER_TEXT;
-      g_autofree char *decoded = mugai_header_decode (raw, mode);
+      g_autofree char *decoded = mugai_header_decode_hinted (raw, mode, hints);
       if (raw_len > limits->header_length)
         {
           truncate_utf8 (decoded, limits->header_length);
@@ -300,7 +397,7 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
            * is written back as it came, and reported. */
           GMimeHeader *added = g_mime_header_list_get_header_at (
               out, g_mime_header_list_get_count (out) - 1);
-          g_mime_header_set_raw_value (added, raw);
+          set_raw_value (added, raw);
           mugai_report_add_finding (ctx->report,
                                     mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
                                                        "%s is not a valid address list; kept as it came",

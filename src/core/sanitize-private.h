@@ -59,6 +59,8 @@ typedef struct
   gboolean virus;
   GError *scan_error; /* a scan or a filter that could not run: the message is tempfailed */
   gint64 convert_deadline; /* MugaiSanitizeOptions */
+  const char *input;       /* the octets GMime parsed (header offsets point here) */
+  gsize input_len;
 } Ctx;
 
 /* What one message (the outer one, or an attached one) is rebuilt from. */

@@ -481,7 +481,9 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
               .engines = engines,
               .report = report,
               .parser_options = popts,
-              .convert_deadline = options ? options->convert_deadline : 0 };
+              .convert_deadline = options ? options->convert_deadline : 0,
+              .input = data,
+              .input_len = len };
   mugai_core_identify (report, message, policy);
 
   Build build;

@@ -3,11 +3,19 @@
  *
  * DESCRIPTION
  *	mugai_charset_decode() turns the octets of a text part or a header
- *	into UTF-8.  The declared charset is checked, not trusted: when the
- *	octets are not valid in it (or it names none), mugai falls back among
- *	ISO-2022-JP, UTF-8, CP932 (Shift_JIS) and EUC-JP and picks the one the
- *	octets are valid in, scoring Japanese plausibility when more than one
- *	fits.  The charset used is returned for the report.
+ *	into UTF-8.  The declared charset is checked, not trusted, but wins
+ *	whenever the octets are valid in it; its label is read as clients
+ *	write it ("koi8_r", "x-sjis", "windows-31j", "eucjp", "iso-2202-jp").
+ *	When it names none or does not fit: ISO-2022-JP (7-bit with escapes),
+ *	UTF-8, UTF-8 with a few broken octets, then the charsets the caller
+ *	hints at (mugai_charset_decode_hinted()), then Japanese (CP932,
+ *	EUC-JP), Chinese (GB18030, Big5), Korean, Russian (windows-1251,
+ *	KOI8-R), European (windows-1252, ISO-8859-2, windows-1250) and Thai
+ *	readings, ranked by how plausible each reading is as text of its
+ *	language (Japanese and the hints first, with half again their score).
+ *	When nothing reads cleanly, the reading with the fewest invalid
+ *	sequences, each becoming U+3013 (Japanese) or its windows-1252 octet
+ *	(UTF-8): never U+FFFD.  The charset used is returned for the report.
  *
  *	ISO-2022-JP is decoded by our own state machine rather than iconv:
  *	real ISO-2022-JP mail (Outlook, Becky!, many web mailers) carries
@@ -15,7 +23,11 @@
  *	which glibc's strict ISO-2022-JP converter rejects, and GMime 3.2.13
  *	then produces mojibake for the whole word (seen with "①テスト").
  *	JIS X 0208 pairs are mapped to Shift_JIS arithmetically and decoded
- *	as CP932, JIS X 0212 via EUC-JP-MS, JIS X 0213 via EUC-JISX0213.
+ *	as CP932 (but for the wave-dash family, read by JIS X 0208's mapping:
+ *	see charset.c), JIS X 0212 via EUC-JP-MS, JIS X 0213 via
+ *	EUC-JISX0213; the carriers' emoji by emoji.h.  Nothing leaves as
+ *	undecoded JIS: a code no table maps is U+3013 and an unknown escape
+ *	sequence is skipped, with MUGAI_CHARSET_LOSSY.
  *
  * LIMITS
  *	Linear in the input; output at most about 3 times the input.
@@ -41,6 +53,14 @@ typedef enum
  * "iso-8859-1". */
 char *mugai_charset_decode (const char *data, gsize len, const char *declared, char **used,
                             MugaiCharsetQuality *quality);
+
+/* The same, with hints: charsets the message declares elsewhere (its text
+ * parts), tried first for 8-bit text that is not UTF-8 and does not fit
+ * the declared charset, as mail clients do for raw 8-bit headers.  hints
+ * is NULL-terminated, or NULL. */
+char *mugai_charset_decode_hinted (const char *data, gsize len, const char *declared,
+                                   const char *const *hints, char **used,
+                                   MugaiCharsetQuality *quality);
 
 /* Strict conversion to UTF-8 in one named charset; NULL when the octets
  * are not valid in it or the charset is unknown. */

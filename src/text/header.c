@@ -94,13 +94,23 @@ encoded_word_parse (const char *p, EncodedWord *ew)
   g_autoptr (GByteArray) bytes = g_byte_array_sized_new ((guint) (q2 - text));
   if (enc == 'B')
     {
-      /* GLib's base64 decoder skips characters outside the alphabet; a
-       * missing padding is tolerated, as mail clients do. */
+      /* Characters outside the alphabet are skipped and a missing padding
+       * is tolerated, as mail clients do. */
       gint state = 0;
       guint save = 0;
-      gsize n = (gsize) (q2 - text);
+      /* The padding is made up again from the length: "VEVTVA=" (one
+       * '=' short) must still end in its last octet, "TEST" not "TES". */
+      g_autoptr (GString) b64 = g_string_sized_new ((gsize) (q2 - text) + 4);
+      for (const char *c = text; c < q2; c++)
+        if (g_ascii_isalnum (*c) || *c == '+' || *c == '/')
+          g_string_append_c (b64, *c);
+      if (b64->len % 4 == 2)
+        g_string_append (b64, "==");
+      else if (b64->len % 4 == 3)
+        g_string_append_c (b64, '=');
+      gsize n = b64->len;
       guchar *buf = g_malloc (n / 4 * 3 + 3);
-      gsize outlen = g_base64_decode_step (text, n, buf, &state, &save);
+      gsize outlen = g_base64_decode_step (b64->str, n, buf, &state, &save);
       g_byte_array_append (bytes, buf, (guint) outlen);
       g_free (buf);
     }
@@ -188,15 +198,36 @@ append_phrase_word (GString *out, const char *utf8, gboolean in_quotes, int comm
     g_string_append (out, text->str);
 }
 
+/* Octets of a header to UTF-8: NULs dropped first (no reader shows one,
+ * and C strings would end there), then charset.c with the hints. */
+static char *
+decode_octets (const char *data, gsize len, const char *charset, const char *const *hints)
+{
+  g_autofree char *clean = NULL;
+  if (!data) /* an empty GByteArray's data */
+    data = "", len = 0;
+  if (len > 0 && memchr (data, '\0', len))
+    {
+      clean = g_malloc (len);
+      gsize n = 0;
+      for (gsize i = 0; i < len; i++)
+        if (data[i] != '\0')
+          clean[n++] = data[i];
+      data = clean, len = n;
+    }
+  g_autofree char *used = NULL;
+  MugaiCharsetQuality quality;
+  return mugai_charset_decode_hinted (data, len, charset, hints, &used, &quality);
+}
+
 static void
 append_raw_segment (GString *out, const char *start, gsize len, MugaiHeaderMode mode,
-                    gboolean *in_quotes, int *comment_depth, gboolean *in_angle)
+                    gboolean *in_quotes, int *comment_depth, gboolean *in_angle,
+                    const char *const *hints)
 {
   if (len == 0)
     return;
-  g_autofree char *used = NULL;
-  MugaiCharsetQuality quality;
-  g_autofree char *utf8 = mugai_charset_decode (start, len, NULL, &used, &quality);
+  g_autofree char *utf8 = decode_octets (start, len, NULL, hints);
   if (mode == MUGAI_HEADER_TEXT)
     {
       append_display (out, utf8);
@@ -252,6 +283,12 @@ in_addr_spec (const char *from, const char *p, const char *word_end, gboolean in
 char *
 mugai_header_decode (const char *raw, MugaiHeaderMode mode)
 {
+  return mugai_header_decode_hinted (raw, mode, NULL);
+}
+
+char *
+mugai_header_decode_hinted (const char *raw, MugaiHeaderMode mode, const char *const *hints)
+{
   g_return_val_if_fail (raw != NULL, NULL);
 
   g_autofree char *value = unfold (raw);
@@ -279,7 +316,7 @@ mugai_header_decode (const char *raw, MugaiHeaderMode mode)
           continue;
         }
       append_raw_segment (out, raw_start, (gsize) (p - raw_start), mode, &in_quotes, &comment_depth,
-                          &in_angle);
+                          &in_angle, hints);
 
       /* Join the run of encoded-words in the same charset. */
       g_autoptr (GByteArray) run = g_byte_array_new ();
@@ -298,10 +335,8 @@ mugai_header_decode (const char *raw, MugaiHeaderMode mode)
           if (g_ascii_strcasecmp (ew2.charset, charset) != 0)
             {
               /* different charset: flush the run, continue with the new one */
-              g_autofree char *used = NULL;
-              MugaiCharsetQuality q;
-              g_autofree char *utf8 = mugai_charset_decode ((const char *) run->data, run->len,
-                                                            charset, &used, &q);
+              g_autofree char *utf8 = decode_octets ((const char *) run->data, run->len, charset,
+                                                     hints);
               if (mode == MUGAI_HEADER_PHRASE)
                 append_phrase_word (out, utf8, in_quotes, comment_depth);
               else
@@ -314,10 +349,7 @@ mugai_header_decode (const char *raw, MugaiHeaderMode mode)
           end = ew2.end;
           encoded_word_clear (&ew2);
         }
-      g_autofree char *used = NULL;
-      MugaiCharsetQuality q;
-      g_autofree char *utf8
-          = mugai_charset_decode ((const char *) run->data, run->len, charset, &used, &q);
+      g_autofree char *utf8 = decode_octets ((const char *) run->data, run->len, charset, hints);
       if (mode == MUGAI_HEADER_PHRASE)
         append_phrase_word (out, utf8, in_quotes, comment_depth);
       else
@@ -325,7 +357,7 @@ mugai_header_decode (const char *raw, MugaiHeaderMode mode)
       p = raw_start = end;
     }
   append_raw_segment (out, raw_start, (gsize) (p - raw_start), mode, &in_quotes, &comment_depth,
-                          &in_angle);
+                      &in_angle, hints);
 
   g_strstrip (out->str);
   out->len = strlen (out->str);
@@ -504,11 +536,8 @@ mugai_header_param (const char *raw, const char *name)
           else
             g_byte_array_append (bytes, (const guint8 *) s, (guint) strlen (s));
         }
-      g_autofree char *used = NULL;
-      MugaiCharsetQuality quality;
-      g_autofree char *utf8 = mugai_charset_decode ((const char *) bytes->data, bytes->len,
-                                                    charset && *charset ? charset : NULL, &used,
-                                                    &quality);
+      g_autofree char *utf8 = decode_octets ((const char *) bytes->data, bytes->len,
+                                             charset && *charset ? charset : NULL, NULL);
       g_autoptr (GString) out = g_string_new (NULL);
       append_display (out, utf8);
       result = g_string_free (g_steal_pointer (&out), FALSE);

@@ -13,7 +13,7 @@
  *	octets go through charset.c.  Encoding on output is left to GMime.
  *
  *	mugai_header_decode() returns UTF-8 for a raw (possibly folded)
- *	header value.  In MUGAI_HEADER_TEXT mode (Subject and other
+ *	header value; NUL octets (raw or encoded) are dropped.  In MUGAI_HEADER_TEXT mode (Subject and other
  *	unstructured fields) the result is display text: line breaks and
  *	other C0 controls become spaces.  In MUGAI_HEADER_PHRASE mode
  *	(address fields) decoded words that contain RFC 5322 specials are
@@ -44,6 +44,11 @@ typedef enum
 } MugaiHeaderMode;
 
 char *mugai_header_decode (const char *raw, MugaiHeaderMode mode);
+
+/* The same, with charset hints for raw 8-bit text and encoded-words whose
+ * charset does not fit (see mugai_charset_decode_hinted(): the charsets
+ * the message's own text parts declare).  hints: NULL-terminated, or NULL. */
+char *mugai_header_decode_hinted (const char *raw, MugaiHeaderMode mode, const char *const *hints);
 
 /* Returns the decoded value (owned UTF-8) or NULL when absent. */
 char *mugai_header_param (const char *raw, const char *name);
