@@ -92,6 +92,16 @@
  *	After the first GIF frame, a damaged record ends the frame count
  *	rather than the conversion, as browsers show what they have.
  *
+ * FILES
+ *	About 1,300 lines in one file on purpose: one concept (pixels
+ *	in, pixels out), and every decoder and encoder here is glue around
+ *	a library (libjpeg, libpng, giflib, libwebp) written against the
+ *	same three things: the Image it fills, check_limits() (the one place
+ *	where a size from the file meets the limits) and IMAGE_ERROR, whose
+ *	code is the exit status.  The one decoder of our own, BMP, is bmp.c
+ *	(a pure function, fuzzed by fuzz/fuzz-bmp.c); the other parser
+ *	written here is exif_orientation(), some 40 lines over one IFD.
+ *
  * THREAD SAFETY
  *	A single-threaded program.
  */

@@ -6,6 +6,7 @@ Usage: make-bmp-seeds.py DIR
 A few small BMPs, one per path through filters/bmp.c: PIL's writer for
 1-bit, 8-bit grey and palette, 24-bit and 32-bit files; the rest by hand
 (PIL writes no core header, 4-bit, 16-bit, bit fields or top-down rows).
+Two are hostile: a size claim over any limit and a palette cut short.
 Each is at most a few hundred octets so that the committed seeds stay
 small.  Deterministic: the same files on every run.
 """
@@ -37,13 +38,14 @@ def pil_bmp(mode, size=(7, 5)):
     return out.getvalue()
 
 
-def by_hand(hsize, width, height, bpp, compression=0, masks=(), palette=(), rows=b""):
+def by_hand(hsize, width, height, bpp, compression=0, masks=(), palette=(), rows=b"", used=None):
     """File header + info header of hsize octets (12 = core) + masks + palette + rows."""
     if hsize == 12:
         info = struct.pack("<IHHHH", 12, width, height, 1, bpp)
     else:
         info = struct.pack("<IiiHHIIiiII", hsize, width, height, 1, bpp, compression,
-                           len(rows), 2835, 2835, len(palette), 0)
+                           len(rows), 2835, 2835,
+                           len(palette) if used is None else used, 0)
         tail = b"".join(struct.pack("<I", m) for m in masks)
         info += tail
         info = info.ljust(hsize, b"\0") if len(info) < hsize else info
@@ -110,6 +112,12 @@ def main():
         "v4-16bit-argb4444.bmp": by_hand(
             108, 3, 2, 16, 3, masks=(0x0F00, 0x00F0, 0x000F, 0xF000),
             rows=rows_of(3, 2, 16, lambda x, y: x * 0x1111 + y)),
+        # hostile: a 26-octet core header that claims 65535 x 65535
+        # pixels (a limit, refused before any allocation) ...
+        "hostile-huge.bmp": by_hand(12, 65535, 65535, 24),
+        # ... and an 8-bit file whose palette (256 entries: no colour
+        # count) runs past the end of the file
+        "hostile-palette-cut.bmp": by_hand(40, 2, 2, 8, palette=[(1, 2, 3, 0)] * 3, used=0),
     }
     for name, data in sorted(seeds.items()):
         with open(os.path.join(d, name), "wb") as f:
