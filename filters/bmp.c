@@ -35,22 +35,11 @@
  *	Reentrant: no state outside the call.
  */
 #include "bmp.h"
+#include "octets.h"
 
 #include <string.h>
 
 G_DEFINE_QUARK (mugai-bmp-error-quark, mugai_bmp_error)
-
-static guint16
-rd16le (const guint8 *p)
-{
-  return (guint16) (p[0] | p[1] << 8);
-}
-
-static guint32
-rd32le (const guint8 *p)
-{
-  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
-}
 
 /* Before any pixel memory is allocated.  Both factors are below 2^32,
  * so their product fits in 64 bits.  The messages are those of

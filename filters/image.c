@@ -107,6 +107,7 @@
  */
 #include "bmp.h"
 #include "lockdown.h"
+#include "octets.h"
 
 #include <setjmp.h>
 #include <stdio.h>
@@ -264,24 +265,6 @@ image_alloc (Image *img, guint32 width, guint32 height, guint channels, GError *
   img->height = height;
   img->channels = channels;
   return TRUE;
-}
-
-static guint16
-rd16le (const guint8 *p)
-{
-  return (guint16) (p[0] | p[1] << 8);
-}
-
-static guint32
-rd32le (const guint8 *p)
-{
-  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
-}
-
-static guint32
-rd32be (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | (guint32) p[3];
 }
 
 /* ---- JPEG in ------------------------------------------------------- */
