@@ -40,9 +40,6 @@
 #define MAX_ROW_REPEAT (1u << 20)
 #define MAX_SPACES 1024
 
-#define XML_OPTIONS                                                                                \
-  (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC)
-
 /* Error codes are the exit codes (lockdown.h). */
 #define OFFICE_ERROR (office_error_quark ())
 GQuark office_error_quark (void);

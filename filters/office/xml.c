@@ -32,6 +32,10 @@
  */
 #include "office.h"
 
+/* Never NOENT, DTDLOAD or HUGE (see the top of this file). */
+#define XML_OPTIONS                                                                                \
+  (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC)
+
 static const struct
 {
   const char *uri;
