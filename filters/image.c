@@ -36,10 +36,11 @@
  *	and YCCK are converted to RGB by the naive formula (inverted CMYK
  *	when an Adobe APP14 marker is present, as Photoshop writes it).
  *	GIF: the first frame only, composited on a transparent logical
- *	screen; the frames are counted and reported.  BMP: BITMAPCOREHEADER,
- *	BITMAPINFOHEADER and the V2-V5 headers; 1/4/8-bit palette and
- *	16/24/32-bit uncompressed or BI_BITFIELDS pixels.  WebP: still
- *	images, lossy or lossless, with or without alpha.
+ *	screen; the frames are counted and reported.  BMP (bmp.c, our own
+ *	decoder): BITMAPCOREHEADER, BITMAPINFOHEADER and the V2-V5
+ *	headers; 1/4/8-bit palette and 16/24/32-bit uncompressed or
+ *	BI_BITFIELDS pixels.  WebP: still images, lossy or lossless, with
+ *	or without alpha.
  *
  * OPTIONS
  *	--output same|png|jpeg	output format (default same).
@@ -91,10 +92,22 @@
  *	After the first GIF frame, a damaged record ends the frame count
  *	rather than the conversion, as browsers show what they have.
  *
+ * FILES
+ *	About 1,300 lines in one file on purpose: one concept (pixels
+ *	in, pixels out), and every decoder and encoder here is glue around
+ *	a library (libjpeg, libpng, giflib, libwebp) written against the
+ *	same three things: the Image it fills, check_limits() (the one place
+ *	where a size from the file meets the limits) and IMAGE_ERROR, whose
+ *	code is the exit status.  The one decoder of our own, BMP, is bmp.c
+ *	(a pure function, fuzzed by fuzz/fuzz-bmp.c); the other parser
+ *	written here is exif_orientation(), some 40 lines over one IFD.
+ *
  * THREAD SAFETY
  *	A single-threaded program.
  */
+#include "bmp.h"
 #include "lockdown.h"
+#include "octets.h"
 
 #include <setjmp.h>
 #include <stdio.h>
@@ -252,24 +265,6 @@ image_alloc (Image *img, guint32 width, guint32 height, guint channels, GError *
   img->height = height;
   img->channels = channels;
   return TRUE;
-}
-
-static guint16
-rd16le (const guint8 *p)
-{
-  return (guint16) (p[0] | p[1] << 8);
-}
-
-static guint32
-rd32le (const guint8 *p)
-{
-  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
-}
-
-static guint32
-rd32be (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | (guint32) p[3];
 }
 
 /* ---- JPEG in ------------------------------------------------------- */
@@ -845,226 +840,21 @@ decode_gif (const guint8 *data, gsize len, const Limits *lim, Image *img, GError
   return TRUE;
 }
 
-/* ---- BMP in -------------------------------------------------------- */
-
-typedef struct
-{
-  guint32 mask;
-  guint shift;
-  guint bits;
-} BmpChannel;
-
-static BmpChannel
-bmp_channel (guint32 mask)
-{
-  BmpChannel c = { mask, 0, 0 };
-  if (mask == 0)
-    return c;
-  while (!(mask & 1))
-    {
-      mask >>= 1;
-      c.shift++;
-    }
-  while (mask & 1)
-    {
-      mask >>= 1;
-      c.bits++;
-    }
-  return c;
-}
-
-static guint8
-bmp_sample (const BmpChannel *c, guint32 v)
-{
-  guint32 s = (v & c->mask) >> c->shift;
-  if (c->bits == 0)
-    return 0; /* no mask: the channel is absent */
-  if (c->bits >= 8)
-    return (guint8) (s >> (c->bits - 8));
-  return (guint8) (s * 255 / ((1u << c->bits) - 1));
-}
+/* ---- BMP in: bmp.c ------------------------------------------------ */
 
 static gboolean
-decode_bmp (const guint8 *p, gsize len, const Limits *lim, Image *img, GError **error)
+decode_bmp (const guint8 *data, gsize len, const Limits *lim, Image *img, GError **error)
 {
-  enum { BI_RGB = 0, BI_BITFIELDS = 3, BI_ALPHABITFIELDS = 6 };
+  MugaiBmpLimits bmp_lim = { (guint64) lim->max_width, (guint64) lim->max_height,
+                             (guint64) lim->max_pixels };
+  MugaiBmpPixels px;
 
-  if (len < 14 + 12)
-    {
-      g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: file truncated");
-      return FALSE;
-    }
-  guint32 off_bits = rd32le (p + 10);
-  guint32 hsize = rd32le (p + 14);
-  if (hsize != 12 && hsize != 40 && hsize != 52 && hsize != 56 && hsize != 108 && hsize != 124)
-    {
-      g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: header of %u octets not supported",
-                   hsize);
-      return FALSE;
-    }
-  if (len < 14 + (gsize) hsize)
-    {
-      g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: file truncated");
-      return FALSE;
-    }
-
-  gint64 width, height;
-  guint bpp;
-  guint32 compression = BI_RGB, colours_used = 0;
-  if (hsize == 12)
-    {
-      width = rd16le (p + 18);
-      height = rd16le (p + 20);
-      bpp = rd16le (p + 24);
-    }
-  else
-    {
-      width = (gint32) rd32le (p + 18);
-      height = (gint32) rd32le (p + 22);
-      bpp = rd16le (p + 28);
-      compression = rd32le (p + 30);
-      colours_used = rd32le (p + 46);
-    }
-  gboolean top_down = height < 0;
-  if (top_down)
-    height = -height; /* from gint32, so no overflow */
-  if (width < 0)
-    {
-      g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: negative width");
-      return FALSE;
-    }
-  if (!check_limits (lim, "BMP", (guint64) width, (guint64) height, error))
-    return FALSE;
-
-  if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
-    {
-      g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: %u bits per pixel not supported",
-                   bpp);
-      return FALSE;
-    }
-  gboolean bitfields = compression == BI_BITFIELDS || compression == BI_ALPHABITFIELDS;
-  if (!(compression == BI_RGB || (bitfields && (bpp == 16 || bpp == 32))))
-    {
-      g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED,
-                   "BMP: compression %u with %u bits per pixel not supported", compression, bpp);
-      return FALSE;
-    }
-
-  /* Channel masks: the defaults of BI_RGB, or the three (four) masks
-   * at offset 54, which is inside a V2+ header and right after a
-   * BITMAPINFOHEADER. */
-  BmpChannel r, g, b, a;
-  if (bpp == 16 && !bitfields)
-    {
-      r = bmp_channel (0x7c00);
-      g = bmp_channel (0x03e0);
-      b = bmp_channel (0x001f);
-      a = bmp_channel (0);
-    }
-  else if (bpp == 32 && !bitfields)
-    {
-      r = bmp_channel (0x00ff0000);
-      g = bmp_channel (0x0000ff00);
-      b = bmp_channel (0x000000ff);
-      a = bmp_channel (0xff000000); /* used only if some pixel is not 0 */
-    }
-  else if (bitfields)
-    {
-      gboolean has_alpha_mask = hsize >= 56 || compression == BI_ALPHABITFIELDS;
-      if (len < 54 + (has_alpha_mask ? 16u : 12u))
-        {
-          g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: file truncated");
-          return FALSE;
-        }
-      r = bmp_channel (rd32le (p + 54));
-      g = bmp_channel (rd32le (p + 58));
-      b = bmp_channel (rd32le (p + 62));
-      a = bmp_channel (has_alpha_mask ? rd32le (p + 66) : 0);
-    }
-  else
-    r = g = b = a = bmp_channel (0);
-
-  /* Palette: RGBQUADs (RGBTRIPLEs for a core header) after the header. */
-  guint8 palette[256][3] = { { 0 } };
-  guint ncolours = 0;
-  if (bpp <= 8)
-    {
-      gsize esize = hsize == 12 ? 3 : 4;
-      gsize start = 14 + (gsize) hsize;
-      ncolours = colours_used != 0 && colours_used < (1u << bpp) ? colours_used : 1u << bpp;
-      if (len - start < ncolours * esize)
-        {
-          g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: palette truncated");
-          return FALSE;
-        }
-      for (guint i = 0; i < ncolours; i++)
-        {
-          const guint8 *e = p + start + i * esize;
-          palette[i][0] = e[2];
-          palette[i][1] = e[1];
-          palette[i][2] = e[0];
-        }
-    }
-
-  guint64 stride = ((guint64) width * bpp + 31) / 32 * 4;
-  if (off_bits > len || stride * (guint64) height > len - off_bits)
-    {
-      g_set_error (error, IMAGE_ERROR, IMAGE_ERROR_FAILED, "BMP: pixel data truncated");
-      return FALSE;
-    }
-  const guint8 *bits = p + off_bits;
-  guint bytes = bpp / 8;
-
-  /* A 32-bit BI_RGB file's fourth octet is usually padding (0); it is
-   * alpha only if some pixel sets it (as Chromium decides). */
-  gboolean alpha = FALSE;
-  if (a.mask != 0)
-    for (gint64 row = 0; row < height && !alpha; row++)
-      for (gint64 x = 0; x < width; x++)
-        {
-          const guint8 *s = bits + row * stride + x * bytes;
-          guint32 v = bytes == 4 ? rd32le (s) : rd16le (s);
-          if (v & a.mask)
-            {
-              alpha = TRUE;
-              break;
-            }
-        }
-
-  guint ch = alpha ? 4 : 3;
-  if (!image_alloc (img, (guint32) width, (guint32) height, ch, error))
-    return FALSE;
-  for (gint64 row = 0; row < height; row++)
-    {
-      const guint8 *s = bits + row * stride;
-      gint64 y = top_down ? row : height - 1 - row;
-      guint8 *out = img->pixels + y * width * ch;
-      for (gint64 x = 0; x < width; x++, out += ch)
-        {
-          if (bpp <= 8)
-            {
-              guint shift = 8 - bpp - (guint) (x * bpp % 8);
-              guint idx = (s[x * bpp / 8] >> shift) & ((1u << bpp) - 1);
-              if (idx < ncolours)
-                memcpy (out, palette[idx], 3);
-            }
-          else if (bpp == 24)
-            {
-              out[0] = s[x * 3 + 2];
-              out[1] = s[x * 3 + 1];
-              out[2] = s[x * 3];
-            }
-          else
-            {
-              guint32 v = bytes == 4 ? rd32le (s + x * 4) : rd16le (s + x * 2);
-              out[0] = bmp_sample (&r, v);
-              out[1] = bmp_sample (&g, v);
-              out[2] = bmp_sample (&b, v);
-              if (alpha)
-                out[3] = bmp_sample (&a, v);
-            }
-        }
-    }
+  if (!mugai_bmp_decode (data, len, &bmp_lim, &px, error))
+    return FALSE; /* in MUGAI_BMP_ERROR, which fail() knows */
+  img->width = px.width;
+  img->height = px.height;
+  img->channels = px.channels;
+  img->pixels = px.pixels;
   return TRUE;
 }
 
@@ -1375,6 +1165,7 @@ fail (const GError *error)
 {
   fprintf (stderr, "mugai-filter-image: %s\n", error->message);
   if ((error->domain == IMAGE_ERROR && error->code == IMAGE_ERROR_LIMIT)
+      || g_error_matches (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_LIMIT)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
     return MUGAI_FILTER_LIMIT;
   return MUGAI_FILTER_FAILED;

@@ -2,7 +2,7 @@
  * lockdown.h - what every filter calls before it reads the document
  *
  * DESCRIPTION
- *	A filter (filters/pdf.c, office.c, image.c) initialises its libraries
+ *	A filter (filters/pdf.c, office/main.c, image.c) initialises its libraries
  *	(fontconfig, poppler, codecs), then calls mugai_filter_lockdown(),
  *	then reads the untrusted document from standard input and writes its
  *	output on standard output.  mugai_filter_lockdown() puts a seccomp

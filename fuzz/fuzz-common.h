@@ -9,6 +9,10 @@
  * GLib's own fatal path raises SIGTRAP (G_BREAKPOINT), which libFuzzer
  * does not catch, so the input would be lost.
  *
+ * A target of code outside libmugai (fuzz-bmp.c: filters/bmp.c) defines
+ * FUZZ_STANDALONE before including this file: fuzz_init() then only sets
+ * the log handler, and the target links nothing of libmugai.
+ *
  * It also declares the libFuzzer entry points and defines
  * LLVMFuzzerInitialize() as fuzz_init() alone; a target that needs more
  * defines FUZZ_OWN_INITIALIZE before including this file and writes its
@@ -18,7 +22,9 @@
 
 #include <glib.h>
 
+#ifndef FUZZ_STANDALONE
 #include "sanitize.h"
+#endif
 
 #include <stdlib.h>
 
@@ -34,7 +40,9 @@ static inline void
 fuzz_init (void)
 {
   g_log_set_default_handler (fuzz_log_handler, NULL);
+#ifndef FUZZ_STANDALONE
   mugai_init ();
+#endif
 }
 
 #include <stddef.h>
