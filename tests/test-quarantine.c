@@ -724,6 +724,405 @@ test_concurrent (Fixture *f, gconstpointer data)
     }
 }
 
+/* ---- the interface: states, locations, digests, damage ------------------------ */
+
+static void
+test_state_names (void)
+{
+  for (guint i = 0; i < MUGAI_STORE_N_STATES; i++)
+    {
+      MugaiStoreState back = MUGAI_STORE_N_STATES;
+      const char *name = mugai_store_state_name ((MugaiStoreState) i);
+      g_assert_true (mugai_store_state_from_name (name, &back));
+      g_assert_cmpint (back, ==, i);
+    }
+  g_assert_cmpstr (mugai_store_state_name (MUGAI_STORE_STATE_RELEASE_REQUESTED), ==,
+                   "release-requested");
+  MugaiStoreState untouched = MUGAI_STORE_STATE_DENIED;
+  g_assert_false (mugai_store_state_from_name ("Held", &untouched));
+  g_assert_false (mugai_store_state_from_name ("", &untouched));
+  g_assert_false (mugai_store_state_from_name (NULL, &untouched));
+  g_assert_cmpint (untouched, ==, MUGAI_STORE_STATE_DENIED);
+}
+
+/* Adds an entry of this verdict; returns its id. */
+static char *
+add_verdict (Fixture *f, const char *verdict, gint64 time)
+{
+  g_autoptr (MugaiStoreEntry) e = make_entry (verdict, time);
+  g_free (e->verdict);
+  e->verdict = g_strdup (verdict);
+  /* what the caller says of the state is not what the store records */
+  e->state = MUGAI_STORE_STATE_RELEASED;
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_store_add (f->q, -1, in, e, &error));
+  g_assert_no_error (error);
+  return g_strdup (e->id);
+}
+
+static void
+test_states (Fixture *f, gconstpointer data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *held = add_verdict (f, "hold", now - 100);
+  g_autofree char *sanitized = add_verdict (f, "sanitized", now - 50);
+  g_autofree char *rejected = add_verdict (f, "reject", now);
+
+  /* a held message waits for a decision; the others are records */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiStoreEntry) h = mugai_store_get (f->q, held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (h->state, ==, MUGAI_STORE_STATE_HELD);
+  g_autoptr (MugaiStoreEntry) s = mugai_store_get (f->q, sanitized, &error);
+  g_assert_cmpint (s->state, ==, MUGAI_STORE_STATE_STORED);
+  g_autoptr (MugaiStoreEntry) r = mugai_store_get (f->q, rejected, &error);
+  g_assert_cmpint (r->state, ==, MUGAI_STORE_STATE_STORED);
+
+  /* the record says so in words */
+  g_autofree char *dd = day_dir (f, held);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, held);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"state\" : \"held\""));
+
+  /* the filter: by state, by time */
+  MugaiStoreFilter only_held = { .states = 1u << MUGAI_STORE_STATE_HELD };
+  g_autoptr (GPtrArray) a = mugai_store_list (f->q, &only_held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (a->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) a->pdata[0])->id, ==, held);
+  MugaiStoreFilter released = { .states = 1u << MUGAI_STORE_STATE_RELEASED };
+  g_autoptr (GPtrArray) b = mugai_store_list (f->q, &released, &error);
+  g_assert_cmpuint (b->len, ==, 0);
+  MugaiStoreFilter window = { .since = now - 60, .before = now };
+  g_autoptr (GPtrArray) c = mugai_store_list (f->q, &window, &error);
+  g_assert_cmpuint (c->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) c->pdata[0])->id, ==, sanitized);
+  g_autoptr (GPtrArray) all = mugai_store_list (f->q, NULL, &error);
+  g_assert_cmpuint (all->len, ==, 3);
+  /* a list carries no reports */
+  for (guint i = 0; i < all->len; i++)
+    g_assert_null (((MugaiStoreEntry *) all->pdata[i])->report);
+}
+
+static void
+test_sha256 (Fixture *f, gconstpointer data)
+{
+  g_autofree char *want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) original,
+                                                       sizeof original - 1);
+  /* from bytes and from a descriptor */
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autofree char *path = g_build_filename (f->root, "spool", NULL);
+  g_assert_true (g_file_set_contents (path, original, sizeof original - 1, NULL));
+  int fd = open (path, O_RDONLY);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("fd", 0);
+  e->sha256 = g_strdup ("caller's value, not the store's");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_store_add (f->q, fd, NULL, e, &error));
+  close (fd);
+  const char *ids[] = { id, e->id };
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr (MugaiStoreEntry) got = mugai_store_get (f->q, ids[i], &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got->sha256, ==, want);
+    }
+}
+
+static void
+test_locations (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_autofree char *file_loc = g_strconcat ("file:", root, NULL);
+  g_autofree char *file_url = g_strconcat ("file://", root, NULL);
+  const char *same[] = { root, file_loc, file_url };
+  g_autofree char *id = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (same); i++)
+    {
+      g_autoptr (MugaiStore) q = mugai_store_open (same[i], MUGAI_STORE_CREATE, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (mugai_store_location (q), ==, same[i]);
+      if (!id)
+        {
+          g_autoptr (MugaiStoreEntry) e = make_entry ("loc", 0);
+          g_autoptr (GBytes) in = original_bytes ();
+          g_assert_true (mugai_store_add (q, -1, in, e, &error));
+          id = g_strdup (e->id);
+        }
+      /* the same store whatever the spelling */
+      g_autoptr (MugaiStoreEntry) got = mugai_store_get (q, id, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got->queue_id, ==, "loc");
+    }
+  /* no backend for these: said so, nothing made */
+  static const char *const refused[] = { "sqlite:/var/lib/mugai/q.db", "postgresql://db/mugai",
+                                         "file:", "", "x:relative" };
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr (MugaiStore) q = mugai_store_open (refused[i], MUGAI_STORE_CREATE, &error);
+      g_assert_null (q);
+      g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_LOCATION);
+      g_clear_error (&error);
+    }
+  g_assert_false (g_file_test ("x:relative", G_FILE_TEST_EXISTS));
+  rm_rf (root);
+}
+
+static void
+test_not_found (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *missing = "20261122T004644Z-0123456789ab";
+  g_assert_null (mugai_store_get (f->q, missing, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (mugai_store_open_original (f->q, missing, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (mugai_store_read_original (f->q, missing, G_MAXSIZE, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* half an entry is no entry, whichever half */
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autofree char *dd = day_dir (f, id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
+  g_autofree char *saved = g_strdup_printf ("%s/saved", f->root);
+  g_assert_cmpint (g_rename (json, saved), ==, 0);
+  g_assert_null (mugai_store_open_original (f->q, id, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpint (g_rename (saved, json), ==, 0);
+  g_autofree char *eml = g_strdup_printf ("%s/%s.eml", dd, id);
+  g_assert_cmpint (g_unlink (eml), ==, 0);
+  g_assert_null (mugai_store_get (f->q, id, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+}
+
+static void
+test_read_original_limit (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) exact = mugai_store_read_original (f->q, id, sizeof original - 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (exact), ==, sizeof original - 1);
+  g_autoptr (GBytes) cut = mugai_store_read_original (f->q, id, sizeof original - 2, &error);
+  g_assert_null (cut);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_IO);
+}
+
+/* A record as mugai writes it but for one member, for the damage cases. */
+static char *
+record_with (const char *id, const char *extra)
+{
+  return g_strdup_printf ("{\"format\":1,\"id\":\"%s\",\"time\":1795000000,\"size\":3,"
+                          "\"verdict\":\"sanitized\"%s}\n",
+                          id, extra);
+}
+
+typedef struct
+{
+  const char *name;
+  const char *extra; /* members added to a good record; NULL: text is the record */
+  const char *text;  /* @ID@ stands for the entry's id */
+} Damage;
+
+static const Damage damages[] = {
+  { "not-json", NULL, "{\"id\": 3" },
+  { "not-an-object", NULL, "[]" },
+  { "no-time", NULL, "{\"format\":1,\"id\":\"@ID@\",\"size\":3}" },
+  { "other-id", NULL, "{\"id\":\"20200101T000000Z-000000000000\",\"time\":1,\"size\":3}" },
+  { "state-unknown", ",\"state\":\"frozen\"", NULL },
+  { "state-number", ",\"state\":1", NULL },
+  { "sha256-short", ",\"sha256\":\"abc\"", NULL },
+  { "report-string", ",\"report\":\"{\\\"verdict\\\":\\\"clean\\\"}\"", NULL },
+  { "report-array", ",\"report\":[]", NULL },
+  { "report-parts", ",\"report\":{\"parts\":3}", NULL },
+  { "report-unknown", ",\"report\":{\"verdict\":\"clean\",\"deliver\":true}", NULL },
+};
+
+static void
+test_corrupt (Fixture *f, gconstpointer data)
+{
+  const Damage *d = data;
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autofree char *dd = day_dir (f, id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
+  g_auto (GStrv) pieces = d->text ? g_strsplit (d->text, "@ID@", -1) : NULL;
+  g_autofree char *text = d->extra ? record_with (id, d->extra) : g_strjoinv (id, pieces);
+  g_assert_true (g_file_set_contents (json, text, -1, NULL));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiStoreEntry) e = mugai_store_get (f->q, id, &error);
+  g_assert_null (e);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, json));
+  g_clear_error (&error);
+  /* listed all the same, whatever the filter asks for */
+  MugaiStoreFilter held = { .states = 1u << MUGAI_STORE_STATE_HELD };
+  g_autoptr (GPtrArray) all = mugai_store_list (f->q, &held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) all->pdata[0])->verdict, ==, "unreadable");
+  /* the original is still there to be read */
+  g_autoptr (GBytes) back = mugai_store_read_original (f->q, id, G_MAXSIZE, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_corrupt_files (Fixture *f, gconstpointer data)
+{
+  /* a record that is not a file, and one too large to be read */
+  g_autofree char *a = add_verdict (f, "sanitized", 0);
+  g_autofree char *b = add_verdict (f, "sanitized", 0);
+  g_autofree char *dd = day_dir (f, a);
+  g_autofree char *ja = g_strdup_printf ("%s/%s.json", dd, a);
+  g_autofree char *jb = g_strdup_printf ("%s/%s.json", dd, b);
+  g_assert_cmpint (g_unlink (ja), ==, 0);
+  g_assert_cmpint (g_mkdir (ja, 0700), ==, 0);
+  int fd = open (jb, O_WRONLY);
+  g_assert_cmpint (ftruncate (fd, 64 * 1024 * 1024 + 1), ==, 0); /* sparse */
+  close (fd);
+  const char *ids[] = { a, b };
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MugaiStoreEntry) e = mugai_store_get (f->q, ids[i], &error);
+      g_assert_null (e);
+      g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_CORRUPT);
+    }
+  g_assert_cmpint (g_rmdir (ja), ==, 0);
+}
+
+/* An entry exactly as the version before the interface wrote it: format
+ * 1 without state or sha256, pretty-printed, files 0640 in a day
+ * directory 0750 (older versions still), the report as an object. */
+static const char old_record[]
+    = "{\n"
+      "  \"format\" : 1,\n"
+      "  \"id\" : \"%s\",\n"
+      "  \"time\" : %" G_GINT64_FORMAT ",\n"
+      "  \"time_utc\" : \"%s\",\n"
+      "  \"queue_id\" : \"4ZxY1\",\n"
+      "  \"sender\" : \"taro@example.jp\",\n"
+      "  \"recipients\" : [\n    \"a@city.lg.jp\"\n  ],\n"
+      "  \"client_addr\" : \"192.0.2.7\",\n"
+      "  \"client_name\" : null,\n"
+      "  \"verdict\" : \"%s\",\n"
+      "  \"status\" : \"sanitized; removed=1; converted=0\",\n"
+      "  \"message_id\" : \"m1@example.jp\",\n"
+      "  \"subject\" : \"お見積りの件\",\n"
+      "  \"size\" : %zu,\n"
+      "  \"report\" : {\n"
+      "    \"mugai_version\" : \"0.1.0\",\n"
+      "    \"verdict\" : \"sanitized\",\n"
+      "    \"status\" : \"sanitized; removed=1; converted=0\",\n"
+      "    \"message_id\" : \"m1@example.jp\",\n"
+      "    \"subject\" : \"お見積りの件\",\n"
+      "    \"output_charset\" : \"utf-8\",\n"
+      "    \"virus\" : null,\n"
+      "    \"removed\" : 1,\n"
+      "    \"converted\" : 0,\n"
+      "    \"reasons\" : [\n"
+      "      {\n        \"category\" : \"banned-type\",\n        \"path\" : \"2\",\n"
+      "        \"detail\" : \"macro\"\n      }\n"
+      "    ],\n"
+      "    \"parts\" : [\n"
+      "      {\n        \"path\" : \"2\",\n        \"kind\" : \"attachment\",\n"
+      "        \"declared_type\" : \"application/vnd.ms-excel.sheet.macroEnabled.12\",\n"
+      "        \"detected_type\" : null,\n        \"filename\" : \"見積書.xlsm\",\n"
+      "        \"size\" : 99,\n        \"sha256\" : \"ff\",\n        \"charset\" : null,\n"
+      "        \"action\" : \"remove\",\n        \"reason\" : \"banned-type\",\n"
+      "        \"detail\" : \"macro\",\n        \"true_type\" : null,\n"
+      "        \"type_label\" : null\n      }\n"
+      "    ]\n"
+      "  }\n"
+      "}\n";
+
+static void
+write_old_entry (const char *dir, const char *id, const char *verdict, gint64 time)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (time);
+  g_autofree char *utc = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+  g_autofree char *day = g_strdup_printf ("%.4s-%.2s-%.2s", id, id + 4, id + 6);
+  g_autofree char *dd = g_build_filename (dir, day, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dd, 0750), ==, 0);
+  g_autofree char *eml = g_strdup_printf ("%s/%s.eml", dd, id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
+  g_autofree char *text = g_strdup_printf (old_record, id, time, utc, verdict, sizeof original - 1);
+  g_assert_true (g_file_set_contents (eml, original, sizeof original - 1, NULL));
+  g_assert_true (g_file_set_contents (json, text, -1, NULL));
+  g_assert_cmpint (chmod (eml, 0640), ==, 0);
+  g_assert_cmpint (chmod (json, 0640), ==, 0);
+}
+
+static void
+test_old_layout (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_autofree char *dir = g_build_filename (root, "q", NULL);
+  const char *sanitized = "20261122T004644Z-0123456789ab";
+  const char *held = "20261122T004645Z-abcdef012345";
+  write_old_entry (dir, sanitized, "sanitized", 1795308404);
+  write_old_entry (dir, held, "hold", 1795308405);
+
+  /* what `mugai quarantine` opens: the store as it is */
+  g_autoptr (MugaiStore) q = mugai_store_open (dir, MUGAI_STORE_EXISTING, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) all = mugai_store_list (q, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 2);
+  const MugaiStoreEntry *first = all->pdata[0];
+  g_assert_cmpstr (first->id, ==, sanitized);
+  g_assert_cmpstr (first->verdict, ==, "sanitized");
+  g_assert_cmpint (first->time, ==, 1795308404);
+
+  g_autoptr (MugaiStoreEntry) e = mugai_store_get (q, sanitized, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e->state, ==, MUGAI_STORE_STATE_STORED);
+  g_assert_null (e->sha256); /* not recorded then */
+  g_assert_cmpstr (e->subject, ==, "お見積りの件");
+  g_assert_cmpstr (e->recipients->pdata[0], ==, "a@city.lg.jp");
+  g_assert_null (e->client_name);
+  g_assert_cmpuint (e->size, ==, sizeof original - 1);
+  g_assert_nonnull (e->report);
+  JsonObject *report = json_node_get_object (e->report);
+  JsonArray *parts = json_object_get_array_member (report, "parts");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (parts, 0),
+                                                  "filename"),
+                   ==, "見積書.xlsm");
+  g_autoptr (MugaiStoreEntry) h = mugai_store_get (q, held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (h->state, ==, MUGAI_STORE_STATE_HELD);
+  g_autoptr (GBytes) back = read_back (q, sanitized);
+  g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), original,
+                   sizeof original - 1);
+
+  /* show's JSON keeps every member the old record had, the report too */
+  g_autofree char *shown = mugai_store_entry_to_json (e, TRUE);
+  g_autoptr (JsonNode) node = json_from_string (shown, &error);
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (node);
+  g_assert_cmpstr (json_object_get_string_member (o, "time_utc"), ==, "2026-11-22T00:46:44Z");
+  g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "stored");
+  g_assert_true (json_object_get_null_member (o, "sha256"));
+  g_assert_true (json_node_equal (json_object_get_member (o, "report"), e->report));
+
+  /* and purge goes by the recorded time */
+  g_autoptr (MugaiStore) w = mugai_store_open (dir, MUGAI_STORE_CREATE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mugai_store_purge (w, 1795308405, &error), ==, 1); /* before, not at */
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) left = mugai_store_list (w, NULL, &error);
+  g_assert_cmpuint (left->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) left->pdata[0])->id, ==, held);
+  rm_rf (root);
+}
+
 /* ---- the command -------------------------------------------------------------- */
 
 typedef struct
@@ -922,6 +1321,19 @@ main (int argc, char **argv)
   ADD ("store-fails-writing", test_store_fails_writing);
   ADD ("concurrent", test_concurrent);
   ADD ("cli", test_cli);
+  g_test_add_func ("/quarantine/state-names", test_state_names);
+  g_test_add_func ("/quarantine/locations", test_locations);
+  g_test_add_func ("/quarantine/old-layout", test_old_layout);
+  ADD ("states", test_states);
+  ADD ("sha256", test_sha256);
+  ADD ("not-found", test_not_found);
+  ADD ("read-original-limit", test_read_original_limit);
+  ADD ("corrupt-files", test_corrupt_files);
+  for (gsize i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/quarantine/corrupt/%s", damages[i].name);
+      g_test_add (name, Fixture, &damages[i], fixture_set_up, test_corrupt, fixture_tear_down);
+    }
 #undef ADD
   return g_test_run ();
 }

@@ -281,6 +281,15 @@ get_int (JsonObject *o, const char *name, gint64 *out)
   return TRUE;
 }
 
+/* FALSE when the member is there but neither a string nor null. */
+static gboolean
+optional_string (JsonObject *o, const char *name, char **out)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  *out = get_string (o, name);
+  return !n || JSON_NODE_HOLDS_NULL (n) || *out;
+}
+
 static gboolean
 is_sha256 (const char *s)
 {
@@ -326,9 +335,9 @@ mugai_store_entry_from_json (const char *text, gsize len, const char *id, const 
   e->status = get_string (o, "status");
   e->message_id = get_string (o, "message_id");
   e->subject = get_string (o, "subject");
-  e->sha256 = get_string (o, "sha256");
-  g_autofree char *state = get_string (o, "state");
-  if ((e->sha256 && !is_sha256 (e->sha256))
+  g_autofree char *state = NULL;
+  if (!optional_string (o, "sha256", &e->sha256) || !optional_string (o, "state", &state)
+      || (e->sha256 && !is_sha256 (e->sha256))
       || (state && !mugai_store_state_from_name (state, &e->state)))
     {
       g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_CORRUPT,
