@@ -858,7 +858,8 @@ test_locations (void)
     }
   /* no backend for these: said so, nothing made */
   static const char *const refused[] = { "sqlite:/var/lib/mugai/q.db", "postgresql://db/mugai",
-                                         "file:", "", "x:relative" };
+                                         "file:", "", "x:relative",
+                                         "file://host/var/lib/mugai" };
   for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_autoptr (MugaiStore) q = mugai_store_open (refused[i], MUGAI_STORE_CREATE, &error);

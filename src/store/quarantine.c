@@ -403,9 +403,19 @@ mugai_store_open (const char *location, MugaiStoreMode mode, GError **error)
                    "%s: not a quarantine location (a directory, or file:DIRECTORY)", safe);
       return NULL;
     }
-  /* file:///var/lib/... as well as file:/var/lib/... */
-  if (backend == &mugai_store_file_backend && g_str_has_prefix (rest, "///"))
-    rest += 2;
+  /* file:///var/lib/... as well as file:/var/lib/...; a host
+   * (file://host/...) is not a local directory */
+  if (scheme && backend == &mugai_store_file_backend && g_str_has_prefix (rest, "//"))
+    {
+      if (!g_str_has_prefix (rest, "///"))
+        {
+          g_autofree char *safe = mugai_text_safe_display (location, 80);
+          g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_LOCATION,
+                       "%s: a file location names a local directory, not a host", safe);
+          return NULL;
+        }
+      rest += 2;
+    }
   gpointer handle = backend->open (rest, mode, error);
   if (!handle)
     return NULL;
