@@ -1228,6 +1228,11 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (o, "id"), ==, recent->id);
   g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "RECENT");
   g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==, recent->subject);
+  g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "stored");
+  g_autofree char *digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                                         (const guchar *) original,
+                                                         sizeof original - 1);
+  g_assert_cmpstr (json_object_get_string_member (o, "sha256"), ==, digest);
   run_clear (&r);
 
   /* extract: octet for octet (the original holds a NUL, so through a
