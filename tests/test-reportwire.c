@@ -95,6 +95,7 @@ static const Refusal refusals[] = {
   { "parts-object", "{\"parts\":{}}", 0, "report.parts" },
   { "part-not-object", "{\"parts\":[1]}", 0, "report.parts[0]" },
   { "part-path-number", "{\"parts\":[{\"path\":7}]}", 0, "report.parts[0].path" },
+  { "unknown-hostile-name", "{\"\\u001b[2J\\u202eevil\":1}", 0, "unknown member" },
   { "part-unknown", "{\"parts\":[{\"path\":\"1\",\"x\":null}]}", 0, "unknown member" },
   { "entry-size", "{\"parts\":[{\"entries\":[{\"size\":-2}]}]}", 0, "entries[0].size" },
   { "entry-encrypted", "{\"parts\":[{\"entries\":[{\"encrypted\":\"yes\"}]}]}", 0,
@@ -113,6 +114,10 @@ test_refusal (gconstpointer data)
   g_assert_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID);
   if (!strstr (error->message, c->says))
     g_error ("%s: \"%s\" does not say \"%s\"", c->name, error->message, c->says);
+  /* the message may reach a log: no control or bidi character from the
+   * text in it */
+  g_assert_null (strchr (error->message, '\x1b'));
+  g_assert_null (strstr (error->message, "\u202e"));
 }
 
 /* {"summary":"xxx..."} of exactly len octets */

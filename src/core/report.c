@@ -27,6 +27,7 @@
 
 #include "mugai-build.h"
 #include "mugai-limits.h"
+#include "notice.h"
 
 void
 mugai_entry_report_free (gpointer data)
@@ -535,7 +536,7 @@ check_object (JsonNode *node, const struct MemberSpec *spec, const char *where, 
           m = &spec->members[i];
       if (!m)
         {
-          g_autofree char *safe = g_utf8_make_valid (name, 40);
+          g_autofree char *safe = mugai_text_safe_display (name, 40);
           g_autofree char *escaped = g_strescape (safe, NULL);
           g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID,
                        "report: %s has an unknown member \"%s\"", where, escaped);
