@@ -48,10 +48,10 @@ typedef struct
   gint *flushes;
 } Job;
 
-static MugaiQuarantineEntry *
+static MugaiStoreEntry *
 make_entry (int n)
 {
-  MugaiQuarantineEntry *e = mugai_quarantine_entry_new ();
+  MugaiStoreEntry *e = mugai_store_entry_new ();
   e->queue_id = g_strdup_printf ("4ZxY%06d", n);
   e->sender = g_strdup ("taro@example.jp");
   g_ptr_array_add (e->recipients, g_strdup ("a@city.lg.jp"));
@@ -71,7 +71,7 @@ run (gpointer data)
   Job *j = data;
   for (int i = 0; i < j->per_thread; i++)
     {
-      g_autoptr (MugaiQuarantineEntry) e = make_entry (i);
+      g_autoptr (MugaiStoreEntry) e = make_entry (i);
       MugaiAuditRecord rec = { .entry = e, .action = "deliver" };
       if (j->mode == MODE_MUGAI)
         {

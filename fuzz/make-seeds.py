@@ -3,7 +3,7 @@
 
     python3 fuzz/make-seeds.py OUTDIR
 
-writes OUTDIR/{sanitize,header,charset,html}/, one file per seed, named by
+writes OUTDIR/{sanitize,header,charset,html,record}/, one file per seed, named by
 the SHA-1 of its content.  Sources, read only: the sample mailboxes in
 testdata/ (mboxes split into messages, maildir files) and the shared
 public corpus (/work/shared/corpus/public, or $MUGAI_PUBLIC_CORPUS).
@@ -85,9 +85,27 @@ def messages():
             yield data
 
 
+# fuzz-record: a report as the worker sends it, and store records as the
+# files backend keeps them (with and without state and sha256).
+_REPORT = ('{"mugai_version":"0.1.0","verdict":"sanitized","status":"sanitized; removed=1; converted=0",'
+           '"message_id":"m@example.jp","subject":"お見積り","output_charset":"utf-8","virus":null,'
+           '"removed":1,"converted":0,"reasons":[{"category":"archive","path":"2","detail":"zip"}],'
+           '"parts":[{"path":"2","kind":"attachment","declared_type":"application/zip",'
+           '"filename":"a.zip","size":9,"sha256":"ff","action":"remove","reason":"archive",'
+           '"entries_total":1,"entries":[{"name":"x.exe","size":-1,"type":null,"danger":"program",'
+           '"encrypted":false}]}],"omitted_parts":0,"omitted_reasons":0,"summary":"s"}')
+RECORDS = [
+    _REPORT,
+    '{"format":1,"id":"20261122T004644Z-0123456789ab","time":1795308404,"size":3,'
+    '"verdict":"sanitized","recipients":["a@city.lg.jp"],"report":' + _REPORT + '}',
+    '{"format":1,"id":"20261122T004644Z-0123456789ab","time":1795308404,"state":"held",'
+    '"sha256":"' + '0' * 64 + '","size":3,"verdict":"hold","report":null}',
+]
+
+
 def main():
     out = sys.argv[1]
-    dirs = {t: os.path.join(out, t) for t in ('sanitize', 'header', 'charset', 'html')}
+    dirs = {t: os.path.join(out, t) for t in ('sanitize', 'header', 'charset', 'html', 'record')}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
     for raw in messages():
@@ -128,6 +146,8 @@ def main():
             if name.endswith('.html'):
                 with open(os.path.join(root, name), 'rb') as f:
                     save(dirs['html'], f.read()[:MAX_PART])
+    for text in RECORDS:
+        save(dirs['record'], text.encode('utf-8'))
     for t, d in dirs.items():
         print(t, len(os.listdir(d)))
 

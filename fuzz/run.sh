@@ -3,7 +3,7 @@
 #
 #   fuzz/run.sh BUILDDIR WORKDIR TARGET SECONDS
 #
-# TARGET is sanitize, header, charset, html or bmp.  WORKDIR/seeds/TARGET must
+# TARGET is sanitize, header, charset, html, bmp or record.  WORKDIR/seeds/TARGET must
 # hold the seeds (fuzz/make-seeds.py WORKDIR/seeds); the growing corpus
 # goes to WORKDIR/corpus/TARGET, crash-*, timeout-*, leak-* and oom-* files
 # to WORKDIR/artifacts/TARGET/, the log to WORKDIR/TARGET.log.  One worker

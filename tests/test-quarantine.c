@@ -30,7 +30,7 @@ typedef struct
 {
   char *root; /* temporary directory */
   char *dir;  /* the store: root/q */
-  MugaiQuarantine *q;
+  MugaiStore *q;
 } Fixture;
 
 static int
@@ -52,7 +52,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
   f->root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
   g_assert_no_error (error);
   f->dir = g_build_filename (f->root, "q", NULL);
-  f->q = mugai_quarantine_open (f->dir, &error);
+  f->q = mugai_store_open (f->dir, MUGAI_STORE_CREATE, &error);
   g_assert_no_error (error);
   g_assert_nonnull (f->q);
 }
@@ -60,17 +60,17 @@ fixture_set_up (Fixture *f, gconstpointer data)
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  mugai_quarantine_free (f->q);
+  mugai_store_free (f->q);
   rm_rf (f->root);
   g_free (f->dir);
   g_free (f->root);
 }
 
-static MugaiQuarantineEntry *
+static MugaiStoreEntry *
 make_entry (const char *queue_id, gint64 time)
 {
-  MugaiQuarantineEntry *e = mugai_quarantine_entry_new ();
-  e->id = mugai_quarantine_new_id ();
+  MugaiStoreEntry *e = mugai_store_entry_new ();
+  e->id = mugai_store_new_id ();
   e->time = time;
   e->queue_id = g_strdup (queue_id);
   e->sender = g_strdup ("sender@example.jp");
@@ -87,23 +87,34 @@ original_bytes (void)
   return g_bytes_new_static (original, sizeof original - 1);
 }
 
-/* The stored original, read back through open_original (what `extract`
- * does). */
+/* The stored original, read back both ways: the stream (what `extract`
+ * does) and the bytes, which must agree. */
 static GBytes *
-read_back (MugaiQuarantine *q, const char *id)
+read_back (MugaiStore *q, const char *id)
 {
   g_autoptr (GError) error = NULL;
-  int fd = mugai_quarantine_open_original (q, id, &error);
+  g_autoptr (GInputStream) in = mugai_store_open_original (q, id, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (fd, >=, 0);
+  g_assert_nonnull (in);
   g_autoptr (GByteArray) out = g_byte_array_new ();
   guint8 buf[4096];
-  ssize_t n;
-  while ((n = read (fd, buf, sizeof buf)) > 0)
+  gssize n;
+  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, &error)) > 0)
     g_byte_array_append (out, buf, (guint) n);
+  g_assert_no_error (error);
   g_assert_cmpint (n, ==, 0);
-  close (fd);
-  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+  g_autoptr (GBytes) whole = mugai_store_read_original (q, id, G_MAXSIZE, &error);
+  g_assert_no_error (error);
+  GBytes *streamed = g_byte_array_free_to_bytes (g_steal_pointer (&out));
+  g_assert_true (g_bytes_equal (streamed, whole));
+  return streamed;
+}
+
+static GPtrArray *
+list_since (MugaiStore *q, gint64 since, GError **error)
+{
+  MugaiStoreFilter filter = { .since = since };
+  return mugai_store_list (q, &filter, error);
 }
 
 static guint
@@ -156,9 +167,9 @@ static void
 test_id_validity (void)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (id_cases); i++)
-    if (mugai_quarantine_id_is_valid (id_cases[i].id) != id_cases[i].valid)
+    if (mugai_store_id_is_valid (id_cases[i].id) != id_cases[i].valid)
       g_error ("id \"%s\": expected %s", id_cases[i].id, id_cases[i].valid ? "valid" : "invalid");
-  g_assert_false (mugai_quarantine_id_is_valid (NULL));
+  g_assert_false (mugai_store_id_is_valid (NULL));
 }
 
 static void
@@ -169,15 +180,15 @@ test_new_id (void)
   g_autofree char *stamp = g_date_time_format (before, "%Y%m%dT%H%M%SZ-");
   for (int i = 0; i < 2000; i++)
     {
-      char *id = mugai_quarantine_new_id ();
-      g_assert_true (mugai_quarantine_id_is_valid (id));
+      char *id = mugai_store_new_id ();
+      g_assert_true (mugai_store_id_is_valid (id));
       for (const char *p = id; *p; p++)
         g_assert_true (g_ascii_isalnum (*p) || *p == '-');
       g_assert_false (g_hash_table_contains (seen, id));
       g_hash_table_add (seen, id);
     }
   /* the time part is UTC now, so that ids sort by time */
-  g_autofree char *id = mugai_quarantine_new_id ();
+  g_autofree char *id = mugai_store_new_id ();
   g_autoptr (GDateTime) after = g_date_time_new_now_utc ();
   g_autofree char *stamp_after = g_date_time_format (after, "%Y%m%dT%H%M%SZ-");
   g_assert_cmpint (strncmp (id, stamp, 17), >=, 0);
@@ -189,10 +200,10 @@ test_new_id (void)
 static void
 test_store_bytes (Fixture *f, gconstpointer data)
 {
-  g_autoptr (MugaiQuarantineEntry) e = make_entry ("4Xyz1", 0);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("4Xyz1", 0);
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GError) error = NULL;
-  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_true (mugai_store_add (f->q, -1, in, e, &error));
   g_assert_no_error (error);
   g_autoptr (GBytes) back = read_back (f->q, e->id);
   g_assert_true (g_bytes_equal (in, back));
@@ -216,7 +227,7 @@ test_store_bytes (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_files (dd), ==, 2);
 
   /* the time was filled in */
-  g_autoptr (MugaiQuarantineEntry) got = mugai_quarantine_get (f->q, e->id, &error);
+  g_autoptr (MugaiStoreEntry) got = mugai_store_get (f->q, e->id, &error);
   g_assert_no_error (error);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   g_assert_cmpint (got->time, <=, now);
@@ -235,9 +246,9 @@ test_store_fd (Fixture *f, gconstpointer data)
    * the offset alone */
   g_assert_cmpint (lseek (fd, 7, SEEK_SET), ==, 7);
 
-  g_autoptr (MugaiQuarantineEntry) e = make_entry ("4Xyz2", 0);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("4Xyz2", 0);
   e->size = 0; /* the store records what it stored */
-  g_assert_true (mugai_quarantine_store (f->q, fd, NULL, e, &error));
+  g_assert_true (mugai_store_add (f->q, fd, NULL, e, &error));
   g_assert_no_error (error);
   g_assert_cmpint (lseek (fd, 0, SEEK_CUR), ==, 7);
   g_assert_cmpint (fcntl (fd, F_GETFD), !=, -1);
@@ -246,7 +257,7 @@ test_store_fd (Fixture *f, gconstpointer data)
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GBytes) back = read_back (f->q, e->id);
   g_assert_true (g_bytes_equal (in, back));
-  g_autoptr (MugaiQuarantineEntry) got = mugai_quarantine_get (f->q, e->id, &error);
+  g_autoptr (MugaiStoreEntry) got = mugai_store_get (f->q, e->id, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (got->size, ==, sizeof original - 1);
 }
@@ -254,10 +265,10 @@ test_store_fd (Fixture *f, gconstpointer data)
 static void
 test_store_empty (Fixture *f, gconstpointer data)
 {
-  g_autoptr (MugaiQuarantineEntry) e = make_entry (NULL, 0);
+  g_autoptr (MugaiStoreEntry) e = make_entry (NULL, 0);
   g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
   g_autoptr (GError) error = NULL;
-  g_assert_true (mugai_quarantine_store (f->q, -1, empty, e, &error));
+  g_assert_true (mugai_store_add (f->q, -1, empty, e, &error));
   g_autoptr (GBytes) back = read_back (f->q, e->id);
   g_assert_cmpuint (g_bytes_get_size (back), ==, 0);
 }
@@ -265,7 +276,7 @@ test_store_empty (Fixture *f, gconstpointer data)
 static void
 test_metadata_roundtrip (Fixture *f, gconstpointer data)
 {
-  g_autoptr (MugaiQuarantineEntry) e = make_entry ("4ABCDEF", 1795000000);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("4ABCDEF", 1795000000);
   g_free (e->sender);
   e->sender = g_strdup ("bad\xff\xfe@example.jp"); /* raw octets from the envelope */
   g_ptr_array_add (e->recipients, g_strdup ("二番@例え.jp"));
@@ -274,14 +285,16 @@ test_metadata_roundtrip (Fixture *f, gconstpointer data)
   e->client_name = g_strdup ("mx.example.jp");
   e->message_id = g_strdup ("abc@example.jp");
   e->subject = g_strdup ("【重要】請求書のご確認\n\"引用\"");
-  e->report_json = g_strdup ("{\"verdict\":\"sanitized\",\"removed\":1,\"parts\":[{\"path\":\"2\","
-                             "\"filename\":\"見積書.xlsm\",\"action\":\"remove\"}]}");
+  e->report = json_from_string ("{\"verdict\":\"sanitized\",\"removed\":1,\"parts\":[{\"path\":\"2\","
+                                "\"filename\":\"見積書.xlsm\",\"action\":\"remove\"}]}",
+                                NULL);
+  g_assert_nonnull (e->report);
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GError) error = NULL;
-  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_true (mugai_store_add (f->q, -1, in, e, &error));
   g_assert_no_error (error);
 
-  g_autoptr (MugaiQuarantineEntry) got = mugai_quarantine_get (f->q, e->id, &error);
+  g_autoptr (MugaiStoreEntry) got = mugai_store_get (f->q, e->id, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (got->id, ==, e->id);
   g_assert_cmpint (got->time, ==, 1795000000);
@@ -301,23 +314,21 @@ test_metadata_roundtrip (Fixture *f, gconstpointer data)
   g_assert_cmpstr (got->subject, ==, "【重要】請求書のご確認\n\"引用\"");
   g_assert_cmpuint (got->size, ==, sizeof original - 1);
 
-  /* the report comes back as the same JSON */
-  g_autoptr (JsonNode) want = json_from_string (e->report_json, NULL);
-  g_autoptr (JsonNode) have = json_from_string (got->report_json, NULL);
-  g_assert_nonnull (have);
-  g_assert_true (json_node_equal (want, have));
+  /* the report comes back as the same data */
+  g_assert_nonnull (got->report);
+  g_assert_true (json_node_equal (e->report, got->report));
 
   /* absent values stay absent */
-  g_autoptr (MugaiQuarantineEntry) bare = mugai_quarantine_entry_new ();
-  bare->id = mugai_quarantine_new_id ();
+  g_autoptr (MugaiStoreEntry) bare = mugai_store_entry_new ();
+  bare->id = mugai_store_new_id ();
   bare->sender = g_strdup ("");
   bare->verdict = g_strdup ("reject");
-  g_assert_true (mugai_quarantine_store (f->q, -1, in, bare, &error));
-  g_autoptr (MugaiQuarantineEntry) got2 = mugai_quarantine_get (f->q, bare->id, &error);
+  g_assert_true (mugai_store_add (f->q, -1, in, bare, &error));
+  g_autoptr (MugaiStoreEntry) got2 = mugai_store_get (f->q, bare->id, &error);
   g_assert_no_error (error);
   g_assert_null (got2->queue_id);
   g_assert_null (got2->subject);
-  g_assert_null (got2->report_json);
+  g_assert_null (got2->report);
   g_assert_cmpstr (got2->sender, ==, "");
   g_assert_cmpuint (got2->recipients->len, ==, 0);
 }
@@ -325,14 +336,14 @@ test_metadata_roundtrip (Fixture *f, gconstpointer data)
 static void
 test_duplicate_id (Fixture *f, gconstpointer data)
 {
-  g_autoptr (MugaiQuarantineEntry) e = make_entry ("dup", 0);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("dup", 0);
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GBytes) other = g_bytes_new_static ("other", 5);
   g_autoptr (GError) error = NULL;
-  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_true (mugai_store_add (f->q, -1, in, e, &error));
   /* the same id again must not replace the first original */
-  g_assert_false (mugai_quarantine_store (f->q, -1, other, e, &error));
-  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST);
+  g_assert_false (mugai_store_add (f->q, -1, other, e, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_EXISTS);
   g_autoptr (GBytes) back = read_back (f->q, e->id);
   g_assert_true (g_bytes_equal (in, back));
   g_autofree char *dd = day_dir (f, e->id);
@@ -344,10 +355,10 @@ test_duplicate_id (Fixture *f, gconstpointer data)
 static void
 store_at (Fixture *f, const char *queue_id, gint64 time, GPtrArray *ids)
 {
-  g_autoptr (MugaiQuarantineEntry) e = make_entry (queue_id, time);
+  g_autoptr (MugaiStoreEntry) e = make_entry (queue_id, time);
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GError) error = NULL;
-  g_assert_true (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_true (mugai_store_add (f->q, -1, in, e, &error));
   g_assert_no_error (error);
   if (ids)
     g_ptr_array_add (ids, g_strdup (e->id));
@@ -363,28 +374,28 @@ test_list (Fixture *f, gconstpointer data)
   store_at (f, "now", now, NULL);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) all = mugai_quarantine_list (f->q, 0, &error);
+  g_autoptr (GPtrArray) all = list_since (f->q, 0, &error);
   g_assert_no_error (error);
   static const char *const order[] = { "three-days", "two-days", "one-day", "now" };
   g_assert_cmpuint (all->len, ==, G_N_ELEMENTS (order));
   for (guint i = 0; i < all->len; i++)
-    g_assert_cmpstr (((MugaiQuarantineEntry *) all->pdata[i])->queue_id, ==, order[i]);
+    g_assert_cmpstr (((MugaiStoreEntry *) all->pdata[i])->queue_id, ==, order[i]);
 
-  g_autoptr (GPtrArray) recent = mugai_quarantine_list (f->q, now - 2 * DAY - 60, &error);
+  g_autoptr (GPtrArray) recent = list_since (f->q, now - 2 * DAY - 60, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (recent->len, ==, 3);
-  g_assert_cmpstr (((MugaiQuarantineEntry *) recent->pdata[0])->queue_id, ==, "two-days");
+  g_assert_cmpstr (((MugaiStoreEntry *) recent->pdata[0])->queue_id, ==, "two-days");
 
   /* half an entry (an .eml whose .json never came) is not an entry */
-  const MugaiQuarantineEntry *last = all->pdata[3];
+  const MugaiStoreEntry *last = all->pdata[3];
   g_autofree char *dd = day_dir (f, last->id);
   g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, last->id);
   g_assert_cmpint (g_unlink (json), ==, 0);
-  g_autoptr (GPtrArray) after = mugai_quarantine_list (f->q, 0, &error);
+  g_autoptr (GPtrArray) after = list_since (f->q, 0, &error);
   g_assert_cmpuint (after->len, ==, 3);
-  g_autoptr (MugaiQuarantineEntry) none = mugai_quarantine_get (f->q, last->id, &error);
+  g_autoptr (MugaiStoreEntry) none = mugai_store_get (f->q, last->id, &error);
   g_assert_null (none);
-  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
 }
 
 static void
@@ -400,13 +411,13 @@ test_list_damaged (Fixture *f, gconstpointer data)
 
   /* still listed, so that nothing in the store is invisible */
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) all = mugai_quarantine_list (f->q, 0, &error);
+  g_autoptr (GPtrArray) all = list_since (f->q, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (all->len, ==, 2);
   gboolean found = FALSE;
   for (guint i = 0; i < all->len; i++)
     {
-      const MugaiQuarantineEntry *e = all->pdata[i];
+      const MugaiStoreEntry *e = all->pdata[i];
       if (g_str_equal (e->id, id))
         {
           g_assert_cmpstr (e->verdict, ==, "unreadable");
@@ -415,7 +426,7 @@ test_list_damaged (Fixture *f, gconstpointer data)
     }
   g_assert_true (found);
   /* get says why, naming the file */
-  g_autoptr (MugaiQuarantineEntry) e = mugai_quarantine_get (f->q, id, &error);
+  g_autoptr (MugaiStoreEntry) e = mugai_store_get (f->q, id, &error);
   g_assert_null (e);
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, json));
@@ -448,11 +459,11 @@ test_purge (Fixture *f, gconstpointer data)
 
   /* leftovers of interrupted stores: old ones go, a young one stays (it
    * may be a store in progress) */
-  g_autofree char *tmp_id = mugai_quarantine_new_id ();
+  g_autofree char *tmp_id = mugai_store_new_id ();
   g_autofree char *tmp = g_strdup_printf ("%s/.%s.eml.tmp", dd, tmp_id);
-  g_autofree char *orphan_id = mugai_quarantine_new_id ();
+  g_autofree char *orphan_id = mugai_store_new_id ();
   g_autofree char *orphan = g_strdup_printf ("%s/%s.eml", dd, orphan_id);
-  g_autofree char *young_id = mugai_quarantine_new_id ();
+  g_autofree char *young_id = mugai_store_new_id ();
   g_autofree char *young = g_strdup_printf ("%s/%s.eml", dd, young_id);
   g_autofree char *foreign = g_strdup_printf ("%s/README", dd);
   g_assert_true (g_file_set_contents (tmp, "partial", -1, NULL));
@@ -464,14 +475,14 @@ test_purge (Fixture *f, gconstpointer data)
   set_mtime (foreign, now - 40 * DAY);
 
   g_autoptr (GError) error = NULL;
-  guint n = mugai_quarantine_purge (f->q, now - 30 * DAY, &error);
+  guint n = mugai_store_purge (f->q, now - 30 * DAY, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (n, ==, 2);
 
-  g_autoptr (GPtrArray) left = mugai_quarantine_list (f->q, 0, &error);
+  g_autoptr (GPtrArray) left = list_since (f->q, 0, &error);
   g_assert_cmpuint (left->len, ==, 2);
-  g_assert_cmpstr (((MugaiQuarantineEntry *) left->pdata[0])->queue_id, ==, "new");
-  g_assert_cmpstr (((MugaiQuarantineEntry *) left->pdata[1])->queue_id, ==, "now");
+  g_assert_cmpstr (((MugaiStoreEntry *) left->pdata[0])->queue_id, ==, "new");
+  g_assert_cmpstr (((MugaiStoreEntry *) left->pdata[1])->queue_id, ==, "now");
   g_assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (young, G_FILE_TEST_EXISTS));
@@ -485,14 +496,14 @@ test_purge (Fixture *f, gconstpointer data)
   /* everything; the day directories left empty go too */
   g_assert_cmpint (g_unlink (young), ==, 0);
   g_assert_cmpint (g_unlink (foreign), ==, 0);
-  n = mugai_quarantine_purge (f->q, now + 1, &error);
+  n = mugai_store_purge (f->q, now + 1, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpuint (count_files (f->dir), ==, 0);
 
   /* a store into a day directory that purge removed */
   store_at (f, "again", 0, NULL);
-  g_autoptr (GPtrArray) again = mugai_quarantine_list (f->q, 0, &error);
+  g_autoptr (GPtrArray) again = list_since (f->q, 0, &error);
   g_assert_cmpuint (again->len, ==, 1);
 }
 
@@ -510,25 +521,25 @@ test_invalid_ids (Fixture *f, gconstpointer data)
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_assert_null (mugai_quarantine_get (f->q, bad[i], &error));
-      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+      g_assert_null (mugai_store_get (f->q, bad[i], &error));
+      g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_INVALID_ID);
       g_clear_error (&error);
-      g_assert_cmpint (mugai_quarantine_open_original (f->q, bad[i], &error), ==, -1);
-      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+      g_assert_null (mugai_store_open_original (f->q, bad[i], &error));
+      g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_INVALID_ID);
       g_clear_error (&error);
-      g_autoptr (MugaiQuarantineEntry) e = make_entry ("x", 0);
+      g_autoptr (MugaiStoreEntry) e = make_entry ("x", 0);
       g_free (e->id);
       e->id = g_strdup (bad[i]);
-      g_assert_false (mugai_quarantine_store (f->q, -1, in, e, &error));
-      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+      g_assert_false (mugai_store_add (f->q, -1, in, e, &error));
+      g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_INVALID_ID);
     }
   g_assert_cmpuint (count_files (f->dir), ==, 0);
 
   /* a valid id that is not there: not found, naming the path */
   g_autoptr (GError) error = NULL;
   const char *missing = "20261122T004644Z-0123456789ab";
-  g_assert_null (mugai_quarantine_get (f->q, missing, &error));
-  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_null (mugai_store_get (f->q, missing, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, f->dir));
   g_assert_nonnull (strstr (error->message, missing));
 }
@@ -537,14 +548,14 @@ test_invalid_ids (Fixture *f, gconstpointer data)
 static void
 test_store_fails_day_occupied (Fixture *f, gconstpointer data)
 {
-  g_autoptr (MugaiQuarantineEntry) e = make_entry ("blocked", 0);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("blocked", 0);
   g_autofree char *dd = day_dir (f, e->id);
   g_assert_true (g_file_set_contents (dd, "a file where the day directory goes", -1, NULL));
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GError) error = NULL;
-  g_assert_false (mugai_quarantine_store (f->q, -1, in, e, &error));
+  g_assert_false (mugai_store_add (f->q, -1, in, e, &error));
   g_assert_nonnull (error);
-  g_assert_true (error->domain == G_FILE_ERROR);
+  g_assert_true (error->domain == MUGAI_STORE_ERROR);
   g_assert_nonnull (strstr (error->message, dd));
   g_assert_cmpuint (count_files (f->dir), ==, 1);
 }
@@ -556,11 +567,11 @@ test_store_fails_reading (Fixture *f, gconstpointer data)
    * fails, and must be gone afterwards */
   int fd = open (f->root, O_RDONLY | O_DIRECTORY);
   g_assert_cmpint (fd, >=, 0);
-  g_autoptr (MugaiQuarantineEntry) e = make_entry ("unreadable", 0);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("unreadable", 0);
   g_autoptr (GError) error = NULL;
-  g_assert_false (mugai_quarantine_store (f->q, fd, NULL, e, &error));
+  g_assert_false (mugai_store_add (f->q, fd, NULL, e, &error));
   close (fd);
-  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_IO);
   g_autofree char *dd = day_dir (f, e->id);
   g_assert_nonnull (strstr (error->message, dd));
   g_assert_cmpuint (count_files (dd), ==, 0);
@@ -571,7 +582,7 @@ test_store_fails_writing (Fixture *f, gconstpointer data)
 {
   /* RLIMIT_FSIZE makes write(2) fail with EFBIG half way, like a full
    * disk would, for root too; in a child, so the limit stays there */
-  g_autoptr (MugaiQuarantineEntry) e = make_entry ("too-big", 0);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("too-big", 0);
   g_autofree char *dd = day_dir (f, e->id);
   pid_t pid = fork ();
   g_assert_cmpint (pid, >=, 0);
@@ -585,11 +596,11 @@ test_store_fails_writing (Fixture *f, gconstpointer data)
       memset (big, 'x', len);
       GBytes *in = g_bytes_new_take (big, len);
       GError *error = NULL;
-      gboolean ok = mugai_quarantine_store (f->q, -1, in, e, &error);
+      gboolean ok = mugai_store_add (f->q, -1, in, e, &error);
       int code = 0;
       if (ok)
         code = 10;
-      else if (error->domain != G_FILE_ERROR)
+      else if (error->domain != MUGAI_STORE_ERROR)
         code = 11;
       else if (!strstr (error->message, dd))
         code = 12;
@@ -615,16 +626,16 @@ test_open_not_writable (void)
   g_autofree char *file = g_build_filename (root, "file", NULL);
   g_assert_true (g_file_set_contents (file, "", -1, NULL));
   g_autofree char *dir = g_build_filename (file, "q", NULL);
-  g_autoptr (MugaiQuarantine) q = mugai_quarantine_open (dir, &error);
+  g_autoptr (MugaiStore) q = mugai_store_open (dir, MUGAI_STORE_CREATE, &error);
   g_assert_null (q);
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, file));
   g_clear_error (&error);
   /* reading never creates */
   g_autofree char *absent = g_build_filename (root, "absent", NULL);
-  g_autoptr (MugaiQuarantine) r = mugai_quarantine_open_readonly (absent, &error);
+  g_autoptr (MugaiStore) r = mugai_store_open (absent, MUGAI_STORE_EXISTING, &error);
   g_assert_null (r);
-  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
   g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
   rm_rf (root);
 }
@@ -641,12 +652,12 @@ test_open_tightens_mode (void)
   g_assert_cmpint (chmod (dir, 0755), ==, 0);
   struct stat st;
   {
-    g_autoptr (MugaiQuarantine) r = mugai_quarantine_open_readonly (dir, &error);
+    g_autoptr (MugaiStore) r = mugai_store_open (dir, MUGAI_STORE_EXISTING, &error);
     g_assert_no_error (error);
     g_assert_cmpint (stat (dir, &st), ==, 0);
     g_assert_cmpint (st.st_mode & 07777, ==, 0755);
   }
-  g_autoptr (MugaiQuarantine) q = mugai_quarantine_open (dir, &error);
+  g_autoptr (MugaiStore) q = mugai_store_open (dir, MUGAI_STORE_CREATE, &error);
   g_assert_no_error (error);
   g_assert_cmpint (stat (dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
@@ -670,22 +681,22 @@ test_concurrent (Fixture *f, gconstpointer data)
         {
           /* a worker: own handle, as a forked worker would have */
           GError *error = NULL;
-          MugaiQuarantine *q = mugai_quarantine_open (f->dir, &error);
+          MugaiStore *q = mugai_store_open (f->dir, MUGAI_STORE_CREATE, &error);
           int code = q ? 0 : 20;
           for (int i = 0; q && i < PER_WRITER && code == 0; i++)
             {
-              MugaiQuarantineEntry *e = make_entry (NULL, 0);
+              MugaiStoreEntry *e = make_entry (NULL, 0);
               e->queue_id = g_strdup_printf ("w%d-%d", w, i);
               char *text
                   = g_strdup_printf ("Subject: %s\r\n\r\nbody of %s\r\n", e->queue_id, e->queue_id);
               GBytes *in = g_bytes_new_take (text, strlen (text));
-              if (!mugai_quarantine_store (q, -1, in, e, &error))
+              if (!mugai_store_add (q, -1, in, e, &error))
                 code = 21;
               g_bytes_unref (in);
-              mugai_quarantine_entry_free (e);
+              mugai_store_entry_free (e);
             }
           g_clear_error (&error);
-          mugai_quarantine_free (q);
+          mugai_store_free (q);
           _exit (code);
         }
     }
@@ -697,13 +708,13 @@ test_concurrent (Fixture *f, gconstpointer data)
       g_assert_cmpint (WEXITSTATUS (status), ==, 0);
     }
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) all = mugai_quarantine_list (f->q, 0, &error);
+  g_autoptr (GPtrArray) all = list_since (f->q, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (all->len, ==, WRITERS * PER_WRITER);
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < all->len; i++)
     {
-      const MugaiQuarantineEntry *e = all->pdata[i];
+      const MugaiStoreEntry *e = all->pdata[i];
       g_assert_false (g_hash_table_contains (seen, e->queue_id));
       g_hash_table_add (seen, e->queue_id);
       g_autoptr (GBytes) back = read_back (f->q, e->id);
@@ -711,6 +722,406 @@ test_concurrent (Fixture *f, gconstpointer data)
           = g_strdup_printf ("Subject: %s\r\n\r\nbody of %s\r\n", e->queue_id, e->queue_id);
       g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), want, strlen (want));
     }
+}
+
+/* ---- the interface: states, locations, digests, damage ------------------------ */
+
+static void
+test_state_names (void)
+{
+  for (guint i = 0; i < MUGAI_STORE_N_STATES; i++)
+    {
+      MugaiStoreState back = MUGAI_STORE_N_STATES;
+      const char *name = mugai_store_state_name ((MugaiStoreState) i);
+      g_assert_true (mugai_store_state_from_name (name, &back));
+      g_assert_cmpint (back, ==, i);
+    }
+  g_assert_cmpstr (mugai_store_state_name (MUGAI_STORE_STATE_RELEASE_REQUESTED), ==,
+                   "release-requested");
+  MugaiStoreState untouched = MUGAI_STORE_STATE_DENIED;
+  g_assert_false (mugai_store_state_from_name ("Held", &untouched));
+  g_assert_false (mugai_store_state_from_name ("", &untouched));
+  g_assert_false (mugai_store_state_from_name (NULL, &untouched));
+  g_assert_cmpint (untouched, ==, MUGAI_STORE_STATE_DENIED);
+}
+
+/* Adds an entry of this verdict; returns its id. */
+static char *
+add_verdict (Fixture *f, const char *verdict, gint64 time)
+{
+  g_autoptr (MugaiStoreEntry) e = make_entry (verdict, time);
+  g_free (e->verdict);
+  e->verdict = g_strdup (verdict);
+  /* what the caller says of the state is not what the store records */
+  e->state = MUGAI_STORE_STATE_RELEASED;
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_store_add (f->q, -1, in, e, &error));
+  g_assert_no_error (error);
+  return g_strdup (e->id);
+}
+
+static void
+test_states (Fixture *f, gconstpointer data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *held = add_verdict (f, "hold", now - 100);
+  g_autofree char *sanitized = add_verdict (f, "sanitized", now - 50);
+  g_autofree char *rejected = add_verdict (f, "reject", now);
+
+  /* a held message waits for a decision; the others are records */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiStoreEntry) h = mugai_store_get (f->q, held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (h->state, ==, MUGAI_STORE_STATE_HELD);
+  g_autoptr (MugaiStoreEntry) s = mugai_store_get (f->q, sanitized, &error);
+  g_assert_cmpint (s->state, ==, MUGAI_STORE_STATE_STORED);
+  g_autoptr (MugaiStoreEntry) r = mugai_store_get (f->q, rejected, &error);
+  g_assert_cmpint (r->state, ==, MUGAI_STORE_STATE_STORED);
+
+  /* the record says so in words */
+  g_autofree char *dd = day_dir (f, held);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, held);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"state\" : \"held\""));
+
+  /* the filter: by state, by time */
+  MugaiStoreFilter only_held = { .states = 1u << MUGAI_STORE_STATE_HELD };
+  g_autoptr (GPtrArray) a = mugai_store_list (f->q, &only_held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (a->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) a->pdata[0])->id, ==, held);
+  MugaiStoreFilter released = { .states = 1u << MUGAI_STORE_STATE_RELEASED };
+  g_autoptr (GPtrArray) b = mugai_store_list (f->q, &released, &error);
+  g_assert_cmpuint (b->len, ==, 0);
+  MugaiStoreFilter window = { .since = now - 60, .before = now };
+  g_autoptr (GPtrArray) c = mugai_store_list (f->q, &window, &error);
+  g_assert_cmpuint (c->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) c->pdata[0])->id, ==, sanitized);
+  g_autoptr (GPtrArray) all = mugai_store_list (f->q, NULL, &error);
+  g_assert_cmpuint (all->len, ==, 3);
+  /* a list carries no reports */
+  for (guint i = 0; i < all->len; i++)
+    g_assert_null (((MugaiStoreEntry *) all->pdata[i])->report);
+}
+
+static void
+test_sha256 (Fixture *f, gconstpointer data)
+{
+  g_autofree char *want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) original,
+                                                       sizeof original - 1);
+  /* from bytes and from a descriptor */
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autofree char *path = g_build_filename (f->root, "spool", NULL);
+  g_assert_true (g_file_set_contents (path, original, sizeof original - 1, NULL));
+  int fd = open (path, O_RDONLY);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("fd", 0);
+  e->sha256 = g_strdup ("caller's value, not the store's");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_store_add (f->q, fd, NULL, e, &error));
+  close (fd);
+  const char *ids[] = { id, e->id };
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr (MugaiStoreEntry) got = mugai_store_get (f->q, ids[i], &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got->sha256, ==, want);
+    }
+}
+
+static void
+test_locations (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_autofree char *file_loc = g_strconcat ("file:", root, NULL);
+  g_autofree char *file_url = g_strconcat ("file://", root, NULL);
+  const char *same[] = { root, file_loc, file_url };
+  g_autofree char *id = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (same); i++)
+    {
+      g_autoptr (MugaiStore) q = mugai_store_open (same[i], MUGAI_STORE_CREATE, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (mugai_store_location (q), ==, same[i]);
+      if (!id)
+        {
+          g_autoptr (MugaiStoreEntry) e = make_entry ("loc", 0);
+          g_autoptr (GBytes) in = original_bytes ();
+          g_assert_true (mugai_store_add (q, -1, in, e, &error));
+          id = g_strdup (e->id);
+        }
+      /* the same store whatever the spelling */
+      g_autoptr (MugaiStoreEntry) got = mugai_store_get (q, id, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got->queue_id, ==, "loc");
+    }
+  /* no backend for these: said so, nothing made */
+  static const char *const refused[] = { "sqlite:/var/lib/mugai/q.db", "postgresql://db/mugai",
+                                         "file:", "", "x:relative",
+                                         "file://host/var/lib/mugai" };
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr (MugaiStore) q = mugai_store_open (refused[i], MUGAI_STORE_CREATE, &error);
+      g_assert_null (q);
+      g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_LOCATION);
+      g_clear_error (&error);
+    }
+  g_assert_false (g_file_test ("x:relative", G_FILE_TEST_EXISTS));
+  rm_rf (root);
+}
+
+static void
+test_not_found (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *missing = "20261122T004644Z-0123456789ab";
+  g_assert_null (mugai_store_get (f->q, missing, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (mugai_store_open_original (f->q, missing, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (mugai_store_read_original (f->q, missing, G_MAXSIZE, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* half an entry is no entry, whichever half */
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autofree char *dd = day_dir (f, id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
+  g_autofree char *saved = g_strdup_printf ("%s/saved", f->root);
+  g_assert_cmpint (g_rename (json, saved), ==, 0);
+  g_assert_null (mugai_store_open_original (f->q, id, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpint (g_rename (saved, json), ==, 0);
+  g_autofree char *eml = g_strdup_printf ("%s/%s.eml", dd, id);
+  g_assert_cmpint (g_unlink (eml), ==, 0);
+  g_assert_null (mugai_store_get (f->q, id, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
+}
+
+static void
+test_read_original_limit (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) exact = mugai_store_read_original (f->q, id, sizeof original - 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (exact), ==, sizeof original - 1);
+  g_autoptr (GBytes) cut = mugai_store_read_original (f->q, id, sizeof original - 2, &error);
+  g_assert_null (cut);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_IO);
+}
+
+/* A record as mugai writes it but for one member, for the damage cases. */
+static char *
+record_with (const char *id, const char *extra)
+{
+  return g_strdup_printf ("{\"format\":1,\"id\":\"%s\",\"time\":1795000000,\"size\":3,"
+                          "\"verdict\":\"sanitized\"%s}\n",
+                          id, extra);
+}
+
+typedef struct
+{
+  const char *name;
+  const char *extra; /* members added to a good record; NULL: text is the record */
+  const char *text;  /* @ID@ stands for the entry's id */
+} Damage;
+
+static const Damage damages[] = {
+  { "not-json", NULL, "{\"id\": 3" },
+  { "not-an-object", NULL, "[]" },
+  { "no-time", NULL, "{\"format\":1,\"id\":\"@ID@\",\"size\":3}" },
+  { "other-id", NULL, "{\"id\":\"20200101T000000Z-000000000000\",\"time\":1,\"size\":3}" },
+  { "state-unknown", ",\"state\":\"frozen\"", NULL },
+  { "state-number", ",\"state\":1", NULL },
+  { "sha256-short", ",\"sha256\":\"abc\"", NULL },
+  { "report-string", ",\"report\":\"{\\\"verdict\\\":\\\"clean\\\"}\"", NULL },
+  { "report-array", ",\"report\":[]", NULL },
+  { "report-parts", ",\"report\":{\"parts\":3}", NULL },
+  { "report-unknown", ",\"report\":{\"verdict\":\"clean\",\"deliver\":true}", NULL },
+};
+
+static void
+test_corrupt (Fixture *f, gconstpointer data)
+{
+  const Damage *d = data;
+  g_autofree char *id = add_verdict (f, "sanitized", 0);
+  g_autofree char *dd = day_dir (f, id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
+  g_auto (GStrv) pieces = d->text ? g_strsplit (d->text, "@ID@", -1) : NULL;
+  g_autofree char *text = d->extra ? record_with (id, d->extra) : g_strjoinv (id, pieces);
+  g_assert_true (g_file_set_contents (json, text, -1, NULL));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiStoreEntry) e = mugai_store_get (f->q, id, &error);
+  g_assert_null (e);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, json));
+  g_clear_error (&error);
+  /* listed all the same, whatever the filter asks for */
+  MugaiStoreFilter held = { .states = 1u << MUGAI_STORE_STATE_HELD };
+  g_autoptr (GPtrArray) all = mugai_store_list (f->q, &held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) all->pdata[0])->verdict, ==, "unreadable");
+  /* the original is still there to be read */
+  g_autoptr (GBytes) back = mugai_store_read_original (f->q, id, G_MAXSIZE, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_corrupt_files (Fixture *f, gconstpointer data)
+{
+  /* a record that is not a file, and one too large to be read */
+  g_autofree char *a = add_verdict (f, "sanitized", 0);
+  g_autofree char *b = add_verdict (f, "sanitized", 0);
+  g_autofree char *dd = day_dir (f, a);
+  g_autofree char *ja = g_strdup_printf ("%s/%s.json", dd, a);
+  g_autofree char *jb = g_strdup_printf ("%s/%s.json", dd, b);
+  g_assert_cmpint (g_unlink (ja), ==, 0);
+  g_assert_cmpint (g_mkdir (ja, 0700), ==, 0);
+  int fd = open (jb, O_WRONLY);
+  g_assert_cmpint (ftruncate (fd, 64 * 1024 * 1024 + 1), ==, 0); /* sparse */
+  close (fd);
+  const char *ids[] = { a, b };
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MugaiStoreEntry) e = mugai_store_get (f->q, ids[i], &error);
+      g_assert_null (e);
+      g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_CORRUPT);
+    }
+  g_assert_cmpint (g_rmdir (ja), ==, 0);
+}
+
+/* An entry exactly as the version before the interface wrote it: format
+ * 1 without state or sha256, pretty-printed, files 0640 in a day
+ * directory 0750 (older versions still), the report as an object. */
+static const char old_record[]
+    = "{\n"
+      "  \"format\" : 1,\n"
+      "  \"id\" : \"%s\",\n"
+      "  \"time\" : %" G_GINT64_FORMAT ",\n"
+      "  \"time_utc\" : \"%s\",\n"
+      "  \"queue_id\" : \"4ZxY1\",\n"
+      "  \"sender\" : \"taro@example.jp\",\n"
+      "  \"recipients\" : [\n    \"a@city.lg.jp\"\n  ],\n"
+      "  \"client_addr\" : \"192.0.2.7\",\n"
+      "  \"client_name\" : null,\n"
+      "  \"verdict\" : \"%s\",\n"
+      "  \"status\" : \"sanitized; removed=1; converted=0\",\n"
+      "  \"message_id\" : \"m1@example.jp\",\n"
+      "  \"subject\" : \"お見積りの件\",\n"
+      "  \"size\" : %zu,\n"
+      "  \"report\" : {\n"
+      "    \"mugai_version\" : \"0.1.0\",\n"
+      "    \"verdict\" : \"sanitized\",\n"
+      "    \"status\" : \"sanitized; removed=1; converted=0\",\n"
+      "    \"message_id\" : \"m1@example.jp\",\n"
+      "    \"subject\" : \"お見積りの件\",\n"
+      "    \"output_charset\" : \"utf-8\",\n"
+      "    \"virus\" : null,\n"
+      "    \"removed\" : 1,\n"
+      "    \"converted\" : 0,\n"
+      "    \"reasons\" : [\n"
+      "      {\n        \"category\" : \"banned-type\",\n        \"path\" : \"2\",\n"
+      "        \"detail\" : \"macro\"\n      }\n"
+      "    ],\n"
+      "    \"parts\" : [\n"
+      "      {\n        \"path\" : \"2\",\n        \"kind\" : \"attachment\",\n"
+      "        \"declared_type\" : \"application/vnd.ms-excel.sheet.macroEnabled.12\",\n"
+      "        \"detected_type\" : null,\n        \"filename\" : \"見積書.xlsm\",\n"
+      "        \"size\" : 99,\n        \"sha256\" : \"ff\",\n        \"charset\" : null,\n"
+      "        \"action\" : \"remove\",\n        \"reason\" : \"banned-type\",\n"
+      "        \"detail\" : \"macro\",\n        \"true_type\" : null,\n"
+      "        \"type_label\" : null\n      }\n"
+      "    ]\n"
+      "  }\n"
+      "}\n";
+
+static void
+write_old_entry (const char *dir, const char *id, const char *verdict, gint64 time)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (time);
+  g_autofree char *utc = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+  g_autofree char *day = g_strdup_printf ("%.4s-%.2s-%.2s", id, id + 4, id + 6);
+  g_autofree char *dd = g_build_filename (dir, day, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dd, 0750), ==, 0);
+  g_autofree char *eml = g_strdup_printf ("%s/%s.eml", dd, id);
+  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
+  g_autofree char *text = g_strdup_printf (old_record, id, time, utc, verdict, sizeof original - 1);
+  g_assert_true (g_file_set_contents (eml, original, sizeof original - 1, NULL));
+  g_assert_true (g_file_set_contents (json, text, -1, NULL));
+  g_assert_cmpint (chmod (eml, 0640), ==, 0);
+  g_assert_cmpint (chmod (json, 0640), ==, 0);
+}
+
+static void
+test_old_layout (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_autofree char *dir = g_build_filename (root, "q", NULL);
+  const char *sanitized = "20261122T004644Z-0123456789ab";
+  const char *held = "20261122T004645Z-abcdef012345";
+  write_old_entry (dir, sanitized, "sanitized", 1795308404);
+  write_old_entry (dir, held, "hold", 1795308405);
+
+  /* what `mugai quarantine` opens: the store as it is */
+  g_autoptr (MugaiStore) q = mugai_store_open (dir, MUGAI_STORE_EXISTING, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) all = mugai_store_list (q, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 2);
+  const MugaiStoreEntry *first = all->pdata[0];
+  g_assert_cmpstr (first->id, ==, sanitized);
+  g_assert_cmpstr (first->verdict, ==, "sanitized");
+  g_assert_cmpint (first->time, ==, 1795308404);
+
+  g_autoptr (MugaiStoreEntry) e = mugai_store_get (q, sanitized, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e->state, ==, MUGAI_STORE_STATE_STORED);
+  g_assert_null (e->sha256); /* not recorded then */
+  g_assert_cmpstr (e->subject, ==, "お見積りの件");
+  g_assert_cmpstr (e->recipients->pdata[0], ==, "a@city.lg.jp");
+  g_assert_null (e->client_name);
+  g_assert_cmpuint (e->size, ==, sizeof original - 1);
+  g_assert_nonnull (e->report);
+  JsonObject *report = json_node_get_object (e->report);
+  JsonArray *parts = json_object_get_array_member (report, "parts");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (parts, 0),
+                                                  "filename"),
+                   ==, "見積書.xlsm");
+  g_autoptr (MugaiStoreEntry) h = mugai_store_get (q, held, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (h->state, ==, MUGAI_STORE_STATE_HELD);
+  g_autoptr (GBytes) back = read_back (q, sanitized);
+  g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), original,
+                   sizeof original - 1);
+
+  /* show's JSON keeps every member the old record had, the report too */
+  g_autofree char *shown = mugai_store_entry_to_json (e, TRUE);
+  g_autoptr (JsonNode) node = json_from_string (shown, &error);
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (node);
+  g_assert_cmpstr (json_object_get_string_member (o, "time_utc"), ==, "2026-11-22T00:46:44Z");
+  g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "stored");
+  g_assert_true (json_object_get_null_member (o, "sha256"));
+  g_assert_true (json_node_equal (json_object_get_member (o, "report"), e->report));
+
+  /* and purge goes by the recorded time */
+  g_autoptr (MugaiStore) w = mugai_store_open (dir, MUGAI_STORE_CREATE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mugai_store_purge (w, 1795308405, &error), ==, 1); /* before, not at */
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) left = mugai_store_list (w, NULL, &error);
+  g_assert_cmpuint (left->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *) left->pdata[0])->id, ==, held);
+  rm_rf (root);
 }
 
 /* ---- the command -------------------------------------------------------------- */
@@ -767,16 +1178,16 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (config, text, -1, NULL));
 
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  g_autoptr (MugaiQuarantineEntry) old = make_entry ("OLD", now - 40 * DAY);
+  g_autoptr (MugaiStoreEntry) old = make_entry ("OLD", now - 40 * DAY);
   old->subject = g_strdup ("古いお知らせ");
-  g_autoptr (MugaiQuarantineEntry) recent = make_entry ("RECENT", now - 60);
+  g_autoptr (MugaiStoreEntry) recent = make_entry ("RECENT", now - 60);
   recent->subject = g_strdup ("【重要】\x1b[31m請求書\u202eexe.pdf のご確認をお願いいたします、"
                               "とても長い件名ですのでここで切れるはずです。まだ続きます。");
   g_ptr_array_add (recent->recipients, g_strdup ("two@city.lg.jp"));
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GError) error = NULL;
-  g_assert_true (mugai_quarantine_store (f->q, -1, in, old, &error));
-  g_assert_true (mugai_quarantine_store (f->q, -1, in, recent, &error));
+  g_assert_true (mugai_store_add (f->q, -1, in, old, &error));
+  g_assert_true (mugai_store_add (f->q, -1, in, recent, &error));
 
   /* list: a header and one aligned line per entry, oldest first */
   Run r = { 0 };
@@ -817,6 +1228,11 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (o, "id"), ==, recent->id);
   g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "RECENT");
   g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==, recent->subject);
+  g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "stored");
+  g_autofree char *digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                                         (const guchar *) original,
+                                                         sizeof original - 1);
+  g_assert_cmpstr (json_object_get_string_member (o, "sha256"), ==, digest);
   run_clear (&r);
 
   /* extract: octet for octet (the original holds a NUL, so through a
@@ -911,6 +1327,19 @@ main (int argc, char **argv)
   ADD ("store-fails-writing", test_store_fails_writing);
   ADD ("concurrent", test_concurrent);
   ADD ("cli", test_cli);
+  g_test_add_func ("/quarantine/state-names", test_state_names);
+  g_test_add_func ("/quarantine/locations", test_locations);
+  g_test_add_func ("/quarantine/old-layout", test_old_layout);
+  ADD ("states", test_states);
+  ADD ("sha256", test_sha256);
+  ADD ("not-found", test_not_found);
+  ADD ("read-original-limit", test_read_original_limit);
+  ADD ("corrupt-files", test_corrupt_files);
+  for (gsize i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/quarantine/corrupt/%s", damages[i].name);
+      g_test_add (name, Fixture, &damages[i], fixture_set_up, test_corrupt, fixture_tear_down);
+    }
 #undef ADD
   return g_test_run ();
 }

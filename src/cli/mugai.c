@@ -600,7 +600,7 @@ print_entries (GPtrArray *entries)
           "SUBJECT");
   for (guint i = 0; i < entries->len; i++)
     {
-      const MugaiQuarantineEntry *e = entries->pdata[i];
+      const MugaiStoreEntry *e = entries->pdata[i];
       g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (e->time);
       g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
       g_autofree char *sender
@@ -614,17 +614,16 @@ print_entries (GPtrArray *entries)
 }
 
 static int
-copy_to_stdout (int fd, const char *what)
+copy_to_stdout (GInputStream *in, const char *what)
 {
   char buf[65536];
   for (;;)
     {
-      ssize_t n = read (fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
+      g_autoptr (GError) error = NULL;
+      gssize n = g_input_stream_read (in, buf, sizeof buf, NULL, &error);
       if (n < 0)
         {
-          fprintf (stderr, "mugai: %s: %s\n", what, g_strerror (errno));
+          fprintf (stderr, "mugai: %s: %s\n", what, error->message);
           return 1;
         }
       if (n == 0)
@@ -714,7 +713,7 @@ cmd_quarantine (int argc, char **argv)
     }
   /* Never create the store from here: a directory made by root with
    * root's owner would lock the daemon out of it. */
-  g_autoptr (MugaiQuarantine) q = mugai_quarantine_open_readonly (policy->quarantine_dir, &error);
+  g_autoptr (MugaiStore) q = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_EXISTING, &error);
   if (!q)
     {
       fprintf (stderr, "mugai: quarantine: %s\n", error->message);
@@ -723,7 +722,8 @@ cmd_quarantine (int argc, char **argv)
 
   if (is_list)
     {
-      g_autoptr (GPtrArray) entries = mugai_quarantine_list (q, cutoff, &error);
+      MugaiStoreFilter filter = { .since = cutoff };
+      g_autoptr (GPtrArray) entries = mugai_store_list (q, &filter, &error);
       if (!entries)
         {
           fprintf (stderr, "mugai: quarantine: %s\n", error->message);
@@ -734,9 +734,9 @@ cmd_quarantine (int argc, char **argv)
     }
   if (is_purge)
     {
-      guint removed = mugai_quarantine_purge (q, cutoff, &error);
+      guint removed = mugai_store_purge (q, cutoff, &error);
       printf ("purged %u entries older than %s days from %s\n", removed, older_than,
-              mugai_quarantine_dir (q));
+              mugai_store_location (q));
       if (error)
         {
           fprintf (stderr, "mugai: quarantine: %s\n", error->message);
@@ -747,26 +747,24 @@ cmd_quarantine (int argc, char **argv)
   const char *id = args[1];
   if (g_str_equal (cmd, "show"))
     {
-      g_autoptr (MugaiQuarantineEntry) e = mugai_quarantine_get (q, id, &error);
+      g_autoptr (MugaiStoreEntry) e = mugai_store_get (q, id, &error);
       if (!e)
         {
           fprintf (stderr, "mugai: quarantine: %s\n", error->message);
           return 1;
         }
-      g_autofree char *json = mugai_quarantine_entry_to_json (e, TRUE);
+      g_autofree char *json = mugai_store_entry_to_json (e, TRUE);
       printf ("%s\n", json);
       return fflush (stdout) == 0 ? 0 : 1;
     }
-  int fd = mugai_quarantine_open_original (q, id, &error);
-  if (fd < 0)
+  g_autoptr (GInputStream) original = mugai_store_open_original (q, id, &error);
+  if (!original)
     {
       fprintf (stderr, "mugai: quarantine: %s\n", error->message);
       return 1;
     }
   g_autofree char *what = g_strdup_printf ("quarantine entry %s", id);
-  int status = copy_to_stdout (fd, what);
-  close (fd);
-  return status;
+  return copy_to_stdout (original, what);
 }
 
 int

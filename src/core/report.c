@@ -11,6 +11,13 @@
  *	worker's IPC frame and is stored with every original): each entry
  *	is measured before it is added; the first ones that fit are
  *	written, and what is left out is counted in one summary at the end.
+ *
+ *	The report leaves the worker as data: mugai_report_to_node() builds
+ *	the object once; between processes it travels as the compact text
+ *	of mugai_report_node_to_text() and is taken back only through
+ *	mugai_report_node_from_text(), which refuses anything larger than
+ *	the limit or shaped otherwise than this file writes.  No other code
+ *	parses report text.
  */
 #include "report.h"
 
@@ -20,6 +27,7 @@
 
 #include "mugai-build.h"
 #include "mugai-limits.h"
+#include "notice.h"
 
 void
 mugai_entry_report_free (gpointer data)
@@ -285,8 +293,8 @@ fitting (GPtrArray *all, gboolean pretty, gsize *budget)
 /* What is left out, in one line at the end of the report. */
 #define SUMMARY_RESERVE 512
 
-static char *
-to_json (const MugaiReport *report, gboolean pretty, gsize limit)
+static JsonNode *
+to_node (const MugaiReport *report, gboolean pretty, gsize limit)
 {
   g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
@@ -361,20 +369,223 @@ to_json (const MugaiReport *report, gboolean pretty, gsize limit)
       mugai_json_add_string (b, "summary", why->str);
     }
   json_builder_end_object (b);
-  return generate (b, pretty);
+  return json_builder_get_root (b);
+}
+
+/* The bounded object and, when text is not NULL, its text. */
+static JsonNode *
+bounded (const MugaiReport *report, gboolean pretty, char **text_out)
+{
+  JsonNode *node = to_node (report, pretty, MUGAI_LIMIT_REPORT_SIZE);
+  char *text = json_to_string (node, pretty);
+  /* The costs above are exact for compact output and generous for pretty
+   * output; should json-glib format otherwise, the lists give way. */
+  for (gsize limit = MUGAI_LIMIT_REPORT_SIZE / 2; strlen (text) > MUGAI_LIMIT_REPORT_SIZE && limit > 0;
+       limit /= 2)
+    {
+      g_free (text);
+      json_node_unref (node);
+      node = to_node (report, pretty, limit);
+      text = json_to_string (node, pretty);
+    }
+  if (text_out)
+    *text_out = text;
+  else
+    g_free (text);
+  return node;
 }
 
 char *
 mugai_report_to_json (const MugaiReport *report, gboolean pretty)
 {
-  char *json = to_json (report, pretty, MUGAI_LIMIT_REPORT_SIZE);
-  /* The costs above are exact for compact output and generous for pretty
-   * output; should json-glib format otherwise, the lists give way. */
-  for (gsize limit = MUGAI_LIMIT_REPORT_SIZE / 2; strlen (json) > MUGAI_LIMIT_REPORT_SIZE && limit > 0;
-       limit /= 2)
+  char *text = NULL;
+  json_node_unref (bounded (report, pretty, &text));
+  return text;
+}
+
+JsonNode *
+mugai_report_to_node (const MugaiReport *report)
+{
+  return bounded (report, FALSE, NULL);
+}
+
+/* ---- the report as data, checked ----------------------------------------------- */
+
+G_DEFINE_QUARK (mugai-report-error-quark, mugai_report_error)
+
+typedef enum
+{
+  M_STRING, /* a string or null */
+  M_COUNT,  /* an integer >= 0 */
+  M_SIZE,   /* an integer >= -1 (an archive member's -1: unknown) */
+  M_BOOL,
+  M_ARRAY, /* checked by its own table */
+} MemberType;
+
+typedef struct
+{
+  const char *name;
+  MemberType type;
+  const struct MemberSpec *elements; /* M_ARRAY: the members of each object in it */
+} Member;
+
+struct MemberSpec
+{
+  const Member *members;
+  gsize n;
+};
+
+static const Member entry_members[] = {
+  { "name", M_STRING, NULL }, { "size", M_SIZE, NULL },     { "type", M_STRING, NULL },
+  { "danger", M_STRING, NULL }, { "encrypted", M_BOOL, NULL },
+};
+static const struct MemberSpec entry_spec = { entry_members, G_N_ELEMENTS (entry_members) };
+
+static const Member reason_members[] = {
+  { "category", M_STRING, NULL },
+  { "path", M_STRING, NULL },
+  { "detail", M_STRING, NULL },
+};
+static const struct MemberSpec reason_spec = { reason_members, G_N_ELEMENTS (reason_members) };
+
+static const Member part_members[] = {
+  { "path", M_STRING, NULL },          { "kind", M_STRING, NULL },
+  { "declared_type", M_STRING, NULL }, { "detected_type", M_STRING, NULL },
+  { "filename", M_STRING, NULL },      { "size", M_COUNT, NULL },
+  { "sha256", M_STRING, NULL },        { "charset", M_STRING, NULL },
+  { "action", M_STRING, NULL },        { "reason", M_STRING, NULL },
+  { "detail", M_STRING, NULL },        { "true_type", M_STRING, NULL },
+  { "type_label", M_STRING, NULL },    { "entries_total", M_COUNT, NULL },
+  { "entries", M_ARRAY, &entry_spec },
+};
+static const struct MemberSpec part_spec = { part_members, G_N_ELEMENTS (part_members) };
+
+static const Member report_members[] = {
+  { "mugai_version", M_STRING, NULL }, { "verdict", M_STRING, NULL },
+  { "status", M_STRING, NULL },        { "message_id", M_STRING, NULL },
+  { "subject", M_STRING, NULL },       { "output_charset", M_STRING, NULL },
+  { "virus", M_STRING, NULL },         { "removed", M_COUNT, NULL },
+  { "converted", M_COUNT, NULL },      { "reasons", M_ARRAY, &reason_spec },
+  { "parts", M_ARRAY, &part_spec },    { "omitted_parts", M_COUNT, NULL },
+  { "omitted_reasons", M_COUNT, NULL }, { "summary", M_STRING, NULL },
+};
+static const struct MemberSpec report_spec = { report_members, G_N_ELEMENTS (report_members) };
+
+static gboolean check_object (JsonNode *node, const struct MemberSpec *spec, const char *where,
+                              GError **error);
+
+static gboolean
+check_member (const Member *m, JsonNode *v, const char *where, GError **error)
+{
+  gboolean ok;
+  switch (m->type)
     {
-      g_free (json);
-      json = to_json (report, pretty, limit);
+    case M_STRING:
+      ok = JSON_NODE_HOLDS_NULL (v)
+           || (JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING);
+      break;
+    case M_COUNT:
+    case M_SIZE:
+      ok = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_INT64
+           && json_node_get_int (v) >= (m->type == M_SIZE ? -1 : 0);
+      break;
+    case M_BOOL:
+      ok = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_BOOLEAN;
+      break;
+    case M_ARRAY:
+      ok = JSON_NODE_HOLDS_ARRAY (v);
+      if (ok)
+        {
+          JsonArray *a = json_node_get_array (v);
+          for (guint i = 0; i < json_array_get_length (a); i++)
+            {
+              g_autofree char *inner = g_strdup_printf ("%s.%s[%u]", where, m->name, i);
+              if (!check_object (json_array_get_element (a, i), m->elements, inner, error))
+                return FALSE;
+            }
+        }
+      break;
+    default:
+      ok = FALSE;
     }
-  return json;
+  if (!ok)
+    g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID,
+                 "report member %s.%s has the wrong type", where, m->name);
+  return ok;
+}
+
+static gboolean
+check_object (JsonNode *node, const struct MemberSpec *spec, const char *where, GError **error)
+{
+  if (!node || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID,
+                   "report: %s is not an object", where);
+      return FALSE;
+    }
+  JsonObject *o = json_node_get_object (node);
+  JsonObjectIter it;
+  const char *name;
+  JsonNode *v;
+  json_object_iter_init (&it, o);
+  while (json_object_iter_next (&it, &name, &v))
+    {
+      const Member *m = NULL;
+      for (gsize i = 0; i < spec->n && !m; i++)
+        if (g_str_equal (spec->members[i].name, name))
+          m = &spec->members[i];
+      if (!m)
+        {
+          g_autofree char *safe = mugai_text_safe_display (name, 40);
+          g_autofree char *escaped = g_strescape (safe, NULL);
+          g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID,
+                       "report: %s has an unknown member \"%s\"", where, escaped);
+          return FALSE;
+        }
+      if (!check_member (m, v, where, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+mugai_report_node_check (JsonNode *node, GError **error)
+{
+  return check_object (node, &report_spec, "report", error);
+}
+
+char *
+mugai_report_node_to_text (JsonNode *node)
+{
+  return json_to_string (node, FALSE);
+}
+
+JsonNode *
+mugai_report_node_from_text (const char *text, gsize len, GError **error)
+{
+  if (len > MUGAI_LIMIT_REPORT_SIZE)
+    {
+      g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID,
+                   "report: %zu octets, more than %u", len, MUGAI_LIMIT_REPORT_SIZE);
+      return NULL;
+    }
+  /* json-glib reads up to a NUL; one inside would hide the rest */
+  if (memchr (text, '\0', len) || !g_utf8_validate (text, (gssize) len, NULL))
+    {
+      g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID,
+                   "report: not UTF-8 text");
+      return NULL;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local = NULL;
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
+    {
+      g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID, "report: %s",
+                   local->message);
+      return NULL;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (!mugai_report_node_check (root, error))
+    return NULL;
+  return json_node_ref (root);
 }

@@ -104,6 +104,31 @@ const char *mugai_verdict_name (MugaiVerdict verdict);
  * ends with "omitted_parts", "omitted_reasons" and one "summary" line. */
 char *mugai_report_to_json (const MugaiReport *report, gboolean pretty);
 
+/* The same object as data, built once (bounded as the compact text is):
+ * what the worker hands on, the store keeps and the audit reads. */
+JsonNode *mugai_report_to_node (const MugaiReport *report);
+
+/* The report on its way between processes or out of a file: one writer
+ * (compact JSON) and one strict reader.  The reader takes at most
+ * MUGAI_LIMIT_REPORT_SIZE octets of UTF-8 without NUL, and only an object
+ * whose members are those mugai_report_to_node() writes, each of its
+ * type (strings or null, counts >= 0, the parts, reasons and archive
+ * entries as arrays of such objects); anything else is
+ * MUGAI_REPORT_ERROR_INVALID.  A member added to the report must be
+ * added to the checker (report.c), or reports with it are refused. */
+char *mugai_report_node_to_text (JsonNode *node);
+JsonNode *mugai_report_node_from_text (const char *text, gsize len, GError **error);
+/* The check alone, for a node parsed with something else (the store's
+ * metadata file holds the report as one of its members). */
+gboolean mugai_report_node_check (JsonNode *node, GError **error);
+
+#define MUGAI_REPORT_ERROR (mugai_report_error_quark ())
+GQuark mugai_report_error_quark (void);
+typedef enum
+{
+  MUGAI_REPORT_ERROR_INVALID
+} MugaiReportError;
+
 /* JSON members from mail text: made valid UTF-8 (never a raw octet from
  * the mail in a JSON file); NULL is written as null.  Shared by the
  * report, the quarantine metadata and the audit log. */

@@ -258,7 +258,8 @@ connect_pool (guint queue_timeout)
 typedef struct
 {
   guint32 verdict;
-  const char *reply, *quarantine_id, *status, *message_id, *subject, *report_json;
+  const char *reply, *quarantine_id, *status, *message_id, *subject;
+  JsonNode *report; /* checked by mugai_report_node_from_text(), or NULL */
   guint64 size;
   GVariantIter *edits;
   double sanitize_ms;
@@ -389,7 +390,7 @@ static gboolean
 write_audit (Session *s, const char *qid, const char *action, const char *reason,
              const Answer *a)
 {
-  MugaiQuarantineEntry entry = {
+  MugaiStoreEntry entry = {
     .queue_id = (char *) qid,
     .sender = s->sender ? s->sender : (char *) "",
     .recipients = s->rcpts,
@@ -406,7 +407,7 @@ write_audit (Session *s, const char *qid, const char *action, const char *reason
     .quarantine_id = a && *a->quarantine_id ? a->quarantine_id : NULL,
     .action = action,
     .reason = reason,
-    .report_json = a && *a->report_json ? a->report_json : NULL,
+    .report = a ? a->report : NULL,
     .duration_total_ms = (double) (g_get_monotonic_time () - s->started) / 1000.0,
     .duration_sanitize_ms = a ? a->sanitize_ms : 0,
   };
@@ -644,6 +645,22 @@ on_eom (SMFICTX *ctx)
                              g_get_monotonic_time ()
                                  + (gint64) (st.message_timeout + 5) * G_USEC_PER_SEC,
                              &body, &error);
+  /* The report in the answer is taken as strictly as the frame: through
+   * its one reader, with its size limit.  A worker that sends one that is
+   * not mugai's is treated like one that sent a bad frame. */
+  g_autoptr (JsonNode) report = NULL;
+  if (result)
+    {
+      const char *text = NULL;
+      g_variant_get_child (result, 6, "&s", &text);
+      if (*text && !(report = mugai_report_node_from_text (text, strlen (text), &error)))
+        {
+          g_clear_pointer (&result, g_variant_unref);
+          if (body >= 0)
+            close (body);
+          body = -1;
+        }
+    }
   if (!result)
     {
       /* a worker past its deadline is ended by its own alarm (the pool
@@ -668,10 +685,9 @@ on_eom (SMFICTX *ctx)
     }
 
   close (sock);
-  Answer a;
-  g_variant_get (result, "(u&s&s&s&s&s&sta(usus)d)", &a.verdict, &a.reply, &a.quarantine_id,
-                 &a.status, &a.message_id, &a.subject, &a.report_json, &a.size, &a.edits,
-                 &a.sanitize_ms);
+  Answer a = { .report = report };
+  g_variant_get (result, "(u&s&s&s&s&s@sta(usus)d)", &a.verdict, &a.reply, &a.quarantine_id,
+                 &a.status, &a.message_id, &a.subject, NULL, &a.size, &a.edits, &a.sanitize_ms);
   sfsistat ret;
   switch ((MugaiVerdict) a.verdict)
     {

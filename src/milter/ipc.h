@@ -37,7 +37,10 @@ typedef enum
 
 /* The messages.  hello: the worker's pid, sent on accept.  request: queue
  * id, envelope sender, client address, client name, recipients; the
- * spooled message goes along as the descriptor.  result: see worker.c. */
+ * spooled message goes along as the descriptor.  result: see worker.c;
+ * its report member is mugai_report_node_to_text() and the front takes
+ * it only through mugai_report_node_from_text(): a report that reader
+ * refuses fails the answer as a bad frame would. */
 #define MUGAI_IPC_HELLO "(u)"
 #define MUGAI_IPC_REQUEST "(ssssas)"
 #define MUGAI_IPC_RESULT "(ussssssta(usus)d)"

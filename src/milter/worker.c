@@ -70,7 +70,7 @@ typedef struct
   char *status;
   char *message_id;
   char *subject;
-  char *report_json;
+  char *report_json; /* mugai_report_node_to_text(): the one wire form */
   guint64 size;
   GPtrArray *edits;
   int body_fd;
@@ -219,7 +219,7 @@ log_clamav_messages (const char *queue_id, const char *message_id)
 }
 
 static void
-handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarantine *store)
+handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *store)
 {
   g_autoptr (GError) error = NULL;
   if (!mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32) getpid ()), -1, &error))
@@ -247,13 +247,12 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
   g_variant_get (req, MUGAI_IPC_REQUEST, &queue_id, &sender, &client_addr, &client_name, &rcpts);
 
   Result r = { .body_fd = -1 };
-  g_autoptr (MugaiQuarantineEntry) entry = g_new0 (MugaiQuarantineEntry, 1);
-  entry->id = mugai_quarantine_new_id ();
+  g_autoptr (MugaiStoreEntry) entry = mugai_store_entry_new ();
+  entry->id = mugai_store_new_id ();
   entry->queue_id = g_strdup (queue_id);
   entry->sender = g_strdup (sender);
   entry->client_addr = g_strdup (client_addr);
   entry->client_name = g_strdup (client_name);
-  entry->recipients = g_ptr_array_new_with_free_func (g_free);
   const char *rcpt;
   while (g_variant_iter_next (rcpts, "&s", &rcpt))
     g_ptr_array_add (entry->recipients, g_strdup (rcpt));
@@ -307,7 +306,10 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
   r.status = g_strdup (report->status);
   r.message_id = g_strdup (report->message_id);
   r.subject = g_strdup (report->subject);
-  r.report_json = mugai_report_to_json (report, FALSE);
+  /* the report as data, built once: the store keeps this node, the
+   * front gets its one wire form */
+  entry->report = mugai_report_to_node (report);
+  r.report_json = mugai_report_node_to_text (entry->report);
   if (report->virus)
     {
       /* "550 5.7.1 virus <name> found": signature names are ASCII */
@@ -325,8 +327,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiQuarant
   entry->status = g_strdup (report->status);
   entry->message_id = g_strdup (report->message_id);
   entry->subject = g_strdup (report->subject);
-  entry->report_json = g_strdup (r.report_json);
-  if (!mugai_quarantine_store (store, spool, NULL, entry, &error))
+  if (!mugai_store_add (store, spool, NULL, entry, &error))
     {
       result_tempfail (&r, "cannot keep the original: %s", error->message);
       goto answer;
@@ -373,7 +374,7 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engine
   signal (SIGPIPE, SIG_IGN);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiQuarantine) store = mugai_quarantine_open (policy->quarantine_dir, &error);
+  g_autoptr (MugaiStore) store = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_CREATE, &error);
   /* without a store every message is deferred, which the answer says */
 
   while (!leave_requested)
@@ -391,7 +392,7 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engine
         {
           /* retry opening: the administrator may have fixed it */
           g_clear_error (&error);
-          store = mugai_quarantine_open (policy->quarantine_dir, &error);
+          store = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_CREATE, &error);
         }
       if (store)
         handle (conn, policy, engines, store);

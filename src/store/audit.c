@@ -222,18 +222,14 @@ int_member (JsonObject *o, const char *name)
   return 0;
 }
 
-/* The report's root object, or NULL; the parser owns it. */
+/* The report's object, or NULL: data already (the front took it from
+ * the worker's answer through mugai_report_node_from_text()), never
+ * text to parse here.  The members are still read by their types. */
 static JsonObject *
-parse_report (JsonParser *parser, const MugaiAuditRecord *rec)
+report_object (const MugaiAuditRecord *rec)
 {
-  const char *json = rec->report_json ? rec->report_json : rec->entry->report_json;
-  if (!json)
-    return NULL;
-  g_autofree char *valid = g_utf8_make_valid (json, -1);
-  if (!json_parser_load_from_data (parser, valid, -1, NULL))
-    return NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  return root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonNode *node = rec->report ? rec->report : rec->entry->report;
+  return node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
 
 static void
@@ -247,9 +243,8 @@ append_ms (GString *out, double ms)
 char *
 mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
 {
-  const MugaiQuarantineEntry *e = rec->entry;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *report = parse_report (parser, rec);
+  const MugaiStoreEntry *e = rec->entry;
+  JsonObject *report = report_object (rec);
 
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (now_usec / G_USEC_PER_SEC);
   g_autofree char *secs = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S") : g_strdup ("?");
@@ -259,7 +254,7 @@ mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   mugai_json_add_string (b, "time", stamp);
-  mugai_quarantine_entry_add_envelope (b, e);
+  mugai_store_entry_add_envelope (b, e);
   mugai_json_add_string (b, "action", rec->action);
   mugai_json_add_string (b, "reason", rec->reason);
   mugai_json_add_string (b, "quarantine_id", rec->quarantine_id);
@@ -342,9 +337,8 @@ log_address (const char *addr)
 char *
 mugai_audit_format_syslog (const MugaiAuditRecord *rec)
 {
-  const MugaiQuarantineEntry *e = rec->entry;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *report = parse_report (parser, rec);
+  const MugaiStoreEntry *e = rec->entry;
+  JsonObject *report = report_object (rec);
   g_autoptr (GString) s = g_string_new (NULL);
 
   g_autofree char *qid = e->queue_id ? log_text (e->queue_id, 40) : g_strdup ("NOQUEUE");

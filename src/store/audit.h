@@ -32,11 +32,13 @@
 
 typedef struct
 {
-  const MugaiQuarantineEntry *entry; /* envelope, ids, verdict (borrowed, required) */
-  const char *quarantine_id;         /* NULL when not stored */
-  const char *action;                /* what was done: "deliver", "reject", "tempfail" */
-  const char *reason;                /* SMTP reply text or NULL */
-  const char *report_json;           /* per-part actions; NULL: entry->report_json */
+  const MugaiStoreEntry *entry; /* envelope, ids, verdict (borrowed, required) */
+  const char *quarantine_id;    /* NULL when not stored */
+  const char *action;           /* what was done: "deliver", "reject", "tempfail" */
+  const char *reason;           /* SMTP reply text or NULL */
+  JsonNode *report;             /* per-part actions (mugai_report_to_node(), as the
+                                 * store and the front hand it; borrowed);
+                                 * NULL: entry->report */
   double duration_total_ms, duration_sanitize_ms;
 } MugaiAuditRecord;
 

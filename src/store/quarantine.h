@@ -1,126 +1,192 @@
 /*
- * quarantine.h - the store of original messages
+ * quarantine.h - the store of original messages: one interface, a backend
+ *                per kind of storage
  *
  * DESCRIPTION
  *	Every original that mugai modifies, holds or rejects after
  *	acceptance is kept here, durably, before the SMTP reply (DESIGN.md,
- *	"Nothing lost").  One entry is two files in a directory per UTC day:
+ *	"Nothing lost"), with what is known of it: a MugaiStoreEntry.
  *
- *		DIR/YYYY-MM-DD/ID.eml	the original, octet for octet
- *		DIR/YYYY-MM-DD/ID.json	the metadata (MugaiQuarantineEntry)
+ *	A store is opened from a location string.  The backend is chosen by
+ *	its scheme, the rest is the backend's business:
  *
- *	The day is the one in the id, so an id alone finds its entry.  An
- *	entry exists when both files exist; the .json is renamed into place
- *	last, so readers never see half an entry.
+ *		file:/var/lib/mugai/quarantine	the files backend (store-file.c)
+ *		/var/lib/mugai/quarantine	the same: a location without a
+ *						scheme is a directory
  *
- *	The functions here are the whole interface of the store, so that it
- *	can later be backed by a database without touching its callers.
+ *	Nothing in this header knows how a backend keeps its entries; a
+ *	database backend is added beside store-file.c (store-backend.h) and
+ *	its callers do not change (OpenSMTPD's queue_backend.c and
+ *	queue_fs.c are the model).
+ *
+ * LIFECYCLE
+ *	An entry has a state (MugaiStoreState).  Today the store writes
+ *	STORED (the original of a message that went on, or was refused) and
+ *	HELD (on_virus = hold: accepted, delivered to no one, kept for a
+ *	decision).  The others are the release workflow's, named here so
+ *	that every backend keeps the same words: RELEASE_REQUESTED (staff
+ *	or an administrator asked for the original), RELEASED (re-injected),
+ *	DENIED (the request refused), PURGED (the original removed, the
+ *	record kept; the files backend removes both, so never shows it).
  *
  * OWNERSHIP
- *	MugaiQuarantineEntry owns all its strings and its recipients.
+ *	MugaiStoreEntry owns all its strings, its recipients and its report.
  *	Entries returned by list and get belong to the caller.
  *
  * THREADS
- *	A MugaiQuarantine is immutable once open: any number of threads and
- *	processes may store, list and read at the same time, without locks.
+ *	A MugaiStore is immutable once open: any number of threads and
+ *	processes may add, list and read at the same time.
  *
  * ERRORS
- *	G_FILE_ERROR, with a message that names the path.
+ *	MUGAI_STORE_ERROR, with a message that says where (for the files
+ *	backend, the path).
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#define MUGAI_STORE_ERROR (mugai_store_error_quark ())
+GQuark mugai_store_error_quark (void);
+
+typedef enum
+{
+  MUGAI_STORE_ERROR_INVALID_ID, /* not an id mugai_store_new_id() makes */
+  MUGAI_STORE_ERROR_NOT_FOUND,  /* no such entry, or no such store */
+  MUGAI_STORE_ERROR_EXISTS,     /* an entry of that id is there already */
+  MUGAI_STORE_ERROR_CORRUPT,    /* an entry whose record cannot be read */
+  MUGAI_STORE_ERROR_IO,         /* the storage failed (ENOSPC, EACCES, EIO...) */
+  MUGAI_STORE_ERROR_LOCATION,   /* a location no backend takes */
+} MugaiStoreError;
+
+typedef enum
+{
+  MUGAI_STORE_STATE_STORED,
+  MUGAI_STORE_STATE_HELD,
+  MUGAI_STORE_STATE_RELEASE_REQUESTED,
+  MUGAI_STORE_STATE_RELEASED,
+  MUGAI_STORE_STATE_DENIED,
+  MUGAI_STORE_STATE_PURGED,
+} MugaiStoreState;
+
+#define MUGAI_STORE_N_STATES (MUGAI_STORE_STATE_PURGED + 1)
+
+/* "stored", "held", "release-requested", "released", "denied", "purged" */
+const char *mugai_store_state_name (MugaiStoreState state);
+/* FALSE for a name that is none of those (out untouched). */
+gboolean mugai_store_state_from_name (const char *name, MugaiStoreState *out);
+
 typedef struct
 {
-  char *id;              /* set by the caller with mugai_quarantine_new_id() */
-  gint64 time;           /* unix seconds, UTC, when stored; 0 on store: now */
+  char *id;              /* set by the caller with mugai_store_new_id() */
+  gint64 time;           /* unix seconds, UTC, when received; 0 on add: now */
+  gsize size;            /* octets of the original; set by the store on add */
+  char *sha256;          /* hex, of the original; set by the store on add;
+                          * NULL for entries stored before it was recorded */
+  MugaiStoreState state; /* on add: STORED, or HELD for verdict "hold" */
+  /* the envelope */
   char *queue_id;        /* Postfix queue id ({i}), may be NULL */
   char *sender;          /* envelope MAIL FROM, may be "" */
   GPtrArray *recipients; /* envelope RCPT TO, char* (owned) */
   char *client_addr;     /* may be NULL */
   char *client_name;     /* may be NULL */
-  char *verdict;         /* "clean", "sanitized", "reject", "tempfail" */
-  char *status;          /* X-Mugai-Status value */
-  char *message_id;      /* may be NULL */
-  char *subject;         /* decoded, may be NULL */
-  gsize size;            /* octets of the original */
-  char *report_json;     /* the full report as JSON text, may be NULL */
-} MugaiQuarantineEntry;
+  /* the verdict */
+  char *verdict;    /* "clean", "sanitized", "reject", "hold"...; "unreadable"
+                     * in a list for an entry whose record is damaged */
+  char *status;     /* X-Mugai-Status value */
+  char *message_id; /* may be NULL */
+  char *subject;    /* decoded, may be NULL */
+  JsonNode *report; /* the report (mugai_report_to_node()), checked, or NULL;
+                     * get() fills it, list() does not */
+} MugaiStoreEntry;
 
 /* An empty entry whose recipients array frees its strings. */
-MugaiQuarantineEntry *mugai_quarantine_entry_new (void);
-void mugai_quarantine_entry_free (MugaiQuarantineEntry *e);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiQuarantineEntry, mugai_quarantine_entry_free)
+MugaiStoreEntry *mugai_store_entry_new (void);
+void mugai_store_entry_free (MugaiStoreEntry *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiStoreEntry, mugai_store_entry_free)
 
-/* The metadata as stored in ID.json (and printed by `mugai quarantine
- * show`); every string is made valid UTF-8. */
-char *mugai_quarantine_entry_to_json (const MugaiQuarantineEntry *e, gboolean pretty);
+/* The entry as JSON (what `mugai quarantine show` prints, and the files
+ * backend's record); every string is made valid UTF-8.  The report is
+ * put in as the object it is. */
+char *mugai_store_entry_to_json (const MugaiStoreEntry *e, gboolean pretty);
 /* The envelope and message fields of e (queue_id, sender, recipients,
  * client, verdict, status, message_id, subject, size) as members of the
- * object b is building: the quarantine's metadata and the audit line
- * describe a message with the same names. */
-void mugai_quarantine_entry_add_envelope (JsonBuilder *b, const MugaiQuarantineEntry *e);
-
-typedef struct _MugaiQuarantine MugaiQuarantine;
-
-/* Creates dir (mode 0700, with its parents) if missing; fails if it is
- * not a writable directory.  A dir that grants group or others anything
- * is brought to 0700 (day directories are made 0700, files 0600). */
-MugaiQuarantine *mugai_quarantine_open (const char *dir, GError **error);
-
-/* For reading only (list, get, open_original): dir must exist; it is
- * not created and need not be writable. */
-MugaiQuarantine *mugai_quarantine_open_readonly (const char *dir, GError **error);
-
-void mugai_quarantine_free (MugaiQuarantine *q);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiQuarantine, mugai_quarantine_free)
-
-const char *mugai_quarantine_dir (const MugaiQuarantine *q);
+ * object b is building: the store's record and the audit line describe
+ * a message with the same names. */
+void mugai_store_entry_add_envelope (JsonBuilder *b, const MugaiStoreEntry *e);
 
 /* "20261122T004644Z-" and 12 random lower-case hex digits (48 bits from
  * getrandom(2)): sorts by time, cannot be guessed from another id, and
  * uses only [0-9A-Za-z-].  Thread-safe and fork-safe. */
-char *mugai_quarantine_new_id (void);
+char *mugai_store_new_id (void);
 
-/* TRUE when id has exactly the shape mugai_quarantine_new_id() makes;
- * only such ids are ever turned into paths. */
-gboolean mugai_quarantine_id_is_valid (const char *id);
+/* TRUE when id has exactly the shape mugai_store_new_id() makes; a
+ * backend is never given any other id. */
+gboolean mugai_store_id_is_valid (const char *id);
+
+typedef struct _MugaiStore MugaiStore;
+
+typedef enum
+{
+  MUGAI_STORE_EXISTING, /* the administrator's command: the store must
+                         * exist (NOT_FOUND), is never created or changed
+                         * by opening it, need not be writable (a purge
+                         * then fails as the storage says) */
+  MUGAI_STORE_CREATE,   /* the daemon: created if missing (files: mode
+                         * 0700; a directory open to others is brought to
+                         * 0700), refused if it cannot be written */
+} MugaiStoreMode;
+
+MugaiStore *mugai_store_open (const char *location, MugaiStoreMode mode, GError **error);
+void mugai_store_free (MugaiStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiStore, mugai_store_free)
+
+/* The location as given to open, for messages. */
+const char *mugai_store_location (const MugaiStore *store);
 
 /* Stores the original under entry->id: read from fd (with pread(2),
  * from offset 0 to end of file; fd's offset is not moved and fd stays
- * open) or, when fd < 0, from data.  The metadata records the octets
- * actually stored as "size", and entry->time or, when 0, now.
+ * open) or, when fd < 0, from data.  The store records the octets it
+ * actually stored (size, sha256), entry->time or, when 0, now, and the
+ * state from the verdict (entry->state is not read).
  *
- * Durable before return: each file is written to a temporary name in
- * the day directory, fsync'ed, renamed to its final name and the
- * directory fsync'ed; the .eml first, then the .json.  An existing
- * entry of the same id is never replaced.  On any failure (ENOSPC,
- * EACCES, EFBIG...) returns FALSE with a G_FILE_ERROR naming the path,
- * and removes whatever it had written. */
-gboolean mugai_quarantine_store (MugaiQuarantine *q, int fd, GBytes *data,
-                                 const MugaiQuarantineEntry *entry, GError **error);
+ * Durable before return, and whole or not at all: an entry is visible
+ * only once everything of it is safely stored, and on any failure
+ * (ENOSPC, EACCES, EFBIG...) nothing of it remains.  An existing entry of
+ * the same id is never replaced (EXISTS). */
+gboolean mugai_store_add (MugaiStore *store, int fd, GBytes *data, const MugaiStoreEntry *entry,
+                          GError **error);
 
-/* MugaiQuarantineEntry*, oldest first (by time, then id); since: the
- * oldest time included, 0 for all.  An entry whose .json cannot be read
- * is still listed, with verdict "unreadable" and the file's mtime, so
- * that nothing in the store is invisible; get() then says why. */
-GPtrArray *mugai_quarantine_list (MugaiQuarantine *q, gint64 since, GError **error);
+/* What list returns; zero members mean "any". */
+typedef struct
+{
+  gint64 since;  /* oldest time included */
+  gint64 before; /* times from this one on are left out; 0: no bound */
+  guint states;  /* a bit (1u << state) per state wanted; 0: all */
+} MugaiStoreFilter;
 
-/* G_FILE_ERROR_INVAL for a malformed id, G_FILE_ERROR_NOENT when no
- * such entry. */
-MugaiQuarantineEntry *mugai_quarantine_get (MugaiQuarantine *q, const char *id, GError **error);
+/* MugaiStoreEntry* (without their reports), oldest first (by time, then
+ * id); filter may be NULL.  An entry whose record cannot be read is still
+ * listed, with verdict "unreadable" and the backend's best guess of its
+ * time, so that nothing in the store is invisible (whatever the filter's
+ * states); get() then says why. */
+GPtrArray *mugai_store_list (MugaiStore *store, const MugaiStoreFilter *filter, GError **error);
 
-/* A read-only fd on the original, to be closed by the caller; -1 with
- * error as for get(). */
-int mugai_quarantine_open_original (MugaiQuarantine *q, const char *id, GError **error);
+/* The entry with its report: INVALID_ID, NOT_FOUND, CORRUPT (the record
+ * is damaged, or its report is not one mugai writes), IO. */
+MugaiStoreEntry *mugai_store_get (MugaiStore *store, const char *id, GError **error);
 
-/* Removes every entry whose metadata "time" is before older_than (unix
- * seconds).  The .json goes first, so an entry disappears whole.  Also
- * removes leftovers of interrupted stores (temporary files, an .eml
- * without .json) whose mtime is before older_than and more than an hour
- * old, and day directories left empty.  Returns the number of entries
- * removed; on failure error names the first path that could not be
+/* The original, octet for octet, as a stream to read to its end (errors
+ * as for get), or whole when it is at most max_size octets (IO when
+ * larger). */
+GInputStream *mugai_store_open_original (MugaiStore *store, const char *id, GError **error);
+GBytes *mugai_store_read_original (MugaiStore *store, const char *id, gsize max_size,
+                                   GError **error);
+
+/* Removes every entry whose time is before older_than (unix seconds),
+ * whole (a reader never sees half of one), and whatever interrupted adds
+ * left behind that is older than that and than an hour.  Returns the
+ * number of entries removed; on failure error says what could not be
  * removed, and the count still says how many were. */
-guint mugai_quarantine_purge (MugaiQuarantine *q, gint64 older_than, GError **error);
+guint mugai_store_purge (MugaiStore *store, gint64 older_than, GError **error);

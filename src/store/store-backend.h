@@ -1,0 +1,48 @@
+/*
+ * store-backend.h - what a quarantine backend implements (private to
+ *                   src/store/)
+ *
+ * DESCRIPTION
+ *	quarantine.c is the interface: it checks ids and arguments, keeps
+ *	the words (states, errors, the JSON form of an entry) and hands each
+ *	call to the backend chosen by the location's scheme.  A backend is
+ *	one file and one MugaiStoreBackend; today store-file.c ("file:").
+ *	A SQL backend is a second file and a line in quarantine.c's table.
+ *
+ *	Every id a backend is given has passed mugai_store_id_is_valid().
+ *	A backend reports with MUGAI_STORE_ERROR and the codes of
+ *	quarantine.h.
+ */
+#pragma once
+
+#include "quarantine.h"
+
+typedef struct
+{
+  const char *scheme; /* "file" */
+  /* rest: the location without "scheme:"; the handle is freed by close */
+  gpointer (*open) (const char *rest, MugaiStoreMode mode, GError **error);
+  void (*close) (gpointer handle);
+  /* entry->id is valid; entry's size, sha256 and state are the backend's
+   * to compute (from what it stores) */
+  gboolean (*add) (gpointer handle, int fd, GBytes *data, const MugaiStoreEntry *entry,
+                   GError **error);
+  /* every entry (the caller filters and sorts); reports may be left out */
+  GPtrArray *(*list) (gpointer handle, const MugaiStoreFilter *filter, GError **error);
+  MugaiStoreEntry *(*get) (gpointer handle, const char *id, GError **error);
+  GInputStream *(*open_original) (gpointer handle, const char *id, GError **error);
+  guint (*purge) (gpointer handle, gint64 older_than, GError **error);
+} MugaiStoreBackend;
+
+extern const MugaiStoreBackend mugai_store_file_backend;
+
+/* The state an entry of this verdict is added in. */
+MugaiStoreState mugai_store_initial_state (const char *verdict);
+
+/* Reads what mugai_store_entry_to_json() wrote.  id: the entry's id as
+ * the backend found it (the record must say the same); where: for
+ * messages.  A record without a state (written before states were
+ * recorded) gets the one its verdict implies; a report member that is not
+ * one mugai writes makes the record CORRUPT. */
+MugaiStoreEntry *mugai_store_entry_from_json (const char *text, gsize len, const char *id,
+                                              const char *where, GError **error);
