@@ -31,6 +31,11 @@ test_roundtrip_with_fd (void)
   g_assert_true (mugai_ipc_send (sv[0], g_variant_new ("(td)", (guint64) 7, 1.5), -1, NULL));
   g_autoptr (GVariant) aligned = mugai_ipc_recv (sv[1], "(td)", 0, NULL, NULL);
   g_assert_nonnull (aligned);
+  guint64 seven = 0;
+  double half = 0;
+  g_variant_get (aligned, "(td)", &seven, &half);
+  g_assert_cmpuint (seven, ==, 7);
+  g_assert_cmpfloat (half, ==, 1.5);
   g_autoptr (GError) error = NULL;
   g_assert_true (mugai_ipc_send (sv[0],
                                  g_variant_new (MUGAI_IPC_REQUEST, "QID", "s@example.jp",
@@ -43,9 +48,18 @@ test_roundtrip_with_fd (void)
   g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_REQUEST, 0, &fd, &error);
   g_assert_no_error (error);
   g_assert_nonnull (v);
-  const char *qid;
-  g_variant_get_child (v, 0, "&s", &qid);
+  /* every field arrives as it was sent, in its place */
+  const char *qid, *sender, *addr, *helo;
+  g_autoptr (GVariantIter) to = NULL;
+  g_variant_get (v, "(&s&s&s&sas)", &qid, &sender, &addr, &helo, &to);
   g_assert_cmpstr (qid, ==, "QID");
+  g_assert_cmpstr (sender, ==, "s@example.jp");
+  g_assert_cmpstr (addr, ==, "127.0.0.1");
+  g_assert_cmpstr (helo, ==, "localhost");
+  g_assert_cmpuint (g_variant_iter_n_children (to), ==, 1);
+  const char *rcpt = NULL;
+  g_assert_true (g_variant_iter_next (to, "&s", &rcpt));
+  g_assert_cmpstr (rcpt, ==, "a@example.jp");
   g_assert_cmpint (fd, >=, 0);
   char buf[8] = "";
   g_assert_cmpint (read (fd, buf, sizeof buf), ==, 5);
