@@ -398,13 +398,16 @@ def check_text(tap, desc, path, expected, *args, kind):
            f"want:\n{want.decode()}")
 
 
-def check_fail(tap, desc, path, want_code, *args, data=None, max_seconds=None, reason=None):
+def check_fail(tap, desc, path, want_code, *args, data=None, reason=None):
+    """The filter refused: its exit code, nothing on stdout, and its last
+    line names the reason (which limit, which check), so the refusal is
+    known to come from where the test says.  How long a refusal takes is
+    measured by bench/refusals.py, not asserted here."""
     code, out, err, seconds = run(path, *args, data=data)
     lines = err.strip().splitlines()
     good = (code == want_code and out == b"" and len(lines) >= 1
             and lines[-1].startswith("error reason=")
-            and (reason is None or reason in lines[-1])
-            and (max_seconds is None or seconds < max_seconds))
+            and (reason is None or reason in lines[-1]))
     tap.ok(good, desc, f"exit {code} (want {want_code}), {seconds:.2f}s, "
            f"{len(out)} octets on stdout, stderr {err!r}")
 
@@ -462,11 +465,11 @@ def main():
                f"exit {code} {err!r}")
 
         # zip bombs and limits
-        check_fail(tap, "zip bomb (200 MB of zeros in document.xml): exit 3 fast",
-                   bomb(t("bomb.docx")), 3, max_seconds=10, reason="--max-entry")
+        check_fail(tap, "zip bomb (200 MB of zeros in document.xml): exit 3, stopped by --max-entry",
+                   bomb(t("bomb.docx")), 3, reason="--max-entry")
         check_fail(tap, "zip bomb under a larger --max-entry: --max-total stops it",
                    t("bomb.docx"), 3, "--max-entry", str(300 * 1024 * 1024), "--max-total",
-                   str(16 * 1024 * 1024), max_seconds=10, reason="--max-total")
+                   str(16 * 1024 * 1024), reason="--max-total")
         check_fail(tap, "--max-entry 100 on an ordinary docx: exit 3", t("a.docx"), 3,
                    "--max-entry", "100", reason="--max-entry")
         check_fail(tap, "--max-entries 3 on a docx of 8 entries: exit 3", t("a.docx"), 3,
@@ -475,12 +478,12 @@ def main():
                    "--max-input", "1000")
         path = bomb(t("bomb.png.docx"), name="word/media/big.bin")
         check_fail(tap, "a bomb in a part the text does not need is never inflated", path, 1,
-                   max_seconds=10, reason="not an Office")
+                   reason="not an Office")
 
         # XML attacks
-        check_fail(tap, "billion laughs in document.xml: exit 1 within a second",
-                   docx(t("laughs.docx"), document=LAUGHS), 1, max_seconds=1.0,
-                   reason="document type")
+        check_fail(tap, "billion laughs in document.xml: exit 1, refused at its document type "
+                   "(before any entity is expanded)",
+                   docx(t("laughs.docx"), document=LAUGHS), 1, reason="document type")
         check_fail(tap, "external entity (XXE) in document.xml: exit 1",
                    docx(t("xxe.docx"), document=XXE), 1, reason="document type")
         check_fail(tap, "undeclared entity reference: exit 1",

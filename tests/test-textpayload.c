@@ -788,7 +788,7 @@ test_header_at_eof (void)
 /* 10 MB of Japanese and English prose with near misses: all of it is
  * prose, and the scan reaches its end (a payload written after it is
  * found at its exact place).  How long it takes is measured in bench/
- * (bench/textpayload.sh), not asserted here. */
+ * (bench/refusals.py), not asserted here. */
 static void
 test_large_text (void)
 {
