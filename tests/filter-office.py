@@ -21,6 +21,7 @@ import time
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mugaitest import Tap  # noqa: E402
 from ooxml import DECL, R, S, W, content_types, make_zip, rels  # noqa: E402
 
 FILTER = sys.argv[1] if len(sys.argv) > 1 else None
@@ -365,21 +366,6 @@ def ole(path, names):
 
 # ---------------------------------------------------------------- harness
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None):
-        self.n += 1
-        print(("ok" if cond else "not ok") + f" {self.n} - {desc}")
-        if not cond:
-            self.failed += 1
-            for line in (diag or "").splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-
-
 def run(path, *args, data=None):
     if data is None:
         with open(path, "rb") as f:
@@ -417,7 +403,7 @@ def main():
         print("1..0 # SKIP no filter given")
         return 0
     tap = Tap()
-    print("1..35")
+    tap.plan(35)
     with tempfile.TemporaryDirectory() as tmp:
         t = lambda name: os.path.join(tmp, name)  # noqa: E731
 
@@ -541,7 +527,7 @@ def main():
             code, out, err, _ = run(None, *args, data=b"")
             tap.ok(code == 64 and out == b"", f"bad usage {' '.join(args)}: exit 64",
                    f"exit {code} {err!r}")
-    return 1 if tap.failed else 0
+    return tap.exit_code()
 
 
 if __name__ == "__main__":

@@ -243,21 +243,15 @@ def main():
     mugai = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="mugai-threats-") as tmp:
         cases = threatmail.cases(tmp) + threatmail.bombs(asan=threatmail.is_asan(mugai))
-        print("1..%d" % len(cases))
-        failed = 0
-        for n, case in enumerate(cases, 1):
+        tap = mt.Tap()
+        tap.plan(len(cases))
+        for case in cases:
             if case.skip:
-                print("ok %d - %s # SKIP %s" % (n, case.key, case.skip))
+                tap.skip(case.key, case.skip)
                 continue
             problems = check(mugai, case, tmp)
-            if problems:
-                failed += 1
-                print("not ok %d - %s" % (n, case.key))
-                for p in problems:
-                    print("#   " + p)
-            else:
-                print("ok %d - %s" % (n, case.key))
-        return 1 if failed else 0
+            tap.ok(not problems, case.key, ["  " + p for p in problems])
+        return tap.exit_code()
 
 
 if __name__ == "__main__":
