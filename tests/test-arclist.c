@@ -11,7 +11,8 @@
 
 static char *dir;
 
-static const MugaiArchiveLimits wide = { .max_depth = 4, .max_entries = 100, .max_expand = 1 << 24 };
+static const MugaiArchiveLimits wide
+    = { .max_depth = 4, .max_entries = 100, .max_expand = 1 << 24 };
 
 /* the headers of a Windows program: a DOS header pointing at "PE\0\0" */
 static void
@@ -71,7 +72,7 @@ test_zip_members (void)
   g_assert_cmpuint (l->entries->len, ==, 5);
 
   const MugaiArchiveEntry *txt = find (l, "報告書.txt");
-  g_assert_cmpint (txt->size, ==, (gint64) strlen ("本文です\n"));
+  g_assert_cmpint (txt->size, ==, (gint64)strlen ("本文です\n"));
   g_assert_false (mugai_archive_entry_dangerous (txt));
   g_assert_true (find (l, "sub/")->directory);
 
@@ -100,7 +101,7 @@ test_cp932_names (void)
   g_autoptr (MugaiArchiveListing) l = list ("z2.zip", MUGAI_DOC_ZIP, &wide);
   g_assert_null (l->error);
   g_assert_cmpuint (l->entries->len, ==, 1);
-  g_assert_cmpstr (((MugaiArchiveEntry *) l->entries->pdata[0])->name, ==, "見積書.txt");
+  g_assert_cmpstr (((MugaiArchiveEntry *)l->entries->pdata[0])->name, ==, "見積書.txt");
 }
 
 static void
@@ -150,7 +151,8 @@ static void
 test_limits (void)
 {
   sh ("mkdir -p z5 && cd z5 && for i in 1 2 3 4 5; do echo $i > f$i.txt; done"
-      " && head -c 200000 /dev/zero > big.bin && zip -q ../five.zip f1.txt f2.txt f3.txt f4.txt f5.txt"
+      " && head -c 200000 /dev/zero > big.bin && zip -q ../five.zip f1.txt f2.txt f3.txt f4.txt "
+      "f5.txt"
       " && zip -q ../big.zip big.bin");
   const MugaiArchiveLimits two = { .max_depth = 4, .max_entries = 2, .max_expand = 1 << 24 };
   g_autoptr (MugaiArchiveListing) l = list ("five.zip", MUGAI_DOC_ZIP, &two);
@@ -202,14 +204,16 @@ test_damaged (void)
   /* not an archive at all, and a zip cut in half: an error, never a
    * clean listing */
   static const guint8 junk[] = "PK\003\004 this is not a zip at all";
-  g_autoptr (MugaiArchiveListing) j = mugai_archive_list (junk, sizeof junk, MUGAI_DOC_ZIP, "j.zip", &wide);
+  g_autoptr (MugaiArchiveListing) j
+      = mugai_archive_list (junk, sizeof junk, MUGAI_DOC_ZIP, "j.zip", &wide);
   g_assert_nonnull (j->error);
   g_assert_cmpuint (j->entries->len, ==, 0);
 
   g_autoptr (GBytes) whole = testfiles_read (dir, "six.tar");
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (whole, &len);
-  g_autoptr (MugaiArchiveListing) t = mugai_archive_list (data, 700, MUGAI_DOC_TAR, "six.tar", &wide);
+  g_autoptr (MugaiArchiveListing) t
+      = mugai_archive_list (data, 700, MUGAI_DOC_TAR, "six.tar", &wide);
   g_assert_nonnull (t->error);
 }
 

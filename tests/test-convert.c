@@ -24,7 +24,7 @@ settings (void)
     .office = MUGAI_OFFICE_TEXT,
     .image = MUGAI_IMAGE_REENCODE,
     .filters_dir = filters_dir,
-    .soffice = (char *) "/nonexistent/soffice",
+    .soffice = (char *)"/nonexistent/soffice",
     .timeout = 60,
     .cpu = 60,
     .memory = 1024u * 1024u * 1024u,
@@ -44,26 +44,42 @@ test_mode (void)
     MugaiDocKind kind;
     MugaiConvertMode want;
   } cases[] = {
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_PDF, MUGAI_CONVERT_PDF_IMAGE },
-    { MUGAI_PDF_TEXT, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_PDF, MUGAI_CONVERT_PDF_TEXT },
-    { MUGAI_PDF_REMOVE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_PDF, MUGAI_CONVERT_NONE },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_WORD_X, MUGAI_CONVERT_OFFICE_TEXT },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_ODS, MUGAI_CONVERT_OFFICE_TEXT },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_IMAGE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_EXCEL_X, MUGAI_CONVERT_OFFICE_IMAGE },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_REMOVE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_POWERPOINT_X, MUGAI_CONVERT_NONE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_PDF,
+      MUGAI_CONVERT_PDF_IMAGE },
+    { MUGAI_PDF_TEXT, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_PDF,
+      MUGAI_CONVERT_PDF_TEXT },
+    { MUGAI_PDF_REMOVE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_PDF,
+      MUGAI_CONVERT_NONE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_WORD_X,
+      MUGAI_CONVERT_OFFICE_TEXT },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_ODS,
+      MUGAI_CONVERT_OFFICE_TEXT },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_IMAGE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_EXCEL_X,
+      MUGAI_CONVERT_OFFICE_IMAGE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_REMOVE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_POWERPOINT_X,
+      MUGAI_CONVERT_NONE },
     /* what mugai cannot read itself goes through LibreOffice */
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_WORD, MUGAI_CONVERT_OFFICE_LEGACY_TEXT },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_RTF, MUGAI_CONVERT_OFFICE_LEGACY_TEXT },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_IMAGE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_EXCEL, MUGAI_CONVERT_OFFICE_IMAGE },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_REMOVE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_POWERPOINT, MUGAI_CONVERT_NONE },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_BMP, MUGAI_CONVERT_IMAGE },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_WEBP, MUGAI_CONVERT_IMAGE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_WORD,
+      MUGAI_CONVERT_OFFICE_LEGACY_TEXT },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_RTF,
+      MUGAI_CONVERT_OFFICE_LEGACY_TEXT },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_IMAGE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_EXCEL,
+      MUGAI_CONVERT_OFFICE_IMAGE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_REMOVE, MUGAI_IMAGE_REENCODE, MUGAI_DOC_POWERPOINT,
+      MUGAI_CONVERT_NONE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_BMP,
+      MUGAI_CONVERT_IMAGE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_WEBP,
+      MUGAI_CONVERT_IMAGE },
     { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REMOVE, MUGAI_DOC_JPEG, MUGAI_CONVERT_NONE },
     /* no converter for these: removed */
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_TIFF, MUGAI_CONVERT_NONE },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_ICHITARO, MUGAI_CONVERT_NONE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_TIFF,
+      MUGAI_CONVERT_NONE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_ICHITARO,
+      MUGAI_CONVERT_NONE },
     { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_ZIP, MUGAI_CONVERT_NONE },
-    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_EXECUTABLE, MUGAI_CONVERT_NONE },
+    { MUGAI_PDF_IMAGE, MUGAI_OFFICE_TEXT, MUGAI_IMAGE_REENCODE, MUGAI_DOC_EXECUTABLE,
+      MUGAI_CONVERT_NONE },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -127,9 +143,10 @@ test_check (void)
   g_autoptr (GPtrArray) p = mugai_convert_check (&s, &fatal);
   g_assert_false (fatal);
   g_assert_cmpuint (p->len, ==, 1);
-  g_assert_cmpstr (p->pdata[0], ==,
-                   "warning: [sandbox] soffice: LibreOffice (/nonexistent/soffice) is not installed: "
-                   ".doc, .xls, .ppt and .rtf attachments will be removed");
+  g_assert_cmpstr (
+      p->pdata[0], ==,
+      "warning: [sandbox] soffice: LibreOffice (/nonexistent/soffice) is not installed: "
+      ".doc, .xls, .ppt and .rtf attachments will be removed");
 
   /* filters missing: one error for each program the settings need */
   g_autofree char *empty = testfiles_dir_new ();
@@ -156,11 +173,12 @@ static GBytes *
 bmp (void)
 {
   static const guint8 b[] = {
-    'B', 'M', 70, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, /* file header */
-    40, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 24, 0, 0, 0, 0, 0, 16, 0, 0, 0,
-    0x13, 0x0b, 0, 0, 0x13, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* info header */
-    0xff, 0, 0, 0xff, 0xff, 0xff, 0, 0,                               /* bottom row */
-    0, 0, 0xff, 0, 0xff, 0, 0, 0,                                     /* top row */
+    'B',  'M', 70,   0,    0,    0,    0, 0,    0,    0, 54, 0, 0, 0, /* file header */
+    40,   0,   0,    0,    2,    0,    0, 0,    2,    0, 0,  0, 1, 0, 24, 0, 0, 0, 0, 0, 16,
+    0,    0,   0,    0x13, 0x0b, 0,    0, 0x13, 0x0b, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0, /* info header
+                                                                                       */
+    0xff, 0,   0,    0xff, 0xff, 0xff, 0, 0, /* bottom row */
+    0,    0,   0xff, 0,    0xff, 0,    0, 0, /* top row */
   };
   return g_bytes_new_static (b, sizeof b);
 }
@@ -173,15 +191,16 @@ test_run_image (void)
   g_autoptr (GBytes) in = bmp ();
   g_autoptr (GError) error = NULL;
   g_auto (MugaiConversion) c = { 0 };
-  g_assert_true (mugai_convert_run (&s, slots, TRUE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP, "scan.bmp", in,
-                                    0, &c, &error));
+  g_assert_true (mugai_convert_run (&s, slots, TRUE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP, "scan.bmp",
+                                    in, 0, &c, &error));
   g_assert_no_error (error);
   if (c.status != MUGAI_CONVERT_DONE)
     g_error ("image not converted: %s", c.detail);
   g_assert_cmpstr (c.mime_type, ==, "image/png");
   g_assert_cmpstr (c.filename, ==, "scan.bmp.png");
   g_assert_false (c.is_text);
-  g_assert_cmpstr (c.detail, ==, "画像を再作成（撮影情報などのメタデータや隠しデータは含まれません）");
+  g_assert_cmpstr (c.detail, ==,
+                   "画像を再作成（撮影情報などのメタデータや隠しデータは含まれません）");
   gsize len = 0;
   const guint8 *png = g_bytes_get_data (c.output, &len);
   g_assert_cmpuint (len, >, 8);
@@ -199,8 +218,8 @@ test_run_failures (void)
     g_autoptr (GBytes) junk = g_bytes_new_static ("BM this is not a bitmap", 23);
     g_autoptr (GError) error = NULL;
     g_auto (MugaiConversion) c = { 0 };
-    g_assert_true (mugai_convert_run (&s, slots, FALSE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP, "x.bmp", junk,
-                                      0, &c, &error));
+    g_assert_true (mugai_convert_run (&s, slots, FALSE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP, "x.bmp",
+                                      junk, 0, &c, &error));
     g_assert_no_error (error);
     g_assert_cmpint (c.status, ==, MUGAI_CONVERT_FAILED);
     g_assert_true (g_str_has_prefix (c.detail, "could not be converted: "));
@@ -211,12 +230,13 @@ test_run_failures (void)
    * does not exist, so a start would be an error) */
   {
     MugaiConvertSettings gone = s;
-    gone.filters_dir = (char *) "/nonexistent/filters";
+    gone.filters_dir = (char *)"/nonexistent/filters";
     g_autoptr (GBytes) in = bmp ();
     g_autoptr (GError) error = NULL;
     g_auto (MugaiConversion) c = { 0 };
-    g_assert_true (mugai_convert_run (&gone, slots, FALSE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP, "x.bmp", in,
-                                      g_get_monotonic_time () + 500 * 1000, &c, &error));
+    g_assert_true (mugai_convert_run (&gone, slots, FALSE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP,
+                                      "x.bmp", in, g_get_monotonic_time () + 500 * 1000, &c,
+                                      &error));
     g_assert_no_error (error);
     g_assert_cmpint (c.status, ==, MUGAI_CONVERT_LIMIT);
     g_assert_null (c.output);
@@ -224,8 +244,8 @@ test_run_failures (void)
     /* with time left, the missing program is mugai's own failure:
      * an error, the message is tempfailed */
     g_auto (MugaiConversion) d = { 0 };
-    g_assert_false (mugai_convert_run (&gone, slots, FALSE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP, "x.bmp",
-                                       in, 0, &d, &error));
+    g_assert_false (mugai_convert_run (&gone, slots, FALSE, MUGAI_CONVERT_IMAGE, MUGAI_DOC_BMP,
+                                       "x.bmp", in, 0, &d, &error));
     g_assert_nonnull (error);
     g_assert_nonnull (strstr (error->message, "mugai-filter-image"));
   }

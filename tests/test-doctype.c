@@ -44,7 +44,8 @@ make_zip (const char *name, const char *const *members)
 }
 
 static void
-check_kind (const char *what, GBytes *b, const char *magic, MugaiDocKind want, MugaiDocFlags want_flags)
+check_kind (const char *what, GBytes *b, const char *magic, MugaiDocKind want,
+            MugaiDocFlags want_flags)
 {
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (b, &len);
@@ -60,18 +61,28 @@ test_office_packages (void)
 {
   static const char ct[] = "<?xml version=\"1.0\"?><Types/>";
   const char *docx[] = { "[Content_Types].xml", ct, "word/document.xml", "<w:document/>", NULL };
-  const char *docm[] = { "[Content_Types].xml", ct, "word/document.xml", "<w:document/>",
-                         "word/vbaProject.bin", "VBA", NULL };
+  const char *docm[] = { "[Content_Types].xml",
+                         ct,
+                         "word/document.xml",
+                         "<w:document/>",
+                         "word/vbaProject.bin",
+                         "VBA",
+                         NULL };
   const char *xlsx[] = { "[Content_Types].xml", ct, "xl/workbook.xml", "<workbook/>", NULL };
   const char *pptx[] = { "[Content_Types].xml", ct, "ppt/presentation.xml", "<p/>", NULL };
-  const char *odt[] = { "mimetype", "application/vnd.oasis.opendocument.text", "content.xml", "<o/>",
-                        NULL };
+  const char *odt[]
+      = { "mimetype", "application/vnd.oasis.opendocument.text", "content.xml", "<o/>", NULL };
   const char *ods[] = { "mimetype", "application/vnd.oasis.opendocument.spreadsheet", "content.xml",
                         "<o/>", NULL };
-  const char *odp[] = { "mimetype", "application/vnd.oasis.opendocument.presentation", "content.xml",
-                        "<o/>", NULL };
-  const char *odt_basic[] = { "mimetype", "application/vnd.oasis.opendocument.text", "content.xml",
-                              "<o/>", "Basic/script-lc.xml", "<l/>", NULL };
+  const char *odp[] = { "mimetype", "application/vnd.oasis.opendocument.presentation",
+                        "content.xml", "<o/>", NULL };
+  const char *odt_basic[] = { "mimetype",
+                              "application/vnd.oasis.opendocument.text",
+                              "content.xml",
+                              "<o/>",
+                              "Basic/script-lc.xml",
+                              "<l/>",
+                              NULL };
   const char *plain[] = { "readme.txt", "hello", "word/not-office.txt", "x", NULL };
   const struct
   {
@@ -102,14 +113,15 @@ static void
 test_ole (void)
 {
   const TestCfbEntry word[] = { { "WordDocument", 2 }, { "1Table", 2 } };
-  const TestCfbEntry word_vba[] = { { "WordDocument", 2 }, { "Macros", 1 }, { "VBA", 1 },
-                                    { "_VBA_PROJECT", 2 } };
-  const TestCfbEntry word_enc[] = { { "WordDocument", 2 }, { "EncryptionInfo", 2 },
-                                    { "EncryptedPackage", 2 } };
+  const TestCfbEntry word_vba[]
+      = { { "WordDocument", 2 }, { "Macros", 1 }, { "VBA", 1 }, { "_VBA_PROJECT", 2 } };
+  const TestCfbEntry word_enc[]
+      = { { "WordDocument", 2 }, { "EncryptionInfo", 2 }, { "EncryptedPackage", 2 } };
   const TestCfbEntry excel[] = { { "Workbook", 2 } };
   const TestCfbEntry excel5[] = { { "Book", 2 } };
   const TestCfbEntry ppt[] = { { "PowerPoint Document", 2 }, { "Current User", 2 } };
-  const TestCfbEntry taro[] = { { "DocumentText", 2 }, { "JSRV_SegmentName", 2 }, { "DocInfo", 2 } };
+  const TestCfbEntry taro[]
+      = { { "DocumentText", 2 }, { "JSRV_SegmentName", 2 }, { "DocInfo", 2 } };
   const TestCfbEntry msg[] = { { "__properties_version1.0", 2 }, { "__substg1.0_0037001F", 2 } };
   const TestCfbEntry other[] = { { "Contents", 2 } };
   /* a name that only begins like a known one is not it */
@@ -124,7 +136,8 @@ test_ole (void)
   } cases[] = {
     { "doc", word, G_N_ELEMENTS (word), MUGAI_DOC_WORD, 0 },
     { "doc+vba", word_vba, G_N_ELEMENTS (word_vba), MUGAI_DOC_WORD, MUGAI_DOC_FLAG_MACROS },
-    { "doc encrypted", word_enc, G_N_ELEMENTS (word_enc), MUGAI_DOC_WORD, MUGAI_DOC_FLAG_ENCRYPTED },
+    { "doc encrypted", word_enc, G_N_ELEMENTS (word_enc), MUGAI_DOC_WORD,
+      MUGAI_DOC_FLAG_ENCRYPTED },
     { "xls", excel, G_N_ELEMENTS (excel), MUGAI_DOC_EXCEL, 0 },
     { "xls (Excel 5)", excel5, G_N_ELEMENTS (excel5), MUGAI_DOC_EXCEL, 0 },
     { "ppt", ppt, G_N_ELEMENTS (ppt), MUGAI_DOC_POWERPOINT, 0 },
@@ -172,7 +185,7 @@ test_archives (void)
     const char *file;
     MugaiDocKind kind;
   } cases[] = {
-    { "a.7z", MUGAI_DOC_7Z },       { "a.tar", MUGAI_DOC_TAR },    { "a.txt.gz", MUGAI_DOC_GZIP },
+    { "a.7z", MUGAI_DOC_7Z },         { "a.tar", MUGAI_DOC_TAR },   { "a.txt.gz", MUGAI_DOC_GZIP },
     { "a.txt.bz2", MUGAI_DOC_BZIP2 }, { "a.txt.xz", MUGAI_DOC_XZ }, { "a.tgz", MUGAI_DOC_GZIP },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -202,7 +215,10 @@ test_magic_numbers (void)
     { "gif", "GIF89a\x01\0\x01\0", 10, NULL, MUGAI_DOC_GIF },
     { "rtf", "{\\rtf1\\ansi hello}", 18, "text/rtf", MUGAI_DOC_RTF },
     { "pe", "MZ\x90\0\x03\0\0\0", 8, NULL, MUGAI_DOC_EXECUTABLE },
-    { "elf", "\x7f" "ELF\x02\x01\x01", 7, NULL, MUGAI_DOC_EXECUTABLE },
+    { "elf",
+      "\x7f"
+      "ELF\x02\x01\x01",
+      7, NULL, MUGAI_DOC_EXECUTABLE },
     { "lzh", "\x2a\x1c-lh5-\0\0", 9, NULL, MUGAI_DOC_LZH },
     { "cab", "MSCF\0\0\0\0\x10", 9, NULL, MUGAI_DOC_CAB },
     { "rar", "Rar!\x1a\x07\x01\0", 8, NULL, MUGAI_DOC_RAR },
@@ -220,7 +236,8 @@ test_magic_numbers (void)
       g_autoptr (GBytes) b = g_bytes_new_static (cases[i].data, cases[i].len);
       check_kind (cases[i].what, b, cases[i].magic, cases[i].kind, 0);
     }
-  g_assert_cmpint (mugai_doctype_identify (NULL, 0, "application/pdf", NULL), ==, MUGAI_DOC_UNKNOWN);
+  g_assert_cmpint (mugai_doctype_identify (NULL, 0, "application/pdf", NULL), ==,
+                   MUGAI_DOC_UNKNOWN);
 }
 
 static void
@@ -231,11 +248,16 @@ test_claims (void)
     const char *name;
     MugaiDocKind kind;
   } ext[] = {
-    { "見積書.PDF", MUGAI_DOC_PDF },         { "報告.jtd", MUGAI_DOC_ICHITARO },
-    { "a.docm", MUGAI_DOC_WORD_X },          { "x.tar.gz", MUGAI_DOC_GZIP },
-    { "setup.exe", MUGAI_DOC_EXECUTABLE },   { "a.xdw", MUGAI_DOC_DOCUWORKS },
-    { "noext", MUGAI_DOC_UNKNOWN },          { "trailing.", MUGAI_DOC_UNKNOWN },
-    { "a.pdfpdfpdf", MUGAI_DOC_UNKNOWN },    { "a.unknownx", MUGAI_DOC_UNKNOWN },
+    { "見積書.PDF", MUGAI_DOC_PDF },
+    { "報告.jtd", MUGAI_DOC_ICHITARO },
+    { "a.docm", MUGAI_DOC_WORD_X },
+    { "x.tar.gz", MUGAI_DOC_GZIP },
+    { "setup.exe", MUGAI_DOC_EXECUTABLE },
+    { "a.xdw", MUGAI_DOC_DOCUWORKS },
+    { "noext", MUGAI_DOC_UNKNOWN },
+    { "trailing.", MUGAI_DOC_UNKNOWN },
+    { "a.pdfpdfpdf", MUGAI_DOC_UNKNOWN },
+    { "a.unknownx", MUGAI_DOC_UNKNOWN },
     /* a full-width "．ｐｄｆ" is not .pdf */
     { "a\xef\xbc\x8e\xef\xbd\x90\xef\xbd\x84\xef\xbd\x86", MUGAI_DOC_UNKNOWN },
     { NULL, MUGAI_DOC_UNKNOWN },

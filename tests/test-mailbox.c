@@ -49,8 +49,8 @@ free_msgs (Msg *m, guint n)
 {
   for (guint i = 0; i < n; i++)
     {
-      g_free ((char *) m[i].from);
-      g_free ((char *) m[i].body);
+      g_free ((char *)m[i].from);
+      g_free ((char *)m[i].body);
     }
 }
 
@@ -97,9 +97,10 @@ test_over_limit (void)
   /* a message past the limit is counted, not kept; the next one reads */
   g_autoptr (GString) big = g_string_new ("From x Thu Dec  3 10:00:00 2026\nSubject: big\n\n");
   for (int i = 0; i < 2000; i++)
-    g_string_append (big, "0123456789012345678901234567890123456789012345678901234567890123456789\n");
+    g_string_append (big,
+                     "0123456789012345678901234567890123456789012345678901234567890123456789\n");
   g_string_append (big, "\nFrom y Thu Dec  3 10:01:00 2026\nSubject: small\n\nok\n");
-  testfiles_put (dir, "big.mbox", big->str, (gssize) big->len);
+  testfiles_put (dir, "big.mbox", big->str, (gssize)big->len);
   g_autofree char *path = g_build_filename (dir, "big.mbox", NULL);
   Msg m[3];
   gsize sizes[3];
@@ -119,7 +120,7 @@ test_long_line (void)
   g_autofree char *line = g_strnfill (200000, 'a');
   g_string_append (s, line);
   g_string_append (s, "\n");
-  testfiles_put (dir, "long.mbox", s->str, (gssize) s->len);
+  testfiles_put (dir, "long.mbox", s->str, (gssize)s->len);
   g_autofree char *path = g_build_filename (dir, "long.mbox", NULL);
   Msg m[2];
   gsize sizes[2];
@@ -153,8 +154,9 @@ test_round_trip (void)
 
   g_autoptr (GBytes) file = testfiles_read (dir, "out.mbox");
   g_autofree char *text = g_strndup (g_bytes_get_data (file, NULL), g_bytes_get_size (file));
-  g_assert_true (g_str_has_prefix (text, "From mugai Thu Dec  3 10:00:00 2026\nSubject: a\n\n>From here\n"
-                                         ">>From there\n\n>From x Thu"));
+  g_assert_true (g_str_has_prefix (text,
+                                   "From mugai Thu Dec  3 10:00:00 2026\nSubject: a\n\n>From here\n"
+                                   ">>From there\n\n>From x Thu"));
 
   Msg m[4];
   gsize sizes[4];

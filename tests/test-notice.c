@@ -45,11 +45,12 @@ test_builtin_ja (void)
 {
   g_autoptr (MugaiPolicy) policy = mugai_policy_new_default ();
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (part_free);
-  MugaiPartReport *exe = part (items, "請求書.exe", "attachment", "application/octet-stream", 1234567,
-                               MUGAI_ACTION_REMOVE, MUGAI_FINDING_BANNED_TYPE, NULL);
+  MugaiPartReport *exe = part (items, "請求書.exe", "attachment", "application/octet-stream",
+                               1234567, MUGAI_ACTION_REMOVE, MUGAI_FINDING_BANNED_TYPE, NULL);
   exe->sha256 = g_strdup ("ab12");
   exe->type_label = g_strdup ("実行ファイル");
-  part (items, NULL, "body", "text/html", 12, MUGAI_ACTION_TO_TEXT, MUGAI_FINDING_ACTIVE_CONTENT, NULL);
+  part (items, NULL, "body", "text/html", 12, MUGAI_ACTION_TO_TEXT, MUGAI_FINDING_ACTIVE_CONTENT,
+        NULL);
   g_autofree char *n = mugai_notice_render (policy, items, 0, "20261203-abc");
   g_assert_cmpstr (n, ==,
                    "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n"
@@ -61,7 +62,8 @@ test_builtin_ja (void)
                    "    SHA-256: ab12\n"
                    "・(本文)（text/html、12 バイト）\n"
                    "    テキストに変換: HTML をテキストに変換しました\n"
-                   "元のメールは保管番号 20261203-abc で保管されています。必要な場合は管理者にお問い合わせください。\n"
+                   "元のメールは保管番号 20261203-abc "
+                   "で保管されています。必要な場合は管理者にお問い合わせください。\n"
                    "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n");
 }
 
@@ -99,12 +101,12 @@ test_template (void)
                                       "${items}"
                                       "end");
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (part_free);
-  part (items, "a.zip", "attachment", "application/zip", 10, MUGAI_ACTION_REMOVE, MUGAI_FINDING_ARCHIVE,
-        NULL);
+  part (items, "a.zip", "attachment", "application/zip", 10, MUGAI_ACTION_REMOVE,
+        MUGAI_FINDING_ARCHIVE, NULL);
   part (items, "b.docx", "attachment", "application/msword", 20, MUGAI_ACTION_CONVERT,
         MUGAI_FINDING_CONVERTIBLE, NULL);
-  part (items, "c.jpg", "attachment", "image/jpeg", 30, MUGAI_ACTION_CONVERT, MUGAI_FINDING_CONVERTIBLE,
-        NULL);
+  part (items, "c.jpg", "attachment", "image/jpeg", 30, MUGAI_ACTION_CONVERT,
+        MUGAI_FINDING_CONVERTIBLE, NULL);
   g_autofree char *n = mugai_notice_render (policy, items, 0, "");
   g_assert_cmpstr (n, ==,
                    "removed=1 converted=2 ${nope}\n"
@@ -128,9 +130,10 @@ test_omitted (void)
   policy->notice_template = g_strdup ("${removed}\n${items}");
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (part_free);
   g_autofree char *n = mugai_notice_render (policy, items, 1500, "");
-  g_assert_cmpstr (n, ==,
-                   "1500\n・ほか 1,500 個のパートを削除しました（パートの数が上限 100 を超えたため、"
-                   "一つずつは記載しません）\n");
+  g_assert_cmpstr (
+      n, ==,
+      "1500\n・ほか 1,500 個のパートを削除しました（パートの数が上限 100 を超えたため、"
+      "一つずつは記載しません）\n");
 }
 
 static MugaiEntryReport *
@@ -177,12 +180,18 @@ test_safe_display (void)
     const char *want;
   } cases[] = {
     /* a right-to-left override cannot turn "exe.pdf" into "fdp.exe" */
-    { "invoice\xe2\x80\xae" "fdp.exe", 120, "invoice<U+202E>fdp.exe" },
+    { "invoice\xe2\x80\xae"
+      "fdp.exe",
+      120, "invoice<U+202E>fdp.exe" },
     { "a\tb\r\nc", 120, "a<U+0009>b<U+000D><U+000A>c" },
     { "zero\xe2\x80\x8bwidth", 120, "zero<U+200B>width" },
-    { "\xef\xbb\xbf" "bom", 120, "<U+FEFF>bom" },
+    { "\xef\xbb\xbf"
+      "bom",
+      120, "<U+FEFF>bom" },
     { "\xe2\x81\xa6isolate\xe2\x81\xa9", 120, "<U+2066>isolate<U+2069>" },
-    { "\xc2\x85" "nel", 120, "<U+0085>nel" },
+    { "\xc2\x85"
+      "nel",
+      120, "<U+0085>nel" },
     { "見積書.pdf", 120, "見積書.pdf" },
     { "見積書.pdf", 3, "見積書…" },
     { "bad\xff", 120, "bad\xef\xbf\xbd" },

@@ -62,8 +62,9 @@ test_actions (void)
       g_autoptr (MugaiFinding) f = mugai_finding_new (c->category, c->path, "detail");
       MugaiAction got = mugai_policy_action (policy, f);
       if (got != c->want)
-        g_error ("case %zu: %s at \"%s\": %s, expected %s", i, mugai_finding_category_name (c->category),
-                 c->path, mugai_action_name (got), mugai_action_name (c->want));
+        g_error ("case %zu: %s at \"%s\": %s, expected %s", i,
+                 mugai_finding_category_name (c->category), c->path, mugai_action_name (got),
+                 mugai_action_name (c->want));
     }
 }
 
@@ -76,7 +77,7 @@ test_every_category_decided (void)
   g_autoptr (MugaiPolicy) policy = mugai_policy_new_default ();
   for (int c = 0; c < MUGAI_FINDING_N; c++)
     {
-      g_autoptr (MugaiFinding) f = mugai_finding_new ((MugaiFindingCategory) c, "2", NULL);
+      g_autoptr (MugaiFinding) f = mugai_finding_new ((MugaiFindingCategory)c, "2", NULL);
       MugaiAction a = mugai_policy_action (policy, f);
       if (c == MUGAI_FINDING_CHARSET || c == MUGAI_FINDING_TYPE_MISMATCH)
         g_assert_cmpint (a, ==, MUGAI_ACTION_KEEP);

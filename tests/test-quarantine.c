@@ -100,7 +100,7 @@ read_back (MugaiQuarantine *q, const char *id)
   guint8 buf[4096];
   ssize_t n;
   while ((n = read (fd, buf, sizeof buf)) > 0)
-    g_byte_array_append (out, buf, (guint) n);
+    g_byte_array_append (out, buf, (guint)n);
   g_assert_cmpint (n, ==, 0);
   close (fd);
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
@@ -368,12 +368,12 @@ test_list (Fixture *f, gconstpointer data)
   static const char *const order[] = { "three-days", "two-days", "one-day", "now" };
   g_assert_cmpuint (all->len, ==, G_N_ELEMENTS (order));
   for (guint i = 0; i < all->len; i++)
-    g_assert_cmpstr (((MugaiQuarantineEntry *) all->pdata[i])->queue_id, ==, order[i]);
+    g_assert_cmpstr (((MugaiQuarantineEntry *)all->pdata[i])->queue_id, ==, order[i]);
 
   g_autoptr (GPtrArray) recent = mugai_quarantine_list (f->q, now - 2 * DAY - 60, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (recent->len, ==, 3);
-  g_assert_cmpstr (((MugaiQuarantineEntry *) recent->pdata[0])->queue_id, ==, "two-days");
+  g_assert_cmpstr (((MugaiQuarantineEntry *)recent->pdata[0])->queue_id, ==, "two-days");
 
   /* half an entry (an .eml whose .json never came) is not an entry */
   const MugaiQuarantineEntry *last = all->pdata[3];
@@ -424,7 +424,7 @@ test_list_damaged (Fixture *f, gconstpointer data)
 static void
 set_mtime (const char *path, gint64 t)
 {
-  struct timespec ts[2] = { { .tv_sec = (time_t) t }, { .tv_sec = (time_t) t } };
+  struct timespec ts[2] = { { .tv_sec = (time_t)t }, { .tv_sec = (time_t)t } };
   g_assert_cmpint (utimensat (AT_FDCWD, path, ts, 0), ==, 0);
 }
 
@@ -441,8 +441,8 @@ test_purge (Fixture *f, gconstpointer data)
   /* the metadata time decides, not the file times: make the new entry's
    * files look ancient and an old one's look new */
   g_autofree char *dd = day_dir (f, ids->pdata[0]);
-  g_autofree char *new_json = g_strdup_printf ("%s/%s.json", dd, (char *) ids->pdata[2]);
-  g_autofree char *new_eml = g_strdup_printf ("%s/%s.eml", dd, (char *) ids->pdata[2]);
+  g_autofree char *new_json = g_strdup_printf ("%s/%s.json", dd, (char *)ids->pdata[2]);
+  g_autofree char *new_eml = g_strdup_printf ("%s/%s.eml", dd, (char *)ids->pdata[2]);
   set_mtime (new_json, now - 400 * DAY);
   set_mtime (new_eml, now - 400 * DAY);
 
@@ -470,15 +470,15 @@ test_purge (Fixture *f, gconstpointer data)
 
   g_autoptr (GPtrArray) left = mugai_quarantine_list (f->q, 0, &error);
   g_assert_cmpuint (left->len, ==, 2);
-  g_assert_cmpstr (((MugaiQuarantineEntry *) left->pdata[0])->queue_id, ==, "new");
-  g_assert_cmpstr (((MugaiQuarantineEntry *) left->pdata[1])->queue_id, ==, "now");
+  g_assert_cmpstr (((MugaiQuarantineEntry *)left->pdata[0])->queue_id, ==, "new");
+  g_assert_cmpstr (((MugaiQuarantineEntry *)left->pdata[1])->queue_id, ==, "now");
   g_assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (young, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (foreign, G_FILE_TEST_EXISTS));
   for (guint i = 0; i < 2; i++)
     {
-      g_autofree char *p = g_strdup_printf ("%s/%s.eml", dd, (char *) ids->pdata[i]);
+      g_autofree char *p = g_strdup_printf ("%s/%s.eml", dd, (char *)ids->pdata[i]);
       g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
     }
 
@@ -735,19 +735,19 @@ run_mugai (Run *r, const char *config, const char *const *args)
 {
   const char *bin = g_getenv ("MUGAI_BIN");
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) bin);
-  g_ptr_array_add (argv, (char *) "quarantine");
+  g_ptr_array_add (argv, (char *)bin);
+  g_ptr_array_add (argv, (char *)"quarantine");
   for (gsize i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
+    g_ptr_array_add (argv, (char *)args[i]);
   if (config)
     {
-      g_ptr_array_add (argv, (char *) "--config");
-      g_ptr_array_add (argv, (char *) config);
+      g_ptr_array_add (argv, (char *)"--config");
+      g_ptr_array_add (argv, (char *)config);
     }
   g_ptr_array_add (argv, NULL);
   g_autoptr (GError) error = NULL;
   int wait_status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+  g_assert_true (g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
                                &r->out, &r->err, &wait_status, &error));
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (wait_status));
@@ -825,9 +825,8 @@ test_cli (Fixture *f, gconstpointer data)
   g_autofree char *cmd = g_strdup_printf ("'%s' quarantine extract --config '%s' %s > '%s'",
                                           g_getenv ("MUGAI_BIN"), config, old->id, out_path);
   int wait_status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char *[]){ (char *) "/bin/sh", (char *) "-c", cmd, NULL },
-                               NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &wait_status,
-                               &error));
+  g_assert_true (g_spawn_sync (NULL, (char *[]){ (char *)"/bin/sh", (char *)"-c", cmd, NULL }, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &wait_status, &error));
   g_assert_true (WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0);
   g_autofree char *extracted = NULL;
   gsize extracted_len = 0;

@@ -57,7 +57,8 @@ typical (void)
   g_ptr_array_add (att->entries, e);
   att->entries_total = 7;
   mugai_report_add_finding (r, mugai_finding_new (MUGAI_FINDING_ACTIVE_CONTENT, "1", NULL));
-  mugai_report_add_finding (r, mugai_finding_new (MUGAI_FINDING_NAME_TRICK, "2", "%s", "ends in .exe"));
+  mugai_report_add_finding (
+      r, mugai_finding_new (MUGAI_FINDING_NAME_TRICK, "2", "%s", "ends in .exe"));
   return r;
 }
 
@@ -162,13 +163,14 @@ test_size_limit (void)
       guint kept = json_array_get_length (parts);
       g_assert_cmpuint (kept, >, 0);
       g_assert_cmpuint (kept, <, n);
-      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (parts, 0), "path"),
-                       ==, "1");
+      g_assert_cmpstr (
+          json_object_get_string_member (json_array_get_object_element (parts, 0), "path"), ==,
+          "1");
       g_assert_cmpint (json_object_get_int_member (o, "omitted_parts"), ==, n - kept);
       g_assert_cmpint (json_object_get_int_member (o, "omitted_reasons"), ==, 0);
       g_autofree char *want
           = g_strdup_printf ("the report is limited to %u octets: %u more parts not listed",
-                             (guint) MUGAI_LIMIT_REPORT_SIZE, n - kept);
+                             (guint)MUGAI_LIMIT_REPORT_SIZE, n - kept);
       g_assert_cmpstr (json_object_get_string_member (o, "summary"), ==, want);
     }
 }
@@ -185,9 +187,10 @@ test_omitted_summary (void)
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *o = parse (json, &parser);
   g_assert_cmpint (json_object_get_int_member (o, "omitted_parts"), ==, 5);
-  g_assert_cmpstr (json_object_get_string_member (o, "summary"), ==,
-                   "past the limit of 100 MIME parts, 3 parts removed and 2 alternatives not shown, "
-                   "not listed one by one");
+  g_assert_cmpstr (
+      json_object_get_string_member (o, "summary"), ==,
+      "past the limit of 100 MIME parts, 3 parts removed and 2 alternatives not shown, "
+      "not listed one by one");
 
   g_autoptr (MugaiReport) c = mugai_report_new ();
   c->parts_counted = 5000;
@@ -196,8 +199,9 @@ test_omitted_summary (void)
   g_autoptr (JsonParser) cparser = NULL;
   JsonObject *co = parse (cjson, &cparser);
   g_assert_cmpint (json_object_get_int_member (co, "omitted_parts"), ==, 5000);
-  g_assert_cmpstr (json_object_get_string_member (co, "summary"), ==,
-                   "refused before parsing: up to 5000 MIME parts counted, more than 1000; none listed");
+  g_assert_cmpstr (
+      json_object_get_string_member (co, "summary"), ==,
+      "refused before parsing: up to 5000 MIME parts counted, more than 1000; none listed");
 }
 
 static void
@@ -236,9 +240,9 @@ test_verdict_names (void)
     MugaiVerdict v;
     const char *name;
   } names[] = {
-    { MUGAI_VERDICT_CLEAN, "clean" },       { MUGAI_VERDICT_SANITIZED, "sanitized" },
-    { MUGAI_VERDICT_REJECT, "reject" },     { MUGAI_VERDICT_TEMPFAIL, "tempfail" },
-    { MUGAI_VERDICT_DISCARD, "discard" },   { MUGAI_VERDICT_HOLD, "hold" },
+    { MUGAI_VERDICT_CLEAN, "clean" },     { MUGAI_VERDICT_SANITIZED, "sanitized" },
+    { MUGAI_VERDICT_REJECT, "reject" },   { MUGAI_VERDICT_TEMPFAIL, "tempfail" },
+    { MUGAI_VERDICT_DISCARD, "discard" }, { MUGAI_VERDICT_HOLD, "hold" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     g_assert_cmpstr (mugai_verdict_name (names[i].v), ==, names[i].name);

@@ -237,7 +237,8 @@ test_timeout (void)
   g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_TIMEOUT);
   g_assert_null (r.output);
   g_assert_cmpstr (mugai_sandbox_result_text (&r, FALSE), ==, "the conversion took too long");
-  g_assert_cmpstr (mugai_sandbox_result_text (&r, TRUE), ==, "変換が制限時間内に終わりませんでした");
+  g_assert_cmpstr (mugai_sandbox_result_text (&r, TRUE), ==,
+                   "変換が制限時間内に終わりませんでした");
   g_autofree char *pidtext = NULL;
   g_assert_true (g_file_get_contents (pidfile, &pidtext, NULL, NULL));
   long pid = strtol (pidtext, NULL, 10);

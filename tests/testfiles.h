@@ -37,7 +37,7 @@ testfiles_put (const char *dir, const char *name, const void *data, gssize len)
   g_autofree char *parent = g_path_get_dirname (path);
   g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
   g_autoptr (GError) error = NULL;
-  g_file_set_contents (path, data, len < 0 ? (gssize) strlen (data) : len, &error);
+  g_file_set_contents (path, data, len < 0 ? (gssize)strlen (data) : len, &error);
   g_assert_no_error (error);
 }
 
@@ -48,7 +48,7 @@ testfiles_run (const char *dir, const char *const *argv)
   g_autofree char *out = NULL, *err = NULL;
   int status = 0;
   const char *env[] = { "LC_ALL=C", "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
-  if (!g_spawn_sync (dir, (char **) argv, (char **) env, G_SPAWN_SEARCH_PATH_FROM_ENVP, NULL, NULL,
+  if (!g_spawn_sync (dir, (char **)argv, (char **)env, G_SPAWN_SEARCH_PATH_FROM_ENVP, NULL, NULL,
                      &out, &err, &status, &error))
     g_error ("%s: %s", argv[0], error->message);
   if (!g_spawn_check_wait_status (status, &error))
@@ -109,18 +109,18 @@ testfiles_cfb (const TestCfbEntry *entries, gsize n)
   memset (fat, 0xff, 512);
   testfiles_put32 (fat, FATSECT);
   for (gsize i = 1; i <= ndir; i++)
-    testfiles_put32 (fat + 4 * i, i < ndir ? (guint32) i + 1 : END);
+    testfiles_put32 (fat + 4 * i, i < ndir ? (guint32)i + 1 : END);
   for (gsize i = 0; i < count; i++)
     {
       guint8 *e = d + 1024 + 128 * i;
       const char *name = i == 0 ? "Root Entry" : entries[i - 1].name;
       gsize nl = strlen (name);
       for (gsize c = 0; c < nl && c < 31; c++)
-        e[2 * c] = (guint8) name[c];
-      e[64] = (guint8) (2 * MIN (nl, 31) + 2);
+        e[2 * c] = (guint8)name[c];
+      e[64] = (guint8)(2 * MIN (nl, 31) + 2);
       e[66] = i == 0 ? 5 : entries[i - 1].type;
       e[67] = 1;
-      guint32 right = (i > 0 && i < count - 1) ? (guint32) i + 1 : FREE;
+      guint32 right = (i > 0 && i < count - 1) ? (guint32)i + 1 : FREE;
       guint32 child = (i == 0 && count > 1) ? 1 : FREE;
       testfiles_put32 (e + 68, FREE);
       testfiles_put32 (e + 72, right);

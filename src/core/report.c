@@ -53,7 +53,7 @@ MugaiReport *
 mugai_report_new (void)
 {
   MugaiReport *report = g_new0 (MugaiReport, 1);
-  report->findings = g_ptr_array_new_with_free_func ((GDestroyNotify) mugai_finding_free);
+  report->findings = g_ptr_array_new_with_free_func ((GDestroyNotify)mugai_finding_free);
   report->parts = g_ptr_array_new_with_free_func (part_report_free);
   report->verdict = MUGAI_VERDICT_CLEAN;
   return report;
@@ -105,7 +105,7 @@ mugai_report_reject_finding (const MugaiReport *report)
       for (guint j = 0; j < report->findings->len; j++)
         {
           const MugaiFinding *f = report->findings->pdata[j];
-          if (g_str_equal (f->path, p->path) && (int) f->category == p->reason)
+          if (g_str_equal (f->path, p->path) && (int)f->category == p->reason)
             return f;
         }
     }
@@ -189,13 +189,14 @@ part_node (const MugaiPartReport *p)
   mugai_json_add_string (b, "detected_type", p->detected_type);
   mugai_json_add_string (b, "filename", p->filename);
   json_builder_set_member_name (b, "size");
-  json_builder_add_int_value (b, (gint64) p->size);
+  json_builder_add_int_value (b, (gint64)p->size);
   mugai_json_add_string (b, "sha256", p->sha256);
   mugai_json_add_string (b, "charset", p->charset);
   mugai_json_add_string (b, "action", mugai_action_name (p->action));
-  mugai_json_add_string (b, "reason", p->reason == MUGAI_REASON_NONE
-                                  ? NULL
-                                  : mugai_finding_category_name ((MugaiFindingCategory) p->reason));
+  mugai_json_add_string (b, "reason",
+                         p->reason == MUGAI_REASON_NONE
+                             ? NULL
+                             : mugai_finding_category_name ((MugaiFindingCategory)p->reason));
   mugai_json_add_string (b, "detail", p->detail);
   mugai_json_add_string (b, "true_type", p->true_type);
   mugai_json_add_string (b, "type_label", p->type_label);
@@ -288,8 +289,8 @@ fitting (GPtrArray *all, gboolean pretty, gsize *budget)
 static char *
 to_json (const MugaiReport *report, gboolean pretty, gsize limit)
 {
-  g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref);
+  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref);
   for (guint i = 0; i < report->findings->len; i++)
     g_ptr_array_add (reasons, finding_node (report->findings->pdata[i]));
   for (guint i = 0; i < report->parts->len; i++)
@@ -333,8 +334,9 @@ to_json (const MugaiReport *report, gboolean pretty, gsize limit)
       json_builder_add_int_value (b, omitted_reasons);
       g_autoptr (GString) why = g_string_new (NULL);
       if (report->parts_counted > 0)
-        g_string_append_printf (why, "refused before parsing: up to %u MIME parts counted, more than %u; none listed",
-                                report->parts_counted, report->parts_limit);
+        g_string_append_printf (
+            why, "refused before parsing: up to %u MIME parts counted, more than %u; none listed",
+            report->parts_counted, report->parts_limit);
       if (report->parts_omitted > 0)
         {
           guint removed = report->parts_omitted_removed;
@@ -349,8 +351,9 @@ to_json (const MugaiReport *report, gboolean pretty, gsize limit)
         }
       if (parts->len > n_parts || omitted_reasons > 0)
         {
-          g_string_append_printf (why, "%sthe report is limited to %zu octets: ", why->len ? "; " : "",
-                                  (gsize) MUGAI_LIMIT_REPORT_SIZE);
+          g_string_append_printf (why,
+                                  "%sthe report is limited to %zu octets: ", why->len ? "; " : "",
+                                  (gsize)MUGAI_LIMIT_REPORT_SIZE);
           if (parts->len > n_parts)
             g_string_append_printf (why, "%u more parts%s", parts->len - n_parts,
                                     omitted_reasons > 0 ? " and " : "");
@@ -370,8 +373,8 @@ mugai_report_to_json (const MugaiReport *report, gboolean pretty)
   char *json = to_json (report, pretty, MUGAI_LIMIT_REPORT_SIZE);
   /* The costs above are exact for compact output and generous for pretty
    * output; should json-glib format otherwise, the lists give way. */
-  for (gsize limit = MUGAI_LIMIT_REPORT_SIZE / 2; strlen (json) > MUGAI_LIMIT_REPORT_SIZE && limit > 0;
-       limit /= 2)
+  for (gsize limit = MUGAI_LIMIT_REPORT_SIZE / 2;
+       strlen (json) > MUGAI_LIMIT_REPORT_SIZE && limit > 0; limit /= 2)
     {
       g_free (json);
       json = to_json (report, pretty, limit);
