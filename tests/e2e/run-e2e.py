@@ -96,8 +96,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import harness as h  # noqa: E402
 import mugaitest as mt  # noqa: E402
 import threatmail  # noqa: E402
-import importlib  # noqa: E402
-run_threats = importlib.import_module("run-threats")
+import judges  # noqa: E402
 
 SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 TESTDATA = os.path.join(SRCDIR, "testdata")
@@ -1330,7 +1329,7 @@ def threats_with(ctx, name, extra, cases):
         it = Item(ident, h.with_id(case.message, ident))
         it.case = case
         items.append(it)
-    before = run_threats.stale_pipes()
+    before = judges.stale_pipes()
     Sender(pf.smtp_port, items, sessions=4).start().join(300)
     ctx.wait_delivered([i.ident for i in items if i.final and i.final.code == 250], 60)
     sink = ctx.sink.by_id("threat-")
@@ -1350,7 +1349,7 @@ def threats_with(ctx, name, extra, cases):
             if msgs:
                 chk = mt.check_message(msgs[0].data, it.data)
                 if chk.msg is not None:
-                    probs += run_threats.delivered_problems(chk.msg, case)
+                    probs += judges.delivered_problems(chk.msg, case)
                 body = chk.main_body or ""
                 for s in case.notice:
                     if s not in body:
@@ -1359,10 +1358,10 @@ def threats_with(ctx, name, extra, cases):
         ctx.ok(not probs, "%s%s: %s" % (case.key, " (%s)" % extra.strip().replace("\n", " ") if extra else "", r),
                probs)
     if any(c.no_stale_pipes for c in cases):
-        left = run_threats.stale_pipes() - before
+        left = judges.stale_pipes() - before
         if left:
             time.sleep(1)
-            left &= run_threats.stale_pipes()
+            left &= judges.stale_pipes()
         ctx.ok(not left, "no LibreOffice pipe is left in /tmp after LibreOffice was killed", sorted(left))
     leftover_check(ctx, m)
 
