@@ -1,4 +1,6 @@
-"""Shared helpers for tests/run-samples.py and tests/run-corpus.py.
+"""Shared helpers of the Python tests: the one TAP writer (Tap) and check()
+(an assert that survives python -O) for all of them; for tests/run-samples.py,
+tests/run-corpus.py and the end-to-end tests, the judges below.
 
 The sanitized output of `mugai sanitize` is judged by an independent parser,
 Python's email package (policy.default), never by mugai's own code.  This
