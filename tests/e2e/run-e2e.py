@@ -21,7 +21,9 @@ Scenarios (each can run alone with --only):
            lost or duplicated, nothing unsanitized, 4xx mail re-sent and
            delivered, no orphaned worker left
   poison   X-Mugai-Test-Fault: hang / crash next to 8 normal messages: 451
-           4.7.0 for the poison within message_timeout, the others promptly
+           4.7.0 for the poison, the log naming why (the hang's worker ended
+           by its deadline alarm, the crash's by SIGABRT); the others
+           accepted, none timed out or deferred (times printed, not judged)
   store    the quarantine cannot be written (even as root): 451 and nothing
            delivered; once restored the client's retry and Postfix's own
            retry (through a queueing hop) are delivered
