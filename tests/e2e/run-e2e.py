@@ -710,6 +710,8 @@ def sc_poison(ctx):
     # worker (the hang: its message-deadline alarm, SIGALRM; the crash:
     # abort()).  How long it took is a figure for bench/RESULTS.md
     # (printed below), not an assertion.
+    # Postfix writes its milter-reject lines a moment after the reply
+    h.wait_until(lambda: all(p.sender in ctx.postfix_qids(offset) for p in (hang, crash)), 30)
     rejects = ctx.postfix_qids(offset)
     mlog = "\n".join(h.tail(m.log, lines=10 ** 7))
     for p, name, reply, front_says, pool_says in (
@@ -760,6 +762,7 @@ def sc_poison(ctx):
         ctx.diag("poison: %s accepted after %.1f s" % (i.ident, i.final.elapsed if i.final else -1))
     ctx.ok(ok and not bad, "the normal messages are delivered once, sanitized", bad)
     ctx.ok("poison-hang" not in sink and "poison-crash" not in sink, "the poison is not delivered")
+    rejects = ctx.postfix_qids(offset)
     _lines, aidx, _bad = audit_index(m)
     aprob = []
     for p in (hang, crash):
