@@ -39,7 +39,9 @@
 
 #include <string.h>
 
+/* clang-format off: the quark name is a string, not a subtraction */
 G_DEFINE_QUARK (mugai-bmp-error-quark, mugai_bmp_error)
+/* clang-format on */
 
 /* Before any pixel memory is allocated.  Both factors are below 2^32,
  * so their product fits in 64 bits.  The messages are those of

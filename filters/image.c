@@ -153,7 +153,9 @@ typedef enum
 } ImageError;
 
 #define IMAGE_ERROR (image_error_quark ())
+/* clang-format off: the quark name is a string, not a subtraction */
 static G_DEFINE_QUARK (mugai-filter-image-error-quark, image_error)
+/* clang-format on */
 
 typedef enum
 {

@@ -361,18 +361,57 @@ mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error)
 /* The denylist of mugai_filter_confine_foreign(): calls that let a
  * compromised program reach beyond its sandbox.  Every one kills. */
 static const char *const foreign_kill[] = {
-  "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
-  "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
-  "fsconfig", "fsmount", "fspick", "mount_setattr",
-  "unshare", "setns",
-  "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-  "bpf", "perf_event_open", "userfaultfd", "fanotify_init", "pidfd_getfd", "process_madvise",
-  "keyctl", "add_key", "request_key",
-  "io_uring_setup", "io_uring_enter", "io_uring_register",
-  "open_by_handle_at", "name_to_handle_at",
-  "swapon", "swapoff", "reboot", "acct", "quotactl", "syslog", "iopl", "ioperm",
-  "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-  "sethostname", "setdomainname", "vhangup",
+  "ptrace",
+  "process_vm_readv",
+  "process_vm_writev",
+  "kcmp",
+  "mount",
+  "umount2",
+  "pivot_root",
+  "chroot",
+  "move_mount",
+  "open_tree",
+  "fsopen",
+  "fsconfig",
+  "fsmount",
+  "fspick",
+  "mount_setattr",
+  "unshare",
+  "setns",
+  "kexec_load",
+  "kexec_file_load",
+  "init_module",
+  "finit_module",
+  "delete_module",
+  "bpf",
+  "perf_event_open",
+  "userfaultfd",
+  "fanotify_init",
+  "pidfd_getfd",
+  "process_madvise",
+  "keyctl",
+  "add_key",
+  "request_key",
+  "io_uring_setup",
+  "io_uring_enter",
+  "io_uring_register",
+  "open_by_handle_at",
+  "name_to_handle_at",
+  "swapon",
+  "swapoff",
+  "reboot",
+  "acct",
+  "quotactl",
+  "syslog",
+  "iopl",
+  "ioperm",
+  "settimeofday",
+  "clock_settime",
+  "clock_adjtime",
+  "adjtimex",
+  "sethostname",
+  "setdomainname",
+  "vhangup",
 };
 
 gboolean
@@ -389,9 +428,10 @@ mugai_filter_confine_foreign (GError **error)
   int nr = seccomp_syscall_resolve_name ("socket");
   if (rc == 0 && nr != __NR_SCMP_ERROR)
     rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 1, SCMP_A0 (SCMP_CMP_NE, AF_UNIX));
-  const scmp_datum_t not_stream[]
-      = { SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET, SOCK_DCCP, SOCK_PACKET, 0, 7, 8, 9,
-          11,         12,       13,       14,             15 };
+  const scmp_datum_t not_stream[] = { SOCK_DGRAM, SOCK_RAW,    SOCK_RDM, SOCK_SEQPACKET,
+                                      SOCK_DCCP,  SOCK_PACKET, 0,        7,
+                                      8,          9,           11,       12,
+                                      13,         14,          15 };
   for (gsize i = 0; rc == 0 && nr != __NR_SCMP_ERROR && i < G_N_ELEMENTS (not_stream); i++)
     rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 1,
                            SCMP_A1 (SCMP_CMP_MASKED_EQ, 0xf, not_stream[i]));
@@ -450,8 +490,7 @@ mugai_filter_confine_foreign (GError **error)
     rc = seccomp_load (ctx);
   if (rc != 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp (foreign): %s",
-                   g_strerror (-rc));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp (foreign): %s", g_strerror (-rc));
       return FALSE;
     }
   return TRUE;

@@ -127,9 +127,11 @@ typedef enum
 } PdfError;
 
 #define PDF_ERROR (pdf_error_quark ())
+/* clang-format off: the quark name is a string, not a subtraction */
 static G_DEFINE_QUARK (mugai-filter-pdf-error-quark, pdf_error)
+/* clang-format on */
 
-typedef struct
+    typedef struct
 {
   gboolean text;
   gint dpi;
@@ -162,10 +164,10 @@ sink_write (void *closure, const unsigned char *data, unsigned int length)
 static void
 drop_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
 {
-  (void) domain;
-  (void) level;
-  (void) message;
-  (void) data;
+  (void)domain;
+  (void)level;
+  (void)message;
+  (void)data;
 }
 
 /* A one-page document written at run time (so that its cross-reference
@@ -220,7 +222,7 @@ warm_up (GError **error)
       g_set_error (error, PDF_ERROR, PDF_ERROR_FAILED, "fontconfig could not be initialised");
       return NULL;
     }
-  FcPattern *pattern = FcNameParse ((const FcChar8 *) "sans-serif:lang=ja");
+  FcPattern *pattern = FcNameParse ((const FcChar8 *)"sans-serif:lang=ja");
   if (pattern == NULL)
     {
       g_set_error (error, PDF_ERROR, PDF_ERROR_FAILED, "fontconfig: out of memory");
@@ -314,14 +316,14 @@ page_pixels (double width, double height, int dpi, gint64 max_pixels, int *w_px,
 {
   double w = width * dpi / 72.0;
   double h = height * dpi / 72.0;
-  if (w * h > (double) max_pixels)
+  if (w * h > (double)max_pixels)
     {
-      double f = sqrt ((double) max_pixels / (w * h));
+      double f = sqrt ((double)max_pixels / (w * h));
       w *= f;
       h *= f;
     }
-  *w_px = (int) CLAMP (floor (w), 1.0, (double) PDF_MAX_SIDE);
-  *h_px = (int) CLAMP (floor (h), 1.0, (double) PDF_MAX_SIDE);
+  *w_px = (int)CLAMP (floor (w), 1.0, (double)PDF_MAX_SIDE);
+  *h_px = (int)CLAMP (floor (h), 1.0, (double)PDF_MAX_SIDE);
 }
 
 static gboolean
@@ -411,7 +413,7 @@ convert_to_images (PdfDocument *doc, const PdfOptions *opt, int *rendered, GErro
 
   /* the first page's size is set again by render_page() */
   g_autoptr (cairo_surface_t) surface
-    = cairo_pdf_surface_create_for_stream (sink_write, &sink, 612.0, 792.0);
+      = cairo_pdf_surface_create_for_stream (sink_write, &sink, 612.0, 792.0);
   if (!cairo_check (cairo_surface_status (surface), "output", 0, error))
     return NULL;
   cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, PROG);
@@ -543,17 +545,16 @@ main (int argc, char **argv)
 
   /* poppler-glib logs every syntax warning about the document at level
    * INFO; its own g_return_if_fail() criticals still go through */
-  g_log_set_handler ("Poppler",
-                     G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO
-                       | G_LOG_LEVEL_DEBUG,
-                     drop_log, NULL);
+  g_log_set_handler (
+      "Poppler", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
+      drop_log, NULL);
   g_autoptr (PdfDocument) warm = warm_up (&error);
   if (warm == NULL)
     return fail (error);
   if (!mugai_filter_lockdown (MUGAI_LOCKDOWN_DEFAULT, &error))
     return fail (error);
 
-  g_autoptr (GBytes) input = mugai_filter_read_stdin ((gsize) opt.max_input, &error);
+  g_autoptr (GBytes) input = mugai_filter_read_stdin ((gsize)opt.max_input, &error);
   if (input == NULL)
     return fail (error);
   g_autoptr (PdfDocument) doc = open_document (input, &error);

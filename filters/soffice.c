@@ -142,8 +142,7 @@ profile_xcu (void)
     g_string_append_printf (x,
                             "<item oor:path=\"%s\"><prop oor:name=\"%s\" oor:op=\"fuse\">"
                             "<value>%s</value></prop></item>\n",
-                            profile_settings[i][0], profile_settings[i][1],
-                            profile_settings[i][2]);
+                            profile_settings[i][0], profile_settings[i][1], profile_settings[i][2]);
   g_string_append (x, "</oor:items>\n");
   return g_string_free (x, FALSE);
 }
@@ -154,15 +153,15 @@ run_soffice (const char *soffice, const char *dir, const char *input, const char
              const char *convert_to)
 {
   g_autofree char *infilter_arg = infilter ? g_strconcat ("--infilter=", infilter, NULL) : NULL;
-  g_autofree char *profile_uri = g_strconcat ("-env:UserInstallation=file://", dir, "/profile", NULL);
+  g_autofree char *profile_uri
+      = g_strconcat ("-env:UserInstallation=file://", dir, "/profile", NULL);
   g_autofree char *outdir = g_build_filename (dir, "out", NULL);
   g_autofree char *home = g_strconcat ("HOME=", dir, NULL);
   g_autofree char *tmp = g_strconcat ("TMPDIR=", dir, NULL);
-  const char *argv[] = { soffice,      "--headless",  "--invisible", "--norestore",
-                         "--nologo",   "--nodefault", "--nolockcheck",
-                         "--nofirststartwizard",      profile_uri,   "--convert-to",
-                         convert_to,   "--outdir",    outdir,        input,
-                         infilter_arg, NULL };
+  const char *argv[] = { soffice,     "--headless",   "--invisible",   "--norestore",
+                         "--nologo",  "--nodefault",  "--nolockcheck", "--nofirststartwizard",
+                         profile_uri, "--convert-to", convert_to,      "--outdir",
+                         outdir,      input,          infilter_arg,    NULL };
   const char *envp[] = { home,
                          tmp,
                          "PATH=/usr/bin:/bin",
@@ -246,7 +245,7 @@ main (int argc, char **argv)
   g_autoptr (GBytes) doc = mugai_filter_read_stdin (INPUT_MAX, &error);
   if (!doc)
     die (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ? MUGAI_FILTER_LIMIT
-                                                                   : MUGAI_FILTER_FAILED,
+                                                                  : MUGAI_FILTER_FAILED,
          "reading the document", error);
 
   g_autofree char *in_dir = g_build_filename (dir, "in", NULL);

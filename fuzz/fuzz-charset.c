@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   char *canon = mugai_charset_canonical (used);
   g_free (canon);
-  (void) mugai_charset_looks_binary (buf, len);
+  (void)mugai_charset_looks_binary (buf, len);
 
   g_free (jis);
   g_free (utf8);

@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  (void) argc;
-  (void) argv;
+  (void)argc;
+  (void)argv;
   fuzz_init ();
   return 0;
 }

@@ -25,12 +25,12 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   static const char *const names[] = { "filename", "name", "charset", "boundary", "Filename" };
-  char *raw = g_strndup ((const char *) data, size);
+  char *raw = g_strndup ((const char *)data, size);
   char *s;
 
   for (int mode = MUGAI_HEADER_TEXT; mode <= MUGAI_HEADER_PHRASE; mode++)
     {
-      s = mugai_header_decode (raw, (MugaiHeaderMode) mode);
+      s = mugai_header_decode (raw, (MugaiHeaderMode)mode);
       if (!s)
         abort ();
       check_utf8 (s);

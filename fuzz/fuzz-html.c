@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   static const MugaiLinkMode modes[]
       = { MUGAI_LINKS_DEFANG, MUGAI_LINKS_SHOW, MUGAI_LINKS_DROP, MUGAI_LINKS_SHOW };
   static const gsize limits[] = { 1024 * 1024, 1024 * 1024, 97, 1024 * 1024 };
-  char *html = g_utf8_make_valid ((const char *) data, (gssize) size);
+  char *html = g_utf8_make_valid ((const char *)data, (gssize)size);
   gsize html_len = strlen (html); /* NULs became U+FFFD; strlen is the length */
 
   for (gsize i = 0; i < G_N_ELEMENTS (modes); i++)
@@ -39,8 +39,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                       .english = TRUE,
                                       .max_output = limits[i] };
       gboolean ok = i == 3 ? mugai_html_render (html, html_len, &opts, &text, &stats, &error)
-                           : mugai_html_to_text (html, html_len, modes[i], limits[i], &text,
-                                                 &stats, &error);
+                           : mugai_html_to_text (html, html_len, modes[i], limits[i], &text, &stats,
+                                                 &error);
       if (ok)
         {
           if (!text || !g_utf8_validate (text, -1, NULL))
@@ -65,7 +65,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_free (cs);
   g_free (raw);
 
-  char *url = g_strndup ((const char *) data, size);
+  char *url = g_strndup ((const char *)data, size);
   char *defanged = mugai_html_defang_url (url);
   g_free (defanged);
   g_free (url);

@@ -54,8 +54,8 @@ make_policy (MugaiOutputCharset charset)
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  (void) argc;
-  (void) argv;
+  (void)argc;
+  (void)argv;
   GError *error = NULL;
   fuzz_init ();
   policy_utf8 = make_policy (MUGAI_OUTPUT_UTF8);
@@ -76,7 +76,7 @@ check_text (const char *utf8, gsize len)
     abort (); /* a text part not valid in its declared charset */
   for (gsize i = 0; i < len; i++)
     {
-      guchar c = (guchar) utf8[i];
+      guchar c = (guchar)utf8[i];
       if (c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f')
         abort (); /* a control character reached the output text */
     }
@@ -110,14 +110,14 @@ check_output (GBytes *output)
       if (charset && g_ascii_strcasecmp (charset, "iso-2022-jp") == 0)
         {
           gsize n = 0;
-          g_autofree char *utf8 = mugai_charset_convert_strict (
-              (const char *) bytes->data, bytes->len, "iso-2022-jp", &n);
+          g_autofree char *utf8 = mugai_charset_convert_strict ((const char *)bytes->data,
+                                                                bytes->len, "iso-2022-jp", &n);
           if (!utf8)
             abort (); /* mugai's ISO-2022-JP that mugai cannot read */
           check_text (utf8, n);
         }
       else
-        check_text (bytes->len ? (const char *) bytes->data : "", bytes->len);
+        check_text (bytes->len ? (const char *)bytes->data : "", bytes->len);
     }
   while (g_mime_part_iter_next (iter));
   g_mime_part_iter_free (iter);

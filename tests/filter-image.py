@@ -17,6 +17,9 @@ import sys
 import time
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mugaitest import Tap  # noqa: E402
+
 try:
     from PIL import Image, ImageOps, features
 except ImportError:
@@ -25,7 +28,7 @@ except ImportError:
     if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath(
             "/usr/bin/python3"):
         os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    print("1..0 # SKIP PIL (python3-pil) not installed")
+    Tap.plan(0, "PIL (python3-pil) not installed")
     sys.exit(0)
 
 SECRET = b"MUGAI-SECRET-DESCRIPTION"
@@ -324,13 +327,11 @@ def main():
     rc, out, err, _ = run(binary, b"", "--output", "tiff")
     check(rc == 64, "bad --output: exit 64")
 
-    print("1..%d" % len(results))
-    for n, (ok, desc, why) in enumerate(results, 1):
-        if why is not None:
-            print("ok %d # SKIP %s: %s" % (n, desc, why))
-        else:
-            print("%s %d - %s" % ("ok" if ok else "not ok", n, desc))
-    return 0 if all(ok for ok, _, _ in results) else 1
+    tap = Tap()
+    tap.plan(len(results))
+    for ok, desc, why in results:
+        tap.result(ok, desc, skip=why)
+    return tap.exit_code()
 
 
 if __name__ == "__main__":

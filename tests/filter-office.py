@@ -21,6 +21,7 @@ import time
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mugaitest import Tap  # noqa: E402
 from ooxml import DECL, R, S, W, content_types, make_zip, rels  # noqa: E402
 
 FILTER = sys.argv[1] if len(sys.argv) > 1 else None
@@ -365,21 +366,6 @@ def ole(path, names):
 
 # ---------------------------------------------------------------- harness
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, desc, diag=None):
-        self.n += 1
-        print(("ok" if cond else "not ok") + f" {self.n} - {desc}")
-        if not cond:
-            self.failed += 1
-            for line in (diag or "").splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-
-
 def run(path, *args, data=None):
     if data is None:
         with open(path, "rb") as f:
@@ -398,13 +384,16 @@ def check_text(tap, desc, path, expected, *args, kind):
            f"want:\n{want.decode()}")
 
 
-def check_fail(tap, desc, path, want_code, *args, data=None, max_seconds=None, reason=None):
+def check_fail(tap, desc, path, want_code, *args, data=None, reason=None):
+    """The filter refused: its exit code, nothing on stdout, and its last
+    line names the reason (which limit, which check), so the refusal is
+    known to come from where the test says.  How long a refusal takes is
+    measured by bench/refusals.py, not asserted here."""
     code, out, err, seconds = run(path, *args, data=data)
     lines = err.strip().splitlines()
     good = (code == want_code and out == b"" and len(lines) >= 1
             and lines[-1].startswith("error reason=")
-            and (reason is None or reason in lines[-1])
-            and (max_seconds is None or seconds < max_seconds))
+            and (reason is None or reason in lines[-1]))
     tap.ok(good, desc, f"exit {code} (want {want_code}), {seconds:.2f}s, "
            f"{len(out)} octets on stdout, stderr {err!r}")
 
@@ -414,7 +403,7 @@ def main():
         print("1..0 # SKIP no filter given")
         return 0
     tap = Tap()
-    print("1..35")
+    tap.plan(35)
     with tempfile.TemporaryDirectory() as tmp:
         t = lambda name: os.path.join(tmp, name)  # noqa: E731
 
@@ -462,11 +451,11 @@ def main():
                f"exit {code} {err!r}")
 
         # zip bombs and limits
-        check_fail(tap, "zip bomb (200 MB of zeros in document.xml): exit 3 fast",
-                   bomb(t("bomb.docx")), 3, max_seconds=10, reason="--max-entry")
+        check_fail(tap, "zip bomb (200 MB of zeros in document.xml): exit 3, stopped by --max-entry",
+                   bomb(t("bomb.docx")), 3, reason="--max-entry")
         check_fail(tap, "zip bomb under a larger --max-entry: --max-total stops it",
                    t("bomb.docx"), 3, "--max-entry", str(300 * 1024 * 1024), "--max-total",
-                   str(16 * 1024 * 1024), max_seconds=10, reason="--max-total")
+                   str(16 * 1024 * 1024), reason="--max-total")
         check_fail(tap, "--max-entry 100 on an ordinary docx: exit 3", t("a.docx"), 3,
                    "--max-entry", "100", reason="--max-entry")
         check_fail(tap, "--max-entries 3 on a docx of 8 entries: exit 3", t("a.docx"), 3,
@@ -475,12 +464,12 @@ def main():
                    "--max-input", "1000")
         path = bomb(t("bomb.png.docx"), name="word/media/big.bin")
         check_fail(tap, "a bomb in a part the text does not need is never inflated", path, 1,
-                   max_seconds=10, reason="not an Office")
+                   reason="not an Office")
 
         # XML attacks
-        check_fail(tap, "billion laughs in document.xml: exit 1 within a second",
-                   docx(t("laughs.docx"), document=LAUGHS), 1, max_seconds=1.0,
-                   reason="document type")
+        check_fail(tap, "billion laughs in document.xml: exit 1, refused at its document type "
+                   "(before any entity is expanded)",
+                   docx(t("laughs.docx"), document=LAUGHS), 1, reason="document type")
         check_fail(tap, "external entity (XXE) in document.xml: exit 1",
                    docx(t("xxe.docx"), document=XXE), 1, reason="document type")
         check_fail(tap, "undeclared entity reference: exit 1",
@@ -538,7 +527,7 @@ def main():
             code, out, err, _ = run(None, *args, data=b"")
             tap.ok(code == 64 and out == b"", f"bad usage {' '.join(args)}: exit 64",
                    f"exit {code} {err!r}")
-    return 1 if tap.failed else 0
+    return tap.exit_code()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ import sys
 import tempfile
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mugaitest import CheckFailed, Tap, check  # noqa: E402
+
 TIMEOUT = 60
 IPA_GOTHIC = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
 SECRET = "MUGAI-SECRET-7731-metadata"
@@ -65,7 +68,7 @@ class Pdf:
         out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
         offsets = []
         for i, body in enumerate(self.objects, 1):
-            assert body is not None, "object %d reserved but never set" % i
+            check(body is not None, "object %d reserved but never set" % i)
             offsets.append(len(out))
             out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
         xref = len(out)
@@ -183,7 +186,7 @@ def ttf_glyph_ids(path, text):
         plat, enc, off = struct.unpack(">HHL", data[cmap + 4 + 8 * i:cmap + 12 + 8 * i])
         if plat == 3 and enc == 1:
             sub = cmap + off
-    assert sub is not None and struct.unpack(">H", data[sub:sub + 2])[0] == 4
+    check(sub is not None and struct.unpack(">H", data[sub:sub + 2])[0] == 4)
     segx2 = struct.unpack(">H", data[sub + 6:sub + 8])[0]
     seg = segx2 // 2
     ends = struct.unpack(">%dH" % seg, data[sub + 14:sub + 14 + segx2])
@@ -206,7 +209,7 @@ def ttf_glyph_ids(path, text):
                 break
         else:
             gid = 0
-        assert gid != 0, "no glyph for %r" % ch
+        check(gid != 0, "no glyph for %r" % ch)
         gids.append(gid)
     return data, gids
 
@@ -271,7 +274,7 @@ def run_filter(data, *args):
 def tool(*argv, check=True):
     proc = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
     if check and proc.returncode != 0:
-        raise AssertionError("%s: rc=%d %s" % (argv[0], proc.returncode,
+        raise CheckFailed("%s: rc=%d %s" % (argv[0], proc.returncode,
                                                proc.stderr.decode(errors="replace")[-500:]))
     return proc
 
@@ -320,7 +323,7 @@ def read_pnm(path):
     with open(path, "rb") as f:
         data = f.read()
     m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
-    assert m, "not a PGM"
+    check(m, "not a PGM")
     w, h, maxval = int(m.group(1)), int(m.group(2)), int(m.group(3))
     pixels = data[m.end():m.end() + w * h]
     return w, h, pixels
@@ -342,7 +345,7 @@ def dark_centroid(w, h, pixels):
                 sx += x
                 sy += y
                 n += 1
-    assert n > 0, "blank page"
+    check(n > 0, "blank page")
     return sx / n / w, sy / n / h
 
 
@@ -352,87 +355,87 @@ def t_hostile():
     src = write("hostile.pdf", hostile_document())
     data = read(src)
     # the input really is what it claims to be
-    assert npages(src) == 3
-    assert "quick brown fox" in tool("pdftotext", src, "-").stdout.decode()
+    check(npages(src) == 3)
+    check("quick brown fox" in tool("pdftotext", src, "-").stdout.decode())
     text = tool("qpdf", "--json=2", "--json-key=qpdf", src).stdout.decode()
     for name in FORBIDDEN_NAMES:
-        assert '"%s"' % name in text, "%s not in the input" % name
-    assert SECRET in text
+        check('"%s"' % name in text, "%s not in the input" % name)
+    check(SECRET in text)
     r = run_filter(data)
-    assert r.rc == 0, r
-    assert r.last_err_line() == "info pages=3 rendered=3", r
+    check(r.rc == 0, r)
+    check(r.last_err_line() == "info pages=3 rendered=3", r)
     out = write("hostile-out.pdf", r.out)
-    check = tool("qpdf", "--check", out, check=False)
-    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
-    assert npages(out) == 3
+    qc = tool("qpdf", "--check", out, check=False)
+    check(qc.returncode == 0, qc.stdout.decode() + qc.stderr.decode())
+    check(npages(out) == 3)
     text = tool("qpdf", "--json=2", "--json-key=qpdf", out).stdout.decode()
     for name in FORBIDDEN_NAMES:
-        assert '"%s"' % name not in text, "%s in the output" % name
-    assert SECRET not in text and "evil" not in text
+        check('"%s"' % name not in text, "%s in the output" % name)
+    check(SECRET not in text and "evil" not in text)
     # the streams themselves, uncompressed
     plain = tool("qpdf", "--qdf", "--object-streams=disable", "--stream-data=uncompress",
                  out, "-").stdout
     for needle in (SECRET.encode(), b"This program cannot", b"invoice.exe", b"FIELDVALUE",
                    b"app.alert", b"evil.example", b"quick brown"):
-        assert needle not in plain, "%r in the output" % needle
+        check(needle not in plain, "%r in the output" % needle)
     # pages: only images
     objects = qpdf_objects(out)
     pages = page_dicts(objects)
-    assert len(pages) == 3
+    check(len(pages) == 3)
     for page in pages:
-        assert "/Annots" not in page and "/AA" not in page
+        check("/Annots" not in page and "/AA" not in page)
         res = deref(objects, page["/Resources"])
-        assert set(res) <= {"/XObject", "/ExtGState", "/Pattern", "/ProcSet", "/ColorSpace"}, res
+        check(set(res) <= {"/XObject", "/ExtGState", "/Pattern", "/ProcSet", "/ColorSpace"}, res)
         xobjects = deref(objects, res["/XObject"])
-        assert xobjects, "no image on the page"
+        check(xobjects, "no image on the page")
         for ref in xobjects.values():
             xdict = deref(objects, ref)
-            assert xdict["/Subtype"] == "/Image", xdict
+            check(xdict["/Subtype"] == "/Image", xdict)
     catalog = [o["value"] for o in objects.values()
                if isinstance(o.get("value"), dict) and o["value"].get("/Type") == "/Catalog"]
-    assert len(catalog) == 1 and set(catalog[0]) <= {"/Type", "/Pages"}, catalog
+    check(len(catalog) == 1 and set(catalog[0]) <= {"/Type", "/Pages"}, catalog)
     # no text at all
-    assert tool("pdftotext", out, "-").stdout.strip(b"\f\n\r\t ") == b""
+    check(tool("pdftotext", out, "-").stdout.strip(b"\f\n\r\t ") == b"")
     # and the pages are not blank
     w, h, pixels = render_gray(out, "hostile-p1", 20)
-    assert min(pixels) < 128
+    check(min(pixels) < 128)
 
 
 def t_hostile_text():
     r = run_filter(hostile_document(), "--text")
-    assert r.rc == 0, r
-    assert r.last_err_line() == "info pages=3 rendered=3", r
+    check(r.rc == 0, r)
+    check(r.last_err_line() == "info pages=3 rendered=3", r)
     pages = r.out.decode("utf-8").split("\f\n")
-    assert len(pages) == 4 and pages[3] == "", pages
+    check(len(pages) == 4 and pages[3] == "", pages)
     for i in range(3):
-        assert "Hello page %d quick brown fox" % (i + 1) in pages[i], pages
+        check("Hello page %d quick brown fox" % (i + 1) in pages[i], pages)
 
 
 def t_japanese_text():
     src = write("ja.pdf", japanese_document())
     r = run_filter(read(src), "--text")
-    assert r.rc == 0, r
-    assert r.last_err_line() == "info pages=1 rendered=1", r
+    check(r.rc == 0, r)
+    check(r.last_err_line() == "info pages=1 rendered=1", r)
     text = r.out.decode("utf-8")
-    assert text.endswith("\f\n")
-    assert JAPANESE in re.sub(r"\s", "", text), repr(text)
+    check(text.endswith("\f\n"))
+    check(JAPANESE in re.sub(r"\s", "", text), repr(text))
 
 
 def t_japanese_image():
     src = os.path.join(TMP, "ja.pdf")
     r = run_filter(read(src))
-    assert r.rc == 0, r
+    check(r.rc == 0, r)
     out = write("ja-out.pdf", r.out)
-    assert npages(out) == 1
-    assert tool("pdftotext", out, "-").stdout.strip(b"\f\n\r\t ") == b""
+    check(npages(out) == 1)
+    check(tool("pdftotext", out, "-").stdout.strip(b"\f\n\r\t ") == b"")
     w, h, pixels = render_gray(out, "ja-out", 36)
     dark = sum(1 for v in pixels if v < 128)
-    assert dark > 50, "page is (nearly) blank: %d dark pixels" % dark
+    check(dark > 50, "page is (nearly) blank: %d dark pixels" % dark)
     # the same ink where the original has it
     cx, cy = dark_centroid(w, h, pixels)
     rw, rh, rpixels = render_gray(src, "ja-in", 36)
     rx, ry = dark_centroid(rw, rh, rpixels)
-    assert abs(cx - rx) < 0.03 and abs(cy - ry) < 0.03, ((cx, cy), (rx, ry))
+    check(abs(cx - rx) < 0.03 and abs(cy - ry) < 0.03, ((cx, cy), (rx, ry)))
 
 
 def t_encrypted():
@@ -442,9 +445,9 @@ def t_encrypted():
     data = read(enc)
     for args in ((), ("--text",)):
         r = run_filter(data, *args)
-        assert r.rc == 2, r
-        assert r.out == b"", r
-        assert len(r.err.strip().splitlines()) == 1, r
+        check(r.rc == 2, r)
+        check(r.out == b"", r)
+        check(len(r.err.strip().splitlines()) == 1, r)
 
 
 def t_garbage():
@@ -452,14 +455,14 @@ def t_garbage():
                  simple_document([text_page("x")])[:200]):
         for args in ((), ("--text",)):
             r = run_filter(data, *args)
-            assert r.rc == 1, r
-            assert r.out == b"", r
-            assert len(r.err.strip().splitlines()) == 1, r
+            check(r.rc == 1, r)
+            check(r.out == b"", r)
+            check(len(r.err.strip().splitlines()) == 1, r)
 
 
 def t_empty():
     r = run_filter(b"")
-    assert r.rc == 1 and r.out == b"", r
+    check(r.rc == 1 and r.out == b"", r)
 
 
 def t_zero_pages():
@@ -468,21 +471,21 @@ def t_zero_pages():
     pdf.set(catalog, "<< /Type /Catalog /Pages %d 0 R >>" % pages)
     pdf.set(pages, "<< /Type /Pages /Kids [] /Count 0 >>")
     r = run_filter(pdf.bytes(catalog))
-    assert r.rc == 1 and r.out == b"", r
+    check(r.rc == 1 and r.out == b"", r)
 
 
 def t_page_limit():
     data = simple_document([text_page("Page number %d" % (i + 1)) for i in range(5)])
     r = run_filter(data, "--max-pages", "2")
-    assert r.rc == 0, r
-    assert r.last_err_line() == "info pages=5 rendered=2", r
+    check(r.rc == 0, r)
+    check(r.last_err_line() == "info pages=5 rendered=2", r)
     out = write("limit-out.pdf", r.out)
-    assert npages(out) == 2
+    check(npages(out) == 2)
     r = run_filter(data, "--max-pages", "2", "--text")
-    assert r.rc == 0, r
-    assert r.last_err_line() == "info pages=5 rendered=2", r
+    check(r.rc == 0, r)
+    check(r.last_err_line() == "info pages=5 rendered=2", r)
     text = r.out.decode()
-    assert text.count("\f\n") == 2 and "Page number 2" in text and "Page number 3" not in text
+    check(text.count("\f\n") == 2 and "Page number 2" in text and "Page number 3" not in text)
 
 
 def t_rotation():
@@ -497,15 +500,15 @@ def t_rotation():
                            font=False)
     src = write("rot.pdf", data)
     r = run_filter(data, "--dpi", "72")
-    assert r.rc == 0, r
+    check(r.rc == 0, r)
     out = write("rot-out.pdf", r.out)
     objects = qpdf_objects(out)
     pages = page_dicts(objects)
-    assert len(pages) == 4
+    check(len(pages) == 4)
     for page in pages:
         x0, y0, x1, y1 = (float(v) for v in page["/MediaBox"])
-        assert abs((x1 - x0) - 842) < 1 and abs((y1 - y0) - 595) < 1, page["/MediaBox"]
-        assert page.get("/Rotate", 0) == 0
+        check(abs((x1 - x0) - 842) < 1 and abs((y1 - y0) - 595) < 1, page["/MediaBox"])
+        check(page.get("/Rotate", 0) == 0)
     # where the square is, as viewed: the same in both
     for i in (1, 2, 3, 4):
         prefix_in, prefix_out = "rot-in-%d" % i, "rot-out-%d" % i
@@ -515,25 +518,25 @@ def t_rotation():
              os.path.join(TMP, prefix_out))
         wi, hi, pi = read_pnm(os.path.join(TMP, prefix_in + ".pgm"))
         wo, ho, po = read_pnm(os.path.join(TMP, prefix_out + ".pgm"))
-        assert wi > hi and wo > ho, (i, wi, hi, wo, ho)
+        check(wi > hi and wo > ho, (i, wi, hi, wo, ho))
         ci, co = dark_centroid(wi, hi, pi), dark_centroid(wo, ho, po)
-        assert abs(ci[0] - co[0]) < 0.03 and abs(ci[1] - co[1]) < 0.03, (i, ci, co)
+        check(abs(ci[0] - co[0]) < 0.03 and abs(ci[1] - co[1]) < 0.03, (i, ci, co))
 
 
 def t_big_page():
     # 200 x 200 inches at 150 dpi would be 900 Mpx: rendered smaller, not refused
     data = simple_document([text_page("big", box=(0, 0, 14400, 14400))])
     r = run_filter(data, "--max-pixels", "1000000")
-    assert r.rc == 0, r
+    check(r.rc == 0, r)
     out = write("big-out.pdf", r.out)
     objects = qpdf_objects(out)
     page = page_dicts(objects)[0]
-    assert [float(v) for v in page["/MediaBox"]] == [0, 0, 14400, 14400], page
+    check([float(v) for v in page["/MediaBox"]] == [0, 0, 14400, 14400], page)
     images = [o["stream"]["dict"] for o in objects.values()
               if "stream" in o and o["stream"]["dict"].get("/Subtype") == "/Image"]
-    assert len(images) == 1
+    check(len(images) == 1)
     w, h = images[0]["/Width"], images[0]["/Height"]
-    assert w * h <= 1000000 and w >= 900 and h >= 900, (w, h)
+    check(w * h <= 1000000 and w >= 900 and h >= 900, (w, h))
 
 
 def t_usage():
@@ -541,17 +544,17 @@ def t_usage():
     for args in (("--dpi", "35"), ("--dpi", "601"), ("--max-pages", "0"), ("--bogus",),
                  ("extra",), ("--dpi", "many")):
         r = run_filter(data, *args)
-        assert r.rc == 64 and r.out == b"", (args, str(r))
+        check(r.rc == 64 and r.out == b"", (args, str(r)))
     r = run_filter(data, "--dpi", "36")
-    assert r.rc == 0, r
+    check(r.rc == 0, r)
 
 
 def t_max_input():
     data = simple_document([text_page("x")])
     r = run_filter(data, "--max-input", str(len(data) - 1))
-    assert r.rc == 3 and r.out == b"", r
+    check(r.rc == 3 and r.out == b"", r)
     r = run_filter(data, "--max-input", str(len(data)))
-    assert r.rc == 0, r
+    check(r.rc == 0, r)
 
 
 TESTS = [
@@ -576,27 +579,17 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: filter-pdf.py MUGAI_FILTER_PDF")
     FILTER = os.path.abspath(sys.argv[1])
-    print("1..%d" % len(TESTS))
+    tap = Tap()
+    tap.plan(len(TESTS))
     missing = [t for t in ("qpdf", "pdftotext", "pdftoppm") if shutil.which(t) is None]
     TMP = tempfile.mkdtemp(prefix="mugai-filter-pdf-")
-    failed = 0
     try:
-        for n, (name, fn) in enumerate(TESTS, 1):
-            if missing:
-                print("ok %d - %s # SKIP %s not installed" % (n, name, ", ".join(missing)))
-                continue
-            try:
-                fn()
-                print("ok %d - %s" % (n, name))
-            except Exception as e:  # noqa: BLE001 - any failure is a test failure
-                failed += 1
-                print("not ok %d - %s" % (n, name))
-                for line in ("%s: %s" % (type(e).__name__, e)).splitlines()[:20]:
-                    print("# " + line)
-            sys.stdout.flush()
+        for name, fn in TESTS:
+            tap.run(name, fn, skip="%s not installed" % ", ".join(missing) if missing else None,
+                    max_diag=20)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
-    return 1 if failed else 0
+    return tap.exit_code()
 
 
 if __name__ == "__main__":

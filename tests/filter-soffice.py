@@ -62,6 +62,7 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mugaitest as mt  # noqa: E402
+from mugaitest import CheckFailed, check  # noqa: E402
 from ooxml import DECL, R, S, content_types, make_zip, rels  # noqa: E402
 from ooxml import docx as ooxml_docx  # noqa: E402
 
@@ -241,11 +242,11 @@ def legacy(src, fmt):
             "--convert-to", fmt, "--outdir", outdir, src]
     code, out, err, _ = run_group(argv, b"", cwd=outdir, env=env)
     path = os.path.join(outdir, os.path.splitext(os.path.basename(src))[0] + "." + fmt)
-    assert os.path.exists(path), "soffice --convert-to %s made nothing (exit %s): %s" % (
-        fmt, code, (out + err).decode("utf-8", "replace")[-500:])
+    check(os.path.exists(path), "soffice --convert-to %s made nothing (exit %s): %s" % (
+        fmt, code, (out + err).decode("utf-8", "replace")[-500:]))
     with open(path, "rb") as f:
         head = f.read(8)
-    assert head == OLE_MAGIC, "%s is not an OLE2 compound file: %r" % (path, head)
+    check(head == OLE_MAGIC, "%s is not an OLE2 compound file: %r" % (path, head))
     return path
 
 
@@ -295,20 +296,20 @@ def to_pdf(path, ext):
     %PDF-, qpdf --check) and returns its text by pdftotext: (reading order,
     -layout)."""
     r = run_filter("--ext", ext, data=read(path))
-    assert r.code == 0 and r.out.startswith(b"%PDF-"), r.describe()
-    assert r.last == "info type=application/pdf size=%d" % len(r.out), r.describe()
+    check(r.code == 0 and r.out.startswith(b"%PDF-"), r.describe())
+    check(r.last == "info type=application/pdf size=%d" % len(r.out), r.describe())
     pdf = path + ".pdf"
     with open(pdf, "wb") as f:
         f.write(r.out)
-    check = subprocess.run(["qpdf", "--check", pdf], capture_output=True, text=True,
-                           timeout=TIMEOUT)
-    assert check.returncode == 0, "qpdf --check: exit %d\n%s%s" % (
-        check.returncode, check.stdout[-800:], check.stderr[-800:])
+    qc = subprocess.run(["qpdf", "--check", pdf], capture_output=True, text=True,
+                        timeout=TIMEOUT)
+    check(qc.returncode == 0, "qpdf --check: exit %d\n%s%s" % (
+        qc.returncode, qc.stdout[-800:], qc.stderr[-800:]))
     texts = []
     for extra in ([], ["-layout"]):
         p = subprocess.run(["pdftotext", "-enc", "UTF-8", *extra, pdf, "-"], capture_output=True,
                            timeout=TIMEOUT)
-        assert p.returncode == 0, "pdftotext failed: %r" % p.stderr
+        check(p.returncode == 0, "pdftotext failed: %r" % p.stderr)
         texts.append(unicodedata.normalize("NFKC", p.stdout.decode("utf-8")))
     return texts
 
@@ -323,7 +324,7 @@ def assert_in_order(text, needles):
     hay, pos = squash(text), 0
     for needle in needles:
         i = hay.find(squash(needle), pos)
-        assert i >= 0, "%r not found (in order) in the PDF's text:\n%s" % (needle, text[:1500])
+        check(i >= 0, "%r not found (in order) in the PDF's text:\n%s" % (needle, text[:1500]))
         pos = i + len(squash(needle))
 
 
@@ -335,8 +336,8 @@ def assert_rows(layout_text, rows):
     for row in rows:
         while pos < len(lines) and lines[pos] != squash("".join(row)):
             pos += 1
-        assert pos < len(lines), "no line %r (in order) in the PDF's text:\n%s" % (
-            "  ".join(row), layout_text[:1500])
+        check(pos < len(lines), "no line %r (in order) in the PDF's text:\n%s" % (
+            "  ".join(row), layout_text[:1500]))
         pos += 1
 
 
@@ -363,10 +364,10 @@ def t_ms_fonts():
     text, _layout = to_pdf(path, "docx")
     assert_in_order(text, [unicodedata.normalize("NFKC", t) for t, _f in MS_FONT_TEXT])
     p = subprocess.run(["pdffonts", path + ".pdf"], capture_output=True, text=True, timeout=TIMEOUT)
-    assert p.returncode == 0, p.stderr
+    check(p.returncode == 0, p.stderr)
     names = [l.split()[0] for l in p.stdout.splitlines()[2:] if l.strip()]
     japanese = [n for n in names if re.search(r"IPA|Noto.*CJK|Takao|VL", n)]
-    assert japanese, "no Japanese font embedded (fonts: %s): the text would be tofu" % names
+    check(japanese, "no Japanese font embedded (fonts: %s): the text would be tofu" % names)
 
 
 def t_xlsx():
@@ -384,15 +385,15 @@ def t_xls():
     path = legacy(ods(os.path.join(TMP, "for-xls.ods")), "xls")
     text, layout = to_pdf(path, "xls")
     assert_rows(layout, SHEET_ROWS)
-    assert SHEET_NAME in text, "sheet name %r not in the page header:\n%s" % (SHEET_NAME, text)
+    check(SHEET_NAME in text, "sheet name %r not in the page header:\n%s" % (SHEET_NAME, text))
 
 
 def t_ppt():
     path = legacy(odp(os.path.join(TMP, "for-ppt.odp")), "ppt")
     text, _ = to_pdf(path, "ppt")
     pages = [p for p in text.split("\f") if p.strip()]
-    assert len(pages) == len(SLIDES), "%d pages with text, want %d:\n%s" % (
-        len(pages), len(SLIDES), text)
+    check(len(pages) == len(SLIDES), "%d pages with text, want %d:\n%s" % (
+        len(pages), len(SLIDES), text))
     for page, paras in zip(pages, SLIDES):
         assert_in_order(page, paras)
 
@@ -412,12 +413,12 @@ def t_legacy_to_ooxml():
     ]
     for path, ext, to, member, want in cases:
         r = run_filter("--ext", ext, "--to", to, data=read(path))
-        assert r.code == 0 and r.out.startswith(b"PK\x03\x04"), "%s: %s" % (to, r.describe())
-        assert r.last.startswith("info type=application/vnd.openxmlformats-officedocument."), r.last
+        check(r.code == 0 and r.out.startswith(b"PK\x03\x04"), "%s: %s" % (to, r.describe()))
+        check(r.last.startswith("info type=application/vnd.openxmlformats-officedocument."), r.last)
         with zipfile.ZipFile(io.BytesIO(r.out)) as z:
-            assert member in z.namelist(), "%s: no %s in %s" % (to, member, z.namelist())
+            check(member in z.namelist(), "%s: no %s in %s" % (to, member, z.namelist()))
         p = subprocess.run([office, "--lang", "ja"], input=r.out, capture_output=True, timeout=TIMEOUT)
-        assert p.returncode == 0, "mugai-filter-office on the %s: %r" % (to, p.stderr[-300:])
+        check(p.returncode == 0, "mugai-filter-office on the %s: %r" % (to, p.stderr[-300:]))
         assert_in_order(unicodedata.normalize("NFKC", p.stdout.decode("utf-8")), want)
 
 
@@ -426,13 +427,13 @@ def t_local_link():
     with open(secret, "w") as f:
         f.write(SECRET_MARKER + "\n")
     text, _ = to_pdf(odt_linking(os.path.join(TMP, "link.odt"), secret), "odt")
-    assert SECRET_MARKER not in squash(text), "the linked file's contents reached the PDF"
+    check(SECRET_MARKER not in squash(text), "the linked file's contents reached the PDF")
     assert_in_order(text, ["リンクの前", "cached", "リンクの後"])
 
 
 def assert_failed(r, code, message=None):
-    assert r.code == code and r.out == b"" and r.last.startswith("error: "), r.describe()
-    assert message is None or message in r.last, "want %r: %s" % (message, r.describe())
+    check(r.code == code and r.out == b"" and r.last.startswith("error: "), r.describe())
+    check(message is None or message in r.last, "want %r: %s" % (message, r.describe()))
 
 
 def t_no_document():
@@ -455,12 +456,12 @@ def t_usage_ext():
     for args in (["--ext", "exe"], [], ["--ext"], ["--ext", "doc", "--bogus"],
                  ["--ext", "doc", "--to", "exe"], ["--ext", "doc", "--to"]):
         r = run_filter(*args, data=b"x")
-        assert r.code == 64 and r.out == b"" and "usage" in r.last, "%s: %s" % (args, r.describe())
+        check(r.code == 64 and r.out == b"" and "usage" in r.last, "%s: %s" % (args, r.describe()))
 
 
 def t_usage_relative():
     r = run_filter("--ext", "doc", "--soffice", "soffice", data=b"x")
-    assert r.code == 64 and r.out == b"" and "usage" in r.last, r.describe()
+    check(r.code == 64 and r.out == b"" and "usage" in r.last, r.describe())
 
 
 def t_not_installed():
@@ -682,45 +683,43 @@ def probe():
             found = None
         PROBE = (r, found, data)
     r, found, data = PROBE
-    assert r.code == 0 and found is not None, "the fake's report is missing: " + r.describe()
+    check(r.code == 0 and found is not None, "the fake's report is missing: " + r.describe())
     return r, found, data
 
 
 def t_fake_argv():
     r, found, data = probe()
-    assert r.last == "info type=application/pdf size=%d" % len(r.out), r.describe()
+    check(r.last == "info type=application/pdf size=%d" % len(r.out), r.describe())
     argv, d = found["argv"], r.workdir
     want = ["--headless", "--convert-to", "pdf", "--outdir", d + "/out",
             "-env:UserInstallation=file://" + d + "/profile", d + "/in/document.odt"]
     for w in want:
-        assert w in argv[1:], "%r not in the command line %r" % (w, argv)
-    assert argv[argv.index("--outdir") + 1] == d + "/out", argv
-    assert argv[argv.index("--convert-to") + 1] == "pdf", argv
-    assert argv[-1] == d + "/in/document.odt", argv
-    assert found["input_sha256"] == hashlib.sha256(data).hexdigest(), \
-        "in/document.odt does not hold the document as given"
+        check(w in argv[1:], "%r not in the command line %r" % (w, argv))
+    check(argv[argv.index("--outdir") + 1] == d + "/out", argv)
+    check(argv[argv.index("--convert-to") + 1] == "pdf", argv)
+    check(argv[-1] == d + "/in/document.odt", argv)
+    check(found["input_sha256"] == hashlib.sha256(data).hexdigest(), "in/document.odt does not hold the document as given")
 
 
 def t_fake_env():
     r, found, _ = probe()
     env = found["env"]
-    assert os.path.realpath(found["cwd"]) == r.workdir, "cwd %r, want %r" % (found["cwd"], r.workdir)
+    check(os.path.realpath(found["cwd"]) == r.workdir, "cwd %r, want %r" % (found["cwd"], r.workdir))
     for k, v in (("HOME", r.workdir), ("TMPDIR", r.workdir), ("PATH", "/usr/bin:/bin"),
                  ("LANG", "C.UTF-8"), ("SAL_USE_VCLPLUGIN", "svp")):
         got = env.get(k)
-        assert got is not None and (os.path.realpath(got) if k in ("HOME", "TMPDIR") else got) == v, \
-            "%s=%r, want %r" % (k, got, v)
-    assert LEAK_VAR not in env, "the caller's %s reached LibreOffice" % LEAK_VAR
+        check(got is not None and (os.path.realpath(got) if k in ("HOME", "TMPDIR") else got) == v, "%s=%r, want %r" % (k, got, v))
+    check(LEAK_VAR not in env, "the caller's %s reached LibreOffice" % LEAK_VAR)
     others = sorted(k for k in env if k not in ("HOME", "TMPDIR", "PATH", "LANG")
                     and not k.startswith("SAL_"))
-    assert not others, "variables beyond the filter's own: %s" % others
-    assert found["write-home"] == "ok", "cannot write in HOME: %s" % found["write-home"]
+    check(not others, "variables beyond the filter's own: %s" % others)
+    check(found["write-home"] == "ok", "cannot write in HOME: %s" % found["write-home"])
 
 
 def t_fake_stdio():
     _, found, _ = probe()
-    assert found["fd"] == {"0": "/dev/null", "1": "/dev/null", "2": "/dev/null"}, found["fd"]
-    assert found["stdin_read"] == "", "reading stdin gave %r, not EOF" % found["stdin_read"]
+    check(found["fd"] == {"0": "/dev/null", "1": "/dev/null", "2": "/dev/null"}, found["fd"])
+    check(found["stdin_read"] == "", "reading stdin gave %r, not EOF" % found["stdin_read"])
 
 
 def t_fake_inet():
@@ -728,7 +727,7 @@ def t_fake_inet():
     s = found["socket"]
     for k in ("inet-stream", "inet-dgram", "inet6-stream", "netlink-raw", "netlink-dgram",
               "packet-raw", "inet-stream-in-exec"):
-        assert s[k] == "EACCES", "socket %s: %s, want EACCES (all: %s)" % (k, s[k], s)
+        check(s[k] == "EACCES", "socket %s: %s, want EACCES (all: %s)" % (k, s[k], s))
 
 
 def t_fake_unix():
@@ -736,17 +735,17 @@ def t_fake_unix():
     s = found["socket"]
     for k, want in (("unix-dgram", "EACCES"), ("unix-seqpacket", "EACCES"),
                     ("unix-stream", "ok"), ("socketpair", "ok")):
-        assert s[k] == want, "socket %s: %s, want %s (all: %s)" % (k, s[k], want, s)
+        check(s[k] == want, "socket %s: %s, want %s (all: %s)" % (k, s[k], want, s))
 
 
 def t_fake_connect():
     _, found, _ = probe()
-    assert found["connect"] == "EACCES", "connect: %s, want EACCES" % found["connect"]
+    check(found["connect"] == "EACCES", "connect: %s, want EACCES" % found["connect"])
     LISTENER.setblocking(False)
     try:
         conn, _ = LISTENER.accept()
         conn.close()
-        raise AssertionError("the test's listening socket accepted a connection")
+        raise CheckFailed("the test's listening socket accepted a connection")
     except BlockingIOError:
         pass
 
@@ -754,7 +753,7 @@ def t_fake_connect():
 def t_fake_signals():
     _, found, _ = probe()
     want = {"kill-parent": "EPERM", "kill-init": "EPERM", "kill-own-group": "ok", "tgkill-own-thread": "ok"}
-    assert found["signal"] == want, "signals: %s, want %s" % (found["signal"], want)
+    check(found["signal"] == want, "signals: %s, want %s" % (found["signal"], want))
 
 
 def t_fake_kills():
@@ -766,21 +765,21 @@ def t_fake_kills():
                  "process_vm_readv"]
     sigsys = "signal %d" % signal.SIGSYS
     bad = {n: k.get(n) for n in want if k.get(n) != sigsys}
-    assert not bad, "not killed by SIGSYS: %s" % bad
+    check(not bad, "not killed by SIGSYS: %s" % bad)
 
 
 def t_fake_still_works():
     _, found, _ = probe()
     if platform.machine() in ("x86_64", "aarch64"):
-        assert found["clone3"] == "ENOSYS", "clone3: %s, want ENOSYS" % found["clone3"]
-    assert found["fork-exec"] == 7, "fork and exec of /bin/sh: %r" % found["fork-exec"]
-    assert found["thread"] is True, "a thread did not run"
+        check(found["clone3"] == "ENOSYS", "clone3: %s, want ENOSYS" % found["clone3"])
+    check(found["fork-exec"] == 7, "fork and exec of /bin/sh: %r" % found["fork-exec"])
+    check(found["thread"] is True, "a thread did not run")
 
 
 def t_fake_pdeathsig():
     _, found, _ = probe()
-    assert found["pdeathsig"] == signal.SIGKILL, "PR_GET_PDEATHSIG gives %r, want SIGKILL" % (
-        found["pdeathsig"])
+    check(found["pdeathsig"] == signal.SIGKILL, "PR_GET_PDEATHSIG gives %r, want SIGKILL" % (
+        found["pdeathsig"]))
 
 
 def t_fake_bin():
@@ -794,14 +793,14 @@ def t_fake_bin():
     os.chmod(os.path.join(program, "soffice"), 0o755)
     os.symlink("program/soffice", os.path.join(d, "soffice"))
     r = run_filter("--ext", "doc", "--soffice", os.path.join(d, "soffice"), data=b"x")
-    assert r.code == 0 and r.out == b"converted on the second start", r.describe()
-    assert runs(program) == ["soffice.bin", "soffice.bin"], "started: %s" % runs(program)
+    check(r.code == 0 and r.out == b"converted on the second start", r.describe())
+    check(runs(program) == ["soffice.bin", "soffice.bin"], "started: %s" % runs(program))
 
 
 def t_fake_restart():
     r, d = fake("restart-always")
     assert_failed(r, 1, "LibreOffice failed (status 81)")
-    assert 2 <= len(runs(d)) <= 3, "started %d times" % len(runs(d))
+    check(2 <= len(runs(d)) <= 3, "started %d times" % len(runs(d)))
 
 
 def t_fake_killed():
@@ -816,7 +815,7 @@ def t_fake_no_pdf():
 
 def t_profile():
     r, _ = fake("profile")
-    assert r.code == 0, r.describe()
+    check(r.code == 0, r.describe())
     root = ET.fromstring(r.out)
     oor = "{http://openoffice.org/2001/registry}"
     props = {}
@@ -835,7 +834,7 @@ def t_profile():
         ("/org.openoffice.Office.Java/VirtualMachine", "Enable"): "false",
     }
     bad = {"%s/%s" % k: (props.get(k), v) for k, v in want.items() if props.get(k) != v}
-    assert not bad, "settings (got, want): %s" % bad
+    check(not bad, "settings (got, want): %s" % bad)
 
 
 # ---------------------------------------------------------------- harness
@@ -910,33 +909,21 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: filter-soffice.py MUGAI_FILTER_SOFFICE")
     FILTER = os.path.abspath(sys.argv[1])
-    print("1..%d" % len(TESTS))
+    tap = mt.Tap()
+    tap.plan(len(TESTS))
     TMP = os.path.realpath(tempfile.mkdtemp(prefix="mugai-filter-soffice-"))
     LISTENER = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     LISTENER.bind(os.path.join(TMP, "listen.sock"))
     LISTENER.listen(4)
-    failed = 0
     try:
-        for n, (name, fn, needs, todo) in enumerate(TESTS, 1):
-            name = name.replace("#", ":")
+        for name, fn, needs, todo in TESTS:
             missing = missing_tools(needs)
-            if missing:
-                print("ok %d - %s # SKIP %s not installed" % (n, name, ", ".join(missing)))
-                continue
-            directive = " # TODO " + todo if todo else ""
-            try:
-                fn()
-                print("ok %d - %s%s" % (n, name, directive))
-            except Exception as e:  # noqa: BLE001 - any failure is a test failure
-                failed += 0 if todo else 1
-                print("not ok %d - %s%s" % (n, name, directive))
-                for line in ("%s: %s" % (type(e).__name__, e)).splitlines()[:25]:
-                    print("# " + line)
-            sys.stdout.flush()
+            tap.run(name, fn, skip="%s not installed" % ", ".join(missing) if missing else None,
+                    todo=todo or None)
     finally:
         LISTENER.close()
         shutil.rmtree(TMP, ignore_errors=True)
-    return 1 if failed else 0
+    return tap.exit_code()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,12 @@ file, the daemon or the command; nothing but the daemon may call
 libmilter (smfi_*).  Prints TAP: one case per layer, and one that shows
 the check can fail (the layers in reverse must be found wrong).
 """
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mugaitest import Tap  # noqa: E402
 
 
 def symbols(lib):
@@ -48,23 +52,17 @@ def main(argv):
         defined, needed = symbols(lib)
         layers.append((name, defined, needed))
     found = problems(layers)
-    print("1..%d" % (len(found) + 1))
-    n = 0
-    failed = 0
+    tap = Tap()
+    tap.plan(len(found) + 1)
     for name, why in found:
-        n += 1
-        print("%s %d - layer %s links only downward" % ("not ok" if why else "ok", n, name))
-        for w in why:
-            print("# " + w)
-        failed += bool(why)
+        tap.ok(not why, "layer %s links only downward" % name, why)
     # the same check on the layers upside down must complain: else it
     # checks nothing
     reverse = problems(list(reversed(layers)))
-    n += 1
     caught = sum(1 for _, why in reverse if why)
-    print("%s %d - the check finds the layers reversed wrong (%d layers)" % (
-        "ok" if caught >= len(layers) // 2 else "not ok", n, caught))
-    return 1 if failed else 0
+    tap.ok(caught >= len(layers) // 2,
+           "the check finds the layers reversed wrong (%d layers)" % caught)
+    return tap.exit_code()
 
 
 if __name__ == "__main__":

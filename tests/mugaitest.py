@@ -1,4 +1,6 @@
-"""Shared helpers for tests/run-samples.py and tests/run-corpus.py.
+"""Shared helpers of the Python tests: the one TAP writer (Tap) and check()
+(an assert that survives python -O) for all of them; for tests/run-samples.py,
+tests/run-corpus.py and the end-to-end tests, the judges below.
 
 The sanitized output of `mugai sanitize` is judged by an independent parser,
 Python's email package (policy.default), never by mugai's own code.  This
@@ -61,9 +63,23 @@ STATUS_RE = re.compile(r"^(?:clean|sanitized; removed=(\d+); converted=(\d+))$")
 # TAP
 
 
+class CheckFailed(Exception):
+    """A check() that did not hold."""
+
+
+def check(cond, message="check failed"):
+    """What `assert` says, surviving `python -O` (which strips asserts and
+    would let every test pass): raises CheckFailed with message."""
+    if not cond:
+        raise CheckFailed(message)
+
+
 class Tap:
-    """Prints TAP 13 lines.  Test names never contain '#' (it would start a
-    directive); diagnostics are '# ' lines."""
+    """Prints TAP 13 lines, for every Python test (one writer: tests/*.py
+    and tests/e2e/ use this class, none prints "ok" itself).  Test names
+    never contain '#' (it would start a directive); diagnostics are '# '
+    lines.  A TODO result that fails is printed "not ok ... # TODO" and is
+    not counted as failed."""
 
     def __init__(self):
         self.count = 0
@@ -73,18 +89,46 @@ class Tap:
     def plan(n, skip=None):
         print("1..%d" % n + (" # SKIP %s" % skip if skip else ""), flush=True)
 
-    def result(self, ok, name, diags=(), skip=None):
+    def result(self, ok, name, diags=(), skip=None, todo=None):
         self.count += 1
-        if not ok:
+        if not ok and not todo:
             self.failed += 1
         name = name.replace("#", ":").replace("\n", " ")
         line = "%s %d - %s" % ("ok" if ok else "not ok", self.count, name)
         if skip:
             line += " # SKIP " + skip
+        elif todo:
+            line += " # TODO " + todo
         print(line)
         for d in diags:
             self.diag(d)
         print(end="", flush=True)
+        return ok
+
+    def ok(self, ok, name, diags=()):
+        """One result; diags is a list of lines or one (multi-line) text."""
+        if isinstance(diags, str):
+            diags = diags.splitlines()
+        return self.result(ok, name, () if ok else diags)
+
+    def skip(self, name, why):
+        return self.result(True, name, skip=why)
+
+    def run(self, name, fn, skip=None, todo=None, max_diag=25):
+        """Runs fn() as one test: it passes when fn returns, fails when it
+        raises (a failed check(), or any error), with the exception's text
+        as diagnostics."""
+        if skip:
+            return self.skip(name, skip)
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - any failure is a test failure
+            text = "%s: %s" % (type(e).__name__, e)
+            return self.result(False, name, text.splitlines()[:max_diag], todo=todo)
+        return self.result(True, name, todo=todo)
+
+    def exit_code(self):
+        return 1 if self.failed else 0
 
     @staticmethod
     def diag(text):

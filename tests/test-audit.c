@@ -215,7 +215,7 @@ test_escaping (void)
 
   g_autofree char *line = mugai_audit_format_json (&rec, 0);
   for (const char *p = line; *p; p++)
-    g_assert_cmpint ((guchar) *p, >=, 0x20);
+    g_assert_cmpint ((guchar)*p, >=, 0x20);
   g_assert_true (g_utf8_validate (line, -1, NULL));
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *o = parse_line (parser, line);
@@ -228,8 +228,8 @@ test_escaping (void)
   g_autofree char *text = mugai_audit_format_syslog (&rec);
   for (const char *p = text; *p; p++)
     {
-      g_assert_cmpint ((guchar) *p, >=, 0x20);
-      g_assert_cmpint ((guchar) *p, <, 0x7f);
+      g_assert_cmpint ((guchar)*p, >=, 0x20);
+      g_assert_cmpint ((guchar)*p, <, 0x7f);
     }
   g_assert_nonnull (strstr (text, ", reason=550 5.7.1 bad"));
   g_assert_true (g_str_has_prefix (text, "4ZxY1: verdict=sanitized, action=deliver, "));
@@ -437,7 +437,7 @@ test_write_fails (void)
       struct rlimit rl, saved;
       g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
       rl = saved;
-      rl.rlim_cur = (rlim_t) (one + one / 2);
+      rl.rlim_cur = (rlim_t)(one + one / 2);
       g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &rl), ==, 0);
       g_assert_false (mugai_audit_write (a, &rec, &error));
       g_assert_nonnull (error);
@@ -539,7 +539,7 @@ test_rotate_under_load (void)
   count_qids (rotated, before);
   count_qids (path, after);
   /* every write that had returned before the reopen is in the old file */
-  g_assert_cmpuint (g_hash_table_size (before), >=, (guint) at_reopen - ROTATE_THREADS);
+  g_assert_cmpuint (g_hash_table_size (before), >=, (guint)at_reopen - ROTATE_THREADS);
   g_assert_cmpuint (g_hash_table_size (after), >, 0);
   g_assert_cmpuint (g_hash_table_size (before) + g_hash_table_size (after), ==,
                     ROTATE_THREADS * ROTATE_PER_THREAD);

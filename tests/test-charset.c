@@ -21,7 +21,8 @@ static const DecodeCase decode_cases[] = {
   { "ascii", "hello", -1, "us-ascii", "hello", "us-ascii", MUGAI_CHARSET_DECLARED },
   { "utf8", "日本語", -1, "utf-8", "日本語", "utf-8", MUGAI_CHARSET_DECLARED },
   { "utf8-bom", "\xef\xbb\xbfok", -1, "UTF-8", "ok", "utf-8", MUGAI_CHARSET_DECLARED },
-  { "sjis", "\x93\xfa\x96{\x8c\xea", -1, "Shift_JIS", "日本語", "shift_jis", MUGAI_CHARSET_DECLARED },
+  { "sjis", "\x93\xfa\x96{\x8c\xea", -1, "Shift_JIS", "日本語", "shift_jis",
+    MUGAI_CHARSET_DECLARED },
   { "windows-31j-nec", "\x87\x40\x87\x8a", -1, "windows-31j", "①㈱", "shift_jis",
     MUGAI_CHARSET_DECLARED },
   { "eucjp", "\xc6\xfc\xcb\xdc\xb8\xec", -1, "EUC-JP", "日本語", "euc-jp", MUGAI_CHARSET_DECLARED },
@@ -147,7 +148,7 @@ static void
 test_decode (gconstpointer data)
 {
   const DecodeCase *c = data;
-  gsize len = c->len < 0 ? strlen (c->data) : (gsize) c->len;
+  gsize len = c->len < 0 ? strlen (c->data) : (gsize)c->len;
   g_autofree char *used = NULL;
   MugaiCharsetQuality q;
   g_autofree char *out = mugai_charset_decode (c->data, len, c->declared, &used, &q);

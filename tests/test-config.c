@@ -27,13 +27,15 @@ static const ConfigCase cases[] = {
     "test.conf:4: unknown group [sanitise]" },
   { "unknown-key", "[limits]\ndepth = 3\nmax_depth = 4\n",
     "test.conf:3: unknown key \"max_depth\" in [limits]" },
-  { "bad-choice", "[sanitize]\n\nlinks = hide\n", "test.conf:3: [sanitize] links = hide: bad value; allowed: one of: defang | show | drop" },
+  { "bad-choice", "[sanitize]\n\nlinks = hide\n",
+    "test.conf:3: [sanitize] links = hide: bad value; allowed: one of: defang | show | drop" },
   { "bad-size", "[limits]\nmessage_size = 10X\n", "allowed: a size in octets" },
   { "size-too-small", "[limits]\nmessage_size = 10\n", "message_size = 10: bad value" },
   { "count-negative", "[limits]\ndepth = -1\n", "depth = -1: bad value" },
   { "count-too-large", "[limits]\ndepth = 1000\n", "from 1 to 100" },
   { "relative-template", "[notice]\ntemplate = notice.txt\n", "an absolute path" },
-  { "missing-template", "[notice]\ntemplate = /nonexistent/notice.txt\n", "test.conf:2: [notice] template" },
+  { "missing-template", "[notice]\ntemplate = /nonexistent/notice.txt\n",
+    "test.conf:2: [notice] template" },
   { "syntax", "[sanitize\nlinks = drop\n", "test.conf:" },
 };
 
@@ -42,8 +44,8 @@ test_case (gconstpointer data)
 {
   const ConfigCase *c = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) policy = mugai_config_load_data (c->text, strlen (c->text), "test.conf",
-                                                           &error);
+  g_autoptr (MugaiPolicy) policy
+      = mugai_config_load_data (c->text, strlen (c->text), "test.conf", &error);
   if (!c->error_contains)
     {
       g_assert_no_error (error);
@@ -148,8 +150,8 @@ test_convert_check (void)
   g_assert_true (strstr (all->pdata[3], "every office document") != NULL);
 
   /* the programs there (executable), LibreOffice not: one warning */
-  const char *progs[] = { "mugai-filter-pdf", "mugai-filter-office", "mugai-filter-image",
-                          "mugai-filter-soffice" };
+  const char *progs[]
+      = { "mugai-filter-pdf", "mugai-filter-office", "mugai-filter-image", "mugai-filter-soffice" };
   for (gsize i = 0; i < G_N_ELEMENTS (progs); i++)
     {
       g_autofree char *path = g_build_filename (dir, progs[i], NULL);
@@ -225,7 +227,7 @@ test_start_check (void)
   g_autoptr (MugaiPolicy) good = check_policy (dir, "");
   g_autoptr (GPtrArray) none = mugai_config_check (good, &fatal);
   for (guint i = 0; i < none->len; i++)
-    g_test_message ("%s", (const char *) none->pdata[i]);
+    g_test_message ("%s", (const char *)none->pdata[i]);
   g_assert_false (fatal);
 
   /* a user that does not exist (-t used to pass it; the start refused) */
@@ -273,7 +275,8 @@ test_start_check (void)
       g_autoptr (MugaiPolicy) locked = check_policy (dir, "user = nobody\n");
       g_autoptr (GPtrArray) l6 = mugai_config_check (locked, &fatal);
       g_assert_true (fatal);
-      g_assert_true (lines_have (l6, "error: [milter] spool_dir ", "the [milter] user cannot enter"));
+      g_assert_true (
+          lines_have (l6, "error: [milter] spool_dir ", "the [milter] user cannot enter"));
       g_assert_true (lines_have (l6, "error: [audit] file's directory ", "cannot enter"));
       g_chmod (dir, 0755);
     }

@@ -28,14 +28,19 @@ test_roundtrip_with_fd (void)
   g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("as"));
   g_variant_builder_add (&rcpts, "s", "a@example.jp");
   /* a type with 8-octet alignment, stored after the 4-octet length */
-  g_assert_true (mugai_ipc_send (sv[0], g_variant_new ("(td)", (guint64) 7, 1.5), -1, NULL));
+  g_assert_true (mugai_ipc_send (sv[0], g_variant_new ("(td)", (guint64)7, 1.5), -1, NULL));
   g_autoptr (GVariant) aligned = mugai_ipc_recv (sv[1], "(td)", 0, NULL, NULL);
   g_assert_nonnull (aligned);
+  guint64 seven = 0;
+  double half = 0;
+  g_variant_get (aligned, "(td)", &seven, &half);
+  g_assert_cmpuint (seven, ==, 7);
+  g_assert_cmpfloat (half, ==, 1.5);
   g_autoptr (GError) error = NULL;
-  g_assert_true (mugai_ipc_send (sv[0],
-                                 g_variant_new (MUGAI_IPC_REQUEST, "QID", "s@example.jp",
-                                                "127.0.0.1", "localhost", &rcpts),
-                                 p[0], &error));
+  g_assert_true (mugai_ipc_send (
+      sv[0],
+      g_variant_new (MUGAI_IPC_REQUEST, "QID", "s@example.jp", "127.0.0.1", "localhost", &rcpts),
+      p[0], &error));
   g_assert_no_error (error);
   close (p[0]);
 
@@ -43,9 +48,18 @@ test_roundtrip_with_fd (void)
   g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_REQUEST, 0, &fd, &error);
   g_assert_no_error (error);
   g_assert_nonnull (v);
-  const char *qid;
-  g_variant_get_child (v, 0, "&s", &qid);
+  /* every field arrives as it was sent, in its place */
+  const char *qid, *sender, *addr, *helo;
+  g_autoptr (GVariantIter) to = NULL;
+  g_variant_get (v, "(&s&s&s&sas)", &qid, &sender, &addr, &helo, &to);
   g_assert_cmpstr (qid, ==, "QID");
+  g_assert_cmpstr (sender, ==, "s@example.jp");
+  g_assert_cmpstr (addr, ==, "127.0.0.1");
+  g_assert_cmpstr (helo, ==, "localhost");
+  g_assert_cmpuint (g_variant_iter_n_children (to), ==, 1);
+  const char *rcpt = NULL;
+  g_assert_true (g_variant_iter_next (to, "&s", &rcpt));
+  g_assert_cmpstr (rcpt, ==, "a@example.jp");
   g_assert_cmpint (fd, >=, 0);
   char buf[8] = "";
   g_assert_cmpint (read (fd, buf, sizeof buf), ==, 5);
@@ -61,8 +75,8 @@ test_timeout (void)
   int sv[2];
   pair (sv);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) v = mugai_ipc_recv (sv[1], MUGAI_IPC_HELLO,
-                                           g_get_monotonic_time () + 100 * 1000, NULL, &error);
+  g_autoptr (GVariant) v
+      = mugai_ipc_recv (sv[1], MUGAI_IPC_HELLO, g_get_monotonic_time () + 100 * 1000, NULL, &error);
   g_assert_null (v);
   g_assert_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT);
   close (sv[0]);
@@ -138,7 +152,7 @@ test_several_fds_closed (void)
   g_autoptr (GVariant) hello = g_variant_ref_sink (g_variant_new (MUGAI_IPC_HELLO, 42));
   gsize len = g_variant_get_size (hello);
   g_autofree guint8 *frame = g_malloc (len + 4);
-  guint32 be = GUINT32_TO_BE ((guint32) len);
+  guint32 be = GUINT32_TO_BE ((guint32)len);
   memcpy (frame, &be, 4);
   g_variant_store (hello, frame + 4);
 
@@ -155,14 +169,16 @@ test_several_fds_closed (void)
   } control;
   memset (&control, 0, sizeof control);
   struct iovec iov = { .iov_base = frame, .iov_len = len + 4 };
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+  struct msghdr mh = { .msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
                        .msg_controllen = sizeof control.buf };
   struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN (sizeof fds);
   memcpy (CMSG_DATA (c), fds, sizeof fds);
-  g_assert_cmpint (sendmsg (sv[0], &mh, 0), ==, (ssize_t) (len + 4));
+  g_assert_cmpint (sendmsg (sv[0], &mh, 0), ==, (ssize_t)(len + 4));
   for (int i = 0; i < 3; i++)
     close (fds[i]);
   /* in flight, the kernel holds them; none in our table */

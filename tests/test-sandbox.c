@@ -210,28 +210,43 @@ test_cpu_limit (void)
   run_probe ("loop", NULL, NULL, &limits, &r);
   double took = seconds_since (t0);
   g_test_message ("loop: outcome %d signal %d after %.2f s", r.outcome, r.signal, took);
-  g_assert_true (
-      r.outcome == MUGAI_SANDBOX_TIMEOUT
-      || (r.outcome == MUGAI_SANDBOX_SIGNAL && (r.signal == SIGXCPU || r.signal == SIGKILL)));
-  /* 1 s of CPU; more than 5 s of wall clock means the limit did nothing
-   * and the 10 s timeout would not have been reached either */
-  g_assert_cmpfloat (took, <, 5.0);
+  /* ended by the CPU limit (SIGXCPU at the soft limit, SIGKILL at the
+   * hard one), not by the 10 s timer: a CPU limit that did nothing would
+   * have been a TIMEOUT.  The time it takes is in bench/RESULTS.md. */
+  g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_SIGNAL);
+  g_assert_true (r.signal == SIGXCPU || r.signal == SIGKILL);
+  g_assert_cmpstr (mugai_sandbox_result_text (&r, FALSE), ==, "the converter crashed on this file");
 }
 
 static void
 test_timeout (void)
 {
+  /* a filter that never ends (it pauses forever, having written its pid)
+   * is killed by the timer: the run returns TIMEOUT, says so in words,
+   * and the process is gone.  How close to 500 ms it comes is measured
+   * in bench/RESULTS.md, not asserted. */
+  g_autofree char *dir = g_dir_make_tmp ("test-sandbox-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_autofree char *pidfile = g_build_filename (dir, "sleep.pid", NULL);
   MugaiSandboxLimits limits = default_limits ();
   limits.timeout_ms = 500;
   g_auto (MugaiSandboxResult) r = { 0 };
   gint64 t0 = g_get_monotonic_time ();
-  run_probe ("sleep", NULL, NULL, &limits, &r);
+  run_probe ("sleep", pidfile, NULL, &limits, &r);
   double took = seconds_since (t0);
   g_test_message ("sleep: timed out after %.3f s", took);
   g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_TIMEOUT);
   g_assert_null (r.output);
-  g_assert_cmpfloat (took, >=, 0.45);
-  g_assert_cmpfloat (took, <, 2.0);
+  g_assert_cmpstr (mugai_sandbox_result_text (&r, FALSE), ==, "the conversion took too long");
+  g_assert_cmpstr (mugai_sandbox_result_text (&r, TRUE), ==,
+                   "変換が制限時間内に終わりませんでした");
+  g_autofree char *pidtext = NULL;
+  g_assert_true (g_file_get_contents (pidfile, &pidtext, NULL, NULL));
+  long pid = strtol (pidtext, NULL, 10);
+  g_assert_cmpint (pid, >, 1);
+  g_assert_true (process_gone (pid));
+  g_unlink (pidfile);
+  g_rmdir (dir);
 }
 
 static void
@@ -454,10 +469,10 @@ test_grandchild (void)
   gint64 t0 = g_get_monotonic_time ();
   run_probe ("grandchild", NULL, NULL, &limits, &r);
   double took = seconds_since (t0);
+  g_test_message ("grandchild: done after %.3f s", took);
   /* the grandchild holds the pipes open: without the group kill this
-   * would have been a timeout after 10 s */
+   * would have been a TIMEOUT after 10 s */
   g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_OK);
-  g_assert_cmpfloat (took, <, 5.0);
   g_autofree char *out = output_text (&r);
   long pid = 0;
   g_assert_cmpint (sscanf (out, "pid=%ld", &pid), ==, 1);
@@ -690,8 +705,8 @@ test_slots (void)
   double took = seconds_since (t0);
   g_test_message ("no slot after %.3f s", took);
   g_assert_cmpint (busy.outcome, ==, MUGAI_SANDBOX_NO_SLOT);
-  g_assert_cmpfloat (took, >=, 0.19);
-  g_assert_cmpfloat (took, <, 2.0);
+  g_assert_cmpstr (mugai_sandbox_result_text (&busy, FALSE), ==, "all converters were busy");
+  g_assert_null (busy.output);
 
   /* the worker dies at its deadline, holding the slot: the kernel frees
    * it, and PR_SET_PDEATHSIG takes the filter along */
@@ -703,8 +718,9 @@ test_slots (void)
   t0 = g_get_monotonic_time ();
   g_assert_true (mugai_sandbox_run (slots, 10000, argv, input, &limits, &free_again, NULL));
   took = seconds_since (t0);
+  g_test_message ("slot free again after %.3f s", took);
+  /* a slot still held would have been NO_SLOT after the 10 s wait */
   g_assert_cmpint (free_again.outcome, ==, MUGAI_SANDBOX_OK);
-  g_assert_cmpfloat (took, <, 5.0);
   g_assert_true (wait_gone (filter_pid, 3.0));
 
   /* a killed worker cannot remove its filter's private directory */

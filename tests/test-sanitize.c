@@ -36,8 +36,8 @@ static MugaiPolicy *
 policy_from (const char *conf)
 {
   g_autoptr (GError) error = NULL;
-  MugaiPolicy *p = mugai_config_load_data (conf ? conf : "", conf ? strlen (conf) : 0, "test",
-                                           &error);
+  MugaiPolicy *p
+      = mugai_config_load_data (conf ? conf : "", conf ? strlen (conf) : 0, "test", &error);
   g_assert_no_error (error);
   /* these tests are about the walk, the text and the notice: documents
    * are removed, not converted (the filters are tested on their own and
@@ -113,7 +113,7 @@ static gboolean
 has_finding (const MugaiReport *r, MugaiFindingCategory c)
 {
   for (guint i = 0; i < r->findings->len; i++)
-    if (((const MugaiFinding *) r->findings->pdata[i])->category == c)
+    if (((const MugaiFinding *)r->findings->pdata[i])->category == c)
       return TRUE;
   return FALSE;
 }
@@ -126,7 +126,7 @@ assert_only_text (const Result *r)
   for (const char *line = r->output; *line;)
     {
       const char *nl = strchr (line, '\n');
-      gsize len = nl ? (gsize) (nl - line) : strlen (line);
+      gsize len = nl ? (gsize)(nl - line) : strlen (line);
       g_assert_cmpuint (len, <=, 998);
       line += len + (nl ? 1 : 0);
     }
@@ -236,9 +236,9 @@ test_attachment_removed (void)
   g_assert_cmpstr (pdf->sha256, ==, sha);
 
   g_autofree char *text = body_text (r.message);
-  g_assert_nonnull (strstr (text, "見積書.pdf"));  /* named in the notice */
-  g_assert_nonnull (strstr (text, sha));          /* with its hash */
-  g_assert_nonnull (strstr (text, "お知らせ"));   /* Japanese by default */
+  g_assert_nonnull (strstr (text, "見積書.pdf"));                        /* named in the notice */
+  g_assert_nonnull (strstr (text, sha));                                 /* with its hash */
+  g_assert_nonnull (strstr (text, "お知らせ"));                          /* Japanese by default */
   g_assert_true (strstr (text, "お知らせ") < strstr (text, "見積書\n")); /* at the top */
   g_assert_cmpstr (find_part (r.report, "1")->charset, ==, "iso-2022-jp");
 
@@ -333,7 +333,7 @@ test_subject_reencoded (void)
   /* no raw 8-bit left in the header block */
   const char *end = strstr (r.output, "\n\n");
   for (const char *p = r.output; p < end; p++)
-    g_assert_cmpuint ((guchar) *p, <, 0x80);
+    g_assert_cmpuint ((guchar)*p, <, 0x80);
   result_clear (&r);
 }
 
@@ -374,10 +374,11 @@ test_parts_limit (void)
 static void
 test_encrypted (void)
 {
-  const char *msg = HDR "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
-                        " boundary=b\n\n--b\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
-                        "--b\nContent-Type: application/octet-stream\n\n-----BEGIN PGP MESSAGE-----\n"
-                        "--b--\n";
+  const char *msg
+      = HDR "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+            " boundary=b\n\n--b\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
+            "--b\nContent-Type: application/octet-stream\n\n-----BEGIN PGP MESSAGE-----\n"
+            "--b--\n";
   Result r;
   run (msg, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
@@ -397,10 +398,11 @@ test_encrypted (void)
 static void
 test_signed (void)
 {
-  const char *msg = HDR "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"
-                        " micalg=sha-256; boundary=b\n\n--b\nContent-Type: text/plain\n\nsigned text\n"
-                        "--b\nContent-Type: application/pkcs7-signature; name=smime.p7s\n"
-                        "Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n";
+  const char *msg
+      = HDR "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"
+            " micalg=sha-256; boundary=b\n\n--b\nContent-Type: text/plain\n\nsigned text\n"
+            "--b\nContent-Type: application/pkcs7-signature; name=smime.p7s\n"
+            "Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n";
   Result r;
   run (msg, NULL, &r);
   g_autofree char *text = body_text (r.message);
@@ -447,13 +449,13 @@ test_uuencode_cut (void)
   result_clear (&r);
 }
 
-static const char rfc822_msg[]
-    = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nouter\n"
-          "--b\nContent-Type: message/rfc822\n\n"
-          "From: c@example.jp\nSubject: =?UTF-8?B?5YaF5YG0?=\n"
-          "Content-Type: multipart/mixed; boundary=c\n\n--c\nContent-Type: text/plain\n\ninner text\n"
-          "--c\nContent-Type: application/x-msdownload; name=run.exe\n\nMZ\n--c--\n"
-          "--b--\n";
+static const char rfc822_msg[] = HDR
+    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nouter\n"
+    "--b\nContent-Type: message/rfc822\n\n"
+    "From: c@example.jp\nSubject: =?UTF-8?B?5YaF5YG0?=\n"
+    "Content-Type: multipart/mixed; boundary=c\n\n--c\nContent-Type: text/plain\n\ninner text\n"
+    "--c\nContent-Type: application/x-msdownload; name=run.exe\n\nMZ\n--c--\n"
+    "--b--\n";
 
 static void
 test_rfc822_attach (void)
@@ -493,10 +495,11 @@ test_rfc822_inline (void)
 static void
 test_tnef_and_pkcs7 (void)
 {
-  const char *msg = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n"
-                        "--b\nContent-Type: application/ms-tnef; name=winmail.dat\n\nxx\n"
-                        "--b\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\n\nxx\n"
-                        "--b--\n";
+  const char *msg = HDR
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n"
+      "--b\nContent-Type: application/ms-tnef; name=winmail.dat\n\nxx\n"
+      "--b\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\n\nxx\n"
+      "--b--\n";
   Result r;
   run (msg, NULL, &r);
   g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_NOT_INSPECTABLE);
@@ -513,7 +516,8 @@ test_binary_as_text (void)
   Result r;
   run (HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nok\n"
            "--b\nContent-Type: text/plain; name=a.txt\nContent-Transfer-Encoding: base64\n\n"
-           "TVqQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAFBFAAA=\n--b--\n",
+           "TVqQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAFB"
+           "FAAA=\n--b--\n",
        NULL, &r);
   g_assert_cmpint (find_part (r.report, "2")->action, ==, MUGAI_ACTION_REMOVE);
   g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_BANNED_TYPE);
@@ -551,9 +555,10 @@ test_virus_rejects (void)
 {
   if (!have_scanner ())
     return;
-  const char *msg = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
-                        "--b\nContent-Type: application/octet-stream; name=\"eicar.com\"\n\n" EICAR "\n"
-                        "--b--\n";
+  const char *msg
+      = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+            "--b\nContent-Type: application/octet-stream; name=\"eicar.com\"\n\n" EICAR "\n"
+            "--b--\n";
   Result r;
   run (msg, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
@@ -571,8 +576,9 @@ test_virus_rejects (void)
   result_clear (&r);
 
   /* in the body text itself, and base64-encoded: the decoded part is scanned */
-  g_autofree char *b64 = g_base64_encode ((const guchar *) EICAR, strlen (EICAR));
-  g_autofree char *m2 = g_strdup_printf (HDR "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n%s\n", b64);
+  g_autofree char *b64 = g_base64_encode ((const guchar *)EICAR, strlen (EICAR));
+  g_autofree char *m2 = g_strdup_printf (
+      HDR "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n%s\n", b64);
   run (m2, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
   result_clear (&r);
@@ -588,10 +594,11 @@ test_hash_signature (void)
   g_autofree char *content = NULL;
   gsize len = 0;
   g_assert_true (g_file_get_contents (path, &content, &len, NULL));
-  g_autofree char *b64 = g_base64_encode ((const guchar *) content, len);
+  g_autofree char *b64 = g_base64_encode ((const guchar *)content, len);
   g_autofree char *msg = g_strdup_printf (
       HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
-          "--b\nContent-Type: application/octet-stream; name=x.bin\nContent-Transfer-Encoding: base64\n\n%s\n--b--\n",
+          "--b\nContent-Type: application/octet-stream; name=x.bin\nContent-Transfer-Encoding: "
+          "base64\n\n%s\n--b--\n",
       b64);
   Result r;
   run (msg, NULL, &r);
@@ -606,13 +613,14 @@ test_encrypted_zip (void)
   if (!have_scanner ())
     return;
   /* zip -P password enc.zip secret.txt */
-  const char *msg
-      = HDR "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
-            "--b\nContent-Type: application/zip; name=enc.zip\nContent-Transfer-Encoding: base64\n\n"
-            "UEsDBAoACQAAAMsOdl0wYRUXGwAAAA8AAAAKABwAc2VjcmV0LnR4dFVUCQADTksCa05LAmt1eAsAAQQAAAAABAAAAABm"
-            "IR+2z+iK3XlLdBi2amoLXzxO+vYhicaDQlJQSwcIMGEVFxsAAAAPAAAAUEsBAh4DCgAJAAAAyw52XTBhFRcbAAAADwAA"
-            "AAoAGAAAAAAAAQAAAKSBAAAAAHNlY3JldC50eHRVVAUAA05LAmt1eAsAAQQAAAAABAAAAABQSwUGAAAAAAEAAQBQAAAAbwAAAAAA\n"
-            "--b--\n";
+  const char *msg = HDR
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+      "--b\nContent-Type: application/zip; name=enc.zip\nContent-Transfer-Encoding: base64\n\n"
+      "UEsDBAoACQAAAMsOdl0wYRUXGwAAAA8AAAAKABwAc2VjcmV0LnR4dFVUCQADTksCa05LAmt1eAsAAQQAAAAABAAAAABm"
+      "IR+2z+iK3XlLdBi2amoLXzxO+vYhicaDQlJQSwcIMGEVFxsAAAAPAAAAUEsBAh4DCgAJAAAAyw52XTBhFRcbAAAADwAA"
+      "AAoAGAAAAAAAAQAAAKSBAAAAAHNlY3JldC50eHRVVAUAA05LAmt1eAsAAQQAAAAABAAAAABQSwUGAAAAAAEAAQBQAAAA"
+      "bwAAAAAA\n"
+      "--b--\n";
   Result r;
   run (msg, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
@@ -738,7 +746,7 @@ test_uuencode_decoded_text (void)
   gsize n = 0;
   g_autofree char *wide = g_convert (utf8, -1, "UTF-16LE", "UTF-8", NULL, &n, NULL);
   g_assert_nonnull (wide);
-  g_autofree char *b64 = g_base64_encode ((const guchar *) wide, n);
+  g_autofree char *b64 = g_base64_encode ((const guchar *)wide, n);
   g_autofree char *msg = g_strconcat (HDR "MIME-Version: 1.0\n"
                                           "Content-Type: text/plain; charset=utf-16le\n"
                                           "Content-Transfer-Encoding: base64\n\n",
@@ -811,7 +819,8 @@ test_text_links (void)
   Result r;
   run (plain, NULL, &r);
   g_autofree char *t1 = body_text (r.message);
-  g_assert_nonnull (strstr (t1, "Log in at hxxps://evil[.]example/login or www[.]evil[.]example now.\n"));
+  g_assert_nonnull (
+      strstr (t1, "Log in at hxxps://evil[.]example/login or www[.]evil[.]example now.\n"));
   g_assert_null (strstr (r.output, "https://evil"));
   result_clear (&r);
 
@@ -851,8 +860,8 @@ test_from_encoded_word (void)
   };
   for (gsize i = 0; i < G_N_ELEMENTS (froms); i++)
     {
-      g_autofree char *msg = g_strdup_printf ("From: %s\nTo: b@example.jp\nSubject: t\n\nhello\n",
-                                              froms[i]);
+      g_autofree char *msg
+          = g_strdup_printf ("From: %s\nTo: b@example.jp\nSubject: t\n\nhello\n", froms[i]);
       Result r;
       run (msg, NULL, &r);
       const char *from = strstr (r.output, "From:");
@@ -860,7 +869,7 @@ test_from_encoded_word (void)
       const char *end = strstr (from, "\nTo:");
       g_assert_nonnull (end);
       for (const char *p = from; p < end; p++)
-        g_assert_cmpuint ((guchar) *p, <, 0x80);
+        g_assert_cmpuint ((guchar)*p, <, 0x80);
       InternetAddressList *l = g_mime_message_get_from (r.message);
       g_assert_cmpint (internet_address_list_length (l), ==, 1);
       g_assert_cmpstr (internet_address_get_name (internet_address_list_get_address (l, 0)), ==,
@@ -917,9 +926,9 @@ test_converted_names (void)
     { "<scrip t> <b>bold</b> << /Type /Page >>", NULL },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (markup); i++)
-    g_assert_cmpstr (mugai_filetype_markup ((const guint8 *) markup[i].data,
-                                            strlen (markup[i].data)),
-                     ==, markup[i].found);
+    g_assert_cmpstr (
+        mugai_filetype_markup ((const guint8 *)markup[i].data, strlen (markup[i].data)), ==,
+        markup[i].found);
   g_assert_null (mugai_filetype_markup (NULL, 0));
 }
 
@@ -969,7 +978,9 @@ test_alternatives_past_limit (void)
   g_assert_cmpuint (r.report->parts_omitted, ==, 1000);
   g_autofree char *json = report_checked (r.report, TRUE);
   g_assert_nonnull (strstr (json, "\"omitted_parts\":1000"));
-  g_assert_nonnull (strstr (json, "past the limit of 500 MIME parts, 1000 alternatives not shown, not listed one by one"));
+  g_assert_nonnull (strstr (
+      json,
+      "past the limit of 500 MIME parts, 1000 alternatives not shown, not listed one by one"));
   assert_only_text (&r);
   result_clear (&r);
 }
@@ -990,7 +1001,8 @@ test_parts_past_limit_summary (void)
   g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), ==,
                    "sanitized; removed=26; converted=0");
   g_autofree char *text = body_text (r.message);
-  g_assert_nonnull (strstr (text, "・ほか 25 個のパートを削除しました（パートの数が上限 10 を超えたため"));
+  g_assert_nonnull (
+      strstr (text, "・ほか 25 個のパートを削除しました（パートの数が上限 10 を超えたため"));
   g_autofree char *json = report_checked (r.report, TRUE);
   result_clear (&r);
 }
@@ -1029,8 +1041,8 @@ test_part_bomb_refused (void)
   result_clear (&r);
 
   /* an encoded-word as the boundary (GMime decodes those too in loose mode) */
-  g_autoptr (GString) m3 = g_string_new (
-      HDR "Content-Type: multipart/mixed; boundary=\"=?us-ascii?q?b?=\"\n\n");
+  g_autoptr (GString) m3
+      = g_string_new (HDR "Content-Type: multipart/mixed; boundary=\"=?us-ascii?q?b?=\"\n\n");
   for (int i = 0; i < 3000; i++)
     g_string_append (m3, "--b\n\n");
   run (m3->str, NULL, &r);
@@ -1043,9 +1055,9 @@ test_part_bomb_refused (void)
 static void
 test_dash_lines_are_not_parts (void)
 {
-  g_autoptr (GString) m = g_string_new (
-      HDR "Content-Type: multipart/mixed; boundary=\"----=_Part_1\"\n\n"
-          "------=_Part_1\nContent-Type: text/plain\n\n");
+  g_autoptr (GString) m
+      = g_string_new (HDR "Content-Type: multipart/mixed; boundary=\"----=_Part_1\"\n\n"
+                          "------=_Part_1\nContent-Type: text/plain\n\n");
   for (int i = 0; i < 3000; i++)
     g_string_append_printf (m, "--------------------\nline %d\n-- \n", i);
   g_string_append (m, "------=_Part_1--\n");
@@ -1100,8 +1112,9 @@ test_nested_header_count_refused (void)
   Result r;
   run (m->str, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
-  g_assert_cmpstr (mugai_report_reject_finding (r.report)->detail, ==,
-                   "more than 8000 header fields in all its parts (up to 9009 counted before parsing)");
+  g_assert_cmpstr (
+      mugai_report_reject_finding (r.report)->detail, ==,
+      "more than 8000 header fields in all its parts (up to 9009 counted before parsing)");
   result_clear (&r);
 
   /* in a part's own header block */
@@ -1132,8 +1145,9 @@ test_report_capped (void)
                                             "--b\nContent-Type: text/plain\n\nbody\n");
   g_autofree char *name = g_strnfill (15000, 'n');
   for (int i = 0; i < 100; i++)
-    g_string_append_printf (m, "--b\nContent-Type: application/octet-stream\n"
-                               "Content-Disposition: attachment; filename=\"%03d%s\"\n\nx\n",
+    g_string_append_printf (m,
+                            "--b\nContent-Type: application/octet-stream\n"
+                            "Content-Disposition: attachment; filename=\"%03d%s\"\n\nx\n",
                             i, name);
   g_string_append (m, "--b--\n");
   Result r;
@@ -1143,7 +1157,7 @@ test_report_capped (void)
   g_autofree char *json = report_checked (r.report, TRUE);
   g_assert_nonnull (strstr (json, "the report is limited to 1048576 octets: "));
   g_assert_nonnull (strstr (json, " more parts not listed\"}"));
-  g_assert_nonnull (strstr (json, "\"path\":\"1\""));    /* the first ones are kept */
+  g_assert_nonnull (strstr (json, "\"path\":\"1\""));   /* the first ones are kept */
   g_assert_null (strstr (json, "\"filename\":\"099n")); /* the last ones are not */
   result_clear (&r);
 }
@@ -1153,10 +1167,11 @@ test_report_capped (void)
 static void
 test_html_attribute_bomb (void)
 {
-  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n"
-                                            "--b\nContent-Type: text/plain\n\nthe text body\n"
-                                            "--b\nContent-Type: text/html\n"
-                                            "Content-Disposition: attachment; filename=page.html\n\n<p");
+  g_autoptr (GString) m
+      = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n"
+                          "--b\nContent-Type: text/plain\n\nthe text body\n"
+                          "--b\nContent-Type: text/html\n"
+                          "Content-Disposition: attachment; filename=page.html\n\n<p");
   for (int i = 0; i < 5000; i++)
     g_string_append_printf (m, " a%d=x", i);
   g_string_append (m, ">bomb text</p>\n--b--\n");
@@ -1166,7 +1181,8 @@ test_html_attribute_bomb (void)
   const MugaiPartReport *p = find_part (r.report, "2");
   g_assert_cmpint (p->action, ==, MUGAI_ACTION_REMOVE);
   g_assert_cmpint (p->reason, ==, MUGAI_FINDING_OVER_LIMIT);
-  g_assert_cmpstr (p->detail, ==, "HTML の一つの要素に属性が多すぎるため表示できません（上限 1000）");
+  g_assert_cmpstr (p->detail, ==,
+                   "HTML の一つの要素に属性が多すぎるため表示できません（上限 1000）");
   g_autofree char *text = body_text (r.message);
   g_assert_nonnull (strstr (text, "the text body"));
   g_assert_nonnull (strstr (text, "page.html"));

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
-static const char eicar[]
-    = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 static const char hashed[] = "this exact content is listed by hash in the test database\n";
 
 typedef struct
@@ -27,7 +26,7 @@ db_setup (Db *db, gconstpointer data)
   g_assert_no_error (error);
   g_autoptr (GString) hex = g_string_new (NULL);
   for (const char *p = eicar; *p; p++)
-    g_string_append_printf (hex, "%02x", (guchar) *p);
+    g_string_append_printf (hex, "%02x", (guchar)*p);
   g_autofree char *ndb = g_strdup_printf ("Mugai.Test.EICAR:0:*:%s\n", hex->str);
   g_autofree char *md5 = g_compute_checksum_for_string (G_CHECKSUM_MD5, hashed, -1);
   g_autofree char *hdb = g_strdup_printf ("%s:%zu:Mugai.Test.Hash\n", md5, strlen (hashed));
@@ -55,7 +54,7 @@ static MugaiScanSettings
 settings_for (const char *dir)
 {
   return (MugaiScanSettings){
-    .database = (char *) dir,
+    .database = (char *)dir,
     .max_scansize = 10 * 1024 * 1024,
     .max_filesize = 5 * 1024 * 1024,
     .max_recursion = 8,

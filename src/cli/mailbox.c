@@ -27,7 +27,7 @@ struct _MugaiMboxReader
   char *path;
   char *pending_from; /* separator line read ahead, without newline */
   gboolean eof;
-  gsize start, end;   /* unread octets in buf */
+  gsize start, end; /* unread octets in buf */
   char buf[LINE_BUFFER];
 };
 
@@ -65,7 +65,7 @@ next_piece (MugaiMboxReader *r, const char **piece, gsize *len, gboolean *ends_l
   const char *p = r->buf + r->start;
   const char *nl = memchr (p, '\n', r->end - r->start);
   *piece = p;
-  *len = nl ? (gsize) (nl - p) + 1 : r->end - r->start;
+  *len = nl ? (gsize)(nl - p) + 1 : r->end - r->start;
   *ends_line = nl != NULL;
   r->start += *len;
   return TRUE;
@@ -189,13 +189,14 @@ mugai_mbox_reader_next (MugaiMboxReader *r, gsize limit, GBytes **message, gsize
         have_message = TRUE; /* an mbox without a first separator */
 
       if (at_line_start)
-        cur_blank = (n == 1 && piece[0] == '\n') || (n == 2 && piece[0] == '\r' && piece[1] == '\n');
+        cur_blank
+            = (n == 1 && piece[0] == '\n') || (n == 2 && piece[0] == '\r' && piece[1] == '\n');
       else
         cur_blank = FALSE;
 
       total += n;
       if (total <= limit)
-        g_byte_array_append (data, (const guint8 *) piece, (guint) n);
+        g_byte_array_append (data, (const guint8 *)piece, (guint)n);
       if (ends_line)
         prev_blank = cur_blank;
       at_line_start = ends_line;
@@ -209,13 +210,14 @@ mugai_mbox_reader_next (MugaiMboxReader *r, gsize limit, GBytes **message, gsize
     {
       gsize l = data->len;
       if (l >= 2 && data->data[l - 2] == '\n')
-        g_byte_array_set_size (data, (guint) (l - 1)), total--;
+        g_byte_array_set_size (data, (guint)(l - 1)), total--;
       else if (l >= 3 && data->data[l - 2] == '\r' && data->data[l - 3] == '\n')
-        g_byte_array_set_size (data, (guint) (l - 2)), total -= 2;
+        g_byte_array_set_size (data, (guint)(l - 2)), total -= 2;
     }
 
   *size = total;
-  *from_line = sep ? g_steal_pointer (&sep) : g_strdup ("From MAILER-DAEMON Thu Jan  1 00:00:00 1970");
+  *from_line
+      = sep ? g_steal_pointer (&sep) : g_strdup ("From MAILER-DAEMON Thu Jan  1 00:00:00 1970");
   if (total <= limit)
     *message = g_byte_array_free_to_bytes (g_steal_pointer (&data));
   return TRUE;
@@ -230,12 +232,12 @@ mugai_mbox_write (FILE *out, const char *from_line, GBytes *message, GError **er
   const char *p = data, *end = data + len;
   while (p < end)
     {
-      const char *nl = memchr (p, '\n', (gsize) (end - p));
+      const char *nl = memchr (p, '\n', (gsize)(end - p));
       const char *line_end = nl ? nl + 1 : end;
-      gsize line_len = (gsize) (line_end - p);
+      gsize line_len = (gsize)(line_end - p);
       if (is_escaped_from (p, line_len) || is_from_line (p, line_len))
         fputc ('>', out);
-      fwrite (p, 1, (gsize) (line_end - p), out);
+      fwrite (p, 1, (gsize)(line_end - p), out);
       p = line_end;
     }
   if (len == 0 || data[len - 1] != '\n')
@@ -252,7 +254,7 @@ mugai_mbox_write (FILE *out, const char *from_line, GBytes *message, GError **er
 static gint
 compare_paths (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+  return g_strcmp0 (*(const char *const *)a, *(const char *const *)b);
 }
 
 GPtrArray *
@@ -334,7 +336,7 @@ mugai_maildir_deliver (const char *dir, const char *basename, GBytes *message, G
                        g_strerror (e));
           return FALSE;
         }
-      off += (gsize) w;
+      off += (gsize)w;
     }
   if (fsync (fd) != 0 || close (fd) != 0 || rename (tmp, dst) != 0)
     {

@@ -28,7 +28,9 @@
 #include "notice.h"
 #include "scan.h"
 
+/* clang-format off: the quark name is a string, not a subtraction */
 G_DEFINE_QUARK (mugai-config-error-quark, mugai_config_error)
+/* clang-format on */
 
 typedef enum
 {
@@ -203,7 +205,7 @@ parse_size (const char *text, gsize *out)
     mult = GB, end++;
   if (*end != '\0' || v > G_MAXUINT64 / mult)
     return FALSE;
-  *out = (gsize) (v * mult);
+  *out = (gsize)(v * mult);
   return TRUE;
 }
 
@@ -214,7 +216,7 @@ describe_allowed (const KeyDef *def)
     {
     case KEY_CHOICE:
       {
-        g_autofree char *j = g_strjoinv (" | ", (char **) def->choices);
+        g_autofree char *j = g_strjoinv (" | ", (char **)def->choices);
         return g_strdup_printf ("one of: %s", j);
       }
     case KEY_SIZE:
@@ -236,7 +238,7 @@ static gboolean
 set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char *source,
            const char *data, GError **error)
 {
-  guint8 *base = (guint8 *) policy;
+  guint8 *base = (guint8 *)policy;
   gboolean ok = FALSE;
   switch (def->type)
     {
@@ -245,7 +247,7 @@ set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char
         if (g_ascii_strcasecmp (def->choices[i], value) == 0)
           {
             /* every choice field is an enum of int size */
-            *(int *) (base + def->offset) = (int) i;
+            *(int *)(base + def->offset) = (int)i;
             ok = TRUE;
           }
       break;
@@ -259,21 +261,21 @@ set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char
           {
             guint64 n = 0;
             ok = g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT, &n, NULL);
-            v = (gsize) n;
+            v = (gsize)n;
           }
         ok = ok && v >= def->min && v <= def->max;
         if (ok && def->type == KEY_SIZE)
-          *(gsize *) (base + def->offset) = v;
+          *(gsize *)(base + def->offset) = v;
         else if (ok)
-          *(guint *) (base + def->offset) = (guint) v;
+          *(guint *)(base + def->offset) = (guint)v;
         break;
       }
     case KEY_BOOL:
       ok = g_ascii_strcasecmp (value, "yes") == 0 || g_ascii_strcasecmp (value, "no") == 0
            || g_ascii_strcasecmp (value, "true") == 0 || g_ascii_strcasecmp (value, "false") == 0;
       if (ok)
-        *(gboolean *) (base + def->offset) = g_ascii_strcasecmp (value, "yes") == 0
-                                             || g_ascii_strcasecmp (value, "true") == 0;
+        *(gboolean *)(base + def->offset)
+            = g_ascii_strcasecmp (value, "yes") == 0 || g_ascii_strcasecmp (value, "true") == 0;
       break;
     case KEY_PATH:
     case KEY_STRING:
@@ -281,7 +283,7 @@ set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char
                                  : (*value && strlen (value) <= 255 && g_str_is_ascii (value));
       if (ok)
         {
-          char **field = (char **) (base + def->offset);
+          char **field = (char **)(base + def->offset);
           g_free (*field);
           *field = g_strdup (value);
         }
@@ -316,7 +318,8 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
       if (!known_group (groups[g]))
         {
           g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
-                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] [milter] [quarantine] [audit] [clamav]",
+                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] "
+                       "[milter] [quarantine] [audit] [clamav]",
                        source, line_of (data, groups[g], NULL), groups[g]);
           return NULL;
         }
@@ -350,8 +353,8 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
       if (!g_file_get_contents (policy->notice_template_path, &text, &text_len, &local))
         {
           g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_VALUE,
-                       "%s:%u: [notice] template: %s", source,
-                       line_of (data, "notice", "template"), local->message);
+                       "%s:%u: [notice] template: %s", source, line_of (data, "notice", "template"),
+                       local->message);
           policy->notice_template = NULL;
           return NULL;
         }
@@ -415,7 +418,7 @@ char *
 mugai_config_to_string (const MugaiPolicy *policy)
 {
   g_autoptr (GString) out = g_string_new (NULL);
-  const guint8 *base = (const guint8 *) policy;
+  const guint8 *base = (const guint8 *)policy;
   const char *group = NULL;
 
   g_string_append_printf (out, "# effective configuration (source: %s)\n",
@@ -432,24 +435,23 @@ mugai_config_to_string (const MugaiPolicy *policy)
         {
         case KEY_CHOICE:
           g_string_append_printf (out, "%s = %s\n", def->key,
-                                  def->choices[*(const int *) (base + def->offset)]);
+                                  def->choices[*(const int *)(base + def->offset)]);
           break;
         case KEY_SIZE:
           g_string_append_printf (out, "%s = %zu\n", def->key,
-                                  *(const gsize *) (base + def->offset));
+                                  *(const gsize *)(base + def->offset));
           break;
         case KEY_COUNT:
-          g_string_append_printf (out, "%s = %u\n", def->key,
-                                  *(const guint *) (base + def->offset));
+          g_string_append_printf (out, "%s = %u\n", def->key, *(const guint *)(base + def->offset));
           break;
         case KEY_BOOL:
           g_string_append_printf (out, "%s = %s\n", def->key,
-                                  *(const gboolean *) (base + def->offset) ? "yes" : "no");
+                                  *(const gboolean *)(base + def->offset) ? "yes" : "no");
           break;
         case KEY_PATH:
         case KEY_STRING:
           {
-            const char *v = *(char *const *) (base + def->offset);
+            const char *v = *(char *const *)(base + def->offset);
             if (v)
               g_string_append_printf (out, "%s = %s\n", def->key, v);
             else
@@ -467,15 +469,14 @@ typedef struct
 {
   GPtrArray *lines;
   gboolean fatal;
-  gboolean root;   /* the checking process can chown and setuid */
-  uid_t uid;       /* the daemon's user after the drop */
+  gboolean root; /* the checking process can chown and setuid */
+  uid_t uid;     /* the daemon's user after the drop */
   gid_t gid;
-  gid_t *groups;   /* its groups (initgroups) */
+  gid_t *groups; /* its groups (initgroups) */
   int ngroups;
 } Check;
 
-static void G_GNUC_PRINTF (3, 4)
-check_say (Check *c, gboolean fatal, const char *format, ...)
+static void G_GNUC_PRINTF (3, 4) check_say (Check *c, gboolean fatal, const char *format, ...)
 {
   va_list ap;
   va_start (ap, format);
@@ -504,7 +505,7 @@ user_may (const Check *c, const struct stat *st, int need)
         in_group = c->groups[i] == st->st_gid;
       shift = in_group ? 3 : 0;
     }
-  int have = (int) (st->st_mode >> shift) & 7;
+  int have = (int)(st->st_mode >> shift) & 7;
   return (have & need) == need;
 }
 
@@ -556,20 +557,22 @@ check_dir (Check *c, const char *what, const char *dir)
                  g_strerror (errno));
       return;
     }
-  if (exists && c->uid != (uid_t) -1 && !c->root && st.st_uid != c->uid)
+  if (exists && c->uid != (uid_t)-1 && !c->root && st.st_uid != c->uid)
     {
-      check_say (c, TRUE, "%s %s: owned by uid %u and cannot be given to the [milter] user "
-                          "without root", what, dir, (unsigned) st.st_uid);
+      check_say (c, TRUE,
+                 "%s %s: owned by uid %u and cannot be given to the [milter] user "
+                 "without root",
+                 what, dir, (unsigned)st.st_uid);
       return;
     }
-  if (exists && c->uid == (uid_t) -1 && access (path, W_OK | X_OK) != 0)
+  if (exists && c->uid == (uid_t)-1 && access (path, W_OK | X_OK) != 0)
     {
       check_say (c, TRUE, "%s %s: %s", what, dir, g_strerror (errno));
       return;
     }
   /* every ancestor that exists must let the user walk through it (the
    * ones mugai-milter creates are given to the user itself) */
-  if (c->uid == (uid_t) -1)
+  if (c->uid == (uid_t)-1)
     return;
   g_autofree char *walk = g_path_get_dirname (exists ? path : existing);
   if (!exists)
@@ -583,8 +586,8 @@ check_dir (Check *c, const char *what, const char *dir)
       if (stat (walk, &a) == 0 && S_ISDIR (a.st_mode) && !user_may (c, &a, X_OK))
         {
           check_say (c, TRUE, "%s %s: the [milter] user cannot enter %s (mode %04o, owner %u:%u)",
-                     what, dir, walk, (unsigned) (a.st_mode & 07777), (unsigned) a.st_uid,
-                     (unsigned) a.st_gid);
+                     what, dir, walk, (unsigned)(a.st_mode & 07777), (unsigned)a.st_uid,
+                     (unsigned)a.st_gid);
           return;
         }
       if (g_str_equal (walk, "/"))
@@ -606,7 +609,7 @@ check_socket (Check *c, const char *spec)
       const char *path = strchr (spec, ':') + 1;
       if (!g_path_is_absolute (path))
         check_say (c, TRUE, "[milter] socket = %s: the path must be absolute", spec);
-      else if (strlen (path) >= sizeof ((struct sockaddr_un *) NULL)->sun_path)
+      else if (strlen (path) >= sizeof ((struct sockaddr_un *)NULL)->sun_path)
         check_say (c, TRUE, "[milter] socket = %s: the path is too long for a Unix socket", spec);
       else
         return g_path_get_dirname (path);
@@ -617,10 +620,10 @@ check_socket (Check *c, const char *spec)
       const char *port = strchr (spec, ':') + 1;
       const char *at = strchr (port, '@');
       guint64 n = 0;
-      g_autofree char *digits = g_strndup (port, at ? (gsize) (at - port) : strlen (port));
+      g_autofree char *digits = g_strndup (port, at ? (gsize)(at - port) : strlen (port));
       if (!g_ascii_string_to_unsigned (digits, 10, 1, 65535, &n, NULL) || (at && !at[1]))
-        check_say (c, TRUE, "[milter] socket = %s: allowed: inet:PORT@HOST with PORT from 1 to 65535",
-                   spec);
+        check_say (c, TRUE,
+                   "[milter] socket = %s: allowed: inet:PORT@HOST with PORT from 1 to 65535", spec);
       return NULL;
     }
   check_say (c, TRUE, "[milter] socket = %s: allowed: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST",
@@ -635,8 +638,8 @@ mugai_config_check (const MugaiPolicy *policy, gboolean *fatal)
   Check c = {
     .lines = g_ptr_array_new_with_free_func (g_free),
     .root = geteuid () == 0,
-    .uid = (uid_t) -1,
-    .gid = (gid_t) -1,
+    .uid = (uid_t)-1,
+    .gid = (gid_t)-1,
   };
 
   /* the user and group mugai-milter becomes */
@@ -665,7 +668,7 @@ mugai_config_check (const MugaiPolicy *policy, gboolean *fatal)
       else
         c.gid = gr->gr_gid;
     }
-  if (c.uid != (uid_t) -1)
+  if (c.uid != (uid_t)-1)
     {
       int n = 64;
       c.groups = g_new (gid_t, n);

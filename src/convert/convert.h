@@ -33,8 +33,8 @@
  * ([convert] and [sandbox]; see convert.c and sandbox.c). */
 typedef enum
 {
-  MUGAI_PDF_IMAGE,  /* pages rendered to an image-only PDF */
-  MUGAI_PDF_TEXT,   /* the text of the pages, as a .txt */
+  MUGAI_PDF_IMAGE, /* pages rendered to an image-only PDF */
+  MUGAI_PDF_TEXT,  /* the text of the pages, as a .txt */
   MUGAI_PDF_REMOVE
 } MugaiPdfMode;
 
@@ -56,28 +56,28 @@ typedef enum
 typedef struct
 {
   MugaiPdfMode pdf;
-  gboolean pdf_text;      /* with pdf = image or office = image: the page text too */
+  gboolean pdf_text; /* with pdf = image or office = image: the page text too */
   guint dpi;
   guint max_pages;
   MugaiOfficeMode office;
   MugaiImageMode image;
-  char *filters_dir;      /* where the mugai-filter-* programs are */
-  char *soffice;          /* LibreOffice's soffice, for mugai-filter-soffice */
-  guint timeout;          /* seconds of wall clock per filter run */
-  guint cpu;              /* seconds of CPU per filter run */
-  gsize memory;           /* address space of a filter */
-  gsize output_max;       /* octets a filter may write */
-  guint max_running;      /* filters at once on the host; 0: one per core */
-  guint slot_wait;        /* seconds to wait for a free slot, then defer */
+  char *filters_dir; /* where the mugai-filter-* programs are */
+  char *soffice;     /* LibreOffice's soffice, for mugai-filter-soffice */
+  guint timeout;     /* seconds of wall clock per filter run */
+  guint cpu;         /* seconds of CPU per filter run */
+  gsize memory;      /* address space of a filter */
+  gsize output_max;  /* octets a filter may write */
+  guint max_running; /* filters at once on the host; 0: one per core */
+  guint slot_wait;   /* seconds to wait for a free slot, then defer */
 } MugaiConvertSettings;
 
 typedef enum
 {
-  MUGAI_CONVERT_NONE,        /* no conversion for this type: removed */
+  MUGAI_CONVERT_NONE, /* no conversion for this type: removed */
   MUGAI_CONVERT_PDF_IMAGE,
   MUGAI_CONVERT_PDF_TEXT,
-  MUGAI_CONVERT_OFFICE_TEXT,   /* OOXML/ODF text, mugai-filter-office */
-  MUGAI_CONVERT_OFFICE_IMAGE,  /* LibreOffice to PDF, then an image-only PDF */
+  MUGAI_CONVERT_OFFICE_TEXT,        /* OOXML/ODF text, mugai-filter-office */
+  MUGAI_CONVERT_OFFICE_IMAGE,       /* LibreOffice to PDF, then an image-only PDF */
   MUGAI_CONVERT_OFFICE_LEGACY_TEXT, /* .doc/.xls/.ppt/.rtf: LibreOffice to OOXML, then its text */
   MUGAI_CONVERT_IMAGE
 } MugaiConvertMode;
@@ -94,13 +94,13 @@ typedef enum
 typedef struct
 {
   MugaiConvertStatus status;
-  GBytes *output;        /* DONE: the inert document */
-  char *mime_type;       /* DONE: its type */
-  char *filename;        /* DONE: its name */
-  gboolean is_text;      /* DONE: output is UTF-8 text (goes out as text/plain) */
-  GBytes *text;          /* PDF with pdf_text: the page text, or NULL */
+  GBytes *output;   /* DONE: the inert document */
+  char *mime_type;  /* DONE: its type */
+  char *filename;   /* DONE: its name */
+  gboolean is_text; /* DONE: output is UTF-8 text (goes out as text/plain) */
+  GBytes *text;     /* PDF with pdf_text: the page text, or NULL */
   char *text_filename;
-  char *detail;          /* policy language: what was done, or why not */
+  char *detail; /* policy language: what was done, or why not */
 } MugaiConversion;
 
 void mugai_conversion_clear (MugaiConversion *c);

@@ -99,7 +99,9 @@
 
 #include <glib/gstdio.h>
 
-G_DEFINE_QUARK (mugai - sandbox - error - quark, mugai_sandbox_error)
+/* clang-format off: the quark name is a string, not a subtraction */
+G_DEFINE_QUARK (mugai-sandbox-error-quark, mugai_sandbox_error)
+/* clang-format on */
 
 /* ---- slots ---- */
 

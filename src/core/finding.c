@@ -20,9 +20,8 @@ static const MugaiWords category_words[MUGAI_FINDING_N] = {
   = { "banned-type", { "通過できない種類のファイルです", "file type not allowed" } },
   [MUGAI_FINDING_NAME_TRICK]
   = { "name-trick", { "ファイル名が種類を偽っています", "file name disguises its type" } },
-  [MUGAI_FINDING_ENCRYPTED] = { "encrypted",
-                                { "暗号化されているため検査できません",
-                                  "encrypted: cannot be inspected" } },
+  [MUGAI_FINDING_ENCRYPTED]
+  = { "encrypted", { "暗号化されているため検査できません", "encrypted: cannot be inspected" } },
   [MUGAI_FINDING_NOT_INSPECTABLE]
   = { "not-inspectable", { "検査できない形式です", "format cannot be inspected" } },
   [MUGAI_FINDING_SIGNATURE] = { "signature",
@@ -36,16 +35,15 @@ static const MugaiWords category_words[MUGAI_FINDING_N] = {
   [MUGAI_FINDING_MALFORMED] = { "malformed", { "形式が不正です", "malformed" } },
   [MUGAI_FINDING_CHARSET]
   = { "charset", { "文字コードの表示が誤っています", "declared charset is wrong" } },
-  [MUGAI_FINDING_FORGED_HEADER]
-  = { "forged-header", { "外部から付けられた X-Mugai ヘッダーを削除しました",
-                         "X-Mugai header from outside removed" } },
-  [MUGAI_FINDING_ARCHIVE]
-  = { "archive", { "圧縮ファイル（書庫）です", "archive" } },
+  [MUGAI_FINDING_FORGED_HEADER] = { "forged-header",
+                                    { "外部から付けられた X-Mugai ヘッダーを削除しました",
+                                      "X-Mugai header from outside removed" } },
+  [MUGAI_FINDING_ARCHIVE] = { "archive", { "圧縮ファイル（書庫）です", "archive" } },
   [MUGAI_FINDING_CONVERTIBLE]
   = { "converted", { "無害な形式に変換しました", "converted to an inert form" } },
   [MUGAI_FINDING_TYPE_MISMATCH]
-  = { "type-mismatch", { "ファイルの種類の表示と中身が異なります",
-                         "declared type differs from the content" } },
+  = { "type-mismatch",
+      { "ファイルの種類の表示と中身が異なります", "declared type differs from the content" } },
 };
 
 static const MugaiWords action_words[MUGAI_ACTION_N] = {

@@ -39,13 +39,13 @@ typedef enum
 
 typedef enum
 {
-  MUGAI_ACTION_KEEP,        /* text kept (decoded to UTF-8) */
-  MUGAI_ACTION_TO_TEXT,     /* HTML or enriched text rendered as text */
-  MUGAI_ACTION_CONVERT,     /* converted to an inert form (filters) */
-  MUGAI_ACTION_REMOVE,      /* removed, named in the notice */
-  MUGAI_ACTION_UNUSED,      /* alternative not shown; nothing to note */
-  MUGAI_ACTION_CONTAINER,   /* multipart or message: walked into */
-  MUGAI_ACTION_REJECT,      /* the whole message is refused */
+  MUGAI_ACTION_KEEP,      /* text kept (decoded to UTF-8) */
+  MUGAI_ACTION_TO_TEXT,   /* HTML or enriched text rendered as text */
+  MUGAI_ACTION_CONVERT,   /* converted to an inert form (filters) */
+  MUGAI_ACTION_REMOVE,    /* removed, named in the notice */
+  MUGAI_ACTION_UNUSED,    /* alternative not shown; nothing to note */
+  MUGAI_ACTION_CONTAINER, /* multipart or message: walked into */
+  MUGAI_ACTION_REJECT,    /* the whole message is refused */
   MUGAI_ACTION_N
 } MugaiAction;
 

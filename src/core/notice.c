@@ -17,7 +17,8 @@ static const char builtin_ja[]
       "\n"
       "${items}"
       "\n"
-      "元のメールは保管番号 ${quarantine_id} で保管されています。必要な場合は管理者にお問い合わせください。\n"
+      "元のメールは保管番号 ${quarantine_id} "
+      "で保管されています。必要な場合は管理者にお問い合わせください。\n"
       "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n";
 
 static const char builtin_en[]
@@ -27,7 +28,8 @@ static const char builtin_en[]
       "\n"
       "${items}"
       "\n"
-      "The original is kept under quarantine id ${quarantine_id}; ask your administrator if you need it.\n"
+      "The original is kept under quarantine id ${quarantine_id}; ask your administrator if you "
+      "need it.\n"
       "------------------------------------------------------------\n";
 
 const char *
@@ -66,7 +68,7 @@ render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
       g_string_append_printf (out, "      %s", name);
       if (e->size >= 0)
         {
-          g_autofree char *size = format_size ((gsize) e->size);
+          g_autofree char *size = format_size ((gsize)e->size);
           g_string_append_printf (out, ja ? "（%s バイト）" : " (%s bytes)", size);
         }
       if (e->encrypted)
@@ -82,8 +84,9 @@ render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
     g_string_append_printf (out, ja ? "      ほか %u 件\n" : "      and %u more\n",
                             p->entries_total - NOTICE_MAX_ENTRIES);
   else if (p->entries_total > p->entries->len)
-    g_string_append_printf (out, ja ? "      ほか %u 件（一覧の上限を超えました）\n"
-                                    : "      and %u more (listing limit reached)\n",
+    g_string_append_printf (out,
+                            ja ? "      ほか %u 件（一覧の上限を超えました）\n"
+                               : "      and %u more (listing limit reached)\n",
                             p->entries_total - p->entries->len);
 }
 
@@ -110,7 +113,7 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
 
   const char *reason = p->reason == MUGAI_REASON_NONE
                            ? ""
-                           : mugai_finding_category_text ((MugaiFindingCategory) p->reason, lang);
+                           : mugai_finding_category_text ((MugaiFindingCategory)p->reason, lang);
   g_string_append_printf (out, "    %s: %s", mugai_action_text (p->action, lang), reason);
   if (p->detail && *p->detail)
     {
@@ -143,19 +146,21 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
     {
       /* past the part limit: one line, not an entry per part */
       g_autofree char *n = format_size (omitted);
-      g_string_append_printf (item_text,
-                              policy->language == MUGAI_LANG_JA
-                                  ? "・ほか %s 個のパートを削除しました（パートの数が上限 %u を超えたため、一つずつは記載しません）\n"
-                                  : "- %s more parts removed (more than %u parts: not listed one by one)\n",
-                              n, policy->limits.parts);
+      g_string_append_printf (
+          item_text,
+          policy->language == MUGAI_LANG_JA
+              ? "・ほか %s 個のパートを削除しました（パートの数が上限 %u "
+                "を超えたため、一つずつは記載しません）\n"
+              : "- %s more parts removed (more than %u parts: not listed one by one)\n",
+          n, policy->limits.parts);
       removed += omitted;
     }
 
   g_autofree char *removed_s = g_strdup_printf ("%u", removed);
   g_autofree char *converted_s = g_strdup_printf ("%u", converted);
   const char *names[] = { "items", "removed", "converted", "quarantine_id" };
-  const char *values[] = { item_text->str, removed_s, converted_s,
-                           quarantine_id ? quarantine_id : "" };
+  const char *values[]
+      = { item_text->str, removed_s, converted_s, quarantine_id ? quarantine_id : "" };
 
   g_autoptr (GString) out = g_string_new (NULL);
   g_auto (GStrv) lines = g_strsplit (policy->notice_template, "\n", -1);
@@ -176,7 +181,7 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
               break;
             }
           g_string_append_len (line, p, open - p);
-          gsize name_len = (gsize) (close - open - 2);
+          gsize name_len = (gsize)(close - open - 2);
           gboolean known = FALSE;
           for (guint n = 0; n < G_N_ELEMENTS (names); n++)
             if (strlen (names[n]) == name_len && strncmp (open + 2, names[n], name_len) == 0)

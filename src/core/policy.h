@@ -77,13 +77,12 @@ typedef struct
   gsize archive_expand;  /* octets decompressed per attachment to list it */
 } MugaiLimits;
 
-
 /* The daemon's own settings ([milter], [quarantine], [audit]); the CLI
  * reads them too, so that one file describes one node. */
 typedef struct
 {
-  char *socket;          /* "unix:/run/mugai/milter.sock" or "inet:PORT@HOST" */
-  char *user;            /* NULL: keep the starting user */
+  char *socket; /* "unix:/run/mugai/milter.sock" or "inet:PORT@HOST" */
+  char *user;   /* NULL: keep the starting user */
   char *group;
   char *socket_group;    /* the milter socket's group (Postfix's way in); NULL: group */
   char *pid_file;        /* NULL: none */

@@ -411,7 +411,9 @@ mugai_report_to_node (const MugaiReport *report)
 
 /* ---- the report as data, checked ----------------------------------------------- */
 
+/* clang-format off: the quark name is a string, not a subtraction */
 G_DEFINE_QUARK (mugai-report-error-quark, mugai_report_error)
+/* clang-format on */
 
 typedef enum
 {

@@ -34,10 +34,10 @@ typedef enum
 /* One member of an archive attachment, as listed in the notice. */
 typedef struct
 {
-  char *name;     /* UTF-8 as decoded; nested members "inner.zip/member" */
-  gint64 size;    /* -1 unknown */
-  char *type;     /* what it is by content ("doc" kind name), or NULL */
-  char *danger;   /* why it is dangerous (policy language), or NULL */
+  char *name;   /* UTF-8 as decoded; nested members "inner.zip/member" */
+  gint64 size;  /* -1 unknown */
+  char *type;   /* what it is by content ("doc" kind name), or NULL */
+  char *danger; /* why it is dangerous (policy language), or NULL */
   gboolean encrypted;
 } MugaiEntryReport;
 
@@ -69,17 +69,17 @@ typedef struct
   GPtrArray *parts;    /* MugaiPartReport */
   char *message_id;
   char *subject;
-  char *status;        /* the X-Mugai-Status value */
+  char *status; /* the X-Mugai-Status value */
   char *output_charset;
   guint removed;
   guint converted;
-  char *virus;         /* first signature found, or NULL */
-  guint parts_omitted; /* MIME entities past [limits] parts: counted, not in parts */
+  char *virus;                 /* first signature found, or NULL */
+  guint parts_omitted;         /* MIME entities past [limits] parts: counted, not in parts */
   guint parts_omitted_removed; /* of those, the ones removed (the others were
                                 * alternatives not shown); in removed too */
-  guint parts_counted; /* refused before parsing: the upper bound of its
-                        * entities counted on the raw octets (none in parts) */
-  guint parts_limit;   /* the limit they were past (for the summary) */
+  guint parts_counted;         /* refused before parsing: the upper bound of its
+                                * entities counted on the raw octets (none in parts) */
+  guint parts_limit;           /* the limit they were past (for the summary) */
 } MugaiReport;
 
 MugaiReport *mugai_report_new (void);

@@ -53,7 +53,9 @@
 
 #include "mugai-limits.h"
 
+/* clang-format off: the quark name is a string, not a subtraction */
 G_DEFINE_QUARK (mugai-sanitize-error-quark, mugai_sanitize_error)
+/* clang-format on */
 
 /* ---- entry point ---------------------------------------------------------- */
 

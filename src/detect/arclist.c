@@ -60,17 +60,17 @@ gboolean
 mugai_archive_entry_dangerous (const MugaiArchiveEntry *e)
 {
   return e->danger != MUGAI_KIND_OTHER || e->macros
-         || (e->name_flags & ~(MugaiNameFlags) MUGAI_NAME_TOO_LONG) != 0;
+         || (e->name_flags & ~(MugaiNameFlags)MUGAI_NAME_TOO_LONG) != 0;
 }
 
 static locale_t
 utf8_locale (void)
 {
   static gsize once = 0;
-  static locale_t loc = (locale_t) 0;
+  static locale_t loc = (locale_t)0;
   if (g_once_init_enter (&once))
     {
-      loc = newlocale (LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+      loc = newlocale (LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
       g_once_init_leave (&once, 1);
     }
   return loc;
@@ -87,21 +87,21 @@ entry_name (struct archive_entry *entry, gboolean latin1_mapped)
     return g_strdup ("?");
   gsize n = strnlen (raw, NAME_MAX_OCTETS);
   g_autofree char *octets = NULL;
-  if (latin1_mapped && g_utf8_validate (raw, (gssize) n, NULL))
+  if (latin1_mapped && g_utf8_validate (raw, (gssize)n, NULL))
     {
       /* U+0000..U+00FF back to the octets the archive holds */
       GString *b = g_string_sized_new (n);
       for (const char *p = raw; p < raw + n && *p; p = g_utf8_next_char (p))
         {
           gunichar u = g_utf8_get_char (p);
-          g_string_append_c (b, (char) (u <= 0xff ? u : '?'));
+          g_string_append_c (b, (char)(u <= 0xff ? u : '?'));
         }
       n = b->len;
       octets = g_string_free (b, FALSE);
     }
   else
     octets = g_strndup (raw, n);
-  if (g_utf8_validate (octets, (gssize) n, NULL))
+  if (g_utf8_validate (octets, (gssize)n, NULL))
     return g_steal_pointer (&octets);
   g_autofree char *used = NULL;
   MugaiCharsetQuality q;
@@ -145,13 +145,13 @@ read_member (Walk *w, struct archive *a, MugaiArchiveEntry *e)
             set_error (w, a, "member could not be read");
           return NULL;
         }
-      if ((gsize) n > w->limits->max_expand - w->expanded)
+      if ((gsize)n > w->limits->max_expand - w->expanded)
         {
           w->out->incomplete = TRUE;
           return NULL;
         }
-      w->expanded += (gsize) n;
-      g_byte_array_append (buf, chunk, (guint) n);
+      w->expanded += (gsize)n;
+      g_byte_array_append (buf, chunk, (guint)n);
     }
   return g_steal_pointer (&buf);
 }
@@ -223,7 +223,7 @@ list_level (Walk *w, const guint8 *data, gsize len, MugaiDocKind kind, const cha
           /* a compressed single file: it is the attachment without ".gz" */
           const char *base = filename ? filename : "data";
           const char *dot = strrchr (base, '.');
-          name = dot && dot != base ? g_strndup (base, (gsize) (dot - base)) : g_strdup (base);
+          name = dot && dot != base ? g_strndup (base, (gsize)(dot - base)) : g_strdup (base);
         }
       else
         name = entry_name (entry, lha);
@@ -268,7 +268,7 @@ list_level (Walk *w, const guint8 *data, gsize len, MugaiDocKind kind, const cha
               w->out->encrypted = TRUE;
             }
           if (e->size < 0)
-            e->size = (gint64) content->len;
+            e->size = (gint64)content->len;
         }
       if (mugai_archive_entry_dangerous (e))
         w->out->dangerous++;
@@ -296,7 +296,7 @@ mugai_archive_list (const guint8 *data, gsize len, MugaiDocKind kind, const char
   Walk w = { .out = out, .limits = limits };
 
   locale_t loc = utf8_locale ();
-  locale_t old = loc ? uselocale (loc) : (locale_t) 0;
+  locale_t old = loc ? uselocale (loc) : (locale_t)0;
   list_level (&w, data, len, kind, NULL, filename, 0);
   if (loc)
     uselocale (old);

@@ -37,27 +37,27 @@ typedef struct
 
 typedef struct
 {
-  char *name;          /* UTF-8; nested: "inner.zip/member" */
-  gint64 size;         /* -1 when the archive does not say */
-  guint depth;         /* 0 for members of the archive itself */
+  char *name;  /* UTF-8; nested: "inner.zip/member" */
+  gint64 size; /* -1 when the archive does not say */
+  guint depth; /* 0 for members of the archive itself */
   gboolean directory;
   gboolean encrypted;
-  MugaiDocKind kind;   /* by content, when it could be read */
+  MugaiDocKind kind; /* by content, when it could be read */
   MugaiDangerKind danger;
   MugaiNameFlags name_flags;
-  gboolean macros;     /* an Office document with a VBA project */
+  gboolean macros; /* an Office document with a VBA project */
 } MugaiArchiveEntry;
 
 typedef struct
 {
   MugaiDocKind kind;
-  GPtrArray *entries;   /* MugaiArchiveEntry, at most max_entries */
-  guint total;          /* members seen, also past max_entries */
-  gboolean encrypted;   /* a member (or the header) is encrypted */
-  gboolean incomplete;  /* a limit cut the listing short */
-  gboolean too_deep;    /* nesting went past max_depth */
-  guint dangerous;      /* members with danger, name tricks or macros */
-  char *error;          /* could not be read to the end (English), or NULL */
+  GPtrArray *entries;  /* MugaiArchiveEntry, at most max_entries */
+  guint total;         /* members seen, also past max_entries */
+  gboolean encrypted;  /* a member (or the header) is encrypted */
+  gboolean incomplete; /* a limit cut the listing short */
+  gboolean too_deep;   /* nesting went past max_depth */
+  guint dangerous;     /* members with danger, name tricks or macros */
+  char *error;         /* could not be read to the end (English), or NULL */
 } MugaiArchiveListing;
 
 MugaiArchiveListing *mugai_archive_list (const guint8 *data, gsize len, MugaiDocKind kind,

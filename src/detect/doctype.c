@@ -62,7 +62,8 @@ enum
 
 static const DocInfo docs[] = {
   { MUGAI_DOC_UNKNOWN, "unknown", "不明な形式", "unknown type", "", "", G_NONE, MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_TEXT, "text", "テキスト", "text", "txt text log", "text/plain", G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_TEXT, "text", "テキスト", "text", "txt text log", "text/plain", G_NONE,
+    MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_HTML, "html", "HTML 文書", "HTML document", "htm html xhtml",
     "text/html application/xhtml+xml", G_NONE, MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_PDF, "pdf", "PDF 文書", "PDF document", "pdf", "application/pdf application/x-pdf",
@@ -90,8 +91,8 @@ static const DocInfo docs[] = {
     "application/vnd.ms-powerpoint.presentation.macroenabled.12 "
     "application/vnd.openxmlformats-officedocument.presentationml.slideshow",
     G_SLIDES, MUGAI_DOC_ZIP },
-  { MUGAI_DOC_RTF, "rtf", "RTF 文書", "RTF document", "rtf", "application/rtf text/rtf",
-    G_WORDPROC, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_RTF, "rtf", "RTF 文書", "RTF document", "rtf", "application/rtf text/rtf", G_WORDPROC,
+    MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_ODT, "odt", "OpenDocument テキスト", "OpenDocument text", "odt",
     "application/vnd.oasis.opendocument.text", G_WORDPROC, MUGAI_DOC_ZIP },
   { MUGAI_DOC_ODS, "ods", "OpenDocument スプレッドシート", "OpenDocument spreadsheet", "ods",
@@ -112,8 +113,8 @@ static const DocInfo docs[] = {
   { MUGAI_DOC_OLE, "ole", "OLE 複合ファイル", "OLE compound file", "",
     "application/x-ole-storage application/cdfv2 application/vnd.ms-office", G_NONE,
     MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_JPEG, "jpeg", "JPEG 画像", "JPEG image", "jpg jpeg jpe jfif", "image/jpeg image/pjpeg",
-    G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_JPEG, "jpeg", "JPEG 画像", "JPEG image", "jpg jpeg jpe jfif",
+    "image/jpeg image/pjpeg", G_NONE, MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_PNG, "png", "PNG 画像", "PNG image", "png", "image/png image/x-png", G_NONE,
     MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_GIF, "gif", "GIF 画像", "GIF image", "gif", "image/gif", G_NONE, MUGAI_DOC_UNKNOWN },
@@ -125,8 +126,8 @@ static const DocInfo docs[] = {
     MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_ZIP, "zip", "ZIP 書庫", "ZIP archive", "zip",
     "application/zip application/x-zip-compressed application/x-zip", G_NONE, MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_7Z, "7z", "7-Zip 書庫", "7-Zip archive", "7z", "application/x-7z-compressed",
-    G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_7Z, "7z", "7-Zip 書庫", "7-Zip archive", "7z", "application/x-7z-compressed", G_NONE,
+    MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_RAR, "rar", "RAR 書庫", "RAR archive", "rar",
     "application/x-rar application/x-rar-compressed application/vnd.rar", G_NONE,
     MUGAI_DOC_UNKNOWN },
@@ -154,7 +155,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (docs) == MUGAI_DOC_N);
 const char *
 mugai_doctype_label (MugaiDocKind kind, gboolean japanese)
 {
-  if ((guint) kind >= MUGAI_DOC_N)
+  if ((guint)kind >= MUGAI_DOC_N)
     kind = MUGAI_DOC_UNKNOWN;
   return japanese ? docs[kind].ja : docs[kind].en;
 }
@@ -162,7 +163,7 @@ mugai_doctype_label (MugaiDocKind kind, gboolean japanese)
 const char *
 mugai_doctype_name (MugaiDocKind kind)
 {
-  if ((guint) kind >= MUGAI_DOC_N)
+  if ((guint)kind >= MUGAI_DOC_N)
     kind = MUGAI_DOC_UNKNOWN;
   return docs[kind].name;
 }
@@ -175,7 +176,7 @@ in_word_list (const char *list, const char *word, gsize n)
   while (*p)
     {
       const char *e = strchr (p, ' ');
-      gsize l = e ? (gsize) (e - p) : strlen (p);
+      gsize l = e ? (gsize)(e - p) : strlen (p);
       if (l == n && memcmp (p, word, n) == 0)
         return TRUE;
       if (!e)
@@ -217,7 +218,7 @@ mugai_doctype_compatible (MugaiDocKind claimed, MugaiDocKind actual)
 {
   if (claimed == MUGAI_DOC_UNKNOWN || actual == MUGAI_DOC_UNKNOWN || claimed == actual)
     return TRUE;
-  if ((guint) claimed >= MUGAI_DOC_N || (guint) actual >= MUGAI_DOC_N)
+  if ((guint)claimed >= MUGAI_DOC_N || (guint)actual >= MUGAI_DOC_N)
     return FALSE;
   const DocInfo *c = &docs[claimed], *a = &docs[actual];
   /* a vague truth ("some zip", "some OLE file") does not contradict a
@@ -285,7 +286,7 @@ ole_name_is (const guint8 *entry, const char *name)
   for (guint i = 0; i < want; i++)
     {
       guint c = entry[2 * i] | entry[2 * i + 1] << 8;
-      if (c > 0x7f || g_ascii_tolower ((char) c) != g_ascii_tolower (name[i]))
+      if (c > 0x7f || g_ascii_tolower ((char)c) != g_ascii_tolower (name[i]))
         return FALSE;
     }
   return TRUE;
@@ -404,7 +405,10 @@ mugai_doctype_identify (const guint8 *data, gsize len, const char *magic_mime, M
     { 0, "Rar!\x1a\x07", 6, MUGAI_DOC_RAR },
     { 0, "\x1f\x8b", 2, MUGAI_DOC_GZIP },
     { 0, "BZh", 3, MUGAI_DOC_BZIP2 },
-    { 0, "\xfd" "7zXZ\0", 6, MUGAI_DOC_XZ },
+    { 0,
+      "\xfd"
+      "7zXZ\0",
+      6, MUGAI_DOC_XZ },
     { 0, "MSCF\0\0\0\0", 8, MUGAI_DOC_CAB },
     { 257, "ustar", 5, MUGAI_DOC_TAR },
     { 0, "%PDF-", 5, MUGAI_DOC_PDF },
@@ -412,7 +416,10 @@ mugai_doctype_identify (const guint8 *data, gsize len, const char *magic_mime, M
     { 0, "\x89PNG\r\n\x1a\n", 8, MUGAI_DOC_PNG },
     { 0, "GIF8", 4, MUGAI_DOC_GIF },
     { 0, "MZ", 2, MUGAI_DOC_EXECUTABLE },
-    { 0, "\x7f" "ELF", 4, MUGAI_DOC_EXECUTABLE },
+    { 0,
+      "\x7f"
+      "ELF",
+      4, MUGAI_DOC_EXECUTABLE },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (fixed); i++)
     if (fixed[i].off <= len && len - fixed[i].off >= fixed[i].n

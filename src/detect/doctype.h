@@ -42,10 +42,10 @@ typedef enum
   MUGAI_DOC_ODT,
   MUGAI_DOC_ODS,
   MUGAI_DOC_ODP,
-  MUGAI_DOC_ICHITARO,   /* 一太郎 .jtd/.jtt (OLE), and v4-6 .jaw/.jbw/.jfw */
-  MUGAI_DOC_DOCUWORKS,  /* .xdw / .xbd (by name: see doctype.c) */
+  MUGAI_DOC_ICHITARO,  /* 一太郎 .jtd/.jtt (OLE), and v4-6 .jaw/.jbw/.jfw */
+  MUGAI_DOC_DOCUWORKS, /* .xdw / .xbd (by name: see doctype.c) */
   MUGAI_DOC_OUTLOOK_MSG,
-  MUGAI_DOC_OLE,        /* some other OLE compound file */
+  MUGAI_DOC_OLE, /* some other OLE compound file */
   MUGAI_DOC_JPEG,
   MUGAI_DOC_PNG,
   MUGAI_DOC_GIF,

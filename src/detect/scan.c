@@ -41,7 +41,9 @@
 
 #include "buildtree.h"
 
+/* clang-format off: the quark name is a string, not a subtraction */
 G_DEFINE_QUARK (mugai-scan-error-quark, mugai_scan_error)
+/* clang-format on */
 
 struct _MugaiScanner
 {

@@ -45,9 +45,9 @@ typedef enum
 typedef struct
 {
   MugaiPayloadKind kind;
-  gsize start;        /* offset of the header line */
-  gsize end;          /* offset after the end line (exclusive) */
-  char *name;         /* owned: file name as raw octets from the header line, NUL-terminated; may be "" */
+  gsize start; /* offset of the header line */
+  gsize end;   /* offset after the end line (exclusive) */
+  char *name;  /* owned: file name as raw octets from the header line, NUL-terminated; may be "" */
   gsize decoded_size; /* octets of the decoded file (BinHex: of the encoded block) */
   char *sha256;       /* owned: hex SHA-256 of the decoded file (BinHex: of the encoded block) */
   gboolean complete;  /* end line found */

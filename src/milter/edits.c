@@ -16,9 +16,9 @@
 typedef struct
 {
   char *name;
-  char *raw;    /* value as written, folding kept, line ends "\n" */
-  char *folded; /* unfolded, whitespace squashed: for comparing */
-  guint index;  /* occurrence of this name */
+  char *raw;           /* value as written, folding kept, line ends "\n" */
+  char *folded;        /* unfolded, whitespace squashed: for comparing */
+  guint index;         /* occurrence of this name */
   gboolean blank_line; /* a continuation line of nothing but white space */
 } Field;
 
@@ -85,12 +85,12 @@ value_for_mta (const char *raw)
   for (;;)
     {
       const char *nl = strchr (p, '\n');
-      gsize n = nl ? (gsize) (nl - p) : strlen (p);
+      gsize n = nl ? (gsize)(nl - p) : strlen (p);
       if (first || !is_blank (p, n))
         {
           if (!first)
             g_string_append_c (out, '\n');
-          g_string_append_len (out, p, (gssize) n);
+          g_string_append_len (out, p, (gssize)n);
         }
       first = FALSE;
       if (!nl)
@@ -112,7 +112,7 @@ split_fields (const char *data, gsize len, GArray *fields)
     {
       const char *line = data + pos;
       const char *nl = memchr (line, '\n', len - pos);
-      gsize line_len = nl ? (gsize) (nl - line) : len - pos;
+      gsize line_len = nl ? (gsize)(nl - line) : len - pos;
       gsize next = pos + line_len + (nl ? 1 : 0);
       gsize content = line_len;
       if (content > 0 && line[content - 1] == '\r')
@@ -125,7 +125,7 @@ split_fields (const char *data, gsize len, GArray *fields)
       if ((line[0] == ' ' || line[0] == '\t') && cur)
         {
           g_string_append_c (value, '\n');
-          g_string_append_len (value, line, (gssize) content);
+          g_string_append_len (value, line, (gssize)content);
           if (is_blank (line, content))
             cur->blank_line = TRUE;
         }
@@ -138,7 +138,7 @@ split_fields (const char *data, gsize len, GArray *fields)
             }
           const char *colon = memchr (line, ':', content);
           Field f = { 0 };
-          f.name = g_strndup (line, colon ? (gsize) (colon - line) : content);
+          f.name = g_strndup (line, colon ? (gsize)(colon - line) : content);
           g_strchomp (f.name);
           g_autofree char *key = g_ascii_strdown (f.name, -1);
           guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, key)) + 1;
@@ -154,7 +154,7 @@ split_fields (const char *data, gsize len, GArray *fields)
               const char *v = colon + 1;
               if (v < line + content && *v == ' ')
                 v++;
-              g_string_append_len (value, v, (gssize) (line + content - v));
+              g_string_append_len (value, v, (gssize)(line + content - v));
             }
         }
       pos = next;
@@ -190,7 +190,7 @@ mugai_edits_compute (const char *original, gsize original_len, const char *sanit
   *body_offset = split_fields (sanitized, sanitized_len, b);
 
   g_autoptr (GPtrArray) backwards = g_ptr_array_new ();
-  GPtrArray *edits = g_ptr_array_new_with_free_func ((GDestroyNotify) mugai_header_edit_free);
+  GPtrArray *edits = g_ptr_array_new_with_free_func ((GDestroyNotify)mugai_header_edit_free);
   guint j = 0;
   for (guint i = 0; i < a->len; i++)
     {

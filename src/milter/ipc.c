@@ -14,7 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* clang-format off: the quark name is a string, not a subtraction */
 G_DEFINE_QUARK (mugai-ipc-error-quark, mugai_ipc_error)
+/* clang-format on */
 
 static gboolean
 wait_fd (int sock, short events, gint64 deadline, GError **error)
@@ -30,7 +32,7 @@ wait_fd (int sock, short events, gint64 deadline, GError **error)
               g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT, "timed out");
               return FALSE;
             }
-          timeout = (int) MIN (left / 1000 + 1, G_MAXINT);
+          timeout = (int)MIN (left / 1000 + 1, G_MAXINT);
         }
       struct pollfd p = { .fd = sock, .events = events };
       int r = poll (&p, 1, timeout);
@@ -54,8 +56,8 @@ mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error)
   gsize len = g_variant_get_size (normal);
   if (len > MUGAI_IPC_MAX_FRAME)
     {
-      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL, "frame of %zu octets too large",
-                   len);
+      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL,
+                   "frame of %zu octets too large", len);
       return FALSE;
     }
   /* g_variant_store() needs memory aligned for the type (8 for 't' and
@@ -63,7 +65,7 @@ mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error)
   g_autofree guint8 *data = g_malloc (len ? len : 1);
   g_variant_store (normal, data);
   g_autofree guint8 *buf = g_malloc (len + 4);
-  guint32 be = GUINT32_TO_BE ((guint32) len);
+  guint32 be = GUINT32_TO_BE ((guint32)len);
   memcpy (buf, &be, 4);
   memcpy (buf + 4, data, len);
 
@@ -101,7 +103,7 @@ mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error)
           return FALSE;
         }
       fd_sent = TRUE;
-      off += (gsize) n;
+      off += (gsize)n;
     }
   return TRUE;
 }
@@ -149,7 +151,7 @@ read_exact (int sock, guint8 *buf, gsize len, gint64 deadline, int *fd, GError *
               || c->cmsg_len < CMSG_LEN (0))
             continue;
           const guchar *data = CMSG_DATA (c);
-          gsize room = (gsize) ((const guchar *) control.buf + mh.msg_controllen - data);
+          gsize room = (gsize)((const guchar *)control.buf + mh.msg_controllen - data);
           gsize nfds = MIN ((c->cmsg_len - CMSG_LEN (0)), room) / sizeof (int);
           for (gsize i = 0; i < nfds; i++)
             {
@@ -177,10 +179,11 @@ read_exact (int sock, guint8 *buf, gsize len, gint64 deadline, int *fd, GError *
         }
       if (n == 0)
         {
-          g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_CLOSED, "peer closed the connection");
+          g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_CLOSED,
+                       "peer closed the connection");
           return FALSE;
         }
-      off += (gsize) n;
+      off += (gsize)n;
     }
   return TRUE;
 }
@@ -196,8 +199,8 @@ recv_frame (int sock, const char *type, gint64 deadline, int *fd, GError **error
   gsize len = GUINT32_FROM_BE (be);
   if (len > MUGAI_IPC_MAX_FRAME)
     {
-      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL, "frame of %zu octets too large",
-                   len);
+      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_PROTOCOL,
+                   "frame of %zu octets too large", len);
       return NULL;
     }
   g_autofree guint8 *buf = g_malloc (len ? len : 1);

@@ -51,5 +51,4 @@ gboolean mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error);
 /* Receives one frame of the given type before deadline (monotonic
  * microseconds, g_get_monotonic_time() based; 0: no deadline).  *fd_out
  * (may be NULL) receives a descriptor or -1. */
-GVariant *mugai_ipc_recv (int sock, const char *type, gint64 deadline, int *fd_out,
-                          GError **error);
+GVariant *mugai_ipc_recv (int sock, const char *type, gint64 deadline, int *fd_out, GError **error);

@@ -95,7 +95,7 @@
 #ifdef MUGAI_TEST_HOOKS
 #define TEST_HOOK_WARNING                                                                          \
   "warning: TEST BUILD: the fault hook is compiled in (-Dtest_hooks=true): any sender can hang "   \
-  "or crash a worker with the header X-Mugai-Test-Fault; never use this build for real mail "    \
+  "or crash a worker with the header X-Mugai-Test-Fault; never use this build for real mail "      \
   "(install a release build: meson setup without -Dtest_hooks)"
 #endif
 
@@ -132,10 +132,10 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
 static gboolean
 shared_dir (const char *dir)
 {
-  static const char *const shared[] = { "/",         "/run",     "/var/run", "/tmp",
-                                        "/var/tmp",  "/var",     "/var/log", "/var/lib",
-                                        "/var/spool", "/var/spool/postfix", "/etc", "/usr",
-                                        "/home",     "/root",    "/srv",     "/opt" };
+  static const char *const shared[]
+      = { "/",        "/run",       "/var/run",           "/tmp", "/var/tmp", "/var",  "/var/log",
+          "/var/lib", "/var/spool", "/var/spool/postfix", "/etc", "/usr",     "/home", "/root",
+          "/srv",     "/opt" };
   g_autofree char *canon = g_canonicalize_filename (dir, "/");
   for (gsize i = 0; i < G_N_ELEMENTS (shared); i++)
     if (g_str_equal (canon, shared[i]))
@@ -152,7 +152,7 @@ shared_dir (const char *dir)
 static gboolean
 prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GError **error)
 {
-  if ((exact || uid != (uid_t) -1 || gid != (gid_t) -1) && shared_dir (dir))
+  if ((exact || uid != (uid_t)-1 || gid != (gid_t)-1) && shared_dir (dir))
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PERM,
                    "%s is shared with other programs: give the milter socket, the audit log "
@@ -179,7 +179,7 @@ prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GE
       return FALSE;
     }
   /* dir itself, and each directory between it and first_new */
-  for (g_autofree char *walk = g_strdup (dir); uid != (uid_t) -1 || gid != (gid_t) -1;)
+  for (g_autofree char *walk = g_strdup (dir); uid != (uid_t)-1 || gid != (gid_t)-1;)
     {
       if (chown (walk, uid, gid) != 0)
         {
@@ -193,7 +193,7 @@ prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GE
       g_free (walk);
       walk = up;
     }
-  if (exact && chmod (dir, (mode_t) mode) != 0)
+  if (exact && chmod (dir, (mode_t)mode) != 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "chmod %s: %s", dir,
                    g_strerror (errno));
@@ -206,7 +206,7 @@ prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GE
 static gboolean
 socket_group (const MugaiPolicy *policy, gid_t *gid, GError **error)
 {
-  *gid = (gid_t) -1;
+  *gid = (gid_t)-1;
   if (!policy->milter.socket_group)
     return TRUE;
   struct group *gr = getgrnam (policy->milter.socket_group);
@@ -223,8 +223,8 @@ socket_group (const MugaiPolicy *policy, gid_t *gid, GError **error)
 static gboolean
 drop_privileges (const MugaiPolicy *policy, uid_t *uid, gid_t *gid, GError **error)
 {
-  *uid = (uid_t) -1;
-  *gid = (gid_t) -1;
+  *uid = (uid_t)-1;
+  *gid = (gid_t)-1;
   if (!policy->milter.user)
     return TRUE;
   struct passwd *pw = getpwnam (policy->milter.user);
@@ -256,7 +256,7 @@ drop_privileges (const MugaiPolicy *policy, uid_t *uid, gid_t *gid, GError **err
 static gboolean
 become (uid_t uid, gid_t gid, const char *user, pid_t supervisor, GError **error)
 {
-  if (uid == (uid_t) -1)
+  if (uid == (uid_t)-1)
     return TRUE;
   if (setgroups (0, NULL) != 0 || setgid (gid) != 0 || initgroups (user, gid) != 0
       || setuid (uid) != 0)
@@ -293,7 +293,7 @@ open_worker_socket (const char *path, GError **error)
   g_strlcpy (sun.sun_path, path, sizeof sun.sun_path);
   unlink (path);
   mode_t old = umask (077);
-  int r = bind (fd, (struct sockaddr *) &sun, sizeof sun);
+  int r = bind (fd, (struct sockaddr *)&sun, sizeof sun);
   umask (old);
   if (r != 0 || listen (fd, 128) != 0)
     {
@@ -311,13 +311,13 @@ typedef struct
   MugaiPolicy *policy; /* the accepted configuration: restarted children start from it */
   int worker_fd;
   char *worker_path;
-  char *reload_path;   /* spool_dir/reload.conf: the text a reload hands the children */
+  char *reload_path; /* spool_dir/reload.conf: the text a reload hands the children */
   pid_t supervisor;
   sigset_t saved_mask;
   uid_t uid;
   gid_t gid;
-  gid_t sock_gid; /* [milter] socket_group, or (gid_t) -1 */
-  int pool_answer;     /* read ends of the children's answer pipes, or -1 */
+  gid_t sock_gid;  /* [milter] socket_group, or (gid_t) -1 */
+  int pool_answer; /* read ends of the children's answer pipes, or -1 */
   int front_answer;
 } Daemon;
 
@@ -332,11 +332,11 @@ signal_child (pid_t pid, int sig, const char *role)
   if (kill (pid, sig) == 0)
     return TRUE;
   int e = errno;
-  g_warning ("cannot send SIG%s to the %s pid=%d: %s%s", sigabbrev_np (sig), role, (int) pid,
-              g_strerror (e),
-              e == EPERM ? " (the supervisor lacks CAP_KILL: see CapabilityBoundingSet= in "
-                           "mugai-milter.service)"
-                         : "");
+  g_warning ("cannot send SIG%s to the %s pid=%d: %s%s", sigabbrev_np (sig), role, (int)pid,
+             g_strerror (e),
+             e == EPERM ? " (the supervisor lacks CAP_KILL: see CapabilityBoundingSet= in "
+                          "mugai-milter.service)"
+                        : "");
   return FALSE;
 }
 
@@ -360,7 +360,7 @@ report_check (const MugaiPolicy *policy)
   gboolean fatal = FALSE;
   g_autoptr (GPtrArray) problems = mugai_config_check (policy, &fatal);
   for (guint i = 0; i < problems->len; i++)
-    fprintf (stderr, "mugai-milter: %s\n", (const char *) problems->pdata[i]);
+    fprintf (stderr, "mugai-milter: %s\n", (const char *)problems->pdata[i]);
 #ifdef TEST_HOOK_WARNING
   fprintf (stderr, "mugai-milter: %s\n", TEST_HOOK_WARNING);
 #endif
@@ -374,8 +374,8 @@ front_drop (const char *socket_path, gpointer data)
   g_autoptr (GError) error = NULL;
   /* the socket: the daemon's user, and the group Postfix is let in by
    * (socket_group, else the daemon's group); 0660 */
-  gid_t gid = d->sock_gid != (gid_t) -1 ? d->sock_gid : d->gid;
-  if (socket_path && (d->uid != (uid_t) -1 || gid != (gid_t) -1)
+  gid_t gid = d->sock_gid != (gid_t)-1 ? d->sock_gid : d->gid;
+  if (socket_path && (d->uid != (uid_t)-1 || gid != (gid_t)-1)
       && (chown (socket_path, d->uid, gid) != 0 || chmod (socket_path, 0660) != 0))
     {
       g_critical ("front: chown/chmod %s: %s", socket_path, g_strerror (errno));
@@ -469,10 +469,11 @@ static gboolean
 write_reload_file (Daemon *d, const char *text, gsize len, GError **error)
 {
   g_autofree char *tmp = g_strconcat (d->reload_path, ".tmp", NULL);
-  if (!g_file_set_contents_full (tmp, text, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+  if (!g_file_set_contents_full (tmp, text, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
                                  error))
     return FALSE;
-  if ((d->uid != (uid_t) -1 && chown (tmp, d->uid, d->gid) != 0) || rename (tmp, d->reload_path) != 0)
+  if ((d->uid != (uid_t)-1 && chown (tmp, d->uid, d->gid) != 0)
+      || rename (tmp, d->reload_path) != 0)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", d->reload_path,
                    g_strerror (errno));
@@ -499,7 +500,7 @@ reload_begin (Daemon *d, Reload *r, pid_t pool)
   gboolean fatal = FALSE;
   g_autoptr (GPtrArray) problems = mugai_config_check (fresh, &fatal);
   for (guint i = 0; i < problems->len; i++)
-    g_warning ("reload: %s", (const char *) problems->pdata[i]);
+    g_warning ("reload: %s", (const char *)problems->pdata[i]);
   if (fatal)
     {
       g_warning ("reload refused, keeping the running configuration: it fails the start-up "
@@ -514,7 +515,8 @@ reload_begin (Daemon *d, Reload *r, pid_t pool)
   g_autofree char *audit_dir = g_path_get_dirname (fresh->audit_file);
   if (!prepare_dir (fresh->milter.spool_dir, 0700, FALSE, d->uid, d->gid, &e)
       || !prepare_dir (fresh->quarantine_dir, 0700, TRUE, d->uid, d->gid, &e)
-      || !prepare_dir (audit_dir, 0700, TRUE, d->uid, d->gid, &e) || !write_reload_file (d, text, len, &e))
+      || !prepare_dir (audit_dir, 0700, TRUE, d->uid, d->gid, &e)
+      || !write_reload_file (d, text, len, &e))
     {
       g_warning ("reload refused, keeping the running configuration: %s", e->message);
       return;
@@ -668,14 +670,14 @@ main (int argc, char **argv)
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
     }
-  if (g_str_has_prefix (policy->milter.socket, "unix:") || g_str_has_prefix (policy->milter.socket, "local:"))
+  if (g_str_has_prefix (policy->milter.socket, "unix:")
+      || g_str_has_prefix (policy->milter.socket, "local:"))
     {
       g_autofree char *sock_dir = g_path_get_dirname (strchr (policy->milter.socket, ':') + 1);
       /* with socket_group the directory is the group's way to the
        * socket: traverse only (0710) */
-      if (sock_gid != (gid_t) -1
-              ? !prepare_dir (sock_dir, 0710, TRUE, uid, sock_gid, &error)
-              : !prepare_dir (sock_dir, 0750, FALSE, uid, gid, &error))
+      if (sock_gid != (gid_t)-1 ? !prepare_dir (sock_dir, 0710, TRUE, uid, sock_gid, &error)
+                                : !prepare_dir (sock_dir, 0750, FALSE, uid, gid, &error))
         {
           fprintf (stderr, "mugai-milter: %s\n", error->message);
           return 1;
@@ -689,7 +691,7 @@ main (int argc, char **argv)
     }
   if (policy->milter.pid_file)
     {
-      g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
+      g_autofree char *pid = g_strdup_printf ("%d\n", (int)getpid ());
       if (!g_file_set_contents (policy->milter.pid_file, pid, -1, &error))
         g_warning ("cannot write the pid file: %s", error->message);
       g_clear_error (&error);
@@ -707,7 +709,7 @@ main (int argc, char **argv)
   d.reload_path = g_build_filename (d.policy->milter.spool_dir, RELOAD_FILE, NULL);
   unlink (d.reload_path); /* a previous run's: no child reads it before a reload */
   d.worker_fd = open_worker_socket (d.worker_path, &error);
-  if (d.worker_fd >= 0 && uid != (uid_t) -1 && chown (d.worker_path, uid, gid) != 0)
+  if (d.worker_fd >= 0 && uid != (uid_t)-1 && chown (d.worker_path, uid, gid) != 0)
     g_warning ("chown %s: %s", d.worker_path, g_strerror (errno));
   if (d.worker_fd < 0)
     {
@@ -729,8 +731,8 @@ main (int argc, char **argv)
 #endif
   pid_t pool = start_child (&d, FALSE);
   pid_t front = start_child (&d, TRUE);
-  g_message ("started; version=%s front=%d pool=%d config=%s", MUGAI_VERSION, (int) front,
-             (int) pool, d.policy->source ? d.policy->source : "(built-in defaults)");
+  g_message ("started; version=%s front=%d pool=%d config=%s", MUGAI_VERSION, (int)front, (int)pool,
+             d.policy->source ? d.policy->source : "(built-in defaults)");
 
   gboolean stopping = FALSE;
   int exit_status = 0;
@@ -774,7 +776,7 @@ main (int argc, char **argv)
                * permission: without CAP_KILL only systemd's KillMode=mixed
                * ends the children */
               g_warning ("stopping at once: the children cannot be told to finish their mail "
-                          "(Postfix defers the mail in flight)");
+                         "(Postfix defers the mail in flight)");
               exit_status = 1;
               break;
             }
@@ -800,7 +802,7 @@ main (int argc, char **argv)
                 }
               continue;
             }
-          g_warning ("%s pid=%d died (%s %d); restarting", was_front ? "front" : "pool", (int) pid,
+          g_warning ("%s pid=%d died (%s %d); restarting", was_front ? "front" : "pool", (int)pid,
                      WIFSIGNALED (status) ? "signal" : "status",
                      WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
           restart_after = g_get_monotonic_time () + G_USEC_PER_SEC;

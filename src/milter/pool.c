@@ -65,7 +65,7 @@ typedef struct
   MugaiEngines *engines;
   GHashTable *workers; /* pid -> generation */
   guint generation;
-  char *db_state;      /* fingerprint of the ClamAV database in use */
+  char *db_state; /* fingerprint of the ClamAV database in use */
   gint64 next_db_check;
   gint64 last_spawn;
   sigset_t saved_mask;
@@ -153,10 +153,10 @@ reap (Pool *pool, gboolean stopping)
       if (WIFSIGNALED (status))
         mugai_convert_sweep_stale ();
       if (WIFSIGNALED (status) && !stopping)
-        g_warning ("pool: worker pid=%d killed by signal %d (%s)", (int) pid, WTERMSIG (status),
+        g_warning ("pool: worker pid=%d killed by signal %d (%s)", (int)pid, WTERMSIG (status),
                    WTERMSIG (status) == SIGALRM ? "message deadline" : "crash or kill");
       else if (WIFEXITED (status) && WEXITSTATUS (status) != 0)
-        g_warning ("pool: worker pid=%d exited with status %d", (int) pid, WEXITSTATUS (status));
+        g_warning ("pool: worker pid=%d exited with status %d", (int)pid, WEXITSTATUS (status));
     }
 }
 
@@ -270,7 +270,7 @@ check_database (Pool *pool)
   gint64 now = g_get_monotonic_time ();
   if (now < pool->next_db_check)
     return;
-  pool->next_db_check = now + (gint64) pool->policy->clamav_reload * G_USEC_PER_SEC;
+  pool->next_db_check = now + (gint64)pool->policy->clamav_reload * G_USEC_PER_SEC;
   g_autofree char *state = mugai_scanner_db_state (pool->policy->clamav.database);
   if (!state || g_strcmp0 (state, pool->db_state) == 0)
     return;
@@ -308,7 +308,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
     }
   log_isolation ();
   pool.db_state = mugai_scanner_db_state (policy->clamav.database);
-  pool.next_db_check = g_get_monotonic_time () + (gint64) policy->clamav_reload * G_USEC_PER_SEC;
+  pool.next_db_check = g_get_monotonic_time () + (gint64)policy->clamav_reload * G_USEC_PER_SEC;
 
   sigset_t set;
   sigemptyset (&set);
@@ -343,7 +343,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
         {
           stopping = TRUE;
           stop_deadline = g_get_monotonic_time ()
-                          + (gint64) (pool.policy->milter.message_timeout + 5) * G_USEC_PER_SEC;
+                          + (gint64)(pool.policy->milter.message_timeout + 5) * G_USEC_PER_SEC;
           signal_generation (&pool, 0, SIGUSR1, TRUE);
         }
       reap (&pool, stopping);

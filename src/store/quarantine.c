@@ -45,7 +45,9 @@
  * ignore the new members. */
 #define FORMAT_VERSION 1
 
-G_DEFINE_QUARK (mugai - store - error - quark, mugai_store_error)
+/* clang-format off: the quark name is a string, not a subtraction */
+G_DEFINE_QUARK (mugai-store-error-quark, mugai_store_error)
+/* clang-format on */
 
 /* The backends, by scheme; a location without one is a directory. */
 static const MugaiStoreBackend *const backends[] = {

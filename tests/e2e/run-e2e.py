@@ -21,7 +21,9 @@ Scenarios (each can run alone with --only):
            lost or duplicated, nothing unsanitized, 4xx mail re-sent and
            delivered, no orphaned worker left
   poison   X-Mugai-Test-Fault: hang / crash next to 8 normal messages: 451
-           4.7.0 for the poison within message_timeout, the others promptly
+           4.7.0 for the poison, the log naming why (the hang's worker ended
+           by its deadline alarm, the crash's by SIGABRT); the others
+           accepted, none timed out or deferred (times printed, not judged)
   store    the quarantine cannot be written (even as root): 451 and nothing
            delivered; once restored the client's retry and Postfix's own
            retry (through a queueing hop) are delivered
@@ -96,8 +98,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import harness as h  # noqa: E402
 import mugaitest as mt  # noqa: E402
 import threatmail  # noqa: E402
-import importlib  # noqa: E402
-run_threats = importlib.import_module("run-threats")
+import judges  # noqa: E402
 
 SRCDIR = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 TESTDATA = os.path.join(SRCDIR, "testdata")
@@ -648,13 +649,20 @@ def sc_crash(ctx):
         ctx.diag("  %s: %s" % (i.ident, " | ".join(str(r) for r in i.results)))
     ctx.ok(finished and not other, "every message got a final answer after retries",
            ["%s: %s" % (i.ident, " | ".join(str(r) for r in i.results)) for i in other])
-    ctx.ok(all(r.klass != "2xx" for i in items for r in i.results[:-1]),
-           "no message was accepted twice (the client stops at the first 2xx)")
     delivered = ctx.wait_delivered([i.ident for i in accepted], 120)
     sink = ctx.sink.by_id("crash-")
     lost = [i.ident for i in accepted if i.ident not in sink]
     dups = [k for k, v in sink.items() if len(v) > 1]
     stray = sorted(set(sink) - {i.ident for i in accepted})
+    # The client stops at the first 2xx, so what "accepted twice" can
+    # mean is an attempt the client saw fail (a 4xx, a connection cut by
+    # the kill) that Postfix queued all the same: a second copy at the sink.
+    twice = ["%s: %d copies after %s" % (i.ident, len(sink.get(i.ident, [])),
+                                          " | ".join(str(r) for r in i.results))
+             for i in retried if len(sink.get(i.ident, [])) > 1]
+    ctx.ok(delivered and not twice,
+           "no message retried after a failed attempt is at the sink twice (%d retried)" % len(retried),
+           twice)
     ctx.ok(delivered and not lost and not dups and not stray,
            "every accepted message is at the sink exactly once (%d)" % len(accepted),
            ["lost: %s" % lost] * bool(lost) + ["duplicated: %s" % dups] * bool(dups) +
@@ -697,33 +705,62 @@ def sc_poison(ctx):
     t0 = time.monotonic()
     snd = Sender(ctx.postfix.smtp_port, items, sessions=len(items)).start()
     snd.join(timeout + 120)
-    for p, name in ((hang, "hang"), (crash, "crash")):
+    # What happened to the poison, from the daemon's own words: the front
+    # names the queue id and the worker, the pool says what ended that
+    # worker (the hang: its message-deadline alarm, SIGALRM; the crash:
+    # abort()).  How long it took is a figure for bench/RESULTS.md
+    # (printed below), not an assertion.
+    # Postfix writes its milter-reject lines a moment after the reply
+    h.wait_until(lambda: all(p.sender in ctx.postfix_qids(offset) for p in (hang, crash)), 30)
+    rejects = ctx.postfix_qids(offset)
+    mlog = "\n".join(h.tail(m.log, lines=10 ** 7))
+    for p, name, reply, front_says, pool_says in (
+            (hang, "hang", "processing timed out", "passed its deadline and was killed",
+             r"killed by signal %d \(message deadline\)" % signal.SIGALRM),
+            (crash, "crash", "processing failed", "failed",
+             r"killed by signal %d \(crash or kill\)" % signal.SIGABRT)):
         r = p.final
-        good = r is not None and r.code == 451 and (r.text or "").startswith("4.7.0")
-        if name == "hang":
-            # a hang cannot be told from slow work before the deadline
-            in_time = r is not None and timeout - 1 <= r.elapsed <= timeout + 10
-            when = "after message_timeout (%d s), within 10 s more" % timeout
-        else:
-            in_time = r is not None and r.elapsed <= timeout + 10
-            when = "within message_timeout + 10 s"
-        ctx.ok(good and in_time, "X-Mugai-Test-Fault: %s gets 451 4.7.0 %s (%s)" % (name, when, r),
-               ["is the fault hook compiled into this build (-Dtest_hooks=true)?"] if r and r.code == 250 else [])
-    slow = [i for i in normal if not (i.final and i.final.code == 250 and i.final.elapsed < timeout)]
-    ctx.ok(not slow, "the 8 normal messages are accepted, each in less than message_timeout (%d s)" % timeout,
-           ["%s: %s" % (i.ident, i.final) for i in slow])
+        probs = []
+        if not (r is not None and r.code == 451 and (r.text or "").startswith("4.7.0")):
+            probs.append("expected 451 4.7.0, got %s" % r)
+            if r and r.code == 250:
+                probs.append("is the fault hook compiled into this build (-Dtest_hooks=true)?")
+        elif reply not in r.text:
+            probs.append("the reply does not say %r: %s" % (reply, r.text))
+        qids = [q for q, _ in rejects.get(p.sender, [])]
+        fm = [x for x in re.finditer(r"front: qid=(\S+) worker pid=(\d+) (.*?): ", mlog)
+              if x.group(1) in qids]
+        if not fm:
+            probs.append("no front line for queue id %s in the milter log" % (qids or "?"))
+        elif fm[-1].group(3) != front_says:
+            probs.append("the front says the worker %r, expected %r" % (fm[-1].group(3), front_says))
+        elif not re.search(r"pool: worker pid=%s %s" % (fm[-1].group(2), pool_says), mlog):
+            probs.append("no pool line: worker pid=%s %s" % (fm[-1].group(2), pool_says.replace("\\", "")))
+        ctx.ok(not probs, "X-Mugai-Test-Fault: %s gets 451 4.7.0 %r, the log says the worker %s (%s)"
+               % (name, reply, front_says, r), probs)
+        ctx.diag("poison: %s answered after %.1f s (message_timeout %d s)"
+                 % (name, r.elapsed if r else -1, timeout))
+    # The normal messages were not held behind the poison: accepted, none
+    # of them timed out in a worker, none deferred by Postfix.
+    plog = ctx.postfix.log_text(offset)
+    held = []
+    for i in normal:
+        if not (i.final and i.final.code == 250):
+            held.append("%s: %s" % (i.ident, i.final))
+            continue
+        if re.search(r"front: qid=%s worker pid=\d+ passed its deadline" % re.escape(i.final.qid), mlog):
+            held.append("%s (%s): timed out in a worker" % (i.ident, i.final.qid))
+        if re.search(r"\b%s: .*status=deferred" % re.escape(i.final.qid), plog):
+            held.append("%s (%s): deferred by Postfix" % (i.ident, i.final.qid))
+    ctx.ok(not held, "the 8 normal messages are accepted and none waits behind the poison", held)
     ok = ctx.wait_delivered([i.ident for i in normal if i.final and i.final.code == 250], 30)
     sink = ctx.sink.by_id("poison-")
-    late = []
-    for i in normal:
-        for sm in sink.get(i.ident, []):
-            if i.final and sm.time - i.final.t_end > 10:
-                late.append("%s arrived %.1f s after its 250" % (i.ident, sm.time - i.final.t_end))
     bad = []
     for i in normal:
         if i.final and i.final.code == 250:
             bad += ["%s: %s" % (i.ident, p) for p in judge_delivered(ctx, i, sink.get(i.ident, []))]
-    ctx.ok(ok and not bad and not late, "the normal messages are delivered once, sanitized, promptly", bad + late)
+        ctx.diag("poison: %s accepted after %.1f s" % (i.ident, i.final.elapsed if i.final else -1))
+    ctx.ok(ok and not bad, "the normal messages are delivered once, sanitized", bad)
     ctx.ok("poison-hang" not in sink and "poison-crash" not in sink, "the poison is not delivered")
     rejects = ctx.postfix_qids(offset)
     _lines, aidx, _bad = audit_index(m)
@@ -1309,7 +1346,7 @@ def threats_with(ctx, name, extra, cases):
         it = Item(ident, h.with_id(case.message, ident))
         it.case = case
         items.append(it)
-    before = run_threats.stale_pipes()
+    before = judges.stale_pipes()
     Sender(pf.smtp_port, items, sessions=4).start().join(300)
     ctx.wait_delivered([i.ident for i in items if i.final and i.final.code == 250], 60)
     sink = ctx.sink.by_id("threat-")
@@ -1329,7 +1366,7 @@ def threats_with(ctx, name, extra, cases):
             if msgs:
                 chk = mt.check_message(msgs[0].data, it.data)
                 if chk.msg is not None:
-                    probs += run_threats.delivered_problems(chk.msg, case)
+                    probs += judges.delivered_problems(chk.msg, case)
                 body = chk.main_body or ""
                 for s in case.notice:
                     if s not in body:
@@ -1338,10 +1375,10 @@ def threats_with(ctx, name, extra, cases):
         ctx.ok(not probs, "%s%s: %s" % (case.key, " (%s)" % extra.strip().replace("\n", " ") if extra else "", r),
                probs)
     if any(c.no_stale_pipes for c in cases):
-        left = run_threats.stale_pipes() - before
+        left = judges.stale_pipes() - before
         if left:
             time.sleep(1)
-            left &= run_threats.stale_pipes()
+            left &= judges.stale_pipes()
         ctx.ok(not left, "no LibreOffice pipe is left in /tmp after LibreOffice was killed", sorted(left))
     leftover_check(ctx, m)
 
