@@ -17,6 +17,8 @@
 
 #include <glib.h>
 
+#include "words.h" /* MugaiLang, and the texts of the tables */
+
 typedef enum
 {
   MUGAI_FINDING_VIRUS,           /* malware signature (detection issue) */
@@ -49,13 +51,6 @@ typedef enum
   MUGAI_ACTION_N
 } MugaiAction;
 
-typedef enum
-{
-  MUGAI_LANG_JA,
-  MUGAI_LANG_EN,
-  MUGAI_LANG_N
-} MugaiLang;
-
 typedef struct
 {
   MugaiFindingCategory category;
@@ -70,7 +65,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiFinding, mugai_finding_free)
 
 /* Stable machine name ("banned-type") used in the report and logs. */
 const char *mugai_finding_category_name (MugaiFindingCategory category);
-/* Human reason in the notice's language. */
+/* Human reason in the notice's language (the catalogue's, words.c). */
 const char *mugai_finding_category_text (MugaiFindingCategory category, MugaiLang lang);
 
 const char *mugai_action_name (MugaiAction action);

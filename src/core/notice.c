@@ -57,8 +57,7 @@ format_size (gsize size)
 static void
 render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
 {
-  g_string_append_printf (out, ja ? "    内容（%u 件）:\n" : "    Contents (%u files):\n",
-                          p->entries_total);
+  g_string_append_printf (out, MUGAI_W (ja, "    Contents (%u files):\n"), p->entries_total);
   for (guint i = 0; i < p->entries->len && i < NOTICE_MAX_ENTRIES; i++)
     {
       const MugaiEntryReport *e = p->entries->pdata[i];
@@ -67,23 +66,22 @@ render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
       if (e->size >= 0)
         {
           g_autofree char *size = format_size ((gsize) e->size);
-          g_string_append_printf (out, ja ? "（%s バイト）" : " (%s bytes)", size);
+          g_string_append_printf (out, MUGAI_W (ja, " (%s bytes)"), size);
         }
       if (e->encrypted)
-        g_string_append (out, ja ? " [パスワード付き]" : " [password-protected]");
+        g_string_append (out, MUGAI_W (ja, " [password-protected]"));
       if (e->danger)
         {
           g_autofree char *d = mugai_text_safe_display (e->danger, 120);
-          g_string_append_printf (out, ja ? " ← 危険: %s" : " <- dangerous: %s", d);
+          g_string_append_printf (out, MUGAI_W (ja, " <- dangerous: %s"), d);
         }
       g_string_append_c (out, '\n');
     }
   if (p->entries_total > NOTICE_MAX_ENTRIES && p->entries->len >= NOTICE_MAX_ENTRIES)
-    g_string_append_printf (out, ja ? "      ほか %u 件\n" : "      and %u more\n",
+    g_string_append_printf (out, MUGAI_W (ja, "      and %u more\n"),
                             p->entries_total - NOTICE_MAX_ENTRIES);
   else if (p->entries_total > p->entries->len)
-    g_string_append_printf (out, ja ? "      ほか %u 件（一覧の上限を超えました）\n"
-                                    : "      and %u more (listing limit reached)\n",
+    g_string_append_printf (out, MUGAI_W (ja, "      and %u more (listing limit reached)\n"),
                             p->entries_total - p->entries->len);
 }
 
@@ -95,18 +93,15 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
   if (p->filename && *p->filename)
     name = mugai_text_safe_display (p->filename, 120);
   else if (g_strcmp0 (p->kind, "body") == 0)
-    name = g_strdup (ja ? "(本文)" : "(message body)");
+    name = g_strdup (MUGAI_W (ja, "(message body)"));
   else
-    name = g_strdup (ja ? "(名前なし)" : "(no name)");
+    name = g_strdup (MUGAI_W (ja, "(no name)"));
   g_autofree char *size = format_size (p->size);
   /* what the content really is, when mugai knows; else what was declared */
   g_autofree char *type = mugai_text_safe_display (
       p->type_label ? p->type_label : (p->declared_type ? p->declared_type : ""), 80);
 
-  if (ja)
-    g_string_append_printf (out, "・%s（%s、%s バイト）\n", name, type, size);
-  else
-    g_string_append_printf (out, "- %s (%s, %s bytes)\n", name, type, size);
+  g_string_append_printf (out, MUGAI_W (ja, "- %s (%s, %s bytes)\n"), name, type, size);
 
   const char *reason = p->reason == MUGAI_REASON_NONE
                            ? ""
@@ -115,7 +110,7 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
   if (p->detail && *p->detail)
     {
       g_autofree char *detail = mugai_text_safe_display (p->detail, 200);
-      g_string_append_printf (out, ja ? "（%s）" : " (%s)", detail);
+      g_string_append_printf (out, MUGAI_W (ja, " (%s)"), detail);
     }
   g_string_append_c (out, '\n');
   if (p->sha256 && p->action == MUGAI_ACTION_REMOVE)
@@ -143,11 +138,11 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
     {
       /* past the part limit: one line, not an entry per part */
       g_autofree char *n = format_size (omitted);
-      g_string_append_printf (item_text,
-                              policy->language == MUGAI_LANG_JA
-                                  ? "・ほか %s 個のパートを削除しました（パートの数が上限 %u を超えたため、一つずつは記載しません）\n"
-                                  : "- %s more parts removed (more than %u parts: not listed one by one)\n",
-                              n, policy->limits.parts);
+      g_string_append_printf (
+          item_text,
+          MUGAI_W (policy->language == MUGAI_LANG_JA,
+                   "- %s more parts removed (more than %u parts: not listed one by one)\n"),
+          n, policy->limits.parts);
       removed += omitted;
     }
 
@@ -204,7 +199,7 @@ char *
 mugai_notice_placeholder (MugaiLang lang, const char *kind, const char *name)
 {
   g_autofree char *safe = mugai_text_safe_display (name && *name ? name : "?", 120);
-  if (lang == MUGAI_LANG_JA)
-    return g_strdup_printf ("[本文中の %s 形式のファイル「%s」を削除しました]\n", kind, safe);
-  return g_strdup_printf ("[file \"%s\" embedded as %s was removed from the text]\n", safe, kind);
+  return g_strdup_printf (
+      MUGAI_W (lang == MUGAI_LANG_JA, "[file \"%s\" embedded as %s was removed from the text]\n"),
+      safe, kind);
 }
