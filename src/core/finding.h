@@ -6,7 +6,8 @@
  *	findings: a category, the part's path in the MIME tree and a detail
  *	text.  Only policy.c turns findings into actions, and the log, the
  *	report, the notice and (later) the SMTP reply all use the category
- *	names and texts defined here, so they speak the same words.
+ *	names defined here and their texts, whose Japanese comes from the
+ *	one catalogue of words (words.h), so they speak the same words.
  *
  *	Actions are what happened to a part.
  *
