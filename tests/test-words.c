@@ -302,6 +302,113 @@ test_sources (void)
   g_assert_cmpuint (g_hash_table_size (used), ==, n);
 }
 
+/* Whether a string literal's text holds kana, kanji or Japanese
+ * punctuation (U+3000..U+30FF, U+4E00..U+9FFF, U+FF00..U+FFEF). */
+static gboolean
+is_japanese (const char *text, gsize len)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, (gssize)len);
+  for (const char *p = valid; *p; p = g_utf8_next_char (p))
+    {
+      gunichar u = g_utf8_get_char (p);
+      if ((u >= 0x3000 && u <= 0x30ff) || (u >= 0x4e00 && u <= 0x9fff)
+          || (u >= 0xff00 && u <= 0xffef))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The Japanese string literals of a C file, comments left out, added to
+ * found as "file: literal" lines. */
+static void
+japanese_literals (const char *text, const char *name, GString *found)
+{
+  for (const char *p = text; *p;)
+    {
+      if (p[0] == '/' && p[1] == '*')
+        {
+          const char *end = strstr (p + 2, "*/");
+          p = end ? end + 2 : p + strlen (p);
+        }
+      else if (p[0] == '/' && p[1] == '/')
+        p += strcspn (p, "\n");
+      else if (*p == '\'')
+        {
+          for (p++; *p && *p != '\''; p++)
+            if (*p == '\\' && p[1])
+              p++;
+          if (*p)
+            p++;
+        }
+      else if (*p == '"')
+        {
+          const char *start = ++p;
+          for (; *p && *p != '"'; p++)
+            if (*p == '\\' && p[1])
+              p++;
+          if (is_japanese (start, (gsize)(p - start)))
+            g_string_append_printf (found, "%s: \"%.*s\"\n", name, (int)(p - start), start);
+          if (*p)
+            p++;
+        }
+      else
+        p++;
+    }
+}
+
+static void
+collect_japanese (const char *dir, GString *found)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
+  g_assert_no_error (error);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        collect_japanese (path, found);
+      else if (g_str_has_suffix (name, ".c") || g_str_has_suffix (name, ".h"))
+        {
+          g_autofree char *text = NULL;
+          g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+          japanese_literals (text, name, found);
+        }
+    }
+}
+
+/* Japanese for a reader is written in words.c only: a new
+ * `ja ? "日本語" : "English"` elsewhere fails here. */
+static void
+test_japanese_only_in_catalogue (void)
+{
+  const char *srcdir = g_getenv ("MUGAI_SRCDIR");
+  g_assert_nonnull (srcdir);
+  g_autofree char *src = g_build_filename (srcdir, "src", NULL);
+  g_autoptr (GString) found = g_string_new (NULL);
+  collect_japanese (src, found);
+  g_assert_cmpuint (found->len, >, 0); /* words.c itself: the scan works */
+  g_auto (GStrv) lines = g_strsplit (found->str, "\n", -1);
+  g_autoptr (GString) stray = g_string_new (NULL);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *l = lines[i];
+      if (!*l
+          || g_str_has_prefix (l, "words.c: ")
+          /* the frequent hanzi of the charset guesser: data, not words */
+          || g_str_has_prefix (l, "charset.c: ")
+          /* the built-in notice template, also data/notice.ja.txt */
+          || g_str_has_prefix (l, "notice.c: ")
+          /* the Japanese list separator of the name checks, built in
+           * both languages at once (the key "; " is the sentence break) */
+          || strcmp (l, "filetype.c: \"、\"") == 0)
+        continue;
+      g_string_append_printf (stray, "%s\n", l);
+    }
+  if (stray->len)
+    g_error ("Japanese outside the catalogue (src/util/words.c):\n%s", stray->str);
+}
+
 /* What a reader sees: the notice of a message past the limits. */
 static char *
 notice_of (const char *input, const char *conf)
@@ -394,6 +501,7 @@ main (int argc, char **argv)
   g_test_add_func ("/words/table-formats", test_table_formats);
   g_test_add_func ("/words/lookup", test_lookup);
   g_test_add_func ("/words/sources", test_sources);
+  g_test_add_func ("/words/japanese-only-in-catalogue", test_japanese_only_in_catalogue);
   g_test_add_func ("/words/notice-limits-ja", test_notice_limits_ja);
   g_test_add_func ("/words/notice-limits-en", test_notice_limits_en);
   return g_test_run ();
