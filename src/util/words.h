@@ -47,7 +47,7 @@
  *	Every text returned is static.
  *
  * LIMITS
- *	The lookup is a linear scan with strcmp of about 120 entries, made a
+ *	The lookup is a linear scan with strcmp of about 150 entries, made a
  *	few times per part: well under a microsecond each, and no state to
  *	build or guard.  A sorted table or a hash would pay once the
  *	catalogue holds thousands of entries.
