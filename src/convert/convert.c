@@ -36,6 +36,7 @@
  *	not set (its shadow memory needs terabytes of address space).
  */
 #include "convert.h"
+#include "words.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -116,12 +117,10 @@ mugai_convert_check (const MugaiConvertSettings *s, gboolean *fatal)
       g_autofree char *path = g_build_filename (s->filters_dir, programs[i].program, NULL);
       if (programs[i].needed && access (path, X_OK) != 0)
         {
-          g_ptr_array_add (
-              problems,
-              g_strdup_printf (
-                  "error: [sandbox] filters: %s is missing (%s): "
-                  "mugai-milter does not start without it (such parts could only be deferred)",
-                  path, programs[i].for_what));
+          g_ptr_array_add (problems,
+                           g_strdup_printf ("error: [sandbox] filters: %s is missing (%s): "
+                                            "mugai-milter does not start without it (such parts could only be deferred)",
+                                            path, programs[i].for_what));
           *fatal = TRUE;
         }
     }
@@ -242,7 +241,7 @@ run_filter (const MugaiConvertSettings *s, const Job *job, const char *program,
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, path);
   for (gsize i = 0; args && args[i]; i++)
-    g_ptr_array_add (argv, (gpointer)args[i]);
+    g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   MugaiSandboxLimits limits = {
     .timeout_ms = timeout_ms,
@@ -254,8 +253,8 @@ run_filter (const MugaiConvertSettings *s, const Job *job, const char *program,
     .open_files = 64,
     .output_max = s->output_max,
   };
-  return mugai_sandbox_run (job->slots, wait_ms, (const char *const *)argv->pdata, input, &limits,
-                            result, error);
+  return mugai_sandbox_run (job->slots, wait_ms, (const char *const *) argv->pdata, input,
+                            &limits, result, error);
 }
 
 /* Turns an outcome other than OK into out->status and out->detail.
@@ -282,13 +281,11 @@ judge (const MugaiSandboxResult *r, gboolean ja, MugaiConversion *out)
     {
       const char *colon = strstr (diag, ": ");
       const char *reason = colon ? colon + 2 : diag;
-      out->detail = g_strdup_printf (ja ? "変換できませんでした: %s（%.160s）"
-                                        : "could not be converted: %s (%.160s)",
-                                     why, reason);
+      out->detail = g_strdup_printf (MUGAI_W (ja, "could not be converted: %s (%.160s)"), why,
+                                     reason);
     }
   else
-    out->detail
-        = g_strdup_printf (ja ? "変換できませんでした: %s" : "could not be converted: %s", why);
+    out->detail = g_strdup_printf (MUGAI_W (ja, "could not be converted: %s"), why);
   return FALSE;
 }
 
@@ -393,23 +390,17 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
   long n = info_value (r.diagnostics, "pages"), done = info_value (r.diagnostics, "rendered");
   g_autoptr (GString) d = g_string_new (made_by);
   if (text)
-    g_string_append (d, made_by ? (ja ? "、その文字をテキストに変換" : ", its text extracted")
-                                : (ja ? "PDF の文字をテキストに変換" : "PDF text extracted"));
+    g_string_append (d, made_by ? MUGAI_W (ja, ", its text extracted")
+                                : MUGAI_W (ja, "PDF text extracted"));
   else
-    g_string_append (
-        d, made_by
-               ? (ja ? "、画像のみの PDF に変換（文字・リンク・スクリプト・マクロ等は含まれません）"
-                     : ", then an image-only PDF (no text, links, scripts or macros)")
-               : (ja ? "画像のみの PDF に変換（文字・リンク・スクリプト等は含まれません）"
-                     : "converted to an image-only PDF (no text, links or scripts)"));
+    g_string_append (d, made_by
+                            ? MUGAI_W (ja, ", then an image-only PDF (no text, links, scripts or macros)")
+                            : MUGAI_W (ja, "converted to an image-only PDF (no text, links or scripts)"));
   if (n >= 0 && done >= 0 && done < n)
-    g_string_append_printf (
-        d,
-        ja ? "。全 %ld ページのうち 1〜%ld ページのみ（%ld〜%ld ページは含まれていません）"
-           : "; pages 1-%ld of %ld only (pages %ld-%ld left out)",
-        ja ? n : done, ja ? done : n, done + 1, n);
+    g_string_append_printf (d, MUGAI_W (ja, "; pages 1-%ld of %ld only (pages %ld-%ld left out)"),
+                            done, n, done + 1, n);
   else if (n >= 0)
-    g_string_append_printf (d, ja ? "、%ld ページ" : ", %ld pages", n);
+    g_string_append_printf (d, MUGAI_W (ja, ", %ld pages"), n);
   out->output = g_steal_pointer (&r.output);
   out->is_text = text;
   out->mime_type = g_strdup (text ? "text/plain" : "application/pdf");
@@ -430,9 +421,7 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
           out->text_filename = with_suffix (text_base, "document.pdf", ".txt");
         }
       else
-        g_string_append_printf (d,
-                                ja ? "。文字のテキストは作れませんでした: %s"
-                                   : "; the page text could not be extracted: %s",
+        g_string_append_printf (d, MUGAI_W (ja, "; the page text could not be extracted: %s"),
                                 mugai_sandbox_result_text (&t, ja));
     }
   out->detail = g_string_free (g_steal_pointer (&d), FALSE);
@@ -443,8 +432,8 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
  * NAME.txt.  made_by: NULL, or what made the OOXML, for the detail. */
 static gboolean
 convert_office_text (const MugaiConvertSettings *s, const Job *job, gboolean ja,
-                     const char *filename, const char *made_by, GBytes *input, MugaiConversion *out,
-                     GError **error)
+                     const char *filename, const char *made_by, GBytes *input,
+                     MugaiConversion *out, GError **error)
 {
   g_auto (MugaiSandboxResult) r = { 0 };
   const char *args[] = { "--lang", ja ? "ja" : "en", NULL };
@@ -452,11 +441,8 @@ convert_office_text (const MugaiConvertSettings *s, const Job *job, gboolean ja,
     return FALSE;
   if (!judge (&r, ja, out))
     return TRUE;
-  const char *what
-      = ja ? "文書の文字をテキストに変換（書式・埋め込みファイル・マクロ等は含まれません）"
-           : "document text extracted (no formatting, embedded files or macros)";
-  out->detail
-      = made_by ? g_strconcat (made_by, ja ? "、" : ", then ", what, NULL) : g_strdup (what);
+  const char *what = MUGAI_W (ja, "document text extracted (no formatting, embedded files or macros)");
+  out->detail = made_by ? g_strconcat (made_by, MUGAI_W (ja, ", then "), what, NULL) : g_strdup (what);
   out->output = g_steal_pointer (&r.output);
   out->is_text = TRUE;
   out->mime_type = g_strdup ("text/plain");
@@ -469,16 +455,16 @@ convert_office_text (const MugaiConvertSettings *s, const Job *job, gboolean ja,
  * (image); or, for text, saved as OOXML, then convert_office_text(), so
  * that a sheet's rows stay rows. */
 static gboolean
-convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolean text,
-                 MugaiDocKind kind, const char *filename, GBytes *input, MugaiConversion *out,
-                 GError **error)
+convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja,
+                 gboolean text, MugaiDocKind kind, const char *filename, GBytes *input,
+                 MugaiConversion *out, GError **error)
 {
   const char *ext = soffice_ext (kind);
   g_return_val_if_fail (ext != NULL, FALSE);
-  const char *to = !text                          ? "pdf"
-                   : kind == MUGAI_DOC_EXCEL      ? "xlsx"
+  const char *to = !text                        ? "pdf"
+                   : kind == MUGAI_DOC_EXCEL    ? "xlsx"
                    : kind == MUGAI_DOC_POWERPOINT ? "pptx"
-                                                  : "docx";
+                                                : "docx";
   g_auto (MugaiSandboxResult) r = { 0 };
   const char *args[] = { "--ext", ext, "--to", to, "--soffice", s->soffice, NULL };
   if (!run_filter (s, job, "mugai-filter-soffice", args, input, &r, error))
@@ -493,10 +479,10 @@ convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja, gbo
   const char *base = filename && *filename ? filename : fallback;
   if (text)
     return convert_office_text (s, job, ja, base,
-                                ja ? "LibreOffice で読み込み" : "read by LibreOffice", produced,
-                                out, error);
+                                MUGAI_W (ja, "read by LibreOffice"), produced, out,
+                                error);
   g_autofree char *pdf_name = g_strconcat (base, ".pdf", NULL);
-  const char *made_by = ja ? "LibreOffice で PDF にレイアウトし" : "laid out as PDF by LibreOffice";
+  const char *made_by = MUGAI_W (ja, "laid out as PDF by LibreOffice");
   /* 見積書.doc: 見積書.doc.pdf, and with pdf_text 見積書.doc.txt */
   return convert_pdf (s, job, ja, FALSE, pdf_name, base, made_by, produced, out, error);
 }
@@ -537,9 +523,7 @@ mugai_convert_run (const MugaiConvertSettings *s, MugaiSandboxSlots *slots, gboo
         gboolean jpeg = g_strcmp0 (type, "image/jpeg") == 0;
         out->mime_type = g_strdup (jpeg ? "image/jpeg" : "image/png");
         out->filename = mugai_convert_output_name (filename, out->mime_type);
-        out->detail
-            = g_strdup (ja ? "画像を再作成（撮影情報などのメタデータや隠しデータは含まれません）"
-                           : "image re-encoded (no metadata or hidden data)");
+        out->detail = g_strdup (MUGAI_W (ja, "image re-encoded (no metadata or hidden data)"));
         out->output = g_steal_pointer (&r.output);
         out->status = MUGAI_CONVERT_DONE;
         return TRUE;

@@ -82,6 +82,7 @@
 #include "sandbox.h"
 
 #include "filters/lockdown.h"
+#include "words.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -210,23 +211,21 @@ mugai_sandbox_outcome_text (MugaiSandboxOutcome o, gboolean japanese)
   switch (o)
     {
     case MUGAI_SANDBOX_OK:
-      return japanese ? "変換しました" : "converted";
+      return MUGAI_W (japanese, "converted");
     case MUGAI_SANDBOX_EXIT:
-      return japanese ? "変換できない形式または壊れたファイルです"
-                      : "the file could not be converted (unreadable or damaged)";
+      return MUGAI_W (japanese, "the file could not be converted (unreadable or damaged)");
     case MUGAI_SANDBOX_SIGNAL:
-      return japanese ? "変換処理が異常終了しました" : "the converter crashed on this file";
+      return MUGAI_W (japanese, "the converter crashed on this file");
     case MUGAI_SANDBOX_SECCOMP:
-      return japanese ? "変換処理が禁止された操作を試みました"
-                      : "the converter attempted a forbidden operation on this file";
+      return MUGAI_W (japanese, "the converter attempted a forbidden operation on this file");
     case MUGAI_SANDBOX_TIMEOUT:
-      return japanese ? "変換が制限時間内に終わりませんでした" : "the conversion took too long";
+      return MUGAI_W (japanese, "the conversion took too long");
     case MUGAI_SANDBOX_OUTPUT_LIMIT:
-      return japanese ? "変換結果が大きすぎます" : "the converted form was too large";
+      return MUGAI_W (japanese, "the converted form was too large");
     case MUGAI_SANDBOX_NO_SLOT:
-      return japanese ? "変換処理が混み合っています" : "all converters were busy";
+      return MUGAI_W (japanese, "all converters were busy");
     }
-  return japanese ? "変換できませんでした" : "the file could not be converted";
+  return MUGAI_W (japanese, "the file could not be converted");
 }
 
 const char *
@@ -234,11 +233,9 @@ mugai_sandbox_result_text (const MugaiSandboxResult *r, gboolean japanese)
 {
   g_return_val_if_fail (r != NULL, NULL);
   if (r->outcome == MUGAI_SANDBOX_EXIT && r->exit_code == MUGAI_FILTER_ENCRYPTED)
-    return japanese ? "パスワードで保護されているため変換できません"
-                    : "the file is password-protected and cannot be converted";
+    return MUGAI_W (japanese, "the file is password-protected and cannot be converted");
   if (r->outcome == MUGAI_SANDBOX_EXIT && r->exit_code == MUGAI_FILTER_LIMIT)
-    return japanese ? "ページ数・画素数などが上限を超えています"
-                    : "the file is over a conversion limit (pages, pixels, size)";
+    return MUGAI_W (japanese, "the file is over a conversion limit (pages, pixels, size)");
   return mugai_sandbox_outcome_text (r->outcome, japanese);
 }
 

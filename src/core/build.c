@@ -223,8 +223,7 @@ void
 mugai_core_append_inline_message (Ctx *ctx, Build *build, GMimeMessage *inner, Build *inner_build)
 {
   gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
-  g_autoptr (GString) text = g_string_new (ja ? "---------- 添付されたメール ----------\n"
-                                              : "---------- Attached message ----------\n");
+  g_autoptr (GString) text = g_string_new (MUGAI_W (ja, "---------- Attached message ----------\n"));
   static const char *const fields[] = { "From", "Date", "To", "Cc", "Subject" };
   GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (inner));
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)

@@ -84,9 +84,8 @@ mugai_core_scan_apply (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiScanRe
       if (!rec)
         return FALSE; /* found again, and decided, per part */
       {
-        g_autofree char *d = g_strdup_printf (ja ? "パスワード付きファイルのため検査できません（%s）"
-                                                 : "password-protected: cannot be scanned (%s)",
-                                              sig);
+        g_autofree char *d
+            = g_strdup_printf (MUGAI_W (ja, "password-protected: cannot be scanned (%s)"), sig);
         mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED, d);
       }
       return TRUE;
@@ -99,9 +98,7 @@ mugai_core_scan_apply (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiScanRe
     case MUGAI_SCAN_INCOMPLETE:
       {
         /* never a pass: a part ClamAV could not scan to the end goes */
-        g_autofree char *d = g_strdup_printf (ja ? "ウイルス検査を最後まで行えませんでした（%s）"
-                                                 : "not fully scanned (%s)",
-                                              sig);
+        g_autofree char *d = g_strdup_printf (MUGAI_W (ja, "not fully scanned (%s)"), sig);
         if (rec)
           mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
         else
@@ -144,17 +141,17 @@ mugai_core_describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *b
   if (!mugai_doctype_compatible (by_ext, kind) && ext)
     {
       g_autofree char *shown = mugai_text_safe_display (ext, 16);
-      g_string_append_printf (m, ja ? "拡張子 %s" : "extension %s", shown);
+      g_string_append_printf (m, MUGAI_W (ja, "extension %s"), shown);
     }
   if (!mugai_doctype_compatible (by_mime, kind))
     {
       g_autofree char *shown = mugai_text_safe_display (rec->declared_type, 80);
-      g_string_append_printf (m, ja ? "%s%s" : "%sdeclared %s", m->len ? (ja ? "・" : " and ") : "",
+      g_string_append_printf (m, MUGAI_W (ja, "%sdeclared %s"), m->len ? MUGAI_W (ja, " and ") : "",
                               shown);
     }
   if (m->len)
     {
-      g_string_append_printf (m, ja ? " の表示と中身（%s）が異なります" : " but the content is %s",
+      g_string_append_printf (m, MUGAI_W (ja, " but the content is %s"),
                               mugai_doctype_label (kind, ja));
       mugai_report_add_finding (ctx->report, mugai_finding_new (MUGAI_FINDING_TYPE_MISMATCH,
                                                                 rec->path, "%s", m->str));
@@ -186,9 +183,9 @@ mugai_core_describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *b
           if (e->danger != MUGAI_KIND_OTHER)
             er->danger = g_strdup (mugai_filetype_kind_label (e->danger, ja));
           else if (e->macros)
-            er->danger = g_strdup (ja ? "マクロ付き文書" : "document with macros");
+            er->danger = g_strdup (MUGAI_W (ja, "document with macros"));
           else
-            er->danger = g_strdup (ja ? "名前が種類を偽っています" : "name disguises its type");
+            er->danger = g_strdup (MUGAI_W (ja, "name disguises its type"));
         }
       g_ptr_array_add (rec->entries, er);
     }
@@ -213,11 +210,10 @@ output_problem (Ctx *ctx, const guint8 *data, gsize len, const char *mime_type,
     return ja ? g_steal_pointer (&dja) : g_steal_pointer (&den);
   g_autofree char *lja = NULL, *len_ = NULL;
   if (mugai_filetype_danger (data, len, filename, &lja, &len_) != MUGAI_KIND_OTHER)
-    return g_strdup_printf (ja ? "危険な種類のファイルです: %s" : "dangerous file type: %s",
-                            ja ? lja : len_);
+    return g_strdup_printf (MUGAI_W (ja, "dangerous file type: %s"), ja ? lja : len_);
   const char *markup = mugai_filetype_markup (data, len);
   if (markup)
-    return g_strdup_printf (ja ? "マークアップ（%s）を含みます" : "it holds markup (%s)", markup);
+    return g_strdup_printf (MUGAI_W (ja, "it holds markup (%s)"), markup);
   MugaiDocKind want = is_text ? MUGAI_DOC_TEXT : mugai_doctype_for_mime (mime_type);
   g_autofree char *magic = mugai_core_detect_type (ctx->engines, data, len);
   MugaiDocFlags flags = 0;
@@ -227,10 +223,9 @@ output_problem (Ctx *ctx, const guint8 *data, gsize len, const char *mime_type,
                       && (got == MUGAI_DOC_TEXT || got == MUGAI_DOC_UNKNOWN)
                 : want != MUGAI_DOC_UNKNOWN && got == want;
   if (!is_what_it_says || flags != 0)
-    return g_strdup_printf (ja ? "中身が %s ではありません" : "it is not %s",
-                            mugai_doctype_label (want, ja));
+    return g_strdup_printf (MUGAI_W (ja, "it is not %s"), mugai_doctype_label (want, ja));
   if (mugai_doctype_for_extension (filename) != want)
-    return g_strdup_printf (ja ? "名前が %s のものではありません" : "its name is not that of %s",
+    return g_strdup_printf (MUGAI_W (ja, "its name is not that of %s"),
                             mugai_doctype_label (want, ja));
   return NULL;
 }
@@ -268,7 +263,7 @@ mugai_core_convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GBy
       return TRUE;
     case MUGAI_CONVERT_ENCRYPTED:
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED,
-              ja ? "パスワード付きファイルのため検査できません" : "password-protected: cannot be scanned");
+              MUGAI_W (ja, "password-protected: cannot be scanned"));
       return TRUE;
     case MUGAI_CONVERT_LIMIT:
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, c.detail);
@@ -312,8 +307,7 @@ mugai_core_convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GBy
       g_autofree char *tp = output_problem (ctx, t, tl, "text/plain", c.text_filename, TRUE);
       if (tp)
         {
-          char *d = g_strdup_printf (ja ? "%s。文字のテキストは添付できません: %s"
-                                        : "%s; the page text cannot be attached: %s",
+          char *d = g_strdup_printf (MUGAI_W (ja, "%s; the page text cannot be attached: %s"),
                                      c.detail, tp);
           g_free (c.detail);
           c.detail = d;
@@ -322,9 +316,8 @@ mugai_core_convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GBy
     }
   if (problem)
     {
-      g_autofree char *d = g_strdup_printf (ja ? "変換後のファイルを添付できません: %s"
-                                               : "the converted file cannot be attached: %s",
-                                            problem);
+      g_autofree char *d
+          = g_strdup_printf (MUGAI_W (ja, "the converted file cannot be attached: %s"), problem);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
       return TRUE;
     }
@@ -361,13 +354,13 @@ mugai_core_decide_document (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiD
   if (flags & MUGAI_DOC_FLAG_MACROS)
     {
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
-              ja ? "マクロ（VBA）を含む Office 文書です" : "Office document with macros (VBA)");
+              MUGAI_W (ja, "Office document with macros (VBA)"));
       return TRUE;
     }
   if (flags & MUGAI_DOC_FLAG_ENCRYPTED)
     {
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED,
-              ja ? "パスワード付きファイルのため検査できません" : "password-protected: cannot be scanned");
+              MUGAI_W (ja, "password-protected: cannot be scanned"));
       return TRUE;
     }
   if (!listing)
@@ -376,34 +369,30 @@ mugai_core_decide_document (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiD
   g_autofree char *d = NULL;
   if (listing->dangerous)
     {
-      d = g_strdup_printf (ja ? "危険なファイルを含む %s です（%u 件）"
-                              : "%s holding dangerous files (%u)",
-                           label, listing->dangerous);
+      d = g_strdup_printf (MUGAI_W (ja, "%s holding dangerous files (%u)"), label,
+                           listing->dangerous);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
     }
   else if (listing->encrypted)
     {
-      d = g_strdup_printf (ja ? "パスワード付きファイルのため検査できません（%s）"
-                              : "password-protected: cannot be scanned (%s)",
-                           label);
+      d = g_strdup_printf (MUGAI_W (ja, "password-protected: cannot be scanned (%s)"), label);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED, d);
     }
   else if (listing->too_deep || listing->incomplete)
     {
-      d = g_strdup_printf (ja ? "%sの入れ子・件数・展開量が上限を超えたため中身を確認できません"
-                              : "%s nested too deep, too many files or too large to look into",
-                           label);
+      d = g_strdup_printf (
+          MUGAI_W (ja, "%s nested too deep, too many files or too large to look into"), label);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
     }
   else if (listing->error)
     {
       g_autofree char *e = mugai_text_safe_display (listing->error, 120);
-      d = g_strdup_printf (ja ? "%sを読めません: %s" : "%s cannot be read: %s", label, e);
+      d = g_strdup_printf (MUGAI_W (ja, "%s cannot be read: %s"), label, e);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, d);
     }
   else
     {
-      d = g_strdup_printf (ja ? "%s、%u 件のファイル" : "%s, %u files", label, listing->total);
+      d = g_strdup_printf (MUGAI_W (ja, "%s, %u files"), label, listing->total);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ARCHIVE, d);
     }
   return TRUE;

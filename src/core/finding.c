@@ -3,57 +3,56 @@
  *
  * DESCRIPTION
  *	One table per closed list, so that the report, the log, the notice
- *	and the SMTP reply cannot drift apart.  The Japanese texts are the
- *	ones shown to staff on the LGWAN side; keep them short and concrete.
+ *	and the SMTP reply cannot drift apart.  The tables hold the machine
+ *	name and the English text; the English is the key of the Japanese
+ *	text in the one catalogue of words (src/util/words.c).
  */
 #include "finding.h"
 
 typedef struct
 {
-  const char *name;
-  const char *text[MUGAI_LANG_N];
+  const char *name; /* the stable machine name */
+  const char *text; /* the English text: the key of its Japanese in words.c */
 } MugaiWords;
 
 static const MugaiWords category_words[MUGAI_FINDING_N] = {
-  [MUGAI_FINDING_VIRUS] = { "virus", { "ウイルスを検出しました", "malware detected" } },
+  [MUGAI_FINDING_VIRUS] = { "virus", MUGAI_W_KEY ("malware detected") },
   [MUGAI_FINDING_BANNED_TYPE]
-  = { "banned-type", { "通過できない種類のファイルです", "file type not allowed" } },
+  = { "banned-type", MUGAI_W_KEY ("file type not allowed") },
   [MUGAI_FINDING_NAME_TRICK]
-  = { "name-trick", { "ファイル名が種類を偽っています", "file name disguises its type" } },
-  [MUGAI_FINDING_ENCRYPTED]
-  = { "encrypted", { "暗号化されているため検査できません", "encrypted: cannot be inspected" } },
+  = { "name-trick", MUGAI_W_KEY ("file name disguises its type") },
+  [MUGAI_FINDING_ENCRYPTED] = { "encrypted",
+                                MUGAI_W_KEY ("encrypted: cannot be inspected") },
   [MUGAI_FINDING_NOT_INSPECTABLE]
-  = { "not-inspectable", { "検査できない形式です", "format cannot be inspected" } },
+  = { "not-inspectable", MUGAI_W_KEY ("format cannot be inspected") },
   [MUGAI_FINDING_SIGNATURE] = { "signature",
-                                { "本文を変更したため電子署名を外しました",
-                                  "signature removed because the content was changed" } },
+                                MUGAI_W_KEY ("signature removed because the content was changed") },
   [MUGAI_FINDING_INLINE_PAYLOAD]
-  = { "inline-payload", { "本文に埋め込まれたファイルです", "file embedded in the text" } },
+  = { "inline-payload", MUGAI_W_KEY ("file embedded in the text") },
   [MUGAI_FINDING_ACTIVE_CONTENT]
-  = { "active-content", { "HTML をテキストに変換しました", "HTML converted to text" } },
-  [MUGAI_FINDING_OVER_LIMIT] = { "over-limit", { "制限を超えています", "over a limit" } },
-  [MUGAI_FINDING_MALFORMED] = { "malformed", { "形式が不正です", "malformed" } },
+  = { "active-content", MUGAI_W_KEY ("HTML converted to text") },
+  [MUGAI_FINDING_OVER_LIMIT] = { "over-limit", MUGAI_W_KEY ("over a limit") },
+  [MUGAI_FINDING_MALFORMED] = { "malformed", MUGAI_W_KEY ("malformed") },
   [MUGAI_FINDING_CHARSET]
-  = { "charset", { "文字コードの表示が誤っています", "declared charset is wrong" } },
-  [MUGAI_FINDING_FORGED_HEADER] = { "forged-header",
-                                    { "外部から付けられた X-Mugai ヘッダーを削除しました",
-                                      "X-Mugai header from outside removed" } },
-  [MUGAI_FINDING_ARCHIVE] = { "archive", { "圧縮ファイル（書庫）です", "archive" } },
+  = { "charset", MUGAI_W_KEY ("declared charset is wrong") },
+  [MUGAI_FINDING_FORGED_HEADER]
+  = { "forged-header", MUGAI_W_KEY ("X-Mugai header from outside removed") },
+  [MUGAI_FINDING_ARCHIVE]
+  = { "archive", MUGAI_W_KEY ("archive") },
   [MUGAI_FINDING_CONVERTIBLE]
-  = { "converted", { "無害な形式に変換しました", "converted to an inert form" } },
+  = { "converted", MUGAI_W_KEY ("converted to an inert form") },
   [MUGAI_FINDING_TYPE_MISMATCH]
-  = { "type-mismatch",
-      { "ファイルの種類の表示と中身が異なります", "declared type differs from the content" } },
+  = { "type-mismatch", MUGAI_W_KEY ("declared type differs from the content") },
 };
 
 static const MugaiWords action_words[MUGAI_ACTION_N] = {
-  [MUGAI_ACTION_KEEP] = { "keep", { "そのまま", "kept" } },
-  [MUGAI_ACTION_TO_TEXT] = { "to-text", { "テキストに変換", "converted to text" } },
-  [MUGAI_ACTION_CONVERT] = { "convert", { "変換", "converted" } },
-  [MUGAI_ACTION_REMOVE] = { "remove", { "削除", "removed" } },
-  [MUGAI_ACTION_UNUSED] = { "unused", { "不使用", "not used" } },
-  [MUGAI_ACTION_CONTAINER] = { "container", { "", "" } },
-  [MUGAI_ACTION_REJECT] = { "reject", { "受信拒否", "rejected" } },
+  [MUGAI_ACTION_KEEP] = { "keep", MUGAI_W_KEY ("kept") },
+  [MUGAI_ACTION_TO_TEXT] = { "to-text", MUGAI_W_KEY ("converted to text") },
+  [MUGAI_ACTION_CONVERT] = { "convert", MUGAI_W_KEY ("converted") },
+  [MUGAI_ACTION_REMOVE] = { "remove", MUGAI_W_KEY ("removed") },
+  [MUGAI_ACTION_UNUSED] = { "unused", MUGAI_W_KEY ("not used") },
+  [MUGAI_ACTION_CONTAINER] = { "container", "" }, /* never shown: no key */
+  [MUGAI_ACTION_REJECT] = { "reject", MUGAI_W_KEY ("rejected") },
 };
 
 MugaiFinding *
@@ -97,7 +96,7 @@ const char *
 mugai_finding_category_text (MugaiFindingCategory category, MugaiLang lang)
 {
   g_return_val_if_fail (category < MUGAI_FINDING_N && lang < MUGAI_LANG_N, "");
-  return category_words[category].text[lang];
+  return mugai_words_get (lang, category_words[category].text);
 }
 
 const char *
@@ -111,5 +110,5 @@ const char *
 mugai_action_text (MugaiAction action, MugaiLang lang)
 {
   g_return_val_if_fail (action < MUGAI_ACTION_N && lang < MUGAI_LANG_N, "");
-  return action_words[action].text[lang];
+  return mugai_words_get (lang, action_words[action].text);
 }

@@ -6,7 +6,8 @@
  *	findings: a category, the part's path in the MIME tree and a detail
  *	text.  Only policy.c turns findings into actions, and the log, the
  *	report, the notice and (later) the SMTP reply all use the category
- *	names and texts defined here, so they speak the same words.
+ *	names defined here and their texts, whose Japanese comes from the
+ *	one catalogue of words (words.h), so they speak the same words.
  *
  *	Actions are what happened to a part.
  *
@@ -16,6 +17,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include "words.h" /* MugaiLang, and the texts of the tables */
 
 typedef enum
 {
@@ -49,13 +52,6 @@ typedef enum
   MUGAI_ACTION_N
 } MugaiAction;
 
-typedef enum
-{
-  MUGAI_LANG_JA,
-  MUGAI_LANG_EN,
-  MUGAI_LANG_N
-} MugaiLang;
-
 typedef struct
 {
   MugaiFindingCategory category;
@@ -70,7 +66,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiFinding, mugai_finding_free)
 
 /* Stable machine name ("banned-type") used in the report and logs. */
 const char *mugai_finding_category_name (MugaiFindingCategory category);
-/* Human reason in the notice's language. */
+/* Human reason in the notice's language (the catalogue's, words.c). */
 const char *mugai_finding_category_text (MugaiFindingCategory category, MugaiLang lang);
 
 const char *mugai_action_name (MugaiAction action);

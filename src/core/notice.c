@@ -17,8 +17,7 @@ static const char builtin_ja[]
       "\n"
       "${items}"
       "\n"
-      "元のメールは保管番号 ${quarantine_id} "
-      "で保管されています。必要な場合は管理者にお問い合わせください。\n"
+      "元のメールは保管番号 ${quarantine_id} で保管されています。必要な場合は管理者にお問い合わせください。\n"
       "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n";
 
 static const char builtin_en[]
@@ -28,8 +27,7 @@ static const char builtin_en[]
       "\n"
       "${items}"
       "\n"
-      "The original is kept under quarantine id ${quarantine_id}; ask your administrator if you "
-      "need it.\n"
+      "The original is kept under quarantine id ${quarantine_id}; ask your administrator if you need it.\n"
       "------------------------------------------------------------\n";
 
 const char *
@@ -59,8 +57,7 @@ format_size (gsize size)
 static void
 render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
 {
-  g_string_append_printf (out, ja ? "    内容（%u 件）:\n" : "    Contents (%u files):\n",
-                          p->entries_total);
+  g_string_append_printf (out, MUGAI_W (ja, "    Contents (%u files):\n"), p->entries_total);
   for (guint i = 0; i < p->entries->len && i < NOTICE_MAX_ENTRIES; i++)
     {
       const MugaiEntryReport *e = p->entries->pdata[i];
@@ -68,25 +65,23 @@ render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
       g_string_append_printf (out, "      %s", name);
       if (e->size >= 0)
         {
-          g_autofree char *size = format_size ((gsize)e->size);
-          g_string_append_printf (out, ja ? "（%s バイト）" : " (%s bytes)", size);
+          g_autofree char *size = format_size ((gsize) e->size);
+          g_string_append_printf (out, MUGAI_W (ja, " (%s bytes)"), size);
         }
       if (e->encrypted)
-        g_string_append (out, ja ? " [パスワード付き]" : " [password-protected]");
+        g_string_append (out, MUGAI_W (ja, " [password-protected]"));
       if (e->danger)
         {
           g_autofree char *d = mugai_text_safe_display (e->danger, 120);
-          g_string_append_printf (out, ja ? " ← 危険: %s" : " <- dangerous: %s", d);
+          g_string_append_printf (out, MUGAI_W (ja, " <- dangerous: %s"), d);
         }
       g_string_append_c (out, '\n');
     }
   if (p->entries_total > NOTICE_MAX_ENTRIES && p->entries->len >= NOTICE_MAX_ENTRIES)
-    g_string_append_printf (out, ja ? "      ほか %u 件\n" : "      and %u more\n",
+    g_string_append_printf (out, MUGAI_W (ja, "      and %u more\n"),
                             p->entries_total - NOTICE_MAX_ENTRIES);
   else if (p->entries_total > p->entries->len)
-    g_string_append_printf (out,
-                            ja ? "      ほか %u 件（一覧の上限を超えました）\n"
-                               : "      and %u more (listing limit reached)\n",
+    g_string_append_printf (out, MUGAI_W (ja, "      and %u more (listing limit reached)\n"),
                             p->entries_total - p->entries->len);
 }
 
@@ -98,27 +93,24 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
   if (p->filename && *p->filename)
     name = mugai_text_safe_display (p->filename, 120);
   else if (g_strcmp0 (p->kind, "body") == 0)
-    name = g_strdup (ja ? "(本文)" : "(message body)");
+    name = g_strdup (MUGAI_W (ja, "(message body)"));
   else
-    name = g_strdup (ja ? "(名前なし)" : "(no name)");
+    name = g_strdup (MUGAI_W (ja, "(no name)"));
   g_autofree char *size = format_size (p->size);
   /* what the content really is, when mugai knows; else what was declared */
   g_autofree char *type = mugai_text_safe_display (
       p->type_label ? p->type_label : (p->declared_type ? p->declared_type : ""), 80);
 
-  if (ja)
-    g_string_append_printf (out, "・%s（%s、%s バイト）\n", name, type, size);
-  else
-    g_string_append_printf (out, "- %s (%s, %s bytes)\n", name, type, size);
+  g_string_append_printf (out, MUGAI_W (ja, "- %s (%s, %s bytes)\n"), name, type, size);
 
   const char *reason = p->reason == MUGAI_REASON_NONE
                            ? ""
-                           : mugai_finding_category_text ((MugaiFindingCategory)p->reason, lang);
+                           : mugai_finding_category_text ((MugaiFindingCategory) p->reason, lang);
   g_string_append_printf (out, "    %s: %s", mugai_action_text (p->action, lang), reason);
   if (p->detail && *p->detail)
     {
       g_autofree char *detail = mugai_text_safe_display (p->detail, 200);
-      g_string_append_printf (out, ja ? "（%s）" : " (%s)", detail);
+      g_string_append_printf (out, MUGAI_W (ja, " (%s)"), detail);
     }
   g_string_append_c (out, '\n');
   if (p->sha256 && p->action == MUGAI_ACTION_REMOVE)
@@ -148,10 +140,8 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
       g_autofree char *n = format_size (omitted);
       g_string_append_printf (
           item_text,
-          policy->language == MUGAI_LANG_JA
-              ? "・ほか %s 個のパートを削除しました（パートの数が上限 %u "
-                "を超えたため、一つずつは記載しません）\n"
-              : "- %s more parts removed (more than %u parts: not listed one by one)\n",
+          MUGAI_W (policy->language == MUGAI_LANG_JA,
+                   "- %s more parts removed (more than %u parts: not listed one by one)\n"),
           n, policy->limits.parts);
       removed += omitted;
     }
@@ -159,8 +149,8 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
   g_autofree char *removed_s = g_strdup_printf ("%u", removed);
   g_autofree char *converted_s = g_strdup_printf ("%u", converted);
   const char *names[] = { "items", "removed", "converted", "quarantine_id" };
-  const char *values[]
-      = { item_text->str, removed_s, converted_s, quarantine_id ? quarantine_id : "" };
+  const char *values[] = { item_text->str, removed_s, converted_s,
+                           quarantine_id ? quarantine_id : "" };
 
   g_autoptr (GString) out = g_string_new (NULL);
   g_auto (GStrv) lines = g_strsplit (policy->notice_template, "\n", -1);
@@ -181,7 +171,7 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
               break;
             }
           g_string_append_len (line, p, open - p);
-          gsize name_len = (gsize)(close - open - 2);
+          gsize name_len = (gsize) (close - open - 2);
           gboolean known = FALSE;
           for (guint n = 0; n < G_N_ELEMENTS (names); n++)
             if (strlen (names[n]) == name_len && strncmp (open + 2, names[n], name_len) == 0)
@@ -209,7 +199,7 @@ char *
 mugai_notice_placeholder (MugaiLang lang, const char *kind, const char *name)
 {
   g_autofree char *safe = mugai_text_safe_display (name && *name ? name : "?", 120);
-  if (lang == MUGAI_LANG_JA)
-    return g_strdup_printf ("[本文中の %s 形式のファイル「%s」を削除しました]\n", kind, safe);
-  return g_strdup_printf ("[file \"%s\" embedded as %s was removed from the text]\n", safe, kind);
+  return g_strdup_printf (
+      MUGAI_W (lang == MUGAI_LANG_JA, "[file \"%s\" embedded as %s was removed from the text]\n"),
+      safe, kind);
 }

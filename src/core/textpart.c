@@ -57,9 +57,8 @@ report_payload (Ctx *ctx, Build *build, MugaiPartReport *rec, const MugaiPayload
   prec->sha256 = g_strdup (pl->sha256);
   g_autofree char *detail
       = pl->complete ? NULL
-                     : g_strdup (ctx->policy->language == MUGAI_LANG_JA
-                                     ? "終わりの行がないため以降の本文も削除"
-                                     : "no end line: the rest of the text was removed too");
+                     : g_strdup (MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
+                                          "no end line: the rest of the text was removed too"));
   mugai_core_decide (ctx, prec, build, MUGAI_FINDING_INLINE_PAYLOAD, detail);
 
   g_autofree char *ph = mugai_notice_placeholder (ctx->policy->language,
@@ -283,9 +282,8 @@ mugai_core_read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GB
   if (utf8_len > limits->html_size)
     {
       *over = TRUE;
-      *detail = g_strdup_printf (ja ? "HTML が大きすぎるため表示できません（%zu バイト、上限 %zu バイト）"
-                                    : "HTML of %zu octets is larger than %zu",
-                                 utf8_len, limits->html_size);
+      *detail = g_strdup_printf (MUGAI_W (ja, "HTML of %zu octets is larger than %zu"), utf8_len,
+                                 limits->html_size);
       return NULL;
     }
   /* the part's budget, within what the message has left */
@@ -308,12 +306,11 @@ mugai_core_read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GB
     {
       *over = TRUE;
       if (g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_ATTRIBUTES))
-        *detail = ja ? g_strdup_printf ("HTML の一つの要素に属性が多すぎるため表示できません（上限 %u）",
-                                        limits->html_attributes)
-                     : g_strdup (error->message);
+        /* html.c's own message, in the notice's language */
+        *detail = g_strdup_printf (MUGAI_W (ja, "an HTML element with more than %u attributes"),
+                                   limits->html_attributes);
       else if (g_error_matches (error, MUGAI_HTML_ERROR, MUGAI_HTML_ERROR_BUDGET))
-        *detail = g_strdup (ja ? "HTML の表示が制限時間内に終わりませんでした"
-                               : "rendering the HTML did not end within its time budget");
+        *detail = g_strdup (MUGAI_W (ja, "rendering the HTML did not end within its time budget"));
       else
         {
           *over = FALSE;
@@ -323,18 +320,16 @@ mugai_core_read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GB
     }
   g_autoptr (GString) d = g_string_new (NULL);
   if (stats.links)
-    g_string_append_printf (d, ja ? "リンク %u 件" : "%u links", stats.links);
+    g_string_append_printf (d, MUGAI_W (ja, "%u links"), stats.links);
   if (stats.links_mismatch)
-    g_string_append_printf (d, ja ? "、表示と実際の行き先が異なるリンク %u 件（(!) 印）"
-                                  : ", %u whose text differs from the target (marked (!))",
+    g_string_append_printf (d, MUGAI_W (ja, ", %u whose text differs from the target (marked (!))"),
                             stats.links_mismatch);
   if (stats.scripts || stats.forms)
-    g_string_append_printf (d, ja ? "%sスクリプト等 %u 件とフォーム %u 件を除去"
-                                  : "%s%u scripts/embedded objects and %u forms dropped",
-                            d->len ? (ja ? "、" : ", ") : "", stats.scripts, stats.forms);
+    g_string_append_printf (d, MUGAI_W (ja, "%s%u scripts/embedded objects and %u forms dropped"),
+                            d->len ? MUGAI_W (ja, ", ") : "", stats.scripts, stats.forms);
   if (stats.truncated)
-    g_string_append_printf (d, ja ? "%s長すぎるため途中まで" : "%struncated at the size limit",
-                            d->len ? (ja ? "、" : ", ") : "");
+    g_string_append_printf (d, MUGAI_W (ja, "%struncated at the size limit"),
+                            d->len ? MUGAI_W (ja, ", ") : "");
   *detail = g_string_free (g_steal_pointer (&d), FALSE);
   return text;
 }

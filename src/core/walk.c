@@ -224,7 +224,7 @@ append_detail (MugaiPartReport *rec, const char *text, gboolean ja)
     rec->detail = g_strdup (text);
   else
     {
-      char *d = g_strconcat (rec->detail, ja ? "。" : "; ", text, NULL);
+      char *d = g_strconcat (rec->detail, MUGAI_W (ja, "; "), text, NULL);
       g_free (rec->detail);
       rec->detail = d;
     }
@@ -260,8 +260,9 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
                                                   &over);
   if (over)
     {
-      g_autofree char *d = g_strdup_printf ("part larger than %zu octets",
-                                            ctx->policy->limits.part_size);
+      g_autofree char *d = g_strdup_printf (
+          MUGAI_W (ctx->policy->language == MUGAI_LANG_JA, "part larger than %zu octets"),
+          ctx->policy->limits.part_size);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
       return;
     }
@@ -285,17 +286,15 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
   if (cls == LEAF_OTHER)
     listing = mugai_core_describe_content (ctx, rec, bytes, &docflags, &mismatch, &kind);
 
-  const char *binary_detail = ctx->policy->language == MUGAI_LANG_JA
-                                  ? "テキストと表示されていますが中身はバイナリです"
-                                  : "declared as text but holds binary data";
+  const char *binary_detail = MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
+                                       "declared as text but holds binary data");
   gboolean textual = cls == LEAF_TEXT || cls == LEAF_HTML || cls == LEAF_ENRICHED
                      || cls == LEAF_STATUS_TEXT;
   if (textual && !known_transfer_encoding (obj))
     {
       /* RFC 2045 6.4: an unknown encoding makes the part opaque data */
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
-              ctx->policy->language == MUGAI_LANG_JA ? "不明な転送エンコーディングです"
-                                                     : "unknown transfer encoding");
+              MUGAI_W (ctx->policy->language == MUGAI_LANG_JA, "unknown transfer encoding"));
       return;
     }
   if ((cls == LEAF_HTML || cls == LEAF_ENRICHED)
@@ -343,7 +342,7 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
                                                       &len_);
       if (danger != MUGAI_KIND_OTHER)
         {
-          g_autofree char *d = g_strdup_printf (ja ? "危険な種類のファイルです: %s" : "dangerous file type: %s",
+          g_autofree char *d = g_strdup_printf (MUGAI_W (ja, "dangerous file type: %s"),
                                                 ja ? lja : len_);
           mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
           if (mismatch)
@@ -550,8 +549,10 @@ past_part_limit (Ctx *ctx, Build *build, GMimeObject *obj, const char *path)
   MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
   rec->declared_type = mime_type_of (obj);
   rec->filename = filename_of (obj, limits->header_length);
-  g_autofree char *d = g_strdup_printf ("more than %u MIME parts; this and later parts removed",
-                                        limits->parts);
+  g_autofree char *d = g_strdup_printf (
+      MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
+               "more than %u MIME parts; this and later parts removed"),
+      limits->parts);
   mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
   return TRUE;
 }
@@ -592,8 +593,10 @@ walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const c
     {
       MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "container");
       rec->declared_type = mime_type_of (obj);
-      g_autofree char *d = g_strdup_printf ("MIME nesting deeper than %u; this part and all inside removed",
-                                            limits->depth);
+      g_autofree char *d = g_strdup_printf (
+          MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
+                   "MIME nesting deeper than %u; this part and all inside removed"),
+          limits->depth);
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
       return;
     }
@@ -615,7 +618,9 @@ walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const c
       GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj));
       if (!inner)
         {
-          mugai_core_decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, "attached message is empty");
+          mugai_core_decide (ctx, rec, build, MUGAI_FINDING_MALFORMED,
+                             MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
+                                      "attached message is empty"));
           return;
         }
       Build inner_build;
@@ -642,7 +647,8 @@ walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const c
 
   MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
   rec->declared_type = mime_type_of (obj);
-  mugai_core_decide (ctx, rec, build, MUGAI_FINDING_MALFORMED, "unknown MIME entity");
+  mugai_core_decide (ctx, rec, build, MUGAI_FINDING_MALFORMED,
+                     MUGAI_W (ctx->policy->language == MUGAI_LANG_JA, "unknown MIME entity"));
 }
 
 /* IMAP numbering (RFC 3501 6.4.5): a message's single body is prefix.1

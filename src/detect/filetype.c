@@ -52,6 +52,8 @@
 
 #include <string.h>
 
+#include "words.h"
+
 typedef struct
 {
   const char *ext;
@@ -236,15 +238,23 @@ split_extensions (char *view, const char **final_ext, const char **prev_ext, gbo
     *prev_ext = prev + 1;
 }
 
+/* One more reason, in both languages: english is the catalogue's key. */
+static void add_detail (GString *ja, GString *en, const char *english, ...) G_GNUC_PRINTF (3, 4);
+
 static void
-add_detail (GString *ja, GString *en, const char *text_ja, const char *text_en)
+add_detail (GString *ja, GString *en, const char *english, ...)
 {
   if (ja->len > 0)
     g_string_append (ja, "、");
   if (en->len > 0)
     g_string_append (en, "; ");
-  g_string_append (ja, text_ja);
-  g_string_append (en, text_en);
+  va_list ap;
+  va_start (ap, english);
+  g_string_append_vprintf (ja, mugai_words_get (MUGAI_LANG_JA, english), ap);
+  va_end (ap);
+  va_start (ap, english);
+  g_string_append_vprintf (en, english, ap);
+  va_end (ap);
 }
 
 MugaiNameFlags
@@ -295,30 +305,22 @@ mugai_filename_check (const char *utf8_name, char **detail_ja, char **detail_en)
   if (first_bidi)
     {
       flags |= MUGAI_NAME_BIDI;
-      g_autofree char *j = g_strdup_printf ("書字方向の制御文字 U+%04X", first_bidi);
-      g_autofree char *e = g_strdup_printf ("bidi control U+%04X", first_bidi);
-      add_detail (ja, en, j, e);
+      add_detail (ja, en, MUGAI_W_KEY ("bidi control U+%04X"), first_bidi);
     }
   if (first_control)
     {
       flags |= MUGAI_NAME_CONTROL;
-      g_autofree char *j = g_strdup_printf ("制御文字 U+%04X", first_control);
-      g_autofree char *e = g_strdup_printf ("control character U+%04X", first_control);
-      add_detail (ja, en, j, e);
+      add_detail (ja, en, MUGAI_W_KEY ("control character U+%04X"), first_control);
     }
   if (first_zero_width)
     {
       flags |= MUGAI_NAME_HIDDEN;
-      g_autofree char *j = g_strdup_printf ("幅のない文字 U+%04X", first_zero_width);
-      g_autofree char *e = g_strdup_printf ("zero-width character U+%04X", first_zero_width);
-      add_detail (ja, en, j, e);
+      add_detail (ja, en, MUGAI_W_KEY ("zero-width character U+%04X"), first_zero_width);
     }
   if (longest_space_run >= 5)
     {
       flags |= MUGAI_NAME_HIDDEN;
-      g_autofree char *j = g_strdup_printf ("%u 個続く空白", longest_space_run);
-      g_autofree char *e = g_strdup_printf ("%u spaces in a row", longest_space_run);
-      add_detail (ja, en, j, e);
+      add_detail (ja, en, MUGAI_W_KEY ("%u spaces in a row"), longest_space_run);
     }
   if (danger && in_list (prev_ext, decoy_exts, G_N_ELEMENTS (decoy_exts)))
     {
@@ -328,28 +330,22 @@ mugai_filename_check (const char *utf8_name, char **detail_ja, char **detail_en)
         if (strcmp (prev_ext, decoy_exts[i]) == 0)
           decoy = decoy_exts[i];
       flags |= MUGAI_NAME_DOUBLE_EXTENSION;
-      g_autofree char *j = g_strdup_printf ("二重拡張子 .%s.%s", decoy, danger->ext);
-      g_autofree char *e = g_strdup_printf ("double extension .%s.%s", decoy, danger->ext);
-      add_detail (ja, en, j, e);
+      add_detail (ja, en, MUGAI_W_KEY ("double extension .%s.%s"), decoy, danger->ext);
     }
   if (trailing)
     {
       flags |= MUGAI_NAME_TRAILING;
-      add_detail (ja, en, "末尾の点または空白", "trailing dots or spaces");
+      add_detail (ja, en, MUGAI_W_KEY ("trailing dots or spaces"));
     }
   if (chars > MUGAI_NAME_MAX_CHARS)
     {
       flags |= MUGAI_NAME_TOO_LONG;
-      g_autofree char *j = g_strdup_printf ("%ld 文字の長い名前", chars);
-      g_autofree char *e = g_strdup_printf ("name of %ld characters", chars);
-      add_detail (ja, en, j, e);
+      add_detail (ja, en, MUGAI_W_KEY ("name of %ld characters"), chars);
     }
   if (danger)
     {
       flags |= MUGAI_NAME_DANGEROUS_EXTENSION;
-      g_autofree char *j = g_strdup_printf ("危険な拡張子 .%s", danger->ext);
-      g_autofree char *e = g_strdup_printf ("dangerous extension .%s", danger->ext);
-      add_detail (ja, en, j, e);
+      add_detail (ja, en, MUGAI_W_KEY ("dangerous extension .%s"), danger->ext);
     }
 
   if (flags != MUGAI_NAME_OK)
@@ -557,6 +553,13 @@ set_label (MugaiDangerKind kind, const char *ja, const char *en, char **label_ja
   return kind;
 }
 
+/* set_label with the catalogue's Japanese for english */
+static MugaiDangerKind
+label (MugaiDangerKind kind, const char *english, char **label_ja, char **label_en)
+{
+  return set_label (kind, mugai_words_get (MUGAI_LANG_JA, english), english, label_ja, label_en);
+}
+
 static MugaiDangerKind
 by_content (const guint8 *data, gsize len, char **label_ja, char **label_en)
 {
@@ -567,23 +570,23 @@ by_content (const guint8 *data, gsize len, char **label_ja, char **label_en)
     {
       guint32 lfanew = le32 (data + 0x3c);
       if (has_at (data, len, lfanew, "PE\0\0", 4))
-        return set_label (MUGAI_KIND_EXECUTABLE, "Windows 実行ファイル", "Windows executable",
+        return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Windows executable"),
                           label_ja, label_en);
       /* see DESCRIPTION: a bare DOS header is still a program */
-      return set_label (MUGAI_KIND_EXECUTABLE, "MS-DOS 実行ファイル", "MS-DOS executable", label_ja,
+      return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("MS-DOS executable"), label_ja,
                         label_en);
     }
   if (has_at (data, len, 0,
               "\x7f"
               "ELF",
               4))
-    return set_label (MUGAI_KIND_EXECUTABLE, "ELF 実行ファイル", "ELF executable", label_ja,
+    return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("ELF executable"), label_ja,
                       label_en);
   if (len >= 8)
     {
       guint32 m = be32 (data);
       if (m == 0xfeedface || m == 0xfeedfacf || m == 0xcefaedfe || m == 0xcffaedfe)
-        return set_label (MUGAI_KIND_EXECUTABLE, "macOS 実行ファイル", "macOS executable", label_ja,
+        return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("macOS executable"), label_ja,
                           label_en);
       if (m == 0xcafebabe)
         {
@@ -591,17 +594,17 @@ by_content (const guint8 *data, gsize len, char **label_ja, char **label_en)
            * 45 or more) and universal Mach-O (then an architecture
            * count, a handful) -- the test file(1) uses */
           if (be32 (data + 4) < 45)
-            return set_label (MUGAI_KIND_EXECUTABLE, "macOS 実行ファイル", "macOS executable",
+            return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("macOS executable"),
                               label_ja, label_en);
-          return set_label (MUGAI_KIND_EXECUTABLE, "Java クラスファイル", "Java class file",
+          return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Java class file"),
                             label_ja, label_en);
         }
     }
   if (is_msi (data, len))
-    return set_label (MUGAI_KIND_EXECUTABLE, "Windows インストーラー", "Windows Installer package",
+    return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Windows Installer package"),
                       label_ja, label_en);
   if (has_at (data, len, 0, lnk, sizeof lnk))
-    return set_label (MUGAI_KIND_SHORTCUT, "Windows ショートカット", "Windows shortcut", label_ja,
+    return label (MUGAI_KIND_SHORTCUT, MUGAI_W_KEY ("Windows shortcut"), label_ja,
                       label_en);
   /* ISO 9660 / UDF volume descriptors start at sector 16 (0x8000); the
    * identifier follows the type octet */
@@ -609,39 +612,39 @@ by_content (const guint8 *data, gsize len, char **label_ja, char **label_en)
   for (gsize i = 0; i < G_N_ELEMENTS (vd_offsets); i++)
     if (has_at (data, len, vd_offsets[i], "CD001", 5)
         || has_at (data, len, vd_offsets[i], "BEA01", 5))
-      return set_label (MUGAI_KIND_DISK_IMAGE, "ディスクイメージ (ISO)", "disk image (ISO)",
+      return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (ISO)"),
                         label_ja, label_en);
   /* VHD: footer "conectix" in the last 512 octets (fixed disks) and a
    * copy at the start (dynamic disks) */
   if (has_at (data, len, 0, "conectix", 8)
       || (len >= 512 && has_at (data, len, len - 512, "conectix", 8)))
-    return set_label (MUGAI_KIND_DISK_IMAGE, "ディスクイメージ (VHD)", "disk image (VHD)", label_ja,
+    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (VHD)"), label_ja,
                       label_en);
   if (has_at (data, len, 0, "vhdxfile", 8))
-    return set_label (MUGAI_KIND_DISK_IMAGE, "ディスクイメージ (VHDX)", "disk image (VHDX)",
+    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (VHDX)"),
                       label_ja, label_en);
   /* UDIF: a "koly" trailer in the last 512 octets */
   if (len >= 512 && has_at (data, len, len - 512, "koly", 4))
-    return set_label (MUGAI_KIND_DISK_IMAGE, "ディスクイメージ (DMG)", "disk image (DMG)", label_ja,
+    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (DMG)"), label_ja,
                       label_en);
   if (has_at (data, len, 0, "ITSF", 4) || has_at (data, len, 0, hlp, sizeof hlp))
-    return set_label (MUGAI_KIND_HELP, "ヘルプファイル", "help file", label_ja, label_en);
+    return label (MUGAI_KIND_HELP, MUGAI_W_KEY ("help file"), label_ja, label_en);
   if (has_at (data, len, 0, "#!", 2))
-    return set_label (MUGAI_KIND_SCRIPT, "スクリプト", "script", label_ja, label_en);
+    return label (MUGAI_KIND_SCRIPT, MUGAI_W_KEY ("script"), label_ja, label_en);
   return MUGAI_KIND_OTHER;
 }
 
 static const struct
 {
   MugaiDangerKind kind;
-  const char *ja, *en;
+  const char *en; /* the key of its Japanese (src/util/words.c) */
 } kind_labels[] = {
-  { MUGAI_KIND_EXECUTABLE, "実行ファイル", "executable" },
-  { MUGAI_KIND_SCRIPT, "スクリプト", "script" },
-  { MUGAI_KIND_SHORTCUT, "ショートカット", "shortcut" },
-  { MUGAI_KIND_DISK_IMAGE, "ディスクイメージ", "disk image" },
-  { MUGAI_KIND_HELP, "ヘルプファイル", "help file" },
-  { MUGAI_KIND_ACTIVE_MARKUP, "スクリプトを含むマークアップ", "markup with script" },
+  { MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("executable") },
+  { MUGAI_KIND_SCRIPT, MUGAI_W_KEY ("script") },
+  { MUGAI_KIND_SHORTCUT, MUGAI_W_KEY ("shortcut") },
+  { MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image") },
+  { MUGAI_KIND_HELP, MUGAI_W_KEY ("help file") },
+  { MUGAI_KIND_ACTIVE_MARKUP, MUGAI_W_KEY ("markup with script") },
 };
 
 const char *
@@ -649,7 +652,7 @@ mugai_filetype_kind_label (MugaiDangerKind kind, gboolean japanese)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (kind_labels); i++)
     if (kind_labels[i].kind == kind)
-      return japanese ? kind_labels[i].ja : kind_labels[i].en;
+      return mugai_words_get (japanese ? MUGAI_LANG_JA : MUGAI_LANG_EN, kind_labels[i].en);
   return NULL;
 }
 
@@ -677,7 +680,7 @@ mugai_filetype_danger (const guint8 *data, gsize len, const char *filename, char
 
   gboolean markup_name = in_list (final_ext, markup_exts, G_N_ELEMENTS (markup_exts));
   if ((markup_name || looks_like_markup (data, len)) && markup_has_script (data, len))
-    return set_label (MUGAI_KIND_ACTIVE_MARKUP, "スクリプトを含む HTML/SVG", "HTML/SVG with script",
+    return label (MUGAI_KIND_ACTIVE_MARKUP, MUGAI_W_KEY ("HTML/SVG with script"),
                       label_ja, label_en);
 
   const DangerExt *danger = find_danger_ext (final_ext);
@@ -686,7 +689,8 @@ mugai_filetype_danger (const guint8 *data, gsize len, const char *filename, char
   for (gsize i = 0; i < G_N_ELEMENTS (kind_labels); i++)
     if (kind_labels[i].kind == danger->kind)
       {
-        g_autofree char *ja = g_strdup_printf ("%s (.%s)", kind_labels[i].ja, danger->ext);
+        g_autofree char *ja = g_strdup_printf (
+            "%s (.%s)", mugai_words_get (MUGAI_LANG_JA, kind_labels[i].en), danger->ext);
         g_autofree char *en = g_strdup_printf ("%s (.%s)", kind_labels[i].en, danger->ext);
         return set_label (danger->kind, ja, en, label_ja, label_en);
       }

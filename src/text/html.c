@@ -147,6 +147,7 @@
 #include <string.h>
 
 #include "url.h"
+#include "words.h"
 
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
@@ -427,8 +428,7 @@ finish_link (Walker *k, const Frame *f)
   if (kind == MUGAI_URL_SCRIPT)
     /* the reader is told what the link did, not shown a scheme name */
     bracketed = g_strdup_printf ("[%s%s]", mismatch ? "(!) " : "",
-                                 k->english ? "script link removed"
-                                            : "リンク（スクリプト）を削除しました");
+                                 MUGAI_W (!k->english, "script link removed"));
   else if (kind == MUGAI_URL_BLOCKED)
     bracketed = g_strdup_printf ("[%s%s:]", mismatch ? "(!) " : "", scheme);
   else
