@@ -42,15 +42,15 @@ test_case (gconstpointer data)
 {
   const ConfigCase *c = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) policy = mugai_config_load_data (c->text, strlen (c->text), "test.conf",
+  g_autoptr (MugaiConfig) config = mugai_config_load_data (c->text, strlen (c->text), "test.conf",
                                                            &error);
   if (!c->error_contains)
     {
       g_assert_no_error (error);
-      g_assert_nonnull (policy);
+      g_assert_nonnull (config);
       return;
     }
-  g_assert_null (policy);
+  g_assert_null (config);
   g_assert_nonnull (error);
   if (!strstr (error->message, c->error_contains))
     g_error ("error \"%s\" lacks \"%s\"", error->message, c->error_contains);
@@ -62,8 +62,9 @@ test_values (void)
   const char *text = "[sanitize]\nlinks = SHOW\ncharset = iso-2022-jp\n[limits]\npart_size = 2M\n"
                      "depth = 7\n[notice]\nlanguage = en\n";
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_autoptr (MugaiConfig) c = mugai_config_load_data (text, strlen (text), "t", &error);
   g_assert_no_error (error);
+  const MugaiPolicy *p = c->policy;
   g_assert_cmpint (p->links, ==, MUGAI_LINKS_SHOW);
   g_assert_cmpint (p->charset, ==, MUGAI_OUTPUT_ISO2022JP);
   g_assert_cmpuint (p->limits.part_size, ==, 2 * 1024 * 1024);
@@ -81,13 +82,13 @@ test_roundtrip (void)
   /* `mugai config check` prints what the loader accepts, and the same policy */
   const char *text = "[sanitize]\nrfc822 = inline\n[limits]\nheaders = 77\n";
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_autoptr (MugaiConfig) p = mugai_config_load_data (text, strlen (text), "t", &error);
   g_assert_no_error (error);
   g_autofree char *printed = mugai_config_to_string (p);
-  g_autoptr (MugaiPolicy) q = mugai_config_load_data (printed, strlen (printed), "printed", &error);
+  g_autoptr (MugaiConfig) q = mugai_config_load_data (printed, strlen (printed), "printed", &error);
   g_assert_no_error (error);
-  g_assert_cmpint (q->rfc822, ==, MUGAI_RFC822_INLINE);
-  g_assert_cmpuint (q->limits.headers, ==, 77);
+  g_assert_cmpint (q->policy->rfc822, ==, MUGAI_RFC822_INLINE);
+  g_assert_cmpuint (q->policy->limits.headers, ==, 77);
   g_assert_nonnull (strstr (printed, "headers = 77"));
 }
 
@@ -101,9 +102,9 @@ test_template_file (void)
   close (fd);
   g_assert_true (g_file_set_contents (path, "NOTICE ${items}", -1, &error));
   g_autofree char *text = g_strdup_printf ("[notice]\ntemplate = %s\n", path);
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_autoptr (MugaiConfig) p = mugai_config_load_data (text, strlen (text), "t", &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (p->notice_template, ==, "NOTICE ${items}");
+  g_assert_cmpstr (p->policy->notice_template, ==, "NOTICE ${items}");
   g_unlink (path);
 }
 
@@ -114,10 +115,10 @@ test_env_default_missing (void)
    * naming a missing file is an error */
   g_autoptr (GError) error = NULL;
   g_setenv ("MUGAI_CONFIG", "/nonexistent/mugai.conf", TRUE);
-  g_autoptr (MugaiPolicy) p = mugai_config_load (NULL, &error);
+  g_autoptr (MugaiConfig) p = mugai_config_load (NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (p);
-  g_autoptr (MugaiPolicy) q = mugai_config_load ("/nonexistent/mugai.conf", &error);
+  g_autoptr (MugaiConfig) q = mugai_config_load ("/nonexistent/mugai.conf", &error);
   g_assert_null (q);
   g_assert_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_READ);
 }
@@ -130,8 +131,9 @@ test_convert_check (void)
   g_autofree char *dir = g_dir_make_tmp ("mugai-config-XXXXXX", &error);
   g_assert_no_error (error);
   const char *text = "[convert]\noffice = image\n";
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t.conf", &error);
+  g_autoptr (MugaiConfig) c = mugai_config_load_data (text, strlen (text), "t.conf", &error);
   g_assert_no_error (error);
+  MugaiPolicy *p = c->policy;
   g_free (p->convert.filters_dir);
   p->convert.filters_dir = g_strdup (dir);
   g_free (p->convert.soffice);
@@ -190,7 +192,7 @@ lines_have (GPtrArray *lines, const char *prefix, const char *needle)
 /* $MUGAI_CONFIG as the test started (test_env_default_missing changes it) */
 static char *test_config;
 
-static MugaiPolicy *
+static MugaiConfig *
 check_policy (const char *dir, const char *extra)
 {
   /* the test configuration ($MUGAI_CONFIG: the test signatures, this
@@ -202,7 +204,7 @@ check_policy (const char *dir, const char *extra)
       "%s\n[milter]\nsocket = unix:%s/run/milter.sock\nspool_dir = %s/lib/spool\n%s"
       "[quarantine]\ndir = %s/lib/quarantine\n[audit]\nfile = %s/log/audit.jsonl\n",
       base, dir, dir, extra, dir, dir);
-  MugaiPolicy *p = mugai_config_load_data (text, strlen (text), "check.conf", &error);
+  MugaiConfig *p = mugai_config_load_data (text, strlen (text), "check.conf", &error);
   g_assert_no_error (error);
   return p;
 }
@@ -222,14 +224,14 @@ test_start_check (void)
 
   /* the test configuration as it is: nothing to say */
   gboolean fatal = TRUE;
-  g_autoptr (MugaiPolicy) good = check_policy (dir, "");
+  g_autoptr (MugaiConfig) good = check_policy (dir, "");
   g_autoptr (GPtrArray) none = mugai_config_check (good, &fatal);
   for (guint i = 0; i < none->len; i++)
     g_test_message ("%s", (const char *) none->pdata[i]);
   g_assert_false (fatal);
 
   /* a user that does not exist (-t used to pass it; the start refused) */
-  g_autoptr (MugaiPolicy) nouser = check_policy (dir, "user = mugai-no-such-user\n");
+  g_autoptr (MugaiConfig) nouser = check_policy (dir, "user = mugai-no-such-user\n");
   g_autoptr (GPtrArray) l1 = mugai_config_check (nouser, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l1, "error: ", "[milter] user mugai-no-such-user does not exist"));
@@ -237,22 +239,22 @@ test_start_check (void)
   /* an empty ClamAV directory: refused, named */
   g_autofree char *empty = g_build_filename (dir, "emptydb", NULL);
   g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
-  g_autoptr (MugaiPolicy) nodb = check_policy (dir, "");
-  g_free (nodb->clamav.database);
-  nodb->clamav.database = g_strdup (empty);
+  g_autoptr (MugaiConfig) nodb = check_policy (dir, "");
+  g_free (nodb->policy->clamav.database);
+  nodb->policy->clamav.database = g_strdup (empty);
   g_autoptr (GPtrArray) l2 = mugai_config_check (nodb, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l2, "error: ", "no loadable ClamAV signatures in"));
   /* ... which a lab may allow: a warning then */
-  nodb->clamav_required = FALSE;
+  nodb->policy->clamav_required = FALSE;
   g_autoptr (GPtrArray) l3 = mugai_config_check (nodb, &fatal);
   g_assert_false (fatal);
   g_assert_true (lines_have (l3, "warning: ", "running WITHOUT malware scanning"));
 
   /* a socket libmilter would not take */
-  g_autoptr (MugaiPolicy) badsock = check_policy (dir, "");
-  g_free (badsock->milter.socket);
-  badsock->milter.socket = g_strdup ("inet:port@127.0.0.1");
+  g_autoptr (MugaiConfig) badsock = check_policy (dir, "");
+  g_free (badsock->node->milter.socket);
+  badsock->node->milter.socket = g_strdup ("inet:port@127.0.0.1");
   g_autoptr (GPtrArray) l4 = mugai_config_check (badsock, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l4, "error: ", "[milter] socket = inet:port@127.0.0.1"));
@@ -260,9 +262,9 @@ test_start_check (void)
   /* a directory that is a file */
   g_autofree char *file = g_build_filename (dir, "file", NULL);
   g_assert_true (g_file_set_contents (file, "", 0, NULL));
-  g_autoptr (MugaiPolicy) notdir = check_policy (dir, "");
-  g_free (notdir->quarantine_dir);
-  notdir->quarantine_dir = g_build_filename (file, "quarantine", NULL);
+  g_autoptr (MugaiConfig) notdir = check_policy (dir, "");
+  g_free (notdir->node->quarantine_dir);
+  notdir->node->quarantine_dir = g_build_filename (file, "quarantine", NULL);
   g_autoptr (GPtrArray) l5 = mugai_config_check (notdir, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l5, "error: [quarantine] dir ", "is not a directory"));
@@ -270,7 +272,7 @@ test_start_check (void)
   /* as root: a user that cannot walk into the directories */
   if (geteuid () == 0 && g_chmod (dir, 0700) == 0)
     {
-      g_autoptr (MugaiPolicy) locked = check_policy (dir, "user = nobody\n");
+      g_autoptr (MugaiConfig) locked = check_policy (dir, "user = nobody\n");
       g_autoptr (GPtrArray) l6 = mugai_config_check (locked, &fatal);
       g_assert_true (fatal);
       g_assert_true (lines_have (l6, "error: [milter] spool_dir ", "the [milter] user cannot enter"));

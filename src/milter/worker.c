@@ -2,7 +2,7 @@
  * worker.c - one worker process: one message at a time, nothing shared
  *
  * SYNOPSIS
- *	mugai_worker_run (listen_fd, policy, engines)
+ *	mugai_worker_run (listen_fd, policy, settings, engines)
  *
  * DESCRIPTION
  *	A worker accepts a connection from the front on the pool's socket,
@@ -219,7 +219,8 @@ log_clamav_messages (const char *queue_id, const char *message_id)
 }
 
 static void
-handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *store)
+handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings,
+        MugaiEngines *engines, MugaiStore *store)
 {
   g_autoptr (GError) error = NULL;
   if (!mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32) getpid ()), -1, &error))
@@ -239,7 +240,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *
       return;
     }
 
-  alarm (policy->milter.message_timeout);
+  alarm (settings->message_timeout);
   gint64 t0 = g_get_monotonic_time ();
 
   const char *queue_id, *sender, *client_addr, *client_name;
@@ -287,7 +288,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *
        * (at least 2 s) left for the rest: scanning the outputs, storing
        * the original, answering.  A slow document then costs its part,
        * not the whole message (which would be deferred again and again). */
-      gint64 budget = (gint64) policy->milter.message_timeout * G_USEC_PER_SEC;
+      gint64 budget = (gint64) settings->message_timeout * G_USEC_PER_SEC;
       gint64 reserve = MAX (2 * G_USEC_PER_SEC, budget / 10);
       MugaiSanitizeOptions opts = { .quarantine_id = entry->id,
                                     .crlf = TRUE,
@@ -365,7 +366,8 @@ answer:
 }
 
 void
-mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engines)
+mugai_worker_run (int listen_fd, const MugaiPolicy *policy, const MugaiWorkerSettings *settings,
+                  MugaiEngines *engines)
 {
   struct sigaction sa = { .sa_handler = on_usr1 };
   sigemptyset (&sa.sa_mask);
@@ -374,7 +376,7 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engine
   signal (SIGPIPE, SIG_IGN);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiStore) store = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_CREATE, &error);
+  g_autoptr (MugaiStore) store = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
   /* without a store every message is deferred, which the answer says */
 
   while (!leave_requested)
@@ -392,10 +394,10 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engine
         {
           /* retry opening: the administrator may have fixed it */
           g_clear_error (&error);
-          store = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_CREATE, &error);
+          store = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
         }
       if (store)
-        handle (conn, policy, engines, store);
+        handle (conn, policy, settings, engines, store);
       else
         {
           g_autoptr (GError) e2 = NULL;
