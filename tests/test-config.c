@@ -285,6 +285,92 @@ test_start_check (void)
   g_rmdir (dir);
 }
 
+/* One file, two parts: each key lands in the part that needs it (the
+ * node's settings or the core's policy), and `mugai config check` prints
+ * both, in mugai.conf(5)'s order, as text that loads back to the same. */
+static void
+test_parts (void)
+{
+  const char *text = "[sanitize]\nlinks = drop\n[milter]\nworkers = 3\nuser = mugai\n"
+                     "socket_group = postfix\nmessage_timeout = 90\nspool_threshold = 64K\n"
+                     "[quarantine]\ndir = /srv/q\n[audit]\nfile = /srv/a/audit.jsonl\n"
+                     "syslog = no\n[clamav]\nreload_check = 7\nrequired = no\n"
+                     "[limits]\ndepth = 9\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiConfig) c = mugai_config_load_data (text, strlen (text), "parts.conf", &error);
+  g_assert_no_error (error);
+  const MugaiNodeSettings *n = c->node;
+  g_assert_cmpuint (n->milter.workers, ==, 3);
+  g_assert_cmpstr (n->milter.user, ==, "mugai");
+  g_assert_cmpstr (n->milter.socket_group, ==, "postfix");
+  g_assert_cmpuint (n->milter.message_timeout, ==, 90);
+  g_assert_cmpuint (n->milter.spool_threshold, ==, 64 * 1024);
+  g_assert_cmpstr (n->quarantine_dir, ==, "/srv/q");
+  g_assert_cmpstr (n->audit_file, ==, "/srv/a/audit.jsonl");
+  g_assert_false (n->audit_syslog);
+  g_assert_cmpuint (n->clamav_reload, ==, 7);
+  /* the node's untouched keys keep their defaults */
+  g_assert_cmpstr (n->milter.socket, ==, "unix:/run/mugai/milter.sock");
+  g_assert_cmpuint (n->milter.queue_timeout, ==, 60);
+  g_assert_null (n->milter.pid_file);
+  const MugaiPolicy *p = c->policy;
+  g_assert_cmpint (p->links, ==, MUGAI_LINKS_DROP);
+  g_assert_false (p->clamav_required);
+  g_assert_cmpuint (p->limits.depth, ==, 9);
+  g_assert_cmpstr (c->source, ==, "parts.conf");
+
+  g_autofree char *printed = mugai_config_to_string (c);
+  g_assert_true (g_str_has_prefix (printed, "# effective configuration (source: parts.conf)\n"));
+  const char *order[] = { "[sanitize]\n", "[notice]\n", "[milter]\n", "[quarantine]\n",
+                          "[audit]\n", "[clamav]\n", "[convert]\n", "[sandbox]\n",
+                          "[limits]\n" };
+  const char *at = printed;
+  for (gsize i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      const char *next = strstr (at, order[i]);
+      if (!next)
+        g_error ("%s missing or out of order in:\n%s", order[i], printed);
+      at = next;
+    }
+  g_assert_nonnull (strstr (printed, "\nworkers = 3\n"));
+  g_assert_nonnull (strstr (printed, "\nreload_check = 7\n"));
+  g_assert_nonnull (strstr (printed, "\nsyslog = no\n"));
+  g_assert_nonnull (strstr (printed, "\n# pid_file = (not set)\n"));
+
+  g_autoptr (MugaiConfig) q = mugai_config_load_data (printed, strlen (printed), "printed", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (q->node->milter.workers, ==, 3);
+  g_assert_cmpstr (q->node->milter.socket_group, ==, "postfix");
+  g_assert_cmpstr (q->node->quarantine_dir, ==, "/srv/q");
+  g_assert_false (q->node->audit_syslog);
+  g_assert_cmpuint (q->node->clamav_reload, ==, 7);
+  g_assert_cmpint (q->policy->links, ==, MUGAI_LINKS_DROP);
+  g_assert_cmpuint (q->policy->limits.depth, ==, 9);
+  g_autofree char *again = mugai_config_to_string (q);
+  g_assert_cmpstr (strchr (again, '\n'), ==, strchr (printed, '\n'));
+}
+
+/* The policy alone, for a caller that keeps nothing of the node (the
+ * command's sanitize, the core's tests): the file's values, and a
+ * failed load gives NULL without a crash. */
+static void
+test_steal_policy (void)
+{
+  const char *text = "[sanitize]\ncharset = iso-2022-jp\n[milter]\nworkers = 2\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiPolicy) p
+      = mugai_config_steal_policy (mugai_config_load_data (text, strlen (text), "t", &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  g_assert_cmpint (p->charset, ==, MUGAI_OUTPUT_ISO2022JP);
+  const char *bad = "[milter]\nworkers = 0\n";
+  g_autoptr (MugaiPolicy) none
+      = mugai_config_steal_policy (mugai_config_load_data (bad, strlen (bad), "t", &error));
+  g_assert_null (none);
+  g_assert_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_VALUE);
+  g_assert_nonnull (strstr (error->message, "[milter] workers = 0: bad value"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,5 +387,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/env-default-missing", test_env_default_missing);
   g_test_add_func ("/config/convert-check", test_convert_check);
   g_test_add_func ("/config/start-check", test_start_check);
+  g_test_add_func ("/config/parts", test_parts);
+  g_test_add_func ("/config/steal-policy", test_steal_policy);
   return g_test_run ();
 }

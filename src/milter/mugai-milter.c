@@ -439,6 +439,8 @@ start_child (Daemon *d, gboolean front)
       sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
       prctl (PR_SET_NAME, "mugai-front");
       umask (007); /* the milter socket: owner and group (postfix) */
+      /* the front's copy of the policy: it has no use for one */
+      g_clear_pointer (&d->config->policy, mugai_policy_free);
       _exit (mugai_front_run (d->config->node, d->reload_path, answer[1], d->worker_path, front_drop, d));
     }
   prctl (PR_SET_NAME, "mugai-pool");
