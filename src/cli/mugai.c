@@ -351,7 +351,8 @@ sanitize_mbox (const char *in, const char *out, FILE *report_file, const MugaiPo
       g_autofree char *from_line = from;
       g_autofree char *source = g_strdup_printf ("%s#%u", in, ++index);
       g_autoptr (GBytes) output = NULL;
-      g_autoptr (MugaiReport) report = process (msg, size, policy, engines, timeout, &output, source);
+      g_autoptr (MugaiReport) report
+          = process (msg, size, policy, engines, timeout, &output, source);
       if (output && !mugai_mbox_write (o, from_line, output, &error))
         {
           fprintf (stderr, "mugai: %s: %s\n", out, error->message);
@@ -499,7 +500,8 @@ cmd_sanitize (int argc, char **argv)
           return EXIT_NOINPUT;
         }
       g_autoptr (GBytes) output = NULL;
-      g_autoptr (MugaiReport) report = process (msg, size, policy, engines, timeout, &output, input);
+      g_autoptr (MugaiReport) report
+          = process (msg, size, policy, engines, timeout, &output, input);
       write_report_line (report_file, report, TRUE);
       if (output)
         {
@@ -716,7 +718,8 @@ cmd_quarantine (int argc, char **argv)
     }
   /* Never create the store from here: a directory made by root with
    * root's owner would lock the daemon out of it. */
-  g_autoptr (MugaiStore) q = mugai_store_open (loaded->node->quarantine_dir, MUGAI_STORE_EXISTING, &error);
+  g_autoptr (MugaiStore) q
+      = mugai_store_open (loaded->node->quarantine_dir, MUGAI_STORE_EXISTING, &error);
   if (!q)
     {
       fprintf (stderr, "mugai: quarantine: %s\n", error->message);

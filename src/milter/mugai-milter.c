@@ -441,7 +441,8 @@ start_child (Daemon *d, gboolean front)
       umask (007); /* the milter socket: owner and group (postfix) */
       /* the front's copy of the policy: it has no use for one */
       g_clear_pointer (&d->config->policy, mugai_policy_free);
-      _exit (mugai_front_run (d->config->node, d->reload_path, answer[1], d->worker_path, front_drop, d));
+      _exit (mugai_front_run (d->config->node, d->reload_path, answer[1], d->worker_path,
+                              front_drop, d));
     }
   prctl (PR_SET_NAME, "mugai-pool");
   sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
@@ -678,7 +679,8 @@ main (int argc, char **argv)
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
     }
-  if (g_str_has_prefix (node->milter.socket, "unix:") || g_str_has_prefix (node->milter.socket, "local:"))
+  if (g_str_has_prefix (node->milter.socket, "unix:")
+      || g_str_has_prefix (node->milter.socket, "local:"))
     {
       g_autofree char *sock_dir = g_path_get_dirname (strchr (node->milter.socket, ':') + 1);
       /* with socket_group the directory is the group's way to the

@@ -376,7 +376,8 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, const MugaiWorkerSet
   signal (SIGPIPE, SIG_IGN);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiStore) store = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
+  g_autoptr (MugaiStore) store
+      = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
   /* without a store every message is deferred, which the answer says */
 
   while (!leave_requested)
