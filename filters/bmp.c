@@ -39,7 +39,8 @@
 
 #include <string.h>
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-bmp-error-quark, mugai_bmp_error)
 /* clang-format on */
 
@@ -114,15 +115,20 @@ bmp_sample (const BmpChannel *c, guint32 v)
   if (c->bits == 0)
     return 0; /* no mask: the channel is absent */
   if (c->bits >= 8)
-    return (guint8) (s >> (c->bits - 8));
-  return (guint8) (s * 255 / ((1u << c->bits) - 1));
+    return (guint8)(s >> (c->bits - 8));
+  return (guint8)(s * 255 / ((1u << c->bits) - 1));
 }
 
 gboolean
 mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBmpPixels *out_pixels,
                   GError **error)
 {
-  enum { BI_RGB = 0, BI_BITFIELDS = 3, BI_ALPHABITFIELDS = 6 };
+  enum
+  {
+    BI_RGB = 0,
+    BI_BITFIELDS = 3,
+    BI_ALPHABITFIELDS = 6
+  };
 
   if (len < 14 + 12)
     {
@@ -133,11 +139,11 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
   guint32 hsize = rd32le (p + 14);
   if (hsize != 12 && hsize != 40 && hsize != 52 && hsize != 56 && hsize != 108 && hsize != 124)
     {
-      g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED, "BMP: header of %u octets not supported",
-                   hsize);
+      g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED,
+                   "BMP: header of %u octets not supported", hsize);
       return FALSE;
     }
-  if (len < 14 + (gsize) hsize)
+  if (len < 14 + (gsize)hsize)
     {
       g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED, "BMP: file truncated");
       return FALSE;
@@ -154,8 +160,8 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
     }
   else
     {
-      width = (gint32) rd32le (p + 18);
-      height = (gint32) rd32le (p + 22);
+      width = (gint32)rd32le (p + 18);
+      height = (gint32)rd32le (p + 22);
       bpp = rd16le (p + 28);
       compression = rd32le (p + 30);
       colours_used = rd32le (p + 46);
@@ -168,13 +174,13 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
       g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED, "BMP: negative width");
       return FALSE;
     }
-  if (!check_limits (lim, (guint64) width, (guint64) height, error))
+  if (!check_limits (lim, (guint64)width, (guint64)height, error))
     return FALSE;
 
   if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
     {
-      g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED, "BMP: %u bits per pixel not supported",
-                   bpp);
+      g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED,
+                   "BMP: %u bits per pixel not supported", bpp);
       return FALSE;
     }
   gboolean bitfields = compression == BI_BITFIELDS || compression == BI_ALPHABITFIELDS;
@@ -225,7 +231,7 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
   if (bpp <= 8)
     {
       gsize esize = hsize == 12 ? 3 : 4;
-      gsize start = 14 + (gsize) hsize;
+      gsize start = 14 + (gsize)hsize;
       ncolours = colours_used != 0 && colours_used < (1u << bpp) ? colours_used : 1u << bpp;
       if (len - start < ncolours * esize)
         {
@@ -241,8 +247,8 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
         }
     }
 
-  guint64 stride = ((guint64) width * bpp + 31) / 32 * 4;
-  if (off_bits > len || stride * (guint64) height > len - off_bits)
+  guint64 stride = ((guint64)width * bpp + 31) / 32 * 4;
+  if (off_bits > len || stride * (guint64)height > len - off_bits)
     {
       g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED, "BMP: pixel data truncated");
       return FALSE;
@@ -268,11 +274,11 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
 
   guint ch = alpha ? 4 : 3;
   /* Bounded by check_limits(): at most 4 x max_pixels octets. */
-  g_autofree guint8 *pixels = g_try_malloc0 ((gsize) width * (gsize) height * ch);
+  g_autofree guint8 *pixels = g_try_malloc0 ((gsize)width * (gsize)height * ch);
   if (pixels == NULL)
     {
-      g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED,
-                   "out of memory for %ux%u pixels", (guint32) width, (guint32) height);
+      g_set_error (error, MUGAI_BMP_ERROR, MUGAI_BMP_ERROR_FAILED, "out of memory for %ux%u pixels",
+                   (guint32)width, (guint32)height);
       return FALSE;
     }
   for (gint64 row = 0; row < height; row++)
@@ -284,7 +290,7 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
         {
           if (bpp <= 8)
             {
-              guint shift = 8 - bpp - (guint) (x * bpp % 8);
+              guint shift = 8 - bpp - (guint)(x * bpp % 8);
               guint idx = (s[x * bpp / 8] >> shift) & ((1u << bpp) - 1);
               if (idx < ncolours)
                 memcpy (out, palette[idx], 3);
@@ -306,8 +312,8 @@ mugai_bmp_decode (const guint8 *p, gsize len, const MugaiBmpLimits *lim, MugaiBm
             }
         }
     }
-  out_pixels->width = (guint32) width;
-  out_pixels->height = (guint32) height;
+  out_pixels->width = (guint32)width;
+  out_pixels->height = (guint32)height;
   out_pixels->channels = ch;
   out_pixels->pixels = g_steal_pointer (&pixels);
   return TRUE;

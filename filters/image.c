@@ -153,7 +153,8 @@ typedef enum
 } ImageError;
 
 #define IMAGE_ERROR (image_error_quark ())
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 static G_DEFINE_QUARK (mugai-filter-image-error-quark, image_error)
 /* clang-format on */
 

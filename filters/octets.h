@@ -14,17 +14,17 @@
 static inline guint16
 rd16le (const guint8 *p)
 {
-  return (guint16) (p[0] | p[1] << 8);
+  return (guint16)(p[0] | p[1] << 8);
 }
 
 static inline guint32
 rd32le (const guint8 *p)
 {
-  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
+  return (guint32)p[0] | (guint32)p[1] << 8 | (guint32)p[2] << 16 | (guint32)p[3] << 24;
 }
 
 static inline guint32
 rd32be (const guint8 *p)
 {
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | (guint32) p[3];
+  return (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | (guint32)p[3];
 }

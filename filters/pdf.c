@@ -127,9 +127,10 @@ typedef enum
 } PdfError;
 
 #define PDF_ERROR (pdf_error_quark ())
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 static G_DEFINE_QUARK (mugai-filter-pdf-error-quark, pdf_error)
-/* clang-format on */
+    /* clang-format on */
 
     typedef struct
 {

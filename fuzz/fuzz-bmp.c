@@ -36,7 +36,7 @@ check_failure (GError *error, gboolean want_limit)
   if (error == NULL || error->domain != MUGAI_BMP_ERROR || error->message == NULL)
     abort ();
   for (const char *m = error->message; *m; m++)
-    if ((guchar) *m >= 0x80 || (guchar) *m < 0x20)
+    if ((guchar)*m >= 0x80 || (guchar)*m < 0x20)
       abort ();
   if (want_limit && error->code != MUGAI_BMP_ERROR_LIMIT)
     abort ();
@@ -59,17 +59,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       g_free (copy);
       return 0;
     }
-  if (error != NULL || px.pixels == NULL || (px.channels != 3 && px.channels != 4)
-      || px.width == 0 || px.height == 0 || px.width > FUZZ_LIMITS.max_width
-      || px.height > FUZZ_LIMITS.max_height
-      || (guint64) px.width * px.height > FUZZ_LIMITS.max_pixels)
+  if (error != NULL || px.pixels == NULL || (px.channels != 3 && px.channels != 4) || px.width == 0
+      || px.height == 0 || px.width > FUZZ_LIMITS.max_width || px.height > FUZZ_LIMITS.max_height
+      || (guint64)px.width * px.height > FUZZ_LIMITS.max_pixels)
     abort ();
-  gsize n = (gsize) px.width * px.height * px.channels;
+  gsize n = (gsize)px.width * px.height * px.channels;
   volatile guint sum = 0;
   for (gsize i = 0; i < n; i++)
     sum += px.pixels[i];
 
-  MugaiBmpLimits exact = { px.width, px.height, (guint64) px.width * px.height };
+  MugaiBmpLimits exact = { px.width, px.height, (guint64)px.width * px.height };
   MugaiBmpPixels again = { 0 };
   if (!mugai_bmp_decode (copy, size, &exact, &again, &error))
     abort ();

@@ -70,8 +70,8 @@ fuzz_record (const char *text)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  fuzz_report ((const char *) data, size);
-  char *text = g_strndup ((const char *) data, size);
+  fuzz_report ((const char *)data, size);
+  char *text = g_strndup ((const char *)data, size);
   fuzz_record (text);
   g_free (text);
   return 0;

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 static int
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 int

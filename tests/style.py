@@ -83,7 +83,7 @@ def main():
     pys = sorted(os.path.relpath(p, srcdir) for g in ("tests/*.py", "tests/e2e/*.py")
                  for p in glob.glob(os.path.join(srcdir, g)))
     have_cf = cf != "none" and os.access(cf, os.X_OK)
-    tap.plan(1 + len(files) + len([t for t in TO_FORMAT if t not in files]) + len(pys))
+    tap.plan(2 + len(files) + len([t for t in TO_FORMAT if t not in files]) + len(pys))
 
     # the check itself must be able to fail: a badly laid out function
     if have_cf:
@@ -108,6 +108,16 @@ def main():
         if rel not in files:
             tap.ok(False, "%s on the to-do list exists" % rel,
                    ["no such file any more: remove it from TO_FORMAT in tests/style.py"])
+    # G_DEFINE_QUARK stringifies its first argument: clang-format, which
+    # takes mugai-ipc-error-quark for a subtraction, would rename the
+    # error domain to "mugai - ipc - error - quark"
+    spaced = []
+    for rel in files:
+        with open(os.path.join(srcdir, rel), encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f, 1):
+                if "G_DEFINE_QUARK (" in line and " - " in line.split(",")[0]:
+                    spaced.append("%s:%d: %s" % (rel, n, line.strip()))
+    tap.ok(not spaced, "error quark names are written as strings (no spaced dashes)", spaced)
     for rel in pys:
         probs = [] if rel in TAP_WRITERS else python_problems(os.path.join(srcdir, rel))
         tap.ok(not probs, "%s: no bare assert, no hand-written TAP" % rel, probs)

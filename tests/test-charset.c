@@ -69,16 +69,20 @@ static const DecodeCase decode_cases[] = {
     MUGAI_CHARSET_DECLARED },
   { "label-eucjp-no-hyphen", "\xc6\xfc\xcb\xdc", -1, "eucjp", "日本", "euc-jp",
     MUGAI_CHARSET_DECLARED },
-  { "label-x-euc-jp", "\xc6\xfc\xcb\xdc", -1, "x-euc-jp", "日本", "euc-jp", MUGAI_CHARSET_DECLARED },
-  { "label-euc-jp-ms", "\xc6\xfc\xcb\xdc", -1, "eucJP-ms", "日本", "euc-jp", MUGAI_CHARSET_DECLARED },
+  { "label-x-euc-jp", "\xc6\xfc\xcb\xdc", -1, "x-euc-jp", "日本", "euc-jp",
+    MUGAI_CHARSET_DECLARED },
+  { "label-euc-jp-ms", "\xc6\xfc\xcb\xdc", -1, "eucJP-ms", "日本", "euc-jp",
+    MUGAI_CHARSET_DECLARED },
   { "label-iso-2202-jp-typo", "\x1b$BF|K\\\x1b(B", -1, "iso-2202-jp", "日本", "iso-2022-jp",
     MUGAI_CHARSET_DECLARED },
   { "label-iso2022jp-no-hyphens", "\x1b$BF|K\\\x1b(B", -1, "ISO2022JP", "日本", "iso-2022-jp",
     MUGAI_CHARSET_DECLARED },
   { "label-latin1-underscore", "caf\xe9", -1, "ISO_8859-1", "café", "iso-8859-1",
     MUGAI_CHARSET_DECLARED },
-  { "label-iso8859-2-no-hyphen", "\xb3\xf3" "d\xbc", -1, "iso8859-2", "łódź", "iso-8859-2",
-    MUGAI_CHARSET_DECLARED },
+  { "label-iso8859-2-no-hyphen",
+    "\xb3\xf3"
+    "d\xbc",
+    -1, "iso8859-2", "łódź", "iso-8859-2", MUGAI_CHARSET_DECLARED },
   { "label-x-cp1251", "\xcf\xf0\xe8\xe2\xe5\xf2", -1, "x-cp1251", "Привет", "windows-1251",
     MUGAI_CHARSET_DECLARED },
   { "label-gb2312", "\xc4\xe3\xba\xc3", -1, "GB2312", "你好", "gb2312", MUGAI_CHARSET_DECLARED },
@@ -86,8 +90,11 @@ static const DecodeCase decode_cases[] = {
   { "label-ks_c_5601", "\xbe\xc8\xb3\xe7", -1, "ks_c_5601-1987", "안녕", "euc-kr",
     MUGAI_CHARSET_DECLARED },
   /* 8-bit ISO-8859-1 octets declared us-ascii: windows-1252, not U+FFFD */
-  { "declared-ascii-really-latin1", "Gr\xfc\xdf" "e aus M\xfc" "nchen", -1, "us-ascii",
-    "Grüße aus München", "windows-1252", MUGAI_CHARSET_FALLBACK },
+  { "declared-ascii-really-latin1",
+    "Gr\xfc\xdf"
+    "e aus M\xfc"
+    "nchen",
+    -1, "us-ascii", "Grüße aus München", "windows-1252", MUGAI_CHARSET_FALLBACK },
   /* other languages not read as Japanese */
   { "none-gb2312", "\xc4\xe3\xba\xc3\xa3\xac\xd5\xe2\xca\xc7\xd2\xbb\xb8\xf6\xb2\xe2\xca\xd4", -1,
     NULL, "你好，这是一个测试", "gb18030", MUGAI_CHARSET_DECLARED },
@@ -106,16 +113,16 @@ static const DecodeCase decode_cases[] = {
   { "none-thai", "\xca\xc7\xd1\xca\xb4\xd5\xa4\xc3\xd1\xba", -1, NULL, "สวัสดีครับ", "windows-874",
     MUGAI_CHARSET_DECLARED },
   /* cut inside its last character: read without it, the cut marked */
-  { "none-gb2312-cut", "\xc4\xe3\xba\xc3\xa3\xac\xd5\xe2\xca\xc7\xd2\xbb\xb8\xf6\xb2\xe2\xca", -1, NULL,
-    "你好，这是一个测〓", "gb18030", MUGAI_CHARSET_LOSSY },
+  { "none-gb2312-cut", "\xc4\xe3\xba\xc3\xa3\xac\xd5\xe2\xca\xc7\xd2\xbb\xb8\xf6\xb2\xe2\xca", -1,
+    NULL, "你好，这是一个测〓", "gb18030", MUGAI_CHARSET_LOSSY },
   { "none-kanji-subject-eucjp", "\xb2\xf1\xb5\xc4\xbb\xf1\xce\xc1\xc1\xf7\xc9\xd5", -1, NULL,
     "会議資料送付", "euc-jp", MUGAI_CHARSET_DECLARED },
   /* the wave-dash family: JIS X 0208's reading for ISO-2022-JP and
    * EUC-JP, CP932's for Shift_JIS */
   { "wave-dash-iso2022jp", "\x1b$B!A!B!]!q!r\"L\x1b(B", -1, "iso-2022-jp", "〜‖−¢£¬", "iso-2022-jp",
     MUGAI_CHARSET_DECLARED },
-  { "wave-dash-eucjp", "\xa1\xc1\xa1\xc2\xa1\xdd\xa1\xf1\xa1\xf2\xa2\xcc", -1, "euc-jp",
-    "〜‖−¢£¬", "euc-jp", MUGAI_CHARSET_DECLARED },
+  { "wave-dash-eucjp", "\xa1\xc1\xa1\xc2\xa1\xdd\xa1\xf1\xa1\xf2\xa2\xcc", -1, "euc-jp", "〜‖−¢£¬",
+    "euc-jp", MUGAI_CHARSET_DECLARED },
   { "wave-dash-sjis", "\x81\x60\x81\x61\x81\x7c\x81\x91\x81\x92\x81\xca", -1, "shift_jis",
     "～∥－￠￡￢", "shift_jis", MUGAI_CHARSET_DECLARED },
   /* carrier emoji in ISO-2022-JP, the subject of issue 11 ("題名" and an
@@ -133,8 +140,13 @@ static const DecodeCase decode_cases[] = {
   { "nec-selected-taka", "\x1b$B|b66\x1b(B", -1, "iso-2022-jp", "髙橋", "iso-2022-jp",
     MUGAI_CHARSET_DECLARED },
   /* SoftBank web code ESC $ G ! SI: SoftBank F941, U+1F466 BOY */
-  { "softbank-webcode", "a\x1b$G!\x0f" "b", -1, "iso-2022-jp", "a\xf0\x9f\x91\xa6" "b", "iso-2022-jp",
-    MUGAI_CHARSET_DECLARED },
+  { "softbank-webcode",
+    "a\x1b$G!\x0f"
+    "b",
+    -1, "iso-2022-jp",
+    "a\xf0\x9f\x91\xa6"
+    "b",
+    "iso-2022-jp", MUGAI_CHARSET_DECLARED },
   /* DoCoMo F89F (U+2600) in CP932's user-defined area, as ISO-2022-JP-MS
    * writes it: JIS X 0212 row 0x7C */
   { "docomo-udc-0212", "\x1b$(D|!\x1b(B", -1, "iso-2022-jp", "\xe2\x98\x80", "iso-2022-jp",

@@ -44,15 +44,15 @@ test_case (gconstpointer data)
 {
   const ConfigCase *c = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) policy
+  g_autoptr (MugaiConfig) config
       = mugai_config_load_data (c->text, strlen (c->text), "test.conf", &error);
   if (!c->error_contains)
     {
       g_assert_no_error (error);
-      g_assert_nonnull (policy);
+      g_assert_nonnull (config);
       return;
     }
-  g_assert_null (policy);
+  g_assert_null (config);
   g_assert_nonnull (error);
   if (!strstr (error->message, c->error_contains))
     g_error ("error \"%s\" lacks \"%s\"", error->message, c->error_contains);
@@ -64,8 +64,9 @@ test_values (void)
   const char *text = "[sanitize]\nlinks = SHOW\ncharset = iso-2022-jp\n[limits]\npart_size = 2M\n"
                      "depth = 7\n[notice]\nlanguage = en\n";
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_autoptr (MugaiConfig) c = mugai_config_load_data (text, strlen (text), "t", &error);
   g_assert_no_error (error);
+  const MugaiPolicy *p = c->policy;
   g_assert_cmpint (p->links, ==, MUGAI_LINKS_SHOW);
   g_assert_cmpint (p->charset, ==, MUGAI_OUTPUT_ISO2022JP);
   g_assert_cmpuint (p->limits.part_size, ==, 2 * 1024 * 1024);
@@ -83,13 +84,13 @@ test_roundtrip (void)
   /* `mugai config check` prints what the loader accepts, and the same policy */
   const char *text = "[sanitize]\nrfc822 = inline\n[limits]\nheaders = 77\n";
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_autoptr (MugaiConfig) p = mugai_config_load_data (text, strlen (text), "t", &error);
   g_assert_no_error (error);
   g_autofree char *printed = mugai_config_to_string (p);
-  g_autoptr (MugaiPolicy) q = mugai_config_load_data (printed, strlen (printed), "printed", &error);
+  g_autoptr (MugaiConfig) q = mugai_config_load_data (printed, strlen (printed), "printed", &error);
   g_assert_no_error (error);
-  g_assert_cmpint (q->rfc822, ==, MUGAI_RFC822_INLINE);
-  g_assert_cmpuint (q->limits.headers, ==, 77);
+  g_assert_cmpint (q->policy->rfc822, ==, MUGAI_RFC822_INLINE);
+  g_assert_cmpuint (q->policy->limits.headers, ==, 77);
   g_assert_nonnull (strstr (printed, "headers = 77"));
 }
 
@@ -103,9 +104,9 @@ test_template_file (void)
   close (fd);
   g_assert_true (g_file_set_contents (path, "NOTICE ${items}", -1, &error));
   g_autofree char *text = g_strdup_printf ("[notice]\ntemplate = %s\n", path);
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t", &error);
+  g_autoptr (MugaiConfig) p = mugai_config_load_data (text, strlen (text), "t", &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (p->notice_template, ==, "NOTICE ${items}");
+  g_assert_cmpstr (p->policy->notice_template, ==, "NOTICE ${items}");
   g_unlink (path);
 }
 
@@ -116,10 +117,10 @@ test_env_default_missing (void)
    * naming a missing file is an error */
   g_autoptr (GError) error = NULL;
   g_setenv ("MUGAI_CONFIG", "/nonexistent/mugai.conf", TRUE);
-  g_autoptr (MugaiPolicy) p = mugai_config_load (NULL, &error);
+  g_autoptr (MugaiConfig) p = mugai_config_load (NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (p);
-  g_autoptr (MugaiPolicy) q = mugai_config_load ("/nonexistent/mugai.conf", &error);
+  g_autoptr (MugaiConfig) q = mugai_config_load ("/nonexistent/mugai.conf", &error);
   g_assert_null (q);
   g_assert_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_READ);
 }
@@ -132,8 +133,9 @@ test_convert_check (void)
   g_autofree char *dir = g_dir_make_tmp ("mugai-config-XXXXXX", &error);
   g_assert_no_error (error);
   const char *text = "[convert]\noffice = image\n";
-  g_autoptr (MugaiPolicy) p = mugai_config_load_data (text, strlen (text), "t.conf", &error);
+  g_autoptr (MugaiConfig) c = mugai_config_load_data (text, strlen (text), "t.conf", &error);
   g_assert_no_error (error);
+  MugaiPolicy *p = c->policy;
   g_free (p->convert.filters_dir);
   p->convert.filters_dir = g_strdup (dir);
   g_free (p->convert.soffice);
@@ -192,7 +194,7 @@ lines_have (GPtrArray *lines, const char *prefix, const char *needle)
 /* $MUGAI_CONFIG as the test started (test_env_default_missing changes it) */
 static char *test_config;
 
-static MugaiPolicy *
+static MugaiConfig *
 check_policy (const char *dir, const char *extra)
 {
   /* the test configuration ($MUGAI_CONFIG: the test signatures, this
@@ -204,7 +206,7 @@ check_policy (const char *dir, const char *extra)
       "%s\n[milter]\nsocket = unix:%s/run/milter.sock\nspool_dir = %s/lib/spool\n%s"
       "[quarantine]\ndir = %s/lib/quarantine\n[audit]\nfile = %s/log/audit.jsonl\n",
       base, dir, dir, extra, dir, dir);
-  MugaiPolicy *p = mugai_config_load_data (text, strlen (text), "check.conf", &error);
+  MugaiConfig *p = mugai_config_load_data (text, strlen (text), "check.conf", &error);
   g_assert_no_error (error);
   return p;
 }
@@ -224,14 +226,14 @@ test_start_check (void)
 
   /* the test configuration as it is: nothing to say */
   gboolean fatal = TRUE;
-  g_autoptr (MugaiPolicy) good = check_policy (dir, "");
+  g_autoptr (MugaiConfig) good = check_policy (dir, "");
   g_autoptr (GPtrArray) none = mugai_config_check (good, &fatal);
   for (guint i = 0; i < none->len; i++)
     g_test_message ("%s", (const char *)none->pdata[i]);
   g_assert_false (fatal);
 
   /* a user that does not exist (-t used to pass it; the start refused) */
-  g_autoptr (MugaiPolicy) nouser = check_policy (dir, "user = mugai-no-such-user\n");
+  g_autoptr (MugaiConfig) nouser = check_policy (dir, "user = mugai-no-such-user\n");
   g_autoptr (GPtrArray) l1 = mugai_config_check (nouser, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l1, "error: ", "[milter] user mugai-no-such-user does not exist"));
@@ -239,22 +241,22 @@ test_start_check (void)
   /* an empty ClamAV directory: refused, named */
   g_autofree char *empty = g_build_filename (dir, "emptydb", NULL);
   g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
-  g_autoptr (MugaiPolicy) nodb = check_policy (dir, "");
-  g_free (nodb->clamav.database);
-  nodb->clamav.database = g_strdup (empty);
+  g_autoptr (MugaiConfig) nodb = check_policy (dir, "");
+  g_free (nodb->policy->clamav.database);
+  nodb->policy->clamav.database = g_strdup (empty);
   g_autoptr (GPtrArray) l2 = mugai_config_check (nodb, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l2, "error: ", "no loadable ClamAV signatures in"));
   /* ... which a lab may allow: a warning then */
-  nodb->clamav_required = FALSE;
+  nodb->policy->clamav_required = FALSE;
   g_autoptr (GPtrArray) l3 = mugai_config_check (nodb, &fatal);
   g_assert_false (fatal);
   g_assert_true (lines_have (l3, "warning: ", "running WITHOUT malware scanning"));
 
   /* a socket libmilter would not take */
-  g_autoptr (MugaiPolicy) badsock = check_policy (dir, "");
-  g_free (badsock->milter.socket);
-  badsock->milter.socket = g_strdup ("inet:port@127.0.0.1");
+  g_autoptr (MugaiConfig) badsock = check_policy (dir, "");
+  g_free (badsock->node->milter.socket);
+  badsock->node->milter.socket = g_strdup ("inet:port@127.0.0.1");
   g_autoptr (GPtrArray) l4 = mugai_config_check (badsock, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l4, "error: ", "[milter] socket = inet:port@127.0.0.1"));
@@ -262,9 +264,9 @@ test_start_check (void)
   /* a directory that is a file */
   g_autofree char *file = g_build_filename (dir, "file", NULL);
   g_assert_true (g_file_set_contents (file, "", 0, NULL));
-  g_autoptr (MugaiPolicy) notdir = check_policy (dir, "");
-  g_free (notdir->quarantine_dir);
-  notdir->quarantine_dir = g_build_filename (file, "quarantine", NULL);
+  g_autoptr (MugaiConfig) notdir = check_policy (dir, "");
+  g_free (notdir->node->quarantine_dir);
+  notdir->node->quarantine_dir = g_build_filename (file, "quarantine", NULL);
   g_autoptr (GPtrArray) l5 = mugai_config_check (notdir, &fatal);
   g_assert_true (fatal);
   g_assert_true (lines_have (l5, "error: [quarantine] dir ", "is not a directory"));
@@ -272,7 +274,7 @@ test_start_check (void)
   /* as root: a user that cannot walk into the directories */
   if (geteuid () == 0 && g_chmod (dir, 0700) == 0)
     {
-      g_autoptr (MugaiPolicy) locked = check_policy (dir, "user = nobody\n");
+      g_autoptr (MugaiConfig) locked = check_policy (dir, "user = nobody\n");
       g_autoptr (GPtrArray) l6 = mugai_config_check (locked, &fatal);
       g_assert_true (fatal);
       g_assert_true (
@@ -284,6 +286,92 @@ test_start_check (void)
   g_unlink (file);
   g_rmdir (empty);
   g_rmdir (dir);
+}
+
+/* One file, two parts: each key lands in the part that needs it (the
+ * node's settings or the core's policy), and `mugai config check` prints
+ * both, in mugai.conf(5)'s order, as text that loads back to the same. */
+static void
+test_parts (void)
+{
+  const char *text = "[sanitize]\nlinks = drop\n[milter]\nworkers = 3\nuser = mugai\n"
+                     "socket_group = postfix\nmessage_timeout = 90\nspool_threshold = 64K\n"
+                     "[quarantine]\ndir = /srv/q\n[audit]\nfile = /srv/a/audit.jsonl\n"
+                     "syslog = no\n[clamav]\nreload_check = 7\nrequired = no\n"
+                     "[limits]\ndepth = 9\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiConfig) c = mugai_config_load_data (text, strlen (text), "parts.conf", &error);
+  g_assert_no_error (error);
+  const MugaiNodeSettings *n = c->node;
+  g_assert_cmpuint (n->milter.workers, ==, 3);
+  g_assert_cmpstr (n->milter.user, ==, "mugai");
+  g_assert_cmpstr (n->milter.socket_group, ==, "postfix");
+  g_assert_cmpuint (n->milter.message_timeout, ==, 90);
+  g_assert_cmpuint (n->milter.spool_threshold, ==, 64 * 1024);
+  g_assert_cmpstr (n->quarantine_dir, ==, "/srv/q");
+  g_assert_cmpstr (n->audit_file, ==, "/srv/a/audit.jsonl");
+  g_assert_false (n->audit_syslog);
+  g_assert_cmpuint (n->clamav_reload, ==, 7);
+  /* the node's untouched keys keep their defaults */
+  g_assert_cmpstr (n->milter.socket, ==, "unix:/run/mugai/milter.sock");
+  g_assert_cmpuint (n->milter.queue_timeout, ==, 60);
+  g_assert_null (n->milter.pid_file);
+  const MugaiPolicy *p = c->policy;
+  g_assert_cmpint (p->links, ==, MUGAI_LINKS_DROP);
+  g_assert_false (p->clamav_required);
+  g_assert_cmpuint (p->limits.depth, ==, 9);
+  g_assert_cmpstr (c->source, ==, "parts.conf");
+
+  g_autofree char *printed = mugai_config_to_string (c);
+  g_assert_true (g_str_has_prefix (printed, "# effective configuration (source: parts.conf)\n"));
+  const char *order[]
+      = { "[sanitize]\n", "[notice]\n",  "[milter]\n",  "[quarantine]\n", "[audit]\n",
+          "[clamav]\n",   "[convert]\n", "[sandbox]\n", "[limits]\n" };
+  const char *at = printed;
+  for (gsize i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      const char *next = strstr (at, order[i]);
+      if (!next)
+        g_error ("%s missing or out of order in:\n%s", order[i], printed);
+      at = next;
+    }
+  g_assert_nonnull (strstr (printed, "\nworkers = 3\n"));
+  g_assert_nonnull (strstr (printed, "\nreload_check = 7\n"));
+  g_assert_nonnull (strstr (printed, "\nsyslog = no\n"));
+  g_assert_nonnull (strstr (printed, "\n# pid_file = (not set)\n"));
+
+  g_autoptr (MugaiConfig) q = mugai_config_load_data (printed, strlen (printed), "printed", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (q->node->milter.workers, ==, 3);
+  g_assert_cmpstr (q->node->milter.socket_group, ==, "postfix");
+  g_assert_cmpstr (q->node->quarantine_dir, ==, "/srv/q");
+  g_assert_false (q->node->audit_syslog);
+  g_assert_cmpuint (q->node->clamav_reload, ==, 7);
+  g_assert_cmpint (q->policy->links, ==, MUGAI_LINKS_DROP);
+  g_assert_cmpuint (q->policy->limits.depth, ==, 9);
+  g_autofree char *again = mugai_config_to_string (q);
+  g_assert_cmpstr (strchr (again, '\n'), ==, strchr (printed, '\n'));
+}
+
+/* The policy alone, for a caller that keeps nothing of the node (the
+ * command's sanitize, the core's tests): the file's values, and a
+ * failed load gives NULL without a crash. */
+static void
+test_steal_policy (void)
+{
+  const char *text = "[sanitize]\ncharset = iso-2022-jp\n[milter]\nworkers = 2\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiPolicy) p
+      = mugai_config_steal_policy (mugai_config_load_data (text, strlen (text), "t", &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  g_assert_cmpint (p->charset, ==, MUGAI_OUTPUT_ISO2022JP);
+  const char *bad = "[milter]\nworkers = 0\n";
+  g_autoptr (MugaiPolicy) none
+      = mugai_config_steal_policy (mugai_config_load_data (bad, strlen (bad), "t", &error));
+  g_assert_null (none);
+  g_assert_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_VALUE);
+  g_assert_nonnull (strstr (error->message, "[milter] workers = 0: bad value"));
 }
 
 int
@@ -302,5 +390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/env-default-missing", test_env_default_missing);
   g_test_add_func ("/config/convert-check", test_convert_check);
   g_test_add_func ("/config/start-check", test_start_check);
+  g_test_add_func ("/config/parts", test_parts);
+  g_test_add_func ("/config/steal-policy", test_steal_policy);
   return g_test_run ();
 }

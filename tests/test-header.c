@@ -73,8 +73,8 @@ test_hints (void)
   g_assert_cmpstr (a, ==, "Мир");
   /* a hint does not force an implausible reading: Shift_JIS stays */
   const char *const latin[] = { "iso-8859-1", NULL };
-  g_autofree char *b = mugai_header_decode_hinted (" \x89\xef\x8b\x63\x8e\x91\x97\xbf",
-                                                   MUGAI_HEADER_TEXT, latin);
+  g_autofree char *b
+      = mugai_header_decode_hinted (" \x89\xef\x8b\x63\x8e\x91\x97\xbf", MUGAI_HEADER_TEXT, latin);
   g_assert_cmpstr (b, ==, "会議資料");
 }
 

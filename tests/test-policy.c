@@ -6,6 +6,7 @@
  * mugai.conf(5) offers ([sanitize] encrypted, archive), the action that
  * the notice and the SMTP reply will then speak of.
  */
+#include "node.h"
 #include "policy.h"
 
 #include "mugai-limits.h"
@@ -102,8 +103,9 @@ test_defaults (void)
   g_assert_cmpint (p->language, ==, MUGAI_LANG_JA);
   g_assert_cmpint (p->links, ==, MUGAI_LINKS_DEFANG);
   g_assert_true (p->clamav_required);
-  g_assert_cmpstr (p->milter.socket, ==, "unix:/run/mugai/milter.sock");
-  g_assert_cmpstr (p->quarantine_dir, ==, "/var/lib/mugai/quarantine");
+  g_autoptr (MugaiNodeSettings) node = mugai_node_settings_new_default ();
+  g_assert_cmpstr (node->milter.socket, ==, "unix:/run/mugai/milter.sock");
+  g_assert_cmpstr (node->quarantine_dir, ==, "/var/lib/mugai/quarantine");
   /* the notice template in use is the built-in Japanese one */
   g_assert_cmpstr (p->notice_template, ==, mugai_notice_builtin_template (MUGAI_LANG_JA));
   g_assert_null (p->notice_template_path);

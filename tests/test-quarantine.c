@@ -100,7 +100,7 @@ read_back (MugaiStore *q, const char *id)
   guint8 buf[4096];
   gssize n;
   while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, &error)) > 0)
-    g_byte_array_append (out, buf, (guint) n);
+    g_byte_array_append (out, buf, (guint)n);
   g_assert_no_error (error);
   g_assert_cmpint (n, ==, 0);
   g_autoptr (GBytes) whole = mugai_store_read_original (q, id, G_MAXSIZE, &error);
@@ -285,9 +285,10 @@ test_metadata_roundtrip (Fixture *f, gconstpointer data)
   e->client_name = g_strdup ("mx.example.jp");
   e->message_id = g_strdup ("abc@example.jp");
   e->subject = g_strdup ("【重要】請求書のご確認\n\"引用\"");
-  e->report = json_from_string ("{\"verdict\":\"sanitized\",\"removed\":1,\"parts\":[{\"path\":\"2\","
-                                "\"filename\":\"見積書.xlsm\",\"action\":\"remove\"}]}",
-                                NULL);
+  e->report
+      = json_from_string ("{\"verdict\":\"sanitized\",\"removed\":1,\"parts\":[{\"path\":\"2\","
+                          "\"filename\":\"見積書.xlsm\",\"action\":\"remove\"}]}",
+                          NULL);
   g_assert_nonnull (e->report);
   g_autoptr (GBytes) in = original_bytes ();
   g_autoptr (GError) error = NULL;
@@ -379,12 +380,12 @@ test_list (Fixture *f, gconstpointer data)
   static const char *const order[] = { "three-days", "two-days", "one-day", "now" };
   g_assert_cmpuint (all->len, ==, G_N_ELEMENTS (order));
   for (guint i = 0; i < all->len; i++)
-    g_assert_cmpstr (((MugaiStoreEntry *) all->pdata[i])->queue_id, ==, order[i]);
+    g_assert_cmpstr (((MugaiStoreEntry *)all->pdata[i])->queue_id, ==, order[i]);
 
   g_autoptr (GPtrArray) recent = list_since (f->q, now - 2 * DAY - 60, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (recent->len, ==, 3);
-  g_assert_cmpstr (((MugaiStoreEntry *) recent->pdata[0])->queue_id, ==, "two-days");
+  g_assert_cmpstr (((MugaiStoreEntry *)recent->pdata[0])->queue_id, ==, "two-days");
 
   /* half an entry (an .eml whose .json never came) is not an entry */
   const MugaiStoreEntry *last = all->pdata[3];
@@ -435,7 +436,7 @@ test_list_damaged (Fixture *f, gconstpointer data)
 static void
 set_mtime (const char *path, gint64 t)
 {
-  struct timespec ts[2] = { { .tv_sec = (time_t) t }, { .tv_sec = (time_t) t } };
+  struct timespec ts[2] = { { .tv_sec = (time_t)t }, { .tv_sec = (time_t)t } };
   g_assert_cmpint (utimensat (AT_FDCWD, path, ts, 0), ==, 0);
 }
 
@@ -452,8 +453,8 @@ test_purge (Fixture *f, gconstpointer data)
   /* the metadata time decides, not the file times: make the new entry's
    * files look ancient and an old one's look new */
   g_autofree char *dd = day_dir (f, ids->pdata[0]);
-  g_autofree char *new_json = g_strdup_printf ("%s/%s.json", dd, (char *) ids->pdata[2]);
-  g_autofree char *new_eml = g_strdup_printf ("%s/%s.eml", dd, (char *) ids->pdata[2]);
+  g_autofree char *new_json = g_strdup_printf ("%s/%s.json", dd, (char *)ids->pdata[2]);
+  g_autofree char *new_eml = g_strdup_printf ("%s/%s.eml", dd, (char *)ids->pdata[2]);
   set_mtime (new_json, now - 400 * DAY);
   set_mtime (new_eml, now - 400 * DAY);
 
@@ -481,15 +482,15 @@ test_purge (Fixture *f, gconstpointer data)
 
   g_autoptr (GPtrArray) left = list_since (f->q, 0, &error);
   g_assert_cmpuint (left->len, ==, 2);
-  g_assert_cmpstr (((MugaiStoreEntry *) left->pdata[0])->queue_id, ==, "new");
-  g_assert_cmpstr (((MugaiStoreEntry *) left->pdata[1])->queue_id, ==, "now");
+  g_assert_cmpstr (((MugaiStoreEntry *)left->pdata[0])->queue_id, ==, "new");
+  g_assert_cmpstr (((MugaiStoreEntry *)left->pdata[1])->queue_id, ==, "now");
   g_assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (young, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (foreign, G_FILE_TEST_EXISTS));
   for (guint i = 0; i < 2; i++)
     {
-      g_autofree char *p = g_strdup_printf ("%s/%s.eml", dd, (char *) ids->pdata[i]);
+      g_autofree char *p = g_strdup_printf ("%s/%s.eml", dd, (char *)ids->pdata[i]);
       g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
     }
 
@@ -732,7 +733,7 @@ test_state_names (void)
   for (guint i = 0; i < MUGAI_STORE_N_STATES; i++)
     {
       MugaiStoreState back = MUGAI_STORE_N_STATES;
-      const char *name = mugai_store_state_name ((MugaiStoreState) i);
+      const char *name = mugai_store_state_name ((MugaiStoreState)i);
       g_assert_true (mugai_store_state_from_name (name, &back));
       g_assert_cmpint (back, ==, i);
     }
@@ -791,25 +792,25 @@ test_states (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) a = mugai_store_list (f->q, &only_held, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (a->len, ==, 1);
-  g_assert_cmpstr (((MugaiStoreEntry *) a->pdata[0])->id, ==, held);
+  g_assert_cmpstr (((MugaiStoreEntry *)a->pdata[0])->id, ==, held);
   MugaiStoreFilter released = { .states = 1u << MUGAI_STORE_STATE_RELEASED };
   g_autoptr (GPtrArray) b = mugai_store_list (f->q, &released, &error);
   g_assert_cmpuint (b->len, ==, 0);
   MugaiStoreFilter window = { .since = now - 60, .before = now };
   g_autoptr (GPtrArray) c = mugai_store_list (f->q, &window, &error);
   g_assert_cmpuint (c->len, ==, 1);
-  g_assert_cmpstr (((MugaiStoreEntry *) c->pdata[0])->id, ==, sanitized);
+  g_assert_cmpstr (((MugaiStoreEntry *)c->pdata[0])->id, ==, sanitized);
   g_autoptr (GPtrArray) all = mugai_store_list (f->q, NULL, &error);
   g_assert_cmpuint (all->len, ==, 3);
   /* a list carries no reports */
   for (guint i = 0; i < all->len; i++)
-    g_assert_null (((MugaiStoreEntry *) all->pdata[i])->report);
+    g_assert_null (((MugaiStoreEntry *)all->pdata[i])->report);
 }
 
 static void
 test_sha256 (Fixture *f, gconstpointer data)
 {
-  g_autofree char *want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) original,
+  g_autofree char *want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)original,
                                                        sizeof original - 1);
   /* from bytes and from a descriptor */
   g_autofree char *id = add_verdict (f, "sanitized", 0);
@@ -857,9 +858,9 @@ test_locations (void)
       g_assert_cmpstr (got->queue_id, ==, "loc");
     }
   /* no backend for these: said so, nothing made */
-  static const char *const refused[] = { "sqlite:/var/lib/mugai/q.db", "postgresql://db/mugai",
-                                         "file:", "", "x:relative",
-                                         "file://host/var/lib/mugai" };
+  static const char *const refused[]
+      = { "sqlite:/var/lib/mugai/q.db", "postgresql://db/mugai", "file:", "", "x:relative",
+          "file://host/var/lib/mugai" };
   for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_autoptr (MugaiStore) q = mugai_store_open (refused[i], MUGAI_STORE_CREATE, &error);
@@ -967,7 +968,7 @@ test_corrupt (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) all = mugai_store_list (f->q, &held, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (all->len, ==, 1);
-  g_assert_cmpstr (((MugaiStoreEntry *) all->pdata[0])->verdict, ==, "unreadable");
+  g_assert_cmpstr (((MugaiStoreEntry *)all->pdata[0])->verdict, ==, "unreadable");
   /* the original is still there to be read */
   g_autoptr (GBytes) back = mugai_store_read_original (f->q, id, G_MAXSIZE, &error);
   g_assert_no_error (error);
@@ -1093,9 +1094,9 @@ test_old_layout (void)
   g_assert_nonnull (e->report);
   JsonObject *report = json_node_get_object (e->report);
   JsonArray *parts = json_object_get_array_member (report, "parts");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (parts, 0),
-                                                  "filename"),
-                   ==, "見積書.xlsm");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (parts, 0), "filename"), ==,
+      "見積書.xlsm");
   g_autoptr (MugaiStoreEntry) h = mugai_store_get (q, held, &error);
   g_assert_no_error (error);
   g_assert_cmpint (h->state, ==, MUGAI_STORE_STATE_HELD);
@@ -1120,7 +1121,7 @@ test_old_layout (void)
   g_assert_no_error (error);
   g_autoptr (GPtrArray) left = mugai_store_list (w, NULL, &error);
   g_assert_cmpuint (left->len, ==, 1);
-  g_assert_cmpstr (((MugaiStoreEntry *) left->pdata[0])->id, ==, held);
+  g_assert_cmpstr (((MugaiStoreEntry *)left->pdata[0])->id, ==, held);
   rm_rf (root);
 }
 
@@ -1146,19 +1147,19 @@ run_mugai (Run *r, const char *config, const char *const *args)
 {
   const char *bin = g_getenv ("MUGAI_BIN");
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) bin);
-  g_ptr_array_add (argv, (char *) "quarantine");
+  g_ptr_array_add (argv, (char *)bin);
+  g_ptr_array_add (argv, (char *)"quarantine");
   for (gsize i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
+    g_ptr_array_add (argv, (char *)args[i]);
   if (config)
     {
-      g_ptr_array_add (argv, (char *) "--config");
-      g_ptr_array_add (argv, (char *) config);
+      g_ptr_array_add (argv, (char *)"--config");
+      g_ptr_array_add (argv, (char *)config);
     }
   g_ptr_array_add (argv, NULL);
   g_autoptr (GError) error = NULL;
   int wait_status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+  g_assert_true (g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
                                &r->out, &r->err, &wait_status, &error));
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (wait_status));
@@ -1229,9 +1230,8 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "RECENT");
   g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==, recent->subject);
   g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "stored");
-  g_autofree char *digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                                         (const guchar *) original,
-                                                         sizeof original - 1);
+  g_autofree char *digest = g_compute_checksum_for_data (
+      G_CHECKSUM_SHA256, (const guchar *)original, sizeof original - 1);
   g_assert_cmpstr (json_object_get_string_member (o, "sha256"), ==, digest);
   run_clear (&r);
 
@@ -1241,9 +1241,8 @@ test_cli (Fixture *f, gconstpointer data)
   g_autofree char *cmd = g_strdup_printf ("'%s' quarantine extract --config '%s' %s > '%s'",
                                           g_getenv ("MUGAI_BIN"), config, old->id, out_path);
   int wait_status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char *[]){ (char *) "/bin/sh", (char *) "-c", cmd, NULL },
-                               NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &wait_status,
-                               &error));
+  g_assert_true (g_spawn_sync (NULL, (char *[]){ (char *)"/bin/sh", (char *)"-c", cmd, NULL }, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &wait_status, &error));
   g_assert_true (WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0);
   g_autofree char *extracted = NULL;
   gsize extracted_len = 0;

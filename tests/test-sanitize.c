@@ -36,8 +36,8 @@ static MugaiPolicy *
 policy_from (const char *conf)
 {
   g_autoptr (GError) error = NULL;
-  MugaiPolicy *p
-      = mugai_config_load_data (conf ? conf : "", conf ? strlen (conf) : 0, "test", &error);
+  MugaiPolicy *p = mugai_config_steal_policy (
+      mugai_config_load_data (conf ? conf : "", conf ? strlen (conf) : 0, "test", &error));
   g_assert_no_error (error);
   /* these tests are about the walk, the text and the notice: documents
    * are removed, not converted (the filters are tested on their own and

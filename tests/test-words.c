@@ -414,7 +414,8 @@ static char *
 notice_of (const char *input, const char *conf)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiPolicy) policy = mugai_config_load_data (conf, strlen (conf), "test", &error);
+  g_autoptr (MugaiPolicy) policy
+      = mugai_config_steal_policy (mugai_config_load_data (conf, strlen (conf), "test", &error));
   g_assert_no_error (error);
   policy->clamav_required = FALSE;
   g_free (policy->clamav.database);

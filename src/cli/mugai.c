@@ -284,10 +284,11 @@ on_deadline (int sig)
 }
 
 /* Runs the core on one message; never fails: an internal error becomes
- * a tempfail report. */
+ * a tempfail report.  timeout: [milter] message_timeout, the one node
+ * setting sanitizing uses here (a worker's deadline per message). */
 static MugaiReport *
 process (GBytes *input, gsize size, const MugaiPolicy *policy, MugaiEngines *engines,
-         GBytes **output, const char *source)
+         guint timeout, GBytes **output, const char *source)
 {
   *output = NULL;
   if (size > policy->limits.message_size)
@@ -299,7 +300,7 @@ process (GBytes *input, gsize size, const MugaiPolicy *policy, MugaiEngines *eng
   MugaiReport *report = NULL;
   g_autoptr (GError) error = NULL;
   signal (SIGALRM, on_deadline);
-  alarm (policy->milter.message_timeout);
+  alarm (timeout);
   gboolean ok = mugai_sanitize (input, policy, engines, NULL, output, &report, &error);
   alarm (0);
   if (!ok)
@@ -321,7 +322,7 @@ progress (const Summary *s, gboolean tty)
 
 static int
 sanitize_mbox (const char *in, const char *out, FILE *report_file, const MugaiPolicy *policy,
-               MugaiEngines *engines)
+               MugaiEngines *engines, guint timeout)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (MugaiMboxReader) reader = mugai_mbox_reader_open (in, &error);
@@ -350,7 +351,8 @@ sanitize_mbox (const char *in, const char *out, FILE *report_file, const MugaiPo
       g_autofree char *from_line = from;
       g_autofree char *source = g_strdup_printf ("%s#%u", in, ++index);
       g_autoptr (GBytes) output = NULL;
-      g_autoptr (MugaiReport) report = process (msg, size, policy, engines, &output, source);
+      g_autoptr (MugaiReport) report
+          = process (msg, size, policy, engines, timeout, &output, source);
       if (output && !mugai_mbox_write (o, from_line, output, &error))
         {
           fprintf (stderr, "mugai: %s: %s\n", out, error->message);
@@ -375,7 +377,7 @@ sanitize_mbox (const char *in, const char *out, FILE *report_file, const MugaiPo
 
 static int
 sanitize_maildir (const char *in, const char *out, FILE *report_file, const MugaiPolicy *policy,
-                  MugaiEngines *engines)
+                  MugaiEngines *engines, guint timeout)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) paths = mugai_maildir_list (in, &error);
@@ -401,7 +403,7 @@ sanitize_maildir (const char *in, const char *out, FILE *report_file, const Muga
           continue;
         }
       g_autoptr (GBytes) output = NULL;
-      g_autoptr (MugaiReport) report = process (msg, size, policy, engines, &output, path);
+      g_autoptr (MugaiReport) report = process (msg, size, policy, engines, timeout, &output, path);
       if (output && !mugai_maildir_deliver (out, path, output, &error))
         {
           fprintf (stderr, "mugai: %s\n", error->message);
@@ -452,12 +454,14 @@ cmd_sanitize (int argc, char **argv)
       return EXIT_USAGE;
     }
 
-  g_autoptr (MugaiPolicy) policy = mugai_config_load (config, &error);
-  if (!policy)
+  g_autoptr (MugaiConfig) loaded = mugai_config_load (config, &error);
+  if (!loaded)
     {
       fprintf (stderr, "mugai: configuration: %s\n", error->message);
       return EXIT_TEMPFAIL;
     }
+  const guint timeout = loaded->node->milter.message_timeout;
+  g_autoptr (MugaiPolicy) policy = mugai_config_steal_policy (g_steal_pointer (&loaded));
   g_autoptr (MugaiEngines) engines = mugai_engines_new (policy, &error);
   /* what libclamav said while loading (an old database): no message yet */
   log_engine_messages ();
@@ -480,9 +484,9 @@ cmd_sanitize (int argc, char **argv)
 
   int status;
   if (mbox)
-    status = sanitize_mbox (mbox, out, report_file, policy, engines);
+    status = sanitize_mbox (mbox, out, report_file, policy, engines, timeout);
   else if (maildir)
-    status = sanitize_maildir (maildir, out, report_file, policy, engines);
+    status = sanitize_maildir (maildir, out, report_file, policy, engines, timeout);
   else
     {
       const char *input = argc > 1 && !g_str_equal (argv[1], "-") ? argv[1] : NULL;
@@ -496,7 +500,8 @@ cmd_sanitize (int argc, char **argv)
           return EXIT_NOINPUT;
         }
       g_autoptr (GBytes) output = NULL;
-      g_autoptr (MugaiReport) report = process (msg, size, policy, engines, &output, input);
+      g_autoptr (MugaiReport) report
+          = process (msg, size, policy, engines, timeout, &output, input);
       write_report_line (report_file, report, TRUE);
       if (output)
         {
@@ -539,19 +544,19 @@ cmd_config (int argc, char **argv)
       usage (stderr);
       return EXIT_USAGE;
     }
-  g_autoptr (MugaiPolicy) policy = mugai_config_load (config, &error);
-  if (!policy)
+  g_autoptr (MugaiConfig) loaded = mugai_config_load (config, &error);
+  if (!loaded)
     {
       fprintf (stderr, "mugai: configuration: %s\n", error->message);
       return 1;
     }
-  g_autofree char *text = mugai_config_to_string (policy);
+  g_autofree char *text = mugai_config_to_string (loaded);
   fputs (text, stdout);
   /* what the file cannot say, checked as mugai-milter checks it at start
    * (users, directories, ClamAV signatures, filters): one function, so an
    * error here is exactly where the milter would refuse to start */
   gboolean fatal = FALSE;
-  g_autoptr (GPtrArray) problems = mugai_config_check (policy, &fatal);
+  g_autoptr (GPtrArray) problems = mugai_config_check (loaded, &fatal);
   for (guint i = 0; i < problems->len; i++)
     fprintf (stderr, "mugai: %s\n", (const char *)problems->pdata[i]);
   if (fatal)
@@ -705,15 +710,16 @@ cmd_quarantine (int argc, char **argv)
       || (older_than && !parse_days ("--older-than", older_than, &cutoff)))
     return EXIT_USAGE;
 
-  g_autoptr (MugaiPolicy) policy = mugai_config_load (config, &error);
-  if (!policy)
+  g_autoptr (MugaiConfig) loaded = mugai_config_load (config, &error);
+  if (!loaded)
     {
       fprintf (stderr, "mugai: configuration: %s\n", error->message);
       return 1;
     }
   /* Never create the store from here: a directory made by root with
    * root's owner would lock the daemon out of it. */
-  g_autoptr (MugaiStore) q = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_EXISTING, &error);
+  g_autoptr (MugaiStore) q
+      = mugai_store_open (loaded->node->quarantine_dir, MUGAI_STORE_EXISTING, &error);
   if (!q)
     {
       fprintf (stderr, "mugai: quarantine: %s\n", error->message);

@@ -7,10 +7,17 @@
  *	of `mugai config check` are all driven by it, so a key cannot be
  *	documented in one place and forgotten in another.
  *
+ *	Each key lands in one of the two parts (KeyDef.part): the policy the
+ *	core reads, or the node's settings it never sees.  The file, its
+ *	groups and the printout do not show the split: a key's group says
+ *	what it is about, its part who needs it ([clamav] reload_check is
+ *	the pool's, the rest of [clamav] the core's).
+ *
  *	Sizes accept a K, M or G suffix (powers of 1024).
  *
  * OWNERSHIP
- *	The returned MugaiPolicy is owned by the caller.
+ *	The returned MugaiConfig, and both its parts, are owned by the
+ *	caller.
  */
 #include "config.h"
 
@@ -28,7 +35,8 @@
 #include "notice.h"
 #include "scan.h"
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-config-error-quark, mugai_config_error)
 /* clang-format on */
 
@@ -42,6 +50,13 @@ typedef enum
   KEY_BOOL
 } KeyType;
 
+/* Which part of MugaiConfig a key is in. */
+typedef enum
+{
+  PART_POLICY, /* MugaiPolicy: the core's */
+  PART_NODE    /* MugaiNodeSettings: the node's */
+} KeyPart;
+
 typedef struct
 {
   const char *group;
@@ -49,7 +64,8 @@ typedef struct
   KeyType type;
   const char *const *choices; /* KEY_CHOICE: allowed words, index = enum value */
   gsize min, max;             /* KEY_SIZE, KEY_COUNT */
-  gsize offset;               /* into MugaiPolicy */
+  gsize offset;               /* into the part */
+  KeyPart part;
 } KeyDef;
 
 static const char *const alternative_choices[] = { "html", "text", NULL };
@@ -66,7 +82,8 @@ static const char *const pdf_choices[] = { "image", "text", "remove", NULL };
 static const char *const office_choices[] = { "text", "image", "remove", NULL };
 static const char *const image_choices[] = { "reencode", "remove", NULL };
 
-#define P(field) G_STRUCT_OFFSET (MugaiPolicy, field)
+#define P(field) G_STRUCT_OFFSET (MugaiPolicy, field), PART_POLICY
+#define N(field) G_STRUCT_OFFSET (MugaiNodeSettings, field), PART_NODE
 #define KB 1024u
 #define MB (1024u * 1024u)
 #define GB (1024u * 1024u * 1024u)
@@ -83,23 +100,23 @@ static const KeyDef keys[] = {
   { "notice", "language", KEY_CHOICE, language_choices, 0, 0, P (language) },
   { "notice", "position", KEY_CHOICE, position_choices, 0, 0, P (notice_position) },
   { "notice", "template", KEY_PATH, NULL, 0, 0, P (notice_template_path) },
-  { "milter", "socket", KEY_STRING, NULL, 0, 0, P (milter.socket) },
-  { "milter", "user", KEY_STRING, NULL, 0, 0, P (milter.user) },
-  { "milter", "group", KEY_STRING, NULL, 0, 0, P (milter.group) },
-  { "milter", "socket_group", KEY_STRING, NULL, 0, 0, P (milter.socket_group) },
-  { "milter", "pid_file", KEY_PATH, NULL, 0, 0, P (milter.pid_file) },
-  { "milter", "spool_dir", KEY_PATH, NULL, 0, 0, P (milter.spool_dir) },
-  { "milter", "spool_threshold", KEY_SIZE, NULL, 4 * KB, 1 * GB, P (milter.spool_threshold) },
-  { "milter", "workers", KEY_COUNT, NULL, 1, 256, P (milter.workers) },
-  { "milter", "worker_memory", KEY_SIZE, NULL, 64 * MB, G_MAXSIZE / 2, P (milter.worker_memory) },
-  { "milter", "message_timeout", KEY_COUNT, NULL, 1, 3600, P (milter.message_timeout) },
-  { "milter", "queue_timeout", KEY_COUNT, NULL, 1, 3600, P (milter.queue_timeout) },
-  { "quarantine", "dir", KEY_PATH, NULL, 0, 0, P (quarantine_dir) },
-  { "audit", "file", KEY_PATH, NULL, 0, 0, P (audit_file) },
-  { "audit", "syslog", KEY_BOOL, bool_choices, 0, 0, P (audit_syslog) },
+  { "milter", "socket", KEY_STRING, NULL, 0, 0, N (milter.socket) },
+  { "milter", "user", KEY_STRING, NULL, 0, 0, N (milter.user) },
+  { "milter", "group", KEY_STRING, NULL, 0, 0, N (milter.group) },
+  { "milter", "socket_group", KEY_STRING, NULL, 0, 0, N (milter.socket_group) },
+  { "milter", "pid_file", KEY_PATH, NULL, 0, 0, N (milter.pid_file) },
+  { "milter", "spool_dir", KEY_PATH, NULL, 0, 0, N (milter.spool_dir) },
+  { "milter", "spool_threshold", KEY_SIZE, NULL, 4 * KB, 1 * GB, N (milter.spool_threshold) },
+  { "milter", "workers", KEY_COUNT, NULL, 1, 256, N (milter.workers) },
+  { "milter", "worker_memory", KEY_SIZE, NULL, 64 * MB, G_MAXSIZE / 2, N (milter.worker_memory) },
+  { "milter", "message_timeout", KEY_COUNT, NULL, 1, 3600, N (milter.message_timeout) },
+  { "milter", "queue_timeout", KEY_COUNT, NULL, 1, 3600, N (milter.queue_timeout) },
+  { "quarantine", "dir", KEY_PATH, NULL, 0, 0, N (quarantine_dir) },
+  { "audit", "file", KEY_PATH, NULL, 0, 0, N (audit_file) },
+  { "audit", "syslog", KEY_BOOL, bool_choices, 0, 0, N (audit_syslog) },
   { "clamav", "database", KEY_PATH, NULL, 0, 0, P (clamav.database) },
   { "clamav", "required", KEY_BOOL, bool_choices, 0, 0, P (clamav_required) },
-  { "clamav", "reload_check", KEY_COUNT, NULL, 1, 86400, P (clamav_reload) },
+  { "clamav", "reload_check", KEY_COUNT, NULL, 1, 86400, N (clamav_reload) },
   { "clamav", "max_scansize", KEY_SIZE, NULL, 1 * MB, 2u * GB - 1, P (clamav.max_scansize) },
   { "clamav", "max_filesize", KEY_SIZE, NULL, 1 * MB, 2u * GB - 1, P (clamav.max_filesize) },
   { "clamav", "max_recursion", KEY_COUNT, NULL, 1, 64, P (clamav.max_recursion) },
@@ -234,11 +251,18 @@ describe_allowed (const KeyDef *def)
   return g_strdup ("");
 }
 
+/* The start of the part a key is in. */
+static guint8 *
+part_of (const MugaiConfig *config, const KeyDef *def)
+{
+  return def->part == PART_NODE ? (guint8 *)config->node : (guint8 *)config->policy;
+}
+
 static gboolean
-set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char *source,
+set_value (MugaiConfig *config, const KeyDef *def, const char *value, const char *source,
            const char *data, GError **error)
 {
-  guint8 *base = (guint8 *)policy;
+  guint8 *base = part_of (config, def);
   gboolean ok = FALSE;
   switch (def->type)
     {
@@ -299,7 +323,37 @@ set_value (MugaiPolicy *policy, const KeyDef *def, const char *value, const char
   return ok;
 }
 
+MugaiConfig *
+mugai_config_new_default (void)
+{
+  MugaiConfig *config = g_new0 (MugaiConfig, 1);
+  config->policy = mugai_policy_new_default ();
+  config->node = mugai_node_settings_new_default ();
+  return config;
+}
+
+void
+mugai_config_free (MugaiConfig *config)
+{
+  if (!config)
+    return;
+  mugai_policy_free (config->policy);
+  mugai_node_settings_free (config->node);
+  g_free (config->source);
+  g_free (config);
+}
+
 MugaiPolicy *
+mugai_config_steal_policy (MugaiConfig *config)
+{
+  if (!config)
+    return NULL;
+  MugaiPolicy *policy = g_steal_pointer (&config->policy);
+  mugai_config_free (config);
+  return policy;
+}
+
+MugaiConfig *
 mugai_config_load_data (const char *data, gsize len, const char *source, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
@@ -311,7 +365,8 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
       return NULL;
     }
 
-  g_autoptr (MugaiPolicy) policy = mugai_policy_new_default ();
+  g_autoptr (MugaiConfig) config = mugai_config_new_default ();
+  MugaiPolicy *policy = config->policy;
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
   for (guint g = 0; groups[g]; g++)
     {
@@ -339,7 +394,7 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
               return NULL;
             }
           g_autofree char *value = g_key_file_get_string (kf, groups[g], names[k], NULL);
-          if (!value || !set_value (policy, def, g_strstrip (value), source, data, error))
+          if (!value || !set_value (config, def, g_strstrip (value), source, data, error))
             return NULL;
         }
     }
@@ -371,17 +426,17 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
   else
     policy->notice_template = g_strdup (mugai_notice_builtin_template (policy->language));
 
-  policy->source = g_strdup (source);
-  return g_steal_pointer (&policy);
+  config->source = g_strdup (source);
+  return g_steal_pointer (&config);
 }
 
-MugaiPolicy *
+MugaiConfig *
 mugai_config_load (const char *path, GError **error)
 {
   return mugai_config_load_text (path, NULL, NULL, error);
 }
 
-MugaiPolicy *
+MugaiConfig *
 mugai_config_load_text (const char *path, char **text, gsize *text_len, GError **error)
 {
   gboolean must_exist = path != NULL;
@@ -401,31 +456,31 @@ mugai_config_load_text (const char *path, char **text, gsize *text_len, GError *
             *text = g_strdup ("");
           if (text_len)
             *text_len = 0;
-          return mugai_policy_new_default ();
+          return mugai_config_new_default ();
         }
       g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_READ, "%s", local->message);
       return NULL;
     }
-  MugaiPolicy *policy = mugai_config_load_data (data, len, path, error);
-  if (policy && text)
+  MugaiConfig *config = mugai_config_load_data (data, len, path, error);
+  if (config && text)
     *text = g_steal_pointer (&data);
-  if (policy && text_len)
+  if (config && text_len)
     *text_len = len;
-  return policy;
+  return config;
 }
 
 char *
-mugai_config_to_string (const MugaiPolicy *policy)
+mugai_config_to_string (const MugaiConfig *config)
 {
   g_autoptr (GString) out = g_string_new (NULL);
-  const guint8 *base = (const guint8 *)policy;
   const char *group = NULL;
 
   g_string_append_printf (out, "# effective configuration (source: %s)\n",
-                          policy->source ? policy->source : "built-in defaults");
+                          config->source ? config->source : "built-in defaults");
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
     {
       const KeyDef *def = &keys[i];
+      const guint8 *base = part_of (config, def);
       if (!group || !g_str_equal (group, def->group))
         {
           group = def->group;
@@ -632,9 +687,11 @@ check_socket (Check *c, const char *spec)
 }
 
 GPtrArray *
-mugai_config_check (const MugaiPolicy *policy, gboolean *fatal)
+mugai_config_check (const MugaiConfig *config, gboolean *fatal)
 {
-  g_return_val_if_fail (policy != NULL && fatal != NULL, NULL);
+  g_return_val_if_fail (config != NULL && fatal != NULL, NULL);
+  const MugaiPolicy *policy = config->policy;
+  const MugaiNodeSettings *node = config->node;
   Check c = {
     .lines = g_ptr_array_new_with_free_func (g_free),
     .root = geteuid () == 0,
@@ -643,7 +700,7 @@ mugai_config_check (const MugaiPolicy *policy, gboolean *fatal)
   };
 
   /* the user and group mugai-milter becomes */
-  const MugaiMilterSettings *m = &policy->milter;
+  const MugaiMilterSettings *m = &node->milter;
   if (m->user)
     {
       struct passwd *pw = getpwnam (m->user);
@@ -684,8 +741,8 @@ mugai_config_check (const MugaiPolicy *policy, gboolean *fatal)
   /* what it writes */
   g_autofree char *sock_dir = check_socket (&c, m->socket);
   check_dir (&c, "[milter] spool_dir", m->spool_dir);
-  check_dir (&c, "[quarantine] dir", policy->quarantine_dir);
-  g_autofree char *audit_dir = policy->audit_file ? g_path_get_dirname (policy->audit_file) : NULL;
+  check_dir (&c, "[quarantine] dir", node->quarantine_dir);
+  g_autofree char *audit_dir = node->audit_file ? g_path_get_dirname (node->audit_file) : NULL;
   check_dir (&c, "[audit] file's directory", audit_dir);
   if (sock_dir)
     check_dir (&c, "[milter] socket's directory", sock_dir);

@@ -2,6 +2,14 @@
  * config.h - mugai.conf: one GLib key file read by every program
  *
  * DESCRIPTION
+ *	One file describes one node, and is read in one parse into two
+ *	parts that are handed on apart (MugaiConfig): the policy, which is
+ *	all the core reads for a message (src/core/policy.h), and the node's
+ *	settings (node.h), which the core never sees.  A process keeps the
+ *	part it needs: the front the node's settings, the pool the policy
+ *	and the few node values it and its workers use (pool.c, worker.h),
+ *	the supervisor and the command both.
+ *
  *	mugai_config_load() reads the file named by --config, else
  *	$MUGAI_CONFIG, else /etc/mugai/mugai.conf; when the file named by
  *	the environment or the default path does not exist, the built-in
@@ -10,7 +18,8 @@
  *	the key and what is allowed: a typo must never silently fall back to
  *	a default in a security gateway.
  *
- *	mugai_config_to_string() prints the effective policy as a key file
+ *	mugai_config_to_string() prints the effective configuration (both
+ *	parts, in mugai.conf(5)'s order) as a key file
  *	that mugai_config_load() would accept (`mugai config check`).
  *
  *	mugai_config_check() checks what a file cannot say by itself and
@@ -29,6 +38,7 @@
 
 #include <glib.h>
 
+#include "node.h"
 #include "policy.h"
 
 #define MUGAI_CONFIG_DEFAULT_PATH "/etc/mugai/mugai.conf"
@@ -44,23 +54,40 @@ typedef enum
   MUGAI_CONFIG_ERROR_VALUE
 } MugaiConfigError;
 
+/* Both parts of one file, owned. */
+typedef struct
+{
+  MugaiPolicy *policy;     /* what the core reads for each message */
+  MugaiNodeSettings *node; /* the node's own settings */
+  char *source;            /* the file it came from; NULL: the built-in defaults */
+} MugaiConfig;
+
+MugaiConfig *mugai_config_new_default (void);
+void mugai_config_free (MugaiConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiConfig, mugai_config_free)
+
+/* The policy, taken out; the rest of config is freed (NULL: NULL).  For a
+ * caller that sanitizes and keeps nothing of the node. */
+MugaiPolicy *mugai_config_steal_policy (MugaiConfig *config);
+
 /* path: the --config argument or NULL. */
-MugaiPolicy *mugai_config_load (const char *path, GError **error);
+MugaiConfig *mugai_config_load (const char *path, GError **error);
 
 /* Parses key-file text; source names it in error messages. */
-MugaiPolicy *mugai_config_load_data (const char *data, gsize len, const char *source,
+MugaiConfig *mugai_config_load_data (const char *data, gsize len, const char *source,
                                      GError **error);
 
-char *mugai_config_to_string (const MugaiPolicy *policy);
+char *mugai_config_to_string (const MugaiConfig *config);
 
 /* Like mugai_config_load(), and gives the text that was parsed (owned by
  * the caller; "" for the built-in defaults), so that a caller can hand
  * exactly the bytes it checked to another process. */
-MugaiPolicy *mugai_config_load_text (const char *path, char **text, gsize *len, GError **error);
+MugaiConfig *mugai_config_load_text (const char *path, char **text, gsize *len, GError **error);
 
 /* The start-up check (see above), as the process calling it would start
  * mugai-milter (as root, becoming [milter] user).  Returns lines meant
  * for the administrator, each beginning "error: " or "warning: ";
  * *fatal is TRUE when mugai-milter would refuse to start (or a reload
- * would be refused) with this policy. */
-GPtrArray *mugai_config_check (const MugaiPolicy *policy, gboolean *fatal);
+ * would be refused) with this configuration: the node's users,
+ * socket and directories, the policy's ClamAV database and filters. */
+GPtrArray *mugai_config_check (const MugaiConfig *config, gboolean *fatal);

@@ -117,10 +117,12 @@ mugai_convert_check (const MugaiConvertSettings *s, gboolean *fatal)
       g_autofree char *path = g_build_filename (s->filters_dir, programs[i].program, NULL);
       if (programs[i].needed && access (path, X_OK) != 0)
         {
-          g_ptr_array_add (problems,
-                           g_strdup_printf ("error: [sandbox] filters: %s is missing (%s): "
-                                            "mugai-milter does not start without it (such parts could only be deferred)",
-                                            path, programs[i].for_what));
+          g_ptr_array_add (
+              problems,
+              g_strdup_printf (
+                  "error: [sandbox] filters: %s is missing (%s): "
+                  "mugai-milter does not start without it (such parts could only be deferred)",
+                  path, programs[i].for_what));
           *fatal = TRUE;
         }
     }
@@ -241,7 +243,7 @@ run_filter (const MugaiConvertSettings *s, const Job *job, const char *program,
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, path);
   for (gsize i = 0; args && args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
+    g_ptr_array_add (argv, (gpointer)args[i]);
   g_ptr_array_add (argv, NULL);
   MugaiSandboxLimits limits = {
     .timeout_ms = timeout_ms,
@@ -253,8 +255,8 @@ run_filter (const MugaiConvertSettings *s, const Job *job, const char *program,
     .open_files = 64,
     .output_max = s->output_max,
   };
-  return mugai_sandbox_run (job->slots, wait_ms, (const char *const *) argv->pdata, input,
-                            &limits, result, error);
+  return mugai_sandbox_run (job->slots, wait_ms, (const char *const *)argv->pdata, input, &limits,
+                            result, error);
 }
 
 /* Turns an outcome other than OK into out->status and out->detail.
@@ -281,8 +283,8 @@ judge (const MugaiSandboxResult *r, gboolean ja, MugaiConversion *out)
     {
       const char *colon = strstr (diag, ": ");
       const char *reason = colon ? colon + 2 : diag;
-      out->detail = g_strdup_printf (MUGAI_W (ja, "could not be converted: %s (%.160s)"), why,
-                                     reason);
+      out->detail
+          = g_strdup_printf (MUGAI_W (ja, "could not be converted: %s (%.160s)"), why, reason);
     }
   else
     out->detail = g_strdup_printf (MUGAI_W (ja, "could not be converted: %s"), why);
@@ -393,9 +395,9 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
     g_string_append (d, made_by ? MUGAI_W (ja, ", its text extracted")
                                 : MUGAI_W (ja, "PDF text extracted"));
   else
-    g_string_append (d, made_by
-                            ? MUGAI_W (ja, ", then an image-only PDF (no text, links, scripts or macros)")
-                            : MUGAI_W (ja, "converted to an image-only PDF (no text, links or scripts)"));
+    g_string_append (
+        d, made_by ? MUGAI_W (ja, ", then an image-only PDF (no text, links, scripts or macros)")
+                   : MUGAI_W (ja, "converted to an image-only PDF (no text, links or scripts)"));
   if (n >= 0 && done >= 0 && done < n)
     g_string_append_printf (d, MUGAI_W (ja, "; pages 1-%ld of %ld only (pages %ld-%ld left out)"),
                             done, n, done + 1, n);
@@ -432,8 +434,8 @@ convert_pdf (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolea
  * NAME.txt.  made_by: NULL, or what made the OOXML, for the detail. */
 static gboolean
 convert_office_text (const MugaiConvertSettings *s, const Job *job, gboolean ja,
-                     const char *filename, const char *made_by, GBytes *input,
-                     MugaiConversion *out, GError **error)
+                     const char *filename, const char *made_by, GBytes *input, MugaiConversion *out,
+                     GError **error)
 {
   g_auto (MugaiSandboxResult) r = { 0 };
   const char *args[] = { "--lang", ja ? "ja" : "en", NULL };
@@ -441,8 +443,10 @@ convert_office_text (const MugaiConvertSettings *s, const Job *job, gboolean ja,
     return FALSE;
   if (!judge (&r, ja, out))
     return TRUE;
-  const char *what = MUGAI_W (ja, "document text extracted (no formatting, embedded files or macros)");
-  out->detail = made_by ? g_strconcat (made_by, MUGAI_W (ja, ", then "), what, NULL) : g_strdup (what);
+  const char *what
+      = MUGAI_W (ja, "document text extracted (no formatting, embedded files or macros)");
+  out->detail
+      = made_by ? g_strconcat (made_by, MUGAI_W (ja, ", then "), what, NULL) : g_strdup (what);
   out->output = g_steal_pointer (&r.output);
   out->is_text = TRUE;
   out->mime_type = g_strdup ("text/plain");
@@ -455,16 +459,16 @@ convert_office_text (const MugaiConvertSettings *s, const Job *job, gboolean ja,
  * (image); or, for text, saved as OOXML, then convert_office_text(), so
  * that a sheet's rows stay rows. */
 static gboolean
-convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja,
-                 gboolean text, MugaiDocKind kind, const char *filename, GBytes *input,
-                 MugaiConversion *out, GError **error)
+convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja, gboolean text,
+                 MugaiDocKind kind, const char *filename, GBytes *input, MugaiConversion *out,
+                 GError **error)
 {
   const char *ext = soffice_ext (kind);
   g_return_val_if_fail (ext != NULL, FALSE);
-  const char *to = !text                        ? "pdf"
-                   : kind == MUGAI_DOC_EXCEL    ? "xlsx"
+  const char *to = !text                          ? "pdf"
+                   : kind == MUGAI_DOC_EXCEL      ? "xlsx"
                    : kind == MUGAI_DOC_POWERPOINT ? "pptx"
-                                                : "docx";
+                                                  : "docx";
   g_auto (MugaiSandboxResult) r = { 0 };
   const char *args[] = { "--ext", ext, "--to", to, "--soffice", s->soffice, NULL };
   if (!run_filter (s, job, "mugai-filter-soffice", args, input, &r, error))
@@ -478,9 +482,8 @@ convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja,
   g_autofree char *fallback = g_strconcat ("document.", ext, NULL);
   const char *base = filename && *filename ? filename : fallback;
   if (text)
-    return convert_office_text (s, job, ja, base,
-                                MUGAI_W (ja, "read by LibreOffice"), produced, out,
-                                error);
+    return convert_office_text (s, job, ja, base, MUGAI_W (ja, "read by LibreOffice"), produced,
+                                out, error);
   g_autofree char *pdf_name = g_strconcat (base, ".pdf", NULL);
   const char *made_by = MUGAI_W (ja, "laid out as PDF by LibreOffice");
   /* 見積書.doc: 見積書.doc.pdf, and with pdf_text 見積書.doc.txt */

@@ -100,7 +100,8 @@
 
 #include <glib/gstdio.h>
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-sandbox-error-quark, mugai_sandbox_error)
 /* clang-format on */
 

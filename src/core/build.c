@@ -93,7 +93,7 @@ normalize_text (GString *text)
       /* C0 controls but TAB, LF and FF go: an ESC would let a terminal
        * sequence or an ISO-2022-JP shift reach the reader as something
        * other than what mugai read and checked */
-      if ((guchar) c < 0x20 && c != '\t' && c != '\n' && c != '\f')
+      if ((guchar)c < 0x20 && c != '\t' && c != '\n' && c != '\f')
         continue;
       if (c == 0x7f)
         continue;
@@ -113,12 +113,12 @@ set_filename_utf8 (GMimePart *part, const char *filename)
   g_mime_part_set_filename (part, filename);
   gboolean ascii = TRUE;
   for (const char *p = filename; *p && ascii; p++)
-    ascii = (guchar) *p < 0x80;
+    ascii = (guchar)*p < 0x80;
   if (ascii)
     return;
   GMimeContentDisposition *cd = g_mime_object_get_content_disposition (GMIME_OBJECT (part));
-  GMimeParam *p1 = cd ? g_mime_param_list_get_parameter (g_mime_content_disposition_get_parameters (cd),
-                                                         "filename")
+  GMimeParam *p1 = cd ? g_mime_param_list_get_parameter (
+                       g_mime_content_disposition_get_parameters (cd), "filename")
                       : NULL;
   GMimeParam *p2 = g_mime_param_list_get_parameter (
       g_mime_content_type_get_parameters (g_mime_object_get_content_type (GMIME_OBJECT (part))),
@@ -128,7 +128,6 @@ set_filename_utf8 (GMimePart *part, const char *filename)
   if (p2)
     g_mime_param_set_charset (p2, "UTF-8");
 }
-
 
 GMimeObject *
 mugai_core_make_text_part (const MugaiPolicy *policy, const char *utf8, const char *filename,
@@ -148,14 +147,13 @@ mugai_core_make_text_part (const MugaiPolicy *policy, const char *utf8, const ch
     }
   if (!encoded)
     {
-      encoded = g_utf8_make_valid (text->str, (gssize) text->len);
+      encoded = g_utf8_make_valid (text->str, (gssize)text->len);
       encoded_len = strlen (encoded);
     }
 
   g_autoptr (GMimePart) part = g_mime_part_new_with_type ("text", "plain");
   g_mime_object_set_content_type_parameter (GMIME_OBJECT (part), "charset", charset);
-  g_autoptr (GMimeStream) mem
-      = g_mime_stream_mem_new_with_buffer (encoded, encoded_len);
+  g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_buffer (encoded, encoded_len);
   g_autoptr (GMimeDataWrapper) dw
       = g_mime_data_wrapper_new_with_stream (mem, GMIME_CONTENT_ENCODING_DEFAULT);
   g_mime_part_set_content (part, dw);
@@ -209,7 +207,7 @@ mugai_core_make_binary_part (const char *mime_type, GBytes *data, const char *fi
   g_autoptr (GMimePart) part = g_mime_part_new_with_type (mt[0], mt[1] ? mt[1] : "octet-stream");
   gsize len = 0;
   const guint8 *p = g_bytes_get_data (data, &len);
-  g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_buffer ((const char *) p, len);
+  g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_buffer ((const char *)p, len);
   g_autoptr (GMimeDataWrapper) dw
       = g_mime_data_wrapper_new_with_stream (mem, GMIME_CONTENT_ENCODING_DEFAULT);
   g_mime_part_set_content (part, dw);
@@ -223,7 +221,8 @@ void
 mugai_core_append_inline_message (Ctx *ctx, Build *build, GMimeMessage *inner, Build *inner_build)
 {
   gboolean ja = ctx->policy->language == MUGAI_LANG_JA;
-  g_autoptr (GString) text = g_string_new (MUGAI_W (ja, "---------- Attached message ----------\n"));
+  g_autoptr (GString) text
+      = g_string_new (MUGAI_W (ja, "---------- Attached message ----------\n"));
   static const char *const fields[] = { "From", "Date", "To", "Cc", "Subject" };
   GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (inner));
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
@@ -253,8 +252,7 @@ mugai_core_rebuild_message (Ctx *ctx, Build *build, GMimeMessage *src, gboolean 
   g_autofree char *notice = NULL;
   if (build->items->len > 0)
     notice = mugai_notice_render (ctx->policy, build->items,
-                                  top ? ctx->report->parts_omitted_removed : 0,
-                                  quarantine_id);
+                                  top ? ctx->report->parts_omitted_removed : 0, quarantine_id);
   if (notice && ctx->policy->notice_position == MUGAI_NOTICE_TOP)
     {
       g_string_append (text, notice);

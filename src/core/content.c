@@ -77,7 +77,8 @@ mugai_core_scan_apply (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiScanRe
       if (rec)
         mugai_core_decide (ctx, rec, build, MUGAI_FINDING_VIRUS, sig);
       else
-        mugai_report_add_finding (ctx->report, mugai_finding_new (MUGAI_FINDING_VIRUS, "", "%s", sig));
+        mugai_report_add_finding (ctx->report,
+                                  mugai_finding_new (MUGAI_FINDING_VIRUS, "", "%s", sig));
       ctx->reject = TRUE;
       return TRUE;
     case MUGAI_SCAN_ENCRYPTED:
@@ -153,8 +154,8 @@ mugai_core_describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *b
     {
       g_string_append_printf (m, MUGAI_W (ja, " but the content is %s"),
                               mugai_doctype_label (kind, ja));
-      mugai_report_add_finding (ctx->report, mugai_finding_new (MUGAI_FINDING_TYPE_MISMATCH,
-                                                                rec->path, "%s", m->str));
+      mugai_report_add_finding (
+          ctx->report, mugai_finding_new (MUGAI_FINDING_TYPE_MISMATCH, rec->path, "%s", m->str));
       *mismatch = g_string_free (g_steal_pointer (&m), FALSE);
     }
 
@@ -165,8 +166,8 @@ mugai_core_describe_content (Ctx *ctx, MugaiPartReport *rec, const GByteArray *b
     .max_entries = ctx->policy->limits.archive_entries,
     .max_expand = ctx->policy->limits.archive_expand,
   };
-  MugaiArchiveListing *listing = mugai_archive_list (bytes->data, bytes->len, kind, rec->filename,
-                                                     &limits);
+  MugaiArchiveListing *listing
+      = mugai_archive_list (bytes->data, bytes->len, kind, rec->filename, &limits);
   rec->entries = g_ptr_array_new_with_free_func (mugai_entry_report_free);
   rec->entries_total = listing->total;
   for (guint i = 0; i < listing->entries->len; i++)
@@ -218,10 +219,9 @@ output_problem (Ctx *ctx, const guint8 *data, gsize len, const char *mime_type,
   g_autofree char *magic = mugai_core_detect_type (ctx->engines, data, len);
   MugaiDocFlags flags = 0;
   MugaiDocKind got = mugai_doctype_identify (data, len, magic, &flags);
-  gboolean is_what_it_says
-      = is_text ? !mugai_charset_looks_binary ((const char *) data, len)
-                      && (got == MUGAI_DOC_TEXT || got == MUGAI_DOC_UNKNOWN)
-                : want != MUGAI_DOC_UNKNOWN && got == want;
+  gboolean is_what_it_says = is_text ? !mugai_charset_looks_binary ((const char *)data, len)
+                                           && (got == MUGAI_DOC_TEXT || got == MUGAI_DOC_UNKNOWN)
+                                     : want != MUGAI_DOC_UNKNOWN && got == want;
   if (!is_what_it_says || flags != 0)
     return g_strdup_printf (MUGAI_W (ja, "it is not %s"), mugai_doctype_label (want, ja));
   if (mugai_doctype_for_extension (filename) != want)
@@ -257,13 +257,13 @@ mugai_core_convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GBy
   switch (c.status)
     {
     case MUGAI_CONVERT_DEFER:
-      ctx->scan_error = g_error_new (MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
-                                     "document conversion: no filter slot free within %u s",
-                                     cs->slot_wait);
+      ctx->scan_error
+          = g_error_new (MUGAI_SANITIZE_ERROR, MUGAI_SANITIZE_ERROR_INTERNAL,
+                         "document conversion: no filter slot free within %u s", cs->slot_wait);
       return TRUE;
     case MUGAI_CONVERT_ENCRYPTED:
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED,
-              MUGAI_W (ja, "password-protected: cannot be scanned"));
+                         MUGAI_W (ja, "password-protected: cannot be scanned"));
       return TRUE;
     case MUGAI_CONVERT_LIMIT:
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, c.detail);
@@ -327,7 +327,7 @@ mugai_core_convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GBy
     return TRUE;
   if (c.is_text)
     {
-      g_autofree char *text = g_utf8_make_valid ((const char *) out, (gssize) out_len);
+      g_autofree char *text = g_utf8_make_valid ((const char *)out, (gssize)out_len);
       g_ptr_array_add (build->attachments,
                        mugai_core_make_text_part (ctx->policy, text, c.filename, NULL));
     }
@@ -338,7 +338,7 @@ mugai_core_convert_part (Ctx *ctx, Build *build, MugaiPartReport *rec, const GBy
     {
       gsize tl = 0;
       const char *t = g_bytes_get_data (c.text, &tl);
-      g_autofree char *text = g_utf8_make_valid (t, (gssize) tl);
+      g_autofree char *text = g_utf8_make_valid (t, (gssize)tl);
       g_ptr_array_add (build->attachments,
                        mugai_core_make_text_part (ctx->policy, text, c.text_filename, NULL));
     }
@@ -354,13 +354,13 @@ mugai_core_decide_document (Ctx *ctx, Build *build, MugaiPartReport *rec, MugaiD
   if (flags & MUGAI_DOC_FLAG_MACROS)
     {
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
-              MUGAI_W (ja, "Office document with macros (VBA)"));
+                         MUGAI_W (ja, "Office document with macros (VBA)"));
       return TRUE;
     }
   if (flags & MUGAI_DOC_FLAG_ENCRYPTED)
     {
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED,
-              MUGAI_W (ja, "password-protected: cannot be scanned"));
+                         MUGAI_W (ja, "password-protected: cannot be scanned"));
       return TRUE;
     }
   if (!listing)

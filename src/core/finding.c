@@ -17,30 +17,22 @@ typedef struct
 
 static const MugaiWords category_words[MUGAI_FINDING_N] = {
   [MUGAI_FINDING_VIRUS] = { "virus", MUGAI_W_KEY ("malware detected") },
-  [MUGAI_FINDING_BANNED_TYPE]
-  = { "banned-type", MUGAI_W_KEY ("file type not allowed") },
-  [MUGAI_FINDING_NAME_TRICK]
-  = { "name-trick", MUGAI_W_KEY ("file name disguises its type") },
-  [MUGAI_FINDING_ENCRYPTED] = { "encrypted",
-                                MUGAI_W_KEY ("encrypted: cannot be inspected") },
+  [MUGAI_FINDING_BANNED_TYPE] = { "banned-type", MUGAI_W_KEY ("file type not allowed") },
+  [MUGAI_FINDING_NAME_TRICK] = { "name-trick", MUGAI_W_KEY ("file name disguises its type") },
+  [MUGAI_FINDING_ENCRYPTED] = { "encrypted", MUGAI_W_KEY ("encrypted: cannot be inspected") },
   [MUGAI_FINDING_NOT_INSPECTABLE]
   = { "not-inspectable", MUGAI_W_KEY ("format cannot be inspected") },
-  [MUGAI_FINDING_SIGNATURE] = { "signature",
-                                MUGAI_W_KEY ("signature removed because the content was changed") },
-  [MUGAI_FINDING_INLINE_PAYLOAD]
-  = { "inline-payload", MUGAI_W_KEY ("file embedded in the text") },
-  [MUGAI_FINDING_ACTIVE_CONTENT]
-  = { "active-content", MUGAI_W_KEY ("HTML converted to text") },
+  [MUGAI_FINDING_SIGNATURE]
+  = { "signature", MUGAI_W_KEY ("signature removed because the content was changed") },
+  [MUGAI_FINDING_INLINE_PAYLOAD] = { "inline-payload", MUGAI_W_KEY ("file embedded in the text") },
+  [MUGAI_FINDING_ACTIVE_CONTENT] = { "active-content", MUGAI_W_KEY ("HTML converted to text") },
   [MUGAI_FINDING_OVER_LIMIT] = { "over-limit", MUGAI_W_KEY ("over a limit") },
   [MUGAI_FINDING_MALFORMED] = { "malformed", MUGAI_W_KEY ("malformed") },
-  [MUGAI_FINDING_CHARSET]
-  = { "charset", MUGAI_W_KEY ("declared charset is wrong") },
+  [MUGAI_FINDING_CHARSET] = { "charset", MUGAI_W_KEY ("declared charset is wrong") },
   [MUGAI_FINDING_FORGED_HEADER]
   = { "forged-header", MUGAI_W_KEY ("X-Mugai header from outside removed") },
-  [MUGAI_FINDING_ARCHIVE]
-  = { "archive", MUGAI_W_KEY ("archive") },
-  [MUGAI_FINDING_CONVERTIBLE]
-  = { "converted", MUGAI_W_KEY ("converted to an inert form") },
+  [MUGAI_FINDING_ARCHIVE] = { "archive", MUGAI_W_KEY ("archive") },
+  [MUGAI_FINDING_CONVERTIBLE] = { "converted", MUGAI_W_KEY ("converted to an inert form") },
   [MUGAI_FINDING_TYPE_MISMATCH]
   = { "type-mismatch", MUGAI_W_KEY ("declared type differs from the content") },
 };

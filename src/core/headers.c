@@ -40,14 +40,15 @@ header_raw_is_ascii (const char *name, const char *raw)
   gsize line = strlen (name) + 1;
   for (const char *p = raw; *p; p++)
     {
-      guchar c = (guchar) *p;
+      guchar c = (guchar)*p;
       if (c == '\n')
         {
           if (p[1] && p[1] != ' ' && p[1] != '\t')
             return FALSE;
           /* a continuation line of only blanks reads as the end of the
            * header block to many parsers: unfold instead */
-          if (p[1] && (p[1 + strspn (p + 1, " \t")] == '\n' || p[1 + strspn (p + 1, " \t")] == '\r'))
+          if (p[1]
+              && (p[1 + strspn (p + 1, " \t")] == '\n' || p[1 + strspn (p + 1, " \t")] == '\r'))
             return FALSE;
           line = 0;
           continue;
@@ -73,7 +74,7 @@ truncate_utf8 (char *s, gsize max)
   if (strlen (s) <= max)
     return s;
   const char *end = s + max;
-  while (end > s && ((guchar) *end & 0xc0) == 0x80)
+  while (end > s && ((guchar)*end & 0xc0) == 0x80)
     end--;
   s[end - s] = '\0';
   return s;
@@ -85,7 +86,7 @@ header_name_is_valid (const char *name)
   if (!*name)
     return FALSE;
   for (const char *p = name; *p; p++)
-    if ((guchar) *p < 33 || (guchar) *p > 126 || *p == ':')
+    if ((guchar)*p < 33 || (guchar)*p > 126 || *p == ':')
       return FALSE;
   return TRUE;
 }
@@ -105,8 +106,8 @@ addresses_plausible (InternetAddressList *list, gboolean groups_allowed)
       if (INTERNET_ADDRESS_IS_GROUP (a))
         {
           if (!groups_allowed
-              || !addresses_plausible (internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a)),
-                                       FALSE))
+              || !addresses_plausible (
+                  internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a)), FALSE))
             return FALSE;
         }
       else if (INTERNET_ADDRESS_IS_MAILBOX (a))
@@ -120,7 +121,6 @@ addresses_plausible (InternetAddressList *list, gboolean groups_allowed)
   return TRUE;
 }
 
-
 /* Returns FALSE when the value is not a plausible address list. */
 static gboolean
 encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *name, const char *decoded)
@@ -128,10 +128,10 @@ encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *name, const c
   g_autoptr (InternetAddressList) list = internet_address_list_parse (ctx->parser_options, decoded);
   if (!list || internet_address_list_length (list) == 0)
     return *decoded == '\0';
-  gboolean groups_allowed = !(g_ascii_strcasecmp (name, "From") == 0
-                              || g_ascii_strcasecmp (name, "Sender") == 0
-                              || g_ascii_strcasecmp (name, "Resent-From") == 0
-                              || g_ascii_strcasecmp (name, "Resent-Sender") == 0);
+  gboolean groups_allowed
+      = !(g_ascii_strcasecmp (name, "From") == 0 || g_ascii_strcasecmp (name, "Sender") == 0
+          || g_ascii_strcasecmp (name, "Resent-From") == 0
+          || g_ascii_strcasecmp (name, "Resent-Sender") == 0);
   if (!addresses_plausible (list, groups_allowed))
     return FALSE;
   for (int i = 0; i < internet_address_list_length (list); i++)
@@ -140,19 +140,22 @@ encode_addresses_utf8 (Ctx *ctx, GMimeHeaderList *out, const char *name, const c
       internet_address_set_charset (a, "utf-8");
       if (INTERNET_ADDRESS_IS_GROUP (a))
         {
-          InternetAddressList *members = internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a));
+          InternetAddressList *members
+              = internet_address_group_get_members (INTERNET_ADDRESS_GROUP (a));
           for (int j = 0; j < internet_address_list_length (members); j++)
             internet_address_set_charset (internet_address_list_get_address (members, j), "utf-8");
         }
     }
-  GMimeHeader *added = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
+  GMimeHeader *added
+      = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
   g_autofree char *value = internet_address_list_to_string (list, NULL, TRUE);
   g_autofree char *line = g_strdup_printf ("%s: %s", name, value);
   g_autofree char *folded = g_mime_utils_structured_header_fold (ctx->parser_options, NULL, line);
   if (!folded)
     return TRUE;
   const char *v = folded + strlen (name) + 1;
-  g_autofree char *with_nl = g_str_has_suffix (v, "\n") ? g_strdup (v) : g_strconcat (v, "\n", NULL);
+  g_autofree char *with_nl
+      = g_str_has_suffix (v, "\n") ? g_strdup (v) : g_strconcat (v, "\n", NULL);
   g_mime_header_set_raw_value (added, with_nl);
   return TRUE;
 }
@@ -161,7 +164,7 @@ static gboolean
 has_8bit (const char *s)
 {
   for (; *s; s++)
-    if ((guchar) *s >= 0x80)
+    if ((guchar)*s >= 0x80)
       return TRUE;
   return FALSE;
 }
@@ -176,12 +179,13 @@ static void set_encoded_text (GMimeHeader *added, const char *name, const char *
 static void
 ensure_7bit (GMimeHeaderList *out, const char *name, const char *decoded)
 {
-  GMimeHeader *added = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
+  GMimeHeader *added
+      = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
   const char *raw = g_mime_header_get_raw_value (added);
   if (!raw || !has_8bit (raw))
     return;
-  static const char *const ids[] = { "message-id", "in-reply-to", "references",
-                                     "resent-message-id", NULL };
+  static const char *const ids[]
+      = { "message-id", "in-reply-to", "references", "resent-message-id", NULL };
   g_autofree char *lower = g_ascii_strdown (name, -1);
   if (mugai_header_is_address (name) || g_strv_contains (ids, lower))
     return;
@@ -196,8 +200,8 @@ set_encoded_text (GMimeHeader *added, const char *name, const char *decoded)
   g_autofree char *line = g_strdup_printf ("%s: %s", name, encoded);
   g_autofree char *folded = g_mime_utils_unstructured_header_fold (NULL, NULL, line);
   const char *value = folded + strlen (name) + 1;
-  g_autofree char *with_nl = g_str_has_suffix (value, "\n") ? g_strdup (value)
-                                                             : g_strconcat (value, "\n", NULL);
+  g_autofree char *with_nl
+      = g_str_has_suffix (value, "\n") ? g_strdup (value) : g_strconcat (value, "\n", NULL);
   g_mime_header_set_raw_value (added, with_nl);
 }
 
@@ -230,7 +234,7 @@ reread_cut_value (Ctx *ctx, GMimeHeader *h, const char *name, const char *raw, g
     return NULL;
   gint64 off = g_mime_header_get_offset (h);
   gsize name_len = strlen (name);
-  if (off < 0 || (guint64) off + name_len + 1 > ctx->input_len)
+  if (off < 0 || (guint64)off + name_len + 1 > ctx->input_len)
     return NULL;
   const char *p = ctx->input + off;
   const char *end = ctx->input + ctx->input_len;
@@ -245,7 +249,7 @@ reread_cut_value (Ctx *ctx, GMimeHeader *h, const char *name, const char *raw, g
   GString *v = g_string_new (NULL);
   for (; p < end && v->len <= max; p++)
     {
-      guchar c = (guchar) *p;
+      guchar c = (guchar)*p;
       if (c == '\n')
         {
           if (p + 1 < end && (p[1] == ' ' || p[1] == '\t'))
@@ -257,7 +261,7 @@ reread_cut_value (Ctx *ctx, GMimeHeader *h, const char *name, const char *raw, g
         }
       if (c == '\r' || (c < 0x20 && c != '\t') || c == 0x7f)
         continue;
-      g_string_append_c (v, (char) c);
+      g_string_append_c (v, (char)c);
     }
   g_string_append_c (v, '\n');
   return g_string_free (v, FALSE);
@@ -290,14 +294,13 @@ collect_charset_hints (GMimeObject *obj, GPtrArray *hints, guint depth)
     }
 }
 
-
 void
 mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolean top)
 {
   g_autoptr (GPtrArray) hint_list = g_ptr_array_new_with_free_func (g_free);
   collect_charset_hints (g_mime_message_get_mime_part (src), hint_list, 0);
   g_ptr_array_add (hint_list, NULL);
-  const char *const *hints = (const char *const *) hint_list->pdata;
+  const char *const *hints = (const char *const *)hint_list->pdata;
   const MugaiLimits *limits = &ctx->policy->limits;
   GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (src));
   GMimeHeaderList *out = g_mime_object_get_header_list (GMIME_OBJECT (dst));
@@ -313,7 +316,7 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
       g_autofree char *reread = reread_cut_value (ctx, h, name, raw, limits->header_length + 1);
       if (reread)
         raw = reread;
-      if ((guint) i >= limits->headers)
+      if ((guint)i >= limits->headers)
         {
           if (top)
             mugai_report_add_finding (ctx->report,
@@ -328,10 +331,9 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
            * parsers see names like ":cc:content-type;" and such a line
            * ends the header block for others. */
           g_autofree char *safe = mugai_text_safe_display (name, 60);
-          mugai_report_add_finding (ctx->report,
-                                    mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
-                                                       "header with an invalid name dropped: %s",
-                                                       safe));
+          mugai_report_add_finding (
+              ctx->report, mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
+                                              "header with an invalid name dropped: %s", safe));
           continue;
         }
       if (g_ascii_strncasecmp (name, "Content-", 8) == 0
@@ -341,39 +343,36 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
         {
           g_autofree char *v = mugai_header_decode (raw, MUGAI_HEADER_TEXT);
           g_autofree char *safe = mugai_text_safe_display (v, 80);
-          mugai_report_add_finding (ctx->report,
-                                    mugai_finding_new (MUGAI_FINDING_FORGED_HEADER, "", "%s: %s",
-                                                       name, safe));
+          mugai_report_add_finding (ctx->report, mugai_finding_new (MUGAI_FINDING_FORGED_HEADER, "",
+                                                                    "%s: %s", name, safe));
           continue;
         }
       gboolean is_subject = g_ascii_strcasecmp (name, "Subject") == 0;
       gsize raw_len = strlen (raw);
       if (raw_len > limits->header_length && !is_subject)
         {
-          mugai_report_add_finding (ctx->report,
-                                    mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
-                                                       "header %s of %zu octets dropped", name,
-                                                       raw_len));
+          mugai_report_add_finding (
+              ctx->report, mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
+                                              "header %s of %zu octets dropped", name, raw_len));
           continue;
         }
       if (raw_len <= limits->header_length && header_raw_is_clean (name, raw))
         {
           g_mime_header_list_append (out, name, "", NULL);
-          GMimeHeader *added = g_mime_header_list_get_header_at (
-              out, g_mime_header_list_get_count (out) - 1);
+          GMimeHeader *added
+              = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
           set_raw_value (added, raw);
           continue;
         }
-      MugaiHeaderMode mode = mugai_header_is_address (name) ? MUGAI_HEADER_PHRASE
-                                                            : MUGAI_HEADER_TEXT;
+      MugaiHeaderMode mode
+          = mugai_header_is_address (name) ? MUGAI_HEADER_PHRASE : MUGAI_HEADER_TEXT;
       g_autofree char *decoded = mugai_header_decode_hinted (raw, mode, hints);
       if (raw_len > limits->header_length)
         {
           truncate_utf8 (decoded, limits->header_length);
-          mugai_report_add_finding (ctx->report,
-                                    mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
-                                                       "header %s of %zu octets shortened", name,
-                                                       raw_len));
+          mugai_report_add_finding (
+              ctx->report, mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, "",
+                                              "header %s of %zu octets shortened", name, raw_len));
         }
       g_strstrip (decoded);
       if (mode == MUGAI_HEADER_PHRASE)
@@ -395,13 +394,13 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
            * rest of a header block run together by a broken sender):
            * rewriting it would only invent structure.  The ASCII original
            * is written back as it came, and reported. */
-          GMimeHeader *added = g_mime_header_list_get_header_at (
-              out, g_mime_header_list_get_count (out) - 1);
+          GMimeHeader *added
+              = g_mime_header_list_get_header_at (out, g_mime_header_list_get_count (out) - 1);
           set_raw_value (added, raw);
-          mugai_report_add_finding (ctx->report,
-                                    mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
-                                                       "%s is not a valid address list; kept as it came",
-                                                       name));
+          mugai_report_add_finding (
+              ctx->report,
+              mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
+                                 "%s is not a valid address list; kept as it came", name));
           continue;
         }
       if (mode == MUGAI_HEADER_PHRASE)
@@ -411,10 +410,10 @@ mugai_core_copy_headers (Ctx *ctx, GMimeMessage *src, GMimeMessage *dst, gboolea
            * the field goes (the original keeps it) and the report says so. */
           g_mime_header_list_remove_at (out, g_mime_header_list_get_count (out) - 1);
           g_autofree char *safe = mugai_text_safe_display (decoded, 80);
-          mugai_report_add_finding (ctx->report,
-                                    mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
-                                                       "%s is not a valid address list; removed: %s",
-                                                       name, safe));
+          mugai_report_add_finding (
+              ctx->report,
+              mugai_finding_new (MUGAI_FINDING_MALFORMED, "",
+                                 "%s is not a valid address list; removed: %s", name, safe));
           continue;
         }
       ensure_7bit (out, name, decoded);
@@ -429,10 +428,11 @@ mugai_core_identify (MugaiReport *report, GMimeMessage *message, const MugaiPoli
       g_mime_object_get_header_list (GMIME_OBJECT (message)), "Subject");
   if (subject && g_mime_header_get_raw_value (subject))
     {
-      report->subject = mugai_header_decode (g_mime_header_get_raw_value (subject), MUGAI_HEADER_TEXT);
+      report->subject
+          = mugai_header_decode (g_mime_header_get_raw_value (subject), MUGAI_HEADER_TEXT);
       truncate_utf8 (report->subject, policy->limits.header_length);
     }
   const char *msgid = g_mime_message_get_message_id (message);
   if (msgid)
-    report->message_id = g_utf8_make_valid (msgid, MIN ((gssize) strlen (msgid), 998));
+    report->message_id = g_utf8_make_valid (msgid, MIN ((gssize)strlen (msgid), 998));
 }

@@ -17,7 +17,8 @@ static const char builtin_ja[]
       "\n"
       "${items}"
       "\n"
-      "元のメールは保管番号 ${quarantine_id} で保管されています。必要な場合は管理者にお問い合わせください。\n"
+      "元のメールは保管番号 ${quarantine_id} "
+      "で保管されています。必要な場合は管理者にお問い合わせください。\n"
       "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n";
 
 static const char builtin_en[]
@@ -27,7 +28,8 @@ static const char builtin_en[]
       "\n"
       "${items}"
       "\n"
-      "The original is kept under quarantine id ${quarantine_id}; ask your administrator if you need it.\n"
+      "The original is kept under quarantine id ${quarantine_id}; ask your administrator if you "
+      "need it.\n"
       "------------------------------------------------------------\n";
 
 const char *
@@ -65,7 +67,7 @@ render_entries (GString *out, const MugaiPartReport *p, gboolean ja)
       g_string_append_printf (out, "      %s", name);
       if (e->size >= 0)
         {
-          g_autofree char *size = format_size ((gsize) e->size);
+          g_autofree char *size = format_size ((gsize)e->size);
           g_string_append_printf (out, MUGAI_W (ja, " (%s bytes)"), size);
         }
       if (e->encrypted)
@@ -105,7 +107,7 @@ render_item (GString *out, const MugaiPartReport *p, MugaiLang lang)
 
   const char *reason = p->reason == MUGAI_REASON_NONE
                            ? ""
-                           : mugai_finding_category_text ((MugaiFindingCategory) p->reason, lang);
+                           : mugai_finding_category_text ((MugaiFindingCategory)p->reason, lang);
   g_string_append_printf (out, "    %s: %s", mugai_action_text (p->action, lang), reason);
   if (p->detail && *p->detail)
     {
@@ -149,8 +151,8 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
   g_autofree char *removed_s = g_strdup_printf ("%u", removed);
   g_autofree char *converted_s = g_strdup_printf ("%u", converted);
   const char *names[] = { "items", "removed", "converted", "quarantine_id" };
-  const char *values[] = { item_text->str, removed_s, converted_s,
-                           quarantine_id ? quarantine_id : "" };
+  const char *values[]
+      = { item_text->str, removed_s, converted_s, quarantine_id ? quarantine_id : "" };
 
   g_autoptr (GString) out = g_string_new (NULL);
   g_auto (GStrv) lines = g_strsplit (policy->notice_template, "\n", -1);
@@ -171,7 +173,7 @@ mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint omitted,
               break;
             }
           g_string_append_len (line, p, open - p);
-          gsize name_len = (gsize) (close - open - 2);
+          gsize name_len = (gsize)(close - open - 2);
           gboolean known = FALSE;
           for (guint n = 0; n < G_N_ELEMENTS (names); n++)
             if (strlen (names[n]) == name_len && strncmp (open + 2, names[n], name_len) == 0)

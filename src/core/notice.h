@@ -38,4 +38,3 @@ char *mugai_notice_render (const MugaiPolicy *policy, GPtrArray *items, guint om
 
 /* The line that replaces a payload cut out of a text body. */
 char *mugai_notice_placeholder (MugaiLang lang, const char *kind, const char *name);
-

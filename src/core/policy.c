@@ -33,18 +33,6 @@ mugai_policy_new_default (void)
     .archive_entries = MUGAI_LIMIT_ARCHIVE_ENTRIES,
     .archive_expand = MUGAI_LIMIT_ARCHIVE_EXPAND,
   };
-  policy->milter = (MugaiMilterSettings){
-    .socket = g_strdup ("unix:/run/mugai/milter.sock"),
-    .spool_dir = g_strdup ("/var/lib/mugai/spool"),
-    .spool_threshold = MUGAI_LIMIT_SPOOL_THRESHOLD,
-    .workers = MUGAI_DEFAULT_WORKERS,
-    .worker_memory = MUGAI_LIMIT_WORKER_MEMORY,
-    .message_timeout = MUGAI_LIMIT_MESSAGE_TIMEOUT,
-    .queue_timeout = MUGAI_LIMIT_QUEUE_TIMEOUT,
-  };
-  policy->quarantine_dir = g_strdup ("/var/lib/mugai/quarantine");
-  policy->audit_file = g_strdup ("/var/log/mugai/audit.jsonl");
-  policy->audit_syslog = TRUE;
   policy->clamav = (MugaiScanSettings){
     .database = g_strdup ("/var/lib/clamav"),
     .max_scansize = MUGAI_LIMIT_SCAN_SIZE,
@@ -74,7 +62,6 @@ mugai_policy_new_default (void)
     .slot_wait = 30,
   };
   policy->clamav_required = TRUE;
-  policy->clamav_reload = 60;
   policy->on_virus = MUGAI_VIRUS_REJECT;
   policy->alternative = MUGAI_ALTERNATIVE_HTML;
   policy->links = MUGAI_LINKS_DEFANG;
@@ -94,20 +81,11 @@ mugai_policy_free (MugaiPolicy *policy)
 {
   if (!policy)
     return;
-  g_free (policy->milter.socket);
-  g_free (policy->milter.user);
-  g_free (policy->milter.group);
-  g_free (policy->milter.socket_group);
-  g_free (policy->milter.pid_file);
-  g_free (policy->milter.spool_dir);
-  g_free (policy->quarantine_dir);
-  g_free (policy->audit_file);
   g_free (policy->clamav.database);
   g_free (policy->convert.filters_dir);
   g_free (policy->convert.soffice);
   g_free (policy->notice_template_path);
   g_free (policy->notice_template);
-  g_free (policy->source);
   g_free (policy);
 }
 

@@ -2,8 +2,12 @@
  * policy.h - what mugai does with each finding, as configured
  *
  * DESCRIPTION
- *	MugaiPolicy is the effective configuration of the sanitizer: limits,
- *	choices and the notice template.  config.c fills it from mugai.conf;
+ *	MugaiPolicy is what the core reads to sanitize one message: limits,
+ *	choices, the notice template, and the settings of the engines it
+ *	builds (ClamAV, the filters).  Nothing else: the node's own settings
+ *	(socket, user, spool, quarantine, audit log, workers) are
+ *	MugaiNodeSettings, in src/config/node.h, a layer the core cannot
+ *	see.  config.c fills both from mugai.conf in one parse;
  *	mugai_policy_new_default() gives the built-in defaults.  Detection
  *	code reports findings (finding.h); mugai_policy_action() is the only
  *	place that turns a finding category into an action.
@@ -77,34 +81,12 @@ typedef struct
   gsize archive_expand;  /* octets decompressed per attachment to list it */
 } MugaiLimits;
 
-/* The daemon's own settings ([milter], [quarantine], [audit]); the CLI
- * reads them too, so that one file describes one node. */
-typedef struct
-{
-  char *socket; /* "unix:/run/mugai/milter.sock" or "inet:PORT@HOST" */
-  char *user;   /* NULL: keep the starting user */
-  char *group;
-  char *socket_group;    /* the milter socket's group (Postfix's way in); NULL: group */
-  char *pid_file;        /* NULL: none */
-  char *spool_dir;       /* large messages spill here */
-  gsize spool_threshold; /* octets held in memory before spilling */
-  guint workers;         /* worker processes */
-  gsize worker_memory;   /* address-space limit of one worker */
-  guint message_timeout; /* seconds one worker may spend on one message */
-  guint queue_timeout;   /* seconds a message may wait for a free worker */
-} MugaiMilterSettings;
-
 typedef struct
 {
   MugaiLimits limits;
-  MugaiMilterSettings milter;
-  char *quarantine_dir;
-  char *audit_file;
-  gboolean audit_syslog;
   MugaiScanSettings clamav;
   MugaiConvertSettings convert;
   gboolean clamav_required; /* no loadable database: refuse to run */
-  guint clamav_reload;      /* seconds between checks for a new database */
   MugaiOnVirus on_virus;
   MugaiAlternative alternative;
   MugaiLinkMode links;
@@ -117,7 +99,6 @@ typedef struct
   MugaiNoticePosition notice_position;
   char *notice_template_path; /* NULL: built-in template */
   char *notice_template;      /* the template text in use (owned) */
-  char *source;               /* file the policy came from, or NULL */
 } MugaiPolicy;
 
 MugaiPolicy *mugai_policy_new_default (void);

@@ -61,7 +61,7 @@ MugaiReport *
 mugai_report_new (void)
 {
   MugaiReport *report = g_new0 (MugaiReport, 1);
-  report->findings = g_ptr_array_new_with_free_func ((GDestroyNotify) mugai_finding_free);
+  report->findings = g_ptr_array_new_with_free_func ((GDestroyNotify)mugai_finding_free);
   report->parts = g_ptr_array_new_with_free_func (part_report_free);
   report->verdict = MUGAI_VERDICT_CLEAN;
   return report;
@@ -113,7 +113,7 @@ mugai_report_reject_finding (const MugaiReport *report)
       for (guint j = 0; j < report->findings->len; j++)
         {
           const MugaiFinding *f = report->findings->pdata[j];
-          if (g_str_equal (f->path, p->path) && (int) f->category == p->reason)
+          if (g_str_equal (f->path, p->path) && (int)f->category == p->reason)
             return f;
         }
     }
@@ -197,13 +197,14 @@ part_node (const MugaiPartReport *p)
   mugai_json_add_string (b, "detected_type", p->detected_type);
   mugai_json_add_string (b, "filename", p->filename);
   json_builder_set_member_name (b, "size");
-  json_builder_add_int_value (b, (gint64) p->size);
+  json_builder_add_int_value (b, (gint64)p->size);
   mugai_json_add_string (b, "sha256", p->sha256);
   mugai_json_add_string (b, "charset", p->charset);
   mugai_json_add_string (b, "action", mugai_action_name (p->action));
-  mugai_json_add_string (b, "reason", p->reason == MUGAI_REASON_NONE
-                                  ? NULL
-                                  : mugai_finding_category_name ((MugaiFindingCategory) p->reason));
+  mugai_json_add_string (b, "reason",
+                         p->reason == MUGAI_REASON_NONE
+                             ? NULL
+                             : mugai_finding_category_name ((MugaiFindingCategory)p->reason));
   mugai_json_add_string (b, "detail", p->detail);
   mugai_json_add_string (b, "true_type", p->true_type);
   mugai_json_add_string (b, "type_label", p->type_label);
@@ -296,8 +297,8 @@ fitting (GPtrArray *all, gboolean pretty, gsize *budget)
 static JsonNode *
 to_node (const MugaiReport *report, gboolean pretty, gsize limit)
 {
-  g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref);
+  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref);
   for (guint i = 0; i < report->findings->len; i++)
     g_ptr_array_add (reasons, finding_node (report->findings->pdata[i]));
   for (guint i = 0; i < report->parts->len; i++)
@@ -341,8 +342,9 @@ to_node (const MugaiReport *report, gboolean pretty, gsize limit)
       json_builder_add_int_value (b, omitted_reasons);
       g_autoptr (GString) why = g_string_new (NULL);
       if (report->parts_counted > 0)
-        g_string_append_printf (why, "refused before parsing: up to %u MIME parts counted, more than %u; none listed",
-                                report->parts_counted, report->parts_limit);
+        g_string_append_printf (
+            why, "refused before parsing: up to %u MIME parts counted, more than %u; none listed",
+            report->parts_counted, report->parts_limit);
       if (report->parts_omitted > 0)
         {
           guint removed = report->parts_omitted_removed;
@@ -357,8 +359,9 @@ to_node (const MugaiReport *report, gboolean pretty, gsize limit)
         }
       if (parts->len > n_parts || omitted_reasons > 0)
         {
-          g_string_append_printf (why, "%sthe report is limited to %zu octets: ", why->len ? "; " : "",
-                                  (gsize) MUGAI_LIMIT_REPORT_SIZE);
+          g_string_append_printf (why,
+                                  "%sthe report is limited to %zu octets: ", why->len ? "; " : "",
+                                  (gsize)MUGAI_LIMIT_REPORT_SIZE);
           if (parts->len > n_parts)
             g_string_append_printf (why, "%u more parts%s", parts->len - n_parts,
                                     omitted_reasons > 0 ? " and " : "");
@@ -380,8 +383,8 @@ bounded (const MugaiReport *report, gboolean pretty, char **text_out)
   char *text = json_to_string (node, pretty);
   /* The costs above are exact for compact output and generous for pretty
    * output; should json-glib format otherwise, the lists give way. */
-  for (gsize limit = MUGAI_LIMIT_REPORT_SIZE / 2; strlen (text) > MUGAI_LIMIT_REPORT_SIZE && limit > 0;
-       limit /= 2)
+  for (gsize limit = MUGAI_LIMIT_REPORT_SIZE / 2;
+       strlen (text) > MUGAI_LIMIT_REPORT_SIZE && limit > 0; limit /= 2)
     {
       g_free (text);
       json_node_unref (node);
@@ -411,7 +414,8 @@ mugai_report_to_node (const MugaiReport *report)
 
 /* ---- the report as data, checked ----------------------------------------------- */
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-report-error-quark, mugai_report_error)
 /* clang-format on */
 
@@ -438,7 +442,7 @@ struct MemberSpec
 };
 
 static const Member entry_members[] = {
-  { "name", M_STRING, NULL }, { "size", M_SIZE, NULL },     { "type", M_STRING, NULL },
+  { "name", M_STRING, NULL },   { "size", M_SIZE, NULL },      { "type", M_STRING, NULL },
   { "danger", M_STRING, NULL }, { "encrypted", M_BOOL, NULL },
 };
 static const struct MemberSpec entry_spec = { entry_members, G_N_ELEMENTS (entry_members) };
@@ -463,12 +467,12 @@ static const Member part_members[] = {
 static const struct MemberSpec part_spec = { part_members, G_N_ELEMENTS (part_members) };
 
 static const Member report_members[] = {
-  { "mugai_version", M_STRING, NULL }, { "verdict", M_STRING, NULL },
-  { "status", M_STRING, NULL },        { "message_id", M_STRING, NULL },
-  { "subject", M_STRING, NULL },       { "output_charset", M_STRING, NULL },
-  { "virus", M_STRING, NULL },         { "removed", M_COUNT, NULL },
-  { "converted", M_COUNT, NULL },      { "reasons", M_ARRAY, &reason_spec },
-  { "parts", M_ARRAY, &part_spec },    { "omitted_parts", M_COUNT, NULL },
+  { "mugai_version", M_STRING, NULL },  { "verdict", M_STRING, NULL },
+  { "status", M_STRING, NULL },         { "message_id", M_STRING, NULL },
+  { "subject", M_STRING, NULL },        { "output_charset", M_STRING, NULL },
+  { "virus", M_STRING, NULL },          { "removed", M_COUNT, NULL },
+  { "converted", M_COUNT, NULL },       { "reasons", M_ARRAY, &reason_spec },
+  { "parts", M_ARRAY, &part_spec },     { "omitted_parts", M_COUNT, NULL },
   { "omitted_reasons", M_COUNT, NULL }, { "summary", M_STRING, NULL },
 };
 static const struct MemberSpec report_spec = { report_members, G_N_ELEMENTS (report_members) };
@@ -572,15 +576,14 @@ mugai_report_node_from_text (const char *text, gsize len, GError **error)
       return NULL;
     }
   /* json-glib reads up to a NUL; one inside would hide the rest */
-  if (memchr (text, '\0', len) || !g_utf8_validate (text, (gssize) len, NULL))
+  if (memchr (text, '\0', len) || !g_utf8_validate (text, (gssize)len, NULL))
     {
-      g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID,
-                   "report: not UTF-8 text");
+      g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID, "report: not UTF-8 text");
       return NULL;
     }
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
+  if (!json_parser_load_from_data (parser, text, (gssize)len, &local))
     {
       g_set_error (error, MUGAI_REPORT_ERROR, MUGAI_REPORT_ERROR_INVALID, "report: %s",
                    local->message);

@@ -38,9 +38,9 @@
 struct _MugaiEngines
 {
   magic_t magic;
-  MugaiScanner *scanner; /* NULL in a lab without signatures */
+  MugaiScanner *scanner;    /* NULL in a lab without signatures */
   MugaiSandboxSlots *slots; /* filters running at once, shared with forked workers */
-  char *no_scanner;      /* why there is none */
+  char *no_scanner;         /* why there is none */
 };
 
 /* ---- per-call state ---------------------------------------------------- */
@@ -57,7 +57,7 @@ typedef struct
   gboolean unused_over_noted;
   gboolean reject;
   gboolean virus;
-  GError *scan_error; /* a scan or a filter that could not run: the message is tempfailed */
+  GError *scan_error;      /* a scan or a filter that could not run: the message is tempfailed */
   gint64 convert_deadline; /* MugaiSanitizeOptions */
   const char *input;       /* the octets GMime parsed (header offsets point here) */
   gsize input_len;
@@ -117,8 +117,8 @@ void mugai_core_build_add_item (Build *b, MugaiPartReport *rec);
 void mugai_core_build_append_body (Build *b, const char *text);
 GMimeObject *mugai_core_make_text_part (const MugaiPolicy *policy, const char *utf8,
                                         const char *filename, const char **charset_used);
-void mugai_core_add_text_attachment (Ctx *ctx, Build *build, MugaiPartReport *rec,
-                                     const char *text, const char *fallback_name);
+void mugai_core_add_text_attachment (Ctx *ctx, Build *build, MugaiPartReport *rec, const char *text,
+                                     const char *fallback_name);
 GMimeObject *mugai_core_make_binary_part (const char *mime_type, GBytes *data,
                                           const char *filename);
 void mugai_core_append_inline_message (Ctx *ctx, Build *build, GMimeMessage *inner,

@@ -53,7 +53,8 @@
 
 #include "mugai-limits.h"
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-sanitize-error-quark, mugai_sanitize_error)
 /* clang-format on */
 

@@ -61,9 +61,8 @@ report_payload (Ctx *ctx, Build *build, MugaiPartReport *rec, const MugaiPayload
                                           "no end line: the rest of the text was removed too"));
   mugai_core_decide (ctx, prec, build, MUGAI_FINDING_INLINE_PAYLOAD, detail);
 
-  g_autofree char *ph = mugai_notice_placeholder (ctx->policy->language,
-                                                  mugai_payload_kind_name (pl->kind),
-                                                  prec->filename);
+  g_autofree char *ph = mugai_notice_placeholder (
+      ctx->policy->language, mugai_payload_kind_name (pl->kind), prec->filename);
   if (out->len > 0 && out->str[out->len - 1] != '\n')
     g_string_append_c (out, '\n');
   g_string_append (out, ph);
@@ -102,11 +101,11 @@ mugai_core_cut_decoded_payloads (Ctx *ctx, Build *build, MugaiPartReport *rec, c
   for (guint i = 0; i < payloads->len; i++)
     {
       const MugaiPayload *pl = payloads->pdata[i];
-      g_string_append_len (out, in + pos, (gssize) (pl->start - pos));
+      g_string_append_len (out, in + pos, (gssize)(pl->start - pos));
       report_payload (ctx, build, rec, pl, found + i + 1, out);
       pos = pl->end;
     }
-  g_string_append_len (out, in + pos, (gssize) (len - pos));
+  g_string_append_len (out, in + pos, (gssize)(len - pos));
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
@@ -132,7 +131,7 @@ mugai_core_read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject 
   const char *declared = g_mime_object_get_content_type_parameter (obj, "charset");
   gboolean over = FALSE;
   g_autoptr (GPtrArray) payloads = mugai_textpayload_find (
-      (const char *) bytes->data, bytes->len, ctx->policy->limits.inline_payloads, &over);
+      (const char *)bytes->data, bytes->len, ctx->policy->limits.inline_payloads, &over);
 
   /* What remains once the payloads are cut must be text: yEnc is 8-bit
    * and would make the whole part look binary. */
@@ -143,22 +142,23 @@ mugai_core_read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject 
       const MugaiPayload *pl = i < payloads->len ? payloads->pdata[i] : NULL;
       gsize seg_end = pl ? pl->start : bytes->len;
       if (seg_end > rpos)
-        g_byte_array_append (rest, bytes->data + rpos, (guint) (seg_end - rpos));
+        g_byte_array_append (rest, bytes->data + rpos, (guint)(seg_end - rpos));
       if (pl)
         rpos = pl->end;
     }
   /* UTF-16 and UTF-32 text is full of NULs by nature: judged after
    * decoding, not before */
-  gboolean wide = declared && (g_ascii_strncasecmp (declared, "utf-16", 6) == 0
-                               || g_ascii_strncasecmp (declared, "utf-32", 6) == 0
-                               || g_ascii_strncasecmp (declared, "ucs-", 4) == 0
-                               || g_ascii_strcasecmp (declared, "unicode") == 0);
+  gboolean wide = declared
+                  && (g_ascii_strncasecmp (declared, "utf-16", 6) == 0
+                      || g_ascii_strncasecmp (declared, "utf-32", 6) == 0
+                      || g_ascii_strncasecmp (declared, "ucs-", 4) == 0
+                      || g_ascii_strcasecmp (declared, "unicode") == 0);
   if (wide)
     {
       g_autofree char *used = NULL;
       MugaiCharsetQuality q;
-      g_autofree char *text = mugai_charset_decode ((const char *) rest->data, rest->len, declared,
-                                                    &used, &q);
+      g_autofree char *text
+          = mugai_charset_decode ((const char *)rest->data, rest->len, declared, &used, &q);
       if (q != MUGAI_CHARSET_DECLARED || mugai_charset_looks_binary (text, strlen (text)))
         {
           *binary = TRUE;
@@ -174,7 +174,7 @@ mugai_core_read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject 
                                                      ctx->policy->limits.inline_payloads));
       return defang_text (ctx, g_steal_pointer (&text));
     }
-  if (mugai_charset_looks_binary ((const char *) rest->data, rest->len))
+  if (mugai_charset_looks_binary ((const char *)rest->data, rest->len))
     {
       *binary = TRUE;
       return NULL;
@@ -194,12 +194,12 @@ mugai_core_read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject 
           MugaiCharsetQuality q;
           /* stray NULs are dropped: no reader shows them, and they would
            * end the text early in C strings */
-          g_autoptr (GByteArray) clean = g_byte_array_sized_new ((guint) (seg_end - pos));
+          g_autoptr (GByteArray) clean = g_byte_array_sized_new ((guint)(seg_end - pos));
           for (gsize k = pos; k < seg_end; k++)
             if (bytes->data[k] != 0)
               g_byte_array_append (clean, bytes->data + k, 1);
-          g_autofree char *seg = mugai_charset_decode ((const char *) clean->data, clean->len,
-                                                       declared, &used, &q);
+          g_autofree char *seg
+              = mugai_charset_decode ((const char *)clean->data, clean->len, declared, &used, &q);
           g_string_append (out, seg);
           if (seg_end - pos >= best_len)
             {
@@ -219,10 +219,9 @@ mugai_core_read_text (Ctx *ctx, Build *build, MugaiPartReport *rec, GMimeObject 
   char *text = mugai_core_cut_decoded_payloads (
       ctx, build, rec, g_string_free (g_steal_pointer (&out), FALSE), payloads->len, &over);
   if (over)
-    mugai_report_add_finding (ctx->report,
-                              mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
-                                                 "more than %u inline payloads",
-                                                 ctx->policy->limits.inline_payloads));
+    mugai_report_add_finding (ctx->report, mugai_finding_new (MUGAI_FINDING_OVER_LIMIT, rec->path,
+                                                              "more than %u inline payloads",
+                                                              ctx->policy->limits.inline_payloads));
   if (!rec->charset)
     rec->charset = g_strdup ("us-ascii");
   if (worst != MUGAI_CHARSET_DECLARED)
@@ -254,26 +253,26 @@ mugai_core_read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GB
       g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_byte_array (html);
       g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (mem), FALSE);
       g_autoptr (GMimeStream) filtered = g_mime_stream_filter_new (mem);
-      const char *subtype = g_mime_content_type_get_media_subtype (
-          g_mime_object_get_content_type (obj));
-      g_autoptr (GMimeFilter) f = g_mime_filter_enriched_new (
-          subtype && g_ascii_strcasecmp (subtype, "richtext") == 0
-              ? GMIME_FILTER_ENRICHED_IS_RICHTEXT
-              : 0);
+      const char *subtype
+          = g_mime_content_type_get_media_subtype (g_mime_object_get_content_type (obj));
+      g_autoptr (GMimeFilter) f
+          = g_mime_filter_enriched_new (subtype && g_ascii_strcasecmp (subtype, "richtext") == 0
+                                            ? GMIME_FILTER_ENRICHED_IS_RICHTEXT
+                                            : 0);
       g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), f);
       if (bytes->len > 0) /* an empty GByteArray's data is NULL: GMime criticals */
-        g_mime_stream_write (filtered, (const char *) bytes->data, bytes->len);
+        g_mime_stream_write (filtered, (const char *)bytes->data, bytes->len);
       g_mime_stream_flush (filtered);
       data = html->data;
       len = html->len;
     }
 
   const char *declared = g_mime_object_get_content_type_parameter (obj, "charset");
-  g_autofree char *meta = declared ? NULL : mugai_html_meta_charset ((const char *) data, len);
+  g_autofree char *meta = declared ? NULL : mugai_html_meta_charset ((const char *)data, len);
   g_autofree char *used = NULL;
   MugaiCharsetQuality q;
-  g_autofree char *utf8 = mugai_charset_decode ((const char *) data, len,
-                                                declared ? declared : meta, &used, &q);
+  g_autofree char *utf8
+      = mugai_charset_decode ((const char *)data, len, declared ? declared : meta, &used, &q);
   rec->charset = g_steal_pointer (&used);
 
   const MugaiLimits *limits = &ctx->policy->limits;
@@ -289,7 +288,7 @@ mugai_core_read_html (Ctx *ctx, MugaiPartReport *rec, GMimeObject *obj, const GB
   /* the part's budget, within what the message has left */
   MugaiHtmlBounds bounds = { .max_attributes = limits->html_attributes,
                              .deadline = g_get_monotonic_time ()
-                                         + (gint64) limits->html_time * G_TIME_SPAN_MILLISECOND };
+                                         + (gint64)limits->html_time * G_TIME_SPAN_MILLISECOND };
   if (ctx->convert_deadline != 0)
     bounds.deadline = MIN (bounds.deadline, ctx->convert_deadline);
   MugaiHtmlStats stats = { 0 };

@@ -61,7 +61,7 @@ mugai_core_decide (Ctx *ctx, MugaiPartReport *rec, Build *build, MugaiFindingCat
   mugai_report_add_finding (ctx->report, finding);
 
   rec->action = action;
-  rec->reason = (int) category;
+  rec->reason = (int)category;
   if (detail && *detail && !rec->detail)
     rec->detail = g_strdup (detail);
   if (action == MUGAI_ACTION_REJECT)
@@ -138,7 +138,7 @@ decoded_content (GMimePart *part, gsize limit, gboolean *over)
    * generous factor avoids decoding what is surely too large. */
   GMimeStream *raw = g_mime_data_wrapper_get_stream (dw);
   gint64 raw_len = raw ? g_mime_stream_length (raw) : -1;
-  if (raw_len > 0 && (guint64) raw_len / 4 > limit)
+  if (raw_len > 0 && (guint64)raw_len / 4 > limit)
     {
       *over = TRUE;
       return NULL;
@@ -182,15 +182,15 @@ static LeafClass
 classify_leaf (GMimeObject *obj, const char *type)
 {
   static const char *const status_types[]
-      = { "message/delivery-status", "message/disposition-notification",
-          "message/feedback-report", "text/rfc822-headers", "message/global-delivery-status",
-          "message/global-disposition-notification", "message/global-headers", NULL };
+      = { "message/delivery-status",        "message/disposition-notification",
+          "message/feedback-report",        "text/rfc822-headers",
+          "message/global-delivery-status", "message/global-disposition-notification",
+          "message/global-headers",         NULL };
   static const char *const signature_types[]
       = { "application/pgp-signature", "application/pkcs7-signature",
           "application/x-pkcs7-signature", NULL };
-  static const char *const tnef_types[]
-      = { "application/ms-tnef", "application/vnd.ms-tnef", "message/partial",
-          "message/external-body", NULL };
+  static const char *const tnef_types[] = { "application/ms-tnef", "application/vnd.ms-tnef",
+                                            "message/partial", "message/external-body", NULL };
 
   if (g_str_equal (type, "text/plain"))
     return LEAF_TEXT;
@@ -204,7 +204,8 @@ classify_leaf (GMimeObject *obj, const char *type)
     return LEAF_SIGNATURE;
   if (g_str_equal (type, "application/pgp-encrypted"))
     return LEAF_ENCRYPTED;
-  if (g_str_equal (type, "application/pkcs7-mime") || g_str_equal (type, "application/x-pkcs7-mime"))
+  if (g_str_equal (type, "application/pkcs7-mime")
+      || g_str_equal (type, "application/x-pkcs7-mime"))
     {
       const char *st = g_mime_object_get_content_type_parameter (obj, "smime-type");
       if (!st || g_ascii_strncasecmp (st, "enveloped", 9) == 0
@@ -233,8 +234,9 @@ append_detail (MugaiPartReport *rec, const char *text, gboolean ja)
 static gboolean
 known_transfer_encoding (GMimeObject *obj)
 {
-  static const char *const known[] = { "7bit", "8bit", "binary", "base64", "quoted-printable",
-                                       "x-uuencode", "uuencode", "x-uue", NULL };
+  static const char *const known[]
+      = { "7bit",       "8bit",     "binary", "base64", "quoted-printable",
+          "x-uuencode", "uuencode", "x-uue",  NULL };
   const char *cte = g_mime_object_get_header (obj, "Content-Transfer-Encoding");
   if (!cte)
     return TRUE;
@@ -256,8 +258,8 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
     cls = LEAF_NOT_INSPECTABLE;
 
   gboolean over = FALSE;
-  g_autoptr (GByteArray) bytes = decoded_content (GMIME_PART (obj), ctx->policy->limits.part_size,
-                                                  &over);
+  g_autoptr (GByteArray) bytes
+      = decoded_content (GMIME_PART (obj), ctx->policy->limits.part_size, &over);
   if (over)
     {
       g_autofree char *d = g_strdup_printf (
@@ -286,19 +288,20 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
   if (cls == LEAF_OTHER)
     listing = mugai_core_describe_content (ctx, rec, bytes, &docflags, &mismatch, &kind);
 
-  const char *binary_detail = MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
-                                       "declared as text but holds binary data");
-  gboolean textual = cls == LEAF_TEXT || cls == LEAF_HTML || cls == LEAF_ENRICHED
-                     || cls == LEAF_STATUS_TEXT;
+  const char *binary_detail
+      = MUGAI_W (ctx->policy->language == MUGAI_LANG_JA, "declared as text but holds binary data");
+  gboolean textual
+      = cls == LEAF_TEXT || cls == LEAF_HTML || cls == LEAF_ENRICHED || cls == LEAF_STATUS_TEXT;
   if (textual && !known_transfer_encoding (obj))
     {
       /* RFC 2045 6.4: an unknown encoding makes the part opaque data */
-      mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
-              MUGAI_W (ctx->policy->language == MUGAI_LANG_JA, "unknown transfer encoding"));
+      mugai_core_decide (
+          ctx, rec, build, MUGAI_FINDING_BANNED_TYPE,
+          MUGAI_W (ctx->policy->language == MUGAI_LANG_JA, "unknown transfer encoding"));
       return;
     }
   if ((cls == LEAF_HTML || cls == LEAF_ENRICHED)
-      && mugai_charset_looks_binary ((const char *) bytes->data, bytes->len))
+      && mugai_charset_looks_binary ((const char *)bytes->data, bytes->len))
     {
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, binary_detail);
       return;
@@ -338,12 +341,12 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
        * markup carrying script.  A script sent as text/plain is not kept
        * as text. */
       g_autofree char *lja = NULL, *len_ = NULL;
-      MugaiDangerKind danger = mugai_filetype_danger (bytes->data, bytes->len, rec->filename, &lja,
-                                                      &len_);
+      MugaiDangerKind danger
+          = mugai_filetype_danger (bytes->data, bytes->len, rec->filename, &lja, &len_);
       if (danger != MUGAI_KIND_OTHER)
         {
-          g_autofree char *d = g_strdup_printf (MUGAI_W (ja, "dangerous file type: %s"),
-                                                ja ? lja : len_);
+          g_autofree char *d
+              = g_strdup_printf (MUGAI_W (ja, "dangerous file type: %s"), ja ? lja : len_);
           mugai_core_decide (ctx, rec, build, MUGAI_FINDING_BANNED_TYPE, d);
           if (mismatch)
             append_detail (rec, mismatch, ja);
@@ -407,8 +410,8 @@ walk_leaf (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, gboolean 
             mugai_core_build_append_body (build, text);
           }
         else
-          mugai_core_add_text_attachment (ctx, build, rec, text,
-                               cls == LEAF_HTML ? "attachment.html.txt" : "attachment.txt");
+          mugai_core_add_text_attachment (
+              ctx, build, rec, text, cls == LEAF_HTML ? "attachment.html.txt" : "attachment.txt");
         return;
       }
     case LEAF_SIGNATURE:
@@ -486,11 +489,12 @@ static void
 walk_multipart (Ctx *ctx, Build *build, GMimeMultipart *mp, MugaiPartReport *rec,
                 const char *child_prefix, guint depth)
 {
-  const char *subtype = g_mime_content_type_get_media_subtype (
-      g_mime_object_get_content_type (GMIME_OBJECT (mp)));
+  const char *subtype
+      = g_mime_content_type_get_media_subtype (g_mime_object_get_content_type (GMIME_OBJECT (mp)));
   int n = g_mime_multipart_get_count (mp);
 
-  if (GMIME_IS_MULTIPART_ENCRYPTED (mp) || (subtype && g_ascii_strcasecmp (subtype, "encrypted") == 0))
+  if (GMIME_IS_MULTIPART_ENCRYPTED (mp)
+      || (subtype && g_ascii_strcasecmp (subtype, "encrypted") == 0))
     {
       mugai_core_decide (ctx, rec, build, MUGAI_FINDING_ENCRYPTED, NULL);
       return;
@@ -504,7 +508,7 @@ walk_multipart (Ctx *ctx, Build *build, GMimeMultipart *mp, MugaiPartReport *rec
   for (int i = 0; i < n; i++)
     {
       GMimeObject *child = g_mime_multipart_get_part (mp, i);
-      g_autofree char *path = child_path (child_prefix, (guint) i + 1);
+      g_autofree char *path = child_path (child_prefix, (guint)i + 1);
       if (chosen >= 0 && i != chosen)
         {
           /* not shown, not delivered: the original keeps it */
@@ -549,10 +553,10 @@ past_part_limit (Ctx *ctx, Build *build, GMimeObject *obj, const char *path)
   MugaiPartReport *rec = mugai_report_add_part (ctx->report, path, "attachment");
   rec->declared_type = mime_type_of (obj);
   rec->filename = filename_of (obj, limits->header_length);
-  g_autofree char *d = g_strdup_printf (
-      MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
-               "more than %u MIME parts; this and later parts removed"),
-      limits->parts);
+  g_autofree char *d
+      = g_strdup_printf (MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
+                                  "more than %u MIME parts; this and later parts removed"),
+                         limits->parts);
   mugai_core_decide (ctx, rec, build, MUGAI_FINDING_OVER_LIMIT, d);
   return TRUE;
 }
@@ -618,9 +622,9 @@ walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const c
       GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj));
       if (!inner)
         {
-          mugai_core_decide (ctx, rec, build, MUGAI_FINDING_MALFORMED,
-                             MUGAI_W (ctx->policy->language == MUGAI_LANG_JA,
-                                      "attached message is empty"));
+          mugai_core_decide (
+              ctx, rec, build, MUGAI_FINDING_MALFORMED,
+              MUGAI_W (ctx->policy->language == MUGAI_LANG_JA, "attached message is empty"));
           return;
         }
       Build inner_build;
@@ -632,7 +636,8 @@ walk_entity (Ctx *ctx, Build *build, GMimeObject *obj, const char *path, const c
         {
           g_autoptr (GMimeMessage) rebuilt
               = mugai_core_rebuild_message (ctx, &inner_build, inner, FALSE, NULL);
-          g_autoptr (GMimeMessagePart) mp = g_mime_message_part_new_with_message ("rfc822", rebuilt);
+          g_autoptr (GMimeMessagePart) mp
+              = g_mime_message_part_new_with_message ("rfc822", rebuilt);
           g_ptr_array_add (build->attachments, g_steal_pointer (&mp));
         }
       mugai_core_build_clear (&inner_build);
@@ -661,6 +666,7 @@ mugai_core_walk_message_body (Ctx *ctx, Build *build, GMimeMessage *msg, const c
   GMimeObject *body = g_mime_message_get_mime_part (msg);
   if (!body)
     return;
-  g_autofree char *own = GMIME_IS_MULTIPART (body) ? child_path (prefix, 0) : child_path (prefix, 1);
+  g_autofree char *own
+      = GMIME_IS_MULTIPART (body) ? child_path (prefix, 0) : child_path (prefix, 1);
   walk_entity (ctx, build, body, own, prefix, depth, TRUE);
 }

@@ -63,7 +63,8 @@ enum
 
 static const DocInfo docs[] = {
   { MUGAI_DOC_UNKNOWN, "unknown", MUGAI_W_KEY ("unknown type"), "", "", G_NONE, MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_TEXT, "text", MUGAI_W_KEY ("text"), "txt text log", "text/plain", G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_TEXT, "text", MUGAI_W_KEY ("text"), "txt text log", "text/plain", G_NONE,
+    MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_HTML, "html", MUGAI_W_KEY ("HTML document"), "htm html xhtml",
     "text/html application/xhtml+xml", G_NONE, MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_PDF, "pdf", MUGAI_W_KEY ("PDF document"), "pdf", "application/pdf application/x-pdf",
@@ -82,11 +83,9 @@ static const DocInfo docs[] = {
     "application/vnd.ms-excel.sheet.macroenabled.12 "
     "application/vnd.openxmlformats-officedocument.spreadsheetml.template",
     G_SHEET, MUGAI_DOC_ZIP },
-  { MUGAI_DOC_POWERPOINT, "ppt", MUGAI_W_KEY ("PowerPoint presentation"),
-    "ppt pps pot", "application/vnd.ms-powerpoint application/mspowerpoint", G_SLIDES,
-    MUGAI_DOC_OLE },
-  { MUGAI_DOC_POWERPOINT_X, "pptx", MUGAI_W_KEY ("PowerPoint presentation"),
-    "pptx pptm ppsx potx",
+  { MUGAI_DOC_POWERPOINT, "ppt", MUGAI_W_KEY ("PowerPoint presentation"), "ppt pps pot",
+    "application/vnd.ms-powerpoint application/mspowerpoint", G_SLIDES, MUGAI_DOC_OLE },
+  { MUGAI_DOC_POWERPOINT_X, "pptx", MUGAI_W_KEY ("PowerPoint presentation"), "pptx pptm ppsx potx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation "
     "application/vnd.ms-powerpoint.presentation.macroenabled.12 "
     "application/vnd.openxmlformats-officedocument.presentationml.slideshow",
@@ -108,16 +107,17 @@ static const DocInfo docs[] = {
     "application/vnd.fujixerox.docuworks application/vnd.fujixerox.docuworks.binder "
     "application/vnd.fujifilm.fb.docuworks application/vnd.fujifilm.fb.docuworks.binder",
     G_NONE, MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_OUTLOOK_MSG, "msg", MUGAI_W_KEY ("Outlook item"), "msg",
-    "application/vnd.ms-outlook", G_NONE, MUGAI_DOC_OLE },
+  { MUGAI_DOC_OUTLOOK_MSG, "msg", MUGAI_W_KEY ("Outlook item"), "msg", "application/vnd.ms-outlook",
+    G_NONE, MUGAI_DOC_OLE },
   { MUGAI_DOC_OLE, "ole", MUGAI_W_KEY ("OLE compound file"), "",
     "application/x-ole-storage application/cdfv2 application/vnd.ms-office", G_NONE,
     MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_JPEG, "jpeg", MUGAI_W_KEY ("JPEG image"), "jpg jpeg jpe jfif", "image/jpeg image/pjpeg",
-    G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_JPEG, "jpeg", MUGAI_W_KEY ("JPEG image"), "jpg jpeg jpe jfif",
+    "image/jpeg image/pjpeg", G_NONE, MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_PNG, "png", MUGAI_W_KEY ("PNG image"), "png", "image/png image/x-png", G_NONE,
     MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_GIF, "gif", MUGAI_W_KEY ("GIF image"), "gif", "image/gif", G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_GIF, "gif", MUGAI_W_KEY ("GIF image"), "gif", "image/gif", G_NONE,
+    MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_BMP, "bmp", MUGAI_W_KEY ("BMP image"), "bmp dib",
     "image/bmp image/x-bmp image/x-ms-bmp", G_NONE, MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_WEBP, "webp", MUGAI_W_KEY ("WebP image"), "webp", "image/webp", G_NONE,
@@ -126,23 +126,23 @@ static const DocInfo docs[] = {
     MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_ZIP, "zip", MUGAI_W_KEY ("ZIP archive"), "zip",
     "application/zip application/x-zip-compressed application/x-zip", G_NONE, MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_7Z, "7z", MUGAI_W_KEY ("7-Zip archive"), "7z", "application/x-7z-compressed",
-    G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_7Z, "7z", MUGAI_W_KEY ("7-Zip archive"), "7z", "application/x-7z-compressed", G_NONE,
+    MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_RAR, "rar", MUGAI_W_KEY ("RAR archive"), "rar",
     "application/x-rar application/x-rar-compressed application/vnd.rar", G_NONE,
     MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_LZH, "lzh", MUGAI_W_KEY ("LZH archive"), "lzh lha",
     "application/x-lha application/x-lzh-compressed application/x-lzh", G_NONE, MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_TAR, "tar", MUGAI_W_KEY ("tar archive"), "tar", "application/x-tar application/x-gtar",
-    G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_TAR, "tar", MUGAI_W_KEY ("tar archive"), "tar",
+    "application/x-tar application/x-gtar", G_NONE, MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_GZIP, "gzip", MUGAI_W_KEY ("gzip file"), "gz tgz",
     "application/gzip application/x-gzip", G_NONE, MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_BZIP2, "bzip2", MUGAI_W_KEY ("bzip2 file"), "bz2 tbz2", "application/x-bzip2",
-    G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_BZIP2, "bzip2", MUGAI_W_KEY ("bzip2 file"), "bz2 tbz2", "application/x-bzip2", G_NONE,
+    MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_XZ, "xz", MUGAI_W_KEY ("xz file"), "xz txz", "application/x-xz", G_NONE,
     MUGAI_DOC_UNKNOWN },
-  { MUGAI_DOC_CAB, "cab", MUGAI_W_KEY ("Cabinet archive"), "cab", "application/vnd.ms-cab-compressed",
-    G_NONE, MUGAI_DOC_UNKNOWN },
+  { MUGAI_DOC_CAB, "cab", MUGAI_W_KEY ("Cabinet archive"), "cab",
+    "application/vnd.ms-cab-compressed", G_NONE, MUGAI_DOC_UNKNOWN },
   { MUGAI_DOC_EXECUTABLE, "executable", MUGAI_W_KEY ("executable"),
     "exe dll com scr sys cpl ocx elf so",
     "application/x-dosexec application/x-msdownload application/x-executable "
@@ -155,7 +155,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (docs) == MUGAI_DOC_N);
 const char *
 mugai_doctype_label (MugaiDocKind kind, gboolean japanese)
 {
-  if ((guint) kind >= MUGAI_DOC_N)
+  if ((guint)kind >= MUGAI_DOC_N)
     kind = MUGAI_DOC_UNKNOWN;
   return mugai_words_get (japanese ? MUGAI_LANG_JA : MUGAI_LANG_EN, docs[kind].label);
 }
@@ -163,7 +163,7 @@ mugai_doctype_label (MugaiDocKind kind, gboolean japanese)
 const char *
 mugai_doctype_name (MugaiDocKind kind)
 {
-  if ((guint) kind >= MUGAI_DOC_N)
+  if ((guint)kind >= MUGAI_DOC_N)
     kind = MUGAI_DOC_UNKNOWN;
   return docs[kind].name;
 }
@@ -176,7 +176,7 @@ in_word_list (const char *list, const char *word, gsize n)
   while (*p)
     {
       const char *e = strchr (p, ' ');
-      gsize l = e ? (gsize) (e - p) : strlen (p);
+      gsize l = e ? (gsize)(e - p) : strlen (p);
       if (l == n && memcmp (p, word, n) == 0)
         return TRUE;
       if (!e)
@@ -218,7 +218,7 @@ mugai_doctype_compatible (MugaiDocKind claimed, MugaiDocKind actual)
 {
   if (claimed == MUGAI_DOC_UNKNOWN || actual == MUGAI_DOC_UNKNOWN || claimed == actual)
     return TRUE;
-  if ((guint) claimed >= MUGAI_DOC_N || (guint) actual >= MUGAI_DOC_N)
+  if ((guint)claimed >= MUGAI_DOC_N || (guint)actual >= MUGAI_DOC_N)
     return FALSE;
   const DocInfo *c = &docs[claimed], *a = &docs[actual];
   /* a vague truth ("some zip", "some OLE file") does not contradict a
@@ -286,7 +286,7 @@ ole_name_is (const guint8 *entry, const char *name)
   for (guint i = 0; i < want; i++)
     {
       guint c = entry[2 * i] | entry[2 * i + 1] << 8;
-      if (c > 0x7f || g_ascii_tolower ((char) c) != g_ascii_tolower (name[i]))
+      if (c > 0x7f || g_ascii_tolower ((char)c) != g_ascii_tolower (name[i]))
         return FALSE;
     }
   return TRUE;
@@ -405,7 +405,10 @@ mugai_doctype_identify (const guint8 *data, gsize len, const char *magic_mime, M
     { 0, "Rar!\x1a\x07", 6, MUGAI_DOC_RAR },
     { 0, "\x1f\x8b", 2, MUGAI_DOC_GZIP },
     { 0, "BZh", 3, MUGAI_DOC_BZIP2 },
-    { 0, "\xfd" "7zXZ\0", 6, MUGAI_DOC_XZ },
+    { 0,
+      "\xfd"
+      "7zXZ\0",
+      6, MUGAI_DOC_XZ },
     { 0, "MSCF\0\0\0\0", 8, MUGAI_DOC_CAB },
     { 257, "ustar", 5, MUGAI_DOC_TAR },
     { 0, "%PDF-", 5, MUGAI_DOC_PDF },
@@ -413,7 +416,10 @@ mugai_doctype_identify (const guint8 *data, gsize len, const char *magic_mime, M
     { 0, "\x89PNG\r\n\x1a\n", 8, MUGAI_DOC_PNG },
     { 0, "GIF8", 4, MUGAI_DOC_GIF },
     { 0, "MZ", 2, MUGAI_DOC_EXECUTABLE },
-    { 0, "\x7f" "ELF", 4, MUGAI_DOC_EXECUTABLE },
+    { 0,
+      "\x7f"
+      "ELF",
+      4, MUGAI_DOC_EXECUTABLE },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (fixed); i++)
     if (fixed[i].off <= len && len - fixed[i].off >= fixed[i].n

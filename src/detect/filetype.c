@@ -570,63 +570,54 @@ by_content (const guint8 *data, gsize len, char **label_ja, char **label_en)
     {
       guint32 lfanew = le32 (data + 0x3c);
       if (has_at (data, len, lfanew, "PE\0\0", 4))
-        return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Windows executable"),
-                          label_ja, label_en);
+        return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Windows executable"), label_ja,
+                      label_en);
       /* see DESCRIPTION: a bare DOS header is still a program */
-      return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("MS-DOS executable"), label_ja,
-                        label_en);
+      return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("MS-DOS executable"), label_ja, label_en);
     }
   if (has_at (data, len, 0,
               "\x7f"
               "ELF",
               4))
-    return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("ELF executable"), label_ja,
-                      label_en);
+    return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("ELF executable"), label_ja, label_en);
   if (len >= 8)
     {
       guint32 m = be32 (data);
       if (m == 0xfeedface || m == 0xfeedfacf || m == 0xcefaedfe || m == 0xcffaedfe)
-        return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("macOS executable"), label_ja,
-                          label_en);
+        return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("macOS executable"), label_ja, label_en);
       if (m == 0xcafebabe)
         {
           /* shared by Java classes (then a class-file major version,
            * 45 or more) and universal Mach-O (then an architecture
            * count, a handful) -- the test file(1) uses */
           if (be32 (data + 4) < 45)
-            return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("macOS executable"),
-                              label_ja, label_en);
-          return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Java class file"),
-                            label_ja, label_en);
+            return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("macOS executable"), label_ja,
+                          label_en);
+          return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Java class file"), label_ja, label_en);
         }
     }
   if (is_msi (data, len))
-    return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Windows Installer package"),
-                      label_ja, label_en);
+    return label (MUGAI_KIND_EXECUTABLE, MUGAI_W_KEY ("Windows Installer package"), label_ja,
+                  label_en);
   if (has_at (data, len, 0, lnk, sizeof lnk))
-    return label (MUGAI_KIND_SHORTCUT, MUGAI_W_KEY ("Windows shortcut"), label_ja,
-                      label_en);
+    return label (MUGAI_KIND_SHORTCUT, MUGAI_W_KEY ("Windows shortcut"), label_ja, label_en);
   /* ISO 9660 / UDF volume descriptors start at sector 16 (0x8000); the
    * identifier follows the type octet */
   static const gsize vd_offsets[] = { 0x8001, 0x8801, 0x9001 };
   for (gsize i = 0; i < G_N_ELEMENTS (vd_offsets); i++)
     if (has_at (data, len, vd_offsets[i], "CD001", 5)
         || has_at (data, len, vd_offsets[i], "BEA01", 5))
-      return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (ISO)"),
-                        label_ja, label_en);
+      return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (ISO)"), label_ja, label_en);
   /* VHD: footer "conectix" in the last 512 octets (fixed disks) and a
    * copy at the start (dynamic disks) */
   if (has_at (data, len, 0, "conectix", 8)
       || (len >= 512 && has_at (data, len, len - 512, "conectix", 8)))
-    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (VHD)"), label_ja,
-                      label_en);
+    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (VHD)"), label_ja, label_en);
   if (has_at (data, len, 0, "vhdxfile", 8))
-    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (VHDX)"),
-                      label_ja, label_en);
+    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (VHDX)"), label_ja, label_en);
   /* UDIF: a "koly" trailer in the last 512 octets */
   if (len >= 512 && has_at (data, len, len - 512, "koly", 4))
-    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (DMG)"), label_ja,
-                      label_en);
+    return label (MUGAI_KIND_DISK_IMAGE, MUGAI_W_KEY ("disk image (DMG)"), label_ja, label_en);
   if (has_at (data, len, 0, "ITSF", 4) || has_at (data, len, 0, hlp, sizeof hlp))
     return label (MUGAI_KIND_HELP, MUGAI_W_KEY ("help file"), label_ja, label_en);
   if (has_at (data, len, 0, "#!", 2))
@@ -680,8 +671,8 @@ mugai_filetype_danger (const guint8 *data, gsize len, const char *filename, char
 
   gboolean markup_name = in_list (final_ext, markup_exts, G_N_ELEMENTS (markup_exts));
   if ((markup_name || looks_like_markup (data, len)) && markup_has_script (data, len))
-    return label (MUGAI_KIND_ACTIVE_MARKUP, MUGAI_W_KEY ("HTML/SVG with script"),
-                      label_ja, label_en);
+    return label (MUGAI_KIND_ACTIVE_MARKUP, MUGAI_W_KEY ("HTML/SVG with script"), label_ja,
+                  label_en);
 
   const DangerExt *danger = find_danger_ext (final_ext);
   if (!danger)

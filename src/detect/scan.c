@@ -41,7 +41,8 @@
 
 #include "buildtree.h"
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-scan-error-quark, mugai_scan_error)
 /* clang-format on */
 

@@ -2,7 +2,7 @@
  * front.c - the libmilter front: collect, hand over, apply the answer
  *
  * SYNOPSIS
- *	mugai_front_run (policy, reload_path, answer_fd, worker_socket, drop, data)
+ *	mugai_front_run (node, reload_path, answer_fd, worker_socket, drop, data)
  *
  * DESCRIPTION
  *	The front parses no content at all.  Per SMTP transaction it collects
@@ -104,14 +104,14 @@ settings_snapshot (Settings *out)
 }
 
 static void
-settings_set (const MugaiPolicy *policy)
+settings_set (const MugaiNodeSettings *node)
 {
   g_mutex_lock (&settings_lock);
   g_free (settings.spool_dir);
-  settings.spool_dir = g_strdup (policy->milter.spool_dir);
-  settings.spool_threshold = policy->milter.spool_threshold;
-  settings.message_timeout = policy->milter.message_timeout;
-  settings.queue_timeout = policy->milter.queue_timeout;
+  settings.spool_dir = g_strdup (node->milter.spool_dir);
+  settings.spool_threshold = node->milter.spool_threshold;
+  settings.message_timeout = node->milter.message_timeout;
+  settings.queue_timeout = node->milter.queue_timeout;
   g_mutex_unlock (&settings_lock);
 }
 
@@ -810,15 +810,15 @@ signal_thread (gpointer data)
       g_autoptr (GError) error = NULL;
       g_autofree char *text = NULL;
       gsize len = 0;
-      g_autoptr (MugaiPolicy) policy = NULL;
+      g_autoptr (MugaiConfig) config = NULL;
       if (g_file_get_contents (reload_path, &text, &len, &error))
-        policy = mugai_config_load_data (text, len, "(reload)", &error);
-      char answer = policy ? 'Y' : 'N';
-      if (!policy)
+        config = mugai_config_load_data (text, len, "(reload)", &error);
+      char answer = config ? 'Y' : 'N';
+      if (!config)
         g_warning ("front: reload refused, keeping the running settings: %s", error->message);
       else
         {
-          settings_set (policy);
+          settings_set (config->node);
           g_message ("front: settings reloaded");
         }
       if (answer_fd >= 0 && write (answer_fd, &answer, 1) != 1)
@@ -828,13 +828,13 @@ signal_thread (gpointer data)
 }
 
 int
-mugai_front_run (const MugaiPolicy *policy, const char *reload, int answer,
+mugai_front_run (const MugaiNodeSettings *node, const char *reload, int answer,
                  const char *worker_sock, MugaiFrontDropFunc drop, gpointer drop_data)
 {
   reload_path = reload;
   answer_fd = answer;
   worker_socket = g_strdup (worker_sock);
-  settings_set (policy);
+  settings_set (node);
 
   /* SIGUSR1 is ours; libmilter's own signal thread takes SIGHUP, SIGTERM
    * and SIGINT, which the supervisor uses for restart and stop. */
@@ -870,35 +870,35 @@ mugai_front_run (const MugaiPolicy *policy, const char *reload, int answer,
       g_critical ("front: smfi_register failed");
       return 1;
     }
-  if (smfi_setconn ((char *) policy->milter.socket) != MI_SUCCESS)
+  if (smfi_setconn ((char *) node->milter.socket) != MI_SUCCESS)
     {
-      g_critical ("front: bad socket specification %s", policy->milter.socket);
+      g_critical ("front: bad socket specification %s", node->milter.socket);
       return 1;
     }
   /* Postfix's own timeouts apply per command; ours must be longer than
    * the longest wait for a worker */
-  smfi_settimeout ((int) (policy->milter.message_timeout + policy->milter.queue_timeout + 30));
+  smfi_settimeout ((int) (node->milter.message_timeout + node->milter.queue_timeout + 30));
   smfi_setbacklog (128);
   if (smfi_opensocket (TRUE) != MI_SUCCESS)
     {
-      g_critical ("front: cannot listen on %s", policy->milter.socket);
+      g_critical ("front: cannot listen on %s", node->milter.socket);
       return 1;
     }
   /* the socket exists (a port below 1024 or a root-owned directory is
    * fine): now become the daemon's user, before the first session */
-  const char *sock = policy->milter.socket;
+  const char *sock = node->milter.socket;
   const char *unix_path = g_str_has_prefix (sock, "unix:") || g_str_has_prefix (sock, "local:")
                               ? strchr (sock, ':') + 1
                               : NULL;
   if (drop && !drop (unix_path, drop_data))
     return 1;
   g_autoptr (GError) error = NULL;
-  audit_path = g_strdup (policy->audit_file);
-  audit_syslog = policy->audit_syslog;
+  audit_path = g_strdup (node->audit_file);
+  audit_syslog = node->audit_syslog;
   if (!audit_get (&error))
     g_warning ("front: audit log unavailable, mail is deferred until it can be written: %s",
                error->message);
-  g_message ("front: listening on %s", policy->milter.socket);
+  g_message ("front: listening on %s", node->milter.socket);
   int r = smfi_main ();
 
   /* The drain ran before smfi_stop(); an idle SMTP session is not waited

@@ -14,7 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-ipc-error-quark, mugai_ipc_error)
 /* clang-format on */
 

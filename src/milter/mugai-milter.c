@@ -14,6 +14,11 @@
  *	    front   libmilter threads, no content parsing (front.c)
  *	    pool    loads the engines once and forks the workers (pool.c)
  *
+ *	The supervisor holds the whole configuration (MugaiConfig: the
+ *	policy and the node's settings) and hands each child its part: the
+ *	front the node's settings, never the policy; the pool the policy
+ *	and the node values it and its workers use (pool.c says which).
+ *
  *	It restarts a child that dies, and owns the signals:
  *
  *	    SIGHUP   reload, all or nothing: the file is read once and
@@ -204,16 +209,16 @@ prepare_dir (const char *dir, int mode, gboolean exact, uid_t uid, gid_t gid, GE
 
 /* [milter] socket_group, or (gid_t) -1 when not set. */
 static gboolean
-socket_group (const MugaiPolicy *policy, gid_t *gid, GError **error)
+socket_group (const MugaiNodeSettings *node, gid_t *gid, GError **error)
 {
   *gid = (gid_t)-1;
-  if (!policy->milter.socket_group)
+  if (!node->milter.socket_group)
     return TRUE;
-  struct group *gr = getgrnam (policy->milter.socket_group);
+  struct group *gr = getgrnam (node->milter.socket_group);
   if (!gr)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "[milter] socket_group %s does not exist", policy->milter.socket_group);
+                   "[milter] socket_group %s does not exist", node->milter.socket_group);
       return FALSE;
     }
   *gid = gr->gr_gid;
@@ -221,28 +226,28 @@ socket_group (const MugaiPolicy *policy, gid_t *gid, GError **error)
 }
 
 static gboolean
-drop_privileges (const MugaiPolicy *policy, uid_t *uid, gid_t *gid, GError **error)
+drop_privileges (const MugaiNodeSettings *node, uid_t *uid, gid_t *gid, GError **error)
 {
   *uid = (uid_t)-1;
   *gid = (gid_t)-1;
-  if (!policy->milter.user)
+  if (!node->milter.user)
     return TRUE;
-  struct passwd *pw = getpwnam (policy->milter.user);
+  struct passwd *pw = getpwnam (node->milter.user);
   if (!pw)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "[milter] user %s does not exist",
-                   policy->milter.user);
+                   node->milter.user);
       return FALSE;
     }
   *uid = pw->pw_uid;
   *gid = pw->pw_gid;
-  if (policy->milter.group)
+  if (node->milter.group)
     {
-      struct group *gr = getgrnam (policy->milter.group);
+      struct group *gr = getgrnam (node->milter.group);
       if (!gr)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "[milter] group %s does not exist",
-                       policy->milter.group);
+                       node->milter.group);
           return FALSE;
         }
       *gid = gr->gr_gid;
@@ -308,7 +313,7 @@ open_worker_socket (const char *path, GError **error)
 typedef struct
 {
   const char *config_path;
-  MugaiPolicy *policy; /* the accepted configuration: restarted children start from it */
+  MugaiConfig *config; /* the accepted configuration: restarted children start from it */
   int worker_fd;
   char *worker_path;
   char *reload_path; /* spool_dir/reload.conf: the text a reload hands the children */
@@ -355,10 +360,10 @@ read_answer (int fd)
 /* Prints the start-up check (mugai_config_check) to standard error;
  * TRUE when mugai-milter may start. */
 static gboolean
-report_check (const MugaiPolicy *policy)
+report_check (const MugaiConfig *config)
 {
   gboolean fatal = FALSE;
-  g_autoptr (GPtrArray) problems = mugai_config_check (policy, &fatal);
+  g_autoptr (GPtrArray) problems = mugai_config_check (config, &fatal);
   for (guint i = 0; i < problems->len; i++)
     fprintf (stderr, "mugai-milter: %s\n", (const char *)problems->pdata[i]);
 #ifdef TEST_HOOK_WARNING
@@ -381,7 +386,7 @@ front_drop (const char *socket_path, gpointer data)
       g_critical ("front: chown/chmod %s: %s", socket_path, g_strerror (errno));
       return FALSE;
     }
-  if (!become (d->uid, d->gid, d->policy->milter.user, d->supervisor, &error))
+  if (!become (d->uid, d->gid, d->config->node->milter.user, d->supervisor, &error))
     {
       g_critical ("front: %s", error->message);
       return FALSE;
@@ -434,19 +439,23 @@ start_child (Daemon *d, gboolean front)
       sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
       prctl (PR_SET_NAME, "mugai-front");
       umask (007); /* the milter socket: owner and group (postfix) */
-      _exit (mugai_front_run (d->policy, d->reload_path, answer[1], d->worker_path, front_drop, d));
+      /* the front's copy of the policy: it has no use for one */
+      g_clear_pointer (&d->config->policy, mugai_policy_free);
+      _exit (mugai_front_run (d->config->node, d->reload_path, answer[1], d->worker_path,
+                              front_drop, d));
     }
   prctl (PR_SET_NAME, "mugai-pool");
   sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
   g_autoptr (GError) error = NULL;
-  if (!become (d->uid, d->gid, d->policy->milter.user, d->supervisor, &error))
+  if (!become (d->uid, d->gid, d->config->node->milter.user, d->supervisor, &error))
     {
       g_critical ("pool: %s", error->message);
       _exit (1);
     }
   /* the accepted configuration, as it is in memory: never the file on
-   * disk, which may be one a reload refused */
-  _exit (mugai_pool_run (d->worker_fd, d->reload_path, answer[1], d->policy));
+   * disk, which may be one a reload refused (the child's copy: the pool
+   * keeps its part and frees the rest) */
+  _exit (mugai_pool_run (d->worker_fd, d->reload_path, answer[1], g_steal_pointer (&d->config)));
 }
 
 typedef enum
@@ -459,7 +468,7 @@ typedef enum
 typedef struct
 {
   ReloadPhase phase;
-  MugaiPolicy *pending; /* checked, handed to the children, not yet taken by all */
+  MugaiConfig *pending; /* checked, handed to the children, not yet taken by all */
   gboolean again;       /* a SIGHUP came while one was under way */
 } Reload;
 
@@ -491,7 +500,7 @@ reload_begin (Daemon *d, Reload *r, pid_t pool)
   g_autoptr (GError) e = NULL;
   g_autofree char *text = NULL;
   gsize len = 0;
-  g_autoptr (MugaiPolicy) fresh = mugai_config_load_text (d->config_path, &text, &len, &e);
+  g_autoptr (MugaiConfig) fresh = mugai_config_load_text (d->config_path, &text, &len, &e);
   if (!fresh)
     {
       g_warning ("reload refused, keeping the running configuration: %s", e->message);
@@ -507,14 +516,15 @@ reload_begin (Daemon *d, Reload *r, pid_t pool)
                  "check (mugai-milter -t)");
       return;
     }
-  if (g_strcmp0 (fresh->milter.socket, d->policy->milter.socket) != 0)
+  const MugaiNodeSettings *now = d->config->node, *next = fresh->node;
+  if (g_strcmp0 (next->milter.socket, now->milter.socket) != 0)
     g_warning ("reload: a new [milter] socket takes effect only after a restart");
-  if (g_strcmp0 (fresh->milter.user, d->policy->milter.user) != 0
-      || g_strcmp0 (fresh->milter.group, d->policy->milter.group) != 0)
+  if (g_strcmp0 (next->milter.user, now->milter.user) != 0
+      || g_strcmp0 (next->milter.group, now->milter.group) != 0)
     g_warning ("reload: a new [milter] user or group takes effect only after a restart");
-  g_autofree char *audit_dir = g_path_get_dirname (fresh->audit_file);
-  if (!prepare_dir (fresh->milter.spool_dir, 0700, FALSE, d->uid, d->gid, &e)
-      || !prepare_dir (fresh->quarantine_dir, 0700, TRUE, d->uid, d->gid, &e)
+  g_autofree char *audit_dir = g_path_get_dirname (next->audit_file);
+  if (!prepare_dir (next->milter.spool_dir, 0700, FALSE, d->uid, d->gid, &e)
+      || !prepare_dir (next->quarantine_dir, 0700, TRUE, d->uid, d->gid, &e)
       || !prepare_dir (audit_dir, 0700, TRUE, d->uid, d->gid, &e)
       || !write_reload_file (d, text, len, &e))
     {
@@ -541,8 +551,8 @@ reload_begin (Daemon *d, Reload *r, pid_t pool)
 static void
 reload_adopt (Daemon *d, Reload *r)
 {
-  mugai_policy_free (d->policy);
-  d->policy = g_steal_pointer (&r->pending);
+  mugai_config_free (d->config);
+  d->config = g_steal_pointer (&r->pending);
   r->phase = RELOAD_IDLE;
   g_message ("reload: configuration accepted by the pool and the front");
 }
@@ -551,7 +561,7 @@ static void
 reload_drop (Reload *r, const char *why)
 {
   g_warning ("reload refused, keeping the running configuration: %s", why);
-  g_clear_pointer (&r->pending, mugai_policy_free);
+  g_clear_pointer (&r->pending, mugai_config_free);
   r->phase = RELOAD_IDLE;
 }
 
@@ -626,8 +636,8 @@ main (int argc, char **argv)
     }
 
   mugai_init ();
-  g_autoptr (MugaiPolicy) policy = mugai_config_load (config, &error);
-  if (!policy)
+  g_autoptr (MugaiConfig) loaded = mugai_config_load (config, &error);
+  if (!loaded)
     {
       fprintf (stderr, "mugai-milter: configuration: %s\n", error->message);
       return EX_CONFIG_;
@@ -635,17 +645,17 @@ main (int argc, char **argv)
   /* Everything the start needs beyond the file (users, directories,
    * ClamAV signatures, filters): the same check as -t, a reload and
    * `mugai config check`, said where the administrator looks */
-  if (!report_check (policy))
+  if (!report_check (loaded))
     {
       fprintf (stderr, "mugai-milter: configuration %s: refusing to %s\n",
-               policy->source ? policy->source : "(built-in defaults)",
+               loaded->source ? loaded->source : "(built-in defaults)",
                check ? "accept it" : "start");
       return EX_CONFIG_;
     }
   if (check)
     {
       printf ("mugai-milter: configuration %s is valid\n",
-              policy->source ? policy->source : "(built-in defaults)");
+              loaded->source ? loaded->source : "(built-in defaults)");
       return 0;
     }
 
@@ -657,23 +667,24 @@ main (int argc, char **argv)
   gid_t gid, sock_gid;
   /* the store and the audit log are mugai's alone (0700): Postfix gets
    * in only to the socket, by socket_group */
-  if (!drop_privileges (policy, &uid, &gid, &error) || !socket_group (policy, &sock_gid, &error)
-      || !prepare_dir (policy->milter.spool_dir, 0700, FALSE, uid, gid, &error)
-      || !prepare_dir (policy->quarantine_dir, 0700, TRUE, uid, gid, &error))
+  const MugaiNodeSettings *node = loaded->node;
+  if (!drop_privileges (node, &uid, &gid, &error) || !socket_group (node, &sock_gid, &error)
+      || !prepare_dir (node->milter.spool_dir, 0700, FALSE, uid, gid, &error)
+      || !prepare_dir (node->quarantine_dir, 0700, TRUE, uid, gid, &error))
     {
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
     }
-  g_autofree char *audit_dir = g_path_get_dirname (policy->audit_file);
+  g_autofree char *audit_dir = g_path_get_dirname (node->audit_file);
   if (!prepare_dir (audit_dir, 0700, TRUE, uid, gid, &error))
     {
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
     }
-  if (g_str_has_prefix (policy->milter.socket, "unix:")
-      || g_str_has_prefix (policy->milter.socket, "local:"))
+  if (g_str_has_prefix (node->milter.socket, "unix:")
+      || g_str_has_prefix (node->milter.socket, "local:"))
     {
-      g_autofree char *sock_dir = g_path_get_dirname (strchr (policy->milter.socket, ':') + 1);
+      g_autofree char *sock_dir = g_path_get_dirname (strchr (node->milter.socket, ':') + 1);
       /* with socket_group the directory is the group's way to the
        * socket: traverse only (0710) */
       if (sock_gid != (gid_t)-1 ? !prepare_dir (sock_dir, 0710, TRUE, uid, sock_gid, &error)
@@ -689,24 +700,24 @@ main (int argc, char **argv)
       fprintf (stderr, "mugai-milter: daemon: %s\n", g_strerror (errno));
       return 1;
     }
-  if (policy->milter.pid_file)
+  if (node->milter.pid_file)
     {
       g_autofree char *pid = g_strdup_printf ("%d\n", (int)getpid ());
-      if (!g_file_set_contents (policy->milter.pid_file, pid, -1, &error))
+      if (!g_file_set_contents (node->milter.pid_file, pid, -1, &error))
         g_warning ("cannot write the pid file: %s", error->message);
       g_clear_error (&error);
     }
 
   Daemon d = { .config_path = config,
-               .policy = g_steal_pointer (&policy),
+               .config = g_steal_pointer (&loaded),
                .supervisor = getpid (),
                .uid = uid,
                .gid = gid,
                .sock_gid = sock_gid,
                .pool_answer = -1,
                .front_answer = -1 };
-  d.worker_path = g_build_filename (d.policy->milter.spool_dir, "workers.sock", NULL);
-  d.reload_path = g_build_filename (d.policy->milter.spool_dir, RELOAD_FILE, NULL);
+  d.worker_path = g_build_filename (d.config->node->milter.spool_dir, "workers.sock", NULL);
+  d.reload_path = g_build_filename (d.config->node->milter.spool_dir, RELOAD_FILE, NULL);
   unlink (d.reload_path); /* a previous run's: no child reads it before a reload */
   d.worker_fd = open_worker_socket (d.worker_path, &error);
   if (d.worker_fd >= 0 && uid != (uid_t)-1 && chown (d.worker_path, uid, gid) != 0)
@@ -732,7 +743,7 @@ main (int argc, char **argv)
   pid_t pool = start_child (&d, FALSE);
   pid_t front = start_child (&d, TRUE);
   g_message ("started; version=%s front=%d pool=%d config=%s", MUGAI_VERSION, (int)front, (int)pool,
-             d.policy->source ? d.policy->source : "(built-in defaults)");
+             d.config->source ? d.config->source : "(built-in defaults)");
 
   gboolean stopping = FALSE;
   int exit_status = 0;
@@ -826,14 +837,14 @@ main (int argc, char **argv)
             front = start_child (&d, TRUE);
         }
     }
-  g_clear_pointer (&reload.pending, mugai_policy_free);
-  if (d.policy->milter.pid_file)
-    unlink (d.policy->milter.pid_file);
+  g_clear_pointer (&reload.pending, mugai_config_free);
+  if (d.config->node->milter.pid_file)
+    unlink (d.config->node->milter.pid_file);
   unlink (d.worker_path);
   unlink (d.reload_path);
   g_free (d.worker_path);
   g_free (d.reload_path);
-  mugai_policy_free (d.policy);
+  mugai_config_free (d.config);
   g_message ("stopped");
   return exit_status;
 }

@@ -2,7 +2,7 @@
  * pool.c - the worker pool's parent: load once, fork workers, replace them
  *
  * SYNOPSIS
- *	mugai_pool_run (listen_fd, reload_path, answer_fd, policy)
+ *	mugai_pool_run (listen_fd, reload_path, answer_fd, config)
  *
  * DESCRIPTION
  *	The pool parent loads what is expensive (the libmagic database now,
@@ -36,6 +36,14 @@
  *	SIGTERM, SIGINT: workers finish their message and leave; the pool
  *	waits for them (at most message_timeout) and exits.
  *
+ *	Of the configuration the pool keeps the policy (the engines and the
+ *	workers' sanitization) and, of the node's settings, only what it
+ *	and its workers use: workers, worker_memory, message_timeout (its
+ *	drain, the workers' deadline), reload_check and the quarantine
+ *	directory (the workers store the originals).  The socket, the
+ *	users, the spool and the audit log are the supervisor's and the
+ *	front's; a worker is handed the policy and MugaiWorkerSettings.
+ *
  * DIAGNOSTICS
  *	key=value lines through GLib's log (syslog in the daemon).
  */
@@ -62,6 +70,11 @@ typedef struct
   const char *reload_path;
   int answer_fd;
   MugaiPolicy *policy;
+  MugaiWorkerSettings worker; /* what a worker is given of the node's settings */
+  guint nworkers;             /* [milter] workers */
+  gsize worker_memory;        /* [milter] worker_memory */
+  guint clamav_reload;        /* [clamav] reload_check */
+  char *source;               /* the file the configuration came from, for messages */
   MugaiEngines *engines;
   GHashTable *workers; /* pid -> generation */
   guint generation;
@@ -70,6 +83,28 @@ typedef struct
   gint64 last_spawn;
   sigset_t saved_mask;
 } Pool;
+
+/* Takes the policy of config and the node values the pool needs; frees
+ * the rest (config included). */
+static void
+pool_take (Pool *pool, MugaiConfig *config)
+{
+  const MugaiNodeSettings *node = config->node;
+  mugai_policy_free (pool->policy);
+  pool->policy = g_steal_pointer (&config->policy);
+  pool->nworkers = node->milter.workers;
+  pool->worker_memory = node->milter.worker_memory;
+  pool->clamav_reload = node->clamav_reload;
+  pool->worker.message_timeout = node->milter.message_timeout;
+  g_free (pool->worker.quarantine_dir);
+  pool->worker.quarantine_dir = g_strdup (node->quarantine_dir);
+  if (config->source)
+    {
+      g_free (pool->source);
+      pool->source = g_strdup (config->source);
+    }
+  mugai_config_free (config);
+}
 
 static pid_t
 spawn_worker (Pool *pool)
@@ -101,10 +136,10 @@ spawn_worker (Pool *pool)
 #ifndef __SANITIZE_ADDRESS__
       /* (AddressSanitizer reserves terabytes of shadow address space: the
        * ASan test build runs its workers without this limit) */
-      struct rlimit as = { pool->policy->milter.worker_memory, pool->policy->milter.worker_memory };
+      struct rlimit as = { pool->worker_memory, pool->worker_memory };
       setrlimit (RLIMIT_AS, &as);
 #endif
-      mugai_worker_run (pool->listen_fd, pool->policy, pool->engines);
+      mugai_worker_run (pool->listen_fd, pool->policy, &pool->worker, pool->engines);
       _exit (0);
     }
   g_hash_table_insert (pool->workers, GINT_TO_POINTER (pid), GUINT_TO_POINTER (pool->generation));
@@ -193,17 +228,19 @@ log_isolation (void)
   if (iso == MUGAI_SANDBOX_ISOLATION_FULL)
     return;
   g_autoptr (GString) line = g_string_new ("pool:");
-  mugai_log_add (line, "sandbox", iso == MUGAI_SANDBOX_ISOLATION_NETNS     ? "netns-only"
-                                  : iso == MUGAI_SANDBOX_ISOLATION_SECCOMP ? "seccomp-only"
-                                                                          : "unknown");
+  mugai_log_add (line, "sandbox",
+                 iso == MUGAI_SANDBOX_ISOLATION_NETNS     ? "netns-only"
+                 : iso == MUGAI_SANDBOX_ISOLATION_SECCOMP ? "seccomp-only"
+                                                          : "unknown");
   mugai_log_add (line, "detail", mugai_sandbox_isolation_text (iso));
   g_warning ("%s", line->str);
 }
 
 /* Replaces the running generation: fresh workers forked from the new
- * policy and engines, the old ones asked to leave after their message. */
+ * configuration (taken; NULL: the one in use) and engines, the old ones
+ * asked to leave after their message. */
 static void
-new_generation (Pool *pool, MugaiPolicy *policy, MugaiEngines *engines, const char *why)
+new_generation (Pool *pool, MugaiConfig *config, MugaiEngines *engines, const char *why)
 {
   guint old = pool->generation;
   log_clamav_messages ();
@@ -213,19 +250,15 @@ new_generation (Pool *pool, MugaiPolicy *policy, MugaiEngines *engines, const ch
   /* the old ones stay alive in the old workers only (fork copied them) */
   mugai_engines_free (pool->engines);
   pool->engines = engines;
-  if (policy)
-    {
-      mugai_policy_free (pool->policy);
-      pool->policy = policy;
-    }
+  if (config)
+    pool_take (pool, config);
   g_free (pool->db_state);
   pool->db_state = mugai_scanner_db_state (pool->policy->clamav.database);
   pool->generation++;
-  for (guint i = 0; i < pool->policy->milter.workers; i++)
+  for (guint i = 0; i < pool->nworkers; i++)
     spawn_worker (pool);
   signal_generation (pool, old, SIGUSR1, FALSE);
-  g_message ("pool: %s; generation=%u workers=%u", why, pool->generation,
-             pool->policy->milter.workers);
+  g_message ("pool: %s; generation=%u workers=%u", why, pool->generation, pool->nworkers);
 }
 
 static gboolean
@@ -235,11 +268,11 @@ reload_take (Pool *pool, GError **error)
   gsize len = 0;
   if (!g_file_get_contents (pool->reload_path, &text, &len, error))
     return FALSE;
-  g_autoptr (MugaiPolicy) fresh = mugai_config_load_data (
-      text, len, pool->policy->source ? pool->policy->source : "(reload)", error);
+  g_autoptr (MugaiConfig) fresh
+      = mugai_config_load_data (text, len, pool->source ? pool->source : "(reload)", error);
   if (!fresh)
     return FALSE;
-  MugaiEngines *engines = mugai_engines_new (fresh, error);
+  MugaiEngines *engines = mugai_engines_new (fresh->policy, error);
   if (!engines)
     {
       log_clamav_messages ();
@@ -270,7 +303,7 @@ check_database (Pool *pool)
   gint64 now = g_get_monotonic_time ();
   if (now < pool->next_db_check)
     return;
-  pool->next_db_check = now + (gint64)pool->policy->clamav_reload * G_USEC_PER_SEC;
+  pool->next_db_check = now + (gint64)pool->clamav_reload * G_USEC_PER_SEC;
   g_autofree char *state = mugai_scanner_db_state (pool->policy->clamav.database);
   if (!state || g_strcmp0 (state, pool->db_state) == 0)
     return;
@@ -289,15 +322,16 @@ check_database (Pool *pool)
 }
 
 int
-mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPolicy *policy)
+mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config)
 {
   Pool pool = {
     .listen_fd = listen_fd,
     .reload_path = reload_path,
     .answer_fd = answer_fd,
-    .policy = policy,
     .workers = g_hash_table_new (g_direct_hash, g_direct_equal),
   };
+  pool_take (&pool, config);
+  const MugaiPolicy *policy = pool.policy;
   g_autoptr (GError) error = NULL;
   pool.engines = mugai_engines_new (policy, &error);
   log_clamav_messages ();
@@ -308,7 +342,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
     }
   log_isolation ();
   pool.db_state = mugai_scanner_db_state (policy->clamav.database);
-  pool.next_db_check = g_get_monotonic_time () + (gint64)policy->clamav_reload * G_USEC_PER_SEC;
+  pool.next_db_check = g_get_monotonic_time () + (gint64)pool.clamav_reload * G_USEC_PER_SEC;
 
   sigset_t set;
   sigemptyset (&set);
@@ -322,9 +356,9 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
    * exist (a pool killed before it could sweep after its workers) */
   mugai_sandbox_sweep (0);
   mugai_convert_sweep_stale ();
-  for (guint i = 0; i < policy->milter.workers; i++)
+  for (guint i = 0; i < pool.nworkers; i++)
     spawn_worker (&pool);
-  g_message ("pool: started; workers=%u", policy->milter.workers);
+  g_message ("pool: started; workers=%u", pool.nworkers);
 
   gboolean stopping = FALSE;
   gint64 stop_deadline = 0;
@@ -343,7 +377,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
         {
           stopping = TRUE;
           stop_deadline = g_get_monotonic_time ()
-                          + (gint64)(pool.policy->milter.message_timeout + 5) * G_USEC_PER_SEC;
+                          + (gint64)(pool.worker.message_timeout + 5) * G_USEC_PER_SEC;
           signal_generation (&pool, 0, SIGUSR1, TRUE);
         }
       reap (&pool, stopping);
@@ -361,7 +395,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
         }
       check_database (&pool);
       /* replace the dead, one a second at most when they keep dying */
-      while (current_workers (&pool) < pool.policy->milter.workers)
+      while (current_workers (&pool) < pool.nworkers)
         {
           gboolean burst = current_workers (&pool) > 0
                            && g_get_monotonic_time () - pool.last_spawn < G_USEC_PER_SEC;
@@ -373,6 +407,8 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPoli
   g_hash_table_unref (pool.workers);
   mugai_engines_free (pool.engines);
   mugai_policy_free (pool.policy);
+  g_free (pool.worker.quarantine_dir);
+  g_free (pool.source);
   g_free (pool.db_state);
   return 0;
 }

@@ -2,14 +2,16 @@
  * pool.h - the worker pool's parent process
  *
  * DESCRIPTION
- *	mugai_pool_run() loads the engines once, forks policy->milter.workers
+ *	mugai_pool_run() loads the engines once, forks [milter] workers
  *	workers that accept on listen_fd, replaces them as they die and
  *	handles SIGHUP (reload from reload_path, answered on answer_fd) and
- *	SIGTERM (drain).  It takes ownership of policy and returns the
- *	process's exit status.  See pool.c.
+ *	SIGTERM (drain).  It takes ownership of config and keeps of it only
+ *	the policy and the node values the pool and its workers use (see
+ *	pool.c); the rest is freed before the first worker is forked.
+ *	Returns the process's exit status.  See pool.c.
  */
 #pragma once
 
-#include "policy.h"
+#include "config.h"
 
-int mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiPolicy *policy);
+int mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config);

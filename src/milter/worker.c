@@ -2,7 +2,7 @@
  * worker.c - one worker process: one message at a time, nothing shared
  *
  * SYNOPSIS
- *	mugai_worker_run (listen_fd, policy, engines)
+ *	mugai_worker_run (listen_fd, policy, settings, engines)
  *
  * DESCRIPTION
  *	A worker accepts a connection from the front on the pool's socket,
@@ -57,7 +57,7 @@ static volatile sig_atomic_t leave_requested;
 static void
 on_usr1 (int sig)
 {
-  (void) sig;
+  (void)sig;
   leave_requested = 1;
 }
 
@@ -91,8 +91,7 @@ result_clear (Result *r)
     close (r->body_fd);
 }
 
-static void
-result_tempfail (Result *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+static void result_tempfail (Result *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 result_tempfail (Result *r, const char *fmt, ...)
@@ -117,14 +116,13 @@ result_to_variant (const Result *r)
   for (guint i = 0; r->edits && i < r->edits->len; i++)
     {
       const MugaiHeaderEdit *e = r->edits->pdata[i];
-      g_variant_builder_add (&edits, "(usus)", (guint32) e->kind, e->name, (guint32) e->index,
+      g_variant_builder_add (&edits, "(usus)", (guint32)e->kind, e->name, (guint32)e->index,
                              e->value ? e->value : "");
     }
-  return g_variant_new (MUGAI_IPC_RESULT, (guint32) r->verdict, r->reply ? r->reply : "",
+  return g_variant_new (MUGAI_IPC_RESULT, (guint32)r->verdict, r->reply ? r->reply : "",
                         r->quarantine_id ? r->quarantine_id : "", r->status ? r->status : "",
                         r->message_id ? r->message_id : "", r->subject ? r->subject : "",
-                        r->report_json ? r->report_json : "", r->size, &edits,
-                        r->sanitize_ms);
+                        r->report_json ? r->report_json : "", r->size, &edits, r->sanitize_ms);
 }
 
 /* SMTP reply texts are ASCII: sender text in a finding is made so
@@ -147,9 +145,9 @@ ascii_reason (const MugaiFinding *f)
 static void
 test_fault (const char *data, gsize len)
 {
-  const char *end = g_strstr_len (data, (gssize) len, "\r\n\r\n");
-  gsize hlen = end ? (gsize) (end - data) : len;
-  const char *h = g_strstr_len (data, (gssize) hlen, "X-Mugai-Test-Fault:");
+  const char *end = g_strstr_len (data, (gssize)len, "\r\n\r\n");
+  gsize hlen = end ? (gsize)(end - data) : len;
+  const char *h = g_strstr_len (data, (gssize)hlen, "X-Mugai-Test-Fault:");
   if (!h)
     return;
   if (g_str_has_prefix (h + 19, " hang"))
@@ -183,7 +181,7 @@ body_to_memfd (const char *data, gsize len, GError **error)
           close (fd);
           return -1;
         }
-      off += (gsize) w;
+      off += (gsize)w;
     }
   return fd;
 }
@@ -219,17 +217,17 @@ log_clamav_messages (const char *queue_id, const char *message_id)
 }
 
 static void
-handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *store)
+handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings,
+        MugaiEngines *engines, MugaiStore *store)
 {
   g_autoptr (GError) error = NULL;
-  if (!mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32) getpid ()), -1, &error))
+  if (!mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32)getpid ()), -1, &error))
     return;
 
   int spool = -1;
   /* the front sends the request right after the hello */
-  g_autoptr (GVariant) req = mugai_ipc_recv (conn, MUGAI_IPC_REQUEST,
-                                             g_get_monotonic_time () + 30 * G_USEC_PER_SEC,
-                                             &spool, &error);
+  g_autoptr (GVariant) req = mugai_ipc_recv (
+      conn, MUGAI_IPC_REQUEST, g_get_monotonic_time () + 30 * G_USEC_PER_SEC, &spool, &error);
   if (!req || spool < 0)
     {
       g_warning ("worker: bad request from the front: %s",
@@ -239,7 +237,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *
       return;
     }
 
-  alarm (policy->milter.message_timeout);
+  alarm (settings->message_timeout);
   gint64 t0 = g_get_monotonic_time ();
 
   const char *queue_id, *sender, *client_addr, *client_name;
@@ -267,19 +265,19 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *
       result_tempfail (&r, "cannot read the spooled message: %s", g_strerror (errno));
       goto answer;
     }
-  entry->size = r.size = (guint64) st.st_size;
-  if ((gsize) st.st_size > policy->limits.message_size)
-    report = mugai_sanitize_refuse_oversize (policy, (gsize) st.st_size);
+  entry->size = r.size = (guint64)st.st_size;
+  if ((gsize)st.st_size > policy->limits.message_size)
+    report = mugai_sanitize_refuse_oversize (policy, (gsize)st.st_size);
   else
     {
       if (st.st_size > 0)
-        map = mmap (NULL, (gsize) st.st_size, PROT_READ, MAP_PRIVATE, spool, 0);
+        map = mmap (NULL, (gsize)st.st_size, PROT_READ, MAP_PRIVATE, spool, 0);
       if (st.st_size > 0 && map == MAP_FAILED)
         {
           result_tempfail (&r, "cannot map the spooled message: %s", g_strerror (errno));
           goto answer;
         }
-      input = g_bytes_new_static (st.st_size > 0 ? map : "", (gsize) st.st_size);
+      input = g_bytes_new_static (st.st_size > 0 ? map : "", (gsize)st.st_size);
 #ifdef MUGAI_TEST_HOOKS
       test_fault (g_bytes_get_data (input, NULL), g_bytes_get_size (input));
 #endif
@@ -287,7 +285,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *
        * (at least 2 s) left for the rest: scanning the outputs, storing
        * the original, answering.  A slow document then costs its part,
        * not the whole message (which would be deferred again and again). */
-      gint64 budget = (gint64) policy->milter.message_timeout * G_USEC_PER_SEC;
+      gint64 budget = (gint64)settings->message_timeout * G_USEC_PER_SEC;
       gint64 reserve = MAX (2 * G_USEC_PER_SEC, budget / 10);
       MugaiSanitizeOptions opts = { .quarantine_id = entry->id,
                                     .crlf = TRUE,
@@ -300,7 +298,7 @@ handle (int conn, const MugaiPolicy *policy, MugaiEngines *engines, MugaiStore *
           goto answer;
         }
     }
-  r.sanitize_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
+  r.sanitize_ms = (double)(g_get_monotonic_time () - t0) / 1000.0;
 
   r.verdict = report->verdict;
   r.status = g_strdup (report->status);
@@ -360,12 +358,13 @@ answer:
   g_clear_pointer (&output, g_bytes_unref);
   g_clear_pointer (&input, g_bytes_unref);
   if (map != MAP_FAILED)
-    munmap (map, (gsize) st.st_size);
+    munmap (map, (gsize)st.st_size);
   close (spool);
 }
 
 void
-mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engines)
+mugai_worker_run (int listen_fd, const MugaiPolicy *policy, const MugaiWorkerSettings *settings,
+                  MugaiEngines *engines)
 {
   struct sigaction sa = { .sa_handler = on_usr1 };
   sigemptyset (&sa.sa_mask);
@@ -374,7 +373,8 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engine
   signal (SIGPIPE, SIG_IGN);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiStore) store = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_CREATE, &error);
+  g_autoptr (MugaiStore) store
+      = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
   /* without a store every message is deferred, which the answer says */
 
   while (!leave_requested)
@@ -392,18 +392,19 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, MugaiEngines *engine
         {
           /* retry opening: the administrator may have fixed it */
           g_clear_error (&error);
-          store = mugai_store_open (policy->quarantine_dir, MUGAI_STORE_CREATE, &error);
+          store = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
         }
       if (store)
-        handle (conn, policy, engines, store);
+        handle (conn, policy, settings, engines, store);
       else
         {
           g_autoptr (GError) e2 = NULL;
-          if (mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32) getpid ()), -1, &e2))
+          if (mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32)getpid ()), -1, &e2))
             {
               int spool = -1;
-              g_autoptr (GVariant) req = mugai_ipc_recv (
-                  conn, MUGAI_IPC_REQUEST, g_get_monotonic_time () + 30 * G_USEC_PER_SEC, &spool, &e2);
+              g_autoptr (GVariant) req
+                  = mugai_ipc_recv (conn, MUGAI_IPC_REQUEST,
+                                    g_get_monotonic_time () + 30 * G_USEC_PER_SEC, &spool, &e2);
               if (spool >= 0)
                 close (spool);
               Result r = { .body_fd = -1 };

@@ -2,7 +2,7 @@
  * audit.c - the audit log: JSON Lines in a file, and a syslog line
  *
  * SYNOPSIS
- *	a = mugai_audit_open (policy->audit_file, policy->audit_syslog, &error);
+ *	a = mugai_audit_open (node->audit_file, node->audit_syslog, &error);
  *	mugai_audit_write (a, &record, &error);
  *
  * DESCRIPTION

@@ -45,7 +45,8 @@
  * ignore the new members. */
 #define FORMAT_VERSION 1
 
-/* clang-format off: the quark name is a string, not a subtraction */
+/* The quark name is a string, not a subtraction. */
+/* clang-format off */
 G_DEFINE_QUARK (mugai-store-error-quark, mugai_store_error)
 /* clang-format on */
 

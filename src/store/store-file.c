@@ -173,7 +173,7 @@ write_all (int fd, const guint8 *buf, gsize len, const char *path, GError **erro
           return FALSE;
         }
       buf += n;
-      len -= (gsize) n;
+      len -= (gsize)n;
     }
   return TRUE;
 }
@@ -195,13 +195,13 @@ copy_from_fd (int out, int in, const char *path, GChecksum *sum, gsize *total, G
         }
       if (n == 0)
         break;
-      if (!write_all (out, buf, (gsize) n, path, error))
+      if (!write_all (out, buf, (gsize)n, path, error))
         return FALSE;
       if (sum)
         g_checksum_update (sum, buf, n);
       offset += n;
     }
-  *total = (gsize) offset;
+  *total = (gsize)offset;
   return TRUE;
 }
 
@@ -261,7 +261,7 @@ write_durably (int dfd, const char *dirpath, const char *name, int fd, int src_f
   gboolean ok = src_fd >= 0 ? copy_from_fd (fd, src_fd, path, sum, &total, error)
                             : write_all (fd, data, len, path, error);
   if (ok && src_fd < 0 && sum)
-    g_checksum_update (sum, data, (gssize) len);
+    g_checksum_update (sum, data, (gssize)len);
   /* the data may still be in the page cache only: ENOSPC and EIO can
    * first show up here */
   if (ok && fsync (fd) != 0)
@@ -360,7 +360,7 @@ read_metadata (int dfd, const char *dirpath, const char *id, MugaiStoreEntry **o
       close (fd);
       return FALSE;
     }
-  gsize len = (gsize) st.st_size;
+  gsize len = (gsize)st.st_size;
   g_autofree char *text = g_malloc (len + 1);
   gsize got = 0;
   while (got < len)
@@ -378,7 +378,7 @@ read_metadata (int dfd, const char *dirpath, const char *id, MugaiStoreEntry **o
           close (fd);
           return FALSE;
         }
-      got += (gsize) n;
+      got += (gsize)n;
     }
   close (fd);
   text[len] = '\0';
@@ -444,7 +444,7 @@ file_open (const char *dir, MugaiStoreMode mode, GError **error)
       int e = errno;
       g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_IO,
                    "%s: mode %04o gives others access and cannot be changed: %s", dir,
-                   (unsigned) (st.st_mode & 07777), g_strerror (e));
+                   (unsigned)(st.st_mode & 07777), g_strerror (e));
       close (dirfd);
       return NULL;
     }
@@ -493,7 +493,7 @@ file_add (gpointer handle, int fd, GBytes *data, const MugaiStoreEntry *entry, G
   /* 2. the metadata, which makes the entry visible */
   MugaiStoreEntry meta = *entry;
   meta.size = stored;
-  meta.sha256 = (char *) g_checksum_get_string (sum);
+  meta.sha256 = (char *)g_checksum_get_string (sum);
   meta.state = mugai_store_initial_state (entry->verdict);
   if (meta.time == 0)
     meta.time = g_get_real_time () / G_USEC_PER_SEC;
@@ -577,7 +577,7 @@ file_list (gpointer handle, const MugaiStoreFilter *filter, GError **error)
   if (!days)
     return NULL;
   g_autoptr (GPtrArray) out
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) mugai_store_entry_free);
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)mugai_store_entry_free);
   for (guint i = 0; i < days->len; i++)
     {
       const char *day = days->pdata[i];

@@ -17,6 +17,9 @@
  */
 #include "emoji.h"
 
+/* A data table, one row a line as transcribed: not reflowed by clang-format. */
+/* clang-format off */
+
 const MugaiEmojiEntry mugai_emoji_docomo[] = {
   { 0xF89F, { 0x2600, 0x0 } },
   { 0xF8A0, { 0x2601, 0x0 } },
@@ -1374,4 +1377,4 @@ const MugaiEmojiEntry mugai_emoji_softbank[] = {
   { 0xFBD7, { 0x2122, 0x0 } },
 };
 const gsize mugai_emoji_softbank_len = G_N_ELEMENTS (mugai_emoji_softbank);
-
+/* clang-format on */

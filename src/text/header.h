@@ -13,13 +13,11 @@
  *	octets go through charset.c.  Encoding on output is left to GMime.
  *
  *	mugai_header_decode() returns UTF-8 for a raw (possibly folded)
- *	header value; NUL octets (raw or encoded) are dropped.  In MUGAI_HEADER_TEXT mode (Subject and other
- *	unstructured fields) the result is display text: line breaks and
- *	other C0 controls become spaces.  In MUGAI_HEADER_PHRASE mode
- *	(address fields) decoded words that contain RFC 5322 specials are
- *	quoted, so that the result still parses as the same list of
- *	addresses: "=?UTF-8?Q?a=2C_b?= <x@y>" must stay one mailbox, not
- *	become two (a display-name spoofing trick).
+ *	header value; NUL octets (raw or encoded) are dropped.  In MUGAI_HEADER_TEXT mode (Subject
+ *and other unstructured fields) the result is display text: line breaks and other C0 controls
+ *become spaces.  In MUGAI_HEADER_PHRASE mode (address fields) decoded words that contain RFC 5322
+ *specials are quoted, so that the result still parses as the same list of addresses:
+ *"=?UTF-8?Q?a=2C_b?= <x@y>" must stay one mailbox, not become two (a display-name spoofing trick).
  *
  *	mugai_header_param() extracts one parameter of a Content-Type or
  *	Content-Disposition value and decodes it: RFC 2231 extended values

@@ -1,0 +1,59 @@
+/*
+ * node.h - the node's own settings: where it listens, as whom, where it writes
+ *
+ * DESCRIPTION
+ *	MugaiNodeSettings is what one mugai installation is, apart from what
+ *	it does with a message (MugaiPolicy, src/core/policy.h): the milter
+ *	socket and who may reach it, the user the daemon becomes, the
+ *	workers and their bounds, the spool, the pid file, the quarantine,
+ *	the audit log, how often the pool looks for a new ClamAV database.
+ *	The store's database DSNs and the portal's secrets are to come here.
+ *	config.c fills it from mugai.conf in the same parse as the policy.
+ *
+ *	The core never sees it: src/config/ is above src/core/ (README,
+ *	Layout), so the core's include path does not have this header and
+ *	no core source or header can name the type; the policy the core is
+ *	handed has no member that could hold a node setting.  Each process
+ *	takes from it only what it needs (mugai-milter.c, pool.c, worker.h).
+ *
+ *	A secret added here must be wiped when it is freed: every child
+ *	forked from the supervisor starts with a copy of its memory.
+ *
+ * OWNERSHIP
+ *	A MugaiNodeSettings owns its strings; mugai_node_settings_free()
+ *	accepts NULL.
+ */
+#pragma once
+
+#include <glib.h>
+
+/* [milter]: the daemon's processes.  The command reads message_timeout
+ * too (its deadline per message, as a worker's). */
+typedef struct
+{
+  char *socket; /* "unix:/run/mugai/milter.sock" or "inet:PORT@HOST" */
+  char *user;   /* NULL: keep the starting user */
+  char *group;
+  char *socket_group;    /* the milter socket's group (Postfix's way in); NULL: group */
+  char *pid_file;        /* NULL: none */
+  char *spool_dir;       /* large messages spill here */
+  gsize spool_threshold; /* octets held in memory before spilling */
+  guint workers;         /* worker processes */
+  gsize worker_memory;   /* address-space limit of one worker */
+  guint message_timeout; /* seconds one worker may spend on one message */
+  guint queue_timeout;   /* seconds a message may wait for a free worker */
+} MugaiMilterSettings;
+
+typedef struct
+{
+  MugaiMilterSettings milter;
+  char *quarantine_dir;  /* [quarantine] dir */
+  char *audit_file;      /* [audit] file */
+  gboolean audit_syslog; /* [audit] syslog */
+  guint clamav_reload;   /* [clamav] reload_check: seconds between the pool's looks at the
+                          * database (the core loads what it is given, once) */
+} MugaiNodeSettings;
+
+MugaiNodeSettings *mugai_node_settings_new_default (void);
+void mugai_node_settings_free (MugaiNodeSettings *node);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiNodeSettings, mugai_node_settings_free)
