@@ -37,7 +37,8 @@ EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
 class Case:
     def __init__(self, key, message, exit_code=0, reason=None, notice=(), categories=(),
                  entries=(), type_label=None, skip=None, smtp_reject=False, delivered=(),
-                 config_extra=None, text=(), no_stale_pipes=False, absent=(), detail=None, summary=False):
+                 config_extra=None, text=(), no_stale_pipes=False, absent=(), detail=None, summary=False,
+                 reply=()):
         self.key = key
         self.message = message          # bytes
         self.exit_code = exit_code      # mugai sanitize: 0 delivered, 3 refused
@@ -55,6 +56,7 @@ class Case:
         self.absent = list(absent)      # strings no delivered part may hold (decoded)
         self.detail = detail            # text the deciding finding's detail must hold
         self.summary = summary          # the report must end with its "summary" member
+        self.reply = list(reply)        # through Postfix: words the 5xx reply must hold
 
 
 # ---- file makers -------------------------------------------------------
@@ -498,6 +500,13 @@ def cases(workdir):
         out.append(Case("zip-encrypted", message("ppap", "契約書.zip", data, "application/zip"),
                         reason="encrypted", entries=["契約書.txt"],
                         notice=["パスワード付きファイルのため検査できません", "契約書.txt"]))
+        # refused, with the Japanese notice language: the SMTP reply is
+        # ASCII and says why in words, never "????" for the Japanese detail
+        out.append(Case("zip-encrypted-reject",
+                        message("ppap-reject", "契約書.zip", data, "application/zip"),
+                        exit_code=3, categories=["encrypted"], smtp_reject=True,
+                        config_extra="[sanitize]\nencrypted = reject\n",
+                        reply=["encrypted: cannot be inspected"]))
     else:
         out.append(Case("zip-encrypted", b"", skip="zip(1) not installed"))
 

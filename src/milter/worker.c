@@ -133,10 +133,25 @@ ascii_reason (const MugaiFinding *f)
   if (!f)
     return g_strdup ("message refused by policy");
   g_autoptr (GString) out = g_string_new (mugai_finding_category_name (f->category));
-  if (f->detail && *f->detail)
+  gboolean ascii = TRUE;
+  for (const char *c = f->detail; c && *c && ascii; c++)
+    ascii = (guchar)*c < 0x80;
+  /* SMTP replies are ASCII (RFC 5321 4.2): a detail in Japanese (language
+   * = ja) would reach the sender as "????", so the category's English
+   * words stand in for it */
+  if (f->detail && *f->detail && ascii)
     {
       g_string_append (out, ": ");
       mugai_text_append_ascii (out, f->detail, 200);
+    }
+  else if (f->detail && *f->detail)
+    {
+      const char *en = mugai_finding_category_text (f->category, MUGAI_LANG_EN);
+      if (g_str_has_prefix (en, out->str))
+        g_string_truncate (out, 0); /* "encrypted: cannot be inspected" names itself */
+      else
+        g_string_append (out, ": ");
+      mugai_text_append_ascii (out, en, 200);
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

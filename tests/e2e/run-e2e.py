@@ -1358,6 +1358,12 @@ def threats_with(ctx, name, extra, cases):
                 probs.append("expected 550, got %s" % r)
             if sink.get(it.ident):
                 probs.append("a refused message reached the sink")
+            text = (r.text if r else "") or ""
+            for word in case.reply:
+                if word not in text:
+                    probs.append("the reply does not say %r: %r" % (word, text))
+            if "??" in text:
+                probs.append("the reply has text that could not be written in ASCII: %r" % text)
         elif not (r and r.code == 250):
             probs.append("not accepted: %s" % r)
         else:
