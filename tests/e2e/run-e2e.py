@@ -715,9 +715,9 @@ def sc_poison(ctx):
     rejects = ctx.postfix_qids(offset)
     mlog = "\n".join(h.tail(m.log, lines=10 ** 7))
     for p, name, reply, front_says, pool_says in (
-            (hang, "hang", "processing timed out", "passed its deadline and was killed",
+            (hang, "hang", "processing timed out", "worker passed its deadline and was killed",
              r"killed by signal %d \(message deadline\)" % signal.SIGALRM),
-            (crash, "crash", "processing failed", "failed",
+            (crash, "crash", "processing failed", "worker failed",
              r"killed by signal %d \(crash or kill\)" % signal.SIGABRT)):
         r = p.final
         probs = []
@@ -728,7 +728,7 @@ def sc_poison(ctx):
         elif reply not in r.text:
             probs.append("the reply does not say %r: %s" % (reply, r.text))
         qids = [q for q, _ in rejects.get(p.sender, [])]
-        fm = [x for x in re.finditer(r"front: qid=(\S+) worker pid=(\d+) (.*?): ", mlog)
+        fm = [x for x in re.finditer(r"front: qid=(\S+) msgid=\S+ worker=(\d+) error=\"(.*?)\"", mlog)
               if x.group(1) in qids]
         if not fm:
             probs.append("no front line for queue id %s in the milter log" % (qids or "?"))
@@ -736,7 +736,7 @@ def sc_poison(ctx):
             probs.append("the front says the worker %r, expected %r" % (fm[-1].group(3), front_says))
         elif not re.search(r"pool: worker pid=%s %s" % (fm[-1].group(2), pool_says), mlog):
             probs.append("no pool line: worker pid=%s %s" % (fm[-1].group(2), pool_says.replace("\\", "")))
-        ctx.ok(not probs, "X-Mugai-Test-Fault: %s gets 451 4.7.0 %r, the log says the worker %s (%s)"
+        ctx.ok(not probs, "X-Mugai-Test-Fault: %s gets 451 4.7.0 %r, the front logs %r (%s)"
                % (name, reply, front_says, r), probs)
         ctx.diag("poison: %s answered after %.1f s (message_timeout %d s)"
                  % (name, r.elapsed if r else -1, timeout))
@@ -748,7 +748,8 @@ def sc_poison(ctx):
         if not (i.final and i.final.code == 250):
             held.append("%s: %s" % (i.ident, i.final))
             continue
-        if re.search(r"front: qid=%s worker pid=\d+ passed its deadline" % re.escape(i.final.qid), mlog):
+        if re.search(r"front: qid=%s msgid=\S+ worker=\d+ error=\"worker passed its deadline"
+                     % re.escape(i.final.qid), mlog):
             held.append("%s (%s): timed out in a worker" % (i.ident, i.final.qid))
         if re.search(r"\b%s: .*status=deferred" % re.escape(i.final.qid), plog):
             held.append("%s (%s): deferred by Postfix" % (i.ident, i.final.qid))
