@@ -117,6 +117,8 @@ def _sc_unit(ctx, m, sb, conf):
     bnd = int(st.get("CapBnd", "0"), 16)
     ctx.ok(bnd == sb.capability_mask() and st.get("Uid", "").split()[:1] == ["0"],
            "the supervisor runs as root with the unit's bounding set (CapBnd %s)" % st.get("CapBnd"))
+    # the pool starts its workers a moment after the socket answers
+    h.wait_until(lambda: len(m.roles()[1]) > 0, 30)
     front, workers = m.roles()
     uids = {p: h.proc_status(p).get("Uid", "?").split()[:1] for p in [front] + workers}
     nobody = str(__import__("pwd").getpwnam("nobody").pw_uid)
