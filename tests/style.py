@@ -38,7 +38,6 @@ TO_FORMAT = {
     "src/milter/front.c",
     "src/store/audit.c",
     "src/store/quarantine.c",
-    "src/text/charset.c",
     "src/text/header.c",
     "src/text/html.h",
 }

@@ -394,6 +394,19 @@ not_found (GError **error, const char *path)
                "%s: no such quarantine entry", path);
 }
 
+/* local (taken) handed on, a "not found" of it re-said naming path. */
+static void
+propagate_naming (GError **error, GError *local, const char *path)
+{
+  if (g_error_matches (local, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND))
+    {
+      not_found (error, path);
+      g_error_free (local);
+    }
+  else
+    g_propagate_error (error, local);
+}
+
 /* ---- the store -------------------------------------------------------------- */
 
 static gpointer
@@ -634,13 +647,8 @@ open_entry_day (FileStore *q, const char *id, const char *file, GError **error)
   int dfd = open_day (q, day, FALSE, &local);
   if (dfd < 0)
     {
-      if (g_error_matches (local, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND))
-        {
-          g_autofree char *path = g_build_filename (q->dir, day, file, NULL);
-          not_found (error, path);
-        }
-      else
-        g_propagate_error (error, g_steal_pointer (&local));
+      g_autofree char *path = g_build_filename (q->dir, day, file, NULL);
+      propagate_naming (error, g_steal_pointer (&local), path);
     }
   return dfd;
 }
@@ -667,13 +675,8 @@ file_get (gpointer handle, const char *id, GError **error)
     }
   else if (!read_metadata (dfd, dirpath, id, &e, NULL, &local))
     {
-      if (g_error_matches (local, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND))
-        {
-          g_autofree char *path = g_build_filename (dirpath, json, NULL);
-          not_found (error, path);
-        }
-      else
-        g_propagate_error (error, g_steal_pointer (&local));
+      g_autofree char *path = g_build_filename (dirpath, json, NULL);
+      propagate_naming (error, g_steal_pointer (&local), path);
     }
   close (dfd);
   return e;

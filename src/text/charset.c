@@ -7,6 +7,8 @@
  *	table (g_mime_charset_iconv_name).  Strict conversion uses
  *	g_convert(), which fails on any invalid sequence; the lossy path
  *	uses a GIConv loop that writes U+FFFD for each invalid octet.
+ *	ISO-2022-JP itself is read and written by iso2022jp.c; this file
+ *	names charsets, tells languages apart and decides.
  *
  * OWNERSHIP
  *	Every returned string is owned by the caller.
@@ -17,7 +19,7 @@
 #include <string.h>
 #include <gmime/gmime.h>
 
-#include "emoji.h"
+#include "iso2022jp.h"
 
 typedef enum
 {
@@ -59,7 +61,7 @@ charset_key (const char *name)
 
 typedef struct
 {
-  const char *key;       /* charset_key() form */
+  const char *key; /* charset_key() form */
   CharsetFamily family;
   const char *canonical; /* the name reported */
   const char *iconv[2];  /* tried in order */
@@ -202,8 +204,8 @@ charset_family_of (const char *name, const CharsetLabel **label_out, char **icon
     return FAMILY_ISO2022JP;
   /* shift_jis, shift-jis, shiftjis, sjis-open, shift_jisx0213,
    * shift_jis-2004, sjis-docomo, "shift-js"... */
-  if (g_str_has_prefix (k, "shiftj") || g_str_has_prefix (k, "sjis") || g_str_has_prefix (k, "shitfjis")
-      || g_str_has_prefix (k, "shiftsjis"))
+  if (g_str_has_prefix (k, "shiftj") || g_str_has_prefix (k, "sjis")
+      || g_str_has_prefix (k, "shitfjis") || g_str_has_prefix (k, "shiftsjis"))
     return FAMILY_SJIS;
   if (g_str_has_prefix (k, "eucjp") || g_str_has_prefix (k, "eucjis"))
     return FAMILY_EUCJP;
@@ -296,7 +298,7 @@ static gboolean
 all_ascii (const char *data, gsize len)
 {
   for (gsize i = 0; i < len; i++)
-    if ((guchar) data[i] >= 0x80)
+    if ((guchar)data[i] >= 0x80)
       return FALSE;
   return TRUE;
 }
@@ -324,370 +326,6 @@ convert_with (const char *data, gsize len, const char *iconv_name, gsize *out_le
     }
   if (out_len)
     *out_len = bytes_written;
-  return out;
-}
-
-/* ---- ISO-2022-JP ------------------------------------------------------ */
-
-/* JIS X 0208 row/cell to Shift_JIS (the arithmetic of JIS X 0208 annex 1).
- * Rows 0x75-0x7e become EB-EF, which CP932 leaves empty but for the
- * NEC-selected IBM extensions at ED40-EEFC (rows 0x79-0x7C). */
-static void
-jis_to_sjis (guchar j1, guchar j2, guint8 out[2])
-{
-  guint s1 = ((j1 - 0x21) >> 1) + 0x81;
-  if (s1 > 0x9f)
-    s1 += 0x40;
-  guint s2;
-  if (j1 & 1)
-    {
-      s2 = j2 + 0x1f;
-      if (s2 >= 0x7f)
-        s2++;
-    }
-  else
-    s2 = j2 + 0x7e;
-  out[0] = (guint8) s1;
-  out[1] = (guint8) s2;
-}
-
-/* What one ISO-2022-JP decoding did, for the caller's verdict. */
-typedef struct
-{
-  guint geta;  /* characters no table maps: written as U+3013 */
-  guint emoji; /* carrier emoji mapped to Unicode */
-  guint skipped; /* escape sequences of other sets, dropped */
-} JisStats;
-
-/* One character (1 to 3 octets) through iconv; FALSE when refused. */
-static gboolean
-convert_one (GIConv *cd, const char *iconv_name, const guint8 *in, gsize n, GString *out)
-{
-  if (*cd == NULL)
-    {
-      *cd = g_iconv_open ("UTF-8", iconv_name);
-      if (*cd == (GIConv) -1)
-        return FALSE;
-    }
-  if (*cd == (GIConv) -1)
-    return FALSE;
-  char buf[16];
-  char *ip = (char *) in, *op = buf;
-  gsize il = n, ol = sizeof buf;
-  gsize r = g_iconv (*cd, &ip, &il, &op, &ol);
-  g_iconv (*cd, NULL, NULL, NULL, NULL);
-  if (r == (gsize) -1 || il != 0 || op == buf)
-    return FALSE;
-  g_string_append_len (out, buf, (gssize) (op - buf));
-  return TRUE;
-}
-
-/* The "wave dash" family.  JIS X 0208 and CP932 read six codes of row 1
- * and 2 as different Unicode characters that look alike:
- *
- *	JIS	JIS X 0208 (Unicode's JIS0208.TXT)	CP932
- *	0x2141	U+301C WAVE DASH			U+FF5E FULLWIDTH TILDE
- *	0x2142	U+2016 DOUBLE VERTICAL LINE		U+2225 PARALLEL TO
- *	0x215D	U+2212 MINUS SIGN			U+FF0D FULLWIDTH HYPHEN-MINUS
- *	0x2171	U+00A2 CENT SIGN			U+FFE0 FULLWIDTH CENT SIGN
- *	0x2172	U+00A3 POUND SIGN			U+FFE1 FULLWIDTH POUND SIGN
- *	0x224C	U+00AC NOT SIGN				U+FFE2 FULLWIDTH NOT SIGN
- *
- * Shift_JIS mail is written by Windows, whose code page is CP932: its
- * reading is the writer's, and mugai keeps it for Shift_JIS.  ISO-2022-JP
- * and EUC-JP are read here by the JIS X 0208 mapping, the one glibc,
- * Python, ICU and the Mac and Unix mailers that write most EUC-JP and
- * non-Windows ISO-2022-JP use: a Mac user's WAVE DASH comes back as the
- * character that was typed, and a Windows user's FULLWIDTH TILDE as a
- * character that looks the same in every Japanese font.  No setting:
- * both readings show the same glyph, so a choice per site would only make
- * the output differ between sites.  The JIS form of U+2015 / U+2014
- * (0x213D) is read as U+2015 by both mappings and left alone.
- * mugai_charset_to_iso2022jp() writes either form back to the same JIS
- * code. */
-static gunichar
-jis0208_wave_family (guint j1, guint j2)
-{
-  switch (j1 << 8 | j2)
-    {
-    case 0x2141:
-      return 0x301c;
-    case 0x2142:
-      return 0x2016;
-    case 0x215d:
-      return 0x2212;
-    case 0x2171:
-      return 0x00a2;
-    case 0x2172:
-      return 0x00a3;
-    case 0x224c:
-      return 0x00ac;
-    default:
-      return 0;
-    }
-}
-
-/* The same family decoded by CP932 or EUC-JP-MS, mapped to JIS X 0208's
- * reading (used for EUC-JP text). */
-static char *
-cp932_chars_to_jis (char *utf8)
-{
-  static const gunichar from[] = { 0xff5e, 0x2225, 0xff0d, 0xffe0, 0xffe1, 0xffe2 };
-  static const gunichar to[] = { 0x301c, 0x2016, 0x2212, 0x00a2, 0x00a3, 0x00ac };
-  gboolean any = FALSE;
-  for (const char *p = utf8; *p && !any; p++)
-    any = (guchar) *p == 0xef || (guchar) *p == 0xe2;
-  if (!any)
-    return utf8;
-  GString *out = g_string_sized_new (strlen (utf8));
-  for (const char *p = utf8; *p; p = g_utf8_next_char (p))
-    {
-      gunichar u = g_utf8_get_char (p);
-      for (guint i = 0; i < G_N_ELEMENTS (from); i++)
-        if (u == from[i])
-          {
-            u = to[i];
-            break;
-          }
-      g_string_append_unichar (out, u);
-    }
-  g_free (utf8);
-  return g_string_free (out, FALSE);
-}
-
-static void
-append_geta (GString *out, JisStats *st)
-{
-  g_string_append (out, "\xe3\x80\x93"); /* U+3013 GETA MARK */
-  st->geta++;
-}
-
-/* A carrier code in CP932's user-defined area: DoCoMo F89F-F9FC, else
- * SoftBank F741-F7FE / F941-F9FE (F9 is ambiguous: DoCoMo's table is
- * tried first, as DoCoMo sends Shift_JIS and SoftBank UTF-8 to PCs). */
-static gboolean
-append_udc_emoji (GString *out, guint sjis, JisStats *st)
-{
-  if (sjis >= 0xf89f && sjis <= 0xf9fc && mugai_emoji_append (out, MUGAI_CARRIER_DOCOMO, sjis))
-    return st->emoji++, TRUE;
-  if (((sjis >= 0xf741 && sjis <= 0xf7fe) || (sjis >= 0xf941 && sjis <= 0xf9fe))
-      && mugai_emoji_append (out, MUGAI_CARRIER_SOFTBANK, sjis))
-    return st->emoji++, TRUE;
-  return FALSE;
-}
-
-/* Decodes ISO-2022-JP (RFC 1468) with the CP50220 extensions, JIS X 0212
- * and JIS X 0213 sets, and the carriers' emoji (emoji.h).  NULL only for
- * 8-bit octets (then the text is not ISO-2022-JP at all); anything else
- * that no table maps -- an unknown escape sequence is skipped -- becomes
- * U+3013 and is counted in st, so that no run of JIS octets ever leaves
- * undecoded.  kddi: read rows 0x79-0x7B as KDDI emoji rather than as
- * CP932's NEC-selected IBM extensions (髙, 﨑...). */
-static char *
-decode_iso2022jp_with (const char *data, gsize len, gboolean kddi, JisStats *st,
-                       gboolean *kddi_seen, gsize *out_len)
-{
-  enum { ST_ASCII, ST_0208, ST_KANA, ST_0212, ST_0213_1, ST_0213_2, ST_WEBCODE } state = ST_ASCII;
-  g_autoptr (GString) out = g_string_sized_new (len + len / 2);
-  GIConv cd_cp932 = NULL, cd_eucms = NULL, cd_0213 = NULL;
-  char webpage = 0;
-  *st = (JisStats){ 0 };
-  *kddi_seen = FALSE;
-  gboolean ok = TRUE;
-
-  gsize i = 0;
-  while (i < len && ok)
-    {
-      guchar c = (guchar) data[i];
-      if (c >= 0x80)
-        {
-          ok = FALSE;
-          break;
-        }
-      if (c == 0x1b)
-        {
-          const char *p = data + i + 1;
-          gsize left = len - i - 1;
-          if (left >= 2 && p[0] == '(' && (p[1] == 'B' || p[1] == 'J' || p[1] == 'H'))
-            state = ST_ASCII, i += 3;
-          else if (left >= 2 && p[0] == '(' && p[1] == 'I')
-            state = ST_KANA, i += 3;
-          else if (left >= 2 && p[0] == '$' && (p[1] == '@' || p[1] == 'B'))
-            state = ST_0208, i += 3;
-          else if (left >= 2 && p[0] == '&' && p[1] == '@')
-            i += 3; /* JIS X 0208-1990 announcer: ESC $ B follows */
-          else if (left >= 3 && p[0] == '$' && p[1] == '(' && p[2] == 'D')
-            state = ST_0212, i += 4;
-          else if (left >= 3 && p[0] == '$' && p[1] == '(' && (p[2] == 'O' || p[2] == 'Q'))
-            state = ST_0213_1, i += 4;
-          else if (left >= 3 && p[0] == '$' && p[1] == '(' && p[2] == 'P')
-            state = ST_0213_2, i += 4;
-          else if (left >= 3 && p[0] == '$' && p[1] == '(' && p[2] == 'B')
-            state = ST_0208, i += 4;
-          else if (left >= 2 && p[0] == '$' && strchr ("GEFOPQ", p[1]))
-            state = ST_WEBCODE, webpage = p[1], i += 3; /* SoftBank, up to SI */
-          else
-            {
-              /* ISO-2022-JP-2's G2 sets, Chinese, Korean, or garbage: the
-               * sequence (intermediates 0x20-0x2F, one final byte) is
-               * skipped and what follows read in the current set. */
-              st->skipped++;
-              i++;
-              while (i < len && (guchar) data[i] >= 0x20 && (guchar) data[i] <= 0x2f)
-                i++;
-              if (i < len && (guchar) data[i] >= 0x30 && (guchar) data[i] <= 0x7e)
-                i++;
-            }
-          continue;
-        }
-      if (c == 0x0e) /* SO: half-width katakana (CP50222) */
-        {
-          state = ST_KANA, i++;
-          continue;
-        }
-      if (c == 0x0f)
-        {
-          state = ST_ASCII, i++;
-          continue;
-        }
-      if (c == '\n' || c == '\r')
-        {
-          /* RFC 1468 requires ASCII at line end; senders that forget it
-           * would otherwise turn the rest of the text into garbage. */
-          state = ST_ASCII;
-        }
-
-      if (state == ST_ASCII)
-        {
-          g_string_append_c (out, (char) c);
-          i++;
-          continue;
-        }
-      if (state == ST_KANA)
-        {
-          guint8 b = (guint8) (c + 0x80);
-          if (c < 0x21 || c > 0x5f)
-            g_string_append_c (out, (char) c);
-          else if (!convert_one (&cd_cp932, "CP932", &b, 1, out))
-            append_geta (out, st);
-          i++;
-          continue;
-        }
-      if (c < 0x21 || c > 0x7e)
-        {
-          /* space or control inside a double-byte run: tolerated */
-          g_string_append_c (out, (char) c);
-          i++;
-          continue;
-        }
-      if (state == ST_WEBCODE)
-        {
-          guint sjis = mugai_emoji_softbank_webcode_to_sjis (webpage, c);
-          if (sjis && mugai_emoji_append (out, MUGAI_CARRIER_SOFTBANK, sjis))
-            st->emoji++;
-          else
-            append_geta (out, st);
-          i++;
-          continue;
-        }
-      guchar c2 = i + 1 < len ? (guchar) data[i + 1] : 0;
-      if (c2 >= 0x80)
-        {
-          ok = FALSE;
-          break;
-        }
-      if (c2 < 0x21 || c2 > 0x7e)
-        {
-          /* half a pair: the lone octet is lost, what follows is read */
-          append_geta (out, st);
-          i++;
-          continue;
-        }
-      i += 2;
-
-      if (state == ST_0208)
-        {
-          gunichar wave = jis0208_wave_family (c, c2);
-          if (wave)
-            {
-              g_string_append_unichar (out, wave);
-              continue;
-            }
-          guint kddi_sjis = mugai_emoji_kddi_jis_to_sjis (c, c2);
-          if (kddi_sjis && (c <= 0x78 || kddi))
-            {
-              if (c <= 0x78)
-                *kddi_seen = TRUE;
-              if (mugai_emoji_append (out, MUGAI_CARRIER_KDDI, kddi_sjis))
-                st->emoji++;
-              else
-                append_geta (out, st);
-              continue;
-            }
-          guint8 sj[2];
-          jis_to_sjis (c, c2, sj);
-          if (c < 0x75 || (c >= 0x79 && c <= 0x7c))
-            {
-              if (convert_one (&cd_cp932, "CP932", sj, 2, out))
-                continue;
-            }
-          if (kddi_sjis && mugai_emoji_append (out, MUGAI_CARRIER_KDDI, kddi_sjis))
-            {
-              st->emoji++;
-              continue;
-            }
-          guint udc = mugai_emoji_udc_jis_to_sjis (FALSE, c, c2);
-          if (!(udc && append_udc_emoji (out, udc, st)))
-            append_geta (out, st);
-        }
-      else if (state == ST_0212)
-        {
-          guint udc = mugai_emoji_udc_jis_to_sjis (TRUE, c, c2);
-          guint8 e[3] = { 0x8f, (guint8) (c | 0x80), (guint8) (c2 | 0x80) };
-          if (udc)
-            {
-              if (!append_udc_emoji (out, udc, st))
-                append_geta (out, st);
-            }
-          else if (!convert_one (&cd_eucms, "EUC-JP-MS", e, 3, out))
-            append_geta (out, st);
-        }
-      else
-        {
-          guint8 e[3] = { 0x8f, (guint8) (c | 0x80), (guint8) (c2 | 0x80) };
-          gboolean done = state == ST_0213_1 ? convert_one (&cd_0213, "EUC-JISX0213", e + 1, 2, out)
-                                             : convert_one (&cd_0213, "EUC-JISX0213", e, 3, out);
-          if (!done)
-            append_geta (out, st);
-        }
-    }
-  for (GIConv *cd = &cd_cp932; cd; cd = cd == &cd_cp932 ? &cd_eucms : cd == &cd_eucms ? &cd_0213 : NULL)
-    if (*cd && *cd != (GIConv) -1)
-      g_iconv_close (*cd);
-  if (!ok)
-    return NULL;
-  if (out_len)
-    *out_len = out->len;
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-/* KDDI's rows 0x79-0x7B are also CP932's NEC-selected IBM extensions
- * (髙, 﨑, 德...), which Outlook's ISO-2022-JP carries: they are read as
- * kanji unless the same text holds KDDI emoji in rows 0x75-0x78, which
- * nothing else writes. */
-static char *
-decode_iso2022jp (const char *data, gsize len, JisStats *st, gsize *out_len)
-{
-  gboolean kddi_seen = FALSE;
-  JisStats local;
-  if (!st)
-    st = &local;
-  char *out = decode_iso2022jp_with (data, len, FALSE, st, &kddi_seen, out_len);
-  if (out && kddi_seen)
-    {
-      g_free (out);
-      out = decode_iso2022jp_with (data, len, TRUE, st, &kddi_seen, out_len);
-    }
   return out;
 }
 
@@ -738,8 +376,8 @@ convert_family (const char *data, gsize len, CharsetFamily family, const char *d
       }
     case FAMILY_ISO2022JP:
       {
-        JisStats st;
-        char *out = decode_iso2022jp (data, len, &st, out_len);
+        MugaiJisStats st;
+        char *out = mugai_iso2022jp_decode (data, len, &st, out_len);
         if (out && (st.geta > 0 || st.skipped > 0))
           g_clear_pointer (&out, g_free); /* strict: every character mapped */
         return out;
@@ -753,7 +391,7 @@ convert_family (const char *data, gsize len, CharsetFamily family, const char *d
           out = convert_with (data, len, "EUC-JP", out_len);
         if (out)
           {
-            out = cp932_chars_to_jis (out);
+            out = mugai_iso2022jp_cp932_to_jis (out);
             if (out_len)
               *out_len = strlen (out);
           }
@@ -823,31 +461,49 @@ static const struct
 /* The most frequent characters of each language (from the usual
  * frequency lists): real text hits them often, the same octets read in
  * another CJK charset almost never do. */
-static const char common_hans[]
-    = "的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里"
-      "用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实"
-      "日者意无力它与长把机十民第公此已工使情明性知全三又关点正业外将两高间由问很最重并物手应战向头文体政美"
-      "相见被利什二等产或新己制身果加西月话合回特代内信表化老给世位次度门任常先海通教儿原东声提立及比员解水"
-      "名真论处走义各入几口认条平系气题活更别打女变四神总何电数安少报才结反受目太量再感建务做接必场件计管期"
-      "市直资命山金指许统区保至队形社便空决治展马科司五基眼书非则听白却界达光放强即像难且权思王象完设式色路"
-      "记南品住告类求据程北边死张该交规万取拉格望觉术领共确传师观清今切院让识候带导争运笑飞风步改收根干造言"
-      "联持组每济车亲极林服快办议往元英士证近失转夫令准布始怎呢存未远叫台单影具罗字爱击流备兵连调深商算质团"
-      "集百需价花党华城石级整府离况亚请技际约示复病息究线似官火断精满支视消越器容照须九增研写称企八功吗包片"
-      "史委乎查轻易早曾除农找装广显吧阿李标谈吃图念六引历首医局突专费号尽另周较注语仅考落青随选列武红响虽推"
-      "势参希古众构房半节土投某案黑维革划敌致陈律足态护七兴派孩验责营星够章音跟志底站严巴例防族供效续施留讲"
-      "型料终答紧黄绝奇察母京段依批群项故按河米围江织害斗双境客纪采举杀攻父苏密低朝友诉止细愿千值仍男钱破网"
-      "您邮件附档请谢";
-static const char common_hant[]
-    = "的一是不了在人有我他這個們中來上大為和國地到以說時要就出會可也你對生能而子那得於著下自之年過發後作裡"
-      "用道行所然家種事成方多經麼去法學如都同現當沒動面起看定天分還進好小部其些主樣理心她本前開但因只從想實"
-      "日者意無力它與長把機十民第公此已工使情明性知全三又關點正業外將兩高間由問很最重並物手應戰向頭文體政美"
-      "相見被利什二等產或新己制身果加西月話合回特代內信表化老給世位次度門任常先海通教兒原東聲提立及比員解水"
-      "名真論處走義各入幾口認條平系氣題活更別打女變四神總何電數安少報才結反受目太量再感建務做接必場件計管期"
-      "市直資命山金指許統區保至隊形社便空決治展馬科司五基眼書非則聽白卻界達光放強即像難且權思王象完設式色路"
-      "記南品住告類求據程北邊死張該交規萬取拉格望覺術領共確傳師觀清今切院讓識候帶導爭運笑飛風步改收根乾造言"
-      "您郵件附檔請謝";
+static const char common_hans[] = "的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你"
+                                  "对生能而子那得于着下自之年过发后作里"
+                                  "用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好"
+                                  "小部其些主样理心她本前开但因只从想实"
+                                  "日者意无力它与长把机十民第公此已工使情明性知全三又关点正业外将两"
+                                  "高间由问很最重并物手应战向头文体政美"
+                                  "相见被利什二等产或新己制身果加西月话合回特代内信表化老给世位次度"
+                                  "门任常先海通教儿原东声提立及比员解水"
+                                  "名真论处走义各入几口认条平系气题活更别打女变四神总何电数安少报才"
+                                  "结反受目太量再感建务做接必场件计管期"
+                                  "市直资命山金指许统区保至队形社便空决治展马科司五基眼书非则听白却"
+                                  "界达光放强即像难且权思王象完设式色路"
+                                  "记南品住告类求据程北边死张该交规万取拉格望觉术领共确传师观清今切"
+                                  "院让识候带导争运笑飞风步改收根干造言"
+                                  "联持组每济车亲极林服快办议往元英士证近失转夫令准布始怎呢存未远叫"
+                                  "台单影具罗字爱击流备兵连调深商算质团"
+                                  "集百需价花党华城石级整府离况亚请技际约示复病息究线似官火断精满支"
+                                  "视消越器容照须九增研写称企八功吗包片"
+                                  "史委乎查轻易早曾除农找装广显吧阿李标谈吃图念六引历首医局突专费号"
+                                  "尽另周较注语仅考落青随选列武红响虽推"
+                                  "势参希古众构房半节土投某案黑维革划敌致陈律足态护七兴派孩验责营星"
+                                  "够章音跟志底站严巴例防族供效续施留讲"
+                                  "型料终答紧黄绝奇察母京段依批群项故按河米围江织害斗双境客纪采举杀"
+                                  "攻父苏密低朝友诉止细愿千值仍男钱破网"
+                                  "您邮件附档请谢";
+static const char common_hant[] = "的一是不了在人有我他這個們中來上大為和國地到以說時要就出會可也你"
+                                  "對生能而子那得於著下自之年過發後作裡"
+                                  "用道行所然家種事成方多經麼去法學如都同現當沒動面起看定天分還進好"
+                                  "小部其些主樣理心她本前開但因只從想實"
+                                  "日者意無力它與長把機十民第公此已工使情明性知全三又關點正業外將兩"
+                                  "高間由問很最重並物手應戰向頭文體政美"
+                                  "相見被利什二等產或新己制身果加西月話合回特代內信表化老給世位次度"
+                                  "門任常先海通教兒原東聲提立及比員解水"
+                                  "名真論處走義各入幾口認條平系氣題活更別打女變四神總何電數安少報才"
+                                  "結反受目太量再感建務做接必場件計管期"
+                                  "市直資命山金指許統區保至隊形社便空決治展馬科司五基眼書非則聽白卻"
+                                  "界達光放強即像難且權思王象完設式色路"
+                                  "記南品住告類求據程北邊死張該交規萬取拉格望覺術領共確傳師觀清今切"
+                                  "院讓識候帶導爭運笑飛風步改收根乾造言"
+                                  "您郵件附檔請謝";
 static const char common_hangul[]
-    = "이다는의에하고을를가지서한로기으사도리자대나수아정시니어해인일들게그있것보요만전구장부국주우제상"
+    = "이다는의에하고을를가지서한로기으사도리자대나수아정시니어해인일들게그있것보요만전구장부국주우"
+      "제상"
       "위적성과내때라면습까오여중경세개원회발생소문된리동용없계음화마연년공민방관분실학간저비신진거"
       "께님드립합니다안녕세요감사";
 
@@ -879,12 +535,13 @@ is_common (Lang lang, gunichar u)
 static gboolean
 ascii_letter (gunichar u)
 {
-  return u < 0x80 && g_ascii_isalpha ((char) u);
+  return u < 0x80 && g_ascii_isalpha ((char)u);
 }
 
 #define IS_KANA(u) (((u) >= 0x3041 && (u) <= 0x309f) || ((u) >= 0x30a0 && (u) <= 0x30ff))
-#define IS_HAN(u) (((u) >= 0x4e00 && (u) <= 0x9fff) || ((u) >= 0x3400 && (u) <= 0x4dbf) \
-                   || ((u) >= 0xf900 && (u) <= 0xfaff))
+#define IS_HAN(u)                                                                                  \
+  (((u) >= 0x4e00 && (u) <= 0x9fff) || ((u) >= 0x3400 && (u) <= 0x4dbf)                            \
+   || ((u) >= 0xf900 && (u) <= 0xfaff))
 #define IS_HANGUL(u) ((u) >= 0xac00 && (u) <= 0xd7a3)
 #define IS_CJK_PUNCT(u) (((u) >= 0x3000 && (u) <= 0x303f) || ((u) >= 0xff01 && (u) <= 0xff5e))
 
@@ -993,13 +650,16 @@ plausibility (const char *utf8, Lang lang)
                  * ASCII letters, is Latin-1 (Ä, É) or Chinese read as
                  * Shift_JIS (whose octets A1-DF are all half-width kana,
                  * so a run weighs little but for its voicing marks) */
-                gboolean in_run = (prev >= 0xff61 && prev <= 0xff9f) || (next >= 0xff61 && next <= 0xff9f);
+                gboolean in_run
+                    = (prev >= 0xff61 && prev <= 0xff9f) || (next >= 0xff61 && next <= 0xff9f);
                 /* its punctuation (｡｢｣､･) never stands inside a word:
                  * Thai's commonest letters (ก, ค) read as Shift_JIS do */
-                gboolean inside = prev >= 0xff66 && prev <= 0xff9f && next >= 0xff66 && next <= 0xff9f;
+                gboolean inside
+                    = prev >= 0xff66 && prev <= 0xff9f && next >= 0xff66 && next <= 0xff9f;
                 /* the voicing marks follow the kana that take them */
-                gboolean voiced = (u == 0xff9e && (prev == 0xff73 || (prev >= 0xff76 && prev <= 0xff84)
-                                                   || (prev >= 0xff8a && prev <= 0xff8e)))
+                gboolean voiced = (u == 0xff9e
+                                   && (prev == 0xff73 || (prev >= 0xff76 && prev <= 0xff84)
+                                       || (prev >= 0xff8a && prev <= 0xff8e)))
                                   || (u == 0xff9f && prev >= 0xff8a && prev <= 0xff8e);
                 if (u <= 0xff65)
                   score += inside ? -4 : 0;
@@ -1041,10 +701,12 @@ plausibility (const char *utf8, Lang lang)
               score -= 3;
             break;
           case LANG_LATIN:
-            if (((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152 || u == 0x0153)
-                && g_unichar_isupper (u) && prev < 0x80 && g_ascii_islower ((char) prev))
+            if (((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152
+                 || u == 0x0153)
+                && g_unichar_isupper (u) && prev < 0x80 && g_ascii_islower ((char)prev))
               score -= 2; /* a capital after a small letter: "IntelŽ" is "Intel®" */
-            else if ((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152 || u == 0x0153)
+            else if ((u >= 0x00c0 && u <= 0x024f && u != 0xd7 && u != 0xf7) || u == 0x0152
+                     || u == 0x0153)
               score += run >= 3 && !in_word ? 0 : in_word ? 3 : 1;
             else if (u == 0x20ac || u == 0xa0 || u == 0xab || u == 0xbb || u == 0xb0 || u == 0xa9
                      || u == 0xae || u == 0x2122 || u == 0xa7 || u == 0xa3
@@ -1105,8 +767,8 @@ cp1252_char (guchar b)
     {
       for (guint i = 0; i < 128; i++)
         {
-          guchar c = (guchar) (0x80 + i);
-          g_autofree char *one = convert_with ((const char *) &c, 1, "CP1252", NULL);
+          guchar c = (guchar)(0x80 + i);
+          g_autofree char *one = convert_with ((const char *)&c, 1, "CP1252", NULL);
           gunichar u = one ? g_utf8_get_char (one) : 0x3013;
           table[i] = u >= 0x80 && u <= 0x9f ? 0x3013 : u;
         }
@@ -1125,25 +787,25 @@ decode_lossy (const char *data, gsize len, const char *iconv_name, const char *r
 {
   *errors = 0;
   GIConv cd = g_iconv_open ("UTF-8", iconv_name);
-  if (cd == (GIConv) -1)
+  if (cd == (GIConv)-1)
     return NULL;
 
   g_autoptr (GString) out = g_string_sized_new (len * 2 + 16);
   char buf[4096];
-  char *in = (char *) data;
+  char *in = (char *)data;
   gsize inleft = len;
   while (inleft > 0)
     {
       char *o = buf;
       gsize oleft = sizeof buf;
       gsize r = g_iconv (cd, &in, &inleft, &o, &oleft);
-      g_string_append_len (out, buf, (gssize) (o - buf));
-      if (r == (gsize) -1)
+      g_string_append_len (out, buf, (gssize)(o - buf));
+      if (r == (gsize)-1)
         {
           if (errno == E2BIG)
             continue;
           /* EILSEQ or EINVAL (truncated sequence at the end) */
-          guchar b = (guchar) *in;
+          guchar b = (guchar)*in;
           if (repl_utf8)
             g_string_append (out, repl_utf8);
           else
@@ -1155,7 +817,7 @@ decode_lossy (const char *data, gsize len, const char *iconv_name, const char *r
     }
   g_iconv_close (cd);
   /* belt and braces: iconv output is UTF-8, but never trust a module */
-  return g_utf8_make_valid (out->str, (gssize) out->len);
+  return g_utf8_make_valid (out->str, (gssize)out->len);
 }
 
 /* ---- the decision ------------------------------------------------------ */
@@ -1195,7 +857,7 @@ jis_rare_kanji (const char *data, gsize len, gboolean euc)
   long n = 0;
   for (gsize i = 0; i + 1 < len; i++)
     {
-      guchar a = (guchar) data[i], b = (guchar) data[i + 1];
+      guchar a = (guchar)data[i], b = (guchar)data[i + 1];
       if (euc)
         {
           if (a == 0x8f)
@@ -1223,10 +885,10 @@ lang_of (CharsetFamily family, const char *canon)
     const char *name;
     Lang lang;
   } langs[] = {
-    { "gb2312", LANG_ZH_HANS }, { "gbk", LANG_ZH_HANS },        { "gb18030", LANG_ZH_HANS },
-    { "big5", LANG_ZH_HANT },   { "big5-hkscs", LANG_ZH_HANT }, { "euc-kr", LANG_KO },
-    { "windows-1251", LANG_CYRILLIC }, { "koi8-r", LANG_CYRILLIC }, { "koi8-u", LANG_CYRILLIC },
-    { "iso-8859-5", LANG_CYRILLIC },   { "tis-620", LANG_THAI },    { "windows-874", LANG_THAI },
+    { "gb2312", LANG_ZH_HANS },        { "gbk", LANG_ZH_HANS },        { "gb18030", LANG_ZH_HANS },
+    { "big5", LANG_ZH_HANT },          { "big5-hkscs", LANG_ZH_HANT }, { "euc-kr", LANG_KO },
+    { "windows-1251", LANG_CYRILLIC }, { "koi8-r", LANG_CYRILLIC },    { "koi8-u", LANG_CYRILLIC },
+    { "iso-8859-5", LANG_CYRILLIC },   { "tis-620", LANG_THAI },       { "windows-874", LANG_THAI },
   };
   if (family == FAMILY_SJIS || family == FAMILY_EUCJP)
     return LANG_JA;
@@ -1271,7 +933,8 @@ detect_8bit (const char *data, gsize len, const char *const *hints, Reading *bes
       for (gsize cut = 0; cut < 3 && cut < len && !text; cut++)
         {
           text = candidates[c].lang == LANG_JA
-                     ? convert_family (data, len - cut, c == 0 ? FAMILY_SJIS : FAMILY_EUCJP, NULL, NULL)
+                     ? convert_family (data, len - cut, c == 0 ? FAMILY_SJIS : FAMILY_EUCJP, NULL,
+                                       NULL)
                      : convert_with (data, len - cut, candidates[c].iconv, NULL);
           if (text && cut > 0)
             {
@@ -1338,18 +1001,18 @@ mugai_charset_decode_hinted (const char *data, gsize len, const char *declared,
    *    no table maps is U+3013 (and the quality says so). */
   if (ascii)
     {
-      JisStats st;
-      if (has_iso2022_escape (data, len) && (out = decode_iso2022jp (data, len, &st, NULL)))
+      MugaiJisStats st;
+      if (has_iso2022_escape (data, len) && (out = mugai_iso2022jp_decode (data, len, &st, NULL)))
         {
           *used = g_strdup ("iso-2022-jp");
           *quality = st.geta > 0 || st.skipped > 0 ? MUGAI_CHARSET_LOSSY
-                     : family == FAMILY_ISO2022JP ? MUGAI_CHARSET_DECLARED
-                                                  : q;
+                     : family == FAMILY_ISO2022JP  ? MUGAI_CHARSET_DECLARED
+                                                   : q;
           return out;
         }
       *used = g_strdup ("us-ascii");
       *quality = q;
-      return g_utf8_make_valid (data, (gssize) len);
+      return g_utf8_make_valid (data, (gssize)len);
     }
   if (valid_utf8)
     {
@@ -1367,12 +1030,12 @@ mugai_charset_decode_hinted (const char *data, gsize len, const char *declared,
     char *text = decode_lossy (data, len, "UTF-8", NULL, &errors);
     glong chars = 0;
     for (const char *p = text; p && *p; p++)
-      chars += (guchar) *p >= 0xc0 ? 1 : 0;
+      chars += (guchar)*p >= 0xc0 ? 1 : 0;
     /* EUC-JP and Shift_JIS form valid UTF-8 sequences by chance (a lead
      * C2-DF before A1-BF), one character in ten at most, and invalid
      * ones everywhere else: four valid sequences to one invalid is
      * far beyond that */
-    if (text && errors > 0 && (glong) errors * 4 < chars - (glong) errors)
+    if (text && errors > 0 && (glong)errors * 4 < chars - (glong)errors)
       {
         *used = g_strdup ("utf-8");
         *quality = MUGAI_CHARSET_LOSSY;
@@ -1437,7 +1100,7 @@ mugai_charset_decode_hinted (const char *data, gsize len, const char *declared,
       g_free (best.name);
     }
   *used = fallback.name;
-  return fallback.text ? fallback.text : g_utf8_make_valid (data, (gssize) len);
+  return fallback.text ? fallback.text : g_utf8_make_valid (data, (gssize)len);
 }
 
 char *
@@ -1447,70 +1110,15 @@ mugai_charset_decode (const char *data, gsize len, const char *declared, char **
   return mugai_charset_decode_hinted (data, len, declared, NULL, used, quality);
 }
 
-/* ---- ISO-2022-JP output ----------------------------------------------- */
-
-/* CP932 decodes a few JIS X 0208 code points to different Unicode
- * characters than JIS does (the "wave dash problem"); map them back so
- * that text read from Shift_JIS can be written as ISO-2022-JP. */
-static gunichar
-cp932_to_jis_unichar (gunichar u)
-{
-  switch (u)
-    {
-    case 0xff5e:
-      return 0x301c; /* FULLWIDTH TILDE -> WAVE DASH */
-    case 0x2225:
-      return 0x2016; /* PARALLEL TO -> DOUBLE VERTICAL LINE */
-    case 0xff0d:
-      return 0x2212; /* FULLWIDTH HYPHEN-MINUS -> MINUS SIGN */
-    case 0xffe0:
-      return 0x00a2;
-    case 0xffe1:
-      return 0x00a3;
-    case 0xffe2:
-      return 0x00ac;
-    default:
-      return u;
-    }
-}
-
-char *
-mugai_charset_to_iso2022jp (const char *utf8, gsize len, gsize *out_len)
-{
-  g_return_val_if_fail (utf8 != NULL, NULL);
-  if (!g_utf8_validate_len (utf8, len, NULL))
-    return NULL;
-  /* shift sequences in the text itself would be read as ours */
-  for (gsize i = 0; i < len; i++)
-    if (utf8[i] == 0x1b || utf8[i] == 0x0e || utf8[i] == 0x0f)
-      return NULL;
-
-  g_autoptr (GString) mapped = g_string_sized_new (len);
-  for (const char *p = utf8; p < utf8 + len; p = g_utf8_next_char (p))
-    g_string_append_unichar (mapped, cp932_to_jis_unichar (g_utf8_get_char (p)));
-
-  gsize bytes_read = 0, bytes_written = 0;
-  char *out = g_convert (mapped->str, (gssize) mapped->len, "ISO-2022-JP", "UTF-8", &bytes_read,
-                         &bytes_written, NULL);
-  if (!out || bytes_read != mapped->len)
-    {
-      g_free (out);
-      return NULL;
-    }
-  if (out_len)
-    *out_len = bytes_written;
-  return out;
-}
-
 gboolean
 mugai_charset_looks_binary (const char *data, gsize len)
 {
   gsize controls = 0;
   for (gsize i = 0; i < len; i++)
     {
-      guchar c = (guchar) data[i];
-      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b
-          && c != 0x0e && c != 0x0f)
+      guchar c = (guchar)data[i];
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b && c != 0x0e
+          && c != 0x0f)
         controls++;
     }
   /* A few stray controls, NULs included, occur in real text (broken

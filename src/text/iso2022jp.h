@@ -1,0 +1,22 @@
+/*
+ * iso2022jp.h - ISO-2022-JP decoding for charset.c (private to src/text)
+ */
+#pragma once
+
+#include <glib.h>
+
+/* What one ISO-2022-JP decoding did, for the caller's verdict. */
+typedef struct
+{
+  guint geta;    /* characters no table maps: written as U+3013 */
+  guint emoji;   /* carrier emoji mapped to Unicode */
+  guint skipped; /* escape sequences of other sets, dropped */
+} MugaiJisStats;
+
+/* Decodes ISO-2022-JP; NULL only for 8-bit octets (not ISO-2022-JP at
+ * all).  st may be NULL.  Owned, NUL-terminated, *out_len its length. */
+char *mugai_iso2022jp_decode (const char *data, gsize len, MugaiJisStats *st, gsize *out_len);
+
+/* CP932's reading of the WAVE DASH family (U+FF5E ...) turned into JIS X
+ * 0208's (U+301C ...); takes utf8, returns owned text. */
+char *mugai_iso2022jp_cp932_to_jis (char *utf8);
