@@ -238,6 +238,17 @@ test_start_check (void)
   g_assert_true (fatal);
   g_assert_true (lines_have (l1, "error: ", "[milter] user mugai-no-such-user does not exist"));
 
+  /* the roles' users need the front's: a worker_user alone is refused */
+  g_autoptr (MugaiConfig) lone = check_policy (dir, "worker_user = nobody\n");
+  g_autoptr (GPtrArray) l1b = mugai_config_check (lone, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l1b, "error: ", "worker_user and storer_user need a [milter] user"));
+  g_autoptr (MugaiConfig) nostorer
+      = check_policy (dir, "user = nobody\nstorer_user = mugai-none\n");
+  g_autoptr (GPtrArray) l1c = mugai_config_check (nostorer, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l1c, "error: ", "[milter] storer_user mugai-none does not exist"));
+
   /* an empty ClamAV directory: refused, named */
   g_autofree char *empty = g_build_filename (dir, "emptydb", NULL);
   g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
@@ -278,8 +289,22 @@ test_start_check (void)
       g_autoptr (GPtrArray) l6 = mugai_config_check (locked, &fatal);
       g_assert_true (fatal);
       g_assert_true (
-          lines_have (l6, "error: [milter] spool_dir ", "the [milter] user cannot enter"));
+          lines_have (l6, "error: [milter] spool_dir ", "[milter] user nobody cannot enter"));
       g_assert_true (lines_have (l6, "error: [audit] file's directory ", "cannot enter"));
+      /* one user for every role: said, not fatal by itself */
+      g_assert_true (lines_have (l6, "warning: ", "do not each have a user of their own"));
+
+      /* each role's directories are checked for that role's user: the
+       * store and the log for the storer's, the spool for the front's */
+      g_autoptr (MugaiConfig) roles
+          = check_policy (dir, "user = nobody\nworker_user = bin\nstorer_user = daemon\n");
+      g_autoptr (GPtrArray) l7 = mugai_config_check (roles, &fatal);
+      g_assert_true (fatal);
+      g_assert_true (
+          lines_have (l7, "error: [milter] spool_dir ", "[milter] user nobody cannot enter"));
+      g_assert_true (
+          lines_have (l7, "error: [quarantine] dir ", "[milter] storer_user daemon cannot enter"));
+      g_assert_false (lines_have (l7, "warning: ", "do not each have a user of their own"));
       g_chmod (dir, 0755);
     }
 

@@ -26,6 +26,9 @@ for variant in "" asan; do
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
         meson test -C "$dir" --print-errorlogs --num-processes 2 >"$dir/test-output.txt" 2>&1 || status=1
     tail -n 15 "$dir/test-output.txt"
+    # the subtests that failed, by name, where a log shows only its tail
+    # (CI): the first 40 "not ok" lines of the TAP tests
+    grep -a '^not ok' "$dir/meson-logs/testlog.txt" 2>/dev/null | head -n 40 | sed "s|^|$dir: |"
     dirs="$dirs $dir"
 done
 # shellcheck disable=SC2086

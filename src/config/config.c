@@ -104,6 +104,10 @@ static const KeyDef keys[] = {
   { "milter", "user", KEY_STRING, NULL, 0, 0, N (milter.user) },
   { "milter", "group", KEY_STRING, NULL, 0, 0, N (milter.group) },
   { "milter", "socket_group", KEY_STRING, NULL, 0, 0, N (milter.socket_group) },
+  { "milter", "worker_user", KEY_STRING, NULL, 0, 0, N (milter.worker_user) },
+  { "milter", "storer_user", KEY_STRING, NULL, 0, 0, N (milter.storer_user) },
+  { "milter", "run_dir", KEY_PATH, NULL, 0, 0, N (milter.run_dir) },
+  { "milter", "worker_messages", KEY_COUNT, NULL, 1, 1000000, N (milter.worker_messages) },
   { "milter", "pid_file", KEY_PATH, NULL, 0, 0, N (milter.pid_file) },
   { "milter", "spool_dir", KEY_PATH, NULL, 0, 0, N (milter.spool_dir) },
   { "milter", "spool_threshold", KEY_SIZE, NULL, 4 * KB, 1 * GB, N (milter.spool_threshold) },
@@ -520,15 +524,24 @@ mugai_config_to_string (const MugaiConfig *config)
 
 /* ---- the start-up check ---------------------------------------------------- */
 
+/* A process role's user after the drop: (uid_t) -1 when it keeps the
+ * starting user. */
+typedef struct
+{
+  const char *key;  /* "[milter] user", "[milter] worker_user"... */
+  const char *name; /* the login, or NULL */
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups; /* its groups (initgroups) */
+  int ngroups;
+} Role;
+
 typedef struct
 {
   GPtrArray *lines;
   gboolean fatal;
-  gboolean root; /* the checking process can chown and setuid */
-  uid_t uid;     /* the daemon's user after the drop */
-  gid_t gid;
-  gid_t *groups; /* its groups (initgroups) */
-  int ngroups;
+  gboolean root;    /* the checking process can chown and setuid */
+  const Role *role; /* whose directory check_dir() is looking at */
 } Check;
 
 static void G_GNUC_PRINTF (3, 4) check_say (Check *c, gboolean fatal, const char *format, ...)
@@ -546,18 +559,18 @@ static void G_GNUC_PRINTF (3, 4) check_say (Check *c, gboolean fatal, const char
  * bits) on a file with this stat?  By the mode bits, as the kernel
  * decides for a process without capabilities. */
 static gboolean
-user_may (const Check *c, const struct stat *st, int need)
+user_may (const Role *r, const struct stat *st, int need)
 {
-  if (c->uid == 0)
+  if (r->uid == 0)
     return TRUE;
   int shift = 0;
-  if (st->st_uid == c->uid)
+  if (st->st_uid == r->uid)
     shift = 6;
   else
     {
-      gboolean in_group = st->st_gid == c->gid;
-      for (int i = 0; i < c->ngroups && !in_group; i++)
-        in_group = c->groups[i] == st->st_gid;
+      gboolean in_group = st->st_gid == r->gid;
+      for (int i = 0; i < r->ngroups && !in_group; i++)
+        in_group = r->groups[i] == st->st_gid;
       shift = in_group ? 3 : 0;
     }
   int have = (int)(st->st_mode >> shift) & 7;
@@ -612,22 +625,21 @@ check_dir (Check *c, const char *what, const char *dir)
                  g_strerror (errno));
       return;
     }
-  if (exists && c->uid != (uid_t)-1 && !c->root && st.st_uid != c->uid)
+  const Role *r = c->role;
+  if (exists && r->uid != (uid_t)-1 && !c->root && st.st_uid != r->uid)
     {
-      check_say (c, TRUE,
-                 "%s %s: owned by uid %u and cannot be given to the [milter] user "
-                 "without root",
-                 what, dir, (unsigned)st.st_uid);
+      check_say (c, TRUE, "%s %s: owned by uid %u and cannot be given to %s %s without root", what,
+                 dir, (unsigned)st.st_uid, r->key, r->name);
       return;
     }
-  if (exists && c->uid == (uid_t)-1 && access (path, W_OK | X_OK) != 0)
+  if (exists && r->uid == (uid_t)-1 && access (path, W_OK | X_OK) != 0)
     {
       check_say (c, TRUE, "%s %s: %s", what, dir, g_strerror (errno));
       return;
     }
   /* every ancestor that exists must let the user walk through it (the
    * ones mugai-milter creates are given to the user itself) */
-  if (c->uid == (uid_t)-1)
+  if (r->uid == (uid_t)-1)
     return;
   g_autofree char *walk = g_path_get_dirname (exists ? path : existing);
   if (!exists)
@@ -638,10 +650,10 @@ check_dir (Check *c, const char *what, const char *dir)
   for (;;)
     {
       struct stat a;
-      if (stat (walk, &a) == 0 && S_ISDIR (a.st_mode) && !user_may (c, &a, X_OK))
+      if (stat (walk, &a) == 0 && S_ISDIR (a.st_mode) && !user_may (r, &a, X_OK))
         {
-          check_say (c, TRUE, "%s %s: the [milter] user cannot enter %s (mode %04o, owner %u:%u)",
-                     what, dir, walk, (unsigned)(a.st_mode & 07777), (unsigned)a.st_uid,
+          check_say (c, TRUE, "%s %s: %s %s cannot enter %s (mode %04o, owner %u:%u)", what, dir,
+                     r->key, r->name, walk, (unsigned)(a.st_mode & 07777), (unsigned)a.st_uid,
                      (unsigned)a.st_gid);
           return;
         }
@@ -695,57 +707,91 @@ mugai_config_check (const MugaiConfig *config, gboolean *fatal)
   Check c = {
     .lines = g_ptr_array_new_with_free_func (g_free),
     .root = geteuid () == 0,
-    .uid = (uid_t)-1,
-    .gid = (gid_t)-1,
   };
 
-  /* the user and group mugai-milter becomes */
+  /* the users the roles become (mugai-milter(8), ROLES) */
   const MugaiMilterSettings *m = &node->milter;
-  if (m->user)
-    {
-      struct passwd *pw = getpwnam (m->user);
-      if (!pw)
-        check_say (&c, TRUE, "[milter] user %s does not exist", m->user);
-      else
-        {
-          c.uid = pw->pw_uid;
-          c.gid = pw->pw_gid;
-          if (!c.root && pw->pw_uid != geteuid ())
-            check_say (&c, TRUE, "[milter] user %s: mugai-milter must start as root to become it",
-                       m->user);
-        }
-    }
-  else if (m->group)
+  Role front = { "[milter] user", m->user, (uid_t)-1, (gid_t)-1, NULL, 0 };
+  Role worker = { "[milter] worker_user", m->worker_user, (uid_t)-1, (gid_t)-1, NULL, 0 };
+  Role storer = { "[milter] storer_user", m->storer_user, (uid_t)-1, (gid_t)-1, NULL, 0 };
+  Role starter = { "the starting user", NULL, (uid_t)-1, (gid_t)-1, NULL, 0 };
+  Role *roles[] = { &front, &worker, &storer };
+  if (!m->user && m->group)
     check_say (&c, FALSE, "[milter] group %s is ignored without a [milter] user", m->group);
-  if (m->group)
+  if (!m->user && (m->worker_user || m->storer_user))
+    check_say (&c, TRUE, "[milter] worker_user and storer_user need a [milter] user (the front's)");
+  for (gsize i = 0; i < G_N_ELEMENTS (roles); i++)
     {
-      struct group *gr = getgrnam (m->group);
-      if (!gr)
-        check_say (&c, TRUE, "[milter] group %s does not exist", m->group);
-      else
-        c.gid = gr->gr_gid;
-    }
-  if (c.uid != (uid_t)-1)
-    {
-      int n = 64;
-      c.groups = g_new (gid_t, n);
-      if (getgrouplist (m->user, c.gid, c.groups, &n) < 0)
+      Role *r = roles[i];
+      if (!r->name && i > 0)
         {
-          c.groups = g_renew (gid_t, c.groups, n);
-          if (getgrouplist (m->user, c.gid, c.groups, &n) < 0)
+          /* unset: the front's user */
+          r->name = front.name;
+          r->uid = front.uid;
+          r->gid = front.gid;
+          continue;
+        }
+      if (!r->name)
+        continue;
+      struct passwd *pw = getpwnam (r->name);
+      if (!pw)
+        {
+          check_say (&c, TRUE, "%s %s does not exist", r->key, r->name);
+          continue;
+        }
+      r->uid = pw->pw_uid;
+      r->gid = pw->pw_gid;
+      if (!c.root && pw->pw_uid != geteuid ())
+        check_say (&c, TRUE, "%s %s: mugai-milter must start as root to become it", r->key,
+                   r->name);
+      if (pw->pw_uid == 0)
+        check_say (&c, FALSE, "%s %s is root: that role is not confined by a user of its own",
+                   r->key, r->name);
+      if (i == 0 && m->group)
+        {
+          struct group *gr = getgrnam (m->group);
+          if (!gr)
+            check_say (&c, TRUE, "[milter] group %s does not exist", m->group);
+          else
+            r->gid = gr->gr_gid;
+        }
+      int n = 64;
+      r->groups = g_new (gid_t, n);
+      if (getgrouplist (r->name, r->gid, r->groups, &n) < 0)
+        {
+          r->groups = g_renew (gid_t, r->groups, n);
+          if (getgrouplist (r->name, r->gid, r->groups, &n) < 0)
             n = 0;
         }
-      c.ngroups = n;
+      r->ngroups = n;
     }
+  if (front.uid != (uid_t)-1
+      && (worker.uid == front.uid || storer.uid == front.uid || worker.uid == storer.uid))
+    check_say (&c, FALSE,
+               "the front (%s), the workers (%s) and the storer (%s) do not each have a user of "
+               "their own: a parser that is exploited in a worker could then reach what the "
+               "others hold (set [milter] worker_user and storer_user, mugai-milter(8))",
+               front.name, worker.name, storer.name);
+  /* worker and storer copy the front's groups when they are the front's
+   * user (roles[i] above), so check_dir sees the same */
+  if (worker.name == front.name)
+    worker = (Role){ worker.key, front.name, front.uid, front.gid, front.groups, front.ngroups };
+  if (storer.name == front.name)
+    storer = (Role){ storer.key, front.name, front.uid, front.gid, front.groups, front.ngroups };
 
-  /* what it writes */
+  /* what each writes */
   g_autofree char *sock_dir = check_socket (&c, m->socket);
+  c.role = &front;
   check_dir (&c, "[milter] spool_dir", m->spool_dir);
+  if (sock_dir)
+    check_dir (&c, "[milter] socket's directory", sock_dir);
+  c.role = &storer;
   check_dir (&c, "[quarantine] dir", node->quarantine_dir);
   g_autofree char *audit_dir = node->audit_file ? g_path_get_dirname (node->audit_file) : NULL;
   check_dir (&c, "[audit] file's directory", audit_dir);
-  if (sock_dir)
-    check_dir (&c, "[milter] socket's directory", sock_dir);
+  /* the supervisor's own (it stays the starting user) */
+  c.role = &starter;
+  check_dir (&c, "[milter] run_dir", m->run_dir);
 
   /* no malware scanning, no service, unless a lab said so */
   g_autoptr (GError) error = NULL;
@@ -767,7 +813,11 @@ mugai_config_check (const MugaiConfig *config, gboolean *fatal)
   if (convert_fatal)
     c.fatal = TRUE;
 
-  g_free (c.groups);
+  g_free (front.groups);
+  if (worker.groups != front.groups)
+    g_free (worker.groups);
+  if (storer.groups != front.groups)
+    g_free (storer.groups);
   *fatal = c.fatal;
   return c.lines;
 }

@@ -17,11 +17,13 @@ mugai_node_settings_new_default (void)
   node->milter = (MugaiMilterSettings){
     .socket = g_strdup ("unix:/run/mugai/milter.sock"),
     .spool_dir = g_strdup ("/var/lib/mugai/spool"),
+    .run_dir = g_strdup ("/run/mugai-milter"),
     .spool_threshold = MUGAI_LIMIT_SPOOL_THRESHOLD,
     .workers = MUGAI_DEFAULT_WORKERS,
     .worker_memory = MUGAI_LIMIT_WORKER_MEMORY,
     .message_timeout = MUGAI_LIMIT_MESSAGE_TIMEOUT,
     .queue_timeout = MUGAI_LIMIT_QUEUE_TIMEOUT,
+    .worker_messages = MUGAI_DEFAULT_WORKER_MESSAGES,
   };
   node->quarantine_dir = g_strdup ("/var/lib/mugai/quarantine");
   node->audit_file = g_strdup ("/var/log/mugai/audit.jsonl");
@@ -39,6 +41,9 @@ mugai_node_settings_free (MugaiNodeSettings *node)
   g_free (node->milter.user);
   g_free (node->milter.group);
   g_free (node->milter.socket_group);
+  g_free (node->milter.worker_user);
+  g_free (node->milter.storer_user);
+  g_free (node->milter.run_dir);
   g_free (node->milter.pid_file);
   g_free (node->milter.spool_dir);
   g_free (node->quarantine_dir);

@@ -32,8 +32,12 @@
 typedef struct
 {
   char *socket; /* "unix:/run/mugai/milter.sock" or "inet:PORT@HOST" */
-  char *user;   /* NULL: keep the starting user */
+  char *user;   /* the front (and every role whose own user is unset); NULL: keep the
+                 * starting user */
   char *group;
+  char *worker_user;     /* the pool and its workers; NULL: user */
+  char *storer_user;     /* the storer, owner of the quarantine and the audit log; NULL: user */
+  char *run_dir;         /* the roles' sockets and reload files: the supervisor's, 0755 */
   char *socket_group;    /* the milter socket's group (Postfix's way in); NULL: group */
   char *pid_file;        /* NULL: none */
   char *spool_dir;       /* large messages spill here */
@@ -42,6 +46,7 @@ typedef struct
   gsize worker_memory;   /* address-space limit of one worker */
   guint message_timeout; /* seconds one worker may spend on one message */
   guint queue_timeout;   /* seconds a message may wait for a free worker */
+  guint worker_messages; /* messages a worker handles before it is replaced */
 } MugaiMilterSettings;
 
 typedef struct

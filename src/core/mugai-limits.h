@@ -122,6 +122,12 @@
 
 #define MUGAI_DEFAULT_WORKERS 4
 
+/* Messages one worker handles before the pool replaces it: whatever a
+ * parser may have left in a worker's memory (a leak, or worse, a bug
+ * some message exploited) lasts at most this many messages.  A fork
+ * from the pool costs a millisecond or two. */
+#define MUGAI_DEFAULT_WORKER_MESSAGES 500
+
 /* ClamAV engine limits ([clamav] group).  libclamav's defaults (400 MB
  * scan size, 100 MB files) suit a file server, not a mail gateway whose
  * messages are at most MUGAI_LIMIT_MESSAGE_SIZE; past a limit ClamAV

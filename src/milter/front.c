@@ -2,7 +2,7 @@
  * front.c - the libmilter front: collect, hand over, apply the answer
  *
  * SYNOPSIS
- *	mugai_front_run (node, reload_path, answer_fd, worker_socket, drop, data)
+ *	mugai_front_run (node, reload_path, answer_fd, links, drop, data)
  *
  * DESCRIPTION
  *	The front parses no content at all.  Per SMTP transaction it collects
@@ -13,27 +13,30 @@
  *	waits at most queue_timeout for a worker to say hello, passes the
  *	spooled message, and waits at most message_timeout for the answer;
  *	past that it kills the worker (its pid came with the hello) and
- *	defers the message.  Then it applies the answer: header edits and a
- *	new body, a 550 refusal, or a 451 deferral, and writes the audit
- *	record, flushed to disk before the reply; a record that cannot be
- *	written turns the reply into a 451 (the log is opened again for the
- *	next message if it could not be).
+ *	defers the message.  Then it has the storer keep the original
+ *	(storer.c: fsync'ed, before any reply that lets Postfix go on),
+ *	applies the answer: header edits and a new body, a 550 refusal, or
+ *	a 451 deferral, and has the storer write the audit record, flushed
+ *	to disk before the reply; an original or a record that cannot be
+ *	kept turns the reply into a 451.  The front itself can open neither
+ *	the quarantine nor the audit log (they are the storer's user's).
+ *	Both peers are checked before a frame is read (peer.h): an impostor
+ *	on the workers' socket, or on the storer's, is refused and logged.
  *
  *	Every failure is a 451 with a reason (fail closed): nothing is ever
  *	accepted unchanged because something went wrong.
  *
  *	SIGUSR1 (sent by the supervisor once the pool took a reload) reads
  *	the settings the front uses from reload_path, the text the supervisor
- *	checked, and answers on answer_fd ('Y' or 'N'); SIGWINCH (sent by the
- *	supervisor on SIGHUP and SIGUSR1, for logrotate) reopens the audit
- *	log; SIGUSR2 (the supervisor's stop) drains: no new message, the ones
+ *	checked, and answers on answer_fd ('Y' or 'N'); SIGUSR2 (the
+ *	supervisor's stop) drains: no new message, the ones
  *	in flight finished, then libmilter stopped.
  *
  * THREAD SAFETY
  *	libmilter runs each SMTP session in its own thread; a session's state
  *	is owned by that thread (smfi_setpriv).  Shared: the settings (under
- *	settings_lock), the audit log (the pointer under audit_lock, the file
- *	locked inside audit.c), the count of messages in flight (atomic).
+ *	settings_lock), the links (set before the first session), the count of messages in flight
+ *(atomic).
  */
 #include "front.h"
 
@@ -50,13 +53,14 @@
 
 #include <gio/gio.h>
 
-#include "audit.h"
 #include "config.h"
 #include "edits.h"
 #include "ipc.h"
 #include "logline.h"
+#include "peer.h"
 #include "quarantine.h"
 #include "report.h"
+#include "storer.h"
 
 typedef struct
 {
@@ -70,11 +74,7 @@ static GMutex settings_lock;
 static Settings settings;
 static const char *reload_path;
 static int answer_fd = -1;
-static char *worker_socket;
-static GMutex audit_lock; /* guards the pointer; the log locks itself */
-static MugaiAudit *audit;  /* NULL while the log cannot be opened */
-static char *audit_path;
-static gboolean audit_syslog;
+static MugaiFrontLinks links;   /* the strings owned here */
 static gint messages_in_flight; /* between MAIL FROM and end of message */
 static gint draining;           /* stopping: no new connection or message */
 
@@ -147,7 +147,7 @@ write_all (int fd, const void *data, gsize len)
       if (w <= 0)
         return FALSE;
       p += w;
-      len -= (gsize) w;
+      len -= (gsize)w;
     }
   return TRUE;
 }
@@ -181,7 +181,7 @@ spool_append (Session *s, const void *data, gsize len)
         s->mem = g_byte_array_new ();
       if (s->mem->len + len <= st.spool_threshold)
         {
-          g_byte_array_append (s->mem, data, (guint) len);
+          g_byte_array_append (s->mem, data, (guint)len);
           g_free (st.spool_dir);
           return;
         }
@@ -234,22 +234,20 @@ spool_finish (Session *s)
 
 /* ---- talking to a worker ------------------------------------------------ */
 
+/* A connection to the pool's socket, checked: the process that listens
+ * on it (SO_PEERCRED: the pool, peer.h) runs as the workers' user and is
+ * a child of our parent, the supervisor.  *pool gets its pid, the parent
+ * every worker's hello must name.  -1 with error set otherwise. */
 static int
-connect_pool (guint queue_timeout)
+connect_pool (guint queue_timeout, pid_t *pool, GError **error)
 {
-  int sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int sock = mugai_ipc_connect (links.workers, queue_timeout, error);
   if (sock < 0)
     return -1;
-  struct sockaddr_un sun = { .sun_family = AF_UNIX };
-  g_strlcpy (sun.sun_path, worker_socket, sizeof sun.sun_path);
-  /* connect() on a full backlog waits at most this long */
-  struct timeval tv = { .tv_sec = queue_timeout };
-  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (connect (sock, (struct sockaddr *) &sun, sizeof sun) != 0)
+  MugaiPeerRule rule = { "workers", links.worker_uid, getppid () };
+  if (!mugai_peer_check (sock, &rule, pool, error))
     {
-      int e = errno;
       close (sock);
-      errno = e;
       return -1;
     }
   return sock;
@@ -300,13 +298,13 @@ apply_edits (SMFICTX *ctx, GVariantIter *edits)
       switch (kind)
         {
         case MUGAI_EDIT_CHANGE:
-          r = smfi_chgheader (ctx, (char *) name, (int) index, (char *) value);
+          r = smfi_chgheader (ctx, (char *)name, (int)index, (char *)value);
           break;
         case MUGAI_EDIT_DELETE:
-          r = smfi_chgheader (ctx, (char *) name, (int) index, NULL);
+          r = smfi_chgheader (ctx, (char *)name, (int)index, NULL);
           break;
         case MUGAI_EDIT_ADD:
-          r = smfi_addheader (ctx, (char *) name, (char *) value);
+          r = smfi_addheader (ctx, (char *)name, (char *)value);
           break;
         default:
           return FALSE;
@@ -331,12 +329,12 @@ replace_body (SMFICTX *ctx, int fd)
         return FALSE;
       if (n == 0)
         break;
-      if (smfi_replacebody (ctx, (unsigned char *) buf, (int) n) != MI_SUCCESS)
+      if (smfi_replacebody (ctx, (unsigned char *)buf, (int)n) != MI_SUCCESS)
         return FALSE;
       off += n;
     }
   if (off == 0) /* an empty body is still a replacement */
-    return smfi_replacebody (ctx, (unsigned char *) "", 0) == MI_SUCCESS;
+    return smfi_replacebody (ctx, (unsigned char *)"", 0) == MI_SUCCESS;
   return TRUE;
 }
 
@@ -352,68 +350,53 @@ front_line (const Session *s, const char *qid, const Answer *a)
   return line;
 }
 
-/* The audit log, opened again when it could not be before (a directory
- * fixed by hand, a disk with room again): the message that finds it
- * missing is deferred, the next one may pass. */
-static MugaiAudit *
-audit_get (GError **error)
+/* The storer as the front expects it: its uid, a child of our parent. */
+static MugaiPeerRule
+storer_rule (void)
 {
-  g_mutex_lock (&audit_lock);
-  if (!audit)
-    audit = mugai_audit_open (audit_path, audit_syslog, error);
-  MugaiAudit *a = audit;
-  g_mutex_unlock (&audit_lock);
-  return a;
-}
-
-/* SIGWINCH (from the supervisor on SIGHUP and SIGUSR1): rotation by
- * rename; the records in flight are flushed into the old file first. */
-static void
-audit_reopen (void)
-{
-  g_autoptr (GError) error = NULL;
-  g_mutex_lock (&audit_lock);
-  gboolean ok = audit ? mugai_audit_reopen (audit, &error)
-                      : (audit = mugai_audit_open (audit_path, audit_syslog, &error)) != NULL;
-  g_mutex_unlock (&audit_lock);
-  if (ok)
-    g_message ("front: audit log reopened: %s", audit_path);
-  else
-    g_warning ("front: audit log not reopened, mail is deferred until it can be written: %s",
-               error->message);
+  return (MugaiPeerRule){ "storer", links.storer_uid, getppid () };
 }
 
 /* Writes the record and says whether it is on disk; a record that is not
  * is logged here, and the caller defers a message that would have gone
  * on (fail closed: no mail passes unaudited). */
-static gboolean
-write_audit (Session *s, const char *qid, const char *action, const char *reason,
-             const Answer *a)
+/* The record of the message of session s as the store and the audit
+ * log keep it (borrowed strings: valid while s and a are). */
+static MugaiStoreEntry
+session_entry (Session *s, const char *qid, const Answer *a)
 {
-  MugaiStoreEntry entry = {
-    .queue_id = (char *) qid,
-    .sender = s->sender ? s->sender : (char *) "",
+  return (MugaiStoreEntry){
+    .id = (char *)(a && *a->quarantine_id ? a->quarantine_id : NULL),
+    .queue_id = (char *)qid,
+    .sender = s->sender ? s->sender : (char *)"",
     .recipients = s->rcpts,
     .client_addr = s->client_addr,
     .client_name = s->client_name,
-    .verdict = (char *) (a ? mugai_verdict_name ((MugaiVerdict) a->verdict) : "tempfail"),
-    .status = (char *) (a ? a->status : ""),
-    .message_id = (char *) (a && *a->message_id ? a->message_id : NULL),
-    .subject = (char *) (a && *a->subject ? a->subject : NULL),
+    .verdict = (char *)(a ? mugai_verdict_name ((MugaiVerdict)a->verdict) : "tempfail"),
+    .status = (char *)(a ? a->status : ""),
+    .message_id = (char *)(a && *a->message_id ? a->message_id : NULL),
+    .subject = (char *)(a && *a->subject ? a->subject : NULL),
     .size = s->size,
+    .report = a ? a->report : NULL,
   };
+}
+
+static gboolean
+write_audit (Session *s, const char *qid, const char *action, const char *reason, const Answer *a)
+{
+  MugaiStoreEntry entry = session_entry (s, qid, a);
   MugaiAuditRecord rec = {
     .entry = &entry,
     .quarantine_id = a && *a->quarantine_id ? a->quarantine_id : NULL,
     .action = action,
     .reason = reason,
     .report = a ? a->report : NULL,
-    .duration_total_ms = (double) (g_get_monotonic_time () - s->started) / 1000.0,
+    .duration_total_ms = (double)(g_get_monotonic_time () - s->started) / 1000.0,
     .duration_sanitize_ms = a ? a->sanitize_ms : 0,
   };
   g_autoptr (GError) error = NULL;
-  MugaiAudit *log = audit_get (&error);
-  if (log && mugai_audit_write (log, &rec, &error))
+  MugaiPeerRule rule = storer_rule ();
+  if (mugai_storer_record (links.storer, &rule, &rec, &error))
     return TRUE;
   g_autoptr (GString) line = front_line (s, qid, a);
   mugai_log_add (line, "action", action);
@@ -464,9 +447,9 @@ on_connect (SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
   s->client_name = g_strdup (hostname ? hostname : "");
   char buf[INET6_ADDRSTRLEN] = "";
   if (addr && addr->sa_family == AF_INET)
-    inet_ntop (AF_INET, &((struct sockaddr_in *) addr)->sin_addr, buf, sizeof buf);
+    inet_ntop (AF_INET, &((struct sockaddr_in *)addr)->sin_addr, buf, sizeof buf);
   else if (addr && addr->sa_family == AF_INET6)
-    inet_ntop (AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, buf, sizeof buf);
+    inet_ntop (AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, buf, sizeof buf);
   s->client_addr = g_strdup (buf);
   smfi_setpriv (ctx, s);
   return SMFIS_CONTINUE;
@@ -530,7 +513,7 @@ on_header (SMFICTX *ctx, char *name, char *value)
   for (const char *p = value; *p;)
     {
       const char *nl = strchr (p, '\n');
-      gsize n = nl ? (gsize) (nl - p) : strlen (p);
+      gsize n = nl ? (gsize)(nl - p) : strlen (p);
       if (n > 0 && p[n - 1] == '\r')
         n--;
       spool_append (s, p, n);
@@ -594,20 +577,21 @@ on_eom (SMFICTX *ctx)
       return tempfail (ctx, "cannot spool the message; try again later");
     }
 
-  int sock = connect_pool (st.queue_timeout);
+  g_autoptr (GError) error = NULL;
+  pid_t pool = 0;
+  int sock = connect_pool (st.queue_timeout, &pool, &error);
   if (sock < 0)
     {
       g_autoptr (GString) line = front_line (s, qid, NULL);
       mugai_log_add (line, "error", "cannot reach the worker pool");
-      mugai_log_add (line, "detail", g_strerror (errno));
+      mugai_log_add (line, "detail", error->message);
       g_warning ("%s", line->str);
       close (spool);
       write_audit (s, qid, "tempfail", "worker pool unavailable", NULL);
       return tempfail (ctx, "no worker available; try again later");
     }
 
-  g_autoptr (GError) error = NULL;
-  gint64 queue_deadline = g_get_monotonic_time () + (gint64) st.queue_timeout * G_USEC_PER_SEC;
+  gint64 queue_deadline = g_get_monotonic_time () + (gint64)st.queue_timeout * G_USEC_PER_SEC;
   g_autoptr (GVariant) hello = mugai_ipc_recv (sock, MUGAI_IPC_HELLO, queue_deadline, NULL, &error);
   if (!hello)
     {
@@ -622,6 +606,19 @@ on_eom (SMFICTX *ctx)
     }
   guint32 worker_pid = 0;
   g_variant_get (hello, MUGAI_IPC_HELLO, &worker_pid);
+  if (worker_pid <= 1 || mugai_peer_parent_of ((pid_t)worker_pid) != pool)
+    {
+      /* only the pool and its workers hold the listening socket: a hello
+       * that names another process is a worker that lies */
+      g_autoptr (GString) line = front_line (s, qid, NULL);
+      g_string_append_printf (line, " worker=%u", worker_pid);
+      mugai_log_add (line, "error", "the worker's hello names no worker of the pool: refused");
+      g_warning ("%s", line->str);
+      close (sock);
+      close (spool);
+      write_audit (s, qid, "tempfail", "worker failed", NULL);
+      return tempfail (ctx, "processing failed; try again later");
+    }
 
   GVariantBuilder rcpts;
   g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("as"));
@@ -632,19 +629,16 @@ on_eom (SMFICTX *ctx)
     }
   g_autofree char *sender = g_utf8_make_valid (s->sender ? s->sender : "", -1);
   g_autofree char *cname = g_utf8_make_valid (s->client_name, -1);
-  gboolean sent = mugai_ipc_send (sock,
-                                  g_variant_new (MUGAI_IPC_REQUEST, qid, sender, s->client_addr,
-                                                 cname, &rcpts),
-                                  spool, &error);
-  close (spool);
+  gboolean sent = mugai_ipc_send (
+      sock, g_variant_new (MUGAI_IPC_REQUEST, qid, sender, s->client_addr, cname, &rcpts), spool,
+      &error);
   gint64 asked = g_get_monotonic_time ();
   int body = -1;
   g_autoptr (GVariant) result = NULL;
   if (sent)
-    result = mugai_ipc_recv (sock, MUGAI_IPC_RESULT,
-                             g_get_monotonic_time ()
-                                 + (gint64) (st.message_timeout + 5) * G_USEC_PER_SEC,
-                             &body, &error);
+    result = mugai_ipc_recv (
+        sock, MUGAI_IPC_RESULT,
+        g_get_monotonic_time () + (gint64)(st.message_timeout + 5) * G_USEC_PER_SEC, &body, &error);
   /* The report in the answer is taken as strictly as the frame: through
    * its one reader, with its size limit.  A worker that sends one that is
    * not mugai's is treated like one that sent a bad frame. */
@@ -667,11 +661,11 @@ on_eom (SMFICTX *ctx)
        * logs SIGALRM) or, failing that, by us */
       gboolean timeout = g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT)
                          || g_get_monotonic_time () - asked
-                                >= (gint64) st.message_timeout * G_USEC_PER_SEC - G_USEC_PER_SEC / 2;
+                                >= (gint64)st.message_timeout * G_USEC_PER_SEC - G_USEC_PER_SEC / 2;
       /* only while its connection is still open is the pid surely the
        * worker's (not reused); the pool replaces it */
       if (g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_TIMEOUT) && worker_pid > 1)
-        kill ((pid_t) worker_pid, SIGKILL);
+        kill ((pid_t)worker_pid, SIGKILL);
       close (sock);
       g_autoptr (GString) line = front_line (s, qid, NULL);
       g_string_append_printf (line, " worker=%u", worker_pid);
@@ -679,6 +673,7 @@ on_eom (SMFICTX *ctx)
                      timeout ? "worker passed its deadline and was killed" : "worker failed");
       mugai_log_add (line, "detail", error->message);
       g_warning ("%s", line->str);
+      close (spool);
       write_audit (s, qid, "tempfail", timeout ? "processing timed out" : "worker failed", NULL);
       return tempfail (ctx, timeout ? "processing timed out; try again later"
                                     : "processing failed; try again later");
@@ -689,7 +684,32 @@ on_eom (SMFICTX *ctx)
   g_variant_get (result, "(u&s&s&s&s&s@sta(usus)d)", &a.verdict, &a.reply, &a.quarantine_id,
                  &a.status, &a.message_id, &a.subject, NULL, &a.size, &a.edits, &a.sanitize_ms);
   sfsistat ret;
-  switch ((MugaiVerdict) a.verdict)
+  /* The original goes to the store before any answer that lets Postfix
+   * go on (DESIGN.md: nothing lost), under the id the worker gave it in
+   * the notice; a record in the audit log names it only once it is kept. */
+  if (*a.quarantine_id)
+    {
+      MugaiStoreEntry entry = session_entry (s, qid, &a);
+      MugaiPeerRule rule = storer_rule ();
+      g_autoptr (GError) kerr = NULL;
+      if (!mugai_storer_keep (links.storer, &rule, &entry, spool, &kerr))
+        {
+          g_autoptr (GString) line = front_line (s, qid, &a);
+          mugai_log_add (line, "error", "cannot keep the original");
+          mugai_log_add (line, "detail", kerr->message);
+          g_warning ("%s", line->str);
+          a.quarantine_id = "";
+          write_audit (s, qid, "tempfail", "cannot keep the original", &a);
+          close (spool);
+          g_variant_iter_free (a.edits);
+          if (body >= 0)
+            close (body);
+          message_reset (s);
+          return tempfail (ctx, "cannot keep the original; try again later");
+        }
+    }
+  close (spool);
+  switch ((MugaiVerdict)a.verdict)
     {
     case MUGAI_VERDICT_CLEAN:
     case MUGAI_VERDICT_SANITIZED:
@@ -769,8 +789,7 @@ on_close (SMFICTX *ctx)
   return SMFIS_CONTINUE;
 }
 
-/* Our signals: SIGUSR1 re-reads the settings; SIGWINCH reopens the audit
- * log (libmilter leaves it alone); SIGUSR2 (the supervisor's
+/* Our signals: SIGUSR1 re-reads the settings; SIGUSR2 (the supervisor's
  * stop) drains: new connections and messages are tempfailed, the messages
  * in flight -- a body still arriving included -- are finished, and only
  * then is libmilter told to stop.  libmilter's own SIGTERM handling
@@ -783,23 +802,17 @@ signal_thread (gpointer data)
   sigemptyset (&set);
   sigaddset (&set, SIGUSR1);
   sigaddset (&set, SIGUSR2);
-  sigaddset (&set, SIGWINCH);
   for (;;)
     {
       int sig = 0;
       if (sigwait (&set, &sig) != 0)
         continue;
-      if (sig == SIGWINCH)
-        {
-          audit_reopen ();
-          continue;
-        }
       if (sig == SIGUSR2)
         {
           g_atomic_int_set (&draining, 1);
           gint64 deadline
               = g_get_monotonic_time ()
-                + (gint64) (settings.message_timeout + settings.queue_timeout + 10) * G_USEC_PER_SEC;
+                + (gint64)(settings.message_timeout + settings.queue_timeout + 10) * G_USEC_PER_SEC;
           while (g_atomic_int_get (&messages_in_flight) > 0 && g_get_monotonic_time () < deadline)
             g_usleep (50 * 1000);
           g_message ("front: drained; messages left in flight=%d",
@@ -829,11 +842,12 @@ signal_thread (gpointer data)
 
 int
 mugai_front_run (const MugaiNodeSettings *node, const char *reload, int answer,
-                 const char *worker_sock, MugaiFrontDropFunc drop, gpointer drop_data)
+                 const MugaiFrontLinks *l, MugaiFrontDropFunc drop, gpointer drop_data)
 {
   reload_path = reload;
   answer_fd = answer;
-  worker_socket = g_strdup (worker_sock);
+  links = (MugaiFrontLinks){ g_strdup (l->workers), g_strdup (l->storer), l->worker_uid,
+                             l->storer_uid };
   settings_set (node);
 
   /* SIGUSR1 is ours; libmilter's own signal thread takes SIGHUP, SIGTERM
@@ -842,7 +856,6 @@ mugai_front_run (const MugaiNodeSettings *node, const char *reload, int answer,
   sigemptyset (&set);
   sigaddset (&set, SIGUSR1);
   sigaddset (&set, SIGUSR2);
-  sigaddset (&set, SIGWINCH);
   pthread_sigmask (SIG_BLOCK, &set, NULL);
   signal (SIGTERM, SIG_IGN);
   signal (SIGINT, SIG_IGN);
@@ -851,7 +864,7 @@ mugai_front_run (const MugaiNodeSettings *node, const char *reload, int answer,
   g_thread_unref (g_thread_new ("signals", signal_thread, NULL));
 
   struct smfiDesc desc = {
-    .xxfi_name = (char *) "mugai",
+    .xxfi_name = (char *)"mugai",
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE,
     .xxfi_connect = on_connect,
@@ -870,14 +883,14 @@ mugai_front_run (const MugaiNodeSettings *node, const char *reload, int answer,
       g_critical ("front: smfi_register failed");
       return 1;
     }
-  if (smfi_setconn ((char *) node->milter.socket) != MI_SUCCESS)
+  if (smfi_setconn ((char *)node->milter.socket) != MI_SUCCESS)
     {
       g_critical ("front: bad socket specification %s", node->milter.socket);
       return 1;
     }
   /* Postfix's own timeouts apply per command; ours must be longer than
    * the longest wait for a worker */
-  smfi_settimeout ((int) (node->milter.message_timeout + node->milter.queue_timeout + 30));
+  smfi_settimeout ((int)(node->milter.message_timeout + node->milter.queue_timeout + 30));
   smfi_setbacklog (128);
   if (smfi_opensocket (TRUE) != MI_SUCCESS)
     {
@@ -892,12 +905,6 @@ mugai_front_run (const MugaiNodeSettings *node, const char *reload, int answer,
                               : NULL;
   if (drop && !drop (unix_path, drop_data))
     return 1;
-  g_autoptr (GError) error = NULL;
-  audit_path = g_strdup (node->audit_file);
-  audit_syslog = node->audit_syslog;
-  if (!audit_get (&error))
-    g_warning ("front: audit log unavailable, mail is deferred until it can be written: %s",
-               error->message);
   g_message ("front: listening on %s", node->milter.socket);
   int r = smfi_main ();
 
@@ -905,8 +912,5 @@ mugai_front_run (const MugaiNodeSettings *node, const char *reload, int answer,
    * for: once we are gone, Postfix applies milter_default_action
    * (tempfail) to its next message. */
   g_message ("front: stopped");
-  g_mutex_lock (&audit_lock);
-  g_clear_pointer (&audit, mugai_audit_free);
-  g_mutex_unlock (&audit_lock);
   return r == MI_SUCCESS ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* The quark name is a string, not a subtraction. */
@@ -217,6 +218,41 @@ recv_frame (int sock, const char *type, gint64 deadline, int *fd, GError **error
       return NULL;
     }
   return g_steal_pointer (&v);
+}
+
+int
+mugai_ipc_connect (const char *path, guint timeout_s, GError **error)
+{
+  struct sockaddr_un sun = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof sun.sun_path)
+    {
+      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_IO, "%s: path too long", path);
+      return -1;
+    }
+  g_strlcpy (sun.sun_path, path, sizeof sun.sun_path);
+  int sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    {
+      g_set_error (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_IO, "socket: %s", g_strerror (errno));
+      return -1;
+    }
+  /* connect() on a full backlog waits at most this long */
+  struct timeval tv = { .tv_sec = timeout_s };
+  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (connect (sock, (struct sockaddr *)&sun, sizeof sun) != 0)
+    {
+      int e = errno;
+      g_set_error (error, MUGAI_IPC_ERROR,
+                   e == EAGAIN || e == EINPROGRESS ? MUGAI_IPC_ERROR_TIMEOUT : MUGAI_IPC_ERROR_IO,
+                   "%s: %s", path, g_strerror (e));
+      close (sock);
+      errno = e;
+      return -1;
+    }
+  /* the send timeout was for connect(); the frames have deadlines */
+  tv.tv_sec = 0;
+  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return sock;
 }
 
 GVariant *

@@ -45,6 +45,10 @@ typedef enum
 #define MUGAI_IPC_REQUEST "(ssssas)"
 #define MUGAI_IPC_RESULT "(ussssssta(usus)d)"
 
+/* Connects to the Unix socket at path; a full backlog is waited for at
+ * most timeout_s seconds.  Returns the socket or -1 (error set). */
+int mugai_ipc_connect (const char *path, guint timeout_s, GError **error);
+
 /* Sends msg (floating references are sunk) and fd (-1 for none). */
 gboolean mugai_ipc_send (int sock, GVariant *msg, int fd, GError **error);
 

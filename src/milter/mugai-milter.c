@@ -93,6 +93,7 @@
 #include "pool.h"
 #include "sanitize.h"
 #include "scan.h"
+#include "storer.h"
 
 #define EX_USAGE_ 64
 #define EX_CONFIG_ 78
@@ -103,9 +104,6 @@
   "or crash a worker with the header X-Mugai-Test-Fault; never use this build for real mail "      \
   "(install a release build: meson setup without -Dtest_hooks)"
 #endif
-
-/* The name the children give the text they reload from, in messages. */
-#define RELOAD_FILE "reload.conf"
 
 static gboolean use_syslog;
 
@@ -225,32 +223,41 @@ socket_group (const MugaiNodeSettings *node, gid_t *gid, GError **error)
   return TRUE;
 }
 
-static gboolean
-drop_privileges (const MugaiNodeSettings *node, uid_t *uid, gid_t *gid, GError **error)
+/* A role's user: its login (NULL: the starting user's), uid, gid. */
+typedef struct
 {
-  *uid = (uid_t)-1;
-  *gid = (gid_t)-1;
-  if (!node->milter.user)
+  const char *name;
+  uid_t uid;
+  gid_t gid;
+} RoleUser;
+
+/* [milter] KEY (user, worker_user, storer_user): a role's user; an unset
+ * worker_user or storer_user is the front's (mugai-milter -t warns). */
+static gboolean
+resolve_user (const char *key, const char *name, const char *group, RoleUser *out, GError **error)
+{
+  *out = (RoleUser){ name, (uid_t)-1, (gid_t)-1 };
+  if (!name)
     return TRUE;
-  struct passwd *pw = getpwnam (node->milter.user);
+  struct passwd *pw = getpwnam (name);
   if (!pw)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "[milter] user %s does not exist",
-                   node->milter.user);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "[milter] %s %s does not exist", key,
+                   name);
       return FALSE;
     }
-  *uid = pw->pw_uid;
-  *gid = pw->pw_gid;
-  if (node->milter.group)
+  out->uid = pw->pw_uid;
+  out->gid = pw->pw_gid;
+  if (group)
     {
-      struct group *gr = getgrnam (node->milter.group);
+      struct group *gr = getgrnam (group);
       if (!gr)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "[milter] group %s does not exist",
-                       node->milter.group);
+                       group);
           return FALSE;
         }
-      *gid = gr->gr_gid;
+      out->gid = gr->gr_gid;
     }
   return TRUE;
 }
@@ -259,15 +266,15 @@ drop_privileges (const MugaiNodeSettings *node, uid_t *uid, gid_t *gid, GError *
  * signal when the credentials change (prctl(2)): it is armed again here,
  * or a child would outlive a supervisor that is killed or exits. */
 static gboolean
-become (uid_t uid, gid_t gid, const char *user, pid_t supervisor, GError **error)
+become (const RoleUser *u, pid_t supervisor, GError **error)
 {
-  if (uid == (uid_t)-1)
+  if (u->uid == (uid_t)-1)
     return TRUE;
-  if (setgroups (0, NULL) != 0 || setgid (gid) != 0 || initgroups (user, gid) != 0
-      || setuid (uid) != 0)
+  if (setgroups (0, NULL) != 0 || setgid (u->gid) != 0 || initgroups (u->name, u->gid) != 0
+      || setuid (u->uid) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "cannot drop privileges to %s: %s", user, g_strerror (errno));
+                   "cannot drop privileges to %s: %s", u->name, g_strerror (errno));
       return FALSE;
     }
   if (setuid (0) == 0)
@@ -284,8 +291,14 @@ become (uid_t uid, gid_t gid, const char *user, pid_t supervisor, GError **error
   return TRUE;
 }
 
+/* A socket between two roles, bound at path in run_dir (which only root
+ * may write: no role can put another socket in its place), mode 0600 for
+ * the one role that connects (owner; (uid_t) -1: ours).  It is not
+ * listening yet: the role that serves it calls listen() once it runs
+ * under its own user, so that SO_PEERCRED shows the connecting role that
+ * process, not the supervisor (peer.h). */
 static int
-open_worker_socket (const char *path, GError **error)
+open_role_socket (const char *path, uid_t owner, GError **error)
 {
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -300,7 +313,7 @@ open_worker_socket (const char *path, GError **error)
   mode_t old = umask (077);
   int r = bind (fd, (struct sockaddr *)&sun, sizeof sun);
   umask (old);
-  if (r != 0 || listen (fd, 128) != 0)
+  if (r != 0 || (owner != (uid_t)-1 && chown (path, owner, (gid_t)-1) != 0))
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", path,
                    g_strerror (errno));
@@ -310,20 +323,30 @@ open_worker_socket (const char *path, GError **error)
   return fd;
 }
 
+typedef enum
+{
+  ROLE_FRONT,
+  ROLE_POOL,
+  ROLE_STORER,
+  N_ROLES
+} Role;
+
+static const char *const role_names[N_ROLES] = { "front", "pool", "storer" };
+
 typedef struct
 {
   const char *config_path;
-  MugaiConfig *config; /* the accepted configuration: restarted children start from it */
-  int worker_fd;
-  char *worker_path;
-  char *reload_path; /* spool_dir/reload.conf: the text a reload hands the children */
+  MugaiConfig *config;        /* the accepted configuration: restarted children start from it */
+  int worker_fd;              /* the pool's listening socket */
+  int storer_fd;              /* the storer's */
+  char *worker_path;          /* run_dir/workers.sock */
+  char *storer_path;          /* run_dir/storer.sock */
+  char *reload_path[N_ROLES]; /* run_dir/reload-ROLE.conf: the text a reload hands a child */
   pid_t supervisor;
   sigset_t saved_mask;
-  uid_t uid;
-  gid_t gid;
-  gid_t sock_gid;  /* [milter] socket_group, or (gid_t) -1 */
-  int pool_answer; /* read ends of the children's answer pipes, or -1 */
-  int front_answer;
+  RoleUser user[N_ROLES];
+  gid_t sock_gid;      /* [milter] socket_group, or (gid_t) -1 */
+  int answer[N_ROLES]; /* read ends of the children's answer pipes, or -1 */
 } Daemon;
 
 /* kill() that says loudly when it fails: a root supervisor without
@@ -376,17 +399,18 @@ static gboolean
 front_drop (const char *socket_path, gpointer data)
 {
   Daemon *d = data;
+  const RoleUser *u = &d->user[ROLE_FRONT];
   g_autoptr (GError) error = NULL;
-  /* the socket: the daemon's user, and the group Postfix is let in by
-   * (socket_group, else the daemon's group); 0660 */
-  gid_t gid = d->sock_gid != (gid_t)-1 ? d->sock_gid : d->gid;
-  if (socket_path && (d->uid != (uid_t)-1 || gid != (gid_t)-1)
-      && (chown (socket_path, d->uid, gid) != 0 || chmod (socket_path, 0660) != 0))
+  /* the socket: the front's user, and the group Postfix is let in by
+   * (socket_group, else the front's group); 0660 */
+  gid_t gid = d->sock_gid != (gid_t)-1 ? d->sock_gid : u->gid;
+  if (socket_path && (u->uid != (uid_t)-1 || gid != (gid_t)-1)
+      && (chown (socket_path, u->uid, gid) != 0 || chmod (socket_path, 0660) != 0))
     {
       g_critical ("front: chown/chmod %s: %s", socket_path, g_strerror (errno));
       return FALSE;
     }
-  if (!become (d->uid, d->gid, d->config->node->milter.user, d->supervisor, &error))
+  if (!become (u, d->supervisor, &error))
     {
       g_critical ("front: %s", error->message);
       return FALSE;
@@ -394,8 +418,9 @@ front_drop (const char *socket_path, gpointer data)
   return TRUE;
 }
 
+/* Forks the child of one role; returns its pid, or -1. */
 static pid_t
-start_child (Daemon *d, gboolean front)
+start_child (Daemon *d, Role role)
 {
   int answer[2];
   if (pipe2 (answer, O_CLOEXEC) != 0)
@@ -414,10 +439,9 @@ start_child (Daemon *d, gboolean front)
           return -1;
         }
       fcntl (answer[0], F_SETFL, O_NONBLOCK);
-      int *slot = front ? &d->front_answer : &d->pool_answer;
-      if (*slot >= 0)
-        close (*slot);
-      *slot = answer[0];
+      if (d->answer[role] >= 0)
+        close (d->answer[role]);
+      d->answer[role] = answer[0];
       return pid;
     }
 
@@ -425,37 +449,51 @@ start_child (Daemon *d, gboolean front)
   if (getppid () != d->supervisor)
     _exit (1);
   close (answer[0]);
-  if (d->pool_answer >= 0)
-    close (d->pool_answer);
-  if (d->front_answer >= 0)
-    close (d->front_answer);
+  for (int r = 0; r < N_ROLES; r++)
+    if (d->answer[r] >= 0)
+      close (d->answer[r]);
   signal (SIGHUP, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
   signal (SIGINT, SIG_DFL);
   signal (SIGCHLD, SIG_DFL);
-  if (front)
+  /* each role holds only its own listening socket */
+  if (role != ROLE_POOL)
+    close (d->worker_fd);
+  if (role != ROLE_STORER)
+    close (d->storer_fd);
+  prctl (PR_SET_NAME, role == ROLE_FRONT  ? "mugai-front"
+                      : role == ROLE_POOL ? "mugai-pool"
+                                          : "mugai-storer");
+  sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
+  const RoleUser *u = &d->user[role];
+  if (role == ROLE_FRONT)
     {
-      close (d->worker_fd);
-      sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
-      prctl (PR_SET_NAME, "mugai-front");
       umask (007); /* the milter socket: owner and group (postfix) */
       /* the front's copy of the policy: it has no use for one */
       g_clear_pointer (&d->config->policy, mugai_policy_free);
-      _exit (mugai_front_run (d->config->node, d->reload_path, answer[1], d->worker_path,
+      MugaiFrontLinks links
+          = { d->worker_path, d->storer_path, d->user[ROLE_POOL].uid, d->user[ROLE_STORER].uid };
+      _exit (mugai_front_run (d->config->node, d->reload_path[ROLE_FRONT], answer[1], &links,
                               front_drop, d));
     }
-  prctl (PR_SET_NAME, "mugai-pool");
-  sigprocmask (SIG_SETMASK, &d->saved_mask, NULL);
   g_autoptr (GError) error = NULL;
-  if (!become (d->uid, d->gid, d->config->node->milter.user, d->supervisor, &error))
+  if (!become (u, d->supervisor, &error))
     {
-      g_critical ("pool: %s", error->message);
+      g_critical ("%s: %s", role_names[role], error->message);
       _exit (1);
+    }
+  if (role == ROLE_STORER)
+    {
+      close (answer[1]); /* it takes no reload (mugai-milter(8)) */
+      g_clear_pointer (&d->config->policy, mugai_policy_free);
+      MugaiPeerRule front = { "front", d->user[ROLE_FRONT].uid, d->supervisor };
+      _exit (mugai_storer_run (d->storer_fd, d->config->node, &front));
     }
   /* the accepted configuration, as it is in memory: never the file on
    * disk, which may be one a reload refused (the child's copy: the pool
    * keeps its part and frees the rest) */
-  _exit (mugai_pool_run (d->worker_fd, d->reload_path, answer[1], g_steal_pointer (&d->config)));
+  _exit (mugai_pool_run (d->worker_fd, d->reload_path[ROLE_POOL], answer[1],
+                         g_steal_pointer (&d->config), d->user[ROLE_FRONT].uid));
 }
 
 typedef enum
@@ -472,24 +510,38 @@ typedef struct
   gboolean again;       /* a SIGHUP came while one was under way */
 } Reload;
 
-/* Writes the checked text where the children read it (owned by their
- * user, 0600), atomically. */
+/* Writes the checked text where a child reads it (owned by the child's
+ * user, 0600, in run_dir), atomically. */
 static gboolean
-write_reload_file (Daemon *d, const char *text, gsize len, GError **error)
+write_reload_file (Daemon *d, Role role, const char *text, gsize len, GError **error)
 {
-  g_autofree char *tmp = g_strconcat (d->reload_path, ".tmp", NULL);
+  const char *path = d->reload_path[role];
+  const RoleUser *u = &d->user[role];
+  g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
   if (!g_file_set_contents_full (tmp, text, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
                                  error))
     return FALSE;
-  if ((d->uid != (uid_t)-1 && chown (tmp, d->uid, d->gid) != 0)
-      || rename (tmp, d->reload_path) != 0)
+  if ((u->uid != (uid_t)-1 && chown (tmp, u->uid, u->gid) != 0) || rename (tmp, path) != 0)
     {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", d->reload_path,
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", path,
                    g_strerror (errno));
       unlink (tmp);
       return FALSE;
     }
   return TRUE;
+}
+
+/* The directories each role writes, made and given to it: the spool to
+ * the front, the store and the audit log's directory to the storer
+ * (exactly 0700: nobody else may even list them). */
+static gboolean
+prepare_role_dirs (const Daemon *d, const MugaiNodeSettings *node, GError **error)
+{
+  const RoleUser *front = &d->user[ROLE_FRONT], *storer = &d->user[ROLE_STORER];
+  g_autofree char *audit_dir = g_path_get_dirname (node->audit_file);
+  return prepare_dir (node->milter.spool_dir, 0700, FALSE, front->uid, front->gid, error)
+         && prepare_dir (node->quarantine_dir, 0700, TRUE, storer->uid, storer->gid, error)
+         && prepare_dir (audit_dir, 0700, TRUE, storer->uid, storer->gid, error);
 }
 
 /* SIGHUP: the file read once, checked as -t checks it, its directories
@@ -520,13 +572,18 @@ reload_begin (Daemon *d, Reload *r, pid_t pool)
   if (g_strcmp0 (next->milter.socket, now->milter.socket) != 0)
     g_warning ("reload: a new [milter] socket takes effect only after a restart");
   if (g_strcmp0 (next->milter.user, now->milter.user) != 0
-      || g_strcmp0 (next->milter.group, now->milter.group) != 0)
-    g_warning ("reload: a new [milter] user or group takes effect only after a restart");
-  g_autofree char *audit_dir = g_path_get_dirname (next->audit_file);
-  if (!prepare_dir (next->milter.spool_dir, 0700, FALSE, d->uid, d->gid, &e)
-      || !prepare_dir (next->quarantine_dir, 0700, TRUE, d->uid, d->gid, &e)
-      || !prepare_dir (audit_dir, 0700, TRUE, d->uid, d->gid, &e)
-      || !write_reload_file (d, text, len, &e))
+      || g_strcmp0 (next->milter.group, now->milter.group) != 0
+      || g_strcmp0 (next->milter.worker_user, now->milter.worker_user) != 0
+      || g_strcmp0 (next->milter.storer_user, now->milter.storer_user) != 0
+      || g_strcmp0 (next->milter.run_dir, now->milter.run_dir) != 0)
+    g_warning ("reload: a new [milter] user, group, worker_user, storer_user or run_dir takes "
+               "effect only after a restart");
+  if (g_strcmp0 (next->quarantine_dir, now->quarantine_dir) != 0
+      || g_strcmp0 (next->audit_file, now->audit_file) != 0
+      || next->audit_syslog != now->audit_syslog)
+    g_warning ("reload: the storer keeps [quarantine] dir and [audit] until a restart");
+  if (!prepare_role_dirs (d, next, &e) || !write_reload_file (d, ROLE_POOL, text, len, &e)
+      || !write_reload_file (d, ROLE_FRONT, text, len, &e))
     {
       g_warning ("reload refused, keeping the running configuration: %s", e->message);
       return;
@@ -571,7 +628,7 @@ reload_step (Daemon *d, Reload *r, pid_t pool, pid_t *front)
 {
   if (r->phase == RELOAD_POOL)
     {
-      char a = read_answer (d->pool_answer);
+      char a = read_answer (d->answer[ROLE_POOL]);
       if (pool <= 0)
         reload_drop (r, "the pool died before it answered; it restarts on the old one");
       else if (a == 'N')
@@ -594,7 +651,7 @@ reload_step (Daemon *d, Reload *r, pid_t pool, pid_t *front)
     }
   else if (r->phase == RELOAD_FRONT)
     {
-      char a = read_answer (d->front_answer);
+      char a = read_answer (d->answer[ROLE_FRONT]);
       if (*front <= 0 || a == 'Y')
         reload_adopt (d, r);
       else if (a == 'N')
@@ -663,32 +720,39 @@ main (int argc, char **argv)
   g_log_set_writer_func (log_writer, NULL, NULL);
   openlog ("mugai-milter", LOG_PID, LOG_MAIL);
 
-  uid_t uid;
-  gid_t gid, sock_gid;
-  /* the store and the audit log are mugai's alone (0700): Postfix gets
-   * in only to the socket, by socket_group */
+  /* the users of the roles (mugai-milter(8), ROLES): the store and the
+   * audit log are the storer's alone (0700), the spool the front's;
+   * Postfix gets in only to the socket, by socket_group */
   const MugaiNodeSettings *node = loaded->node;
-  if (!drop_privileges (node, &uid, &gid, &error) || !socket_group (node, &sock_gid, &error)
-      || !prepare_dir (node->milter.spool_dir, 0700, FALSE, uid, gid, &error)
-      || !prepare_dir (node->quarantine_dir, 0700, TRUE, uid, gid, &error))
+  const MugaiMilterSettings *m = &node->milter;
+  Daemon d = { .config_path = config, .worker_fd = -1, .storer_fd = -1 };
+  for (int r = 0; r < N_ROLES; r++)
+    d.answer[r] = -1;
+  if (!resolve_user ("user", m->user, m->group, &d.user[ROLE_FRONT], &error)
+      || !resolve_user ("worker_user", m->worker_user, NULL, &d.user[ROLE_POOL], &error)
+      || !resolve_user ("storer_user", m->storer_user, NULL, &d.user[ROLE_STORER], &error)
+      || !socket_group (node, &d.sock_gid, &error)
+      || !prepare_role_dirs (&d, node, &error)
+      /* the supervisor's own: root's when it is root, 0755, so that no
+       * role can replace a socket or a reload file in it */
+      || !prepare_dir (m->run_dir, 0755, TRUE, (uid_t)-1, (gid_t)-1, &error))
     {
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
     }
-  g_autofree char *audit_dir = g_path_get_dirname (node->audit_file);
-  if (!prepare_dir (audit_dir, 0700, TRUE, uid, gid, &error))
+  if (!m->worker_user)
+    d.user[ROLE_POOL] = d.user[ROLE_FRONT];
+  if (!m->storer_user)
+    d.user[ROLE_STORER] = d.user[ROLE_FRONT];
+  const RoleUser *front_user = &d.user[ROLE_FRONT];
+  if (g_str_has_prefix (m->socket, "unix:") || g_str_has_prefix (m->socket, "local:"))
     {
-      fprintf (stderr, "mugai-milter: %s\n", error->message);
-      return 1;
-    }
-  if (g_str_has_prefix (node->milter.socket, "unix:")
-      || g_str_has_prefix (node->milter.socket, "local:"))
-    {
-      g_autofree char *sock_dir = g_path_get_dirname (strchr (node->milter.socket, ':') + 1);
+      g_autofree char *sock_dir = g_path_get_dirname (strchr (m->socket, ':') + 1);
       /* with socket_group the directory is the group's way to the
        * socket: traverse only (0710) */
-      if (sock_gid != (gid_t)-1 ? !prepare_dir (sock_dir, 0710, TRUE, uid, sock_gid, &error)
-                                : !prepare_dir (sock_dir, 0750, FALSE, uid, gid, &error))
+      if (d.sock_gid != (gid_t)-1
+              ? !prepare_dir (sock_dir, 0710, TRUE, front_user->uid, d.sock_gid, &error)
+              : !prepare_dir (sock_dir, 0750, FALSE, front_user->uid, front_user->gid, &error))
         {
           fprintf (stderr, "mugai-milter: %s\n", error->message);
           return 1;
@@ -708,23 +772,24 @@ main (int argc, char **argv)
       g_clear_error (&error);
     }
 
-  Daemon d = { .config_path = config,
-               .config = g_steal_pointer (&loaded),
-               .supervisor = getpid (),
-               .uid = uid,
-               .gid = gid,
-               .sock_gid = sock_gid,
-               .pool_answer = -1,
-               .front_answer = -1 };
-  d.worker_path = g_build_filename (d.config->node->milter.spool_dir, "workers.sock", NULL);
-  d.reload_path = g_build_filename (d.config->node->milter.spool_dir, RELOAD_FILE, NULL);
-  unlink (d.reload_path); /* a previous run's: no child reads it before a reload */
-  d.worker_fd = open_worker_socket (d.worker_path, &error);
-  if (d.worker_fd >= 0 && uid != (uid_t)-1 && chown (d.worker_path, uid, gid) != 0)
-    g_warning ("chown %s: %s", d.worker_path, g_strerror (errno));
-  if (d.worker_fd < 0)
+  d.config = g_steal_pointer (&loaded);
+  d.supervisor = getpid ();
+  node = d.config->node;
+  d.worker_path = g_build_filename (node->milter.run_dir, "workers.sock", NULL);
+  d.storer_path = g_build_filename (node->milter.run_dir, "storer.sock", NULL);
+  for (int r = 0; r < N_ROLES; r++)
     {
-      g_critical ("cannot open the workers' socket: %s", error->message);
+      g_autofree char *name = g_strdup_printf ("reload-%s.conf", role_names[r]);
+      d.reload_path[r] = g_build_filename (node->milter.run_dir, name, NULL);
+      unlink (d.reload_path[r]); /* a previous run's: no child reads it before a reload */
+    }
+  /* both sockets are the front's to connect to, nobody else's */
+  d.worker_fd = open_role_socket (d.worker_path, front_user->uid, &error);
+  if (d.worker_fd >= 0)
+    d.storer_fd = open_role_socket (d.storer_path, front_user->uid, &error);
+  if (d.worker_fd < 0 || d.storer_fd < 0)
+    {
+      g_critical ("cannot open the roles' sockets: %s", error->message);
       return 1;
     }
 
@@ -740,10 +805,12 @@ main (int argc, char **argv)
 #ifdef TEST_HOOK_WARNING
   g_warning ("%s", TEST_HOOK_WARNING);
 #endif
-  pid_t pool = start_child (&d, FALSE);
-  pid_t front = start_child (&d, TRUE);
-  g_message ("started; version=%s front=%d pool=%d config=%s", MUGAI_VERSION, (int)front, (int)pool,
-             d.config->source ? d.config->source : "(built-in defaults)");
+  /* the storer first: the front's first message needs it */
+  pid_t storer = start_child (&d, ROLE_STORER);
+  pid_t pool = start_child (&d, ROLE_POOL);
+  pid_t front = start_child (&d, ROLE_FRONT);
+  g_message ("started; version=%s front=%d pool=%d storer=%d config=%s", MUGAI_VERSION, (int)front,
+             (int)pool, (int)storer, d.config->source ? d.config->source : "(built-in defaults)");
 
   gboolean stopping = FALSE;
   int exit_status = 0;
@@ -760,8 +827,8 @@ main (int argc, char **argv)
       int sig = sigtimedwait (&set, NULL, &ts);
       /* the audit log is reopened on both (logrotate after a rename),
        * whatever becomes of the reload */
-      if ((sig == SIGHUP || sig == SIGUSR1) && front > 0)
-        signal_child (front, SIGWINCH, "front");
+      if ((sig == SIGHUP || sig == SIGUSR1) && storer > 0)
+        signal_child (storer, SIGWINCH, "storer");
       if (sig == SIGHUP && !stopping)
         {
           if (reload.phase != RELOAD_IDLE)
@@ -779,8 +846,10 @@ main (int argc, char **argv)
             reload_drop (&reload, "stopping");
           g_message ("stopping: waiting for mail in flight");
           /* the front drains on SIGUSR2 (see front.c), then the pool */
-          gboolean told = front > 0 ? signal_child (front, SIGUSR2, "front")
-                                    : pool <= 0 || signal_child (pool, SIGTERM, "pool");
+          gboolean told = front > 0
+                              ? signal_child (front, SIGUSR2, "front")
+                              : (pool <= 0 || signal_child (pool, SIGTERM, "pool"))
+                                    && (storer <= 0 || signal_child (storer, SIGTERM, "storer"));
           if (!told)
             {
               /* the kernel's parent-death signal needs the same
@@ -797,28 +866,37 @@ main (int argc, char **argv)
       pid_t pid;
       while ((pid = waitpid (-1, &status, WNOHANG)) > 0)
         {
-          gboolean was_front = pid == front;
+          Role role;
           if (pid == front)
-            front = -1;
+            role = ROLE_FRONT, front = -1;
           else if (pid == pool)
-            pool = -1;
+            role = ROLE_POOL, pool = -1;
+          else if (pid == storer)
+            role = ROLE_STORER, storer = -1;
           else
             continue;
           if (stopping)
             {
-              if (was_front && pool > 0 && !signal_child (pool, SIGTERM, "pool"))
+              /* the front is the storer's only client and the pool's: once
+               * it has drained, both may go */
+              if (role == ROLE_FRONT && pool > 0 && !signal_child (pool, SIGTERM, "pool"))
                 {
                   exit_status = 1;
                   pool = -1; /* it dies with this process */
                 }
+              if (role == ROLE_FRONT && storer > 0 && !signal_child (storer, SIGTERM, "storer"))
+                {
+                  exit_status = 1;
+                  storer = -1;
+                }
               continue;
             }
-          g_warning ("%s pid=%d died (%s %d); restarting", was_front ? "front" : "pool", (int)pid,
+          g_warning ("%s pid=%d died (%s %d); restarting", role_names[role], (int)pid,
                      WIFSIGNALED (status) ? "signal" : "status",
                      WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
           restart_after = g_get_monotonic_time () + G_USEC_PER_SEC;
         }
-      if (stopping && front < 0 && pool < 0)
+      if (stopping && front < 0 && pool < 0 && storer < 0)
         break;
       if (!stopping)
         {
@@ -829,21 +907,29 @@ main (int argc, char **argv)
               reload_begin (&d, &reload, pool);
             }
         }
-      if (!stopping && (front < 0 || pool < 0) && g_get_monotonic_time () >= restart_after)
+      if (!stopping && (front < 0 || pool < 0 || storer < 0)
+          && g_get_monotonic_time () >= restart_after)
         {
+          if (storer < 0)
+            storer = start_child (&d, ROLE_STORER);
           if (pool < 0)
-            pool = start_child (&d, FALSE);
+            pool = start_child (&d, ROLE_POOL);
           if (front < 0)
-            front = start_child (&d, TRUE);
+            front = start_child (&d, ROLE_FRONT);
         }
     }
   g_clear_pointer (&reload.pending, mugai_config_free);
   if (d.config->node->milter.pid_file)
     unlink (d.config->node->milter.pid_file);
   unlink (d.worker_path);
-  unlink (d.reload_path);
+  unlink (d.storer_path);
   g_free (d.worker_path);
-  g_free (d.reload_path);
+  g_free (d.storer_path);
+  for (int r = 0; r < N_ROLES; r++)
+    {
+      unlink (d.reload_path[r]);
+      g_free (d.reload_path[r]);
+    }
   mugai_config_free (d.config);
   g_message ("stopped");
   return exit_status;

@@ -2,7 +2,7 @@
  * pool.c - the worker pool's parent: load once, fork workers, replace them
  *
  * SYNOPSIS
- *	mugai_pool_run (listen_fd, reload_path, answer_fd, config)
+ *	mugai_pool_run (listen_fd, reload_path, answer_fd, config, front_uid)
  *
  * DESCRIPTION
  *	The pool parent loads what is expensive (the libmagic database now,
@@ -40,9 +40,12 @@
  *	workers' sanitization) and, of the node's settings, only what it
  *	and its workers use: workers, worker_memory, message_timeout (its
  *	drain, the workers' deadline), reload_check and the quarantine
- *	directory (the workers store the originals).  The socket, the
- *	users, the spool and the audit log are the supervisor's and the
- *	front's; a worker is handed the policy and MugaiWorkerSettings.
+ *	directory and audit file (named for the workers' test fault hook
+ *	only: the storer keeps both, and no worker can open them), and
+ *	worker_messages, after which a worker leaves and is replaced.  The
+ *	socket, the users, the spool and the store are the supervisor's,
+ *	the front's and the storer's; a worker is handed the policy and
+ *	MugaiWorkerSettings.
  *
  * DIAGNOSTICS
  *	key=value lines through GLib's log (syslog in the daemon).
@@ -53,6 +56,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,8 +100,11 @@ pool_take (Pool *pool, MugaiConfig *config)
   pool->worker_memory = node->milter.worker_memory;
   pool->clamav_reload = node->clamav_reload;
   pool->worker.message_timeout = node->milter.message_timeout;
+  pool->worker.messages = node->milter.worker_messages;
   g_free (pool->worker.quarantine_dir);
   pool->worker.quarantine_dir = g_strdup (node->quarantine_dir);
+  g_free (pool->worker.audit_file);
+  pool->worker.audit_file = g_strdup (node->audit_file);
   if (config->source)
     {
       g_free (pool->source);
@@ -322,15 +329,24 @@ check_database (Pool *pool)
 }
 
 int
-mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config)
+mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config,
+                uid_t front_uid)
 {
   Pool pool = {
     .listen_fd = listen_fd,
     .reload_path = reload_path,
     .answer_fd = answer_fd,
     .workers = g_hash_table_new (g_direct_hash, g_direct_equal),
+    .worker.front_uid = front_uid,
   };
   pool_take (&pool, config);
+  /* the front's SO_PEERCRED names this process (the workers' parent)
+   * from here on: peer.h */
+  if (listen (listen_fd, 128) != 0)
+    {
+      g_critical ("pool: listen: %s", g_strerror (errno));
+      return 1;
+    }
   const MugaiPolicy *policy = pool.policy;
   g_autoptr (GError) error = NULL;
   pool.engines = mugai_engines_new (policy, &error);
@@ -408,6 +424,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConf
   mugai_engines_free (pool.engines);
   mugai_policy_free (pool.policy);
   g_free (pool.worker.quarantine_dir);
+  g_free (pool.worker.audit_file);
   g_free (pool.source);
   g_free (pool.db_state);
   return 0;

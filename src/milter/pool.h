@@ -14,4 +14,8 @@
 
 #include "config.h"
 
-int mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config);
+#include <sys/types.h>
+
+/* front_uid: the only peer the workers answer ((uid_t) -1: any). */
+int mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config,
+                    uid_t front_uid);

@@ -35,6 +35,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,6 +49,7 @@
 #include "ipc.h"
 #include "logline.h"
 #include "mugai-build.h"
+#include "peer.h"
 #include "quarantine.h"
 #include "sanitize.h"
 #include "scan.h"
@@ -157,19 +159,46 @@ ascii_reason (const MugaiFinding *f)
 }
 
 #ifdef MUGAI_TEST_HOOKS
-static void
-test_fault (const char *data, gsize len)
+/* What a worker that a message took over could try (the roles' tests):
+ * "open-store" opens the quarantine and the audit log and says in the
+ * tempfail reply what it got; "socket" makes an Internet socket, which
+ * the worker's seccomp filter answers by killing it. */
+static gboolean
+test_fault (const char *data, gsize len, const MugaiWorkerSettings *settings, Result *r)
 {
   const char *end = g_strstr_len (data, (gssize)len, "\r\n\r\n");
   gsize hlen = end ? (gsize)(end - data) : len;
   const char *h = g_strstr_len (data, (gssize)hlen, "X-Mugai-Test-Fault:");
   if (!h)
-    return;
+    return FALSE;
   if (g_str_has_prefix (h + 19, " hang"))
     for (;;)
       pause ();
   if (g_str_has_prefix (h + 19, " crash"))
     abort ();
+  if (g_str_has_prefix (h + 19, " socket"))
+    {
+      int fd = socket (AF_INET, SOCK_STREAM, 0);
+      result_tempfail (r, "fault socket: %s", fd >= 0 ? "made" : g_strerror (errno));
+      if (fd >= 0)
+        close (fd);
+      return TRUE;
+    }
+  if (g_str_has_prefix (h + 19, " open-store"))
+    {
+      int q = open (settings->quarantine_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      int qe = errno;
+      int a = open (settings->audit_file, O_WRONLY | O_APPEND | O_CLOEXEC);
+      int ae = errno;
+      result_tempfail (r, "fault open-store: quarantine=%s audit=%s",
+                       q >= 0 ? "opened" : g_strerror (qe), a >= 0 ? "opened" : g_strerror (ae));
+      if (q >= 0)
+        close (q);
+      if (a >= 0)
+        close (a);
+      return TRUE;
+    }
+  return FALSE;
 }
 #endif
 
@@ -233,9 +262,17 @@ log_clamav_messages (const char *queue_id, const char *message_id)
 
 static void
 handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings,
-        MugaiEngines *engines, MugaiStore *store)
+        MugaiEngines *engines)
 {
   g_autoptr (GError) error = NULL;
+  /* the front, and only the front: its uid, a child of the supervisor
+   * (our parent's parent); nothing is said to anyone else */
+  MugaiPeerRule front = { "front", settings->front_uid, mugai_peer_parent_of (getppid ()) };
+  if (!mugai_peer_check (conn, &front, NULL, &error))
+    {
+      g_warning ("worker: %s", error->message);
+      return;
+    }
   if (!mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32)getpid ()), -1, &error))
     return;
 
@@ -260,27 +297,22 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   g_variant_get (req, MUGAI_IPC_REQUEST, &queue_id, &sender, &client_addr, &client_name, &rcpts);
 
   Result r = { .body_fd = -1 };
-  g_autoptr (MugaiStoreEntry) entry = mugai_store_entry_new ();
-  entry->id = mugai_store_new_id ();
-  entry->queue_id = g_strdup (queue_id);
-  entry->sender = g_strdup (sender);
-  entry->client_addr = g_strdup (client_addr);
-  entry->client_name = g_strdup (client_name);
-  const char *rcpt;
-  while (g_variant_iter_next (rcpts, "&s", &rcpt))
-    g_ptr_array_add (entry->recipients, g_strdup (rcpt));
+  /* the id the original will be kept under (by the storer, through the
+   * front): the notice names it */
+  g_autofree char *id = mugai_store_new_id ();
 
   struct stat st;
   void *map = MAP_FAILED;
   g_autoptr (GBytes) input = NULL;
   g_autoptr (MugaiReport) report = NULL;
   g_autoptr (GBytes) output = NULL;
+  g_autoptr (JsonNode) report_node = NULL;
   if (fstat (spool, &st) != 0)
     {
       result_tempfail (&r, "cannot read the spooled message: %s", g_strerror (errno));
       goto answer;
     }
-  entry->size = r.size = (guint64)st.st_size;
+  r.size = (guint64)st.st_size;
   if ((gsize)st.st_size > policy->limits.message_size)
     report = mugai_sanitize_refuse_oversize (policy, (gsize)st.st_size);
   else
@@ -294,7 +326,8 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
         }
       input = g_bytes_new_static (st.st_size > 0 ? map : "", (gsize)st.st_size);
 #ifdef MUGAI_TEST_HOOKS
-      test_fault (g_bytes_get_data (input, NULL), g_bytes_get_size (input));
+      if (test_fault (g_bytes_get_data (input, NULL), g_bytes_get_size (input), settings, &r))
+        goto answer;
 #endif
       /* Conversions end before the message deadline, with a tenth of it
        * (at least 2 s) left for the rest: scanning the outputs, storing
@@ -302,7 +335,7 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
        * not the whole message (which would be deferred again and again). */
       gint64 budget = (gint64)settings->message_timeout * G_USEC_PER_SEC;
       gint64 reserve = MAX (2 * G_USEC_PER_SEC, budget / 10);
-      MugaiSanitizeOptions opts = { .quarantine_id = entry->id,
+      MugaiSanitizeOptions opts = { .quarantine_id = id,
                                     .crlf = TRUE,
                                     .convert_deadline = t0 + MAX (budget - reserve, 0) };
       gboolean ok = mugai_sanitize (input, policy, engines, &opts, &output, &report, &error);
@@ -319,10 +352,10 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   r.status = g_strdup (report->status);
   r.message_id = g_strdup (report->message_id);
   r.subject = g_strdup (report->subject);
-  /* the report as data, built once: the store keeps this node, the
-   * front gets its one wire form */
-  entry->report = mugai_report_to_node (report);
-  r.report_json = mugai_report_node_to_text (entry->report);
+  /* the report as data, built once: the front gets its one wire form
+   * and hands the same to the storer */
+  report_node = mugai_report_to_node (report);
+  r.report_json = mugai_report_node_to_text (report_node);
   if (report->virus)
     {
       /* "550 5.7.1 virus <name> found": signature names are ASCII */
@@ -334,18 +367,9 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   else if (report->verdict == MUGAI_VERDICT_REJECT)
     r.reply = ascii_reason (mugai_report_reject_finding (report));
 
-  /* The original goes to the store before any answer that lets Postfix
-   * go on (DESIGN.md: nothing lost). */
-  entry->verdict = g_strdup (mugai_verdict_name (report->verdict));
-  entry->status = g_strdup (report->status);
-  entry->message_id = g_strdup (report->message_id);
-  entry->subject = g_strdup (report->subject);
-  if (!mugai_store_add (store, spool, NULL, entry, &error))
-    {
-      result_tempfail (&r, "cannot keep the original: %s", error->message);
-      goto answer;
-    }
-  r.quarantine_id = g_strdup (entry->id);
+  /* the front has the storer keep the original under this id before it
+   * lets Postfix go on (DESIGN.md: nothing lost) */
+  r.quarantine_id = g_strdup (id);
 
   if (output)
     {
@@ -387,12 +411,7 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, const MugaiWorkerSet
   signal (SIGALRM, SIG_DFL);
   signal (SIGPIPE, SIG_IGN);
 
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MugaiStore) store
-      = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
-  /* without a store every message is deferred, which the answer says */
-
-  while (!leave_requested)
+  for (guint handled = 0; !leave_requested && handled < settings->messages;)
     {
       int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
       if (conn < 0)
@@ -403,31 +422,8 @@ mugai_worker_run (int listen_fd, const MugaiPolicy *policy, const MugaiWorkerSet
           g_usleep (100 * 1000);
           continue;
         }
-      if (!store)
-        {
-          /* retry opening: the administrator may have fixed it */
-          g_clear_error (&error);
-          store = mugai_store_open (settings->quarantine_dir, MUGAI_STORE_CREATE, &error);
-        }
-      if (store)
-        handle (conn, policy, settings, engines, store);
-      else
-        {
-          g_autoptr (GError) e2 = NULL;
-          if (mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32)getpid ()), -1, &e2))
-            {
-              int spool = -1;
-              g_autoptr (GVariant) req
-                  = mugai_ipc_recv (conn, MUGAI_IPC_REQUEST,
-                                    g_get_monotonic_time () + 30 * G_USEC_PER_SEC, &spool, &e2);
-              if (spool >= 0)
-                close (spool);
-              Result r = { .body_fd = -1 };
-              result_tempfail (&r, "quarantine store unavailable: %s", error->message);
-              mugai_ipc_send (conn, result_to_variant (&r), -1, NULL);
-              result_clear (&r);
-            }
-        }
+      handle (conn, policy, settings, engines);
       close (conn);
+      handled++;
     }
 }

@@ -14,13 +14,20 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 #include "policy.h"
 #include "sanitize.h"
 
 typedef struct
 {
   guint message_timeout; /* [milter]: alarm() per message; the conversions' deadline */
-  char *quarantine_dir;  /* [quarantine] dir: where each original is kept before the answer */
+  guint messages;        /* [milter] worker_messages: then the worker leaves */
+  uid_t front_uid;       /* the only peer answered ((uid_t) -1: not checked) */
+  /* where the storer keeps what a worker must never reach: named only
+   * for the test fault hook that tries (worker.c) */
+  char *quarantine_dir;
+  char *audit_file;
 } MugaiWorkerSettings;
 
 void mugai_worker_run (int listen_fd, const MugaiPolicy *policy,

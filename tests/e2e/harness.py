@@ -639,7 +639,8 @@ workers = {workers}
 message_timeout = {message_timeout}
 queue_timeout = {queue_timeout}
 pid_file = {pid_file}
-{milter_extra}
+run_dir = {run_dir}
+{users}{milter_extra}
 [quarantine]
 dir = {quarantine}
 
@@ -653,6 +654,41 @@ filters = {filters}
 [clamav]
 database = {clamav_db}
 {extra}"""
+
+
+# A user per role, as the README makes them (mugai-milter(8), ROLES): the
+# front (Postfix's peer), the pool and its workers, the storer (the only
+# one that can open the quarantine and the audit log).
+ROLE_USERS = {"user": "mugai-e2e-front", "worker_user": "mugai-e2e-worker",
+              "storer_user": "mugai-e2e-store"}
+
+
+def ensure_role_users():
+    """Makes the roles' system users if missing (root only).  Returns the
+    [milter] lines that name them, or "" when they cannot be made."""
+    import pwd
+    for name in ROLE_USERS.values():
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            r = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                return ""
+    return "".join("%s = %s\n" % kv for kv in ROLE_USERS.items())
+
+
+def role_uids():
+    """{role key: uid} of ROLE_USERS that exist."""
+    import pwd
+    out = {}
+    for key, name in ROLE_USERS.items():
+        try:
+            out[key] = pwd.getpwnam(name).pw_uid
+        except KeyError:
+            pass
+    return out
 
 
 def _milter_connect(port, timeout, path=None):
@@ -699,7 +735,8 @@ class Milter:
     remembered (PID, start time) so that nothing is left behind."""
 
     def __init__(self, exe, directory, port, workers=4, message_timeout=15, queue_timeout=20,
-                 extra="", milter_extra="", clamav_db=None, unix_socket=None, filters=None):
+                 extra="", milter_extra="", clamav_db=None, unix_socket=None, filters=None,
+                 users=None):
         self.exe = exe
         # set by a scenario that starts the daemon another way (UnitSandbox):
         self.prefix = []          # argv before the executable
@@ -710,12 +747,17 @@ class Milter:
         self.unix_socket = unix_socket  # a path: the milter listens there, not on port
         self.spool = os.path.join(directory, "spool")
         self.quarantine = os.path.join(directory, "quarantine")
-        self.audit = os.path.join(directory, "audit.jsonl")
+        # a directory of its own: the storer makes it 0700, its own
+        self.audit = os.path.join(directory, "log", "audit.jsonl")
         self.pid_file = os.path.join(directory, "mugai-milter.pid")
         self.conf = os.path.join(directory, "mugai.conf")
         self.log = os.path.join(directory, "milter.log")
         self.tmp = os.path.join(directory, "tmp")
-        self.params = dict(port=port, socket=("unix:" + unix_socket) if unix_socket
+        self.run_dir = os.path.join(directory, "run")
+        # users=None: the roles' own users (ensure_role_users), as the
+        # README runs the daemon; "": the starting user for every role
+        self.users = ensure_role_users() if users is None and os.geteuid() == 0 else (users or "")
+        self.params = dict(run_dir=self.run_dir, users=self.users,port=port, socket=("unix:" + unix_socket) if unix_socket
                            else "inet:%d@127.0.0.1" % port, spool=self.spool, quarantine=self.quarantine,
                            audit=self.audit, pid_file=self.pid_file, workers=workers,
                            message_timeout=message_timeout, queue_timeout=queue_timeout,
@@ -764,8 +806,10 @@ class Milter:
         self.logf.write(b"==== e2e: starting mugai-milter at %s\n" % time.strftime("%H:%M:%S").encode())
         self.logf.flush()
         # a temporary directory of its own, so that what the filters'
-        # sandbox leaves there can be seen (self.tmp)
+        # sandbox leaves there can be seen (self.tmp); the workers make
+        # their private directories there under their own user
         os.makedirs(self.tmp, exist_ok=True)
+        os.chmod(self.tmp, 0o1777)
         proc = subprocess.Popen(self.prefix + [self.exe, "-c", self.conf_arg or self.conf, "-f"],
                                 stdin=subprocess.DEVNULL,
                                 stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True,

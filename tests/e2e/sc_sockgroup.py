@@ -43,7 +43,7 @@ def _sc_sockgroup(ctx, gid, postfix_pw):
     sock_dir = os.path.join(ctx.root, "sockgroup-run")
     sock = os.path.join(sock_dir, "milter.sock")
     m = ctx.new_milter("sockgroup", unix_socket=sock,
-                       milter_extra="user = nobody\ngroup = nogroup\nsocket_group = %s\n" % SOCK_GROUP)
+                       milter_extra="socket_group = %s\n" % SOCK_GROUP)
     # the daemon's user must reach its own files: the scenario's directory
     # is the audit log's (made 0700 and nobody's by the daemon)
     if not ctx.start_milter(m):

@@ -1,0 +1,372 @@
+/*
+ * storer.c - the storer's process and the front's requests to it
+ *
+ * DESCRIPTION
+ *	See storer.h.  The process: the main thread accepts, checks the
+ *	peer and hands the connection to a thread of a GThreadPool; a
+ *	thread of its own waits for the signals.  Nothing here parses mail:
+ *	the records come from the front, already built by a worker.
+ */
+#include "storer.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "ipc.h"
+#include "logline.h"
+#include "report.h"
+
+/* Connections served at once; more wait in the backlog. */
+#define STORER_THREADS 32
+
+/* ---- the wire --------------------------------------------------------------- */
+
+static const char *
+or_empty (const char *s)
+{
+  return s ? s : "";
+}
+
+static char *
+or_null (const char *s)
+{
+  return *s ? g_strdup (s) : NULL;
+}
+
+GVariant *
+mugai_storer_entry_to_variant (const MugaiStoreEntry *e)
+{
+  GVariantBuilder rcpts;
+  g_variant_builder_init (&rcpts, G_VARIANT_TYPE_STRING_ARRAY);
+  for (guint i = 0; e->recipients && i < e->recipients->len; i++)
+    g_variant_builder_add (&rcpts, "s", (const char *)e->recipients->pdata[i]);
+  g_autofree char *report = e->report ? mugai_report_node_to_text (e->report) : NULL;
+  return g_variant_new (MUGAI_STORER_ENTRY, or_empty (e->id), or_empty (e->queue_id),
+                        or_empty (e->sender), or_empty (e->client_addr), or_empty (e->client_name),
+                        &rcpts, or_empty (e->verdict), or_empty (e->status),
+                        or_empty (e->message_id), or_empty (e->subject), (guint64)e->size,
+                        or_empty (report));
+}
+
+MugaiStoreEntry *
+mugai_storer_entry_from_variant (GVariant *v, GError **error)
+{
+  const char *id, *qid, *sender, *addr, *name, *verdict, *status, *msgid, *subject, *report;
+  guint64 size;
+  g_autoptr (GVariantIter) rcpts = NULL;
+  g_variant_get (v, "(&s&s&s&s&sas&s&s&s&st&s)", &id, &qid, &sender, &addr, &name, &rcpts, &verdict,
+                 &status, &msgid, &subject, &size, &report);
+  g_autoptr (MugaiStoreEntry) e = mugai_store_entry_new ();
+  if (*report && !(e->report = mugai_report_node_from_text (report, strlen (report), error)))
+    return NULL;
+  e->id = or_null (id);
+  e->queue_id = or_null (qid);
+  e->sender = g_strdup (sender);
+  e->client_addr = or_null (addr);
+  e->client_name = or_null (name);
+  const char *r;
+  while (g_variant_iter_next (rcpts, "&s", &r))
+    g_ptr_array_add (e->recipients, g_strdup (r));
+  e->verdict = or_null (verdict);
+  e->status = or_null (status);
+  e->message_id = or_null (msgid);
+  e->subject = or_null (subject);
+  e->size = (gsize)size;
+  return g_steal_pointer (&e);
+}
+
+/* ---- the storer's process ---------------------------------------------------- */
+
+typedef struct
+{
+  const MugaiNodeSettings *node;
+  GMutex lock; /* guards store and audit (the pointers; each locks itself) */
+  MugaiStore *store;
+  MugaiAudit *audit;
+} Storer;
+
+static Storer storer;
+static volatile gint stopping;
+
+/* The store, opened again when it could not be (a directory fixed by
+ * hand): the message that finds it missing is deferred, the next one may
+ * pass. */
+static MugaiStore *
+store_get (GError **error)
+{
+  g_mutex_lock (&storer.lock);
+  if (!storer.store)
+    storer.store = mugai_store_open (storer.node->quarantine_dir, MUGAI_STORE_CREATE, error);
+  MugaiStore *s = storer.store;
+  g_mutex_unlock (&storer.lock);
+  return s;
+}
+
+static MugaiAudit *
+audit_get (GError **error)
+{
+  g_mutex_lock (&storer.lock);
+  if (!storer.audit)
+    storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
+  MugaiAudit *a = storer.audit;
+  g_mutex_unlock (&storer.lock);
+  return a;
+}
+
+static void
+audit_reopen (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_mutex_lock (&storer.lock);
+  gboolean ok = storer.audit ? mugai_audit_reopen (storer.audit, &error)
+                             : (storer.audit = mugai_audit_open (storer.node->audit_file,
+                                                                 storer.node->audit_syslog, &error))
+                                   != NULL;
+  g_mutex_unlock (&storer.lock);
+  if (ok)
+    g_message ("storer: audit log reopened: %s", storer.node->audit_file);
+  else
+    g_warning ("storer: audit log not reopened, mail is deferred until it can be written: %s",
+               error->message);
+}
+
+static gboolean
+do_keep (MugaiStoreEntry *entry, int fd, GError **error)
+{
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no original came along");
+      return FALSE;
+    }
+  entry->time = 0; /* the store's clock, not the caller's */
+  MugaiStore *store = store_get (error);
+  return store && mugai_store_add (store, fd, NULL, entry, error);
+}
+
+static gboolean
+do_record (MugaiStoreEntry *entry, GVariant *req, GError **error)
+{
+  const char *qid, *action, *reason;
+  double total, sanitize;
+  g_variant_get (req, "(y@" MUGAI_STORER_ENTRY "&s&s&sdd)", NULL, NULL, &qid, &action, &reason,
+                 &total, &sanitize);
+  if (!*action)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "a record without an action");
+      return FALSE;
+    }
+  if (*qid && !mugai_store_id_is_valid (qid))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a quarantine id");
+      return FALSE;
+    }
+  MugaiAuditRecord rec = {
+    .entry = entry,
+    .quarantine_id = *qid ? qid : NULL,
+    .action = action,
+    .reason = *reason ? reason : NULL,
+    .report = entry->report,
+    .duration_total_ms = total,
+    .duration_sanitize_ms = sanitize,
+  };
+  MugaiAudit *audit = audit_get (error);
+  return audit && mugai_audit_write (audit, &rec, error);
+}
+
+/* One connection: one request, one answer. */
+static void
+serve (gpointer data, gpointer user_data)
+{
+  (void)user_data;
+  int conn = GPOINTER_TO_INT (data);
+  g_autoptr (GError) error = NULL;
+  int fd = -1;
+  gint64 deadline = g_get_monotonic_time () + MUGAI_STORER_TIMEOUT * G_USEC_PER_SEC;
+  g_autoptr (GVariant) req = mugai_ipc_recv (conn, MUGAI_STORER_REQUEST, deadline, &fd, &error);
+  guint8 kind = 0;
+  gboolean ok = FALSE;
+  if (req)
+    {
+      g_autoptr (GVariant) ev = g_variant_get_child_value (req, 1);
+      g_autoptr (MugaiStoreEntry) entry = mugai_storer_entry_from_variant (ev, &error);
+      g_variant_get_child (req, 0, "y", &kind);
+      if (!entry)
+        ;
+      else if (kind == 'K')
+        ok = do_keep (entry, fd, &error);
+      else if (kind == 'R')
+        ok = do_record (entry, req, &error);
+      else
+        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown request %u",
+                     (unsigned)kind);
+    }
+  if (fd >= 0)
+    close (fd);
+  if (!req && g_error_matches (error, MUGAI_IPC_ERROR, MUGAI_IPC_ERROR_CLOSED))
+    {
+      /* a peer that asked nothing (a probe of the socket): nothing to
+       * answer, nothing written */
+      g_debug ("storer: a connection closed without a request");
+      close (conn);
+      return;
+    }
+  if (!ok)
+    {
+      g_autoptr (GString) line = g_string_new ("storer:");
+      mugai_log_add (line, "request", kind == 'K' ? "keep" : kind == 'R' ? "record" : "?");
+      mugai_log_add (line, "error", error ? error->message : "?");
+      g_warning ("%s", line->str);
+    }
+  g_autoptr (GError) e2 = NULL;
+  if (!mugai_ipc_send (conn, g_variant_new (MUGAI_STORER_ANSWER, ok, ok ? "" : error->message), -1,
+                       &e2))
+    g_warning ("storer: cannot answer the front: %s", e2->message);
+  close (conn);
+}
+
+static gpointer
+signal_thread (gpointer data)
+{
+  int listen_fd = GPOINTER_TO_INT (data);
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGWINCH);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGINT);
+  for (;;)
+    {
+      int sig = 0;
+      if (sigwait (&set, &sig) != 0)
+        continue;
+      if (sig == SIGWINCH)
+        audit_reopen ();
+      else
+        {
+          g_atomic_int_set (&stopping, 1);
+          /* accept() returns EINVAL from here on */
+          shutdown (listen_fd, SHUT_RDWR);
+          return NULL;
+        }
+    }
+}
+
+int
+mugai_storer_run (int listen_fd, const MugaiNodeSettings *node, const MugaiPeerRule *client)
+{
+  storer.node = node;
+  g_mutex_init (&storer.lock);
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGWINCH);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &set, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGHUP, SIG_IGN);
+  g_thread_unref (g_thread_new ("signals", signal_thread, GINT_TO_POINTER (listen_fd)));
+
+  g_autoptr (GError) error = NULL;
+  if (!store_get (&error))
+    g_warning ("storer: quarantine unavailable, mail is deferred until it can be written: %s",
+               error->message);
+  g_clear_error (&error);
+  if (!audit_get (&error))
+    g_warning ("storer: audit log unavailable, mail is deferred until it can be written: %s",
+               error->message);
+  g_clear_error (&error);
+
+  /* the front's SO_PEERCRED names this process from here on */
+  if (listen (listen_fd, 128) != 0)
+    {
+      g_critical ("storer: listen: %s", g_strerror (errno));
+      return 1;
+    }
+  GThreadPool *threads = g_thread_pool_new (serve, NULL, STORER_THREADS, FALSE, NULL);
+  g_message ("storer: serving; quarantine=%s audit=%s", node->quarantine_dir, node->audit_file);
+  while (!g_atomic_int_get (&stopping))
+    {
+      int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (conn < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (g_atomic_int_get (&stopping))
+            break;
+          g_warning ("storer: accept: %s", g_strerror (errno));
+          g_usleep (100 * 1000);
+          continue;
+        }
+      g_autoptr (GError) refused = NULL;
+      if (!mugai_peer_check (conn, client, NULL, &refused))
+        {
+          g_warning ("storer: %s", refused->message);
+          close (conn);
+          continue;
+        }
+      g_thread_pool_push (threads, GINT_TO_POINTER (conn), NULL);
+    }
+  /* the requests under way finish: their answers let mail go on */
+  g_thread_pool_free (threads, FALSE, TRUE);
+  g_clear_pointer (&storer.store, mugai_store_free);
+  g_clear_pointer (&storer.audit, mugai_audit_free);
+  g_message ("storer: stopped");
+  return 0;
+}
+
+/* ---- the front's side ------------------------------------------------------- */
+
+static gboolean
+request (const char *path, const MugaiPeerRule *rule, GVariant *msg, int fd, GError **error)
+{
+  g_autoptr (GVariant) sunk = g_variant_ref_sink (msg);
+  int sock = mugai_ipc_connect (path, MUGAI_STORER_TIMEOUT, error);
+  if (sock < 0)
+    return FALSE;
+  gboolean ok = FALSE;
+  gint64 deadline = g_get_monotonic_time () + MUGAI_STORER_TIMEOUT * G_USEC_PER_SEC;
+  g_autoptr (GVariant) answer = NULL;
+  if (mugai_peer_check (sock, rule, NULL, error) && mugai_ipc_send (sock, sunk, fd, error)
+      && (answer = mugai_ipc_recv (sock, MUGAI_STORER_ANSWER, deadline, NULL, error)))
+    {
+      const char *why;
+      g_variant_get (answer, MUGAI_STORER_ANSWER, &ok, &why);
+      if (!ok)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", why);
+    }
+  else if (error && !*error)
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "storer: %s",
+                 g_strerror (errno));
+  close (sock);
+  return ok;
+}
+
+gboolean
+mugai_storer_keep (const char *path, const MugaiPeerRule *rule, const MugaiStoreEntry *entry,
+                   int fd, GError **error)
+{
+  return request (path, rule,
+                  g_variant_new ("(y@" MUGAI_STORER_ENTRY "sssdd)", (guint8)'K',
+                                 mugai_storer_entry_to_variant (entry), "", "", "", 0.0, 0.0),
+                  fd, error);
+}
+
+gboolean
+mugai_storer_record (const char *path, const MugaiPeerRule *rule, const MugaiAuditRecord *rec,
+                     GError **error)
+{
+  MugaiStoreEntry with_report = *rec->entry;
+  if (rec->report)
+    with_report.report = rec->report;
+  return request (path, rule,
+                  g_variant_new ("(y@" MUGAI_STORER_ENTRY "sssdd)", (guint8)'R',
+                                 mugai_storer_entry_to_variant (&with_report),
+                                 or_empty (rec->quarantine_id), or_empty (rec->action),
+                                 or_empty (rec->reason), rec->duration_total_ms,
+                                 rec->duration_sanitize_ms),
+                  -1, error);
+}
