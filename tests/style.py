@@ -35,7 +35,6 @@ TO_FORMAT = {
     "src/core/sanitize.h",
     "src/detect/scan.c",
     "src/detect/scan.h",
-    "src/milter/front.c",
     "src/store/audit.c",
     "src/store/quarantine.c",
     "src/text/header.c",
