@@ -141,6 +141,14 @@ mugai_convert_check (const MugaiConvertSettings *s, gboolean *fatal)
 #define OSL_PIPE_PREFIX "OSL_PIPE_"
 #define OSL_PIPE_INFIX "_SingleOfficeIPC_"
 
+static void (*sweeper) (void);
+
+void
+mugai_convert_set_sweeper (void (*fn) (void))
+{
+  sweeper = fn;
+}
+
 void
 mugai_convert_sweep_stale (void)
 {
@@ -475,7 +483,7 @@ convert_soffice (const MugaiConvertSettings *s, const Job *job, gboolean ja, gbo
     return FALSE;
   if (r.outcome == MUGAI_SANDBOX_TIMEOUT || r.outcome == MUGAI_SANDBOX_SIGNAL
       || r.outcome == MUGAI_SANDBOX_SECCOMP || r.outcome == MUGAI_SANDBOX_OUTPUT_LIMIT)
-    mugai_convert_sweep_stale (); /* killed: its pipe is left in /tmp */
+    (sweeper ? sweeper : mugai_convert_sweep_stale) (); /* killed: its pipe is left in /tmp */
   if (!judge (&r, ja, out))
     return TRUE;
   g_autoptr (GBytes) produced = g_steal_pointer (&r.output); /* the PDF, or the OOXML */

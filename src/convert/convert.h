@@ -124,6 +124,12 @@ GPtrArray *mugai_convert_check (const MugaiConvertSettings *settings, gboolean *
  * and for each worker it reaps. */
 void mugai_convert_sweep_stale (void);
 
+/* Who sweeps after a LibreOffice run that did not end well: NULL (the
+ * default) sweeps in this process; a worker, whose seccomp filter refuses
+ * the connect() that tells a stale pipe from a live one, sets a function
+ * that asks its pool to (mugai-milter's pool.c).  Process-wide. */
+void mugai_convert_set_sweeper (void (*sweeper) (void));
+
 /* The name an output of mime_type (application/pdf, image/jpeg,
  * image/png; anything else is text) gets when the input was called
  * filename (may be NULL): see convert.c, "Names".  Owned. */

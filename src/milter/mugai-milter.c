@@ -86,11 +86,13 @@
 
 #include <gio/gio.h>
 
+#include "confine.h"
 #include "config.h"
 #include "convert.h"
 #include "front.h"
 #include "mugai-build.h"
 #include "pool.h"
+#include "sandbox.h"
 #include "sanitize.h"
 #include "scan.h"
 #include "storer.h"
@@ -380,6 +382,23 @@ read_answer (int fd)
   return r == 1 ? c : 0;
 }
 
+/* Who each role runs as and what confines it, in one line: -t and the
+ * start-up log say it; *complete is FALSE when a layer is missing. */
+static char *
+isolation_text (const MugaiConfig *config, gboolean *complete)
+{
+  const MugaiMilterSettings *m = &config->node->milter;
+  const char *front = m->user ? m->user : "the starting user";
+  g_autofree char *workers = mugai_worker_confinement_text (complete);
+  MugaiSandboxIsolation iso = mugai_sandbox_isolation ();
+  if (iso != MUGAI_SANDBOX_ISOLATION_FULL)
+    *complete = FALSE;
+  return g_strdup_printf ("front as %s, workers as %s, storer as %s; workers: %s; filters: %s",
+                          front, m->worker_user ? m->worker_user : front,
+                          m->storer_user ? m->storer_user : front, workers,
+                          mugai_sandbox_isolation_text (iso));
+}
+
 /* Prints the start-up check (mugai_config_check) to standard error;
  * TRUE when mugai-milter may start. */
 static gboolean
@@ -389,6 +408,10 @@ report_check (const MugaiConfig *config)
   g_autoptr (GPtrArray) problems = mugai_config_check (config, &fatal);
   for (guint i = 0; i < problems->len; i++)
     fprintf (stderr, "mugai-milter: %s\n", (const char *)problems->pdata[i]);
+  /* the isolation layers in force for each role (mugai-milter(8), ROLES) */
+  gboolean complete = TRUE;
+  g_autofree char *iso = isolation_text (config, &complete);
+  fprintf (stderr, "mugai-milter: %sisolation: %s\n", complete ? "" : "warning: ", iso);
 #ifdef TEST_HOOK_WARNING
   fprintf (stderr, "mugai-milter: %s\n", TEST_HOOK_WARNING);
 #endif

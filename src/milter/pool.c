@@ -5,8 +5,8 @@
  *	mugai_pool_run (listen_fd, reload_path, answer_fd, config, front_uid)
  *
  * DESCRIPTION
- *	The pool parent loads what is expensive (the libmagic database now,
- *	the ClamAV engine later) once, then forks the workers from itself so
+ *	The pool parent loads what is expensive (the libmagic database, the
+ *	ClamAV engine) once, then forks the workers from itself so
  *	that they share it copy-on-write.  All workers accept() on the same
  *	listening socket: the kernel hands each new connection from the
  *	front to one idle worker, and a connection waits in the backlog
@@ -34,7 +34,14 @@
  *	is logged and the running engine kept: no message is ever scanned
  *	without an engine.
  *	SIGTERM, SIGINT: workers finish their message and leave; the pool
- *	waits for them (at most message_timeout) and exits.
+ *	waits for them (at most message_timeout) and exits.  SIGUSR2 from
+ *	one of its workers: a LibreOffice was killed, sweep its stale pipe
+ *	(the worker's own seccomp filter refuses the connect() that tells a
+ *	stale pipe from a live one).
+ *
+ *	Each worker is confined once forked (confine.h: not dumpable,
+ *	Landlock, seccomp) and leaves after worker_messages messages; the
+ *	pool forks a fresh one in its place.
  *
  *	Of the configuration the pool keeps the policy (the engines and the
  *	workers' sanitization) and, of the node's settings, only what it
@@ -60,6 +67,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "config.h"
 #include "convert.h"
 #include "logline.h"
@@ -113,6 +121,13 @@ pool_take (Pool *pool, MugaiConfig *config)
   mugai_config_free (config);
 }
 
+/* In a worker: SIGUSR2 to the pool, which sweeps (mugai_pool_run). */
+static void
+ask_pool_to_sweep (void)
+{
+  kill (getppid (), SIGUSR2);
+}
+
 static pid_t
 spawn_worker (Pool *pool)
 {
@@ -146,6 +161,20 @@ spawn_worker (Pool *pool)
       struct rlimit as = { pool->worker_memory, pool->worker_memory };
       setrlimit (RLIMIT_AS, &as);
 #endif
+      /* a LibreOffice killed at its timeout leaves its pipe in /tmp: the
+       * pool, whose connect() is not refused, tells whether it is stale */
+      mugai_convert_set_sweeper (ask_pool_to_sweep);
+      /* from here on, nothing of what an exploited parser would want
+       * first: confine.h */
+      MugaiWorkerJail jail
+          = { g_get_tmp_dir (), pool->policy->convert.filters_dir, pool->policy->convert.soffice };
+      g_autoptr (GString) layers = g_string_new (NULL);
+      g_autoptr (GError) error = NULL;
+      if (!mugai_worker_confine (&jail, layers, &error))
+        g_warning ("worker: confinement incomplete: %s; in force:%s", error->message,
+                   layers->len ? layers->str : " nothing");
+      else
+        g_debug ("worker: confined:%s", layers->str);
       mugai_worker_run (pool->listen_fd, pool->policy, &pool->worker, pool->engines);
       _exit (0);
     }
@@ -366,6 +395,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConf
   sigaddset (&set, SIGHUP);
   sigaddset (&set, SIGTERM);
   sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGUSR2);
   sigprocmask (SIG_BLOCK, &set, &pool.saved_mask);
 
   /* private directories of filter runs of processes that no longer
@@ -387,6 +417,10 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConf
        * front finish the mail in flight; the same signal sent to the
        * whole process group must not stop the pool under it. */
       gboolean from_supervisor = info.si_pid == getppid ();
+      /* a worker whose LibreOffice was killed: its pipe is stale */
+      if (sig == SIGUSR2
+          && g_hash_table_contains (pool.workers, GINT_TO_POINTER ((int)info.si_pid)))
+        mugai_convert_sweep_stale ();
       if (sig == SIGHUP && !stopping && from_supervisor)
         reload (&pool);
       else if ((sig == SIGTERM || sig == SIGINT) && !stopping && from_supervisor)

@@ -240,12 +240,16 @@ signal_thread (gpointer data)
   sigaddset (&set, SIGINT);
   for (;;)
     {
-      int sig = 0;
-      if (sigwait (&set, &sig) != 0)
+      siginfo_t info = { 0 };
+      int sig = sigwaitinfo (&set, &info);
+      if (sig < 0)
         continue;
       if (sig == SIGWINCH)
         audit_reopen ();
-      else
+      /* The stop comes from the supervisor once the front has drained;
+       * the same signal sent to the whole process group (a careless
+       * script, Ctrl-C) must not close the store under mail in flight. */
+      else if (info.si_pid == getppid ())
         {
           g_atomic_int_set (&stopping, 1);
           /* accept() returns EINVAL from here on */

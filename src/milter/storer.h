@@ -29,8 +29,10 @@
  *	reply to Postfix that lets a message go on before both are done.
  *
  *	Signals: SIGWINCH reopens the audit log (the supervisor sends it on
- *	SIGHUP and SIGUSR1, for logrotate); SIGTERM lets the requests under
- *	way finish and exits.
+ *	SIGHUP and SIGUSR1, for logrotate); SIGTERM from the supervisor (from
+ *	no one else: a signal to the whole process group must not close the
+ *	store under the mail in flight) lets the requests under way finish
+ *	and exits.
  *
  *	The command-line tool and, later, the portal will reach the store
  *	through a control socket here as well, each caller known by its

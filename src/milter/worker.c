@@ -6,7 +6,9 @@
  *
  * DESCRIPTION
  *	A worker accepts a connection from the front on the pool's socket,
- *	says hello with its pid (so that the front can kill it at the
+ *	checks that the peer is the front (peer.h: the front's uid, a child
+ *	of the supervisor; anyone else is closed on without a word), says
+ *	hello with its pid (so that the front can kill it at the
  *	deadline), receives the request and the spooled message, and then:
  *
  *	1. arms alarm(message_timeout): a hang in any parser ends this
@@ -15,22 +17,25 @@
  *	   a deadline for document conversions (the message's, less a tenth
  *	   and at least 2 s), so that a slow document costs its part, not
  *	   the message;
- *	3. stores the original and its metadata in the quarantine, durably,
- *	   before answering: an answer that lets Postfix deliver or refuse
- *	   is never sent for a message whose original is not stored;
- *	4. answers with the verdict, the header edits and the sanitized body
- *	   (a memfd passed along).
+ *	3. answers with the verdict, the quarantine id, the report, the
+ *	   header edits and the sanitized body (a memfd passed along).  The
+ *	   front has the storer keep the original under that id before it
+ *	   lets Postfix go on; a worker can open neither the quarantine nor
+ *	   the audit log (their user's, and out of its Landlock domain).
  *
  *	Any failure along the way is answered as a temporary failure with a
  *	reason.  A protocol violation by the front ends the connection.
  *
  *	SIGUSR1 asks the worker to leave after the message in hand (reload,
- *	shutdown).
+ *	shutdown); it leaves by itself after settings->messages messages.
  *
  * TEST HOOK
  *	Built with -Dtest_hooks=true, a message with the header field
  *	"X-Mugai-Test-Fault: hang" or "crash" makes the worker hang or
- *	abort, for the poison-message tests.  Release builds do not have it.
+ *	abort, for the poison-message tests; "open-store" makes it try to
+ *	open the quarantine and the audit log and say what it got, and
+ *	"socket" makes it create an Internet socket (its seccomp filter kills
+ *	it), for the roles' tests.  Release builds do not have it.
  */
 #include "worker.h"
 

@@ -59,6 +59,11 @@ Scenarios (each can run alone with --only):
   sockgroup the daemon as nobody with socket_group: socket 0660 and its
            directory 0710 of that group; Postfix in the group sends mail
            through it; Postfix's uid opens neither log nor original
+  roles    each role under its own user (ps: front, pool and workers,
+           storer; filters in a user namespace of their own); only the
+           storer's user opens the store and the log; a worker taken over
+           (fault hook) is refused both, and killed by seccomp for an
+           Internet socket; an impostor on the workers' socket is refused
   blankline a header field with a whitespace-only continuation line: the
            delivered header block has none, MIME fields and
            X-Mugai-Status in it
@@ -113,9 +118,10 @@ from sc_blankline import sc_blankline  # noqa: E402
 from sc_bombs import sc_bombs  # noqa: E402
 from sc_release import sc_release  # noqa: E402
 from sc_unit import sc_unit  # noqa: E402
+from sc_roles import sc_roles  # noqa: E402
 
 SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload",
-             "threats", "hostile", "audit", "sockgroup", "blankline", "bombs"]
+             "threats", "hostile", "audit", "sockgroup", "roles", "blankline", "bombs"]
 
 
 # ---------------------------------------------------------------------------
@@ -235,7 +241,7 @@ class Ctx:
 SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "poison": sc_poison,
                   "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm,
                   "virus": sc_virus, "dbreload": sc_dbreload, "threats": sc_threats,
-                  "hostile": sc_hostile, "audit": sc_audit, "sockgroup": sc_sockgroup,
+                  "hostile": sc_hostile, "audit": sc_audit, "sockgroup": sc_sockgroup, "roles": sc_roles,
                   "blankline": sc_blankline, "bombs": sc_bombs}
 
 

@@ -44,6 +44,27 @@ def sc_crash(ctx):
            ["still running: %d %s" % (p, h.cmdline(p)) for p, _ in orphans])
     for p, st in orphans:
         h.kill_pid(p, st[5])
+    # The whole of /proc, not the pid files nor the processes seen: every
+    # process of this executable is one of the restarted daemon's, and it
+    # runs exactly one pool (with the roles' users: the parent-death
+    # signal survives each role's change of user).
+    exe = os.path.realpath(m.exe)
+    mine = set([m.proc.pid] + h.descendants(m.proc.pid))
+    stray, pools = [], []
+    for pid, st in h.all_procs().items():
+        try:
+            if os.path.realpath("/proc/%d/exe" % pid) != exe or st[1] == "Z":
+                continue
+        except OSError:
+            continue
+        if pid not in mine:
+            stray.append("%d %s" % (pid, st[0]))
+        elif st[0] == "mugai-pool":
+            pools.append(pid)
+    ctx.ok(not stray and len(pools) == 1,
+           "after the restart /proc holds no process of the killed daemon and exactly one pool "
+           "(users: %s)" % ("the roles' own" if m.users else "none"),
+           ["not of the new daemon: %s" % stray] * bool(stray) + ["pools: %s" % pools])
     finished = snd.join(200)
     accepted = [i for i in items if i.final and i.final.klass == "2xx"]
     refused = [i for i in items if i.final and i.final.klass == "5xx"]

@@ -58,10 +58,12 @@ def sc_unit(ctx):
     filters = os.environ.get("MUGAI_TEST_FILTERS") or os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(ctx.args.milter))), "filters")
     conf = ("# the README's, as tests/e2e/run-e2e.py sc_unit runs it\n"
-            "[milter]\nsocket = unix:%s\nuser = nobody\ngroup = postfix\nworkers = 2\n"
+            "[milter]\nsocket = unix:%s\nuser = %s\ngroup = postfix\nworker_user = %s\n"
+            "storer_user = %s\nworkers = 2\n"
             "message_timeout = 20\nqueue_timeout = 15\n"
             "[audit]\nsyslog = no\n[sandbox]\nfilters = %s\n[clamav]\ndatabase = %s\n"
-            % (sock_inside, filters, db))
+            % (sock_inside, h.ROLE_USERS["user"], h.ROLE_USERS["worker_user"],
+               h.ROLE_USERS["storer_user"], filters, db))
     m = ctx.new_milter("unit", message_timeout=20, queue_timeout=15)
     m.prefix = sb.prefix()
     m.conf = os.path.join(sb.etc, "mugai.conf")
@@ -77,7 +79,7 @@ def sc_unit(ctx):
         os.chmod(m.conf, 0o644)
 
     # -t checks what the start checks: a [milter] user that does not exist
-    set_conf(conf.replace("user = nobody", "user = mugai-e2e-no-such-user"))
+    set_conf(conf.replace("user = %s" % h.ROLE_USERS["user"], "user = mugai-e2e-no-such-user"))
     rc, out = m.check_config()
     ctx.ok(rc == 78 and "[milter] user mugai-e2e-no-such-user does not exist" in out,
            "mugai-milter -t refuses a [milter] user that does not exist (exit %s)" % rc,
@@ -121,9 +123,11 @@ def _sc_unit(ctx, m, sb, conf):
     h.wait_until(lambda: len(m.roles()[1]) > 0, 30)
     front, workers = m.roles()
     uids = {p: h.proc_status(p).get("Uid", "?").split()[:1] for p in [front] + workers}
-    nobody = str(__import__("pwd").getpwnam("nobody").pw_uid)
-    ctx.ok(workers and all(u == [nobody] for u in uids.values()),
-           "the front and the workers run as the [milter] user", ["%s" % uids])
+    ids = h.role_uids()
+    want = {front: str(ids.get("user"))}
+    want.update({w: str(ids.get("worker_user")) for w in workers})
+    ctx.ok(workers and all(uids[p] == [want[p]] for p in uids),
+           "the front runs as [milter] user, the workers as worker_user", ["%s" % uids])
     rc, out = run_cmd(["nsenter", "-t", str(main), "-m", "sh", "-c",
                        "touch /var/lib/mugai-unit-probe 2>&1; touch /etc/mugai/probe 2>&1; "
                        "touch /var/lib/mugai/probe && rm /var/lib/mugai/probe && echo state-writable"], 30)
