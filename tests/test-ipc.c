@@ -2,6 +2,7 @@
  * test-ipc.c - ipc.c: frames, descriptors, deadlines, violations
  */
 #include "ipc.h"
+#include "worker.h"
 
 #include <string.h>
 #include <sys/mman.h>

@@ -54,7 +54,7 @@ start (Fixture *f, const MugaiPeerRule *client)
        * failures of this test: only g_test_init() made them fatal */
       g_log_set_always_fatal (G_LOG_FATAL_MASK);
       g_log_set_fatal_mask (G_LOG_DOMAIN, G_LOG_FATAL_MASK);
-      _exit (mugai_storer_run (fd, f->node, client));
+      _exit (mugai_storer_run (fd, -1, f->node, client));
     }
   close (fd);
   /* listening once it answers a connect */

@@ -30,6 +30,7 @@
 #include <gio/gio.h>
 
 #include "config.h"
+#include "control.h"
 #include "convert.h"
 #include "mailbox.h"
 #include "logline.h"
@@ -118,7 +119,7 @@ summary_print (const Summary *s, FILE *out)
   fprintf (out, "%-60s %8u\n", "  errors (tempfail)", s->errors);
   fprintf (out, "%-60s %8u\n", "parts converted", s->converted);
   g_autoptr (GList) keys = g_hash_table_get_keys (s->removed_by_type);
-  keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
+  keys = g_list_sort (keys, (GCompareFunc)g_strcmp0);
   guint total = 0;
   for (GList *l = keys; l; l = l->next)
     total += GPOINTER_TO_UINT (g_hash_table_lookup (s->removed_by_type, l->data));
@@ -128,7 +129,7 @@ summary_print (const Summary *s, FILE *out)
       g_autofree char *safe = mugai_text_safe_display (l->data, 56);
       /* pad by characters, not octets: the ellipsis is multi-byte */
       glong pad = 58 - g_utf8_strlen (safe, -1);
-      fprintf (out, "  %s%*s %8u\n", safe, (int) MAX (pad, 0), "",
+      fprintf (out, "  %s%*s %8u\n", safe, (int)MAX (pad, 0), "",
                GPOINTER_TO_UINT (g_hash_table_lookup (s->removed_by_type, l->data)));
     }
 }
@@ -243,7 +244,8 @@ read_input (const char *path, gsize limit, gsize *size, GError **error)
   if (!f)
     {
       int e = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", path, g_strerror (e));
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", path,
+                   g_strerror (e));
       return NULL;
     }
   g_autoptr (GByteArray) data = g_byte_array_new ();
@@ -253,7 +255,7 @@ read_input (const char *path, gsize limit, gsize *size, GError **error)
     {
       total += n;
       if (total <= limit)
-        g_byte_array_append (data, (const guint8 *) buf, (guint) n);
+        g_byte_array_append (data, (const guint8 *)buf, (guint)n);
     }
   gboolean failed = ferror (f);
   int e = errno;
@@ -276,8 +278,9 @@ read_input (const char *path, gsize limit, gsize *size, GError **error)
 static void
 on_deadline (int sig)
 {
-  static const char msg[] = "\nmugai: message processing passed its deadline ([milter] message_timeout); stopped\n";
-  (void) sig;
+  static const char msg[]
+      = "\nmugai: message processing passed its deadline ([milter] message_timeout); stopped\n";
+  (void)sig;
   if (write (STDERR_FILENO, msg, sizeof msg - 1) < 0)
     _exit (EXIT_TEMPFAIL);
   _exit (EXIT_TEMPFAIL);
@@ -287,8 +290,8 @@ on_deadline (int sig)
  * a tempfail report.  timeout: [milter] message_timeout, the one node
  * setting sanitizing uses here (a worker's deadline per message). */
 static MugaiReport *
-process (GBytes *input, gsize size, const MugaiPolicy *policy, MugaiEngines *engines,
-         guint timeout, GBytes **output, const char *source)
+process (GBytes *input, gsize size, const MugaiPolicy *policy, MugaiEngines *engines, guint timeout,
+         GBytes **output, const char *source)
 {
   *output = NULL;
   if (size > policy->limits.message_size)
@@ -344,8 +347,8 @@ sanitize_mbox (const char *in, const char *out, FILE *report_file, const MugaiPo
   gsize size = 0;
   char *from = NULL;
   guint index = 0;
-  while (mugai_mbox_reader_next (reader, policy->limits.message_size, &message, &size, &from,
-                                 &error))
+  while (
+      mugai_mbox_reader_next (reader, policy->limits.message_size, &message, &size, &from, &error))
     {
       g_autoptr (GBytes) msg = message;
       g_autofree char *from_line = from;
@@ -434,7 +437,8 @@ cmd_sanitize (int argc, char **argv)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file", "FILE" },
     { "report", 'r', 0, G_OPTION_ARG_FILENAME, &report_path, "Write the JSON report here", "FILE" },
     { "mbox", 0, 0, G_OPTION_ARG_FILENAME, &mbox, "Sanitize every message of an mbox", "IN" },
-    { "maildir", 0, 0, G_OPTION_ARG_FILENAME, &maildir, "Sanitize every message of a Maildir", "IN" },
+    { "maildir", 0, 0, G_OPTION_ARG_FILENAME, &maildir, "Sanitize every message of a Maildir",
+      "IN" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output mbox or Maildir", "OUT" },
     { NULL },
   };
@@ -533,7 +537,8 @@ cmd_config (int argc, char **argv)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file", "FILE" },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("check - print the effective configuration");
+  g_autoptr (GOptionContext) ctx
+      = g_option_context_new ("check - print the effective configuration");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2
@@ -581,7 +586,7 @@ parse_days (const char *option, const char *text, gint64 *cutoff)
       fprintf (stderr, "mugai quarantine: %s: %s\n", option, error->message);
       return FALSE;
     }
-  *cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) days * SECONDS_PER_DAY;
+  *cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64)days * SECONDS_PER_DAY;
   return TRUE;
 }
 
@@ -591,7 +596,7 @@ parse_days (const char *option, const char *text, gint64 *cutoff)
 static char *
 column_text (const char *text, glong width)
 {
-  g_autofree char *safe = mugai_text_safe_display (text, (guint) width - 1);
+  g_autofree char *safe = mugai_text_safe_display (text, (guint)width - 1);
   if (g_utf8_strlen (safe, -1) <= width)
     return g_steal_pointer (&safe);
   g_autofree char *cut = g_utf8_substring (safe, 0, width - 1);
@@ -613,7 +618,7 @@ print_entries (GPtrArray *entries)
       g_autofree char *subject = column_text (e->subject ? e->subject : "", 60);
       g_autofree char *verdict = column_text (e->verdict ? e->verdict : "?", 10);
       glong pad = 32 - g_utf8_strlen (sender, -1);
-      printf ("%-29s %-20s %-10s %s%*s %4u  %s\n", e->id, when, verdict, sender, (int) MAX (pad, 0),
+      printf ("%-29s %-20s %-10s %s%*s %4u  %s\n", e->id, when, verdict, sender, (int)MAX (pad, 0),
               "", e->recipients ? e->recipients->len : 0, subject);
     }
 }
@@ -635,7 +640,7 @@ copy_to_stdout (GInputStream *in, const char *what)
         return 0;
       for (ssize_t off = 0; off < n;)
         {
-          ssize_t w = write (STDOUT_FILENO, buf + off, (size_t) (n - off));
+          ssize_t w = write (STDOUT_FILENO, buf + off, (size_t)(n - off));
           if (w < 0 && errno == EINTR)
             continue;
           if (w < 0)
@@ -681,8 +686,8 @@ cmd_quarantine (int argc, char **argv)
     { NULL },
   };
   gboolean is_list = g_str_equal (cmd, "list"), is_purge = g_str_equal (cmd, "purge");
-  g_autofree char *summary = g_strdup_printf ("%s%s - the quarantine store", cmd,
-                                              is_list || is_purge ? "" : " ID");
+  g_autofree char *summary
+      = g_strdup_printf ("%s%s - the quarantine store", cmd, is_list || is_purge ? "" : " ID");
   g_autoptr (GOptionContext) ctx = g_option_context_new (summary);
   g_option_context_add_main_entries (ctx, common, NULL);
   if (is_list)
@@ -715,6 +720,23 @@ cmd_quarantine (int argc, char **argv)
     {
       fprintf (stderr, "mugai: configuration: %s\n", error->message);
       return 1;
+    }
+  /* While mugai-milter runs, its storer is the store's one writer: the
+   * purge is asked of it (control.h), and it records who asked. */
+  g_autofree char *control = is_purge ? mugai_control_socket (loaded->node->milter.run_dir) : NULL;
+  if (control)
+    {
+      guint removed = 0;
+      g_autofree char *what = NULL;
+      if (!mugai_control_purge (control, cutoff, &removed, &what, &error))
+        {
+          fprintf (stderr, "mugai: quarantine: the storer of mugai-milter (%s): %s\n", control,
+                   error->message);
+          return 1;
+        }
+      printf ("purged %u entries older than %s days from %s (by mugai-milter's storer: %s)\n",
+              removed, older_than, loaded->node->quarantine_dir, what);
+      return 0;
     }
   /* Never create the store from here: a directory made by root with
    * root's owner would lock the daemon out of it. */

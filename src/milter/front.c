@@ -61,6 +61,7 @@
 #include "quarantine.h"
 #include "report.h"
 #include "storer.h"
+#include "worker.h"
 
 typedef struct
 {

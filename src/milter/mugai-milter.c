@@ -88,6 +88,7 @@
 
 #include "confine.h"
 #include "config.h"
+#include "control.h"
 #include "convert.h"
 #include "front.h"
 #include "mugai-build.h"
@@ -338,9 +339,11 @@ static const char *const role_names[N_ROLES] = { "front", "pool", "storer" };
 typedef struct
 {
   const char *config_path;
-  MugaiConfig *config;        /* the accepted configuration: restarted children start from it */
-  int worker_fd;              /* the pool's listening socket */
-  int storer_fd;              /* the storer's */
+  MugaiConfig *config; /* the accepted configuration: restarted children start from it */
+  int worker_fd;       /* the pool's listening socket */
+  int storer_fd;       /* the storer's */
+  int control_fd;      /* the storer's control socket: root's, 0600 (control.h) */
+  char *control_path;
   char *worker_path;          /* run_dir/workers.sock */
   char *storer_path;          /* run_dir/storer.sock */
   char *reload_path[N_ROLES]; /* run_dir/reload-ROLE.conf: the text a reload hands a child */
@@ -483,7 +486,10 @@ start_child (Daemon *d, Role role)
   if (role != ROLE_POOL)
     close (d->worker_fd);
   if (role != ROLE_STORER)
-    close (d->storer_fd);
+    {
+      close (d->storer_fd);
+      close (d->control_fd);
+    }
   prctl (PR_SET_NAME, role == ROLE_FRONT  ? "mugai-front"
                       : role == ROLE_POOL ? "mugai-pool"
                                           : "mugai-storer");
@@ -510,7 +516,7 @@ start_child (Daemon *d, Role role)
       close (answer[1]); /* it takes no reload (mugai-milter(8)) */
       g_clear_pointer (&d->config->policy, mugai_policy_free);
       MugaiPeerRule front = { "front", d->user[ROLE_FRONT].uid, d->supervisor };
-      _exit (mugai_storer_run (d->storer_fd, d->config->node, &front));
+      _exit (mugai_storer_run (d->storer_fd, d->control_fd, d->config->node, &front));
     }
   /* the accepted configuration, as it is in memory: never the file on
    * disk, which may be one a reload refused (the child's copy: the pool
@@ -748,7 +754,7 @@ main (int argc, char **argv)
    * Postfix gets in only to the socket, by socket_group */
   const MugaiNodeSettings *node = loaded->node;
   const MugaiMilterSettings *m = &node->milter;
-  Daemon d = { .config_path = config, .worker_fd = -1, .storer_fd = -1 };
+  Daemon d = { .config_path = config, .worker_fd = -1, .storer_fd = -1, .control_fd = -1 };
   for (int r = 0; r < N_ROLES; r++)
     d.answer[r] = -1;
   if (!resolve_user ("user", m->user, m->group, &d.user[ROLE_FRONT], &error)
@@ -810,7 +816,11 @@ main (int argc, char **argv)
   d.worker_fd = open_role_socket (d.worker_path, front_user->uid, &error);
   if (d.worker_fd >= 0)
     d.storer_fd = open_role_socket (d.storer_path, front_user->uid, &error);
-  if (d.worker_fd < 0 || d.storer_fd < 0)
+  /* the administrator's way to the store: root's alone */
+  d.control_path = g_build_filename (node->milter.run_dir, MUGAI_CONTROL_SOCKET, NULL);
+  if (d.storer_fd >= 0)
+    d.control_fd = open_role_socket (d.control_path, (uid_t)-1, &error);
+  if (d.worker_fd < 0 || d.storer_fd < 0 || d.control_fd < 0)
     {
       g_critical ("cannot open the roles' sockets: %s", error->message);
       return 1;
@@ -946,8 +956,10 @@ main (int argc, char **argv)
     unlink (d.config->node->milter.pid_file);
   unlink (d.worker_path);
   unlink (d.storer_path);
+  unlink (d.control_path);
   g_free (d.worker_path);
   g_free (d.storer_path);
+  g_free (d.control_path);
   for (int r = 0; r < N_ROLES; r++)
     {
       unlink (d.reload_path[r]);

@@ -10,6 +10,7 @@
 #include "storer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,9 +18,13 @@
 
 #include <gio/gio.h>
 
+#include "control.h"
 #include "ipc.h"
 #include "logline.h"
 #include "report.h"
+
+#include <poll.h>
+#include <pwd.h>
 
 /* Connections served at once; more wait in the backlog. */
 #define STORER_THREADS 32
@@ -229,6 +234,86 @@ serve (gpointer data, gpointer user_data)
   close (conn);
 }
 
+/* Who is on the other end of a control connection, as the audit record
+ * names them: "LOGIN (uid N)", from the kernel's word for the uid. */
+static char *
+who_is (int conn, uid_t *uid)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt (conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return NULL;
+  *uid = cred.uid;
+  struct passwd pw, *found = NULL;
+  char buf[1024];
+  if (getpwuid_r (cred.uid, &pw, buf, sizeof buf, &found) == 0 && found)
+    return g_strdup_printf ("%s (uid %u)", found->pw_name, (unsigned)cred.uid);
+  return g_strdup_printf ("uid %u", (unsigned)cred.uid);
+}
+
+/* One control connection (control.h): one request, one answer, and an
+ * audit record of what was done and by whom. */
+static void
+serve_control (int conn)
+{
+  g_autoptr (GError) error = NULL;
+  uid_t uid = (uid_t)-1;
+  g_autofree char *who = who_is (conn, &uid);
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_autoptr (GVariant) req = mugai_ipc_recv (conn, MUGAI_CONTROL_REQUEST, deadline, NULL, &error);
+  if (!req || !who)
+    {
+      close (conn);
+      return;
+    }
+  const char *verb = NULL;
+  gint64 arg = 0;
+  g_variant_get (req, MUGAI_CONTROL_REQUEST, &verb, &arg);
+  guint count = 0;
+  g_autofree char *what = NULL;
+  gboolean ok = FALSE;
+  if (g_str_equal (verb, "purge"))
+    {
+      MugaiStore *store = store_get (&error);
+      if (store)
+        {
+          count = mugai_store_purge (store, arg, &error);
+          ok = error == NULL;
+        }
+      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (arg);
+      g_autofree char *cutoff = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
+      what = g_strdup_printf ("purge by %s: %u entries received before %s%s%s", who, count, cutoff,
+                              ok ? "" : ", then: ", ok ? "" : error->message);
+    }
+  else
+    what = g_strdup_printf ("unknown request from %s", who);
+  /* the record says who did what, even of a purge that failed halfway */
+  g_autoptr (GPtrArray) no_one = g_ptr_array_new ();
+  MugaiStoreEntry none = { .sender = (char *)"", .recipients = no_one };
+  MugaiAuditRecord rec = { .entry = &none, .action = verb, .reason = what };
+  g_autoptr (GError) aerr = NULL;
+  MugaiAudit *audit = audit_get (&aerr);
+  if (!audit || !mugai_audit_write (audit, &rec, &aerr))
+    g_warning ("storer: control: %s; audit record not written: %s", what, aerr->message);
+  g_message ("storer: control: %s", what);
+  mugai_ipc_send (conn, g_variant_new (MUGAI_CONTROL_ANSWER, ok, what, (guint32)count), -1, NULL);
+  close (conn);
+}
+
+/* A connection of either socket, handed to the threads: the control
+ * socket's marked by the top bit. */
+#define CONTROL_BIT 0x40000000
+
+static void
+serve_any (gpointer data, gpointer user_data)
+{
+  int v = GPOINTER_TO_INT (data);
+  if (v & CONTROL_BIT)
+    serve_control (v & ~CONTROL_BIT);
+  else
+    serve (data, user_data);
+}
+
 static gpointer
 signal_thread (gpointer data)
 {
@@ -252,7 +337,7 @@ signal_thread (gpointer data)
       else if (info.si_pid == getppid ())
         {
           g_atomic_int_set (&stopping, 1);
-          /* accept() returns EINVAL from here on */
+          /* poll() wakes up, accept() returns EINVAL from here on */
           shutdown (listen_fd, SHUT_RDWR);
           return NULL;
         }
@@ -260,7 +345,8 @@ signal_thread (gpointer data)
 }
 
 int
-mugai_storer_run (int listen_fd, const MugaiNodeSettings *node, const MugaiPeerRule *client)
+mugai_storer_run (int listen_fd, int control_fd, const MugaiNodeSettings *node,
+                  const MugaiPeerRule *client)
 {
   storer.node = node;
   g_mutex_init (&storer.lock);
@@ -285,19 +371,36 @@ mugai_storer_run (int listen_fd, const MugaiNodeSettings *node, const MugaiPeerR
   g_clear_error (&error);
 
   /* the front's SO_PEERCRED names this process from here on */
-  if (listen (listen_fd, 128) != 0)
+  if (listen (listen_fd, 128) != 0 || (control_fd >= 0 && listen (control_fd, 16) != 0))
     {
       g_critical ("storer: listen: %s", g_strerror (errno));
       return 1;
     }
-  GThreadPool *threads = g_thread_pool_new (serve, NULL, STORER_THREADS, FALSE, NULL);
+  GThreadPool *threads = g_thread_pool_new (serve_any, NULL, STORER_THREADS, FALSE, NULL);
   g_message ("storer: serving; quarantine=%s audit=%s", node->quarantine_dir, node->audit_file);
   while (!g_atomic_int_get (&stopping))
     {
-      int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      struct pollfd fds[2] = { { listen_fd, POLLIN, 0 }, { control_fd, POLLIN, 0 } };
+      if (poll (fds, control_fd >= 0 ? 2 : 1, -1) < 0)
+        continue;
+      if (control_fd >= 0 && (fds[1].revents & POLLIN))
+        {
+          /* the socket's mode (root's, 0600) says who may; the record
+           * says who did */
+          int c = accept4 (control_fd, NULL, NULL, SOCK_CLOEXEC);
+          if (c >= 0 && c < CONTROL_BIT)
+            g_thread_pool_push (threads, GINT_TO_POINTER (c | CONTROL_BIT), NULL);
+          else if (c >= 0)
+            close (c);
+        }
+      if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
+      int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (conn >= 0)
+        fcntl (conn, F_SETFL, 0);
       if (conn < 0)
         {
-          if (errno == EINTR || errno == ECONNABORTED)
+          if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
             continue;
           if (g_atomic_int_get (&stopping))
             break;

@@ -3,7 +3,7 @@
  *            the audit log, and the front's side of talking to it
  *
  * SYNOPSIS
- *	mugai_storer_run (listen_fd, node, client_rule)
+ *	mugai_storer_run (listen_fd, control_fd, node, client_rule)
  *	mugai_storer_keep (socket_path, storer_rule, entry, fd, error)
  *	mugai_storer_record (socket_path, storer_rule, record, error)
  *
@@ -34,9 +34,12 @@
  *	store under the mail in flight) lets the requests under way finish
  *	and exits.
  *
- *	The command-line tool and, later, the portal will reach the store
- *	through a control socket here as well, each caller known by its
- *	SO_PEERCRED uid (the store issue): then each node has one writer.
+ *	The administrator's command reaches the store through the control
+ *	socket (control.h: run_dir/control.sock, root's, 0600): a purge is
+ *	done here and recorded in the audit log with who asked, by the
+ *	SO_PEERCRED uid of the connection.  The store issue adds the release
+ *	workflow there, and the portal will come the same way: each node has
+ *	one writer.
  *
  * WIRE
  *	An entry travels as ENTRY below; empty strings stand for the fields
@@ -60,7 +63,9 @@
 #define MUGAI_STORER_ANSWER "(bs)"
 
 /* The storer's process: serves until SIGTERM; returns the exit status. */
-int mugai_storer_run (int listen_fd, const MugaiNodeSettings *node, const MugaiPeerRule *client);
+/* control_fd: the control socket (control.h), -1 for none. */
+int mugai_storer_run (int listen_fd, int control_fd, const MugaiNodeSettings *node,
+                      const MugaiPeerRule *client);
 
 /* The front's side: each waits at most MUGAI_STORER_TIMEOUT seconds. */
 #define MUGAI_STORER_TIMEOUT 60

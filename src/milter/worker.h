@@ -16,8 +16,20 @@
 
 #include <sys/types.h>
 
+#include "ipc.h"
 #include "policy.h"
 #include "sanitize.h"
+
+/* The front/worker protocol (frames of ipc.h). */
+/* hello: the worker's pid, sent on accept.  request: queue
+ * id, envelope sender, client address, client name, recipients; the
+ * spooled message goes along as the descriptor.  result: see worker.c;
+ * its report member is mugai_report_node_to_text() and the front takes
+ * it only through mugai_report_node_from_text(): a report that reader
+ * refuses fails the answer as a bad frame would. */
+#define MUGAI_IPC_HELLO "(u)"
+#define MUGAI_IPC_REQUEST "(ssssas)"
+#define MUGAI_IPC_RESULT "(ussssssta(usus)d)"
 
 typedef struct
 {

@@ -9,7 +9,7 @@ import threading
 import time
 
 import harness as h
-from common import text_message, attachment_message, Item, send_one, leftover_check
+from common import text_message, attachment_message, Item, send_one, leftover_check, run_cmd
 
 RTF = (b"{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\f0 "
        b"Quotation for the city office\\par second line\\par}")
@@ -185,6 +185,18 @@ def sc_roles(ctx):
     it = Item("roles-after", h.with_id(text_message("roles-after", "after", "hello\r\n"), "roles-after"))
     r = send_one(ctx.postfix.smtp_port, it)
     ctx.ok(r.code == 250, "with the real socket back, mail flows again (%s)" % r)
+    # the administrator's purge goes through the storer, which records who
+    n_before = len(m.quarantine_entries())
+    time.sleep(1.1)  # the cutoff is "received before now", to the second
+    rc, out = run_cmd([ctx.args.mugai, "quarantine", "purge", "--older-than", "0", "--config", m.conf], 60)
+    lines, _bad = m.audit_lines()
+    purges = [l for l in lines if l.get("action") == "purge"]
+    ctx.ok(rc == 0 and "by mugai-milter's storer" in out and n_before > 0
+           and not m.quarantine_entries()
+           and purges and "purge by root (uid 0)" in (purges[-1].get("reason") or ""),
+           "mugai quarantine purge while the daemon runs: done by the storer (%d entries), "
+           "recorded in the audit log with who asked" % n_before,
+           out.splitlines()[-3:] + ["audit: %s" % purges[-1:]])
     leftover_check(ctx, m)
 
 

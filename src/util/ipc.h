@@ -1,6 +1,7 @@
 /*
- * ipc.h - length-prefixed, typed messages between the milter front and
- *         its workers, with a file descriptor alongside
+ * ipc.h - length-prefixed, typed messages between mugai's processes (the
+ *         daemon's roles, the command and the storer), with a file
+ *         descriptor alongside
  *
  * DESCRIPTION
  *	A frame is a 4-octet big-endian length followed by a GVariant in
@@ -34,16 +35,6 @@ typedef enum
   MUGAI_IPC_ERROR_PROTOCOL,
   MUGAI_IPC_ERROR_IO
 } MugaiIpcError;
-
-/* The messages.  hello: the worker's pid, sent on accept.  request: queue
- * id, envelope sender, client address, client name, recipients; the
- * spooled message goes along as the descriptor.  result: see worker.c;
- * its report member is mugai_report_node_to_text() and the front takes
- * it only through mugai_report_node_from_text(): a report that reader
- * refuses fails the answer as a bad frame would. */
-#define MUGAI_IPC_HELLO "(u)"
-#define MUGAI_IPC_REQUEST "(ssssas)"
-#define MUGAI_IPC_RESULT "(ussssssta(usus)d)"
 
 /* Connects to the Unix socket at path; a full backlog is waited for at
  * most timeout_s seconds.  Returns the socket or -1 (error set). */

@@ -1,0 +1,57 @@
+/*
+ * control.c - the command's side of the storer's control socket
+ *             (control.h); the storer's side is src/milter/storer.c
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+char *
+mugai_control_socket (const char *run_dir)
+{
+  g_autofree char *path = g_build_filename (run_dir, MUGAI_CONTROL_SOCKET, NULL);
+  struct stat st;
+  if (stat (path, &st) != 0 || !S_ISSOCK (st.st_mode))
+    return NULL;
+  /* a socket file left by a daemon that is gone: nothing listens */
+  int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sun = { .sun_family = AF_UNIX };
+  g_strlcpy (sun.sun_path, path, sizeof sun.sun_path);
+  gboolean refused
+      = s >= 0 && connect (s, (struct sockaddr *)&sun, sizeof sun) != 0 && errno == ECONNREFUSED;
+  if (s >= 0)
+    close (s);
+  return refused ? NULL : g_steal_pointer (&path);
+}
+
+gboolean
+mugai_control_purge (const char *path, gint64 cutoff, guint *removed, char **what, GError **error)
+{
+  int sock = mugai_ipc_connect (path, 10, error);
+  if (sock < 0)
+    return FALSE;
+  gint64 deadline = g_get_monotonic_time () + (gint64)MUGAI_CONTROL_TIMEOUT * G_USEC_PER_SEC;
+  g_autoptr (GVariant) answer = NULL;
+  gboolean ok = FALSE;
+  if (mugai_ipc_send (sock, g_variant_new (MUGAI_CONTROL_REQUEST, "purge", cutoff), -1, error)
+      && (answer = mugai_ipc_recv (sock, MUGAI_CONTROL_ANSWER, deadline, NULL, error)))
+    {
+      const char *text = NULL;
+      guint32 n = 0;
+      g_variant_get (answer, MUGAI_CONTROL_ANSWER, &ok, &text, &n);
+      *removed = n;
+      if (what)
+        *what = g_strdup (text);
+      if (!ok)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", text);
+    }
+  close (sock);
+  return ok;
+}
