@@ -199,6 +199,23 @@ def sc_roles(ctx):
            out.splitlines()[-3:] + ["audit: %s" % purges[-1:]])
     leftover_check(ctx, m)
 
+    # a worker leaves after worker_messages messages, a fresh one serves
+    m2 = ctx.new_milter("roles-recycle", workers=1, milter_extra="worker_messages = 2\n")
+    if not ctx.start_milter(m2):
+        return
+    with TreeSampler(m2) as ts:
+        rs = []
+        for n in range(6):
+            it = Item("recycle-%d" % n, h.with_id(text_message("recycle-%d" % n, "r", "hello\r\n"),
+                                                  "recycle-%d" % n))
+            rs.append(send_one(ctx.postfix.smtp_port, it))
+            time.sleep(0.1)
+    workers = sorted(p for p, (c, _u, _n) in ts.seen.items() if c == "mugai-worker")
+    ctx.ok(all(r.code == 250 for r in rs) and len(workers) >= 3,
+           "with worker_messages = 2 and one worker, 6 messages are served by at least 3 workers "
+           "in turn (%d seen)" % len(workers), [str(r) for r in rs if r.code != 250])
+    leftover_check(ctx, m2)
+
 
 def open_as(uid, paths):
     """How many of paths a process under uid (and its own group) opens."""
