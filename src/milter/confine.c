@@ -144,7 +144,7 @@ mugai_worker_confine (const MugaiWorkerJail *jail, GString *layers, GError **err
   };
   int abi = 0;
   g_autoptr (GError) ll = NULL;
-  if (mugai_landlock_restrict (paths, G_N_ELEMENTS (paths), &abi, &ll))
+  if (mugai_landlock_restrict (paths, G_N_ELEMENTS (paths), jail->landlock_max_abi, &abi, &ll))
     g_string_append_printf (layers, " landlock-abi=%d", abi);
   else
     {

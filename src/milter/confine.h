@@ -41,6 +41,7 @@ typedef struct
   const char *tmp_dir;     /* the workers' temporary directory */
   const char *filters_dir; /* [sandbox] filters */
   const char *soffice;     /* [sandbox] soffice, or NULL */
+  int landlock_max_abi;    /* 0: the kernel's; the tests set 1, 2 or -1 (none) */
 } MugaiWorkerJail;
 
 /* TRUE when every layer is in force; FALSE (error set) when one could

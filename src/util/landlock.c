@@ -69,9 +69,12 @@ rights_of (MugaiLandlockRights r)
 }
 
 gboolean
-mugai_landlock_restrict (const MugaiLandlockPath *paths, gsize n, int *abi_out, GError **error)
+mugai_landlock_restrict (const MugaiLandlockPath *paths, gsize n, int max_abi, int *abi_out,
+                         GError **error)
 {
-  int abi = mugai_landlock_abi ();
+  int abi = max_abi < 0 ? 0 : mugai_landlock_abi ();
+  if (max_abi > 0 && abi > max_abi)
+    abi = max_abi;
   if (abi_out)
     *abi_out = abi;
   if (abi == 0)

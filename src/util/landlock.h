@@ -45,5 +45,8 @@ typedef struct
 /* The ABI version of the running kernel's Landlock, 0 when there is none. */
 int mugai_landlock_abi (void);
 
-gboolean mugai_landlock_restrict (const MugaiLandlockPath *paths, gsize n, int *abi_out,
-                                  GError **error);
+/* max_abi: use at most this ABI (the tests try Debian 12's 2 and the
+ * first, 1, on a newer kernel), 0 for the kernel's, -1 for none at all
+ * (the tests of what happens without Landlock). */
+gboolean mugai_landlock_restrict (const MugaiLandlockPath *paths, gsize n, int max_abi,
+                                  int *abi_out, GError **error);
