@@ -268,7 +268,7 @@ serve_control (int conn)
     }
   const char *verb = NULL;
   gint64 arg = 0;
-  g_variant_get (req, MUGAI_CONTROL_REQUEST, &verb, &arg);
+  g_variant_get (req, "(&sx)", &verb, &arg);
   guint count = 0;
   g_autofree char *what = NULL;
   gboolean ok = FALSE;
@@ -441,7 +441,7 @@ request (const char *path, const MugaiPeerRule *rule, GVariant *msg, int fd, GEr
       && (answer = mugai_ipc_recv (sock, MUGAI_STORER_ANSWER, deadline, NULL, error)))
     {
       const char *why;
-      g_variant_get (answer, MUGAI_STORER_ANSWER, &ok, &why);
+      g_variant_get (answer, "(b&s)", &ok, &why);
       if (!ok)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", why);
     }

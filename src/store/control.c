@@ -45,7 +45,7 @@ mugai_control_purge (const char *path, gint64 cutoff, guint *removed, char **wha
     {
       const char *text = NULL;
       guint32 n = 0;
-      g_variant_get (answer, MUGAI_CONTROL_ANSWER, &ok, &text, &n);
+      g_variant_get (answer, "(b&su)", &ok, &text, &n);
       *removed = n;
       if (what)
         *what = g_strdup (text);
