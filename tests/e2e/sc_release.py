@@ -48,6 +48,15 @@ def sc_release(ctx):
     ctx.ok("ExecStart=/usr/local/sbin/mugai-milter -f" in unit_text,
            "the installed unit names the configured sbindir (/usr/local/sbin)",
            [l for l in unit_text.splitlines() if "Exec" in l])
+    # the roles' users, as a package would make them
+    sysusers = prefix + "/lib/sysusers.d/mugai.conf"
+    if shutil.which("systemd-sysusers"):
+        rc, out = run_cmd(["systemd-sysusers", "--dry-run", sysusers], 60)
+        made = {u for u in ("mugai", "mugai-worker", "mugai-store") if "Creating user '%s'" % u in out
+                or "user '%s'" % u in out}
+        ctx.ok(os.path.exists(sysusers) and rc == 0 and "is not a valid" not in out,
+               "the installed sysusers.d file is one systemd-sysusers takes (the roles' users)",
+               out.splitlines()[-8:] + ["users named: %s" % sorted(made)])
     m = ctx.new_milter("release", message_timeout=10, queue_timeout=15,
                        filters=prefix + "/libexec/mugai")
     m.exe = exe
