@@ -221,11 +221,9 @@ def run_mbox(mugai, corpus, path, tmp, index):
 
 
 def main(argv):
-    sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
-    if len(argv) != 2:
-        print("usage: run-corpus.py MUGAI_BIN", file=sys.stderr)
+    mugai = mt.mugai_argument(argv)
+    if mugai is None:
         return 64
-    mugai = os.path.abspath(argv[1])
     corpus = find_corpus()
     if corpus is None:
         print("1..0 # SKIP shared corpus not present")

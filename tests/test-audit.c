@@ -4,6 +4,7 @@
  *                text escaped
  */
 #include "audit.h"
+#include "testutil.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -623,18 +624,10 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   umask (022);
   g_test_add_func ("/audit/format-json", test_format_json);
-  for (gsize i = 0; i < G_N_ELEMENTS (report_cases); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/audit/report/%s", report_cases[i].name);
-      g_test_add_data_func (name, &report_cases[i], test_report_case);
-    }
+  TESTUTIL_ADD_CASES ("/audit/report", report_cases, name, test_report_case);
   g_test_add_func ("/audit/report-from-entry", test_report_from_entry);
   g_test_add_func ("/audit/escaping", test_escaping);
-  for (gsize i = 0; i < G_N_ELEMENTS (syslog_cases); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/audit/syslog/%s", syslog_cases[i].name);
-      g_test_add_data_func (name, &syslog_cases[i], test_syslog_case);
-    }
+  TESTUTIL_ADD_CASES ("/audit/syslog", syslog_cases, name, test_syslog_case);
   g_test_add_func ("/audit/syslog-truncated", test_syslog_truncated);
   g_test_add_func ("/audit/write-file", test_write_file);
   g_test_add_func ("/audit/open-fails", test_open_fails);

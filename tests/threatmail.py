@@ -350,10 +350,12 @@ def text_pdf(text):
     return pdf_bytes(objs)
 
 
-def pdf_bytes(objs):
+def pdf_bytes(objs, head=b"%PDF-1.4\n"):
     """A PDF file of the given objects (numbered from 1; object 1 is the
-    catalog), with a correct cross-reference table."""
-    out, offs = b"%PDF-1.4\n", []
+    catalog), with a correct cross-reference table; head: the header
+    line(s).  Also used by tests/run-cli-lines.py and
+    tools/gen-testdata.py."""
+    out, offs = head, []
     for i, o in enumerate(objs, 1):
         offs.append(len(out))
         out += b"%d 0 obj\n" % i + o + b"\nendobj\n"

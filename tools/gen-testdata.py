@@ -53,6 +53,9 @@ import sys
 import zipfile
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+from threatmail import pdf_bytes  # noqa: E402  (the PDF writer the tests use)
+
 NL = b"\n"
 
 
@@ -191,17 +194,7 @@ def fake_pdf(marker):
     ]
     stream = ("BT /F1 12 Tf 72 720 Td (%s) Tj ET" % marker).encode()
     objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for n, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return pdf_bytes(objs, head=b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 
 
 def fake_exe(marker):
@@ -867,7 +860,7 @@ def gen_structures():
     add(mb, "st-pkcs7-mime", msg,
         "S/MIME application/pkcs7-mime enveloped-data as the whole message",
         subject=subject, body_absent=["MUGAI-MARKER-P7M"], reasons=["encrypted"],
-        verdict=["sanitized", "reject"], removed=None, charset=None)
+        verdict="sanitized", removed=None, charset=None)
 
     # --- PGP/MIME encrypted ------------------------------------------------------------
     subject = "暗号化された報告"
@@ -894,7 +887,7 @@ def gen_structures():
                      "Content-Disposition: inline; filename=\"encrypted.asc\""), armored.encode()),
     ], preamble=b"This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\n")
     add(mb, "st-pgp-encrypted", msg, "PGP/MIME multipart/encrypted",
-        subject=subject, reasons=["encrypted"], verdict=["sanitized", "reject"],
+        subject=subject, reasons=["encrypted"], verdict="sanitized",
         removed=None, charset=None)
 
     # --- TNEF (winmail.dat) -------------------------------------------------------------
@@ -1168,7 +1161,7 @@ def gen_structures():
     ) + NL + b64(fake_exe("MUGAI-MARKER-PARTIAL"))[:200]
     add(mb, "st-partial", msg, "message/partial fragment 1 of 2 (cannot be inspected)",
         subject="partial 1/2", body_absent=["MUGAI-MARKER-PARTIAL"],
-        verdict=["sanitized", "reject"], removed=None, charset=None)
+        verdict="sanitized", removed=None, charset=None)
 
 
 # ---------------------------------------------------------------------------
@@ -1202,7 +1195,7 @@ def gen_hostile():
         inner])
     add(mb, "ho-deep-60", msg, "MIME nesting 60 deep with an .exe at the bottom",
         subject="六十階層", body_contains=["浅い階層の本文です。"], body_absent=["MUGAI-MARKER-DEEP"],
-        reasons=["over-limit"], verdict=["sanitized", "reject"], removed=None, charset="utf-8")
+        reasons=["over-limit"], verdict="sanitized", removed=None, charset="utf-8")
 
     # --- 600 parts --------------------------------------------------------------------------------
     parts = [entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
@@ -1227,7 +1220,7 @@ def gen_hostile():
     ) + NL + multipart("p600", parts)
     add(mb, "ho-600-parts", msg, "600 parts (binary and text attachments alternating)",
         subject="六百パート", body_contains=["六百個のパートがあります。"],
-        reasons=["over-limit"], verdict=["sanitized", "reject"], removed=None, charset="utf-8")
+        reasons=["over-limit"], verdict="sanitized", removed=None, charset="utf-8")
 
     # --- 20000-character Subject ----------------------------------------------------------------
     words = ["word%04d" % i for i in range(2223)]
@@ -1378,7 +1371,7 @@ def gen_hostile():
     # --- empty message ------------------------------------------------------------------------------
     index = sum(1 for m in MESSAGES if m[0] == mb) + 1
     add(mb, "%s#%d" % (mb, index), b"", "an empty message (0 octets)",
-        subject=None, verdict=["clean", "sanitized", "reject"], removed=None, charset=None)
+        subject=None, verdict="reject", reasons=["malformed"], removed=None, charset=None)
 
     # --- headers only -----------------------------------------------------------------------------
     msg = lines(
