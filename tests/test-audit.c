@@ -4,6 +4,7 @@
  *                text escaped
  */
 #include "audit.h"
+#include "testfiles.h"
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -37,18 +38,6 @@ report_node (void)
       json_node_seal (node);
     }
   return node;
-}
-
-static int
-rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static MugaiStoreEntry *
@@ -350,7 +339,7 @@ test_write_file (void)
   g_assert_true (mugai_audit_write (a, &rec, &error));
   g_autofree char *fresh = read_file (path);
   g_assert_cmpuint (strlen (fresh), ==, strlen (lines[0]) + 1);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -367,7 +356,7 @@ test_open_fails (void)
   g_assert_nonnull (error);
   g_assert_true (error->domain == G_FILE_ERROR);
   g_assert_nonnull (strstr (error->message, file));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -389,7 +378,7 @@ test_mode_tightened (void)
   g_assert_true (mugai_audit_reopen (a, &error));
   g_assert_cmpint (stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0600);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -412,7 +401,7 @@ test_not_a_file (void)
   g_assert_null (b);
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, fifo));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -458,7 +447,7 @@ test_write_fails (void)
           JsonObject *o = parse_line (parser, lines[i]);
           g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "4ZxY1");
         }
-      rm_rf (root);
+      testfiles_rm_rf (root);
       return;
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
@@ -549,7 +538,7 @@ test_rotate_under_load (void)
   g_hash_table_iter_init (&it, before);
   while (g_hash_table_iter_next (&it, &k, NULL))
     g_assert_false (g_hash_table_contains (after, k));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 #define THREADS 8
@@ -615,7 +604,7 @@ test_threads (void)
       g_hash_table_add (seen, g_strdup (qid));
     }
   g_assert_cmpuint (g_hash_table_size (seen), ==, THREADS * PER_THREAD);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 int

@@ -5,6 +5,7 @@
  *                     nothing behind, concurrent workers
  */
 #include "quarantine.h"
+#include "testfiles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,18 +34,6 @@ typedef struct
   MugaiStore *q;
 } Fixture;
 
-static int
-rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
@@ -61,7 +50,7 @@ static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
   mugai_store_free (f->q);
-  rm_rf (f->root);
+  testfiles_rm_rf (f->root);
   g_free (f->dir);
   g_free (f->root);
 }
@@ -638,7 +627,7 @@ test_open_not_writable (void)
   g_assert_null (r);
   g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
   g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -662,7 +651,7 @@ test_open_tightens_mode (void)
   g_assert_no_error (error);
   g_assert_cmpint (stat (dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 /* ---- concurrency -------------------------------------------------------------- */
@@ -869,7 +858,7 @@ test_locations (void)
       g_clear_error (&error);
     }
   g_assert_false (g_file_test ("x:relative", G_FILE_TEST_EXISTS));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -1122,7 +1111,7 @@ test_old_layout (void)
   g_autoptr (GPtrArray) left = mugai_store_list (w, NULL, &error);
   g_assert_cmpuint (left->len, ==, 1);
   g_assert_cmpstr (((MugaiStoreEntry *)left->pdata[0])->id, ==, held);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 /* ---- the command -------------------------------------------------------------- */

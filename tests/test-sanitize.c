@@ -14,6 +14,7 @@
 #include "filetype.h"
 #include "mugai-gmime.h"
 #include "notice.h"
+#include "testutil.h"
 
 static MugaiEngines *engines;
 
@@ -143,7 +144,7 @@ assert_only_text (const Result *r)
   g_mime_part_iter_free (iter);
 }
 
-#define HDR "From: a@example.jp\nTo: b@example.jp\nSubject: t\nMessage-ID: <t@example.jp>\n"
+#define HDR TESTUTIL_HDR
 
 static void
 test_plain_clean (void)
@@ -340,14 +341,9 @@ test_subject_reencoded (void)
 static void
 test_depth_limit (void)
 {
-  g_autoptr (GString) m = g_string_new (HDR "MIME-Version: 1.0\n");
-  for (int i = 0; i < 40; i++)
-    g_string_append_printf (m, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
-  g_string_append (m, "Content-Type: text/plain\n\ndeep\n");
-  for (int i = 39; i >= 0; i--)
-    g_string_append_printf (m, "--b%d--\n", i);
+  g_autofree char *m = testutil_nested_message (40);
   Result r;
-  run (m->str, "[limits]\ndepth = 10\n", &r);
+  run (m, "[limits]\ndepth = 10\n", &r);
   g_assert_true (has_finding (r.report, MUGAI_FINDING_OVER_LIMIT));
   g_autofree char *text = body_text (r.message);
   g_assert_null (strstr (text, "deep\n"));

@@ -11,6 +11,9 @@
  *	testfiles_put()           a file in it (subdirectories made)
  *	testfiles_run()           a command run in it (argv), must succeed
  *	testfiles_read()          a file of it, as GBytes
+ *	testfiles_rm_rf()         a directory removed with all it holds
+ *	testfiles_run_tests()     g_test_run() with a fresh directory made
+ *	                          in *dir before and removed after
  *	testfiles_cfb()           a minimal OLE compound file (MS-CFB v3)
  *	                          whose root holds the named entries, the
  *	                          same layout as tests/threatmail.py's cfb()
@@ -72,6 +75,16 @@ testfiles_rm_rf (const char *dir)
 {
   const char *argv[] = { "rm", "-rf", "--", dir, NULL };
   testfiles_run ("/", argv);
+}
+
+static inline int
+testfiles_run_tests (char **dir)
+{
+  *dir = testfiles_dir_new ();
+  int rc = g_test_run ();
+  testfiles_rm_rf (*dir);
+  g_clear_pointer (dir, g_free);
+  return rc;
 }
 
 typedef struct

@@ -4,6 +4,9 @@
  * DESCRIPTION
  *	TESTUTIL_ADD_CASES()      one test a row of a table of cases, named
  *	                          PREFIX/<the row's FIELD> and given the row
+ *	TESTUTIL_HDR              the header fields of a minimal message
+ *	testutil_nested_message() a message DEPTH multipart/mixed levels deep
+ *	                          around one text/plain part ("deep\n")
  */
 #pragma once
 
@@ -19,3 +22,18 @@ testutil_add_case (const char *prefix, const char *name, gconstpointer row, GTes
 #define TESTUTIL_ADD_CASES(prefix, cases, field, func)                                             \
   for (gsize testutil_i_ = 0; testutil_i_ < G_N_ELEMENTS (cases); testutil_i_++)                   \
   testutil_add_case ((prefix), (cases)[testutil_i_].field, &(cases)[testutil_i_], (func))
+
+#define TESTUTIL_HDR                                                                               \
+  "From: a@example.jp\nTo: b@example.jp\nSubject: t\nMessage-ID: <t@example.jp>\n"
+
+static inline char *
+testutil_nested_message (int depth)
+{
+  GString *m = g_string_new (TESTUTIL_HDR "MIME-Version: 1.0\n");
+  for (int i = 0; i < depth; i++)
+    g_string_append_printf (m, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
+  g_string_append (m, "Content-Type: text/plain\n\ndeep\n");
+  for (int i = depth - 1; i >= 0; i--)
+    g_string_append_printf (m, "--b%d--\n", i);
+  return g_string_free (m, FALSE);
+}
