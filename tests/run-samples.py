@@ -164,6 +164,24 @@ def run_mailbox(mugai, mode, source, tmp, tag):
     return run, out, report
 
 
+def mailbox_run_problems(mode, run, report, n_inputs):
+    """(report lines or None, problems) of one --mbox/--maildir run: exit
+    0, one valid report line a message."""
+    d = []
+    if run.timed_out or run.signal or run.rc != 0:
+        d.append("--%s: %s (expected exit 0)" % (mode, run.describe()))
+        d += run.stderr_tail()
+    reports, problems = mt.load_report_lines(report)
+    d += problems
+    if reports is not None:
+        if len(reports) != n_inputs:
+            d.append("%d report lines for %d input messages" % (len(reports), n_inputs))
+        for n, rep in enumerate(reports, 1):
+            if rep is not None:
+                d += ["report line %d: %s" % (n, p) for p in mt.check_report(rep)]
+    return reports, d
+
+
 def mailbox_tests(tap, mugai, tmp, testdata, samples):
     by_key = {}
     for s in samples:
@@ -174,19 +192,8 @@ def mailbox_tests(tap, mugai, tmp, testdata, samples):
         rel = "mbox/" + name
         inputs = [s for s in samples if s.source.startswith(rel + " ")]
         run, out, report = run_mailbox(mugai, "mbox", os.path.join(testdata, rel), tmp, name)
-        d = []
+        reports, d = mailbox_run_problems("mbox", run, report, len(inputs))
         outputs = []
-        if run.timed_out or run.signal or run.rc != 0:
-            d.append("--mbox: %s (expected exit 0)" % run.describe())
-            d += run.stderr_tail()
-        reports, problems = mt.load_report_lines(report)
-        d += problems
-        if reports is not None:
-            if len(reports) != len(inputs):
-                d.append("%d report lines for %d input messages" % (len(reports), len(inputs)))
-            for n, rep in enumerate(reports, 1):
-                if rep is not None:
-                    d += ["report line %d: %s" % (n, p) for p in mt.check_report(rep)]
         if os.path.exists(out):
             with open(out, "rb") as f:
                 outputs = mt.read_mbox(f.read())
@@ -223,18 +230,7 @@ def mailbox_tests(tap, mugai, tmp, testdata, samples):
     source = os.path.join(testdata, "maildir")
     files = mt.maildir_files(source)
     run, out, report = run_mailbox(mugai, "maildir", source, tmp, "maildir")
-    d = []
-    if run.timed_out or run.signal or run.rc != 0:
-        d.append("--maildir: %s (expected exit 0)" % run.describe())
-        d += run.stderr_tail()
-    reports, problems = mt.load_report_lines(report)
-    d += problems
-    if reports is not None:
-        if len(reports) != len(files):
-            d.append("%d report lines for %d input messages" % (len(reports), len(files)))
-        for n, rep in enumerate(reports, 1):
-            if rep is not None:
-                d += ["report line %d: %s" % (n, p) for p in mt.check_report(rep)]
+    reports, d = mailbox_run_problems("maildir", run, report, len(files))
     for sub in ("cur", "new", "tmp"):
         if not os.path.isdir(os.path.join(out, sub)):
             d.append("output Maildir lacks %s/" % sub)
