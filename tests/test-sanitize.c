@@ -119,6 +119,19 @@ has_finding (const MugaiReport *r, MugaiFindingCategory c)
   return FALSE;
 }
 
+/* The message refused whole: no output, the deciding finding of the
+ * category given (returned, for its detail). */
+static const MugaiFinding *
+assert_refused (const Result *r, MugaiFindingCategory category)
+{
+  g_assert_cmpint (r->report->verdict, ==, MUGAI_VERDICT_REJECT);
+  g_assert_null (r->output);
+  const MugaiFinding *f = mugai_report_reject_finding (r->report);
+  g_assert_nonnull (f);
+  g_assert_cmpint (f->category, ==, category);
+  return f;
+}
+
 /* Every leaf of the output is text/plain; lines within 998 octets. */
 static void
 assert_only_text (const Result *r)
@@ -354,12 +367,9 @@ test_depth_limit (void)
 static void
 test_parts_limit (void)
 {
-  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n");
-  for (int i = 0; i < 30; i++)
-    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
-  g_string_append (m, "--b--\n");
+  g_autofree char *m = testutil_parts_message (30);
   Result r;
-  run (m->str, "[limits]\nparts = 10\n", &r);
+  run (m, "[limits]\nparts = 10\n", &r);
   g_autofree char *text = body_text (r.message);
   g_assert_nonnull (strstr (text, "part 8\n"));
   g_assert_null (strstr (text, "part 9\n")); /* the container is part 1 of 10 */
@@ -383,11 +393,7 @@ test_encrypted (void)
   result_clear (&r);
 
   run (msg, "[sanitize]\nencrypted = reject\n", &r);
-  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
-  g_assert_null (r.output);
-  const MugaiFinding *f = mugai_report_reject_finding (r.report);
-  g_assert_nonnull (f);
-  g_assert_cmpint (f->category, ==, MUGAI_FINDING_ENCRYPTED);
+  assert_refused (&r, MUGAI_FINDING_ENCRYPTED);
   result_clear (&r);
 }
 
@@ -418,13 +424,11 @@ test_oversize_and_empty (void)
   while (big->len < 4096)
     g_string_append (big, "0123456789012345678901234567890123456789\n");
   run (big->str, "[limits]\nmessage_size = 2K\n", &r);
-  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
-  g_assert_cmpint (mugai_report_reject_finding (r.report)->category, ==, MUGAI_FINDING_OVER_LIMIT);
+  assert_refused (&r, MUGAI_FINDING_OVER_LIMIT);
   result_clear (&r);
 
   run ("", NULL, &r);
-  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
-  g_assert_cmpint (mugai_report_reject_finding (r.report)->category, ==, MUGAI_FINDING_MALFORMED);
+  assert_refused (&r, MUGAI_FINDING_MALFORMED);
   result_clear (&r);
 }
 
@@ -557,12 +561,8 @@ test_virus_rejects (void)
             "--b--\n";
   Result r;
   run (msg, NULL, &r);
-  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
-  g_assert_null (r.output);
+  assert_refused (&r, MUGAI_FINDING_VIRUS);
   g_assert_true (g_str_has_prefix (r.report->virus, "Mugai.Test.EICAR"));
-  const MugaiFinding *f = mugai_report_reject_finding (r.report);
-  g_assert_nonnull (f);
-  g_assert_cmpint (f->category, ==, MUGAI_FINDING_VIRUS);
   result_clear (&r);
 
   /* on_virus = hold: accepted, nothing delivered */
@@ -984,12 +984,9 @@ test_alternatives_past_limit (void)
 static void
 test_parts_past_limit_summary (void)
 {
-  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n");
-  for (int i = 0; i < 35; i++)
-    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
-  g_string_append (m, "--b--\n");
+  g_autofree char *m = testutil_parts_message (35);
   Result r;
-  run (m->str, "[limits]\nparts = 10\n", &r);
+  run (m, "[limits]\nparts = 10\n", &r);
   /* 1 container, 9 parts walked, the 10th recorded with the finding, 25 counted */
   g_assert_cmpuint (r.report->parts->len, ==, 11);
   g_assert_cmpuint (r.report->parts_omitted, ==, 25);
@@ -1013,11 +1010,8 @@ test_part_bomb_refused (void)
   g_string_append (m, "--b--\n");
   Result r;
   run (m->str, NULL, &r);
-  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
-  g_assert_null (r.output);
-  const MugaiFinding *f = mugai_report_reject_finding (r.report);
-  g_assert_cmpint (f->category, ==, MUGAI_FINDING_OVER_LIMIT);
-  g_assert_cmpstr (f->detail, ==, "more than 2000 MIME parts (up to 3001 counted before parsing)");
+  g_assert_cmpstr (assert_refused (&r, MUGAI_FINDING_OVER_LIMIT)->detail, ==,
+                   "more than 2000 MIME parts (up to 3001 counted before parsing)");
   g_assert_cmpuint (r.report->parts->len, ==, 0);
   /* named for the log, the audit and the store, from its header alone */
   g_assert_cmpstr (r.report->message_id, ==, "t@example.jp");
@@ -1074,11 +1068,8 @@ test_header_count_refused (void)
   g_string_append (m, "\nhello\n");
   Result r;
   run (m->str, NULL, &r);
-  g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_REJECT);
-  g_assert_null (r.output);
-  const MugaiFinding *f = mugai_report_reject_finding (r.report);
-  g_assert_cmpint (f->category, ==, MUGAI_FINDING_OVER_LIMIT);
-  g_assert_cmpstr (f->detail, ==, "more than 1000 header fields (1104)");
+  g_assert_cmpstr (assert_refused (&r, MUGAI_FINDING_OVER_LIMIT)->detail, ==,
+                   "more than 1000 header fields (1104)");
   result_clear (&r);
 
   /* at the limit, delivered with every field */

@@ -442,17 +442,6 @@ notice_of (const char *input, const char *conf)
   return g_mime_text_part_get_text (GMIME_TEXT_PART (body));
 }
 
-static char *
-many_parts_message (void)
-{
-  g_autoptr (GString) m
-      = g_string_new (TESTUTIL_HDR "Content-Type: multipart/mixed; boundary=b\n\n");
-  for (int i = 0; i < 8; i++)
-    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
-  g_string_append (m, "--b--\n");
-  return g_string_free (g_steal_pointer (&m), FALSE);
-}
-
 static void
 test_notice_limits_ja (void)
 {
@@ -462,7 +451,7 @@ test_notice_limits_ja (void)
       strstr (n1, "MIME の入れ子が上限 3 を超えたため、このパートと中身をすべて削除しました"));
   g_assert_null (strstr (n1, "nesting deeper"));
 
-  g_autofree char *many = many_parts_message ();
+  g_autofree char *many = testutil_parts_message (8);
   g_autofree char *n2 = notice_of (many, "[limits]\nparts = 4\n[notice]\nlanguage = ja\n");
   g_assert_nonnull (
       strstr (n2, "パートの数が上限 4 を超えたため、このパートと以降のパートを削除しました"));
@@ -476,7 +465,7 @@ test_notice_limits_en (void)
   g_autofree char *deep = testutil_nested_message (6);
   g_autofree char *n1 = notice_of (deep, "[limits]\ndepth = 3\n[notice]\nlanguage = en\n");
   g_assert_nonnull (strstr (n1, "MIME nesting deeper than 3; this part and all inside removed"));
-  g_autofree char *many = many_parts_message ();
+  g_autofree char *many = testutil_parts_message (8);
   g_autofree char *n2 = notice_of (many, "[limits]\nparts = 4\n[notice]\nlanguage = en\n");
   g_assert_nonnull (strstr (n2, "more than 4 MIME parts; this and later parts removed"));
 }

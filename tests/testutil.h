@@ -7,6 +7,8 @@
  *	TESTUTIL_HDR              the header fields of a minimal message
  *	testutil_nested_message() a message DEPTH multipart/mixed levels deep
  *	                          around one text/plain part ("deep\n")
+ *	testutil_parts_message()  a multipart/mixed message of N text/plain
+ *	                          parts, "part 0\n" to "part N-1\n"
  */
 #pragma once
 
@@ -35,5 +37,15 @@ testutil_nested_message (int depth)
   g_string_append (m, "Content-Type: text/plain\n\ndeep\n");
   for (int i = depth - 1; i >= 0; i--)
     g_string_append_printf (m, "--b%d--\n", i);
+  return g_string_free (m, FALSE);
+}
+
+static inline char *
+testutil_parts_message (int n)
+{
+  GString *m = g_string_new (TESTUTIL_HDR "Content-Type: multipart/mixed; boundary=b\n\n");
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
+  g_string_append (m, "--b--\n");
   return g_string_free (m, FALSE);
 }
