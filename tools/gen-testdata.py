@@ -24,7 +24,8 @@ expected.json:
       "body_contains": strings in the decoded main text body of the output,
       "body_absent": strings in no decoded text part and not in the raw output,
       "notice_names": decoded file names that the main text body must name,
-      "verdict": expected verdict, or a list of acceptable verdicts,
+      "verdict": expected verdict, or a list of acceptable ones that all deliver
+                 (["clean", "sanitized"]); never deliver-or-reject,
       "removed": expected "removed" count, a list of acceptable counts, or null,
       "converted": (when present) expected "converted" count: PDFs and images
                    made inert by the filters under the default [convert] policy,
@@ -366,6 +367,8 @@ def add(mailbox, msg_id, data, description, *, subject, from_name=None, body_con
         raise AssertionError("%s: no X-Test-Id header" % msg_id)
     for s in list(body_contains) + list(notice_names):
         assert "お知らせ" not in s
+    if isinstance(verdict, list) and not set(verdict) <= {"clean", "sanitized"}:
+        raise AssertionError("%s: verdict %s: delivered or refused, name one" % (msg_id, verdict))
     exp = {
         "description": description,
         "subject": subject,
