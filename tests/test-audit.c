@@ -346,11 +346,10 @@ static void
 test_open_fails (void)
 {
   /* below a regular file: fails for root too, naming the path */
+  g_autofree char *root = testfiles_dir_new ();
+  g_autofree char *file = NULL;
+  g_autofree char *path = testfiles_below_file (root, "audit.jsonl", &file);
   g_autoptr (GError) error = NULL;
-  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
-  g_autofree char *file = g_build_filename (root, "file", NULL);
-  g_assert_true (g_file_set_contents (file, "", -1, NULL));
-  g_autofree char *path = g_build_filename (file, "audit.jsonl", NULL);
   g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
   g_assert_null (a);
   g_assert_nonnull (error);

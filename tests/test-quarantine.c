@@ -611,11 +611,10 @@ static void
 test_open_not_writable (void)
 {
   /* a store below a regular file cannot be made, even by root */
+  g_autofree char *root = testfiles_dir_new ();
+  g_autofree char *file = NULL;
+  g_autofree char *dir = testfiles_below_file (root, "q", &file);
   g_autoptr (GError) error = NULL;
-  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
-  g_autofree char *file = g_build_filename (root, "file", NULL);
-  g_assert_true (g_file_set_contents (file, "", -1, NULL));
-  g_autofree char *dir = g_build_filename (file, "q", NULL);
   g_autoptr (MugaiStore) q = mugai_store_open (dir, MUGAI_STORE_CREATE, &error);
   g_assert_null (q);
   g_assert_nonnull (error);

@@ -74,17 +74,6 @@ run (const char *input, const char *conf, Result *r)
     }
 }
 
-/* All text of the text/plain body part (the first leaf), decoded. */
-static char *
-body_text (GMimeMessage *m)
-{
-  GMimeObject *body = g_mime_message_get_mime_part (m);
-  if (GMIME_IS_MULTIPART (body))
-    body = g_mime_multipart_get_part (GMIME_MULTIPART (body), 0);
-  g_assert_true (GMIME_IS_TEXT_PART (body));
-  return g_mime_text_part_get_text (GMIME_TEXT_PART (body));
-}
-
 static int
 count_headers (GMimeMessage *m, const char *name)
 {
@@ -168,7 +157,7 @@ test_plain_clean (void)
   g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), ==,
                    "clean");
   g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Keep"), ==, "yes");
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_cmpstr (text, ==, "hello\n");
   g_assert_cmpstr (r.report->message_id, ==, "t@example.jp");
   assert_only_text (&r);
@@ -198,7 +187,7 @@ test_alternative_html (void)
 {
   Result r;
   run (alternative_msg, NULL, &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "HTML VERSION"));
   g_assert_null (strstr (text, "TEXT VERSION"));
   g_assert_null (strstr (r.output, "evil()"));
@@ -216,7 +205,7 @@ test_alternative_text (void)
 {
   Result r;
   run (alternative_msg, "[sanitize]\nalternative = text\n", &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "TEXT VERSION"));
   g_assert_null (strstr (text, "HTML VERSION"));
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_CLEAN);
@@ -249,7 +238,7 @@ test_attachment_removed (void)
   g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "%PDF-1.4\n", -1);
   g_assert_cmpstr (pdf->sha256, ==, sha);
 
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "見積書.pdf"));                        /* named in the notice */
   g_assert_nonnull (strstr (text, sha));                                 /* with its hash */
   g_assert_nonnull (strstr (text, "お知らせ"));                          /* Japanese by default */
@@ -293,7 +282,7 @@ test_name_tricks (void)
        NULL, &r);
   g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_NAME_TRICK);
   g_assert_cmpint (find_part (r.report, "3")->reason, ==, MUGAI_FINDING_NAME_TRICK);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "invoice<U+202E>fdp.exe")); /* shown safely */
   result_clear (&r);
 }
@@ -303,7 +292,7 @@ test_notice_english_bottom (void)
 {
   Result r;
   run (attachment_msg, "[notice]\nlanguage = en\nposition = bottom\n", &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   const char *notice = strstr (text, "[Notice]");
   g_assert_nonnull (notice);
   g_assert_true (strstr (text, "見積書\n") < notice);
@@ -326,7 +315,7 @@ test_output_iso2022jp (void)
   run (HDR "Content-Type: text/plain; charset=utf-8\n\n絵文字😀\n",
        "[sanitize]\ncharset = iso-2022-jp\n", &r);
   g_assert_cmpstr (r.report->output_charset, ==, "utf-8");
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_cmpstr (text, ==, "絵文字😀\n");
   result_clear (&r);
 }
@@ -358,7 +347,7 @@ test_depth_limit (void)
   Result r;
   run (m, "[limits]\ndepth = 10\n", &r);
   g_assert_true (has_finding (r.report, MUGAI_FINDING_OVER_LIMIT));
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_null (strstr (text, "deep\n"));
   assert_only_text (&r);
   result_clear (&r);
@@ -370,7 +359,7 @@ test_parts_limit (void)
   g_autofree char *m = testutil_parts_message (30);
   Result r;
   run (m, "[limits]\nparts = 10\n", &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "part 8\n"));
   g_assert_null (strstr (text, "part 9\n")); /* the container is part 1 of 10 */
   g_assert_true (has_finding (r.report, MUGAI_FINDING_OVER_LIMIT));
@@ -407,7 +396,7 @@ test_signed (void)
             "Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n";
   Result r;
   run (msg, NULL, &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "signed text"));
   const MugaiPartReport *sig = find_part (r.report, "2");
   g_assert_cmpint (sig->reason, ==, MUGAI_FINDING_SIGNATURE);
@@ -438,7 +427,7 @@ test_uuencode_cut (void)
   const char *msg = HDR "\nbefore\nbegin 644 evil.exe\n#35J0\n`\nend\nafter\n";
   Result r;
   run (msg, NULL, &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "before\n"));
   g_assert_nonnull (strstr (text, "after\n"));
   g_assert_null (strstr (text, "#35J0"));
@@ -468,10 +457,10 @@ test_rfc822_attach (void)
   g_assert_true (GMIME_IS_MESSAGE_PART (mp));
   GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (mp));
   g_assert_cmpstr (g_mime_message_get_subject (inner), ==, "内側");
-  g_autofree char *inner_text = body_text (inner);
+  g_autofree char *inner_text = testutil_body_text (inner);
   g_assert_nonnull (strstr (inner_text, "inner text"));
   g_assert_nonnull (strstr (inner_text, "run.exe")); /* its own notice */
-  g_autofree char *outer_text = body_text (r.message);
+  g_autofree char *outer_text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (outer_text, "run.exe")); /* and the outer one */
   g_assert_cmpint (find_part (r.report, "2.2")->action, ==, MUGAI_ACTION_REMOVE);
   g_assert_null (strstr (r.output, "\nMZ\n"));
@@ -485,7 +474,7 @@ test_rfc822_inline (void)
   Result r;
   run (rfc822_msg, "[sanitize]\nrfc822 = inline\n", &r);
   g_assert_false (GMIME_IS_MULTIPART (g_mime_message_get_mime_part (r.message)));
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "outer\n"));
   g_assert_nonnull (strstr (text, "Subject: 内側\n"));
   g_assert_nonnull (strstr (text, "inner text"));
@@ -504,7 +493,7 @@ test_tnef_and_pkcs7 (void)
   run (msg, NULL, &r);
   g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_NOT_INSPECTABLE);
   g_assert_cmpint (find_part (r.report, "3")->reason, ==, MUGAI_FINDING_ENCRYPTED);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "winmail.dat"));
   g_assert_nonnull (strstr (text, "smime.p7m"));
   result_clear (&r);
@@ -532,7 +521,7 @@ test_utf16_text (void)
   run (HDR "Content-Type: text/plain; charset=utf-16\nContent-Transfer-Encoding: base64\n\n"
            "//7lZSxnIABvAGsACgA=\n",
        NULL, &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_cmpstr (text, ==, "日本 ok\n");
   g_assert_cmpstr (find_part (r.report, "1")->charset, ==, "utf-16");
   result_clear (&r);
@@ -621,7 +610,7 @@ test_encrypted_zip (void)
   run (msg, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
   g_assert_cmpint (find_part (r.report, "2")->reason, ==, MUGAI_FINDING_ENCRYPTED);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "パスワード付きファイルのため検査できません"));
   result_clear (&r);
 
@@ -647,7 +636,7 @@ test_fuzz_regressions (void)
   /* escape sequences and other controls never reach the reader */
   run (HDR "Content-Type: text/plain; charset=utf-8\n\nA \x1b$B$3$s\x1b(B B \x1b[31mRED\x1b[0m\n",
        "[sanitize]\ncharset = iso-2022-jp\n", &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_null (strchr (text, 0x1b));
   g_assert_nonnull (strstr (text, "RED"));
   result_clear (&r);
@@ -678,7 +667,7 @@ test_long_lines (void)
   Result r;
   run (m->str, NULL, &r);
   assert_only_text (&r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_cmpuint (strlen (text), ==, 5000 * 3 + 1);
   result_clear (&r);
 }
@@ -749,7 +738,7 @@ test_uuencode_decoded_text (void)
                                       b64, "\n", NULL);
   Result r;
   run (msg, NULL, &r);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "請求書です\n"));
   g_assert_nonnull (strstr (text, "よろしく\n"));
   g_assert_null (strstr (text, "#35J0"));
@@ -763,7 +752,7 @@ test_uuencode_decoded_text (void)
   result_clear (&r);
 
   run (HDR "\nbefore\nbegin 644 invoice.exe\n#35J0XYZ!!\n`\nend\nafter\n", NULL, &r);
-  g_autofree char *text2 = body_text (r.message);
+  g_autofree char *text2 = testutil_body_text (r.message);
   g_assert_null (strstr (text2, "#35J0"));
   g_assert_nonnull (strstr (text2, "before\n"));
   g_assert_nonnull (strstr (text2, "after\n"));
@@ -791,7 +780,7 @@ test_uuencode_in_html (void)
                                           bodies[i], NULL);
       Result r;
       run (msg, NULL, &r);
-      g_autofree char *text = body_text (r.message);
+      g_autofree char *text = testutil_body_text (r.message);
       g_assert_nonnull (strstr (text, "請求書です"));
       g_assert_nonnull (strstr (text, "よろしく"));
       g_assert_null (strstr (text, "#35J0"));
@@ -814,14 +803,14 @@ test_text_links (void)
   const char *plain = HDR "\nLog in at https://evil.example/login or www.evil.example now.\n";
   Result r;
   run (plain, NULL, &r);
-  g_autofree char *t1 = body_text (r.message);
+  g_autofree char *t1 = testutil_body_text (r.message);
   g_assert_nonnull (
       strstr (t1, "Log in at hxxps://evil[.]example/login or www[.]evil[.]example now.\n"));
   g_assert_null (strstr (r.output, "https://evil"));
   result_clear (&r);
 
   run (plain, "[sanitize]\ntext_links = keep\n", &r);
-  g_autofree char *t2 = body_text (r.message);
+  g_autofree char *t2 = testutil_body_text (r.message);
   g_assert_nonnull (strstr (t2, "Log in at https://evil.example/login or www.evil.example now.\n"));
   result_clear (&r);
 
@@ -829,14 +818,14 @@ test_text_links (void)
                          "<p>Visit https://evil.example/x today</p>"
                          "<p><a href=\"javascript:alert(1)\">click</a></p>\n";
   run (html, NULL, &r);
-  g_autofree char *t3 = body_text (r.message);
+  g_autofree char *t3 = testutil_body_text (r.message);
   g_assert_nonnull (strstr (t3, "Visit hxxps://evil[.]example/x today"));
   g_assert_nonnull (strstr (t3, "click [リンク（スクリプト）を削除しました]"));
   g_assert_null (strstr (t3, "javascript"));
   result_clear (&r);
 
   run (html, "[notice]\nlanguage = en\n[sanitize]\ntext_links = keep\n", &r);
-  g_autofree char *t4 = body_text (r.message);
+  g_autofree char *t4 = testutil_body_text (r.message);
   g_assert_nonnull (strstr (t4, "Visit https://evil.example/x today"));
   g_assert_nonnull (strstr (t4, "click [script link removed]"));
   result_clear (&r);
@@ -968,7 +957,7 @@ test_alternatives_past_limit (void)
   Result r;
   run (m->str, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_SANITIZED);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "THE HTML")); /* the shown one is still rendered */
   g_assert_cmpuint (r.report->parts->len, <=, 502);
   g_assert_cmpuint (r.report->parts_omitted, ==, 1000);
@@ -993,7 +982,7 @@ test_parts_past_limit_summary (void)
   g_assert_cmpuint (r.report->removed, ==, 26);
   g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (r.message), "X-Mugai-Status"), ==,
                    "sanitized; removed=26; converted=0");
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (
       strstr (text, "・ほか 25 個のパートを削除しました（パートの数が上限 10 を超えたため"));
   g_autofree char *json = report_checked (r.report, TRUE);
@@ -1054,7 +1043,7 @@ test_dash_lines_are_not_parts (void)
   Result r;
   run (m->str, NULL, &r);
   g_assert_cmpint (r.report->verdict, ==, MUGAI_VERDICT_CLEAN);
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "line 2999\n"));
   result_clear (&r);
 }
@@ -1170,7 +1159,7 @@ test_html_attribute_bomb (void)
   g_assert_cmpint (p->reason, ==, MUGAI_FINDING_OVER_LIMIT);
   g_assert_cmpstr (p->detail, ==,
                    "HTML の一つの要素に属性が多すぎるため表示できません（上限 1000）");
-  g_autofree char *text = body_text (r.message);
+  g_autofree char *text = testutil_body_text (r.message);
   g_assert_nonnull (strstr (text, "the text body"));
   g_assert_nonnull (strstr (text, "page.html"));
   g_assert_nonnull (strstr (text, "属性が多すぎるため"));

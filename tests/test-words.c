@@ -435,11 +435,7 @@ notice_of (const char *input, const char *conf)
   g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (s);
   g_autoptr (GMimeMessage) m = g_mime_parser_construct_message (parser, NULL);
   g_assert_nonnull (m);
-  GMimeObject *body = g_mime_message_get_mime_part (m);
-  if (GMIME_IS_MULTIPART (body))
-    body = g_mime_multipart_get_part (GMIME_MULTIPART (body), 0);
-  g_assert_true (GMIME_IS_TEXT_PART (body));
-  return g_mime_text_part_get_text (GMIME_TEXT_PART (body));
+  return testutil_body_text (m);
 }
 
 static void

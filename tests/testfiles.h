@@ -9,6 +9,8 @@
  *
  *	testfiles_dir_new()       a fresh temporary directory (owned path)
  *	testfiles_put()           a file in it (subdirectories made)
+ *	testfiles_below_file()    a path below a regular file made in it
+ *	                          (that no one, root included, can create)
  *	testfiles_run()           a command run in it (argv), must succeed
  *	testfiles_read()          a file of it, as GBytes
  *	testfiles_rm_rf()         a directory removed with all it holds
@@ -42,6 +44,14 @@ testfiles_put (const char *dir, const char *name, const void *data, gssize len)
   g_autoptr (GError) error = NULL;
   g_file_set_contents (path, data, len < 0 ? (gssize)strlen (data) : len, &error);
   g_assert_no_error (error);
+}
+
+static inline char *
+testfiles_below_file (const char *dir, const char *name, char **file)
+{
+  testfiles_put (dir, "file", "", 0);
+  *file = g_build_filename (dir, "file", NULL);
+  return g_build_filename (*file, name, NULL);
 }
 
 static inline void

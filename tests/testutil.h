@@ -7,12 +7,15 @@
  *	TESTUTIL_HDR              the header fields of a minimal message
  *	testutil_nested_message() a message DEPTH multipart/mixed levels deep
  *	                          around one text/plain part ("deep\n")
+ *	testutil_body_text()      the text of a message's text/plain body
+ *	                          (its first leaf), decoded
  *	testutil_parts_message()  a multipart/mixed message of N text/plain
  *	                          parts, "part 0\n" to "part N-1\n"
  */
 #pragma once
 
 #include <glib.h>
+#include <gmime/gmime.h>
 
 static inline void
 testutil_add_case (const char *prefix, const char *name, gconstpointer row, GTestDataFunc func)
@@ -48,4 +51,14 @@ testutil_parts_message (int n)
     g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
   g_string_append (m, "--b--\n");
   return g_string_free (m, FALSE);
+}
+
+static inline char *
+testutil_body_text (GMimeMessage *m)
+{
+  GMimeObject *body = g_mime_message_get_mime_part (m);
+  if (GMIME_IS_MULTIPART (body))
+    body = g_mime_multipart_get_part (GMIME_MULTIPART (body), 0);
+  g_assert_true (GMIME_IS_TEXT_PART (body));
+  return g_mime_text_part_get_text (GMIME_TEXT_PART (body));
 }
