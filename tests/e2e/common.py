@@ -233,6 +233,20 @@ def judge_case_delivered(ctx, it, sink, qidx, more=None):
     return probs + judge_quarantined(it, r.qid, qidx)
 
 
+def judge_refused(it, rejects, qidx, sink):
+    """A refused message: not at the sink, its queue id in Postfix's
+    milter-reject lines (rejects: Ctx.postfix_qids()), its original in the
+    quarantine.  (problems, queue id or None)."""
+    probs = []
+    if sink.get(it.ident):
+        probs.append("refused but %d cop(y/ies) at the sink" % len(sink[it.ident]))
+    qids = rejects.get(it.sender, [])
+    if not qids:
+        return probs + ["no milter-reject line in the Postfix log"], None
+    qid = qids[-1][0]
+    return probs + judge_quarantined(it, qid, qidx), qid
+
+
 def quarantine_index(m):
     """{queue_id: [(meta, json path, eml path)]}, problems."""
     idx, problems = {}, []

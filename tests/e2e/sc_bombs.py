@@ -7,8 +7,8 @@ import time
 
 import threatmail
 from common import (
-    text_message, Sender, send_one, judge_delivered, quarantine_index, judge_quarantined, reason_ok,
-    leftover_check, MemSampler, fmt_kb, mail, judge_case_delivered)
+    text_message, Sender, send_one, judge_delivered, quarantine_index, reason_ok, leftover_check,
+    MemSampler, fmt_kb, mail, judge_case_delivered, judge_refused)
 
 
 def sc_bombs(ctx):
@@ -71,14 +71,9 @@ def sc_bombs(ctx):
                 probs.append("expected 550 5.7.1, got %s" % r)
             elif case.detail not in r.text or not reason_ok(r.text):
                 probs.append("the reply does not name the limit (%r): %s" % (case.detail, r.text))
-            if sink.get(it.ident):
-                probs.append("a refused message reached the sink")
-            qids = rejects.get(it.sender, [])
-            if not qids:
-                probs.append("no milter-reject line in the Postfix log")
-            else:
-                qid = qids[-1][0]
-                probs += judge_quarantined(it, qid, qidx)
+            refused, qid = judge_refused(it, rejects, qidx, sink)
+            probs += refused
+            if qid:
                 for meta, jpath, _eml in qidx.get(qid, []):
                     size = os.path.getsize(jpath)
                     if size > threatmail.REPORT_MAX + 64 * 1024:
