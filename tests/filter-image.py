@@ -72,6 +72,17 @@ def gradient(w, h, mode="RGB"):
     return img
 
 
+def transparent_palette_output(binary, fmt, size, clear, colour, hole):
+    """The filter's output (RGBA) for a palette image in fmt of size, all
+    colour but the pixel at hole, which is index 0 (clear), the
+    transparent index; None when the filter failed."""
+    src = Image.new("P", size, 1)
+    src.putpalette(list(clear) + list(colour) + [0] * 762)
+    src.putpixel(hole, 0)
+    rc, out, _err, _ = run(binary, save(src, fmt, transparency=0))
+    return Image.open(io.BytesIO(out)).convert("RGBA") if rc == 0 else None
+
+
 def png_chunks(data):
     """(types, ok, rest after IEND) of a PNG, walking its chunks."""
     if data[:8] != b"\x89PNG\r\n\x1a\n":
@@ -192,11 +203,7 @@ def main():
           "PNG RGBA: alpha kept, pixels identical")
 
     # 12: palette PNG with a transparent entry becomes RGBA.
-    src = Image.new("P", (8, 8), 1)
-    src.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
-    src.putpixel((0, 0), 0)
-    rc, out, err, _ = run(binary, save(src, "PNG", transparency=0))
-    dec = Image.open(io.BytesIO(out)).convert("RGBA") if rc == 0 else None
+    dec = transparent_palette_output(binary, "PNG", (8, 8), (255, 0, 0), (0, 255, 0), (0, 0))
     check(dec is not None and dec.getpixel((0, 0))[3] == 0 and dec.getpixel((1, 1)) == (0, 255, 0, 255),
           "PNG palette with tRNS: transparency kept")
 
@@ -212,11 +219,7 @@ def main():
           "GIF: output is frame 1")
 
     # 15: GIF with a transparent index.
-    src = Image.new("P", (6, 6), 1)
-    src.putpalette([0, 0, 0, 200, 100, 50] + [0] * 762)
-    src.putpixel((2, 3), 0)
-    rc, out, err, _ = run(binary, save(src, "GIF", transparency=0))
-    dec = Image.open(io.BytesIO(out)).convert("RGBA") if rc == 0 else None
+    dec = transparent_palette_output(binary, "GIF", (6, 6), (0, 0, 0), (200, 100, 50), (2, 3))
     check(dec is not None and dec.getpixel((2, 3))[3] == 0 and dec.getpixel((0, 0)) == (200, 100, 50, 255),
           "GIF transparency: alpha 0 where the index was transparent")
 

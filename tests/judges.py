@@ -9,6 +9,12 @@ command's test (tests/run-threats.py) and the end-to-end threats scenario
   stale_pipes()                 LibreOffice sockets left in /tmp, unanswered
   bound_problems(rpath, report, case)  a bomb's report: its size, its summary
 
+and the judge of a sample message (testdata/) against its entry in
+testdata/expected.json, shared by the command's test (tests/run-samples.py)
+and the end-to-end load scenario (tests/e2e/sc_load.py):
+
+  expected_problems(exp, verdict, report, checked, raw)
+
 Standard library only (and pdftotext, qpdf when installed).
 """
 
@@ -156,4 +162,104 @@ def bound_problems(rpath, report, case):
         details += [p.get("detail") or "" for p in report.get("parts", [])]
         if not any(case.detail in x for x in details):
             d.append("no finding says %r (details: %s)" % (case.detail, mt.short(details)))
+    return d
+
+
+def expected_problems(exp, verdict, report=None, checked=None, raw=None):
+    """What the outcome of one sample says against exp, its entry in
+    testdata/expected.json: verdict ("clean", "sanitized", "reject",
+    "tempfail"), report (the JSON report, or None when there is none to
+    judge), checked (mugaitest.check_message() of the delivered message, or
+    None when it was not delivered) and raw (the delivered octets, for text
+    that must not be there even undecoded).  Lines starting "note: " are
+    remarks, not failures."""
+    d = []
+    rep = report if isinstance(report, dict) else {}
+    accepted = mt.as_list(exp["verdict"])
+    if verdict not in accepted:
+        d.append("verdict %s, expected %s" % (verdict, " or ".join(accepted)))
+        if rep.get("reasons"):
+            d += ["  reason: %s %s %s" % (x.get("category"), x.get("path"), mt.short(x.get("detail"), 120))
+                  for x in rep["reasons"][:8] if isinstance(x, dict)]
+    if rep:
+        d += report_problems(exp, rep)
+    if verdict not in mt.DELIVERED or checked is None or checked.msg is None:
+        return d
+    d += message_problems(exp, checked, raw)
+    failed = [x for x in d if not x.startswith("note: ")]
+    if failed and checked.main_body is not None:
+        d.append("main body starts: %s" % mt.short(checked.main_body[:300], 400))
+    return d
+
+
+def report_problems(exp, rep):
+    """The report's counts, reasons, body charset and subject against exp."""
+    d = []
+    if exp.get("converted") is not None and rep.get("converted") != exp["converted"]:
+        d.append("converted=%r, expected %r" % (rep.get("converted"), exp["converted"]))
+    if exp.get("removed") is not None and rep.get("removed") not in mt.as_list(exp["removed"]):
+        d.append("removed=%r, expected %s" % (rep.get("removed"), " or ".join(map(str, mt.as_list(exp["removed"])))))
+    if exp.get("reasons"):
+        have = {x.get("category") for x in rep.get("reasons") or [] if isinstance(x, dict)}
+        for cat in exp["reasons"]:
+            if cat not in have:
+                d.append("report names no %r reason (has: %s)" % (cat, ", ".join(sorted(map(str, have))) or "none"))
+    if exp.get("charset") is not None:
+        cs, found = mt.body_charset(rep)
+        want = [mt.norm_charset(x) for x in mt.as_list(exp["charset"])]
+        if not found:
+            d.append("report has no part of kind 'body' (expected charset %s)" % " or ".join(want))
+        elif mt.norm_charset(cs) not in want:
+            d.append("body charset %s, expected %s" % (mt.short(cs), " or ".join(want)))
+    if exp.get("subject") is not None and "subject" in rep:
+        if mt.fold(rep.get("subject") or "") != mt.fold(exp["subject"]):
+            d.append("report subject %s, expected %s" % (mt.short(rep.get("subject")), mt.short(exp["subject"])))
+    return d
+
+
+def message_problems(exp, c, raw=None):
+    """The delivered message (c: mugaitest.check_message()) against exp:
+    Subject, From name, the texts that must be in the main body, the
+    notice or any text part, the texts that must be nowhere, the inner
+    messages."""
+    d = []
+    msg = c.msg
+    subject, problem = mt.header_str(msg, "Subject")
+    if problem:
+        d.append(problem)
+    if exp.get("subject") is not None:
+        if subject is None:
+            d.append("output has no Subject, expected %s" % mt.short(exp["subject"]))
+        elif mt.fold(subject) != mt.fold(exp["subject"]):
+            d.append("Subject %s, expected %s" % (mt.short(subject), mt.short(exp["subject"])))
+    for part in exp.get("subject_contains", []):
+        if mt.contains(subject, part) == "no":
+            d.append("Subject %s does not contain %s" % (mt.short(subject), mt.short(part)))
+    if exp.get("from_name") is not None:
+        name = mt.from_display_name(msg)
+        if mt.fold(name or "") != mt.fold(exp["from_name"]):
+            d.append("From display name %s, expected %s (From: %s)"
+                     % (mt.short(name), mt.short(exp["from_name"]), mt.short(mt.header_str(msg, "From")[0])))
+    body = c.main_body
+    for label, key in (("main body", "body_contains"), ("notice/body: file name", "notice_names")):
+        for s in exp.get(key, []):
+            found = mt.contains(body, s)
+            if found == "no":
+                d.append("%s lacks %s" % (label, mt.short(s)))
+            elif found == "wrapped":
+                d.append("note: %s found only with line breaks ignored (text re-wrapped)" % mt.short(s))
+    all_text = "\n".join(t for _, t in c.texts)
+    for s in exp.get("text_contains", []):
+        if mt.contains(all_text, s) == "no":
+            d.append("no text part contains %s" % mt.short(s))
+    for s in exp.get("body_absent", []):
+        where = [p or "(top)" for p, t in c.texts if s in t]
+        if where:
+            d.append("%s present in decoded text of part %s" % (mt.short(s), ", ".join(where)))
+        elif raw is not None and s.encode("utf-8") in raw:
+            d.append("%s present in the raw output" % mt.short(s))
+    for s in exp.get("inner_subjects", []):
+        if not any(mt.fold(x) == mt.fold(s) for x in c.inner_subjects):
+            d.append("no message/rfc822 part with Subject %s (found: %s)"
+                     % (mt.short(s), ", ".join(map(mt.short, c.inner_subjects)) or "none"))
     return d

@@ -25,6 +25,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 EXIT_DELIVER, EXIT_REJECT, EXIT_TEMPFAIL = 0, 3, 75
@@ -32,6 +33,17 @@ EXIT_VERDICTS = {EXIT_DELIVER: ("clean", "sanitized"), EXIT_REJECT: ("reject",),
                  EXIT_TEMPFAIL: ("tempfail",)}
 VERDICTS = ("clean", "sanitized", "reject", "tempfail")
 DELIVERED = ("clean", "sanitized")
+
+
+def mugai_argument(argv):
+    """The MUGAI_BIN argument of a test script (run-samples.py MUGAI_BIN),
+    made absolute, with stdout set to write UTF-8; None, after the usage
+    line on stderr, when there is not exactly that one argument."""
+    sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
+    if len(argv) != 2:
+        print("usage: %s MUGAI_BIN" % os.path.basename(argv[0]), file=sys.stderr)
+        return None
+    return os.path.abspath(argv[1])
 CATEGORIES = ("virus", "banned-type", "name-trick", "encrypted", "not-inspectable", "signature",
               "inline-payload", "active-content", "over-limit", "malformed", "charset",
               "forged-header", "archive", "type-mismatch", "converted")

@@ -22,12 +22,13 @@ import email.policy
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import judges  # noqa: E402
 import mugaitest as mt  # noqa: E402
+import threatmail  # noqa: E402
 
 LINE = re.compile(r"^mugai: (qid=\S+ msgid=(?:\S+|\"[^\"]*\") )?\S")
 
@@ -41,17 +42,7 @@ def pdf_with_text(text):
     content = b"BT /F1 24 Tf 40 100 Td (" + text.encode("ascii") + b") Tj ET"
     objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, o in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + o + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return threatmail.pdf_bytes(objs)
 
 
 def message(msgid, subject, parts):
@@ -90,27 +81,6 @@ def foreign_lines(lines):
         elif any(ord(c) < 0x20 or ord(c) > 0x7e for c in l):
             bad.append("not printable ASCII: " + mt.short(l))
     return bad
-
-
-def image_only_problems(data):
-    if not data.startswith(b"%PDF-"):
-        return ["not a PDF"]
-    d = []
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-        f.write(data)
-        f.flush()
-        if shutil.which("pdftotext"):
-            p = subprocess.run(["pdftotext", f.name, "-"], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, timeout=60, check=False)
-            if p.stdout.strip():
-                d.append("the PDF has text: " + mt.short(p.stdout))
-        if shutil.which("qpdf"):
-            p = subprocess.run(["qpdf", "--show-pages", "--with-images", f.name],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60,
-                               check=False)
-            if b"images:" not in p.stdout:
-                d.append("qpdf shows no image on its pages")
-    return d
 
 
 def main(argv):
@@ -181,7 +151,7 @@ def main(argv):
             if len(pdfs) != 1:
                 problems.append("%d PDF parts" % len(pdfs))
             for p in pdfs:
-                problems += image_only_problems(p.get_payload(decode=True))
+                problems += judges.image_pdf_problems("the PDF", p.get_payload(decode=True))
         tap.result(r.rc == mt.EXIT_DELIVER and not problems,
                    "run from the build tree with only [clamav] database: the PDF becomes an "
                    "image-only PDF (exit 0), the build tree's filters found",

@@ -118,18 +118,23 @@ def judge_delivered(o, data, report, rc, original):
     return c
 
 
+def ended_badly(o, r):
+    """A hang or a crash of the run r recorded in o (the end of stderr
+    with it): True when it was one."""
+    what = "hang" if r.timed_out else "crash" if r.signal else None
+    if what is None:
+        return False
+    o.fail(what, r.describe())
+    o.warnings += r.stderr_tail()
+    o.summary = what
+    return True
+
+
 def run_message(mugai, corpus, path, tmp, index):
     o = Outcome(path)
     report_path = os.path.join(tmp, "report-%d.json" % index)
     r = mt.run([mugai, "sanitize", "--report", report_path, os.path.join(corpus, path)], timeout=TIMEOUT)
-    if r.timed_out:
-        o.fail("hang", r.describe())
-        o.summary = "hang"
-        return o
-    if r.signal:
-        o.fail("crash", r.describe())
-        o.warnings += r.stderr_tail()
-        o.summary = "crash"
+    if ended_badly(o, r):
         return o
     if r.rc not in mt.EXIT_VERDICTS:
         o.fail("exit", "exit %d (expected 0, 3 or 75)" % r.rc)
@@ -168,13 +173,7 @@ def run_mbox(mugai, corpus, path, tmp, index):
     report_path = os.path.join(tmp, "report-%d.jsonl" % index)
     r = mt.run([mugai, "sanitize", "--mbox", os.path.join(corpus, path), "--out", out, "--report", report_path],
                timeout=MBOX_TIMEOUT)
-    if r.timed_out:
-        o.fail("hang", r.describe())
-        o.summary = "hang"
-        return o
-    if r.signal:
-        o.fail("crash", r.describe())
-        o.summary = "crash"
+    if ended_badly(o, r):
         return o
     if r.rc not in (0, mt.EXIT_TEMPFAIL):
         o.fail("exit", "--mbox: exit %d (expected 0, or 75 when a message failed)" % r.rc)
@@ -221,11 +220,9 @@ def run_mbox(mugai, corpus, path, tmp, index):
 
 
 def main(argv):
-    sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
-    if len(argv) != 2:
-        print("usage: run-corpus.py MUGAI_BIN", file=sys.stderr)
+    mugai = mt.mugai_argument(argv)
+    if mugai is None:
         return 64
-    mugai = os.path.abspath(argv[1])
     corpus = find_corpus()
     if corpus is None:
         print("1..0 # SKIP shared corpus not present")

@@ -85,11 +85,9 @@ def judge_header(case, c, data):
 
 
 def main(argv):
-    sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
-    if len(argv) != 2:
-        print("usage: run-intl.py MUGAI_BIN", file=sys.stderr)
+    mugai = mt.mugai_argument(argv)
+    if mugai is None:
         return 64
-    mugai = os.path.abspath(argv[1])
     cases = intlmail.cases()
     tap = mt.Tap()
     plan = sum(2 + (1 if ("fields" in c.expect or "filenames" in c.expect) else 0) for c in cases)

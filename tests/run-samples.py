@@ -34,6 +34,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mugaitest as mt  # noqa: E402
+import judges  # noqa: E402
 
 TIMEOUT = 60
 MAILBOX_TIMEOUT = 600
@@ -143,85 +144,12 @@ def test_wellformed(sample):
 def test_expected(sample, exp):
     if exp is None:
         return False, ["no entry for %r in testdata/expected.json (run tools/gen-testdata.py)" % sample.key]
-    d = []
     r = sample.run
     if r.timed_out or r.signal or r.rc not in mt.EXIT_VERDICTS:
         return False, ["mugai did not finish (%s)" % r.describe()]
-    rep = sample.report if isinstance(sample.report, dict) else {}
-    verdict = verdict_of(sample)
-    accepted = mt.as_list(exp["verdict"])
-    if verdict not in accepted:
-        d.append("verdict %s, expected %s" % (verdict, " or ".join(accepted)))
-        if rep.get("reasons"):
-            d += ["  reason: %s %s %s" % (x.get("category"), x.get("path"), mt.short(x.get("detail"), 120))
-                  for x in rep["reasons"][:8] if isinstance(x, dict)]
-    if exp.get("converted") is not None and rep and rep.get("converted") != exp["converted"]:
-        d.append("converted=%r, expected %r" % (rep.get("converted"), exp["converted"]))
-    if exp.get("removed") is not None and rep:
-        if rep.get("removed") not in mt.as_list(exp["removed"]):
-            d.append("removed=%r, expected %s" % (rep.get("removed"), " or ".join(map(str, mt.as_list(exp["removed"])))))
-    if exp.get("reasons") and rep:
-        have = {x.get("category") for x in rep.get("reasons") or [] if isinstance(x, dict)}
-        for cat in exp["reasons"]:
-            if cat not in have:
-                d.append("report names no %r reason (has: %s)" % (cat, ", ".join(sorted(map(str, have))) or "none"))
-    if exp.get("charset") is not None and rep:
-        cs, found = mt.body_charset(rep)
-        want = [mt.norm_charset(x) for x in mt.as_list(exp["charset"])]
-        if not found:
-            d.append("report has no part of kind 'body' (expected charset %s)" % " or ".join(want))
-        elif mt.norm_charset(cs) not in want:
-            d.append("body charset %s, expected %s" % (mt.short(cs), " or ".join(want)))
-    if exp.get("subject") is not None and rep and "subject" in rep:
-        if mt.fold(rep.get("subject") or "") != mt.fold(exp["subject"]):
-            d.append("report subject %s, expected %s" % (mt.short(rep.get("subject")), mt.short(exp["subject"])))
-
-    c = sample.checked
-    if verdict not in mt.DELIVERED or c is None or c.msg is None:
-        return not d, d
-    msg = c.msg
-    subject, problem = mt.header_str(msg, "Subject")
-    if problem:
-        d.append(problem)
-    if exp.get("subject") is not None:
-        if subject is None:
-            d.append("output has no Subject, expected %s" % mt.short(exp["subject"]))
-        elif mt.fold(subject) != mt.fold(exp["subject"]):
-            d.append("Subject %s, expected %s" % (mt.short(subject), mt.short(exp["subject"])))
-    for part in exp.get("subject_contains", []):
-        if mt.contains(subject, part) == "no":
-            d.append("Subject %s does not contain %s" % (mt.short(subject), mt.short(part)))
-    if exp.get("from_name") is not None:
-        name = mt.from_display_name(msg)
-        if mt.fold(name or "") != mt.fold(exp["from_name"]):
-            d.append("From display name %s, expected %s (From: %s)"
-                     % (mt.short(name), mt.short(exp["from_name"]), mt.short(mt.header_str(msg, "From")[0])))
-    body = c.main_body
-    for label, key in (("body", "body_contains"), ("notice", "notice_names")):
-        for s in exp.get(key, []):
-            found = mt.contains(body, s)
-            if found == "no":
-                d.append("%s lacks %s" % ("main body" if label == "body" else "notice/body: file name", mt.short(s)))
-            elif found == "wrapped":
-                d.append("note: %s found only with line breaks ignored (text re-wrapped)" % mt.short(s))
-    all_text = "\n".join(t for _, t in c.texts)
-    for s in exp.get("text_contains", []):
-        if mt.contains(all_text, s) == "no":
-            d.append("no text part contains %s" % mt.short(s))
-    for s in exp.get("body_absent", []):
-        where = [p or "(top)" for p, t in c.texts if s in t]
-        if where:
-            d.append("%s present in decoded text of part %s" % (mt.short(s), ", ".join(where)))
-        elif s.encode("utf-8") in r.stdout:
-            d.append("%s present in the raw output" % mt.short(s))
-    for s in exp.get("inner_subjects", []):
-        if not any(mt.fold(x) == mt.fold(s) for x in c.inner_subjects):
-            d.append("no message/rfc822 part with Subject %s (found: %s)"
-                     % (mt.short(s), ", ".join(map(mt.short, c.inner_subjects)) or "none"))
-    failed = [x for x in d if not x.startswith("note: ")]
-    if failed and body is not None:
-        d.append("main body starts: %s" % mt.short(body[:300], 400))
-    return not failed, d
+    rep = sample.report if isinstance(sample.report, dict) else None
+    d = judges.expected_problems(exp, verdict_of(sample), rep, sample.checked, r.stdout)
+    return not [x for x in d if not x.startswith("note: ")], d
 
 
 # --------------------------------------------------------------------------
@@ -236,6 +164,24 @@ def run_mailbox(mugai, mode, source, tmp, tag):
     return run, out, report
 
 
+def mailbox_run_problems(mode, run, report, n_inputs):
+    """(report lines or None, problems) of one --mbox/--maildir run: exit
+    0, one valid report line a message."""
+    d = []
+    if run.timed_out or run.signal or run.rc != 0:
+        d.append("--%s: %s (expected exit 0)" % (mode, run.describe()))
+        d += run.stderr_tail()
+    reports, problems = mt.load_report_lines(report)
+    d += problems
+    if reports is not None:
+        if len(reports) != n_inputs:
+            d.append("%d report lines for %d input messages" % (len(reports), n_inputs))
+        for n, rep in enumerate(reports, 1):
+            if rep is not None:
+                d += ["report line %d: %s" % (n, p) for p in mt.check_report(rep)]
+    return reports, d
+
+
 def mailbox_tests(tap, mugai, tmp, testdata, samples):
     by_key = {}
     for s in samples:
@@ -246,19 +192,8 @@ def mailbox_tests(tap, mugai, tmp, testdata, samples):
         rel = "mbox/" + name
         inputs = [s for s in samples if s.source.startswith(rel + " ")]
         run, out, report = run_mailbox(mugai, "mbox", os.path.join(testdata, rel), tmp, name)
-        d = []
+        reports, d = mailbox_run_problems("mbox", run, report, len(inputs))
         outputs = []
-        if run.timed_out or run.signal or run.rc != 0:
-            d.append("--mbox: %s (expected exit 0)" % run.describe())
-            d += run.stderr_tail()
-        reports, problems = mt.load_report_lines(report)
-        d += problems
-        if reports is not None:
-            if len(reports) != len(inputs):
-                d.append("%d report lines for %d input messages" % (len(reports), len(inputs)))
-            for n, rep in enumerate(reports, 1):
-                if rep is not None:
-                    d += ["report line %d: %s" % (n, p) for p in mt.check_report(rep)]
         if os.path.exists(out):
             with open(out, "rb") as f:
                 outputs = mt.read_mbox(f.read())
@@ -295,18 +230,7 @@ def mailbox_tests(tap, mugai, tmp, testdata, samples):
     source = os.path.join(testdata, "maildir")
     files = mt.maildir_files(source)
     run, out, report = run_mailbox(mugai, "maildir", source, tmp, "maildir")
-    d = []
-    if run.timed_out or run.signal or run.rc != 0:
-        d.append("--maildir: %s (expected exit 0)" % run.describe())
-        d += run.stderr_tail()
-    reports, problems = mt.load_report_lines(report)
-    d += problems
-    if reports is not None:
-        if len(reports) != len(files):
-            d.append("%d report lines for %d input messages" % (len(reports), len(files)))
-        for n, rep in enumerate(reports, 1):
-            if rep is not None:
-                d += ["report line %d: %s" % (n, p) for p in mt.check_report(rep)]
+    reports, d = mailbox_run_problems("maildir", run, report, len(files))
     for sub in ("cur", "new", "tmp"):
         if not os.path.isdir(os.path.join(out, sub)):
             d.append("output Maildir lacks %s/" % sub)
@@ -340,11 +264,9 @@ def mailbox_tests(tap, mugai, tmp, testdata, samples):
 
 
 def main(argv):
-    sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
-    if len(argv) != 2:
-        print("usage: run-samples.py MUGAI_BIN", file=sys.stderr)
+    mugai = mt.mugai_argument(argv)
+    if mugai is None:
         return 64
-    mugai = os.path.abspath(argv[1])
     srcdir = os.environ.get("MUGAI_SRCDIR") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     testdata = os.path.join(srcdir, "testdata")
     with open(os.path.join(testdata, "expected.json"), "rb") as f:

@@ -221,7 +221,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  dir = testfiles_dir_new ();
   g_test_add_func ("/arclist/zip-members", test_zip_members);
   g_test_add_func ("/arclist/cp932-names", test_cp932_names);
   g_test_add_func ("/arclist/nested", test_nested);
@@ -229,8 +228,5 @@ main (int argc, char **argv)
   g_test_add_func ("/arclist/limits", test_limits);
   g_test_add_func ("/arclist/other-formats", test_other_formats);
   g_test_add_func ("/arclist/damaged", test_damaged);
-  int rc = g_test_run ();
-  testfiles_rm_rf (dir);
-  g_free (dir);
-  return rc;
+  return testfiles_run_tests (&dir);
 }

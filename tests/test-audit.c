@@ -4,6 +4,8 @@
  *                text escaped
  */
 #include "audit.h"
+#include "testfiles.h"
+#include "testutil.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -36,18 +38,6 @@ report_node (void)
       json_node_seal (node);
     }
   return node;
-}
-
-static int
-rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static MugaiStoreEntry *
@@ -349,24 +339,23 @@ test_write_file (void)
   g_assert_true (mugai_audit_write (a, &rec, &error));
   g_autofree char *fresh = read_file (path);
   g_assert_cmpuint (strlen (fresh), ==, strlen (lines[0]) + 1);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
 test_open_fails (void)
 {
   /* below a regular file: fails for root too, naming the path */
+  g_autofree char *root = testfiles_dir_new ();
+  g_autofree char *file = NULL;
+  g_autofree char *path = testfiles_below_file (root, "audit.jsonl", &file);
   g_autoptr (GError) error = NULL;
-  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
-  g_autofree char *file = g_build_filename (root, "file", NULL);
-  g_assert_true (g_file_set_contents (file, "", -1, NULL));
-  g_autofree char *path = g_build_filename (file, "audit.jsonl", NULL);
   g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
   g_assert_null (a);
   g_assert_nonnull (error);
   g_assert_true (error->domain == G_FILE_ERROR);
   g_assert_nonnull (strstr (error->message, file));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -388,7 +377,7 @@ test_mode_tightened (void)
   g_assert_true (mugai_audit_reopen (a, &error));
   g_assert_cmpint (stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0600);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -411,7 +400,7 @@ test_not_a_file (void)
   g_assert_null (b);
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, fifo));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -457,7 +446,7 @@ test_write_fails (void)
           JsonObject *o = parse_line (parser, lines[i]);
           g_assert_cmpstr (json_object_get_string_member (o, "queue_id"), ==, "4ZxY1");
         }
-      rm_rf (root);
+      testfiles_rm_rf (root);
       return;
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
@@ -548,7 +537,7 @@ test_rotate_under_load (void)
   g_hash_table_iter_init (&it, before);
   while (g_hash_table_iter_next (&it, &k, NULL))
     g_assert_false (g_hash_table_contains (after, k));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 #define THREADS 8
@@ -614,7 +603,7 @@ test_threads (void)
       g_hash_table_add (seen, g_strdup (qid));
     }
   g_assert_cmpuint (g_hash_table_size (seen), ==, THREADS * PER_THREAD);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 int
@@ -623,18 +612,10 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   umask (022);
   g_test_add_func ("/audit/format-json", test_format_json);
-  for (gsize i = 0; i < G_N_ELEMENTS (report_cases); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/audit/report/%s", report_cases[i].name);
-      g_test_add_data_func (name, &report_cases[i], test_report_case);
-    }
+  TESTUTIL_ADD_CASES ("/audit/report", report_cases, name, test_report_case);
   g_test_add_func ("/audit/report-from-entry", test_report_from_entry);
   g_test_add_func ("/audit/escaping", test_escaping);
-  for (gsize i = 0; i < G_N_ELEMENTS (syslog_cases); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/audit/syslog/%s", syslog_cases[i].name);
-      g_test_add_data_func (name, &syslog_cases[i], test_syslog_case);
-    }
+  TESTUTIL_ADD_CASES ("/audit/syslog", syslog_cases, name, test_syslog_case);
   g_test_add_func ("/audit/syslog-truncated", test_syslog_truncated);
   g_test_add_func ("/audit/write-file", test_write_file);
   g_test_add_func ("/audit/open-fails", test_open_fails);

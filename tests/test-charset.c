@@ -2,6 +2,7 @@
  * test-charset.c - charset.c: declared charsets checked, fallbacks chosen
  */
 #include "charset.h"
+#include "testutil.h"
 
 #include <string.h>
 #include <gmime/gmime.h>
@@ -245,11 +246,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_mime_init ();
-  for (gsize i = 0; i < G_N_ELEMENTS (decode_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/charset/decode/%s", decode_cases[i].name);
-      g_test_add_data_func (path, &decode_cases[i], test_decode);
-    }
+  TESTUTIL_ADD_CASES ("/charset/decode", decode_cases, name, test_decode);
   g_test_add_func ("/charset/lossy", test_lossy);
   g_test_add_func ("/charset/truncated-jis", test_truncated_jis);
   g_test_add_func ("/charset/to-iso2022jp", test_to_iso2022jp);

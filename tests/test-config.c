@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "convert.h"
+#include "testutil.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -404,11 +405,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   test_config = g_strdup (g_getenv ("MUGAI_CONFIG"));
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/config/load/%s", cases[i].name);
-      g_test_add_data_func (path, &cases[i], test_case);
-    }
+  TESTUTIL_ADD_CASES ("/config/load", cases, name, test_case);
   g_test_add_func ("/config/values", test_values);
   g_test_add_func ("/config/roundtrip", test_roundtrip);
   g_test_add_func ("/config/template-file", test_template_file);

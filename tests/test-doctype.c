@@ -340,7 +340,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  dir = testfiles_dir_new ();
   g_test_add_func ("/doctype/office-packages", test_office_packages);
   g_test_add_func ("/doctype/ole", test_ole);
   g_test_add_func ("/doctype/archives", test_archives);
@@ -348,8 +347,5 @@ main (int argc, char **argv)
   g_test_add_func ("/doctype/claims", test_claims);
   g_test_add_func ("/doctype/compatible", test_compatible);
   g_test_add_func ("/doctype/labels", test_labels);
-  int rc = g_test_run ();
-  testfiles_rm_rf (dir);
-  g_free (dir);
-  return rc;
+  return testfiles_run_tests (&dir);
 }

@@ -8,6 +8,7 @@
  *	check details, labels, bounds and NULL handling.
  */
 #include "filetype.h"
+#include "testutil.h"
 
 #include <string.h>
 
@@ -359,16 +360,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  for (gsize i = 0; i < G_N_ELEMENTS (name_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/filetype/name/%s", name_cases[i].path);
-      g_test_add_data_func (path, &name_cases[i], test_name);
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (content_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/filetype/content/%s", content_cases[i].path);
-      g_test_add_data_func (path, &content_cases[i], test_content);
-    }
+  TESTUTIL_ADD_CASES ("/filetype/name", name_cases, path, test_name);
+  TESTUTIL_ADD_CASES ("/filetype/content", content_cases, path, test_content);
   g_test_add_func ("/filetype/name-long", test_name_long);
   g_test_add_func ("/filetype/name-details", test_name_details);
   g_test_add_func ("/filetype/pe", test_pe);

@@ -2,6 +2,7 @@
  * test-header.c - header.c: RFC 2047, RFC 2231 and raw 8-bit header text
  */
 #include "header.h"
+#include "testutil.h"
 
 #include <string.h>
 #include <gmime/gmime.h>
@@ -153,16 +154,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_mime_init ();
-  for (gsize i = 0; i < G_N_ELEMENTS (decode_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/header/decode/%s", decode_cases[i].name);
-      g_test_add_data_func (path, &decode_cases[i], test_decode);
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (param_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/header/param/%s", param_cases[i].name);
-      g_test_add_data_func (path, &param_cases[i], test_param);
-    }
+  TESTUTIL_ADD_CASES ("/header/decode", decode_cases, name, test_decode);
+  TESTUTIL_ADD_CASES ("/header/param", param_cases, name, test_param);
   g_test_add_func ("/header/is-address", test_is_address);
   g_test_add_func ("/header/hints", test_hints);
   g_test_add_func ("/header/many-continuations", test_many_continuations);

@@ -12,6 +12,7 @@
  *	octets.
  */
 #include "html.h"
+#include "testutil.h"
 
 #include <string.h>
 
@@ -1071,23 +1072,11 @@ test_bounded_deadline (void)
 int
 main (int argc, char **argv)
 {
-  gsize i;
-
   g_test_init (&argc, &argv, NULL);
   xmlInitParser ();
 
-  for (i = 0; i < G_N_ELEMENTS (text_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/html/text/%s", text_cases[i].name);
-
-      g_test_add_data_func (path, &text_cases[i], test_text_case);
-    }
-  for (i = 0; i < G_N_ELEMENTS (stats_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/html/stats/%s", stats_cases[i].name);
-
-      g_test_add_data_func (path, &stats_cases[i], test_stats_case);
-    }
+  TESTUTIL_ADD_CASES ("/html/text", text_cases, name, test_text_case);
+  TESTUTIL_ADD_CASES ("/html/stats", stats_cases, name, test_stats_case);
   g_test_add_func ("/html/defang/table", test_defang);
   g_test_add_func ("/html/defang/long", test_defang_long);
   g_test_add_func ("/html/meta-charset/table", test_meta_charset);

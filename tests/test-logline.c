@@ -8,6 +8,7 @@
  * (g_strcompress) as the safe form of the text.
  */
 #include "logline.h"
+#include "testutil.h"
 
 #include <string.h>
 
@@ -192,18 +193,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  for (gsize i = 0; i < G_N_ELEMENTS (escape_cases); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/logline/escape/%s", escape_cases[i].name);
-      g_test_add_data_func (name, &escape_cases[i], test_escape_case);
-    }
+  TESTUTIL_ADD_CASES ("/logline/escape", escape_cases, name, test_escape_case);
   g_test_add_func ("/logline/escape/random", test_escape_random);
   g_test_add_func ("/logline/escape/long", test_escape_long);
-  for (gsize i = 0; i < G_N_ELEMENTS (add_cases); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/logline/add/%s", add_cases[i].name);
-      g_test_add_data_func (name, &add_cases[i], test_add_case);
-    }
+  TESTUTIL_ADD_CASES ("/logline/add", add_cases, name, test_add_case);
   g_test_add_func ("/logline/ids", test_ids);
   g_test_add_func ("/logline/append-ascii", test_append_ascii);
   g_test_add_func ("/logline/safe-display", test_safe_display);

@@ -230,15 +230,11 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  dir = testfiles_dir_new ();
   g_test_add_func ("/mailbox/read", test_read);
   g_test_add_func ("/mailbox/over-limit", test_over_limit);
   g_test_add_func ("/mailbox/long-line", test_long_line);
   g_test_add_func ("/mailbox/round-trip", test_round_trip);
   g_test_add_func ("/mailbox/maildir", test_maildir);
   g_test_add_func ("/mailbox/missing-file", test_missing_file);
-  int rc = g_test_run ();
-  testfiles_rm_rf (dir);
-  g_free (dir);
-  return rc;
+  return testfiles_run_tests (&dir);
 }

@@ -5,6 +5,7 @@
  *                     nothing behind, concurrent workers
  */
 #include "quarantine.h"
+#include "testfiles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,18 +34,6 @@ typedef struct
   MugaiStore *q;
 } Fixture;
 
-static int
-rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
@@ -61,7 +50,7 @@ static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
   mugai_store_free (f->q);
-  rm_rf (f->root);
+  testfiles_rm_rf (f->root);
   g_free (f->dir);
   g_free (f->root);
 }
@@ -622,11 +611,10 @@ static void
 test_open_not_writable (void)
 {
   /* a store below a regular file cannot be made, even by root */
+  g_autofree char *root = testfiles_dir_new ();
+  g_autofree char *file = NULL;
+  g_autofree char *dir = testfiles_below_file (root, "q", &file);
   g_autoptr (GError) error = NULL;
-  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
-  g_autofree char *file = g_build_filename (root, "file", NULL);
-  g_assert_true (g_file_set_contents (file, "", -1, NULL));
-  g_autofree char *dir = g_build_filename (file, "q", NULL);
   g_autoptr (MugaiStore) q = mugai_store_open (dir, MUGAI_STORE_CREATE, &error);
   g_assert_null (q);
   g_assert_nonnull (error);
@@ -638,7 +626,7 @@ test_open_not_writable (void)
   g_assert_null (r);
   g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND);
   g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -662,7 +650,7 @@ test_open_tightens_mode (void)
   g_assert_no_error (error);
   g_assert_cmpint (stat (dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 /* ---- concurrency -------------------------------------------------------------- */
@@ -869,7 +857,7 @@ test_locations (void)
       g_clear_error (&error);
     }
   g_assert_false (g_file_test ("x:relative", G_FILE_TEST_EXISTS));
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 static void
@@ -1122,7 +1110,7 @@ test_old_layout (void)
   g_autoptr (GPtrArray) left = mugai_store_list (w, NULL, &error);
   g_assert_cmpuint (left->len, ==, 1);
   g_assert_cmpstr (((MugaiStoreEntry *)left->pdata[0])->id, ==, held);
-  rm_rf (root);
+  testfiles_rm_rf (root);
 }
 
 /* ---- the command -------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mugai-limits.h"
+#include "testutil.h"
 
 /* A report with every kind of member: strings, null, counts, a finding,
  * parts, an archive member of unknown size, hostile text. */
@@ -172,11 +173,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/reportwire/roundtrip", test_roundtrip);
-  for (gsize i = 0; i < G_N_ELEMENTS (refusals); i++)
-    {
-      g_autofree char *name = g_strdup_printf ("/reportwire/refused/%s", refusals[i].name);
-      g_test_add_data_func (name, &refusals[i], test_refusal);
-    }
+  TESTUTIL_ADD_CASES ("/reportwire/refused", refusals, name, test_refusal);
   g_test_add_func ("/reportwire/size-limit", test_size_limit);
   g_test_add_func ("/reportwire/older-reports", test_older_reports);
   return g_test_run ();

@@ -10,6 +10,7 @@
  *	property each (prose, limits, NULs, size).
  */
 #include "textpayload.h"
+#include "testutil.h"
 
 #include <string.h>
 
@@ -891,12 +892,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  for (gsize i = 0; i < G_N_ELEMENTS (encode_cases); i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/textpayload/encoded/%s", encode_cases[i].path);
-
-      g_test_add_data_func (path, &encode_cases[i], test_encoded);
-    }
+  TESTUTIL_ADD_CASES ("/textpayload/encoded", encode_cases, path, test_encoded);
   g_test_add_func ("/textpayload/prose", test_prose);
   g_test_add_func ("/textpayload/edges", test_edges);
   g_test_add_func ("/textpayload/empty-input", test_empty_input);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "mugai-gmime.h"
 #include "sanitize.h"
+#include "testutil.h"
 
 /* One conversion of a printf format: the argument's type as length
  * modifier and conversion ("ld", "zu", "s"), its position (1...) or 0. */
@@ -434,47 +435,19 @@ notice_of (const char *input, const char *conf)
   g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (s);
   g_autoptr (GMimeMessage) m = g_mime_parser_construct_message (parser, NULL);
   g_assert_nonnull (m);
-  GMimeObject *body = g_mime_message_get_mime_part (m);
-  if (GMIME_IS_MULTIPART (body))
-    body = g_mime_multipart_get_part (GMIME_MULTIPART (body), 0);
-  g_assert_true (GMIME_IS_TEXT_PART (body));
-  return g_mime_text_part_get_text (GMIME_TEXT_PART (body));
-}
-
-#define HDR "From: a@example.jp\nTo: b@example.jp\nSubject: t\nMessage-ID: <t@example.jp>\n"
-
-static char *
-deep_message (void)
-{
-  g_autoptr (GString) m = g_string_new (HDR "MIME-Version: 1.0\n");
-  for (int i = 0; i < 6; i++)
-    g_string_append_printf (m, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
-  g_string_append (m, "Content-Type: text/plain\n\ndeep\n");
-  for (int i = 5; i >= 0; i--)
-    g_string_append_printf (m, "--b%d--\n", i);
-  return g_string_free (g_steal_pointer (&m), FALSE);
-}
-
-static char *
-many_parts_message (void)
-{
-  g_autoptr (GString) m = g_string_new (HDR "Content-Type: multipart/mixed; boundary=b\n\n");
-  for (int i = 0; i < 8; i++)
-    g_string_append_printf (m, "--b\nContent-Type: text/plain\n\npart %d\n", i);
-  g_string_append (m, "--b--\n");
-  return g_string_free (g_steal_pointer (&m), FALSE);
+  return testutil_body_text (m);
 }
 
 static void
 test_notice_limits_ja (void)
 {
-  g_autofree char *deep = deep_message ();
+  g_autofree char *deep = testutil_nested_message (6);
   g_autofree char *n1 = notice_of (deep, "[limits]\ndepth = 3\n[notice]\nlanguage = ja\n");
   g_assert_nonnull (
       strstr (n1, "MIME の入れ子が上限 3 を超えたため、このパートと中身をすべて削除しました"));
   g_assert_null (strstr (n1, "nesting deeper"));
 
-  g_autofree char *many = many_parts_message ();
+  g_autofree char *many = testutil_parts_message (8);
   g_autofree char *n2 = notice_of (many, "[limits]\nparts = 4\n[notice]\nlanguage = ja\n");
   g_assert_nonnull (
       strstr (n2, "パートの数が上限 4 を超えたため、このパートと以降のパートを削除しました"));
@@ -485,10 +458,10 @@ static void
 test_notice_limits_en (void)
 {
   /* the English notice keeps the English texts, byte for byte */
-  g_autofree char *deep = deep_message ();
+  g_autofree char *deep = testutil_nested_message (6);
   g_autofree char *n1 = notice_of (deep, "[limits]\ndepth = 3\n[notice]\nlanguage = en\n");
   g_assert_nonnull (strstr (n1, "MIME nesting deeper than 3; this part and all inside removed"));
-  g_autofree char *many = many_parts_message ();
+  g_autofree char *many = testutil_parts_message (8);
   g_autofree char *n2 = notice_of (many, "[limits]\nparts = 4\n[notice]\nlanguage = en\n");
   g_assert_nonnull (strstr (n2, "more than 4 MIME parts; this and later parts removed"));
 }

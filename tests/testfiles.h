@@ -9,8 +9,13 @@
  *
  *	testfiles_dir_new()       a fresh temporary directory (owned path)
  *	testfiles_put()           a file in it (subdirectories made)
+ *	testfiles_below_file()    a path below a regular file made in it
+ *	                          (that no one, root included, can create)
  *	testfiles_run()           a command run in it (argv), must succeed
  *	testfiles_read()          a file of it, as GBytes
+ *	testfiles_rm_rf()         a directory removed with all it holds
+ *	testfiles_run_tests()     g_test_run() with a fresh directory made
+ *	                          in *dir before and removed after
  *	testfiles_cfb()           a minimal OLE compound file (MS-CFB v3)
  *	                          whose root holds the named entries, the
  *	                          same layout as tests/threatmail.py's cfb()
@@ -39,6 +44,14 @@ testfiles_put (const char *dir, const char *name, const void *data, gssize len)
   g_autoptr (GError) error = NULL;
   g_file_set_contents (path, data, len < 0 ? (gssize)strlen (data) : len, &error);
   g_assert_no_error (error);
+}
+
+static inline char *
+testfiles_below_file (const char *dir, const char *name, char **file)
+{
+  testfiles_put (dir, "file", "", 0);
+  *file = g_build_filename (dir, "file", NULL);
+  return g_build_filename (*file, name, NULL);
 }
 
 static inline void
@@ -72,6 +85,16 @@ testfiles_rm_rf (const char *dir)
 {
   const char *argv[] = { "rm", "-rf", "--", dir, NULL };
   testfiles_run ("/", argv);
+}
+
+static inline int
+testfiles_run_tests (char **dir)
+{
+  *dir = testfiles_dir_new ();
+  int rc = g_test_run ();
+  testfiles_rm_rf (*dir);
+  g_clear_pointer (dir, g_free);
+  return rc;
 }
 
 typedef struct

@@ -350,10 +350,12 @@ def text_pdf(text):
     return pdf_bytes(objs)
 
 
-def pdf_bytes(objs):
+def pdf_bytes(objs, head=b"%PDF-1.4\n"):
     """A PDF file of the given objects (numbered from 1; object 1 is the
-    catalog), with a correct cross-reference table."""
-    out, offs = b"%PDF-1.4\n", []
+    catalog), with a correct cross-reference table; head: the header
+    line(s).  Also used by tests/run-cli-lines.py and
+    tools/gen-testdata.py."""
+    out, offs = head, []
     for i, o in enumerate(objs, 1):
         offs.append(len(out))
         out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
@@ -439,6 +441,17 @@ def _tool(*names):
     return None
 
 
+def _member(workdir, sub, name, text):
+    """The path of a file name holding text (UTF-8) in workdir/sub, to be
+    put in an archive."""
+    d = os.path.join(workdir, sub)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(text.encode())
+    return path
+
+
 # ---- the cases ------------------------------------------------------------
 
 
@@ -488,13 +501,9 @@ def cases(workdir):
 
     zip_tool = _tool("zip")
     if zip_tool:
-        d = os.path.join(workdir, "ppap")
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "契約書.txt"), "wb") as f:
-            f.write("契約書の本文".encode())
+        member = _member(workdir, "ppap", "契約書.txt", "契約書の本文")
         target = os.path.join(workdir, "ppap.zip")
-        subprocess.run([zip_tool, "-q", "-P", "secret", "-j", target,
-                        os.path.join(d, "契約書.txt")], check=True)
+        subprocess.run([zip_tool, "-q", "-P", "secret", "-j", target, member], check=True)
         with open(target, "rb") as f:
             data = f.read()
         out.append(Case("zip-encrypted", message("ppap", "契約書.zip", data, "application/zip"),
@@ -512,15 +521,11 @@ def cases(workdir):
 
     sz = _tool("7z", "7za", "7zr")
     if sz:
-        d = os.path.join(workdir, "seven")
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "報告書.txt"), "wb") as f:
-            f.write("報告".encode())
+        member = _member(workdir, "seven", "報告書.txt", "報告")
         plain = os.path.join(workdir, "plain.7z")
         enc = os.path.join(workdir, "enc.7z")
         for target, extra in ((plain, []), (enc, ["-psecret", "-mhe=on"])):
-            subprocess.run([sz, "a", "-bd", "-bso0", "-bsp0", *extra, target,
-                            os.path.join(d, "報告書.txt")], check=True)
+            subprocess.run([sz, "a", "-bd", "-bso0", "-bsp0", *extra, target, member], check=True)
         with open(plain, "rb") as f:
             out.append(Case("7z-plain", message("7z", "報告書.7z", f.read(),
                                                   "application/x-7z-compressed"),

@@ -24,7 +24,8 @@ expected.json:
       "body_contains": strings in the decoded main text body of the output,
       "body_absent": strings in no decoded text part and not in the raw output,
       "notice_names": decoded file names that the main text body must name,
-      "verdict": expected verdict, or a list of acceptable verdicts,
+      "verdict": expected verdict, or a list of acceptable ones that all deliver
+                 (["clean", "sanitized"]); never deliver-or-reject,
       "removed": expected "removed" count, a list of acceptable counts, or null,
       "converted": (when present) expected "converted" count: PDFs and images
                    made inert by the filters under the default [convert] policy,
@@ -52,6 +53,9 @@ import struct
 import sys
 import zipfile
 import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+from threatmail import pdf_bytes  # noqa: E402  (the PDF writer the tests use)
 
 NL = b"\n"
 
@@ -191,17 +195,7 @@ def fake_pdf(marker):
     ]
     stream = ("BT /F1 12 Tf 72 720 Td (%s) Tj ET" % marker).encode()
     objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for n, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return pdf_bytes(objs, head=b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 
 
 def fake_exe(marker):
@@ -373,6 +367,8 @@ def add(mailbox, msg_id, data, description, *, subject, from_name=None, body_con
         raise AssertionError("%s: no X-Test-Id header" % msg_id)
     for s in list(body_contains) + list(notice_names):
         assert "お知らせ" not in s
+    if isinstance(verdict, list) and not set(verdict) <= {"clean", "sanitized"}:
+        raise AssertionError("%s: verdict %s: delivered or refused, name one" % (msg_id, verdict))
     exp = {
         "description": description,
         "subject": subject,
@@ -387,6 +383,20 @@ def add(mailbox, msg_id, data, description, *, subject, from_name=None, body_con
     exp.update(extra)
     MESSAGES.append((mailbox, location, msg_id, data))
     EXPECTED[msg_id] = exp
+
+
+def utf8_head(frm, to, subject, day, msgid, *fields):
+    """The header block most structure and hostile samples start with:
+    From, To, Subject as one UTF-8 B encoded-word, Date (date(day)),
+    Message-ID, MIME-Version, then fields (lines())."""
+    return lines("From: " + frm, "To: " + to,
+                 "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
+                 "Date: " + date(day), "Message-ID: <%s>" % msgid, "MIME-Version: 1.0", *fields)
+
+
+def utf8_text(text):
+    """A text/plain part: text in UTF-8, 8bit."""
+    return entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"), text.encode())
 
 
 TO_JA = "総務課"
@@ -655,13 +665,8 @@ def gen_japanese():
     # --- mislabelled: declared us-ascii, really UTF-8 --------------------------
     subject = "文字コード表記の誤り（us-ascii）"
     body = "情報政策課の渡辺です。\nこのメールは us-ascii と宣言していますが本文は UTF-8 です。\n"
-    msg = lines(
-        "From: watanabe@example.com",
-        "To: jousei@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(8),
-        "Message-ID: <mislabel-2@example.com>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "watanabe@example.com", "jousei@city.example.lg.jp", subject, 8, "mislabel-2@example.com",
         "Content-Type: text/plain; charset=us-ascii",
         "Content-Transfer-Encoding: 7bit",
         "X-Test-Id: jp-mislabel-ascii-is-utf8",
@@ -757,8 +762,7 @@ def gen_structures():
         "Content-Type: multipart/mixed; boundary=\"%s\"" % b,
         "X-Test-Id: st-attachments",
     ) + NL + multipart(b, [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               body.encode()),
+        utf8_text(body),
         att("application/pdf", " name=\"%s\"" % ew_words(names["pdf"], "iso-2022-jp", "ISO-2022-JP")[0],
             " filename=\"%s\"" % ew_words(names["pdf"], "iso-2022-jp", "ISO-2022-JP")[0],
             fake_pdf("MUGAI-MARKER-PDF-ST")),
@@ -827,13 +831,8 @@ def gen_structures():
            "iHUEARYKAB0WIQRtZXVnYWktdGVzdC1kdW1teS1zaWcAAAAAAAAAAAoJEAAAAAAA\n"
            "AAAAMUGAIMARKERPGPSIG0000000000000000000000000000000000000000000\n"
            "=mUgA\n-----END PGP SIGNATURE-----\n")
-    msg = lines(
-        "From: jouhou@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(22),
-        "Message-ID: <pgp-signed-1@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "jouhou@example.jp", "soumu@city.example.lg.jp", subject, 22, "pgp-signed-1@example.jp",
         "Content-Type: multipart/signed; micalg=pgp-sha256;",
         " protocol=\"application/pgp-signature\"; boundary=\"%s\"" % b,
         "X-Test-Id: st-pgp-signed",
@@ -867,7 +866,7 @@ def gen_structures():
     add(mb, "st-pkcs7-mime", msg,
         "S/MIME application/pkcs7-mime enveloped-data as the whole message",
         subject=subject, body_absent=["MUGAI-MARKER-P7M"], reasons=["encrypted"],
-        verdict=["sanitized", "reject"], removed=None, charset=None)
+        verdict="sanitized", removed=None, charset=None)
 
     # --- PGP/MIME encrypted ------------------------------------------------------------
     subject = "暗号化された報告"
@@ -876,13 +875,8 @@ def gen_structures():
                "hQEMA01VR0FJLVRFU1QBB/9NVUdBSS1NQVJLRVItUEdQLUVOQwAAAAAAAAAAAAAAAAAA\n"
                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
                "=AAAA\n-----END PGP MESSAGE-----\n")
-    msg = lines(
-        "From: angou@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(24),
-        "Message-ID: <pgp-encrypted-1@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "angou@example.jp", "soumu@city.example.lg.jp", subject, 24, "pgp-encrypted-1@example.jp",
         "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";",
         " boundary=\"%s\"" % b,
         "X-Test-Id: st-pgp-encrypted",
@@ -894,7 +888,7 @@ def gen_structures():
                      "Content-Disposition: inline; filename=\"encrypted.asc\""), armored.encode()),
     ], preamble=b"This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\n")
     add(mb, "st-pgp-encrypted", msg, "PGP/MIME multipart/encrypted",
-        subject=subject, reasons=["encrypted"], verdict=["sanitized", "reject"],
+        subject=subject, reasons=["encrypted"], verdict="sanitized",
         removed=None, charset=None)
 
     # --- TNEF (winmail.dat) -------------------------------------------------------------
@@ -979,13 +973,8 @@ def gen_structures():
     text = "入れ子構造のテキスト本文です。\n"
     docx = "報告書.docx"
     fig = "図1.png"
-    msg = lines(
-        "From: nest@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(27),
-        "Message-ID: <nested-1@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "nest@example.jp", "soumu@city.example.lg.jp", subject, 27, "nested-1@example.jp",
         "Content-Type: multipart/mixed; boundary=\"L1\"",
         "X-Test-Id: st-nested-deep",
     ) + NL + multipart("L1", [
@@ -1020,13 +1009,8 @@ def gen_structures():
             "<p><img src=\"cid:logo.0001@example.lg.jp\" alt=\"市章\" width=\"64\"></p>"
             "<p>市報１２月号の原稿です。</p></body></html>")
     b = "related-0001"
-    msg = lines(
-        "From: kouhou@example.lg.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(28),
-        "Message-ID: <related-1@example.lg.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "kouhou@example.lg.jp", "soumu@city.example.lg.jp", subject, 28, "related-1@example.lg.jp",
         "Content-Type: multipart/related; type=\"text/html\"; boundary=\"%s\"" % b,
         "X-Test-Id: st-related-cid",
     ) + NL + multipart(b, [
@@ -1046,13 +1030,8 @@ def gen_structures():
     uu_line = uu.split(NL)[3].decode()
     body = ("システム保守の担当です。\n更新ファイルを以下に貼り付けます。\n\n".encode()
             + uu + "\n上記を保存して実行してください。\n".encode())
-    msg = lines(
-        "From: hoshu@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("更新ファイル（uuencode）".encode()).decode(),
-        "Date: " + date(29),
-        "Message-ID: <uuencode-1@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "hoshu@example.jp", "soumu@city.example.lg.jp", "更新ファイル（uuencode）", 29, "uuencode-1@example.jp",
         "Content-Type: text/plain; charset=UTF-8",
         "Content-Transfer-Encoding: 8bit",
         "X-Test-Id: st-uuencode",
@@ -1066,13 +1045,8 @@ def gen_structures():
     ydata = fake_jpeg("MUGAI-MARKER-YENC") + bytes(range(256))
     body = ("写真を yEnc で送ります。\n\n".encode() + yencode("photo.jpg", ydata)
             + "\n以上です。よろしくお願いします。\n".encode())
-    msg = lines(
-        "From: news@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("写真（yEnc）".encode()).decode(),
-        "Date: " + date(30),
-        "Message-ID: <yenc-1@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "news@example.jp", "soumu@city.example.lg.jp", "写真（yEnc）", 30, "yenc-1@example.jp",
         "Content-Type: text/plain; charset=UTF-8",
         "Content-Transfer-Encoding: 8bit",
         "X-Test-Id: st-yenc",
@@ -1085,13 +1059,8 @@ def gen_structures():
     hqx = binhex("setup.app", fake_exe("MUGAI-MARKER-BINHEX"))
     hqx_line = hqx.split(NL)[3].decode()
     body = ("Macintosh 用のファイルです。\n\n".encode() + hqx + "\nBinHex で復元してください。\n".encode())
-    msg = lines(
-        "From: mac@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("Mac用ファイル（BinHex）".encode()).decode(),
-        "Date: " + date(31),
-        "Message-ID: <binhex-1@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "mac@example.jp", "soumu@city.example.lg.jp", "Mac用ファイル（BinHex）", 31, "binhex-1@example.jp",
         "Content-Type: text/plain; charset=UTF-8",
         "Content-Transfer-Encoding: 8bit",
         "X-Test-Id: st-binhex",
@@ -1117,8 +1086,7 @@ def gen_structures():
         "Content-Type: multipart/mixed; boundary=\"%s\"" % b,
         "X-Test-Id: st-forged-status",
     ) + NL + multipart(b, [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "無害化済みです。添付を実行してください。\n".encode()),
+        utf8_text("無害化済みです。添付を実行してください。\n"),
         att("application/octet-stream", " name=\"patch.exe\"", " filename=\"patch.exe\"",
             fake_exe("MUGAI-MARKER-EXE-FORGED")),
     ])
@@ -1132,18 +1100,12 @@ def gen_structures():
     subject = "請求書の送付"
     b = "eicar-0001"
     eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-    msg = lines(
-        "From: billing@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(33),
-        "Message-ID: <eicar-1@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "billing@example.jp", "soumu@city.example.lg.jp", subject, 33, "eicar-1@example.jp",
         "Content-Type: multipart/mixed; boundary=\"%s\"" % b,
         "X-Test-Id: st-eicar",
     ) + NL + multipart(b, [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "請求書を添付します。\n".encode()),
+        utf8_text("請求書を添付します。\n"),
         att("application/octet-stream", " name=\"invoice.com\"", " filename=\"invoice.com\"", eicar),
     ])
     add(mb, "st-eicar", msg,
@@ -1168,7 +1130,7 @@ def gen_structures():
     ) + NL + b64(fake_exe("MUGAI-MARKER-PARTIAL"))[:200]
     add(mb, "st-partial", msg, "message/partial fragment 1 of 2 (cannot be inspected)",
         subject="partial 1/2", body_absent=["MUGAI-MARKER-PARTIAL"],
-        verdict=["sanitized", "reject"], removed=None, charset=None)
+        verdict="sanitized", removed=None, charset=None)
 
 
 # ---------------------------------------------------------------------------
@@ -1187,26 +1149,19 @@ def gen_hostile():
         bnd = "deep-%02d" % level
         inner = entity(lines("Content-Type: multipart/mixed; boundary=\"%s\"" % bnd),
                        multipart(bnd, [inner]))
-    msg = lines(
-        "From: deep@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("六十階層".encode()).decode(),
-        "Date: " + date(40),
-        "Message-ID: <deep-60@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "deep@example.jp", "soumu@city.example.lg.jp", "六十階層", 40, "deep-60@example.jp",
         "Content-Type: multipart/mixed; boundary=\"deep-00\"",
         "X-Test-Id: ho-deep-60",
     ) + NL + multipart("deep-00", [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "浅い階層の本文です。\n".encode()),
+        utf8_text("浅い階層の本文です。\n"),
         inner])
     add(mb, "ho-deep-60", msg, "MIME nesting 60 deep with an .exe at the bottom",
         subject="六十階層", body_contains=["浅い階層の本文です。"], body_absent=["MUGAI-MARKER-DEEP"],
-        reasons=["over-limit"], verdict=["sanitized", "reject"], removed=None, charset="utf-8")
+        reasons=["over-limit"], verdict="sanitized", removed=None, charset="utf-8")
 
     # --- 600 parts --------------------------------------------------------------------------------
-    parts = [entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-                    "六百個のパートがあります。\n".encode())]
+    parts = [utf8_text("六百個のパートがあります。\n")]
     for i in range(1, 600):
         if i % 2:
             parts.append(entity(lines("Content-Type: application/octet-stream; name=\"data-%03d.bin\"" % i,
@@ -1215,19 +1170,14 @@ def gen_hostile():
         else:
             parts.append(entity(lines("Content-Type: text/plain; charset=us-ascii; name=\"note-%03d.txt\"" % i,
                                       "Content-Disposition: attachment"), b"note %d\n" % i))
-    msg = lines(
-        "From: many@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("六百パート".encode()).decode(),
-        "Date: " + date(41),
-        "Message-ID: <parts-600@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "many@example.jp", "soumu@city.example.lg.jp", "六百パート", 41, "parts-600@example.jp",
         "Content-Type: multipart/mixed; boundary=\"p600\"",
         "X-Test-Id: ho-600-parts",
     ) + NL + multipart("p600", parts)
     add(mb, "ho-600-parts", msg, "600 parts (binary and text attachments alternating)",
         subject="六百パート", body_contains=["六百個のパートがあります。"],
-        reasons=["over-limit"], verdict=["sanitized", "reject"], removed=None, charset="utf-8")
+        reasons=["over-limit"], verdict="sanitized", removed=None, charset="utf-8")
 
     # --- 20000-character Subject ----------------------------------------------------------------
     words = ["word%04d" % i for i in range(2223)]
@@ -1274,18 +1224,12 @@ def gen_hostile():
 
     # --- boundary never closed --------------------------------------------------------------------
     fname = "未完了の添付.pdf"
-    msg = lines(
-        "From: unclosed@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("閉じない境界".encode()).decode(),
-        "Date: " + date(44),
-        "Message-ID: <unclosed@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "unclosed@example.jp", "soumu@city.example.lg.jp", "閉じない境界", 44, "unclosed@example.jp",
         "Content-Type: multipart/mixed; boundary=\"never-closed\"",
         "X-Test-Id: ho-unclosed-boundary",
     ) + NL + multipart("never-closed", [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "境界が閉じられていません。\n".encode()),
+        utf8_text("境界が閉じられていません。\n"),
         entity(lines("Content-Type: application/pdf", "Content-Transfer-Encoding: base64",
                      "Content-Disposition: attachment; filename*=UTF-8''" + pct(fname.encode())),
                b64(fake_pdf("MUGAI-MARKER-PDF-UNCLOSED"))[:300]),
@@ -1295,18 +1239,12 @@ def gen_hostile():
         verdict="sanitized", removed=1, charset="utf-8")
 
     # --- unknown Content-Transfer-Encoding -------------------------------------------------------
-    msg = lines(
-        "From: bogus@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("不明な転送符号化".encode()).decode(),
-        "Date: " + date(45),
-        "Message-ID: <bogus-cte@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "bogus@example.jp", "soumu@city.example.lg.jp", "不明な転送符号化", 45, "bogus-cte@example.jp",
         "Content-Type: multipart/mixed; boundary=\"bogus\"",
         "X-Test-Id: ho-bogus-cte",
     ) + NL + multipart("bogus", [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "添付の転送符号化が不明です。\n".encode()),
+        utf8_text("添付の転送符号化が不明です。\n"),
         entity(lines("Content-Type: text/plain; charset=us-ascii; name=\"memo.txt\"",
                      "Content-Transfer-Encoding: x-mugai-bogus",
                      "Content-Disposition: attachment; filename=\"memo.txt\""),
@@ -1320,13 +1258,8 @@ def gen_hostile():
         verdict="sanitized", removed=1, charset="utf-8")
 
     # --- NUL bytes in a text body ---------------------------------------------------------------
-    msg = lines(
-        "From: nul@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("本文にNUL".encode()).decode(),
-        "Date: " + date(46),
-        "Message-ID: <nul@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "nul@example.jp", "soumu@city.example.lg.jp", "本文にNUL", 46, "nul@example.jp",
         "Content-Type: text/plain; charset=UTF-8",
         "Content-Transfer-Encoding: 8bit",
         "X-Test-Id: ho-nul-in-body",
@@ -1339,13 +1272,8 @@ def gen_hostile():
     text = ("最初の文です。\n" + "途中の文です。" * 20 + "\n最後の文です。\n").encode()
     enc64 = b64(text).split(NL)
     garbage = enc64[:2] + [b"!!!! ~~~~ @@@@ ^^^^"] + enc64[2:-1] + [b"%%%% garbage after the end %%%%"]
-    msg = lines(
-        "From: garbage@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("壊れたbase64".encode()).decode(),
-        "Date: " + date(47),
-        "Message-ID: <b64-garbage@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "garbage@example.jp", "soumu@city.example.lg.jp", "壊れたbase64", 47, "b64-garbage@example.jp",
         "Content-Type: text/plain; charset=UTF-8",
         "Content-Transfer-Encoding: base64",
         "X-Test-Id: ho-base64-garbage",
@@ -1358,13 +1286,8 @@ def gen_hostile():
     # --- 5000-character body lines -----------------------------------------------------------------
     ascii_line = "0123456789" * 500 + " LONG-LINE-END-MARKER"
     ja_line = "日本語の長い行です。" * 500 + "長い行の終わり"
-    msg = lines(
-        "From: longbody@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("長い本文行".encode()).decode(),
-        "Date: " + date(48),
-        "Message-ID: <long-body-lines@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "longbody@example.jp", "soumu@city.example.lg.jp", "長い本文行", 48, "long-body-lines@example.jp",
         "Content-Type: text/plain; charset=UTF-8",
         "Content-Transfer-Encoding: 8bit",
         "X-Test-Id: ho-long-body-lines",
@@ -1378,7 +1301,7 @@ def gen_hostile():
     # --- empty message ------------------------------------------------------------------------------
     index = sum(1 for m in MESSAGES if m[0] == mb) + 1
     add(mb, "%s#%d" % (mb, index), b"", "an empty message (0 octets)",
-        subject=None, verdict=["clean", "sanitized", "reject"], removed=None, charset=None)
+        subject=None, verdict="reject", reasons=["malformed"], removed=None, charset=None)
 
     # --- headers only -----------------------------------------------------------------------------
     msg = lines(
@@ -1393,18 +1316,12 @@ def gen_hostile():
         subject="ヘッダーのみ", verdict=["clean", "sanitized"], removed=None, charset=None)
 
     # --- RFC 2231 parameter in an unknown charset -----------------------------------------------
-    msg = lines(
-        "From: unknown2231@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("未知の文字コード（2231）".encode()).decode(),
-        "Date: " + date(50),
-        "Message-ID: <unknown-2231@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "unknown2231@example.jp", "soumu@city.example.lg.jp", "未知の文字コード（2231）", 50, "unknown-2231@example.jp",
         "Content-Type: multipart/mixed; boundary=\"u2231\"",
         "X-Test-Id: ho-2231-unknown-charset",
     ) + NL + multipart("u2231", [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "添付のファイル名の文字コードが不明です。\n".encode()),
+        utf8_text("添付のファイル名の文字コードが不明です。\n"),
         att("application/pdf", "", " filename*=x-mugai-unknown''" + pct(enc("日本語.pdf", "shift_jis")),
             fake_pdf("MUGAI-MARKER-PDF-2231")),
     ])
@@ -1431,18 +1348,12 @@ def gen_hostile():
 
     # --- right-to-left override in a file name ---------------------------------------------------
     fname = "invoice\u202efdp.exe"
-    msg = lines(
-        "From: billing@example.com",
-        "To: keiri@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode("請求書（PDF）".encode()).decode(),
-        "Date: " + date(52),
-        "Message-ID: <rlo@example.com>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "billing@example.com", "keiri@city.example.lg.jp", "請求書（PDF）", 52, "rlo@example.com",
         "Content-Type: multipart/mixed; boundary=\"rlo\"",
         "X-Test-Id: ho-rtl-override",
     ) + NL + multipart("rlo", [
-        entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-               "請求書のPDFを添付します。\n".encode()),
+        utf8_text("請求書のPDFを添付します。\n"),
         att("application/pdf", " name*=UTF-8''" + pct(fname.encode()),
             " filename*=UTF-8''" + pct(fname.encode()), fake_exe("MUGAI-MARKER-EXE-RLO")),
     ])
@@ -1490,13 +1401,8 @@ def gen_maildir():
     html = ("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head>"
             "<body><p>HTML版の本文です。<b>太字の強調</b>があります。</p></body></html>")
     b = "alt-0001"
-    msg = lines(
-        "From: alt@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(61),
-        "Message-ID: <alternative@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "alt@example.jp", "soumu@city.example.lg.jp", subject, 61, "alternative@example.jp",
         "Content-Type: multipart/alternative; boundary=\"%s\"" % b,
         "X-Test-Id: md-html-alternative",
     ) + NL + multipart(b, [
@@ -1597,8 +1503,7 @@ def gen_maildir():
             "Content-Type: multipart/mixed; boundary=\"%s\"" % boundary,
             "X-Test-Id: " + test_id,
         ) + NL + multipart(boundary, [
-            entity(lines("Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"),
-                   "説明会の案内をHTMLファイルで添付します。\n".encode()),
+            utf8_text("説明会の案内をHTMLファイルで添付します。\n"),
             entity(lines("Content-Type: text/html; charset=UTF-8; name*=UTF-8''" + pct(fname.encode()),
                          "Content-Transfer-Encoding: base64",
                          "Content-Disposition: attachment; filename*=UTF-8''" + pct(fname.encode())),
@@ -1660,13 +1565,8 @@ def gen_maildir():
 
     # --- bare CR line ends -----------------------------------------------------------------------------
     subject = "改行がCRだけのメール"
-    msg = lines(
-        "From: cr@example.jp",
-        "To: soumu@city.example.lg.jp",
-        "Subject: =?UTF-8?B?%s?=" % base64.b64encode(subject.encode()).decode(),
-        "Date: " + date(67),
-        "Message-ID: <bare-cr@example.jp>",
-        "MIME-Version: 1.0",
+    msg = utf8_head(
+        "cr@example.jp", "soumu@city.example.lg.jp", subject, 67, "bare-cr@example.jp",
         "Content-Type: text/plain; charset=UTF-8",
         "Content-Transfer-Encoding: 8bit",
         "X-Test-Id: md-bare-cr",

@@ -10,6 +10,8 @@
  */
 #include "emoji.h"
 
+#include "iso2022jp.h"
+
 static const MugaiEmojiEntry *
 lookup (const MugaiEmojiEntry *table, gsize len, guint sjis)
 {
@@ -50,32 +52,12 @@ mugai_emoji_append (GString *out, MugaiCarrier carrier, guint sjis)
   return TRUE;
 }
 
-/* JIS X 0208 row/cell to Shift_JIS by the standard's arithmetic, also
- * for the rows past 0x74 that the standard leaves empty. */
-static guint
-jis_to_sjis (guint j1, guint j2)
-{
-  guint s1 = ((j1 - 0x21) >> 1) + 0x81;
-  if (s1 > 0x9f)
-    s1 += 0x40;
-  guint s2;
-  if (j1 & 1)
-    {
-      s2 = j2 + 0x1f;
-      if (s2 >= 0x7f)
-        s2++;
-    }
-  else
-    s2 = j2 + 0x7e;
-  return s1 << 8 | s2;
-}
-
 guint
 mugai_emoji_kddi_jis_to_sjis (guint j1, guint j2)
 {
   if (j1 < 0x75 || j1 > 0x7b || j2 < 0x21 || j2 > 0x7e)
     return 0;
-  guint s = jis_to_sjis (j1, j2);
+  guint s = mugai_jis_to_sjis (j1, j2);
   if (s >= 0xeb40 && s <= 0xecfc)
     return s + 0x0b00; /* F640-F7FC */
   if (s >= 0xed40 && s <= 0xee8d)

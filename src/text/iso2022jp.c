@@ -51,11 +51,8 @@ cp932_to_jis_unichar (gunichar u)
     }
 }
 
-/* JIS X 0208 row/cell to Shift_JIS (the arithmetic of JIS X 0208 annex 1).
- * Rows 0x75-0x7e become EB-EF, which CP932 leaves empty but for the
- * NEC-selected IBM extensions at ED40-EEFC (rows 0x79-0x7C). */
-static void
-jis_to_sjis (guchar j1, guchar j2, guint8 out[2])
+guint
+mugai_jis_to_sjis (guint j1, guint j2)
 {
   guint s1 = ((j1 - 0x21) >> 1) + 0x81;
   if (s1 > 0x9f)
@@ -69,8 +66,7 @@ jis_to_sjis (guchar j1, guchar j2, guint8 out[2])
     }
   else
     s2 = j2 + 0x7e;
-  out[0] = (guint8)s1;
-  out[1] = (guint8)s2;
+  return s1 << 8 | s2;
 }
 
 /* One character (1 to 3 octets) through iconv; FALSE when refused. */
@@ -337,8 +333,8 @@ decode_iso2022jp_with (const char *data, gsize len, gboolean kddi, MugaiJisStats
                 append_geta (out, st);
               continue;
             }
-          guint8 sj[2];
-          jis_to_sjis (c, c2, sj);
+          guint sjis = mugai_jis_to_sjis (c, c2);
+          guint8 sj[2] = { (guint8)(sjis >> 8), (guint8)sjis };
           if (c < 0x75 || (c >= 0x79 && c <= 0x7c))
             {
               if (convert_one (&cd_cp932, "CP932", sj, 2, out))

@@ -15,6 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 import harness as h  # noqa: E402
+import judges  # noqa: E402
 import mugaitest as mt  # noqa: E402
 
 
@@ -39,19 +40,9 @@ def big_message(ident, attachment_bytes, seed=1):
     """multipart/mixed: a short text and an application/octet-stream
     attachment of attachment_bytes random octets in base64 (76-column
     lines)."""
-    rnd = random.Random(seed)
-    blob = rnd.randbytes(attachment_bytes)
-    b64 = base64.encodebytes(blob).replace(b"\n", b"\r\n")
-    head = ("From: Sender <sender@internet.test>\r\nTo: <user@lgwan.test>\r\n"
-            "Subject: large attachment\r\nDate: Mon, 20 Nov 2023 10:00:00 +0900\r\n"
-            "Message-ID: <%s@internet.test>\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/mixed; boundary=\"e2e-boundary\"\r\n\r\n"
-            "--e2e-boundary\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-            "Please find the data attached. E2E-LARGE-BODY-TEXT\r\n\r\n"
-            "--e2e-boundary\r\nContent-Type: application/octet-stream; name=\"data.bin\"\r\n"
-            "Content-Disposition: attachment; filename=\"data.bin\"\r\n"
-            "Content-Transfer-Encoding: base64\r\n\r\n" % ident).encode("ascii")
-    return head + b64 + b"\r\n--e2e-boundary--\r\n"
+    blob = random.Random(seed).randbytes(attachment_bytes)
+    return attachment_message(ident, "large attachment", "data.bin", "application/octet-stream", blob,
+                              "Please find the data attached. E2E-LARGE-BODY-TEXT\r\n", "e2e-boundary")
 
 
 # ---------------------------------------------------------------------------
@@ -171,9 +162,41 @@ def received_original(ctx, ident):
     return None
 
 
-def judge_delivered(ctx, item, sink_msgs, milter=None, status_expected=None):
+# Samples whose expectation does not describe the message mugai-milter
+# is given, because Postfix (or the test's X-E2E-Id field) changes it on
+# the way in.  Only these are judged by what `mugai sanitize` says about
+# the octets the milter received (sc_load.py), not by
+# testdata/expected.json.
+NOT_AS_SENT = {
+    "mbox/hostile.mbox#10": "the empty message arrives with header fields (X-E2E-Id, Received)",
+    "md-bare-cr": "Postfix reads a bare CR as no line end: the message arrives as one long header field",
+}
+
+
+def expectation_problems(ctx, item, verdict, report=None, checked=None, raw=None):
+    """A sample of testdata/ (item.original set) against its entry in
+    testdata/expected.json (tests/judges.py expected_problems(), the judge
+    of tests/run-samples.py): verdict "clean"/"sanitized" from the
+    delivered message's X-Mugai-Status, "reject" for a 5xx; report the one
+    the quarantine keeps, when the caller has it.  Nothing for a message
+    the test built itself or one of NOT_AS_SENT."""
+    if item.original is None or item.key in NOT_AS_SENT:
+        return []
+    exp = ctx.expected.get(item.key)
+    if exp is None:
+        return ["no entry for %r in testdata/expected.json" % item.key]
+    return [x for x in judges.expected_problems(exp, verdict, report, checked, raw) if not x.startswith("note: ")]
+
+
+def status_verdict(status):
+    """"sanitized" of "sanitized; removed=1; converted=0"."""
+    return (status or "").split(";")[0].strip() or None
+
+
+def judge_delivered(ctx, item, sink_msgs, report=None):
     """Problems with one accepted message at the sink: exactly once,
-    check_message, the removed attachments' markers absent."""
+    check_message, the envelope kept, and for a sample its expectation
+    (expectation_problems; report: the quarantine's, when known)."""
     problems = []
     if len(sink_msgs) != 1:
         problems.append("arrived %d times at the sink (expected exactly once)" % len(sink_msgs))
@@ -187,14 +210,41 @@ def judge_delivered(ctx, item, sink_msgs, milter=None, status_expected=None):
         problems += ["sink %s: %s" % (os.path.basename(sm.path), l) for l in c.lines() if not l.startswith("warning")]
         if sm.rcpts != item.rcpts or sm.mail_from != item.sender:
             problems.append("envelope changed: from=<%s> to=%s" % (sm.mail_from, sm.rcpts))
-        exp = ctx.expected.get(item.key) or {}
-        text = sm.data.decode("utf-8", "replace") + "\n".join(t for _p, t in c.texts)
-        for s in exp.get("body_absent", []):
-            if s in text:
-                problems.append("text that must not reach the LGWAN side is there: %s" % mt.short(s))
-        if status_expected is not None and c.status != status_expected:
-            problems.append("X-Mugai-Status %s, mugai sanitize says %s" % (mt.short(c.status), mt.short(status_expected)))
+        problems += expectation_problems(ctx, item, status_verdict(c.status), report, c, sm.data)
     return problems
+
+
+def judge_case_delivered(ctx, it, sink, qidx, more=None):
+    """A case of tests/threatmail.py (it.case) that must be delivered:
+    accepted with 250, at the sink once (judge_delivered), the notice
+    saying each of case.notice, the original in the quarantine; more(sink
+    message, check_message result) adds the caller's own problems."""
+    r = it.final
+    if not (r and r.code == 250):
+        return ["not accepted: %s" % r]
+    msgs = sink.get(it.ident, [])
+    probs = judge_delivered(ctx, it, msgs)
+    if msgs:
+        chk = mt.check_message(msgs[0].data, it.data)
+        body = chk.main_body or ""
+        probs += ["the notice does not say %r" % want for want in it.case.notice if want not in body]
+        if more is not None:
+            probs += more(msgs[0], chk)
+    return probs + judge_quarantined(it, r.qid, qidx)
+
+
+def judge_refused(it, rejects, qidx, sink):
+    """A refused message: not at the sink, its queue id in Postfix's
+    milter-reject lines (rejects: Ctx.postfix_qids()), its original in the
+    quarantine.  (problems, queue id or None)."""
+    probs = []
+    if sink.get(it.ident):
+        probs.append("refused but %d cop(y/ies) at the sink" % len(sink[it.ident]))
+    qids = rejects.get(it.sender, [])
+    if not qids:
+        return probs + ["no milter-reject line in the Postfix log"], None
+    qid = qids[-1][0]
+    return probs + judge_quarantined(it, qid, qidx), qid
 
 
 def quarantine_index(m):
@@ -328,19 +378,20 @@ EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 EICAR_SIG = "Mugai.Test.EICAR"
 
 
-def attachment_message(ident, subject, filename, ctype, payload, text="Please see the attachment.\r\n"):
+def attachment_message(ident, subject, filename, ctype, payload, text="Please see the attachment.\r\n",
+                       boundary="e2e-av-boundary"):
     """multipart/mixed: a short text and one base64 attachment."""
     b64 = base64.encodebytes(payload).replace(b"\n", b"\r\n")
     head = ("From: Sender <sender@internet.test>\r\nTo: <user@lgwan.test>\r\n"
             "Subject: %s\r\nDate: Mon, 20 Nov 2023 10:00:00 +0900\r\n"
             "Message-ID: <%s@internet.test>\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/mixed; boundary=\"e2e-av-boundary\"\r\n\r\n"
-            "--e2e-av-boundary\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n%s\r\n"
-            "--e2e-av-boundary\r\nContent-Type: %s; name=\"%s\"\r\n"
+            "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+            "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n%s\r\n"
+            "--%s\r\nContent-Type: %s; name=\"%s\"\r\n"
             "Content-Disposition: attachment; filename=\"%s\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n"
-            % (subject, ident, text, ctype, filename, filename)).encode("ascii")
-    return head + b64 + b"\r\n--e2e-av-boundary--\r\n"
+            % (subject, ident, boundary, boundary, text, boundary, ctype, filename, filename)).encode("ascii")
+    return head + b64 + b"\r\n--%s--\r\n" % boundary.encode("ascii")
 
 
 def mail(ident, data):

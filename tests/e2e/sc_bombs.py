@@ -5,11 +5,10 @@ import os
 import threading
 import time
 
-import mugaitest as mt
 import threatmail
 from common import (
-    text_message, Sender, send_one, judge_delivered, quarantine_index, judge_quarantined, reason_ok,
-    leftover_check, MemSampler, fmt_kb, mail)
+    text_message, Sender, send_one, judge_delivered, quarantine_index, reason_ok, leftover_check,
+    MemSampler, fmt_kb, mail, judge_case_delivered, judge_refused)
 
 
 def sc_bombs(ctx):
@@ -72,14 +71,9 @@ def sc_bombs(ctx):
                 probs.append("expected 550 5.7.1, got %s" % r)
             elif case.detail not in r.text or not reason_ok(r.text):
                 probs.append("the reply does not name the limit (%r): %s" % (case.detail, r.text))
-            if sink.get(it.ident):
-                probs.append("a refused message reached the sink")
-            qids = rejects.get(it.sender, [])
-            if not qids:
-                probs.append("no milter-reject line in the Postfix log")
-            else:
-                qid = qids[-1][0]
-                probs += judge_quarantined(it, qid, qidx)
+            refused, qid = judge_refused(it, rejects, qidx, sink)
+            probs += refused
+            if qid:
                 for meta, jpath, _eml in qidx.get(qid, []):
                     size = os.path.getsize(jpath)
                     if size > threatmail.REPORT_MAX + 64 * 1024:
@@ -89,20 +83,8 @@ def sc_bombs(ctx):
                     if case.summary and (not keys or keys[-1] != "summary"):
                         probs.append("the stored report does not end with its summary: %s" % keys[-3:])
         else:
-            if not (r and r.code == 250):
-                probs.append("not accepted: %s" % r)
-            else:
-                msgs = sink.get(it.ident, [])
-                probs += judge_delivered(ctx, it, msgs)
-                if msgs:
-                    chk = mt.check_message(msgs[0].data, it.data)
-                    body = chk.main_body or ""
-                    for want in case.notice:
-                        if want not in body:
-                            probs.append("the notice does not say %r" % want)
-                    if b"bomb text" in msgs[0].data:
-                        probs.append("the bomb's text was rendered")
-                probs += judge_quarantined(it, r.qid, qidx)
+            probs += judge_case_delivered(ctx, it, sink, qidx, lambda sm, _chk: (
+                ["the bomb's text was rendered"] if b"bomb text" in sm.data else []))
         ctx.ok(not probs, "%s (%.1f MB) answered with its reason: %s" % (case.key, len(it.data) / 1e6, r),
                probs)
     peak = sampler.peak

@@ -39,7 +39,7 @@ def sc_store(ctx):
     ctx.ok(r.code is not None and r.klass == "4xx", "quarantine not writable: the message is deferred with 4xx (%s)" % r,
            [] if r.klass == "4xx" else ["originals found: %s" % [e[2] for e in m.quarantine_entries()]])
     if r.klass == "4xx":
-        ctx.ok((r.text or "").startswith("4.7.0") or r.code == 451, "the 4xx is mugai's 451 4.7.0 (%s)" % r)
+        ctx.ok(r.code == 451 and (r.text or "").startswith("4.7.0"), "the 4xx is mugai's 451 4.7.0 (%s)" % r)
     r = send_one(pf.hop_port, hop)
     ctx.ok(r.code == 250, "the queueing hop accepts a message (%s)" % r)
     pat = re.compile(r"to=<%s>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d.*status=deferred \((.*)\)"

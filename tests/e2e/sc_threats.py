@@ -5,11 +5,10 @@ import tempfile
 import time
 
 import harness as h
-import mugaitest as mt
 import threatmail
 import judges
 from common import (
-    Item, Sender, judge_delivered, quarantine_index, judge_quarantined, leftover_check)
+    Item, Sender, quarantine_index, leftover_check, judge_case_delivered)
 
 
 def sc_threats(ctx):
@@ -59,20 +58,9 @@ def threats_with(ctx, name, extra, cases):
                     probs.append("the reply does not say %r: %r" % (word, text))
             if "??" in text:
                 probs.append("the reply has text that could not be written in ASCII: %r" % text)
-        elif not (r and r.code == 250):
-            probs.append("not accepted: %s" % r)
         else:
-            msgs = sink.get(it.ident, [])
-            probs += judge_delivered(ctx, it, msgs)
-            if msgs:
-                chk = mt.check_message(msgs[0].data, it.data)
-                if chk.msg is not None:
-                    probs += judges.delivered_problems(chk.msg, case)
-                body = chk.main_body or ""
-                for s in case.notice:
-                    if s not in body:
-                        probs.append("the notice does not say %r" % s)
-            probs += judge_quarantined(it, r.qid, qidx)
+            probs += judge_case_delivered(ctx, it, sink, qidx, lambda _sm, chk: (
+                judges.delivered_problems(chk.msg, case) if chk.msg is not None else []))
         ctx.ok(not probs, "%s%s: %s" % (case.key, " (%s)" % extra.strip().replace("\n", " ") if extra else "", r),
                probs)
     if any(c.no_stale_pipes for c in cases):

@@ -13,7 +13,7 @@ import harness as h
 import mugaitest as mt
 from common import (
     TESTDATA, text_message, Item, Sender, judge_delivered, quarantine_index, judge_quarantined, audit_index,
-    judge_audit, leftover_check, EICAR, EICAR_SIG, attachment_message)
+    judge_audit, leftover_check, EICAR, EICAR_SIG, attachment_message, judge_refused)
 
 
 HASH_SIG = "Mugai.Test.Hash"
@@ -53,14 +53,9 @@ def judge_virus_refusal(ctx, item, sig, rejects, qidx, aidx, sink):
         problems.append("expected 550 5.7.1 at end of data")
     if r and ("virus" not in (r.text or "") or sig not in (r.text or "")):
         problems.append("the reply does not say 'virus' and %s" % sig)
-    if item.ident in sink:
-        problems.append("refused but %d cop(y/ies) at the sink" % len(sink[item.ident]))
-    qids = rejects.get(item.sender, [])
-    if not qids:
-        problems.append("no milter-reject line in the Postfix log")
-    else:
-        qid = qids[-1][0]
-        problems += judge_quarantined(item, qid, qidx)
+    refused, qid = judge_refused(item, rejects, qidx, sink)
+    problems += refused
+    if qid:
         problems += judge_audit(qid, "5xx", aidx)
         reasons = [a.get("reason") for a in aidx.get(qid, [])]
         if not any(isinstance(v, str) and "virus" in v and sig in v for v in reasons):
