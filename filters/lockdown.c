@@ -64,7 +64,9 @@
  *	mugai_filter_confine_foreign() is the other way round, for a program
  *	mugai does not write (LibreOffice, filters/soffice.c): default allow,
  *	and a denylist of what reaches beyond the sandbox - socket() other
- *	than a Unix stream socket and every connect() fail (EACCES); signals
+ *	than a Unix stream socket and every connect() fail (EACCES); setsid
+ *	and setpgid fail (EPERM), so that nothing leaves the run's process
+ *	group; signals
  *	only to the own process group and own threads (EPERM); ptrace,
  *	process_vm_*, pidfd_getfd, mount and the new mount API, unshare,
  *	setns, clone with namespace flags, modules, kexec, bpf,
@@ -72,13 +74,31 @@
  *	reboot, clocks, host names kill the process; clone3 fails with
  *	ENOSYS so that glibc falls back to clone, whose flags are checked.
  *
+ *	Why still a denylist for LibreOffice: in headless convert mode it
+ *	starts some 20 threads, binds, listens on and accepts on its
+ *	single-instance pipe (a Unix stream socket; it will not start
+ *	without it), makes socketpairs, and popen()s "paperconf" through
+ *	/bin/sh (fork and execve; strace -f of mugai-filter-soffice).  An
+ *	allowlist that lets all of that through buys little over this list,
+ *	and one call LibreOffice makes on one rare document and nobody saw
+ *	would cost the conversion; so the sandbox (src/convert/sandbox.c)
+ *	confines the rest: Landlock limits what it reads, where it writes
+ *	and makes sockets (only in its private directory, which a mount
+ *	namespace makes its /tmp, where its pipe goes), a pid namespace and
+ *	RLIMIT_NPROC bound and end what it forks, a network namespace (and
+ *	Landlock's TCP rules and abstract-socket scope) keep it off the
+ *	network.
+ *
  * BUGS
- *	Read-only opens of any path the process may read are allowed: the
- *	file system permissions of the unprivileged worker user, not the
- *	filter, keep the rest of the system out of reach.  Under the
- *	denylist, LibreOffice can also write where that user may write, and
- *	bind() a Unix socket: where the kernel gives the sandbox no network
- *	namespace, that includes names in the host's abstract namespace.
+ *	Read-only opens of any path the process may read are allowed by
+ *	seccomp: Landlock, applied by the sandbox before the filter starts,
+ *	limits them to the system's libraries, fonts and configuration
+ *	(where the kernel has no Landlock, the permissions of the filter's
+ *	uid are all there is).  The foreign denylist lets LibreOffice
+ *	execute what Landlock lets it execute (the programs below /usr and
+ *	/bin), fork, and bind() a Unix socket; where the kernel gives the
+ *	sandbox no network namespace and no Landlock scope (ABI 6), that
+ *	includes names in the host's abstract namespace.
  */
 #include "lockdown.h"
 
@@ -396,6 +416,7 @@ static const char *const foreign_kill[] = {
   "io_uring_enter",
   "io_uring_register",
   "open_by_handle_at",
+  "execveat", /* a descriptor's program: beyond Landlock's EXECUTE rules */
   "name_to_handle_at",
   "swapon",
   "swapoff",
@@ -438,6 +459,15 @@ mugai_filter_confine_foreign (GError **error)
   nr = seccomp_syscall_resolve_name ("connect");
   if (rc == 0 && nr != __NR_SCMP_ERROR)
     rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 0);
+  /* A new session or process group would leave the run's process group
+   * (the sandbox's kill where it has no pid namespace): refused. */
+  static const char *const no_group[] = { "setsid", "setpgid" };
+  for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (no_group); i++)
+    {
+      nr = seccomp_syscall_resolve_name (no_group[i]);
+      if (nr != __NR_SCMP_ERROR)
+        rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
+    }
   /* clone3's flags sit behind a pointer: ENOSYS makes glibc use clone,
    * whose namespace flags are checked here */
   nr = seccomp_syscall_resolve_name ("clone3");

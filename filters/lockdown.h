@@ -38,13 +38,14 @@ gboolean mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error);
  * so cannot live under the allowlist: a denylist in force for the caller
  * and everything it executes.  socket() fails with EACCES (no network,
  * not even a Unix socket on the host such as Postfix's or clamd's);
- * ptrace, mount, namespaces, kernel modules, bpf, keyrings, io_uring and
- * the like kill the process; signals reach only the caller's own process
- * group (kill with pid 0) and its own threads, since the caller runs as
- * the worker's user.  Call it in the process that executes the foreign
- * program (after fork, before execve): its pid is part of the rules.
- * TRUE when in force; FALSE (error set) otherwise: the caller must not
- * go on. */
+ * setsid and setpgid fail with EPERM (nothing leaves the run's process
+ * group); ptrace, mount, namespaces, execveat, kernel modules, bpf,
+ * keyrings, io_uring and the like kill the process; signals reach only
+ * the caller's own process group (kill with pid 0) and its own threads.
+ * What it may read, write, execute and where it may bind its Unix socket
+ * is Landlock's, put in force by the sandbox (src/convert/sandbox.c).  Call it in the process that
+ * executes the foreign program (after fork, before execve): its pid is part of the rules. TRUE when
+ * in force; FALSE (error set) otherwise: the caller must not go on. */
 gboolean mugai_filter_confine_foreign (GError **error);
 
 /* Reads all of standard input, at most max octets (more is an error).

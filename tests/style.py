@@ -30,7 +30,6 @@ from mugaitest import Tap  # noqa: E402
 TO_FORMAT = {
     "filters/image.c",
     "src/cli/mugai.c",
-    "src/convert/sandbox.c",
     "src/core/sanitize.c",
     "src/core/sanitize.h",
     "src/detect/scan.c",
