@@ -103,8 +103,11 @@
  *	execute the filter's own program; everything in the private
  *	directory.  So a filter can neither read a quarantined original
  *	nor append to a log, nor make a socket, a file or a link outside
- *	its directory.  Without a mount namespace, making sockets below
- *	/tmp is allowed as well (LibreOffice's pipe).  A kernel without
+ *	its directory.  Without a mount namespace, making sockets and
+ *	removing files below /tmp is allowed as well (LibreOffice makes its
+ *	pipe there, and the second start of a new profile removes the one
+ *	the first left): a filter may then remove what its uid may remove
+ *	in /tmp (with the sticky bit, its own files).  A kernel without
  *	Landlock (or with it off in lsm=): the run goes on with the other
  *	layers, result->landlock_abi is 0 and mugai_sandbox_isolation()
  *	says so.  Connecting to a Unix socket by path is no right of the
@@ -411,6 +414,7 @@ private_tmp (const char *dir)
 #define LL_FS_WRITE_FILE (1ull << 1)
 #define LL_FS_READ_FILE (1ull << 2)
 #define LL_FS_READ_DIR (1ull << 3)
+#define LL_FS_REMOVE_FILE (1ull << 5)
 #define LL_FS_MAKE_SOCK (1ull << 9)
 #define LL_FS_ABI1 ((1ull << 13) - 1) /* EXECUTE .. MAKE_SYM */
 #define LL_FS_REFER (1ull << 13)      /* ABI 2 */
@@ -436,12 +440,23 @@ struct ll_path_beneath_attr
   gint32 parent_fd;
 } __attribute__ ((packed));
 
-/* The highest Landlock ABI the kernel offers, 0 for none. */
+static int landlock_cap; /* mugai_sandbox_set_landlock_cap() */
+
+void
+mugai_sandbox_set_landlock_cap (int abi)
+{
+  landlock_cap = MAX (abi, 0);
+}
+
+/* The highest Landlock ABI the kernel offers (at most landlock_cap when
+ * set), 0 for none. */
 static int
 landlock_abi (void)
 {
 #ifdef SYS_landlock_create_ruleset
   long v = syscall (SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+  if (landlock_cap > 0)
+    v = MIN (v, landlock_cap);
   return v > 0 ? (int)MIN (v, 99) : 0;
 #else
   return 0;
@@ -524,7 +539,8 @@ landlock_add (int ruleset, const char *path, guint64 access, guint64 handled)
  * landlock_paths[] names and the filter itself, everything in the
  * private directory; no TCP bind or connect (ABI 4); no abstract Unix
  * socket or signal outside the domain (ABI 6).  tmp_sock: also create
- * sockets below /tmp (no mount namespace: LibreOffice's pipe).  The ABI
+ * sockets and remove files below /tmp (no mount namespace: LibreOffice's
+ * pipe, which its second start finds and removes).  The ABI
  * in force, 0 when the kernel has none (the run goes on), -1 when a rule
  * could not be added or the domain not entered (errno).  No-new-privs
  * must be set.  Async-signal-safe. */
@@ -565,7 +581,7 @@ landlock_confine (const char *self, const char *dir, gboolean tmp_sock)
   if (ok)
     ok = landlock_add (ruleset, dir, handled, handled);
   if (ok && tmp_sock)
-    ok = landlock_add (ruleset, "/tmp", LL_FS_MAKE_SOCK, handled);
+    ok = landlock_add (ruleset, "/tmp", LL_FS_MAKE_SOCK | LL_FS_REMOVE_FILE, handled);
   if (ok)
     ok = syscall (SYS_landlock_restrict_self, ruleset, 0) == 0;
   int saved = errno;

@@ -170,6 +170,11 @@ typedef struct
  * anything but every layer is a downgrade that the caller logs as a
  * warning, with mugai_sandbox_isolation_text().  Not thread-safe (fork). */
 MugaiSandboxIsolation mugai_sandbox_isolation (void);
+/* Tests: use at most Landlock ABI abi (0: what the kernel offers), to
+ * run what an older kernel gives (Debian 12's 6.1 offers ABI 2).  For
+ * the runs and probes this process makes from then on. */
+void mugai_sandbox_set_landlock_cap (int abi);
+
 /* Every layer in force. */
 gboolean mugai_sandbox_isolation_complete (const MugaiSandboxIsolation *i);
 /* "in force: ...; missing: ..." naming each layer (and the Landlock
