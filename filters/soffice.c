@@ -46,10 +46,13 @@
  *	   and it gets PR_SET_PDEATHSIG: when the worker is killed at its
  *	   deadline and takes this filter with it, LibreOffice goes too.
  *
- *	The sandbox around this process adds the rest: a user and network
- *	namespace where the kernel allows, resource limits, the wall-clock
- *	timeout that kills the whole process group (LibreOffice included),
- *	the private directory removed afterwards.
+ *	The sandbox around this process adds the rest: user, network, pid
+ *	and mount namespaces where the kernel allows, a Landlock domain
+ *	(LibreOffice reads its install, /etc/libreoffice and the fonts,
+ *	executes below /usr and /bin, writes and binds its pipe only in the
+ *	private directory), resource limits (RLIMIT_NPROC too), the
+ *	wall-clock timeout that ends every process of the run (LibreOffice
+ *	included), the private directory removed afterwards.
  *
  * EXIT STATUS
  *	0 the output is on standard output; 1 LibreOffice could not load or
@@ -59,11 +62,13 @@
  * BUGS
  *	LibreOffice reports a password-protected legacy document as one it
  *	cannot load, so it ends as "could not convert" (exit 1), not as
- *	encrypted.  The file system is the host's (no mount namespace):
- *	read access is what the worker's user may read, which is why links
- *	to local files are never updated (step 2).  LibreOffice binds its
- *	pipe in /tmp whatever TMPDIR says; killed, it leaves the socket
- *	file, which mugai_convert_sweep_stale() (src/convert/convert.c) removes.
+ *	encrypted.  Where the kernel has no Landlock, read access is what
+ *	the filter's user may read, which is also why links to local files
+ *	are never updated (step 2).  LibreOffice binds its pipe in /tmp
+ *	whatever TMPDIR says: with a mount namespace that is the private
+ *	directory; without one it is the host's /tmp, where, killed, it
+ *	leaves the socket file, which mugai_convert_sweep_stale()
+ *	(src/convert/convert.c) removes.
  */
 #include "lockdown.h"
 
