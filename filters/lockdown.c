@@ -67,7 +67,11 @@
  *	than a Unix stream socket and every connect() fail (EACCES); setsid
  *	and setpgid fail (EPERM), so that nothing leaves the run's process
  *	group; signals
- *	only to the own process group and own threads (EPERM); ptrace,
+ *	only to the own process group and own threads (EPERM); execve only
+ *	of the program the caller names, in the one call it makes next
+ *	(the path's address is compared: a copy at a random address that the
+ *	program, in its new address space, cannot know), any other execve
+ *	and every execveat kill; ptrace,
  *	process_vm_*, pidfd_getfd, mount and the new mount API, unshare,
  *	setns, clone with namespace flags, modules, kexec, bpf,
  *	perf_event_open, userfaultfd, keyrings, io_uring, handles, swap,
@@ -78,7 +82,8 @@
  *	starts some 20 threads, binds, listens on and accepts on its
  *	single-instance pipe (a Unix stream socket; it will not start
  *	without it), makes socketpairs, and popen()s "paperconf" through
- *	/bin/sh (fork and execve; strace -f of mugai-filter-soffice).  An
+ *	/bin/sh (fork and execve, which now kills that child: LibreOffice
+ *	takes its default paper size; strace -f of mugai-filter-soffice).  An
  *	allowlist that lets all of that through buys little over this list,
  *	and one call LibreOffice makes on one rare document and nobody saw
  *	would cost the conversion; so the sandbox (src/convert/sandbox.c)
@@ -94,11 +99,13 @@
  *	seccomp: Landlock, applied by the sandbox before the filter starts,
  *	limits them to the system's libraries, fonts and configuration
  *	(where the kernel has no Landlock, the permissions of the filter's
- *	uid are all there is).  The foreign denylist lets LibreOffice
- *	execute what Landlock lets it execute (the programs below /usr and
- *	/bin), fork, and bind() a Unix socket; where the kernel gives the
- *	sandbox no network namespace and no Landlock scope (ABI 6), that
- *	includes names in the host's abstract namespace.
+ *	uid are all there is).  The foreign denylist lets LibreOffice fork
+ *	(up to RLIMIT_NPROC) and bind() a Unix socket; where the kernel
+ *	gives the sandbox no network namespace and no Landlock scope (ABI
+ *	6), that includes names in the host's abstract namespace.  The one
+ *	execve is recognised by an address: a program that guessed it
+ *	(one guess per process, each wrong one kills; some 2^35 pages to
+ *	draw from on x86_64) could execute what Landlock lets it execute.
  */
 #include "lockdown.h"
 
@@ -109,7 +116,9 @@
 #include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -435,18 +444,68 @@ static const char *const foreign_kill[] = {
   "vhangup",
 };
 
-gboolean
-mugai_filter_confine_foreign (GError **error)
+/* A read-only copy of s in pages of their own at an address drawn at
+ * random (not one the program executed next can learn: its address
+ * space is new), or, where the kernel refuses every address drawn, where
+ * mmap puts it.  NULL on failure. */
+static const char *
+copy_at_random (const char *s)
 {
+  gsize len = strlen (s) + 1;
+  gsize page = (gsize)sysconf (_SC_PAGESIZE);
+  gsize size = (len + page - 1) / page * page;
+  void *p = MAP_FAILED;
+  for (int i = 0; i < 32 && p == MAP_FAILED; i++)
+    {
+      guint64 r = 0;
+      if (getrandom (&r, sizeof r, 0) != (ssize_t)sizeof r)
+        break;
+      /* between 4 GiB and 64 TiB: inside every 47-bit address space */
+      guint64 lo = G_GUINT64_CONSTANT (1) << 32, hi = G_GUINT64_CONSTANT (1) << 46;
+      guint64 addr = (lo + r % (hi - lo)) / page * page;
+      p = mmap ((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    }
+  if (p == MAP_FAILED)
+    p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  memcpy (p, s, len);
+  if (mprotect (p, size, PROT_READ) != 0)
+    return NULL;
+  return p;
+}
+
+gboolean
+mugai_filter_confine_foreign (const char *program, const char **exec_path, GError **error)
+{
+  g_return_val_if_fail ((program == NULL) == (exec_path == NULL), FALSE);
+  const char *path = NULL;
+  if (program != NULL && (path = copy_at_random (program)) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "mmap: %s", g_strerror (errno));
+      return FALSE;
+    }
   __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = new_filter (SCMP_ACT_ALLOW, error);
   if (ctx == NULL)
     return FALSE;
   int rc = 0;
+  /* execve: only the one call the caller makes next, recognised by the
+   * address of its path (which the program it starts does not know);
+   * any other kills.  Every later execve - a compromised LibreOffice's,
+   * or its popen("paperconf") - dies of SIGSYS. */
+  int nr = seccomp_syscall_resolve_name ("execve");
+  if (nr != __NR_SCMP_ERROR && path != NULL)
+    /* (allowing the one is the default action) */
+    rc = seccomp_rule_add (ctx, SCMP_ACT_KILL_PROCESS, nr, 1,
+                           SCMP_A0 (SCMP_CMP_NE, (scmp_datum_t)(uintptr_t)path));
+  else if (nr != __NR_SCMP_ERROR)
+    rc = seccomp_rule_add (ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
   /* Sockets: Unix stream sockets only, for LibreOffice's own
    * single-instance pipe (it will not start without one), and connect()
    * refused, so that no socket reaches anything.  A Unix datagram socket
    * could reach one with sendto(), so only SOCK_STREAM is allowed. */
-  int nr = seccomp_syscall_resolve_name ("socket");
+  nr = seccomp_syscall_resolve_name ("socket");
   if (rc == 0 && nr != __NR_SCMP_ERROR)
     rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 1, SCMP_A0 (SCMP_CMP_NE, AF_UNIX));
   const scmp_datum_t not_stream[] = { SOCK_DGRAM, SOCK_RAW,    SOCK_RDM, SOCK_SEQPACKET,
@@ -523,6 +582,8 @@ mugai_filter_confine_foreign (GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp (foreign): %s", g_strerror (-rc));
       return FALSE;
     }
+  if (exec_path != NULL)
+    *exec_path = path;
   return TRUE;
 }
 

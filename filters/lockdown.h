@@ -43,10 +43,13 @@ gboolean mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error);
  * keyrings, io_uring and the like kill the process; signals reach only
  * the caller's own process group (kill with pid 0) and its own threads.
  * What it may read, write, execute and where it may bind its Unix socket
- * is Landlock's, put in force by the sandbox (src/convert/sandbox.c).  Call it in the process that
+ * is Landlock's, put in force by the sandbox (src/convert/sandbox.c).
+ * execve is allowed once: program (NULL: never) with the path the call
+ * stores in *exec_path, which the caller passes to its execve next; any
+ * other execve, and every execveat, kills the process.  Call it in the process that
  * executes the foreign program (after fork, before execve): its pid is part of the rules. TRUE when
  * in force; FALSE (error set) otherwise: the caller must not go on. */
-gboolean mugai_filter_confine_foreign (GError **error);
+gboolean mugai_filter_confine_foreign (const char *program, const char **exec_path, GError **error);
 
 /* Reads all of standard input, at most max octets (more is an error).
  * Returns NULL with error set on failure or when over max. */

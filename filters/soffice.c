@@ -32,8 +32,11 @@
  *	   mugai_filter_confine_foreign() (lockdown.c) puts a seccomp
  *	   denylist in force: only Unix stream sockets, and no connect(), so
  *	   LibreOffice reaches neither the network nor a socket on the host;
- *	   signals to its own process group and threads only; ptrace, mount,
- *	   namespaces, bpf and the like kill it.  LibreOffice cannot live
+ *	   no setsid or setpgid; signals to its own process group and
+ *	   threads only; one execve, of soffice.bin (or --soffice) by this
+ *	   child, and no other (LibreOffice's popen of paperconf dies, it
+ *	   takes its default paper size); ptrace, mount, namespaces, bpf and
+ *	   the like kill it.  LibreOffice cannot live
  *	   under the allowlist of the other filters (it starts threads,
  *	   binds its single-instance pipe and writes its profile).  This
  *	   process itself never parses the document: it writes it, waits,
@@ -186,7 +189,8 @@ run_soffice (const char *soffice, const char *dir, const char *input, const char
       /* the denylist, with this pid (the one LibreOffice will have) in
        * its signal rules; single-threaded, so allocating here is safe */
       g_autoptr (GError) error = NULL;
-      if (!mugai_filter_confine_foreign (&error))
+      const char *exec_path = NULL;
+      if (!mugai_filter_confine_foreign (soffice, &exec_path, &error))
         {
           g_printerr ("error: seccomp: %s\n", error->message);
           _exit (126);
@@ -196,7 +200,8 @@ run_soffice (const char *soffice, const char *dir, const char *input, const char
         _exit (127);
       if (close_range (3, ~0u, 0) != 0)
         _exit (127);
-      execve (soffice, (char *const *)argv, (char *const *)envp);
+      /* the one execve the filter allows: exec_path, not soffice */
+      execve (exec_path, (char *const *)argv, (char *const *)envp);
       _exit (127);
     }
   int status;

@@ -38,7 +38,8 @@
  *			like LibreOffice).  STEP: setsid (fork; the child
  *			calls setsid() and sleeps, ARG a tag), bind (a Unix
  *			socket on path ARG), append (to file ARG), read
- *			(file ARG), connect (to the Unix socket ARG).  Prints
+ *			(file ARG), connect (to the Unix socket ARG), exec
+ *			(/bin/true; ARG unused).  Prints
  *			STEP=ok or STEP=ERRNO-NAME; a step seccomp kills
  *			ends the run with SIGSYS.
  *
@@ -350,12 +351,19 @@ mode_escape (const char *conf, const char *step, const char *arg)
     lockdown (MUGAI_LOCKDOWN_DEFAULT);
   else if (strcmp (conf, "foreign") != 0)
     return MUGAI_FILTER_USAGE;
-  else if (!mugai_filter_confine_foreign (&error))
+  else if (!mugai_filter_confine_foreign (NULL, NULL, &error))
     {
       fprintf (stderr, "confine: %s\n", error->message);
       return 70;
     }
 
+  if (strcmp (step, "exec") == 0)
+    {
+      char *const args[] = { (char *)"/bin/true", NULL };
+      execve ("/bin/true", args, environ);
+      say ("execve", 0);
+      return 0;
+    }
   if (strcmp (step, "setsid") == 0)
     {
       int p[2];

@@ -942,6 +942,9 @@ test_escape (gconstpointer data)
         }
       g_assert_true (tagged_gone (tag));
     }
+  else if (strcmp (step, "exec") == 0)
+    /* neither may execute anything */
+    g_assert_cmpint (r.outcome, ==, MUGAI_SANDBOX_SECCOMP);
   else if (strcmp (step, "bind") == 0)
     {
       if (plain)
@@ -1134,8 +1137,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sandbox/slots", test_slots);
   g_test_add_func ("/sandbox/outcome-text", test_outcome_text);
   static const char *const escapes[]
-      = { "plain/setsid",   "plain/bind",   "plain/append",   "plain/read",   "plain/connect",
-          "foreign/setsid", "foreign/bind", "foreign/append", "foreign/read", "foreign/connect" };
+      = { "plain/setsid",  "plain/bind",      "plain/append", "plain/read",
+          "plain/connect", "foreign/setsid",  "foreign/bind", "foreign/append",
+          "foreign/read",  "foreign/connect", "plain/exec",   "foreign/exec" };
   for (gsize i = 0; i < G_N_ELEMENTS (escapes); i++)
     {
       g_autofree char *name = g_strdup_printf ("/sandbox/escape/%s", escapes[i]);
