@@ -31,6 +31,8 @@
  *	stderr		a long standard error full of control characters and
  *			invalid UTF-8, exit 1
  *
+ *	forkbomb	fork up to 1000 children that sleep (ARG: a tag);
+ *			print forked=N and the errno of the first failure
  *	escape CONF STEP ARG
  *			the probe of issue 13, one step per run, under CONF:
  *			"plain" (mugai_filter_lockdown, like the own
@@ -57,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -99,6 +102,8 @@ errno_name (int e)
       return "EROFS";
     case ENOTDIR:
       return "ENOTDIR";
+    case EAGAIN:
+      return "EAGAIN";
     default:
       return "other";
     }
@@ -438,6 +443,26 @@ mode_escape (const char *conf, const char *step, const char *arg)
   return MUGAI_FILTER_USAGE;
 }
 
+static int
+mode_forkbomb (void)
+{
+  int n = 0;
+  for (; n < 1000; n++)
+    {
+      pid_t pid = fork ();
+      if (pid < 0)
+        break;
+      if (pid == 0)
+        for (;;)
+          pause ();
+    }
+  int e = errno;
+  struct rlimit rl = { 0 };
+  getrlimit (RLIMIT_NPROC, &rl);
+  printf ("forked=%d %s limit=%lld\n", n, n < 1000 ? errno_name (e) : "-", (long long)rl.rlim_cur);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -516,6 +541,8 @@ main (int argc, char **argv)
     return mode_tmp ();
   if (strcmp (mode, "stderr") == 0)
     return mode_stderr ();
+  if (strcmp (mode, "forkbomb") == 0)
+    return mode_forkbomb ();
   if (strcmp (mode, "escape") == 0 && argc == 5)
     return mode_escape (argv[2], argv[3], argv[4]);
   return MUGAI_FILTER_USAGE;

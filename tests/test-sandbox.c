@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -308,6 +309,63 @@ test_address_space (void)
   int mib = -1;
   g_assert_cmpint (sscanf (r.diagnostics, "allocated %d MiB", &mib), ==, 1);
   g_assert_cmpint (mib, <, 256);
+}
+
+/* RLIMIT_NPROC: a filter that forks without end (the probe without
+ * seccomp, as LibreOffice may fork) stops at the run's limit, counted in
+ * its own user namespace (so it cannot starve the uid's other filters),
+ * and every child is gone after the run.  The kernel never applies the
+ * limit to uid 0, even in a user namespace: as root, the run is made by
+ * a child that has become nobody (65534). */
+static void
+test_nproc (void)
+{
+  g_autofree char *tag = new_tag ("forkbomb");
+  int p[2];
+  g_assert_cmpint (pipe (p), ==, 0);
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      close (p[0]);
+      if (getuid () == 0
+          && (setgroups (0, NULL) != 0 || setgid (65534) != 0 || setuid (65534) != 0))
+        _exit (10);
+      MugaiSandboxLimits limits = default_limits ();
+      g_auto (MugaiSandboxResult) r = { 0 };
+      const char *argv[] = { probe_path, "forkbomb", tag, NULL };
+      if (!mugai_sandbox_run (NULL, 0, argv, NULL, &limits, &r, NULL))
+        _exit (11);
+      if (r.outcome != MUGAI_SANDBOX_OK)
+        _exit (12);
+      g_autofree char *out = output_text (&r);
+      g_autofree char *line = g_strdup_printf ("%d %s", r.userns, out);
+      if (write (p[1], line, strlen (line)) < 0)
+        _exit (13);
+      _exit (0);
+    }
+  close (p[1]);
+  char buf[256] = "";
+  gssize n = read (p[0], buf, sizeof buf - 1);
+  close (p[0]);
+  int st;
+  g_assert_cmpint (waitpid (pid, &st, 0), ==, pid);
+  g_assert_true (WIFEXITED (st));
+  g_assert_cmpint (WEXITSTATUS (st), ==, 0);
+  g_assert_cmpint (n, >, 0);
+  g_test_message ("forkbomb: %s", buf);
+  int userns = -1, forked = -1;
+  char err[32] = "";
+  g_assert_cmpint (sscanf (buf, "%d forked=%d %31s", &userns, &forked, err), ==, 3);
+  g_assert_true (tagged_gone (tag));
+  if (!userns)
+    {
+      g_test_skip ("no user namespace: the limit counts every task of the uid");
+      return;
+    }
+  g_assert_cmpint (forked, >, 0);
+  g_assert_cmpint (forked, <, 1000);
+  g_assert_cmpstr (err, ==, "EAGAIN");
 }
 
 static void
@@ -1122,6 +1180,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sandbox/limits/timeout", test_timeout);
   g_test_add_func ("/sandbox/limits/address-space", test_address_space);
   g_test_add_func ("/sandbox/limits/output", test_output_limit);
+  g_test_add_func ("/sandbox/limits/nproc", test_nproc);
   g_test_add_func ("/sandbox/limits/output-boundary", test_output_exactly_at_limit);
   g_test_add_func ("/sandbox/isolation/env", test_env);
   g_test_add_func ("/sandbox/isolation/fds", test_fds);

@@ -122,7 +122,10 @@
  *	workers' filters.  Without a user namespace every task of the uid
  *	counts, so the limit is the tasks the uid has when the run starts
  *	(counted through /proc) plus SANDBOX_NPROC: a bound, not a tight
- *	one; for root the kernel does not enforce it at all.
+ *	one.  The kernel never enforces it for uid 0 (kernel/fork.c:
+ *	INIT_USER), in a user namespace or not: a worker running as root
+ *	(no [milter] user) gives its filters no process limit; the pid
+ *	namespace and the deadline still end what they start.
  *
  * LIMITS
  *	Standard output is bounded by limits->output_max (read at most one
