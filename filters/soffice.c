@@ -30,7 +30,7 @@
  *	   no loads of untrusted links, Java off, no OpenCL.
  *	3. In the child that becomes LibreOffice, between fork and execve,
  *	   mugai_filter_confine_foreign() (lockdown.c) puts a seccomp
- *	   denylist in force: only Unix stream sockets, and no connect(), so
+ *	   allowlist of its own in force: only Unix stream sockets, and no connect(), so
  *	   LibreOffice reaches neither the network nor a socket on the host;
  *	   no setsid or setpgid; signals to its own process group and
  *	   threads only; one execve, of soffice.bin (or --soffice) by this
@@ -186,7 +186,7 @@ run_soffice (const char *soffice, const char *dir, const char *input, const char
       /* LibreOffice dies with this filter, whatever kills it */
       if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid () != parent)
         _exit (127);
-      /* the denylist, with this pid (the one LibreOffice will have) in
+      /* the allowlist, with this pid (the one LibreOffice will have) in
        * its signal rules; single-threaded, so allocating here is safe */
       g_autoptr (GError) error = NULL;
       const char *exec_path = NULL;

@@ -135,7 +135,7 @@
  *
  * BUGS
  *	Without a pid namespace, a filter that could fork and setsid() (the
- *	own filters cannot fork; LibreOffice's denylist refuses setsid and
+ *	own filters cannot fork; LibreOffice's seccomp refuses setsid and
  *	setpgid) would leave its process group; PR_SET_PDEATHSIG reaches
  *	only direct children.  The deadline still ends the run.
  *	A caller killed during a run (a worker at its message deadline)
