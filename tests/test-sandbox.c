@@ -519,7 +519,10 @@ test_isolation_reported (void)
     g_assert_cmpint (r.landlock_abi, ==, iso.landlock_abi);
   }
 
-  for (int refuse = 0; refuse < 2; refuse++)
+  /* 0: unshare refused (EPERM); 1: Landlock absent (ENOSYS); 2: the
+   * Landlock calls and mount(2) killed, as systemd 252's
+   * SystemCallFilter=@system-service ~@mount does */
+  for (int refuse = 0; refuse < 3; refuse++)
     {
       pid_t pid = fork ();
       g_assert_cmpint (pid, >=, 0);
@@ -527,8 +530,11 @@ test_isolation_reported (void)
         {
           scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
           int nr = refuse == 0 ? SCMP_SYS (unshare) : SCMP_SYS (landlock_create_ruleset);
-          if (!ctx
-              || seccomp_rule_add (ctx, SCMP_ACT_ERRNO (refuse == 0 ? EPERM : ENOSYS), nr, 0) != 0
+          uint32_t act = refuse == 0   ? SCMP_ACT_ERRNO (EPERM)
+                         : refuse == 1 ? SCMP_ACT_ERRNO (ENOSYS)
+                                       : SCMP_ACT_KILL_PROCESS;
+          if (!ctx || seccomp_rule_add (ctx, act, nr, 0) != 0
+              || (refuse == 2 && seccomp_rule_add (ctx, act, SCMP_SYS (mount), 0) != 0)
               || seccomp_load (ctx) != 0)
             _exit (10);
           MugaiSandboxIsolation got = mugai_sandbox_isolation ();
@@ -543,10 +549,15 @@ test_isolation_reported (void)
                   || (got.layers & MUGAI_SANDBOX_LAYER_LANDLOCK)
                          != (iso.layers & MUGAI_SANDBOX_LAYER_LANDLOCK)))
             _exit (12);
-          if (refuse == 1
+          if (refuse >= 1
               && ((got.layers & MUGAI_SANDBOX_LAYER_LANDLOCK) || !strstr (t, "Landlock (")
                   || got.landlock_abi != 0))
             _exit (13);
+          if (refuse == 2
+              && ((got.layers & MUGAI_SANDBOX_LAYER_MNTNS)
+                  || (got.layers & MUGAI_SANDBOX_LAYER_USERNS)
+                         != (iso.layers & MUGAI_SANDBOX_LAYER_USERNS)))
+            _exit (19);
           if (!strstr (t, "seccomp") || !g_str_has_prefix (t, "in force: "))
             _exit (14);
           const char *argv[] = { probe_path, "echo", NULL };
@@ -558,8 +569,10 @@ test_isolation_reported (void)
             _exit (16);
           if (refuse == 0 && (r.netns || r.pidns || r.userns || r.mntns))
             _exit (17);
-          if (refuse == 1 && r.landlock_abi != 0)
+          if (refuse >= 1 && r.landlock_abi != 0)
             _exit (18);
+          if (refuse == 2 && r.mntns)
+            _exit (20);
           _exit (0);
         }
       int st;

@@ -114,6 +114,15 @@
  *	ABIs above: the filters' seccomp filters refuse connect() (and the
  *	own filters socket()).
  *
+ * HOST PROBE
+ *	Which namespaces and which Landlock ABI a run tries is found once per
+ *	process (and again when its set of seccomp filters changed), each in
+ *	a throw-away child: a seccomp filter the process inherited may kill
+ *	a call rather than refuse it (systemd 252's SystemCallFilter=
+ *	@system-service has no landlock_* calls; ~@mount kills mount(2)), and
+ *	a run must then go on without that layer instead of dying of SIGSYS
+ *	in every run.  mugai_sandbox_isolation() reports the same probe.
+ *
  * PROCESSES
  *	RLIMIT_NPROC counts the tasks (threads too) of the real uid; since
  *	Linux 5.14 it is counted per user namespace, so in a user namespace
@@ -364,12 +373,12 @@ enum
   NS_MNT = 1 << 3,
 };
 
-/* The namespaces a filter gets, best first (NAMESPACES above).  In the
- * child, async-signal-safe.  NS_MNT here means only that the namespace
- * was made; private_tmp() decides whether /tmp became the private
- * directory. */
+/* The namespaces a filter gets, best first (NAMESPACES above), of those
+ * in allowed (HOST PROBE).  In the child, async-signal-safe.  NS_MNT
+ * here means only that the namespace was made; private_tmp() decides
+ * whether /tmp became the private directory. */
 static int
-make_namespaces (void)
+make_namespaces (int allowed)
 {
   static const int tries[] = {
     CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS,
@@ -379,9 +388,13 @@ make_namespaces (void)
     CLONE_NEWNET,
   };
   for (gsize i = 0; i < G_N_ELEMENTS (tries); i++)
-    if (unshare (tries[i]) == 0)
-      return ((tries[i] & CLONE_NEWUSER) ? NS_USER : 0) | ((tries[i] & CLONE_NEWNET) ? NS_NET : 0)
-             | ((tries[i] & CLONE_NEWPID) ? NS_PID : 0) | ((tries[i] & CLONE_NEWNS) ? NS_MNT : 0);
+    {
+      int bits
+          = ((tries[i] & CLONE_NEWUSER) ? NS_USER : 0) | ((tries[i] & CLONE_NEWNET) ? NS_NET : 0)
+            | ((tries[i] & CLONE_NEWPID) ? NS_PID : 0) | ((tries[i] & CLONE_NEWNS) ? NS_MNT : 0);
+      if ((bits & ~allowed) == 0 && unshare (tries[i]) == 0)
+        return bits;
+    }
   return 0;
 }
 
@@ -548,11 +561,10 @@ landlock_add (int ruleset, const char *path, guint64 access, guint64 handled)
  * could not be added or the domain not entered (errno).  No-new-privs
  * must be set.  Async-signal-safe. */
 static int
-landlock_confine (const char *self, const char *dir, gboolean tmp_sock)
+landlock_confine (int abi, const char *self, const char *dir, gboolean tmp_sock)
 {
 #if defined(SYS_landlock_create_ruleset) && defined(SYS_landlock_restrict_self)
-  int abi = landlock_abi ();
-  if (abi == 0)
+  if (abi <= 0)
     return 0;
   struct ll_ruleset_attr attr = { .handled_access_fs = LL_FS_ABI1 };
   gsize size = sizeof attr.handled_access_fs;
@@ -666,6 +678,8 @@ typedef struct
   char *const *envp;     /* TMPDIR the private directory's path */
   char *const *envp_tmp; /* TMPDIR=/tmp: the private directory mounted there */
   const MugaiSandboxLimits *limits;
+  int ns_allowed;   /* NS_ bits the host probe found safe to try */
+  int landlock_abi; /* what the host probe found, 0: none or refused */
 } ChildSetup;
 
 static void
@@ -723,7 +737,7 @@ filter_exec (const ChildSetup *c, int status, int ns)
     child_fail (status, 'c');
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail (status, 'p');
-  int abi = landlock_confine (c->argv[0], tmp ? "/tmp" : c->dir, !tmp);
+  int abi = landlock_confine (c->landlock_abi, c->argv[0], tmp ? "/tmp" : c->dir, !tmp);
   if (abi < 0)
     child_fail (status, 'l');
   child_tell (status, 'l', (char)abi, 0);
@@ -821,7 +835,7 @@ child_main (const ChildSetup *c)
     child_fail (status, 'g');
 
   uid_t uid = getuid ();
-  int ns = make_namespaces ();
+  int ns = make_namespaces (c->ns_allowed);
   if ((ns & NS_MNT) && !private_tmp (c->dir))
     ns &= ~NS_MNT;
   child_tell (status, 'n', (char)ns, 0);
@@ -1131,53 +1145,132 @@ read_some (int fd, GByteArray *buf, gsize room)
 
 #define STDERR_KEEP 4096
 
-MugaiSandboxIsolation
-mugai_sandbox_isolation (void)
+/* ---- the host probe (HOST PROBE above) ---- */
+
+typedef struct
 {
-  MugaiSandboxIsolation iso = { 0 };
+  int ns;  /* NS_ bits a child can make (NS_MNT: and mount in it) */
+  int abi; /* Landlock ABI a child can enter, 0: none */
+} HostLayers;
+
+/* Forks a child running fn and returns its exit status, or -1 when it
+ * did not exit (killed: by a seccomp filter the caller inherited). */
+static int
+probe_child (int (*fn) (int), int arg)
+{
   pid_t pid = fork ();
   if (pid < 0)
-    return iso;
+    return -1;
   if (pid == 0)
-    {
-      /* what child_main() and filter_exec() do, without a filter: the
-       * exit status carries the namespace bits and the Landlock ABI */
-      int ns = make_namespaces ();
-      if ((ns & NS_MNT) && !private_tmp (NULL))
-        ns &= ~NS_MNT;
-      if ((ns & NS_PID) != 0)
-        {
-          /* the first fork in it must succeed (pid 1) */
-          pid_t init = fork ();
-          if (init == 0)
-            _exit (0);
-          if (init < 0 || waitpid (init, NULL, 0) != init)
-            ns &= ~NS_PID;
-        }
-      int abi = 0;
-      if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
-        abi = landlock_confine ("/proc/self/exe", "/", FALSE);
-      _exit (ns | (MIN (MAX (abi, 0), 15) << 4));
-    }
+    _exit (fn (arg));
   int status = 0;
   pid_t w;
   do
     w = waitpid (pid, &status, 0);
   while (w < 0 && errno == EINTR);
-  if (w != pid || !WIFEXITED (status))
+  return w == pid && WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static int
+probe_namespaces (int allowed)
+{
+  int ns = make_namespaces (allowed);
+  if ((ns & NS_MNT) && !private_tmp (NULL))
+    ns &= ~NS_MNT;
+  if ((ns & NS_PID) != 0)
+    {
+      /* the first fork in it must succeed (pid 1) */
+      pid_t init = fork ();
+      if (init == 0)
+        _exit (0);
+      if (init < 0 || waitpid (init, NULL, 0) != init)
+        ns &= ~NS_PID;
+    }
+  return ns;
+}
+
+static int
+probe_landlock (int unused)
+{
+  (void)unused;
+  int abi = landlock_abi ();
+  if (abi > 0 && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+    abi = landlock_confine (abi, "/proc/self/exe", "/", FALSE);
+  return MIN (MAX (abi, 0), 99);
+}
+
+/* What a filter run can get here, each layer tried in a child of its
+ * own: a seccomp filter of the service manager or of the caller that
+ * kills a call the sandbox makes (systemd 252's @system-service has no
+ * landlock_*; ~@mount kills mount) costs that layer, not every run.
+ * known FALSE when no child could be forked. */
+static HostLayers
+probe_host (gboolean *known)
+{
+  HostLayers h = { 0 };
+  int all = NS_USER | NS_NET | NS_PID | NS_MNT;
+  int ns = probe_child (probe_namespaces, all);
+  if (ns < 0) /* killed, by mount(2) presumably: without the mount namespace */
+    ns = probe_child (probe_namespaces, all & ~NS_MNT);
+  int abi = probe_child (probe_landlock, 0);
+  *known = ns >= 0 || abi >= 0;
+  h.ns = MAX (ns, 0);
+  h.abi = MAX (abi, 0);
+  return h;
+}
+
+/* The number of seccomp filters on this process, -1 if unknown. */
+static long
+seccomp_filter_count (void)
+{
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  const char *p = strstr (status, "\nSeccomp_filters:");
+  return p != NULL ? strtol (p + strlen ("\nSeccomp_filters:"), NULL, 10) : -1;
+}
+
+/* probe_host(), once per process and set of seccomp filters (a worker
+ * forked from the pool probes again; so does one that puts a filter of
+ * its own in force, which can only take calls away). */
+static HostLayers
+host_layers (void)
+{
+  static pid_t pid;
+  static long filters = -2;
+  static int cap = -1;
+  static HostLayers h;
+  long f = seccomp_filter_count ();
+  if (pid != getpid () || f != filters || f < 0 || cap != landlock_cap)
+    {
+      gboolean known;
+      h = probe_host (&known);
+      pid = getpid ();
+      filters = f;
+      cap = landlock_cap;
+      if (!known)
+        pid = 0; /* try again next time */
+    }
+  return h;
+}
+
+MugaiSandboxIsolation
+mugai_sandbox_isolation (void)
+{
+  MugaiSandboxIsolation iso = { 0 };
+  HostLayers h = probe_host (&iso.known);
+  if (!iso.known)
     return iso;
-  int code = WEXITSTATUS (status);
-  iso.known = TRUE;
   iso.layers = MUGAI_SANDBOX_LAYER_SECCOMP;
-  if (code & NS_USER)
+  if (h.ns & NS_USER)
     iso.layers |= MUGAI_SANDBOX_LAYER_USERNS;
-  if (code & NS_NET)
+  if (h.ns & NS_NET)
     iso.layers |= MUGAI_SANDBOX_LAYER_NETNS;
-  if (code & NS_PID)
+  if (h.ns & NS_PID)
     iso.layers |= MUGAI_SANDBOX_LAYER_PIDNS;
-  if (code & NS_MNT)
+  if (h.ns & NS_MNT)
     iso.layers |= MUGAI_SANDBOX_LAYER_MNTNS;
-  iso.landlock_abi = code >> 4;
+  iso.landlock_abi = h.abi;
   if (iso.landlock_abi > 0)
     iso.layers |= MUGAI_SANDBOX_LAYER_LANDLOCK;
   return iso;
@@ -1255,6 +1348,9 @@ run_child (RunState *st, const char *const *argv, const MugaiSandboxLimits *limi
     .envp_tmp = st->env_tmp,
     .limits = limits,
   };
+  HostLayers host = host_layers ();
+  setup.ns_allowed = host.ns;
+  setup.landlock_abi = host.abi;
   gint64 deadline = g_get_monotonic_time () + (gint64)limits->timeout_ms * 1000;
   pid_t pid = fork ();
   if (pid < 0)
