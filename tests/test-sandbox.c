@@ -1075,6 +1075,34 @@ test_escape (gconstpointer data)
  * confinement), and the real LibreOffice, with the ABI of an older
  * kernel: 1 (5.13) and 2 (Debian 12's 6.1). */
 static gboolean soffice_converts (MugaiSandboxResult *r);
+/* The fallback where the kernel gives no namespace (unshare refused):
+ * the process group kill, seccomp's refusal of setsid to LibreOffice's
+ * confinement, and Landlock still leave nothing behind and keep the
+ * outside files out of reach. */
+static void
+test_escape_fallback (void)
+{
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+      if (!ctx || seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (unshare), 0) != 0
+          || seccomp_load (ctx) != 0)
+        _exit (10);
+      static const char *const steps[]
+          = { "foreign/setsid", "plain/setsid", "foreign/bind", "foreign/append", "foreign/read" };
+      for (gsize i = 0; i < G_N_ELEMENTS (steps); i++)
+        test_escape (steps[i]); /* a failed assertion aborts this child */
+      test_grandchild ();
+      _exit (0);
+    }
+  int st;
+  g_assert_cmpint (waitpid (pid, &st, 0), ==, pid);
+  g_assert_true (WIFEXITED (st));
+  g_assert_cmpint (WEXITSTATUS (st), ==, 0);
+}
+
 static char *soffice_filter;
 
 static void
@@ -1217,6 +1245,7 @@ main (int argc, char **argv)
       g_autofree char *name = g_strdup_printf ("/sandbox/escape/%s", escapes[i]);
       g_test_add_data_func (name, escapes[i], test_escape);
     }
+  g_test_add_func ("/sandbox/escape/fallback", test_escape_fallback);
   g_test_add_func ("/sandbox/soffice", test_soffice);
   g_test_add_data_func ("/sandbox/landlock/abi1", GINT_TO_POINTER (1), test_old_abi);
   g_test_add_data_func ("/sandbox/landlock/abi2", GINT_TO_POINTER (2), test_old_abi);
