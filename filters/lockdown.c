@@ -61,24 +61,46 @@
  *	FALSE with G_IO_ERROR_FAILED when prctl or libseccomp fail, naming
  *	the call; the filter must then exit without reading its input.
  *
- *	mugai_filter_confine_foreign() is the other way round, for a program
- *	mugai does not write (LibreOffice, filters/soffice.c): default allow,
- *	and a denylist of what reaches beyond the sandbox - socket() other
- *	than a Unix stream socket and every connect() fail (EACCES); signals
- *	only to the own process group and own threads (EPERM); ptrace,
- *	process_vm_*, pidfd_getfd, mount and the new mount API, unshare,
- *	setns, clone with namespace flags, modules, kexec, bpf,
+ *	mugai_filter_confine_foreign() is a second allowlist, for a program
+ *	mugai does not write (LibreOffice, filters/soffice.c), built from
+ *	what it does in headless convert mode (strace -f of
+ *	tests/filter-soffice.py): some 20 threads; file system calls of
+ *	every kind (Landlock, put in force by the sandbox before the filter
+ *	starts, decides which files); bind, listen and accept on its
+ *	single-instance pipe (a Unix stream socket; it will not start
+ *	without one) and socketpairs; a fork for popen("paperconf").  The
+ *	table foreign_allow[] lists the calls allowed outright; with
+ *	arguments judged: socket() of anything but a Unix stream socket and
+ *	every connect() fail (EACCES); setsid and setpgid fail (EPERM), so
+ *	that nothing leaves the run's process group; signals only to the
+ *	own process group and own threads (EPERM); prlimit64 only on itself
+ *	(EPERM); clone without namespace flags; execve only of the program
+ *	the caller names, in the one call it makes next (the path's address
+ *	is compared: a copy at a random address that the program, in its
+ *	new address space, cannot know), so LibreOffice's popen child dies
+ *	and LibreOffice takes its default paper size.  A call in
+ *	foreign_kill[] kills the process: ptrace, process_vm_*,
+ *	pidfd_getfd, mount and the new mount API, unshare, setns, clone with
+ *	namespace flags, execveat, any other execve, modules, kexec, bpf,
  *	perf_event_open, userfaultfd, keyrings, io_uring, handles, swap,
- *	reboot, clocks, host names kill the process; clone3 fails with
- *	ENOSYS so that glibc falls back to clone, whose flags are checked.
+ *	reboot, clocks, host names.  Any other call fails with ENOSYS
+ *	rather than killing: glibc falls back where it can (clone3 to clone,
+ *	whose flags are checked), and one optional call LibreOffice makes on
+ *	one rare document that the strace did not see costs a feature, not
+ *	the conversion.
  *
  * BUGS
- *	Read-only opens of any path the process may read are allowed: the
- *	file system permissions of the unprivileged worker user, not the
- *	filter, keep the rest of the system out of reach.  Under the
- *	denylist, LibreOffice can also write where that user may write, and
- *	bind() a Unix socket: where the kernel gives the sandbox no network
- *	namespace, that includes names in the host's abstract namespace.
+ *	Read-only opens of any path the process may read are allowed by
+ *	seccomp: Landlock, applied by the sandbox before the filter starts,
+ *	limits them to the system's libraries, fonts and configuration
+ *	(where the kernel has no Landlock, the permissions of the filter's
+ *	uid are all there is).  The foreign allowlist lets LibreOffice fork
+ *	(up to RLIMIT_NPROC) and bind() a Unix socket; where the kernel
+ *	gives the sandbox no network namespace and no Landlock scope (ABI
+ *	6), that includes names in the host's abstract namespace.  The one
+ *	execve is recognised by an address: a program that guessed it
+ *	(one guess per process, each wrong one kills; some 2^35 pages to
+ *	draw from on x86_64) could execute what Landlock lets it execute.
  */
 #include "lockdown.h"
 
@@ -89,7 +111,9 @@
 #include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -358,8 +382,8 @@ mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error)
   return TRUE;
 }
 
-/* The denylist of mugai_filter_confine_foreign(): calls that let a
- * compromised program reach beyond its sandbox.  Every one kills. */
+/* The calls of mugai_filter_confine_foreign() that let a compromised
+ * program reach beyond its sandbox.  Every one kills. */
 static const char *const foreign_kill[] = {
   "ptrace",
   "process_vm_readv",
@@ -396,6 +420,7 @@ static const char *const foreign_kill[] = {
   "io_uring_enter",
   "io_uring_register",
   "open_by_handle_at",
+  "execveat", /* a descriptor's program: beyond Landlock's EXECUTE rules */
   "name_to_handle_at",
   "swapon",
   "swapoff",
@@ -414,44 +439,344 @@ static const char *const foreign_kill[] = {
   "vhangup",
 };
 
-gboolean
-mugai_filter_confine_foreign (GError **error)
+/* A read-only copy of s in pages of their own at an address drawn at
+ * random (not one the program executed next can learn: its address
+ * space is new), or, where the kernel refuses every address drawn, where
+ * mmap puts it.  NULL on failure. */
+static const char *
+copy_at_random (const char *s)
 {
-  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = new_filter (SCMP_ACT_ALLOW, error);
+  gsize len = strlen (s) + 1;
+  gsize page = (gsize)sysconf (_SC_PAGESIZE);
+  gsize size = (len + page - 1) / page * page;
+  void *p = MAP_FAILED;
+  for (int i = 0; i < 32 && p == MAP_FAILED; i++)
+    {
+      guint64 r = 0;
+      if (getrandom (&r, sizeof r, 0) != (ssize_t)sizeof r)
+        break;
+      /* between 4 GiB and 64 TiB: inside every 47-bit address space */
+      guint64 lo = G_GUINT64_CONSTANT (1) << 32, hi = G_GUINT64_CONSTANT (1) << 46;
+      guint64 addr = (lo + r % (hi - lo)) / page * page;
+      p = mmap ((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    }
+  if (p == MAP_FAILED)
+    p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  memcpy (p, s, len);
+  if (mprotect (p, size, PROT_READ) != 0)
+    return NULL;
+  return p;
+}
+
+/* What the foreign allowlist lets through without looking at arguments:
+ * what LibreOffice 7.4 makes in headless conversion (strace -f of
+ * tests/filter-soffice.py, soffice.bin and its threads), what the
+ * Python of that test's fake LibreOffice makes, and the neighbours of
+ * both that glibc may pick instead (openat for open, ppoll for poll,
+ * ...).  Anything not here and not below gets ENOSYS. */
+static const char *const foreign_allow[] = {
+  /* descriptors */
+  "read",
+  "write",
+  "readv",
+  "writev",
+  "pread64",
+  "pwrite64",
+  "preadv",
+  "pwritev",
+  "preadv2",
+  "pwritev2",
+  "lseek",
+  "close",
+  "close_range",
+  "dup",
+  "dup2",
+  "dup3",
+  "fcntl",
+  "ioctl",
+  "fadvise64",
+  "readahead",
+  "sendfile",
+  "copy_file_range",
+  "splice",
+  "tee",
+  "flock",
+  /* files: Landlock decides which */
+  "open",
+  "openat",
+  "creat",
+  "stat",
+  "lstat",
+  "fstat",
+  "newfstatat",
+  "statx",
+  "fstatfs",
+  "statfs",
+  "getdents",
+  "getdents64",
+  "readlink",
+  "readlinkat",
+  "access",
+  "faccessat",
+  "faccessat2",
+  "getcwd",
+  "chdir",
+  "fchdir",
+  "umask",
+  "mkdir",
+  "mkdirat",
+  "rmdir",
+  "unlink",
+  "unlinkat",
+  "rename",
+  "renameat",
+  "renameat2",
+  "link",
+  "linkat",
+  "symlink",
+  "symlinkat",
+  "chmod",
+  "fchmod",
+  "fchmodat",
+  "chown",
+  "fchown",
+  "lchown",
+  "fchownat",
+  "utime",
+  "utimes",
+  "utimensat",
+  "futimesat",
+  "truncate",
+  "ftruncate",
+  "fallocate",
+  "fsync",
+  "fdatasync",
+  "sync_file_range",
+  "getxattr",
+  "lgetxattr",
+  "fgetxattr",
+  "listxattr",
+  "llistxattr",
+  "flistxattr",
+  "inotify_init",
+  "inotify_init1",
+  "inotify_add_watch",
+  "inotify_rm_watch",
+  /* memory */
+  "brk",
+  "mmap",
+  "munmap",
+  "mprotect",
+  "mremap",
+  "madvise",
+  "msync",
+  "mincore",
+  "mlock",
+  "munlock",
+  "memfd_create",
+  "membarrier",
+  /* threads, signals to itself */
+  "futex",
+  "futex_waitv",
+  "set_robust_list",
+  "get_robust_list",
+  "rseq",
+  "set_tid_address",
+  "arch_prctl",
+  "rt_sigaction",
+  "rt_sigprocmask",
+  "rt_sigreturn",
+  "rt_sigpending",
+  "rt_sigtimedwait",
+  "rt_sigsuspend",
+  "sigaltstack",
+  "restart_syscall",
+  "pause",
+  "prctl",
+  "wait4",
+  "waitid",
+  "exit",
+  "exit_group",
+  "vfork",
+  "fork",
+  /* time */
+  "clock_gettime",
+  "clock_getres",
+  "clock_nanosleep",
+  "nanosleep",
+  "gettimeofday",
+  "time",
+  "times",
+  "alarm",
+  "setitimer",
+  "getitimer",
+  "timer_create",
+  "timer_settime",
+  "timer_gettime",
+  "timer_delete",
+  "timer_getoverrun",
+  "timerfd_create",
+  "timerfd_settime",
+  "timerfd_gettime",
+  /* what it may learn about itself */
+  "getpid",
+  "getppid",
+  "gettid",
+  "getuid",
+  "geteuid",
+  "getgid",
+  "getegid",
+  "getgroups",
+  "getresuid",
+  "getresgid",
+  "getpgrp",
+  "getpgid",
+  "getsid",
+  "getrandom",
+  "uname",
+  "sysinfo",
+  "getrlimit",
+  "getrusage",
+  "sched_yield",
+  "sched_getaffinity",
+  "sched_getparam",
+  "sched_getscheduler",
+  "sched_get_priority_max",
+  "sched_get_priority_min",
+  "getcpu",
+  "capget",
+  "ioprio_get",
+  "getpriority",
+  /* waiting, its own pipes and its Unix socket (Landlock decides where it
+   * may be bound; connect() is refused below) */
+  "poll",
+  "ppoll",
+  "select",
+  "pselect6",
+  "epoll_create",
+  "epoll_create1",
+  "epoll_ctl",
+  "epoll_wait",
+  "epoll_pwait",
+  "epoll_pwait2",
+  "eventfd",
+  "eventfd2",
+  "pipe",
+  "pipe2",
+  "socketpair",
+  "bind",
+  "listen",
+  "accept",
+  "accept4",
+  "shutdown",
+  "getsockname",
+  "getpeername",
+  "setsockopt",
+  "getsockopt",
+  "sendto",
+  "recvfrom",
+  "sendmsg",
+  "recvmsg",
+  "sendmmsg",
+  "recvmmsg",
+};
+
+/* Adds rule for the call name if this architecture has it.  0 or -errno. */
+static int
+foreign_rule (scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+              const struct scmp_arg_cmp *cmp)
+{
+  int nr = seccomp_syscall_resolve_name (name);
+  if (nr == __NR_SCMP_ERROR)
+    return 0;
+  int rc = seccomp_rule_add_array (ctx, action, nr, n, cmp);
+  return rc != 0 && nr < 0 ? 0 : rc; /* a pseudo number: not on this architecture */
+}
+
+gboolean
+mugai_filter_confine_foreign (const char *program, const char **exec_path, GError **error)
+{
+  g_return_val_if_fail ((program == NULL) == (exec_path == NULL), FALSE);
+  const char *path = NULL;
+  if (program != NULL && (path = copy_at_random (program)) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "mmap: %s", g_strerror (errno));
+      return FALSE;
+    }
+  /* Unlisted calls fail with ENOSYS: glibc falls back where it can
+   * (clone3 to clone, whose flags are checked here) and LibreOffice
+   * carries on where a call is optional. */
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx
+      = new_filter (SCMP_ACT_ERRNO (ENOSYS), error);
   if (ctx == NULL)
     return FALSE;
   int rc = 0;
+  for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (foreign_allow); i++)
+    rc = foreign_rule (ctx, SCMP_ACT_ALLOW, foreign_allow[i], 0, NULL);
+
+  /* execve: only the one call the caller makes next, recognised by the
+   * address of its path (which the program it starts does not know);
+   * any other kills.  Every later execve - a compromised LibreOffice's,
+   * or its popen("paperconf") - dies of SIGSYS. */
+  const scmp_datum_t exec_ok = (scmp_datum_t)(uintptr_t)path;
+  if (rc == 0 && path != NULL)
+    rc = foreign_rule (ctx, SCMP_ACT_ALLOW, "execve", 1,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_EQ, exec_ok) });
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_KILL_PROCESS, "execve", path != NULL ? 1 : 0,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_NE, exec_ok) });
+
   /* Sockets: Unix stream sockets only, for LibreOffice's own
    * single-instance pipe (it will not start without one), and connect()
    * refused, so that no socket reaches anything.  A Unix datagram socket
    * could reach one with sendto(), so only SOCK_STREAM is allowed. */
-  int nr = seccomp_syscall_resolve_name ("socket");
-  if (rc == 0 && nr != __NR_SCMP_ERROR)
-    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 1, SCMP_A0 (SCMP_CMP_NE, AF_UNIX));
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ALLOW, "socket", 2,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_EQ, AF_UNIX),
+                                                SCMP_A1 (SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM) });
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ERRNO (EACCES), "socket", 1,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_NE, AF_UNIX) });
   const scmp_datum_t not_stream[] = { SOCK_DGRAM, SOCK_RAW,    SOCK_RDM, SOCK_SEQPACKET,
                                       SOCK_DCCP,  SOCK_PACKET, 0,        7,
                                       8,          9,           11,       12,
                                       13,         14,          15 };
-  for (gsize i = 0; rc == 0 && nr != __NR_SCMP_ERROR && i < G_N_ELEMENTS (not_stream); i++)
-    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 1,
-                           SCMP_A1 (SCMP_CMP_MASKED_EQ, 0xf, not_stream[i]));
-  nr = seccomp_syscall_resolve_name ("connect");
-  if (rc == 0 && nr != __NR_SCMP_ERROR)
-    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EACCES), nr, 0);
-  /* clone3's flags sit behind a pointer: ENOSYS makes glibc use clone,
-   * whose namespace flags are checked here */
-  nr = seccomp_syscall_resolve_name ("clone3");
-  if (rc == 0 && nr != __NR_SCMP_ERROR)
-    rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (ENOSYS), nr, 0);
+  for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (not_stream); i++)
+    rc = foreign_rule (ctx, SCMP_ACT_ERRNO (EACCES), "socket", 2,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_EQ, AF_UNIX),
+                                                SCMP_A1 (SCMP_CMP_MASKED_EQ, 0xf, not_stream[i]) });
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ERRNO (EACCES), "connect", 0, NULL);
+
+  /* A new session or process group would leave the run's process group
+   * (the sandbox's kill where it has no pid namespace): refused. */
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ERRNO (EPERM), "setsid", 0, NULL);
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ERRNO (EPERM), "setpgid", 0, NULL);
+
+  /* clone: threads and fork; with a namespace flag it kills.  clone3's
+   * flags sit behind a pointer: it is not listed (ENOSYS), and glibc
+   * falls back to clone. */
   const scmp_datum_t ns_flags[] = { CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,   CLONE_NEWPID,
                                     CLONE_NEWIPC,  CLONE_NEWUTS, CLONE_NEWCGROUP };
-  nr = seccomp_syscall_resolve_name ("clone");
-  for (gsize i = 0; rc == 0 && nr != __NR_SCMP_ERROR && i < G_N_ELEMENTS (ns_flags); i++)
-    rc = seccomp_rule_add (ctx, SCMP_ACT_KILL_PROCESS, nr, 1,
-                           SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
-  /* Signals: the process runs as the worker's user, so kill() could
-   * reach the workers and the pool.  Only its own process group (kill
-   * with pid 0) and its own threads (tgkill, sigqueue to itself). */
+  scmp_datum_t ns_all = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS (ns_flags); i++)
+    ns_all |= ns_flags[i];
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ALLOW, "clone", 1,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_all, 0) });
+  for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (ns_flags); i++)
+    rc = foreign_rule (
+        ctx, SCMP_ACT_KILL_PROCESS, "clone", 1,
+        (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]) });
+
+  /* Signals: without a pid namespace kill() could reach the workers of
+   * the same uid.  Only its own process group (kill with pid 0) and its
+   * own threads (tgkill, sigqueue to itself). */
   const scmp_datum_t self = (scmp_datum_t)getpid ();
   const struct
   {
@@ -465,27 +790,30 @@ mugai_filter_confine_foreign (GError **error)
   };
   for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (signal_calls); i++)
     {
-      nr = seccomp_syscall_resolve_name (signal_calls[i].name);
-      if (nr != __NR_SCMP_ERROR)
-        rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 1,
-                               SCMP_A0 (SCMP_CMP_NE, signal_calls[i].allowed));
+      rc = foreign_rule (ctx, SCMP_ACT_ALLOW, signal_calls[i].name, 1,
+                         (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_EQ, signal_calls[i].allowed) });
+      if (rc == 0)
+        rc = foreign_rule (
+            ctx, SCMP_ACT_ERRNO (EPERM), signal_calls[i].name, 1,
+            (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_NE, signal_calls[i].allowed) });
     }
   static const char *const signal_never[] = { "tkill", "pidfd_open", "pidfd_send_signal" };
   for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (signal_never); i++)
-    {
-      nr = seccomp_syscall_resolve_name (signal_never[i]);
-      if (nr != __NR_SCMP_ERROR)
-        rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
-    }
+    rc = foreign_rule (ctx, SCMP_ACT_ERRNO (EPERM), signal_never[i], 0, NULL);
+
+  /* prlimit64 on itself only (pid 0): another process of the same uid
+   * could otherwise have its limits lowered */
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ALLOW, "prlimit64", 1,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_EQ, 0) });
+  if (rc == 0)
+    rc = foreign_rule (ctx, SCMP_ACT_ERRNO (EPERM), "prlimit64", 1,
+                       (struct scmp_arg_cmp[]){ SCMP_A0 (SCMP_CMP_NE, 0) });
+
+  /* and what reaches beyond the sandbox kills, rather than ENOSYS: it is
+   * an attack, not a feature probe */
   for (gsize i = 0; rc == 0 && i < G_N_ELEMENTS (foreign_kill); i++)
-    {
-      nr = seccomp_syscall_resolve_name (foreign_kill[i]);
-      if (nr == __NR_SCMP_ERROR)
-        continue;
-      rc = seccomp_rule_add (ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
-      if (rc != 0 && nr < 0)
-        rc = 0; /* not on this architecture */
-    }
+    rc = foreign_rule (ctx, SCMP_ACT_KILL_PROCESS, foreign_kill[i], 0, NULL);
   if (rc == 0)
     rc = seccomp_load (ctx);
   if (rc != 0)
@@ -493,6 +821,8 @@ mugai_filter_confine_foreign (GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seccomp (foreign): %s", g_strerror (-rc));
       return FALSE;
     }
+  if (exec_path != NULL)
+    *exec_path = path;
   return TRUE;
 }
 

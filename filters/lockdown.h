@@ -34,18 +34,25 @@ typedef enum
 gboolean mugai_filter_lockdown (MugaiLockdownFlags flags, GError **error);
 
 /* For a filter that runs a program mugai does not write (LibreOffice in
- * filters/soffice.c), which needs exec, threads and files of its own and
- * so cannot live under the allowlist: a denylist in force for the caller
- * and everything it executes.  socket() fails with EACCES (no network,
- * not even a Unix socket on the host such as Postfix's or clamd's);
- * ptrace, mount, namespaces, kernel modules, bpf, keyrings, io_uring and
- * the like kill the process; signals reach only the caller's own process
- * group (kill with pid 0) and its own threads, since the caller runs as
- * the worker's user.  Call it in the process that executes the foreign
- * program (after fork, before execve): its pid is part of the rules.
- * TRUE when in force; FALSE (error set) otherwise: the caller must not
- * go on. */
-gboolean mugai_filter_confine_foreign (GError **error);
+ * filters/soffice.c), which needs threads, a fork, a Unix socket and
+ * files of its own and so cannot live under the allowlist above: a
+ * second allowlist (lockdown.c), in force for the caller and everything
+ * it executes, where an unlisted call fails with ENOSYS.  socket()
+ * fails with EACCES but for a Unix stream socket, connect() always (no
+ * network, not even a Unix socket on the host such as Postfix's or
+ * clamd's); setsid and setpgid fail with EPERM (nothing leaves the
+ * run's process group); signals reach only the caller's own process
+ * group (kill with pid 0) and its own threads; ptrace, mount,
+ * namespaces, execveat, kernel modules, bpf, keyrings, io_uring and the
+ * like kill the process.  What it may read, write, execute and where it
+ * may bind its Unix socket is Landlock's, put in force by the sandbox
+ * (src/convert/sandbox.c).  execve is allowed once: program (NULL:
+ * never) with the path the call stores in *exec_path, which the caller
+ * passes to its execve next; any other execve kills the process.  Call
+ * it in the process that executes the foreign program (after fork,
+ * before execve): its pid is part of the rules.  TRUE when in force;
+ * FALSE (error set) otherwise: the caller must not go on. */
+gboolean mugai_filter_confine_foreign (const char *program, const char **exec_path, GError **error);
 
 /* Reads all of standard input, at most max octets (more is an error).
  * Returns NULL with error set on failure or when over max. */

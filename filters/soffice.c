@@ -30,10 +30,13 @@
  *	   no loads of untrusted links, Java off, no OpenCL.
  *	3. In the child that becomes LibreOffice, between fork and execve,
  *	   mugai_filter_confine_foreign() (lockdown.c) puts a seccomp
- *	   denylist in force: only Unix stream sockets, and no connect(), so
+ *	   allowlist of its own in force: only Unix stream sockets, and no connect(), so
  *	   LibreOffice reaches neither the network nor a socket on the host;
- *	   signals to its own process group and threads only; ptrace, mount,
- *	   namespaces, bpf and the like kill it.  LibreOffice cannot live
+ *	   no setsid or setpgid; signals to its own process group and
+ *	   threads only; one execve, of soffice.bin (or --soffice) by this
+ *	   child, and no other (LibreOffice's popen of paperconf dies, it
+ *	   takes its default paper size); ptrace, mount, namespaces, bpf and
+ *	   the like kill it.  LibreOffice cannot live
  *	   under the allowlist of the other filters (it starts threads,
  *	   binds its single-instance pipe and writes its profile).  This
  *	   process itself never parses the document: it writes it, waits,
@@ -46,10 +49,13 @@
  *	   and it gets PR_SET_PDEATHSIG: when the worker is killed at its
  *	   deadline and takes this filter with it, LibreOffice goes too.
  *
- *	The sandbox around this process adds the rest: a user and network
- *	namespace where the kernel allows, resource limits, the wall-clock
- *	timeout that kills the whole process group (LibreOffice included),
- *	the private directory removed afterwards.
+ *	The sandbox around this process adds the rest: user, network, pid
+ *	and mount namespaces where the kernel allows, a Landlock domain
+ *	(LibreOffice reads its install, /etc/libreoffice and the fonts,
+ *	executes below /usr and /bin, writes and binds its pipe only in the
+ *	private directory), resource limits (RLIMIT_NPROC too), the
+ *	wall-clock timeout that ends every process of the run (LibreOffice
+ *	included), the private directory removed afterwards.
  *
  * EXIT STATUS
  *	0 the output is on standard output; 1 LibreOffice could not load or
@@ -59,11 +65,13 @@
  * BUGS
  *	LibreOffice reports a password-protected legacy document as one it
  *	cannot load, so it ends as "could not convert" (exit 1), not as
- *	encrypted.  The file system is the host's (no mount namespace):
- *	read access is what the worker's user may read, which is why links
- *	to local files are never updated (step 2).  LibreOffice binds its
- *	pipe in /tmp whatever TMPDIR says; killed, it leaves the socket
- *	file, which mugai_convert_sweep_stale() (src/convert/convert.c) removes.
+ *	encrypted.  Where the kernel has no Landlock, read access is what
+ *	the filter's user may read, which is also why links to local files
+ *	are never updated (step 2).  LibreOffice binds its pipe in /tmp
+ *	whatever TMPDIR says: with a mount namespace that is the private
+ *	directory; without one it is the host's /tmp, where, killed, it
+ *	leaves the socket file, which mugai_convert_sweep_stale()
+ *	(src/convert/convert.c) removes.
  */
 #include "lockdown.h"
 
@@ -178,10 +186,11 @@ run_soffice (const char *soffice, const char *dir, const char *input, const char
       /* LibreOffice dies with this filter, whatever kills it */
       if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid () != parent)
         _exit (127);
-      /* the denylist, with this pid (the one LibreOffice will have) in
+      /* the allowlist, with this pid (the one LibreOffice will have) in
        * its signal rules; single-threaded, so allocating here is safe */
       g_autoptr (GError) error = NULL;
-      if (!mugai_filter_confine_foreign (&error))
+      const char *exec_path = NULL;
+      if (!mugai_filter_confine_foreign (soffice, &exec_path, &error))
         {
           g_printerr ("error: seccomp: %s\n", error->message);
           _exit (126);
@@ -191,7 +200,8 @@ run_soffice (const char *soffice, const char *dir, const char *input, const char
         _exit (127);
       if (close_range (3, ~0u, 0) != 0)
         _exit (127);
-      execve (soffice, (char *const *)argv, (char *const *)envp);
+      /* the one execve the filter allows: exec_path, not soffice */
+      execve (exec_path, (char *const *)argv, (char *const *)envp);
       _exit (127);
     }
   int status;

@@ -16,9 +16,9 @@
  *			print NAME=ERRNO for each, exit 0
  *	tmpwrite	lockdown with MUGAI_LOCKDOWN_ALLOW_TMP_WRITE, then
  *			create, write and unlink a file in the directory
- *	readfont (L)	open ARG (a file) read-only, read it, list /
+ *	readfont (L)	open ARG (a file) read-only, read it, list /usr
  *	loop		spin forever
- *	sleep		write the pid to ARG (when given), sleep forever
+ *	sleep		sleep forever (ARG: a tag the test finds in /proc)
  *	alloc (L)	64 MiB blocks until malloc fails; "allocated N MiB"
  *			on standard error, exit 3
  *	flood		write standard output forever
@@ -26,10 +26,24 @@
  *	fds		list /proc/self/fd
  *	sigstate	print the SigBlk and SigIgn lines of /proc/self/status
  *	net		connect to 127.0.0.1 port ARG; print the outcome
- *	grandchild	fork a child that sleeps forever, print its pid, exit
+ *	grandchild	fork a child that sleeps forever, exit (ARG: a tag)
  *	tmp		print TMPDIR and the working directory, write files
  *	stderr		a long standard error full of control characters and
  *			invalid UTF-8, exit 1
+ *
+ *	forkbomb	fork up to 1000 children that sleep (ARG: a tag);
+ *			print forked=N and the errno of the first failure
+ *	escape CONF STEP ARG
+ *			the probe of issue 13, one step per run, under CONF:
+ *			"plain" (mugai_filter_lockdown, like the own
+ *			filters) or "foreign" (mugai_filter_confine_foreign,
+ *			like LibreOffice).  STEP: setsid (fork; the child
+ *			calls setsid() and sleeps, ARG a tag), bind (a Unix
+ *			socket on path ARG), append (to file ARG), read
+ *			(file ARG), connect (to the Unix socket ARG), exec
+ *			(/bin/true; ARG unused).  Prints
+ *			STEP=ok or STEP=ERRNO-NAME; a step seccomp kills
+ *			ends the run with SIGSYS.
  *
  *	Exit 64 on a bad command line, 70 when the lockdown fails.
  */
@@ -45,8 +59,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -81,6 +98,12 @@ errno_name (int e)
       return "ENETUNREACH";
     case ECONNREFUSED:
       return "ECONNREFUSED";
+    case EROFS:
+      return "EROFS";
+    case ENOTDIR:
+      return "ENOTDIR";
+    case EAGAIN:
+      return "EAGAIN";
     default:
       return "other";
     }
@@ -149,7 +172,7 @@ mode_readfont (const char *path)
     total += n;
   fclose (f);
   printf ("read=%zu\n", total);
-  DIR *d = opendir ("/");
+  DIR *d = opendir ("/usr"); /* readable under Landlock too */
   int entries = 0;
   if (d != NULL)
     {
@@ -259,7 +282,7 @@ mode_grandchild (void)
       for (;;)
         pause ();
     }
-  printf ("pid=%ld\n", (long)pid);
+  printf ("forked\n");
   fflush (stdout);
   return 0;
 }
@@ -298,20 +321,146 @@ mode_stderr (void)
   return 1;
 }
 
-static int
-mode_sleep (const char *pidfile)
+G_GNUC_NORETURN static void
+mode_sleep (void)
 {
-  if (pidfile != NULL)
-    {
-      char tmpname[4096];
-      snprintf (tmpname, sizeof tmpname, "%s.tmp", pidfile);
-      FILE *f = fopen (tmpname, "we");
-      if (f == NULL || fprintf (f, "%ld\n", (long)getpid ()) < 0 || fclose (f) != 0
-          || rename (tmpname, pidfile) != 0)
-        return 1;
-    }
+  /* ARG is a tag on the command line, by which the test finds this
+   * process in /proc (the pid it has here may be one of a pid namespace) */
   for (;;)
     pause ();
+}
+
+static void
+say (const char *step, int ok)
+{
+  printf ("%s=%s\n", step, ok ? "ok" : errno_name (errno));
+  fflush (stdout);
+}
+
+static int
+unix_socket_at (const char *path, struct sockaddr_un *sun)
+{
+  memset (sun, 0, sizeof *sun);
+  sun->sun_family = AF_UNIX;
+  if (strlen (path) >= sizeof sun->sun_path)
+    return -1;
+  strcpy (sun->sun_path, path);
+  return socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+static int
+mode_escape (const char *conf, const char *step, const char *arg)
+{
+  g_autoptr (GError) error = NULL;
+  if (strcmp (conf, "plain") == 0)
+    lockdown (MUGAI_LOCKDOWN_DEFAULT);
+  else if (strcmp (conf, "foreign") != 0)
+    return MUGAI_FILTER_USAGE;
+  else if (!mugai_filter_confine_foreign (NULL, NULL, &error))
+    {
+      fprintf (stderr, "confine: %s\n", error->message);
+      return 70;
+    }
+
+  if (strcmp (step, "exec") == 0)
+    {
+      char *const args[] = { (char *)"/bin/true", NULL };
+      execve ("/bin/true", args, environ);
+      say ("execve", 0);
+      return 0;
+    }
+  if (strcmp (step, "setsid") == 0)
+    {
+      int p[2];
+      if (pipe (p) != 0)
+        return 1;
+      pid_t pid = fork ();
+      if (pid < 0)
+        {
+          say ("fork", 0);
+          return 0;
+        }
+      if (pid == 0)
+        {
+          /* the child: its own session, then sleep (the tag is on its
+           * command line, inherited) */
+          int ok = setsid () >= 0;
+          int e = errno;
+          char r = ok ? 'y' : (char)e;
+          if (write (p[1], &r, 1) != 1)
+            _exit (1);
+          for (;;)
+            pause ();
+        }
+      char r = 0;
+      if (read (p[0], &r, 1) != 1)
+        return 1;
+      errno = r == 'y' ? 0 : r;
+      say ("fork", 1);
+      say ("setsid", r == 'y');
+      return 0; /* the child is left sleeping */
+    }
+  struct sockaddr_un sun;
+  if (strcmp (step, "bind") == 0)
+    {
+      int s = unix_socket_at (arg, &sun);
+      say ("socket", s >= 0);
+      if (s >= 0)
+        say ("bind", bind (s, (struct sockaddr *)&sun, sizeof sun) == 0);
+      return 0;
+    }
+  if (strcmp (step, "connect") == 0)
+    {
+      int s = unix_socket_at (arg, &sun);
+      say ("socket", s >= 0);
+      if (s >= 0)
+        say ("connect", connect (s, (struct sockaddr *)&sun, sizeof sun) == 0);
+      return 0;
+    }
+  if (strcmp (step, "append") == 0)
+    {
+      int fd = open (arg, O_WRONLY | O_APPEND | O_CLOEXEC);
+      say ("open", fd >= 0);
+      if (fd >= 0)
+        say ("append", write (fd, "PROBE\n", 6) == 6);
+      return 0;
+    }
+  if (strcmp (step, "read") == 0)
+    {
+      int fd = open (arg, O_RDONLY | O_CLOEXEC);
+      say ("open", fd >= 0);
+      char buf[256];
+      ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+      if (fd >= 0)
+        say ("read", n >= 0);
+      if (n > 0)
+        {
+          buf[n] = 0;
+          printf ("content=%s\n", buf);
+        }
+      return 0;
+    }
+  return MUGAI_FILTER_USAGE;
+}
+
+static int
+mode_forkbomb (void)
+{
+  int n = 0;
+  for (; n < 1000; n++)
+    {
+      pid_t pid = fork ();
+      if (pid < 0)
+        break;
+      if (pid == 0)
+        for (;;)
+          pause ();
+    }
+  int e = errno;
+  struct rlimit rl = { 0 };
+  getrlimit (RLIMIT_NPROC, &rl);
+  printf ("forked=%d %s limit=%lld\n", n, n < 1000 ? errno_name (e) : "-", (long long)rl.rlim_cur);
+  return 0;
 }
 
 int
@@ -369,7 +518,7 @@ main (int argc, char **argv)
         spin++;
     }
   if (strcmp (mode, "sleep") == 0)
-    return mode_sleep (arg);
+    mode_sleep ();
   if (strcmp (mode, "alloc") == 0)
     return mode_alloc ();
   if (strcmp (mode, "flood") == 0)
@@ -392,5 +541,9 @@ main (int argc, char **argv)
     return mode_tmp ();
   if (strcmp (mode, "stderr") == 0)
     return mode_stderr ();
+  if (strcmp (mode, "forkbomb") == 0)
+    return mode_forkbomb ();
+  if (strcmp (mode, "escape") == 0 && argc == 5)
+    return mode_escape (argv[2], argv[3], argv[4]);
   return MUGAI_FILTER_USAGE;
 }

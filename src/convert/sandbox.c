@@ -13,26 +13,38 @@
  *	   (its own process group, so that everything it starts can be
  *	   killed at once); the memfd, the pipes on 0, 1, 2 and every other
  *	   descriptor closed (close_range); every signal back to its default
- *	   and unblocked (the worker has SIGALRM and SIGCHLD handlers);
- *	   unshare(CLONE_NEWUSER | CLONE_NEWNET), or CLONE_NEWNET alone, or
- *	   neither (see NAMESPACES); PR_SET_PDEATHSIG SIGKILL (a worker
- *	   killed at its deadline takes its filter with it); resource limits
- *	   (core 0, CPU with SIGXCPU a second before SIGKILL, address space,
- *	   file size, descriptors); chdir into the private directory;
- *	   PR_SET_NO_NEW_PRIVS; execve with TMPDIR, PATH and LANG only.  A
- *	   step that fails is reported through a close-on-exec status pipe,
- *	   and so is the namespace level reached: the parent reads EOF there
- *	   once execve succeeded;
+ *	   and unblocked (the worker has SIGALRM and SIGCHLD handlers); new
+ *	   user, network, pid and mount namespaces, or as many of them as the
+ *	   kernel gives (NAMESPACES); the private directory mounted on /tmp
+ *	   in the mount namespace; PR_SET_PDEATHSIG SIGKILL (a worker killed
+ *	   at its deadline takes its filter with it); RLIMIT_CORE 0 and
+ *	   RLIMIT_NPROC (PROCESSES).  With a pid namespace, the child then
+ *	   forks twice: the namespace's pid 1, which only reaps, and the
+ *	   process that becomes the filter, and waits for the filter; when
+ *	   the filter ends it kills pid 1 (the kernel then kills whatever is
+ *	   left in the namespace and waits for it), and ends as the filter
+ *	   ended: the same exit status, or the same signal raised on itself.
+ *	   The process that becomes the filter: resource limits (CPU with
+ *	   SIGXCPU a second before SIGKILL, address space, file size,
+ *	   descriptors); chdir into the private directory (/tmp when it is
+ *	   mounted there); PR_SET_NO_NEW_PRIVS; Landlock (LANDLOCK); execve
+ *	   with TMPDIR, PATH and LANG only.  A step that fails is reported
+ *	   through a close-on-exec status pipe, and so are the namespaces and
+ *	   the Landlock ABI reached: the parent reads EOF there once execve
+ *	   succeeded and the child no longer holds it;
  *	4. the parent polls standard output, standard error, the status pipe
  *	   and a pidfd of the child against the wall-clock deadline.  More
  *	   than output_max octets: OUTPUT_LIMIT; the deadline: TIMEOUT; both
- *	   kill the process group at once.  When the child exits, the group
- *	   is killed too (a grandchild holding the pipes open must neither
- *	   survive nor make us wait), and the pipes are drained to EOF;
- *	5. kill the group, waitpid() the child's own pid, wait (at most a
- *	   second) until no member of the group is left, remove the
- *	   directory (descriptor-relative, no symlink is followed), release
- *	   the slot.
+ *	   end the run at once.  When the child exits, the run ends too (a
+ *	   grandchild holding the pipes open must neither survive nor make
+ *	   us wait), and the pipes are drained to EOF;
+ *	5. end the run: with a pid namespace, SIGKILL to its pid 1 (through
+ *	   a pidfd) while the child is alive to reap the filter, and wait (at
+ *	   most a second) until pid 1 has exited, when nothing of the run is
+ *	   left; then kill the group, waitpid() the child's own pid; without
+ *	   a pid namespace, wait (at most a second) until no member of the
+ *	   group is left; remove the directory (descriptor-relative, no
+ *	   symlink is followed), release the slot.
  *
  * SLOTS
  *	A slot is octet i of an anonymous file (memfd) made before the
@@ -51,18 +63,78 @@
  *	process's locks - cannot bite: nothing else ever opens the memfd.
  *
  * NAMESPACES
- *	A new user namespace lets an unprivileged worker make a network
- *	namespace (only a down loopback inside: connect() fails with
- *	ENETUNREACH), and the filter, unmapped in it, loses every capability
- *	at execve even when the worker runs as root.  Where user namespaces
- *	are off (sysctl, container policy), CLONE_NEWNET alone needs
- *	CAP_SYS_ADMIN, so an unprivileged worker gets neither; the filter
- *	then runs in the host's network namespace and only its seccomp
- *	allowlist (no socket()) keeps it off the network.  This is a
- *	security downgrade the administrator must hear of, but this module
- *	logs nothing: it is reported in result->netns for each run, and
- *	mugai_sandbox_isolation() tells a caller (the pool, at start and for
- *	each new generation) what the next filter will get, for it to log.
+ *	A new user namespace lets an unprivileged worker make network, pid
+ *	and mount namespaces, and the filter, unmapped in it, loses every
+ *	capability on the host at execve even when the worker runs as root.
+ *	The network namespace has only a down loopback: connect() fails with
+ *	ENETUNREACH, abstract Unix socket names are its own.  The pid
+ *	namespace ends every process of a run with the run, whatever
+ *	session or group it moved to.  The mount namespace (MS_PRIVATE
+ *	throughout, nothing propagates back) has the private directory on
+ *	/tmp: LibreOffice binds its pipe in /tmp whatever TMPDIR says, and
+ *	there it lands in the private directory, where Landlock lets it.
+ *	The child tries user+net+pid+mount, then user+net+mount, user+net,
+ *	net+pid+mount (root without user namespaces), net alone, nothing.
+ *	Where user namespaces are off (sysctl, container policy, systemd's
+ *	RestrictNamespaces=), an unprivileged worker gets none of them: the
+ *	filter runs in the host's namespaces, its seccomp filter and
+ *	Landlock keep it off the network, the process group kill,
+ *	seccomp's refusal of setsid/setpgid and RLIMIT_NPROC bound and end
+ *	its processes.  A security downgrade the administrator must hear
+ *	of, but this module logs nothing: each run reports what it got in
+ *	result, and mugai_sandbox_isolation() tells a caller (the pool, at
+ *	start and for each new generation) what the next filter will get,
+ *	for it to log.
+ *
+ * LANDLOCK
+ *	Applied in the process that becomes the filter, before execve, so
+ *	that it holds for every filter and for everything it executes,
+ *	whatever the filter does.  The ABI is asked of the kernel
+ *	(LANDLOCK_CREATE_RULESET_VERSION) and every right it knows is
+ *	handled: ABI 1 the file system (REFER is then always denied: no
+ *	rename across directories), 2 REFER, 3 TRUNCATE, 4 TCP bind and
+ *	connect (no rule: both refused), 5 device ioctls, 6 abstract Unix
+ *	sockets and signals scoped to the domain.  Allowed: read and
+ *	execute below /usr, /lib*, /bin, /sbin; read the few files of /etc,
+ *	/var and /sys that landlock_paths[] names (the dynamic linker,
+ *	fonts, LibreOffice's configuration and shared extensions, the time
+ *	zone, the user database), /dev/null (also write), /dev/zero,
+ *	/dev/urandom, /dev/random and the filter's own /proc/PID; read and
+ *	execute the filter's own program; everything in the private
+ *	directory.  So a filter can neither read a quarantined original
+ *	nor append to a log, nor make a socket, a file or a link outside
+ *	its directory.  Without a mount namespace, making sockets and
+ *	removing files below /tmp is allowed as well (LibreOffice makes its
+ *	pipe there, and the second start of a new profile removes the one
+ *	the first left): a filter may then remove what its uid may remove
+ *	in /tmp (with the sticky bit, its own files).  A kernel without
+ *	Landlock (or with it off in lsm=): the run goes on with the other
+ *	layers, result->landlock_abi is 0 and mugai_sandbox_isolation()
+ *	says so.  Connecting to a Unix socket by path is no right of the
+ *	ABIs above: the filters' seccomp filters refuse connect() (and the
+ *	own filters socket()).
+ *
+ * HOST PROBE
+ *	Which namespaces and which Landlock ABI a run tries is found once per
+ *	process (and again when its set of seccomp filters changed), each in
+ *	a throw-away child: a seccomp filter the process inherited may kill
+ *	a call rather than refuse it (systemd 252's SystemCallFilter=
+ *	@system-service has no landlock_* calls; ~@mount kills mount(2)), and
+ *	a run must then go on without that layer instead of dying of SIGSYS
+ *	in every run.  mugai_sandbox_isolation() reports the same probe.
+ *
+ * PROCESSES
+ *	RLIMIT_NPROC counts the tasks (threads too) of the real uid; since
+ *	Linux 5.14 it is counted per user namespace, so in a user namespace
+ *	of its own a run's count is its own: SANDBOX_NPROC (128: LibreOffice
+ *	starts some 20 threads) bounds a fork bomb without starving other
+ *	workers' filters.  Without a user namespace every task of the uid
+ *	counts, so the limit is the tasks the uid has when the run starts
+ *	(counted through /proc) plus SANDBOX_NPROC: a bound, not a tight
+ *	one.  The kernel never enforces it for uid 0 (kernel/fork.c:
+ *	INIT_USER), in a user namespace or not: a worker running as root
+ *	(no [milter] user) gives its filters no process limit; the pid
+ *	namespace and the deadline still end what they start.
  *
  * LIMITS
  *	Standard output is bounded by limits->output_max (read at most one
@@ -71,13 +143,18 @@
  *	is removed to a depth of 64 (filters make no directories).
  *
  * BUGS
- *	A filter that could fork and setsid() (the lockdown forbids both)
- *	would leave its process group; the deadline still ends the run.
+ *	Without a pid namespace, a filter that could fork and setsid() (the
+ *	own filters cannot fork; LibreOffice's seccomp refuses setsid and
+ *	setpgid) would leave its process group; PR_SET_PDEATHSIG reaches
+ *	only direct children.  The deadline still ends the run.
  *	A caller killed during a run (a worker at its message deadline)
  *	takes its filter with it (PR_SET_PDEATHSIG) but cannot remove the
  *	private directory: the pool calls mugai_sandbox_sweep() for every
  *	worker it reaps, and once at start for owners that no longer exist.
  *	A process stuck in uninterruptible sleep delays the final waitpid().
+ *	Processes killed at the end of a run are reaped by whoever inherits
+ *	them (init, or a subreaper): until then they are zombies, holding
+ *	nothing.
  */
 #include "sandbox.h"
 
@@ -90,7 +167,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sched.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -283,23 +363,308 @@ diagnostics_from (const guint8 *data, gsize len)
 
 /* ---- the child ---- */
 
-/* The namespaces a filter gets (NAMESPACES above): 'U' user and network,
- * 'N' network only (made with CAP_SYS_ADMIN), '-' none.  In the child,
- * async-signal-safe. */
-static char
-make_namespaces (void)
+/* The layers a run gets (NAMESPACES, LANDLOCK above), as bits: in the
+ * status records and in mugai_sandbox_isolation(). */
+enum
 {
-  if (unshare (CLONE_NEWUSER | CLONE_NEWNET) == 0)
-    return 'U';
-  return unshare (CLONE_NEWNET) == 0 ? 'N' : '-';
+  NS_USER = 1 << 0,
+  NS_NET = 1 << 1,
+  NS_PID = 1 << 2,
+  NS_MNT = 1 << 3,
+};
+
+/* The namespaces a filter gets, best first (NAMESPACES above), of those
+ * in allowed (HOST PROBE).  In the child, async-signal-safe.  NS_MNT
+ * here means only that the namespace was made; private_tmp() decides
+ * whether /tmp became the private directory. */
+static int
+make_namespaces (int allowed)
+{
+  static const int tries[] = {
+    CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS,
+    CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS,
+    CLONE_NEWUSER | CLONE_NEWNET,
+    CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS, /* as root where user namespaces are off */
+    CLONE_NEWNET,
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (tries); i++)
+    {
+      int bits
+          = ((tries[i] & CLONE_NEWUSER) ? NS_USER : 0) | ((tries[i] & CLONE_NEWNET) ? NS_NET : 0)
+            | ((tries[i] & CLONE_NEWPID) ? NS_PID : 0) | ((tries[i] & CLONE_NEWNS) ? NS_MNT : 0);
+      if ((bits & ~allowed) == 0 && unshare (tries[i]) == 0)
+        return bits;
+    }
+  return 0;
 }
+
+/* In a new mount namespace: nothing propagates back to the host, and the
+ * private directory is mounted on /tmp, where LibreOffice binds its pipe
+ * whatever TMPDIR says (and where a filter would otherwise see every
+ * other program's temporary files).  dir NULL: only check that it can be
+ * done (mugai_sandbox_isolation).  FALSE: the filter keeps the host's
+ * view. */
+static gboolean
+private_tmp (const char *dir)
+{
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    return FALSE;
+  if (dir == NULL)
+    return TRUE;
+  return mount (dir, "/tmp", NULL, MS_BIND, NULL) == 0;
+}
+
+/* RLIMIT_NPROC of a run (PROCESSES above): LibreOffice's threads with
+ * room to spare; a fork bomb stops here. */
+#define SANDBOX_NPROC 128
+
+/* ---- Landlock (LANDLOCK above) ----
+ *
+ * The UAPI of linux/landlock.h, written out so that mugai builds with
+ * the headers of an older kernel (Debian 12's know ABI 2 at most) and
+ * uses what the running kernel offers. */
+
+#define LL_CREATE_RULESET_VERSION (1u << 0)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_FS_EXECUTE (1ull << 0)
+#define LL_FS_WRITE_FILE (1ull << 1)
+#define LL_FS_READ_FILE (1ull << 2)
+#define LL_FS_READ_DIR (1ull << 3)
+#define LL_FS_REMOVE_FILE (1ull << 5)
+#define LL_FS_MAKE_SOCK (1ull << 9)
+#define LL_FS_ABI1 ((1ull << 13) - 1) /* EXECUTE .. MAKE_SYM */
+#define LL_FS_REFER (1ull << 13)      /* ABI 2 */
+#define LL_FS_TRUNCATE (1ull << 14)   /* ABI 3 */
+#define LL_FS_IOCTL_DEV (1ull << 15)  /* ABI 5 */
+#define LL_FS_FILE_ONLY                                                                            \
+  (LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
+#define LL_NET_BIND_TCP (1ull << 0)        /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ull << 1)     /* ABI 4 */
+#define LL_SCOPE_ABSTRACT_UNIX (1ull << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ull << 1)        /* ABI 6 */
+
+struct ll_ruleset_attr
+{
+  guint64 handled_access_fs;
+  guint64 handled_access_net; /* ABI 4 */
+  guint64 scoped;             /* ABI 6 */
+};
+
+struct ll_path_beneath_attr
+{
+  guint64 allowed_access;
+  gint32 parent_fd;
+} __attribute__ ((packed));
+
+static int landlock_cap; /* mugai_sandbox_set_landlock_cap() */
+
+void
+mugai_sandbox_set_landlock_cap (int abi)
+{
+  landlock_cap = MAX (abi, 0);
+}
+
+/* The highest Landlock ABI the kernel offers (at most landlock_cap when
+ * set), 0 for none. */
+static int
+landlock_abi (void)
+{
+#ifdef SYS_landlock_create_ruleset
+  long v = syscall (SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+  if (landlock_cap > 0)
+    v = MIN (v, landlock_cap);
+  return v > 0 ? (int)MIN (v, 99) : 0;
+#else
+  return 0;
+#endif
+}
+
+#define R_EXEC (LL_FS_EXECUTE | LL_FS_READ_FILE | LL_FS_READ_DIR)
+#define R_READ (LL_FS_READ_FILE | LL_FS_READ_DIR)
+
+/* What every filter may read (R_EXEC also execute): found with strace -f
+ * on the pdf, office, image and soffice filters.  A path that does not
+ * exist on this host is skipped. */
+static const struct
+{
+  const char *path;
+  guint64 access;
+} landlock_paths[] = {
+  /* programs, libraries, fonts, LibreOffice's install, locales */
+  { "/usr", R_EXEC },
+  { "/lib", R_EXEC },
+  { "/lib64", R_EXEC },
+  { "/lib32", R_EXEC },
+  { "/libx32", R_EXEC },
+  { "/bin", R_EXEC },
+  { "/sbin", R_EXEC },
+  /* configuration: the dynamic linker, fonts, LibreOffice, time zone,
+   * the user database glibc and LibreOffice ask for the user's name */
+  { "/etc/ld.so.cache", R_READ },
+  { "/etc/ld.so.preload", R_READ },
+  { "/etc/fonts", R_READ },
+  { "/etc/libreoffice", R_READ },
+  { "/etc/localtime", R_READ },
+  { "/etc/passwd", R_READ },
+  { "/etc/group", R_READ },
+  { "/etc/nsswitch.conf", R_READ },
+  { "/etc/gnutls", R_READ },
+  { "/etc/papersize", R_READ },
+  { "/etc/locale.alias", R_READ },
+  { "/var/cache/fontconfig", R_READ },
+  /* where Debian's LibreOffice links its shared extensions and cache */
+  { "/var/lib/libreoffice", R_READ },
+  { "/var/spool/libreoffice", R_READ },
+  /* glibc's count of CPUs (LibreOffice's thread pool) */
+  { "/sys/devices/system/cpu", R_READ },
+  { "/dev/null", R_READ | LL_FS_WRITE_FILE },
+  { "/dev/zero", R_READ },
+  { "/dev/urandom", R_READ },
+  { "/dev/random", R_READ },
+  /* the process itself: /proc/self resolves to its own /proc/PID here,
+   * which is all of /proc it can reach (maps for AddressSanitizer, fd
+   * and status for the probe, exe for LibreOffice) */
+  { "/proc/self", R_READ },
+};
+
+static gboolean
+landlock_add (int ruleset, const char *path, guint64 access, guint64 handled)
+{
+#ifdef SYS_landlock_add_rule
+  int fd = open (path, O_PATH | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT || errno == EACCES || errno == ENOTDIR; /* not here: skipped */
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    {
+      close (fd);
+      return FALSE;
+    }
+  struct ll_path_beneath_attr rule = { .allowed_access = access & handled, .parent_fd = fd };
+  if (!S_ISDIR (st.st_mode))
+    rule.allowed_access &= LL_FS_FILE_ONLY;
+  long r = syscall (SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &rule, 0);
+  close (fd);
+  return r == 0;
+#else
+  return FALSE;
+#endif
+}
+
+/* Puts the filter's Landlock domain in force: read (and execute) what
+ * landlock_paths[] names and the filter itself, everything in the
+ * private directory; no TCP bind or connect (ABI 4); no abstract Unix
+ * socket or signal outside the domain (ABI 6).  tmp_sock: also create
+ * sockets and remove files below /tmp (no mount namespace: LibreOffice's
+ * pipe, which its second start finds and removes).  The ABI
+ * in force, 0 when the kernel has none (the run goes on), -1 when a rule
+ * could not be added or the domain not entered (errno).  No-new-privs
+ * must be set.  Async-signal-safe. */
+static int
+landlock_confine (int abi, const char *self, const char *dir, gboolean tmp_sock)
+{
+#if defined(SYS_landlock_create_ruleset) && defined(SYS_landlock_restrict_self)
+  if (abi <= 0)
+    return 0;
+  struct ll_ruleset_attr attr = { .handled_access_fs = LL_FS_ABI1 };
+  gsize size = sizeof attr.handled_access_fs;
+  if (abi >= 2)
+    attr.handled_access_fs |= LL_FS_REFER;
+  if (abi >= 3)
+    attr.handled_access_fs |= LL_FS_TRUNCATE;
+  if (abi >= 4)
+    {
+      attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+      size = offsetof (struct ll_ruleset_attr, scoped);
+    }
+  if (abi >= 5)
+    attr.handled_access_fs |= LL_FS_IOCTL_DEV;
+  if (abi >= 6)
+    {
+      attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+      size = sizeof attr;
+    }
+  guint64 handled = attr.handled_access_fs;
+  int ruleset = (int)syscall (SYS_landlock_create_ruleset, &attr, size, 0);
+  if (ruleset < 0)
+    return -1;
+  gboolean ok = TRUE;
+  for (gsize i = 0; ok && i < G_N_ELEMENTS (landlock_paths); i++)
+    ok = landlock_add (ruleset, landlock_paths[i].path, landlock_paths[i].access, handled);
+  if (ok)
+    ok = landlock_add (ruleset, self, R_EXEC, handled);
+  if (ok)
+    ok = landlock_add (ruleset, dir, handled, handled);
+  if (ok && tmp_sock)
+    ok = landlock_add (ruleset, "/tmp", LL_FS_MAKE_SOCK | LL_FS_REMOVE_FILE, handled);
+  if (ok)
+    ok = syscall (SYS_landlock_restrict_self, ruleset, 0) == 0;
+  int saved = errno;
+  close (ruleset);
+  errno = saved;
+  return ok ? abi : -1;
+#else
+  return 0;
+#endif
+}
+
+/* ---- RLIMIT_NPROC (PROCESSES above) ---- */
+
+/* Tasks (threads included) of the real uid, counted through /proc with
+ * system calls only (between fork and execve).  -1 when /proc cannot be
+ * read. */
+static long
+count_user_tasks (uid_t uid)
+{
+  int proc = open ("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0)
+    return -1;
+  long n = 0;
+  char buf[4096];
+  for (;;)
+    {
+      long len = syscall (SYS_getdents64, proc, buf, sizeof buf);
+      if (len <= 0)
+        break;
+      for (long off = 0; off < len;)
+        {
+          struct
+          {
+            guint64 ino;
+            gint64 off;
+            unsigned short reclen;
+            unsigned char type;
+            char name[];
+          } *d = (void *)(buf + off);
+          off += d->reclen;
+          if (d->name[0] < '1' || d->name[0] > '9')
+            continue;
+          struct stat st;
+          /* the owner of /proc/PID is the effective uid: near enough;
+           * /proc/PID/task has two links plus one per thread */
+          if (fstatat (proc, d->name, &st, 0) != 0 || st.st_uid != uid)
+            continue;
+          char task[300];
+          gsize k = 0;
+          for (const char *p = d->name; *p && k < sizeof task - 6; p++)
+            task[k++] = *p;
+          memcpy (task + k, "/task", 6);
+          n += fstatat (proc, task, &st, 0) == 0 && st.st_nlink > 2 ? (long)st.st_nlink - 2 : 1;
+        }
+    }
+  close (proc);
+  return n;
+}
+
+/* ---- the child ---- */
 
 /* What the child tells the parent through the status pipe, one record per
  * write (atomic: smaller than PIPE_BUF). */
 typedef struct
 {
-  char kind; /* 'n': namespaces reached, 'e': a step failed */
-  char what; /* 'n': 'U' user+net, 'N' net, '-' none; 'e': the step */
+  char kind; /* 'n': namespaces reached, 'l': Landlock, 'i': the pid of the pid
+              * namespace's init (in err), 'e': a step failed */
+  char what; /* 'n': NS_ bits; 'l': the ABI in force, 0 none; 'e': the step */
   char pad[2];
   int err; /* 'e': errno */
 } ChildStatus;
@@ -310,8 +675,11 @@ typedef struct
   pid_t parent;
   const char *dir;
   const char *const *argv;
-  char *const *envp;
+  char *const *envp;     /* TMPDIR the private directory's path */
+  char *const *envp_tmp; /* TMPDIR=/tmp: the private directory mounted there */
   const MugaiSandboxLimits *limits;
+  int ns_allowed;   /* NS_ bits the host probe found safe to try */
+  int landlock_abi; /* what the host probe found, 0: none or refused */
 } ChildSetup;
 
 static void
@@ -345,6 +713,84 @@ child_limit (int resource, rlim_t soft, rlim_t hard)
     }
   struct rlimit rl = { .rlim_cur = soft, .rlim_max = hard };
   return setrlimit (resource, &rl);
+}
+
+/* The last steps, in the process that becomes the filter: resource
+ * limits, the private directory, no-new-privs, Landlock, execve. */
+G_GNUC_NORETURN static void
+filter_exec (const ChildSetup *c, int status, int ns)
+{
+  const MugaiSandboxLimits *l = c->limits;
+  /* SIGXCPU at the soft limit, SIGKILL one second later at the hard one */
+  if (l->cpu_seconds > 0
+      && child_limit (RLIMIT_CPU, l->cpu_seconds, (rlim_t)l->cpu_seconds + 1) != 0)
+    child_fail (status, 'r');
+  if (l->address_space > 0 && child_limit (RLIMIT_AS, l->address_space, l->address_space) != 0)
+    child_fail (status, 'r');
+  if (l->file_size > 0 && child_limit (RLIMIT_FSIZE, l->file_size, l->file_size) != 0)
+    child_fail (status, 'r');
+  if (l->open_files > 0 && child_limit (RLIMIT_NOFILE, l->open_files, l->open_files) != 0)
+    child_fail (status, 'r');
+
+  gboolean tmp = (ns & NS_MNT) != 0;
+  if (chdir (tmp ? "/tmp" : c->dir) != 0)
+    child_fail (status, 'c');
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    child_fail (status, 'p');
+  int abi = landlock_confine (c->landlock_abi, c->argv[0], tmp ? "/tmp" : c->dir, !tmp);
+  if (abi < 0)
+    child_fail (status, 'l');
+  child_tell (status, 'l', (char)abi, 0);
+  execve (c->argv[0], (char *const *)c->argv, tmp ? c->envp_tmp : c->envp);
+  child_fail (status, 'x');
+}
+
+static void
+on_sigchld (int sig)
+{
+  (void)sig;
+}
+
+/* pid 1 of the run's pid namespace: it only reaps what is orphaned to
+ * it, and dies with the process that made it.  The filter is not pid 1,
+ * so that signals reach it as they would anywhere (the kernel drops a
+ * signal to a namespace's init that it has no handler for: abort()
+ * would not end it). */
+G_GNUC_NORETURN static void
+pid1_main (void)
+{
+  struct sigaction sa = { .sa_handler = on_sigchld };
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGCHLD, &sa, NULL);
+  for (;;)
+    if (waitpid (-1, NULL, __WALL) < 0 && errno == ECHILD)
+      pause ();
+}
+
+/* Forks a child that dies with this process (PR_SET_PDEATHSIG), checking
+ * through a pipe that this process was still alive once the signal was
+ * armed.  In the child: returns 0.  In the parent: the pid, or -1. */
+static pid_t
+fork_tied (void)
+{
+  int alive[2];
+  if (pipe2 (alive, O_CLOEXEC) != 0)
+    return -1;
+  pid_t pid = fork ();
+  if (pid == 0)
+    {
+      close (alive[1]);
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        _exit (127);
+      struct pollfd p = { .fd = alive[0], .events = POLLIN };
+      if (poll (&p, 1, 0) != 0) /* POLLHUP: the parent is gone already */
+        _exit (127);
+      close (alive[0]);
+      return 0;
+    }
+  close (alive[0]);
+  /* alive[1] stays open for the life of this process (close-on-exec) */
+  return pid;
 }
 
 /* Runs between fork and execve: async-signal-safe calls only, no malloc,
@@ -388,8 +834,11 @@ child_main (const ChildSetup *c)
   if (sigprocmask (SIG_SETMASK, &none, NULL) != 0)
     child_fail (status, 'g');
 
-  char ns = make_namespaces ();
-  child_tell (status, 'n', ns, 0);
+  uid_t uid = getuid ();
+  int ns = make_namespaces (c->ns_allowed);
+  if ((ns & NS_MNT) && !private_tmp (c->dir))
+    ns &= ~NS_MNT;
+  child_tell (status, 'n', (char)ns, 0);
 
   /* After unshare, which changes credentials.  The parent may already be
    * gone: then there is nobody to send the signal. */
@@ -398,26 +847,65 @@ child_main (const ChildSetup *c)
   if (getppid () != c->parent)
     _exit (127);
 
-  const MugaiSandboxLimits *l = c->limits;
+  /* Also for the processes forked below (the core of one that mirrors a
+   * signal, see below). */
   if (child_limit (RLIMIT_CORE, 0, 0) != 0)
     child_fail (status, 'r');
-  /* SIGXCPU at the soft limit, SIGKILL one second later at the hard one */
-  if (l->cpu_seconds > 0
-      && child_limit (RLIMIT_CPU, l->cpu_seconds, (rlim_t)l->cpu_seconds + 1) != 0)
-    child_fail (status, 'r');
-  if (l->address_space > 0 && child_limit (RLIMIT_AS, l->address_space, l->address_space) != 0)
-    child_fail (status, 'r');
-  if (l->file_size > 0 && child_limit (RLIMIT_FSIZE, l->file_size, l->file_size) != 0)
-    child_fail (status, 'r');
-  if (l->open_files > 0 && child_limit (RLIMIT_NOFILE, l->open_files, l->open_files) != 0)
+  /* PROCESSES above: in a user namespace of its own the count is this
+   * run's; otherwise every task of the uid counts. */
+  long nproc = SANDBOX_NPROC;
+  if (!(ns & NS_USER))
+    {
+      long mine = count_user_tasks (uid);
+      nproc = mine < 0 ? -1 : mine + SANDBOX_NPROC;
+    }
+  if (nproc > 0 && child_limit (RLIMIT_NPROC, (rlim_t)nproc, (rlim_t)nproc) != 0)
     child_fail (status, 'r');
 
-  if (chdir (c->dir) != 0)
-    child_fail (status, 'c');
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    child_fail (status, 'p');
-  execve (c->argv[0], (char *const *)c->argv, c->envp);
-  child_fail (status, 'x');
+  if (!(ns & NS_PID))
+    filter_exec (c, status, ns);
+
+  /* The first child in the new pid namespace is its pid 1, the second
+   * the filter; when this process ends, both die (PR_SET_PDEATHSIG), and
+   * with pid 1 every process left in the namespace. */
+  pid_t init = fork_tied ();
+  if (init == 0)
+    {
+      close_range (0, ~0u, 0);
+      pid1_main ();
+    }
+  if (init < 0)
+    child_fail (status, 'f');
+  child_tell (status, 'i', 0, (int)init);
+  pid_t filter = fork_tied ();
+  if (filter == 0)
+    filter_exec (c, status, ns);
+  if (filter < 0)
+    child_fail (status, 'f');
+  /* hold no pipe: the parent sees EOF when the filter's processes are done */
+  close (0);
+  close (1);
+  close (2);
+  close (status);
+
+  int st = 0;
+  while (waitpid (filter, &st, 0) < 0)
+    if (errno != EINTR)
+      _exit (127);
+  /* everything the filter left goes with pid 1; once pid 1 is reaped,
+   * the namespace is empty */
+  kill (init, SIGKILL);
+  while (waitpid (init, NULL, 0) < 0 && errno == EINTR)
+    ;
+  /* the filter's end, as the caller would have seen it without us */
+  if (WIFEXITED (st))
+    _exit (WEXITSTATUS (st));
+  if (WIFSIGNALED (st))
+    {
+      sigaction (WTERMSIG (st), &dfl, NULL);
+      kill (getpid (), WTERMSIG (st));
+    }
+  _exit (127);
 }
 
 static const char *
@@ -439,6 +927,10 @@ child_step_name (char step)
       return "entering the private directory";
     case 'x':
       return "execve";
+    case 'l':
+      return "Landlock";
+    case 'f':
+      return "forking in the pid namespace";
     }
   return "setting up";
 }
@@ -500,8 +992,7 @@ mugai_sandbox_sweep (pid_t owner)
       long pid = strtol (p, &end, 10);
       if (errno != 0 || end == p || *end != '-' || pid <= 0 || pid > G_MAXINT)
         continue;
-      gboolean gone = owner > 0 ? pid == (long)owner
-                                : kill ((pid_t)pid, 0) != 0 && errno == ESRCH;
+      gboolean gone = owner > 0 ? pid == (long)owner : kill ((pid_t)pid, 0) != 0 && errno == ESRCH;
       if (gone)
         remove_tree_at (dirfd (d), e->d_name, 0);
     }
@@ -525,8 +1016,10 @@ typedef struct
   int in_fd;
   int out[2], err[2], status[2];
   int pidfd;
+  int init_pidfd; /* the run's pid namespace's init, -1: none */
   char *dir;
   char *env[4];
+  char *env_tmp[4];
 } RunState;
 
 static void
@@ -540,11 +1033,15 @@ run_state_clear (RunState *st)
       close_fd (&st->status[i]);
     }
   close_fd (&st->pidfd);
+  close_fd (&st->init_pidfd);
   if (st->dir != NULL)
     remove_tree_at (AT_FDCWD, st->dir, 0);
   g_clear_pointer (&st->dir, g_free);
   for (gsize i = 0; i < G_N_ELEMENTS (st->env); i++)
-    g_clear_pointer (&st->env[i], g_free);
+    {
+      g_clear_pointer (&st->env[i], g_free);
+      g_clear_pointer (&st->env_tmp[i], g_free);
+    }
 }
 
 static gboolean
@@ -648,52 +1145,185 @@ read_some (int fd, GByteArray *buf, gsize room)
 
 #define STDERR_KEEP 4096
 
-MugaiSandboxIsolation
-mugai_sandbox_isolation (void)
+/* ---- the host probe (HOST PROBE above) ---- */
+
+typedef struct
+{
+  int ns;  /* NS_ bits a child can make (NS_MNT: and mount in it) */
+  int abi; /* Landlock ABI a child can enter, 0: none */
+} HostLayers;
+
+/* Forks a child running fn and returns its exit status, or -1 when it
+ * did not exit (killed: by a seccomp filter the caller inherited). */
+static int
+probe_child (int (*fn) (int), int arg)
 {
   pid_t pid = fork ();
   if (pid < 0)
-    return MUGAI_SANDBOX_ISOLATION_UNKNOWN;
+    return -1;
   if (pid == 0)
-    {
-      char ns = make_namespaces ();
-      _exit (ns == 'U' ? 0 : ns == 'N' ? 1 : 2);
-    }
+    _exit (fn (arg));
   int status = 0;
   pid_t w;
   do
     w = waitpid (pid, &status, 0);
   while (w < 0 && errno == EINTR);
-  if (w != pid || !WIFEXITED (status))
-    return MUGAI_SANDBOX_ISOLATION_UNKNOWN;
-  switch (WEXITSTATUS (status))
-    {
-    case 0:
-      return MUGAI_SANDBOX_ISOLATION_FULL;
-    case 1:
-      return MUGAI_SANDBOX_ISOLATION_NETNS;
-    default:
-      return MUGAI_SANDBOX_ISOLATION_SECCOMP;
-    }
+  return w == pid && WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 
-const char *
-mugai_sandbox_isolation_text (MugaiSandboxIsolation i)
+static int
+probe_namespaces (int allowed)
 {
-  switch (i)
+  int ns = make_namespaces (allowed);
+  if ((ns & NS_MNT) && !private_tmp (NULL))
+    ns &= ~NS_MNT;
+  if ((ns & NS_PID) != 0)
     {
-    case MUGAI_SANDBOX_ISOLATION_FULL:
-      return "user and network namespaces";
-    case MUGAI_SANDBOX_ISOLATION_NETNS:
-      return "no user namespace: a network namespace made with the caller's privileges, "
-             "the filter keeps its capabilities";
-    case MUGAI_SANDBOX_ISOLATION_SECCOMP:
-      return "no user or network namespace: filters rely on seccomp alone to stay off the "
-             "network";
-    case MUGAI_SANDBOX_ISOLATION_UNKNOWN:
-    default:
-      return "unknown: the namespace probe could not run";
+      /* the first fork in it must succeed (pid 1) */
+      pid_t init = fork ();
+      if (init == 0)
+        _exit (0);
+      if (init < 0 || waitpid (init, NULL, 0) != init)
+        ns &= ~NS_PID;
     }
+  return ns;
+}
+
+static int
+probe_landlock (int unused)
+{
+  (void)unused;
+  int abi = landlock_abi ();
+  if (abi > 0 && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+    abi = landlock_confine (abi, "/proc/self/exe", "/", FALSE);
+  return MIN (MAX (abi, 0), 99);
+}
+
+/* What a filter run can get here, each layer tried in a child of its
+ * own: a seccomp filter of the service manager or of the caller that
+ * kills a call the sandbox makes (systemd 252's @system-service has no
+ * landlock_*; ~@mount kills mount) costs that layer, not every run.
+ * known FALSE when no child could be forked. */
+static HostLayers
+probe_host (gboolean *known)
+{
+  HostLayers h = { 0 };
+  int all = NS_USER | NS_NET | NS_PID | NS_MNT;
+  int ns = probe_child (probe_namespaces, all);
+  if (ns < 0) /* killed, by mount(2) presumably: without the mount namespace */
+    ns = probe_child (probe_namespaces, all & ~NS_MNT);
+  int abi = probe_child (probe_landlock, 0);
+  *known = ns >= 0 || abi >= 0;
+  h.ns = MAX (ns, 0);
+  h.abi = MAX (abi, 0);
+  return h;
+}
+
+/* The number of seccomp filters on this process, -1 if unknown. */
+static long
+seccomp_filter_count (void)
+{
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  const char *p = strstr (status, "\nSeccomp_filters:");
+  return p != NULL ? strtol (p + strlen ("\nSeccomp_filters:"), NULL, 10) : -1;
+}
+
+/* probe_host(), once per process and set of seccomp filters (a worker
+ * forked from the pool probes again; so does one that puts a filter of
+ * its own in force, which can only take calls away). */
+static HostLayers
+host_layers (void)
+{
+  static pid_t pid;
+  static long filters = -2;
+  static int cap = -1;
+  static HostLayers h;
+  long f = seccomp_filter_count ();
+  if (pid != getpid () || f != filters || f < 0 || cap != landlock_cap)
+    {
+      gboolean known;
+      h = probe_host (&known);
+      pid = getpid ();
+      filters = f;
+      cap = landlock_cap;
+      if (!known)
+        pid = 0; /* try again next time */
+    }
+  return h;
+}
+
+MugaiSandboxIsolation
+mugai_sandbox_isolation (void)
+{
+  MugaiSandboxIsolation iso = { 0 };
+  HostLayers h = probe_host (&iso.known);
+  if (!iso.known)
+    return iso;
+  iso.layers = MUGAI_SANDBOX_LAYER_SECCOMP;
+  if (h.ns & NS_USER)
+    iso.layers |= MUGAI_SANDBOX_LAYER_USERNS;
+  if (h.ns & NS_NET)
+    iso.layers |= MUGAI_SANDBOX_LAYER_NETNS;
+  if (h.ns & NS_PID)
+    iso.layers |= MUGAI_SANDBOX_LAYER_PIDNS;
+  if (h.ns & NS_MNT)
+    iso.layers |= MUGAI_SANDBOX_LAYER_MNTNS;
+  iso.landlock_abi = h.abi;
+  if (iso.landlock_abi > 0)
+    iso.layers |= MUGAI_SANDBOX_LAYER_LANDLOCK;
+  return iso;
+}
+
+gboolean
+mugai_sandbox_isolation_complete (const MugaiSandboxIsolation *i)
+{
+  g_return_val_if_fail (i != NULL, FALSE);
+  return i->known && (i->layers & MUGAI_SANDBOX_LAYERS_ALL) == MUGAI_SANDBOX_LAYERS_ALL;
+}
+
+char *
+mugai_sandbox_isolation_text (const MugaiSandboxIsolation *i)
+{
+  g_return_val_if_fail (i != NULL, NULL);
+  if (!i->known)
+    return g_strdup ("unknown: the sandbox probe could not run");
+  static const struct
+  {
+    MugaiSandboxLayers layer;
+    const char *name;
+    const char *without; /* what missing it means */
+  } names[] = {
+    { MUGAI_SANDBOX_LAYER_USERNS, "user namespace", "a filter keeps the worker's capabilities" },
+    { MUGAI_SANDBOX_LAYER_NETNS, "network namespace",
+      "seccomp and Landlock alone keep filters off the network" },
+    { MUGAI_SANDBOX_LAYER_PIDNS, "pid namespace",
+      "the process group kill, seccomp (no setsid) and RLIMIT_NPROC end a run's processes" },
+    { MUGAI_SANDBOX_LAYER_MNTNS, "mount namespace",
+      "filters see the host's /tmp; LibreOffice's pipe is made there" },
+    { MUGAI_SANDBOX_LAYER_LANDLOCK, "Landlock",
+      "filters may read whatever the filter uid may read" },
+    { MUGAI_SANDBOX_LAYER_SECCOMP, "seccomp", NULL },
+  };
+  g_autoptr (GString) in = g_string_new ("in force: ");
+  g_autoptr (GString) out = g_string_new ("");
+  for (gsize k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      if (i->layers & names[k].layer)
+        {
+          if (in->len > strlen ("in force: "))
+            g_string_append (in, ", ");
+          g_string_append (in, names[k].name);
+          if (names[k].layer == MUGAI_SANDBOX_LAYER_LANDLOCK)
+            g_string_append_printf (in, " ABI %d", i->landlock_abi);
+        }
+      else
+        g_string_append_printf (out, "%s%s (%s)", out->len ? ", " : "", names[k].name,
+                                names[k].without ? names[k].without : "");
+    }
+  g_string_append_printf (in, "; missing: %s", out->len ? out->str : "none");
+  return g_string_free (g_steal_pointer (&in), FALSE);
 }
 
 /* Forks, supervises and reaps one child; fills result.  FALSE only for a
@@ -715,8 +1345,12 @@ run_child (RunState *st, const char *const *argv, const MugaiSandboxLimits *limi
     .dir = st->dir,
     .argv = argv,
     .envp = st->env,
+    .envp_tmp = st->env_tmp,
     .limits = limits,
   };
+  HostLayers host = host_layers ();
+  setup.ns_allowed = host.ns;
+  setup.landlock_abi = host.abi;
   gint64 deadline = g_get_monotonic_time () + (gint64)limits->timeout_ms * 1000;
   pid_t pid = fork ();
   if (pid < 0)
@@ -815,8 +1449,15 @@ run_child (RunState *st, const char *const *argv, const MugaiSandboxLimits *limi
           while (n < 0 && errno == EINTR);
           if (n == (ssize_t)sizeof cs && cs.kind == 'n')
             {
-              result->netns = cs.what != '-';
+              result->userns = (cs.what & NS_USER) != 0;
+              result->netns = (cs.what & NS_NET) != 0;
+              result->pidns = (cs.what & NS_PID) != 0;
+              result->mntns = (cs.what & NS_MNT) != 0;
             }
+          else if (n == (ssize_t)sizeof cs && cs.kind == 'l')
+            result->landlock_abi = cs.what;
+          else if (n == (ssize_t)sizeof cs && cs.kind == 'i' && st->init_pidfd < 0 && cs.err > 0)
+            st->init_pidfd = open_pidfd ((pid_t)cs.err); /* alive: its parent is */
           else if (n == (ssize_t)sizeof cs && cs.kind == 'e')
             {
               setup_step = cs.what;
@@ -836,6 +1477,21 @@ run_child (RunState *st, const char *const *argv, const MugaiSandboxLimits *limi
         }
     }
 
+  if (st->init_pidfd >= 0)
+    {
+      /* A pid namespace: its init first, while the process that made it
+       * is alive to reap the filter (the kernel kills everything in the
+       * namespace and waits until it is reaped before init exits).  Once
+       * init has exited, every process of the run is gone. */
+#ifdef SYS_pidfd_send_signal
+      syscall (SYS_pidfd_send_signal, st->init_pidfd, SIGKILL, NULL, 0);
+#endif
+      struct pollfd done = { .fd = st->init_pidfd, .events = POLLIN };
+      int r;
+      do
+        r = poll (&done, 1, 1000);
+      while (r < 0 && errno == EINTR);
+    }
   kill_group (pid);
   int wstatus = 0;
   pid_t w;
@@ -853,8 +1509,9 @@ run_child (RunState *st, const char *const *argv, const MugaiSandboxLimits *limi
    * held - a listening socket, open files - is released when the run
    * returns.  (The group id cannot be reused while members remain; a
    * member not yet reaped by its new parent counts, hence the bound.) */
-  for (int i = 0; i < 200 && kill (-pid, 0) == 0; i++)
-    g_usleep (5000);
+  if (st->init_pidfd < 0)
+    for (int i = 0; i < 200 && kill (-pid, 0) == 0; i++)
+      g_usleep (5000);
 
   if (failed_call != NULL)
     {
@@ -930,8 +1587,12 @@ mugai_sandbox_run (MugaiSandboxSlots *slots, guint slot_wait_ms, const char *con
         }
     }
 
-  RunState st
-      = { .in_fd = -1, .out = { -1, -1 }, .err = { -1, -1 }, .status = { -1, -1 }, .pidfd = -1 };
+  RunState st = { .in_fd = -1,
+                  .out = { -1, -1 },
+                  .err = { -1, -1 },
+                  .status = { -1, -1 },
+                  .pidfd = -1,
+                  .init_pidfd = -1 };
   gboolean ok = FALSE;
   g_autofree char *base = g_strdup_printf (DIR_PREFIX "%ld-XXXXXX", (long)getpid ());
   g_autofree char *template = g_build_filename (g_get_tmp_dir (), base, NULL);
@@ -944,6 +1605,10 @@ mugai_sandbox_run (MugaiSandboxSlots *slots, guint slot_wait_ms, const char *con
       st.env[1] = g_strdup ("PATH=/usr/bin:/bin");
       st.env[2] = g_strdup ("LANG=C.UTF-8");
       st.env[3] = NULL;
+      st.env_tmp[0] = g_strdup ("TMPDIR=/tmp");
+      st.env_tmp[1] = g_strdup (st.env[1]);
+      st.env_tmp[2] = g_strdup (st.env[2]);
+      st.env_tmp[3] = NULL;
       st.in_fd = input_memfd (input, error);
       if (st.in_fd >= 0)
         ok = run_child (&st, argv, limits, result, error);

@@ -13,12 +13,15 @@
  *
  * DESCRIPTION
  *	mugai_sandbox_run() forks, puts the child in its own session,
- *	resource limits, an empty environment, a private temporary directory
- *	and (when the kernel allows) new user and network namespaces, and
- *	executes argv[0] with the document on standard input.  It collects
- *	standard output (at most limits->output_max octets) and the tail of
- *	standard error, enforces a wall-clock deadline, kills the child's
- *	whole process group when it is done, and reaps the child.  The filter
+ *	resource limits (RLIMIT_NPROC too), an empty environment, a private
+ *	temporary directory, (when the kernel allows) new user, network, pid
+ *	and mount namespaces and a Landlock domain (read only the system's
+ *	libraries, fonts and configuration, write only the private
+ *	directory), and executes argv[0] with the document on standard
+ *	input.  It collects standard output (at most limits->output_max
+ *	octets) and the tail of standard error, enforces a wall-clock
+ *	deadline, ends every process of the run when it is done (the pid
+ *	namespace, or the process group), and reaps the child.  The filter
  *	itself adds a seccomp allowlist (filters/lockdown.h).
  *
  *	Everything the document can cause is an outcome in result, not an
@@ -99,6 +102,12 @@ typedef struct
                       * no control or format characters; "" when silent */
   gboolean netns;    /* the filter ran in a network namespace of its own;
                       * FALSE: seccomp alone kept it off the network */
+  gboolean userns;   /* ... in a user namespace of its own */
+  gboolean pidns;    /* ... in a pid namespace of its own: nothing it started
+                      * outlived the run */
+  gboolean mntns;    /* ... in a mount namespace of its own, with the private
+                      * directory on /tmp */
+  int landlock_abi;  /* the Landlock ABI of its domain, 0: none */
 } MugaiSandboxResult;
 
 void mugai_sandbox_result_clear (MugaiSandboxResult *r);
@@ -132,22 +141,45 @@ gboolean mugai_sandbox_run (MugaiSandboxSlots *slots, guint slot_wait_ms, const 
  * exists.  Best effort, silent. */
 void mugai_sandbox_sweep (pid_t owner);
 
-/* What keeps a filter off the network on this host, for this process's
- * credentials (user namespaces may be off: sysctl, container policy). */
+/* The layers around the next filter run on this host, for this
+ * process's credentials (user namespaces may be off: sysctl, container
+ * policy, systemd's RestrictNamespaces=; Landlock may be absent from the
+ * kernel or not enabled in its lsm= list). */
 typedef enum
 {
-  MUGAI_SANDBOX_ISOLATION_FULL,    /* new user and network namespaces */
-  MUGAI_SANDBOX_ISOLATION_NETNS,   /* a network namespace only (made as root) */
-  MUGAI_SANDBOX_ISOLATION_SECCOMP, /* neither: the seccomp allowlist alone */
-  MUGAI_SANDBOX_ISOLATION_UNKNOWN, /* the probe could not fork */
+  MUGAI_SANDBOX_LAYER_USERNS = 1 << 0,   /* the filter has no capability on the host */
+  MUGAI_SANDBOX_LAYER_NETNS = 1 << 1,    /* no network but a down loopback */
+  MUGAI_SANDBOX_LAYER_PIDNS = 1 << 2,    /* every process of a run dies with it */
+  MUGAI_SANDBOX_LAYER_MNTNS = 1 << 3,    /* the private directory is the filter's /tmp */
+  MUGAI_SANDBOX_LAYER_LANDLOCK = 1 << 4, /* reads only what filters need, writes only
+                                          * the private directory */
+  MUGAI_SANDBOX_LAYER_SECCOMP = 1 << 5,  /* the filter's own (filters/lockdown.c); always */
+} MugaiSandboxLayers;
+
+#define MUGAI_SANDBOX_LAYERS_ALL ((MugaiSandboxLayers)((1 << 6) - 1))
+
+typedef struct
+{
+  gboolean known;            /* FALSE: the probe could not fork; layers is 0 */
+  MugaiSandboxLayers layers; /* those in force */
+  int landlock_abi;          /* with MUGAI_SANDBOX_LAYER_LANDLOCK */
 } MugaiSandboxIsolation;
 
-/* Forks a child that makes the namespaces a filter run makes, and says
- * which it got.  Reports, does not log: anything but FULL is a downgrade
- * that the caller logs as a warning.  Not thread-safe (fork). */
+/* Forks a child that makes the namespaces and the Landlock domain a
+ * filter run makes, and says which it got.  Reports, does not log:
+ * anything but every layer is a downgrade that the caller logs as a
+ * warning, with mugai_sandbox_isolation_text().  Not thread-safe (fork). */
 MugaiSandboxIsolation mugai_sandbox_isolation (void);
-/* A few words for the log; static, never NULL. */
-const char *mugai_sandbox_isolation_text (MugaiSandboxIsolation i);
+/* Tests: use at most Landlock ABI abi (0: what the kernel offers), to
+ * run what an older kernel gives (Debian 12's 6.1 offers ABI 2).  For
+ * the runs and probes this process makes from then on. */
+void mugai_sandbox_set_landlock_cap (int abi);
+
+/* Every layer in force. */
+gboolean mugai_sandbox_isolation_complete (const MugaiSandboxIsolation *i);
+/* "in force: ...; missing: ..." naming each layer (and the Landlock
+ * ABI), for the log.  Free with g_free. */
+char *mugai_sandbox_isolation_text (const MugaiSandboxIsolation *i);
 
 /* A short reason for the notice and the log; static, never NULL. */
 const char *mugai_sandbox_outcome_text (MugaiSandboxOutcome o, gboolean japanese);

@@ -255,20 +255,19 @@ log_clamav_messages (void)
     g_message ("pool: clamav=dropped count=%u", dropped);
 }
 
-/* A filter run without namespaces is a security downgrade (sandbox.c,
- * NAMESPACES): said at start and for each generation, as a warning. */
+/* A filter run without one of the sandbox's layers (sandbox.c,
+ * NAMESPACES, LANDLOCK) is a security downgrade: said at start and for
+ * each generation, as a warning naming what is in force and what is not. */
 static void
 log_isolation (void)
 {
   MugaiSandboxIsolation iso = mugai_sandbox_isolation ();
-  if (iso == MUGAI_SANDBOX_ISOLATION_FULL)
+  if (mugai_sandbox_isolation_complete (&iso))
     return;
   g_autoptr (GString) line = g_string_new ("pool:");
-  mugai_log_add (line, "sandbox",
-                 iso == MUGAI_SANDBOX_ISOLATION_NETNS     ? "netns-only"
-                 : iso == MUGAI_SANDBOX_ISOLATION_SECCOMP ? "seccomp-only"
-                                                          : "unknown");
-  mugai_log_add (line, "detail", mugai_sandbox_isolation_text (iso));
+  g_autofree char *detail = mugai_sandbox_isolation_text (&iso);
+  mugai_log_add (line, "sandbox", iso.known ? "downgraded" : "unknown");
+  mugai_log_add (line, "detail", detail);
   g_warning ("%s", line->str);
 }
 
