@@ -15,10 +15,13 @@
  *	  spool, run_dir and every home directory are out of reach even
  *	  were they readable by the workers' user;
  *	- seccomp: an Internet (or any but Unix) socket() kills the worker;
- *	  connect() fails (EACCES); ptrace, process_vm_readv/writev, mount,
- *	  namespaces other than the sandbox's unshare(), kernel modules and
+ *	  connect() fails (EACCES); ptrace, process_vm_readv/writev,
+ *	  pivot_root, chroot, setns, the new mount API, kernel modules and
  *	  keyrings, bpf, perf, userfaultfd, io_uring, handle-based opens,
- *	  clock and reboot calls kill it.
+ *	  clock and reboot calls kill it.  mount() itself is left to
+ *	  Landlock, which refuses every mount of a process in its domain:
+ *	  so the filters a confined worker starts get no mount namespace of
+ *	  their own (sandbox.c's fallback: LibreOffice's pipe in /tmp).
  *
  *	Both are inherited by everything the worker starts: a filter runs
  *	under the worker's domain and its own (the sandbox's) together.

@@ -226,10 +226,12 @@ socket_group (const MugaiNodeSettings *node, gid_t *gid, GError **error)
   return TRUE;
 }
 
-/* A role's user: its login (NULL: the starting user's), uid, gid. */
+/* A role's user: its login (NULL: the starting user's; a copy, as a
+ * reload replaces the configuration while users change only at a
+ * restart), uid, gid. */
 typedef struct
 {
-  const char *name;
+  char *name;
   uid_t uid;
   gid_t gid;
 } RoleUser;
@@ -239,7 +241,7 @@ typedef struct
 static gboolean
 resolve_user (const char *key, const char *name, const char *group, RoleUser *out, GError **error)
 {
-  *out = (RoleUser){ name, (uid_t)-1, (gid_t)-1 };
+  *out = (RoleUser){ g_strdup (name), (uid_t)-1, (gid_t)-1 };
   if (!name)
     return TRUE;
   struct passwd *pw = getpwnam (name);
@@ -386,7 +388,10 @@ read_answer (int fd)
 }
 
 /* Who each role runs as and what confines it, in one line: -t and the
- * start-up log say it; *complete is FALSE when a layer is missing. */
+ * start-up log say it; *complete is FALSE when a layer is missing.  The
+ * filters' layers are probed here; a filter started by a worker lacks
+ * the mount namespace whenever the worker is in its Landlock domain
+ * (confine.h), which is not counted as missing. */
 static char *
 isolation_text (const MugaiConfig *config, gboolean *complete)
 {
@@ -394,12 +399,14 @@ isolation_text (const MugaiConfig *config, gboolean *complete)
   const char *front = m->user ? m->user : "the starting user";
   g_autofree char *workers = mugai_worker_confinement_text (complete);
   MugaiSandboxIsolation iso = mugai_sandbox_isolation ();
-  if (iso != MUGAI_SANDBOX_ISOLATION_FULL)
+  iso.layers |= MUGAI_SANDBOX_LAYER_MNTNS;
+  if (!mugai_sandbox_isolation_complete (&iso))
     *complete = FALSE;
+  iso.layers &= ~MUGAI_SANDBOX_LAYER_MNTNS;
+  g_autofree char *filters = mugai_sandbox_isolation_text (&iso);
   return g_strdup_printf ("front as %s, workers as %s, storer as %s; workers: %s; filters: %s",
                           front, m->worker_user ? m->worker_user : front,
-                          m->storer_user ? m->storer_user : front, workers,
-                          mugai_sandbox_isolation_text (iso));
+                          m->storer_user ? m->storer_user : front, workers, filters);
 }
 
 /* Prints the start-up check (mugai_config_check) to standard error;
@@ -769,10 +776,13 @@ main (int argc, char **argv)
       fprintf (stderr, "mugai-milter: %s\n", error->message);
       return 1;
     }
-  if (!m->worker_user)
-    d.user[ROLE_POOL] = d.user[ROLE_FRONT];
-  if (!m->storer_user)
-    d.user[ROLE_STORER] = d.user[ROLE_FRONT];
+  for (int r = ROLE_POOL; r <= ROLE_STORER; r++)
+    if (!d.user[r].name)
+      {
+        /* unset: the front's (mugai-milter -t warns) */
+        d.user[r] = d.user[ROLE_FRONT];
+        d.user[r].name = g_strdup (d.user[ROLE_FRONT].name);
+      }
   const RoleUser *front_user = &d.user[ROLE_FRONT];
   if (g_str_has_prefix (m->socket, "unix:") || g_str_has_prefix (m->socket, "local:"))
     {
@@ -964,6 +974,7 @@ main (int argc, char **argv)
     {
       unlink (d.reload_path[r]);
       g_free (d.reload_path[r]);
+      g_free (d.user[r].name);
     }
   mugai_config_free (d.config);
   g_message ("stopped");
