@@ -4,6 +4,7 @@
  *                text escaped
  */
 #include "audit.h"
+#include "audit-chain.h"
 #include "testfiles.h"
 #include "testutil.h"
 
@@ -342,6 +343,168 @@ test_write_file (void)
   testfiles_rm_rf (root);
 }
 
+/* A log of n records through rotation (FILE.1 then FILE), and its
+ * checkpoint after a clean close. */
+static char *
+chained_log (const char *root, int n)
+{
+  g_autoptr (GError) error = NULL;
+  char *path = g_build_filename (root, "audit.jsonl", NULL);
+  MugaiAudit *a = mugai_audit_open (path, FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (MugaiStoreEntry) e = make_entry ();
+  MugaiAuditRecord rec = make_record (e);
+  for (int i = 0; i < n; i++)
+    {
+      if (i == n / 2)
+        {
+          /* rotated halfway: the chain goes on in the new file */
+          g_autofree char *rotated = g_strconcat (path, ".1", NULL);
+          g_assert_cmpint (g_rename (path, rotated), ==, 0);
+          g_assert_true (mugai_audit_reopen (a, &error));
+        }
+      g_assert_true (mugai_audit_write (a, &rec, &error));
+    }
+  mugai_audit_free (a);
+  return path;
+}
+
+static gboolean
+verify (const char *path, const char *checkpoint, char **problem)
+{
+  g_autofree char *rotated = g_strconcat (path, ".1", NULL);
+  const char *files[] = { rotated, path, NULL };
+  guint64 records = 0;
+  return mugai_audit_verify (files, checkpoint, &records, problem);
+}
+
+/* Replaces line `index` (0-based) of file by text, or removes it (NULL);
+ * with swap, exchanges it with the next line. */
+static void
+edit_line (const char *file, int index, const char *text, gboolean swap)
+{
+  g_autofree char *all = read_file (file);
+  g_auto (GStrv) lines = g_strsplit (all, "\n", -1);
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (int i = 0; lines[i] && *lines[i]; i++)
+    {
+      if (swap && i == index)
+        g_string_append_printf (out, "%s\n%s\n", lines[i + 1], lines[i]), i++;
+      else if (i == index && !text)
+        continue;
+      else
+        g_string_append_printf (out, "%s\n", i == index ? text : lines[i]);
+    }
+  g_assert_true (g_file_set_contents (file, out->str, -1, NULL));
+}
+
+/* The chain: intact as written (across a rotation, against its
+ * checkpoint); and each kind of tampering named at the right place. */
+static void
+test_chain (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *path = chained_log (root, 8);
+  g_autofree char *cp = g_strconcat (path, ".checkpoint", NULL);
+  g_autofree char *rotated = g_strconcat (path, ".1", NULL);
+  g_autofree char *problem = NULL;
+  g_assert_true (verify (path, cp, &problem));
+  g_assert_null (problem);
+  g_autofree char *cptext = read_file (cp);
+  g_assert_true (g_str_has_prefix (cptext, "seq=8 hash="));
+  /* each line: seq, prev, hash last */
+  g_autofree char *text = read_file (path);
+  g_assert_nonnull (strstr (text, "\"seq\":5,\"prev\":\""));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_true (g_str_has_suffix (lines[0], "\"}"));
+
+  g_autofree char *saved = read_file (path);
+  g_autofree char *saved1 = read_file (rotated);
+  struct
+  {
+    const char *what;
+    const char *file_is; /* which file the problem names */
+    const char *says;
+  } cases[] = {
+    { "byte", "audit.jsonl:2:", "was changed" },
+    { "removed", "audit.jsonl:2:", "record(s) removed" },
+    { "swapped", "audit.jsonl:1:", "reordered" },
+    { "truncated", "audit.jsonl:4:", "truncated" },
+    { "shorter", NULL, "records were removed from its end, or the log was replaced" },
+  };
+  for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_assert_true (g_file_set_contents (path, saved, -1, NULL));
+      g_assert_true (g_file_set_contents (rotated, saved1, -1, NULL));
+      g_auto (GStrv) l = g_strsplit (saved, "\n", -1);
+      if (c == 0)
+        {
+          /* one byte of the second record of the current file */
+          char *at = strstr (l[1], "taro@example.jp");
+          g_assert_nonnull (at);
+          at[0] = 'S';
+          edit_line (path, 1, l[1], FALSE);
+        }
+      else if (c == 1)
+        edit_line (path, 1, NULL, FALSE);
+      else if (c == 2)
+        edit_line (path, 0, NULL, TRUE);
+      else if (c == 3)
+        g_assert_true (g_file_set_contents (path, saved, (gssize)strlen (saved) - 20, NULL));
+      else
+        {
+          /* a shorter chain, valid in itself, in place of both files */
+          g_autofree char *other = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+          g_autofree char *fake = chained_log (other, 4);
+          g_autofree char *fake1 = g_strconcat (fake, ".1", NULL);
+          g_autofree char *t = read_file (fake), *t1 = read_file (fake1);
+          g_assert_true (g_file_set_contents (path, t, -1, NULL));
+          g_assert_true (g_file_set_contents (rotated, t1, -1, NULL));
+          g_autofree char *ok = NULL;
+          /* without the checkpoint it looks fine: that is what it is for */
+          g_assert_true (verify (path, NULL, &ok));
+          testfiles_rm_rf (other);
+        }
+      g_clear_pointer (&problem, g_free);
+      g_assert_false (verify (path, cp, &problem));
+      g_test_message ("%s: %s", cases[c].what, problem);
+      g_assert_nonnull (strstr (problem, cases[c].says));
+      if (cases[c].file_is)
+        g_assert_nonnull (strstr (problem, cases[c].file_is));
+    }
+  testfiles_rm_rf (root);
+}
+
+/* The writer goes on from the chain it finds (a restart), and refuses a
+ * log whose last record is not intact. */
+static void
+test_chain_resumes (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *path = chained_log (root, 4);
+  /* a second writer (the storer restarted) on the same file */
+  MugaiAudit *a = mugai_audit_open (path, FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (MugaiStoreEntry) e = make_entry ();
+  MugaiAuditRecord rec = make_record (e);
+  g_assert_true (mugai_audit_write (a, &rec, &error));
+  mugai_audit_free (a);
+  g_autofree char *cp = g_strconcat (path, ".checkpoint", NULL);
+  g_autofree char *problem = NULL;
+  g_assert_true (verify (path, cp, &problem));
+  g_autofree char *text = read_file (path);
+  g_assert_nonnull (strstr (text, "\"seq\":5,"));
+  /* a last record changed: the writer will not chain on from it */
+  char *at = g_strrstr (text, "taro@example.jp");
+  at[0] = 'X';
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_assert_null (mugai_audit_open (path, FALSE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  testfiles_rm_rf (root);
+}
+
 static void
 test_open_fails (void)
 {
@@ -619,6 +782,8 @@ main (int argc, char **argv)
   g_test_add_func ("/audit/syslog-truncated", test_syslog_truncated);
   g_test_add_func ("/audit/write-file", test_write_file);
   g_test_add_func ("/audit/open-fails", test_open_fails);
+  g_test_add_func ("/audit/chain", test_chain);
+  g_test_add_func ("/audit/chain-resumes", test_chain_resumes);
   g_test_add_func ("/audit/mode-tightened", test_mode_tightened);
   g_test_add_func ("/audit/not-a-file", test_not_a_file);
   g_test_add_func ("/audit/write-fails", test_write_fails);

@@ -10,6 +10,7 @@
  *	mugai quarantine show [--config F] ID
  *	mugai quarantine extract [--config F] ID
  *	mugai quarantine purge [--config F] --older-than DAYS
+ *	mugai audit verify [--config F] [--checkpoint F] [LOG...]  (audit-verify.c)
  *
  * DESCRIPTION
  *	Thin glue around the core (sanitize.c): read, call, write, count.
@@ -29,6 +30,7 @@
 #include <unistd.h>
 #include <gio/gio.h>
 
+#include "audit-verify.h"
 #include "config.h"
 #include "control.h"
 #include "convert.h"
@@ -58,6 +60,7 @@ usage (FILE *out)
                 "  mugai quarantine show [--config FILE] ID\n"
                 "  mugai quarantine extract [--config FILE] ID\n"
                 "  mugai quarantine purge [--config FILE] --older-than DAYS\n"
+                "  mugai audit verify [--config FILE] [--checkpoint FILE] [LOG...]\n"
                 "  mugai --version\n"
                 "See mugai(1).\n");
 }
@@ -820,6 +823,8 @@ main (int argc, char **argv)
     return cmd_config (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "quarantine"))
     return cmd_quarantine (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "audit"))
+    return mugai_cmd_audit (argc - 1, argv + 1);
   fprintf (stderr, "mugai: unknown command \"%s\"\n", argv[1]);
   usage (stderr);
   return EXIT_USAGE;

@@ -61,6 +61,7 @@
 #include <unistd.h>
 #include <json-glib/json-glib.h>
 
+#include "audit-chain.h"
 #include "logline.h"
 #include "notice.h"
 
@@ -79,8 +80,11 @@ struct _MugaiAudit
   GMutex lock; /* guards everything below */
   GCond flushed;
   int fd;
-  gboolean flushing; /* a thread is in fdatasync() outside the lock */
-  GPtrArray *pending; /* Waiter *: written to fd, not yet flushed */
+  MugaiAuditHead head;  /* the chain's last record (audit-chain.h) */
+  guint64 checkpointed; /* the seq of the last checkpoint */
+  gint64 checkpoint_at; /* when (monotonic) */
+  gboolean flushing;    /* a thread is in fdatasync() outside the lock */
+  GPtrArray *pending;   /* Waiter *: written to fd, not yet flushed */
 };
 
 /* Opens (creating) the log: O_APPEND, mode 0600, a regular file only.
@@ -119,7 +123,7 @@ open_log (const char *path, GError **error)
       int e = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
                    "%s: mode %04o gives others access and cannot be changed: %s", path,
-                   (unsigned) (st.st_mode & 07777), g_strerror (e));
+                   (unsigned)(st.st_mode & 07777), g_strerror (e));
       close (fd);
       return -1;
     }
@@ -131,10 +135,18 @@ MugaiAudit *
 mugai_audit_open (const char *path, gboolean use_syslog, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
+  /* the chain goes on from the last record there (or in the file rotated
+   * before it): a log whose end is not intact is refused */
+  MugaiAuditHead head;
+  if (!mugai_audit_head_recover (path, &head, error))
+    return NULL;
   int fd = open_log (path, error);
   if (fd < 0)
     return NULL;
   MugaiAudit *a = g_new0 (MugaiAudit, 1);
+  a->head = head;
+  a->checkpointed = head.seq;
+  a->checkpoint_at = g_get_monotonic_time ();
   a->path = g_strdup (path);
   a->use_syslog = use_syslog;
   a->fd = fd;
@@ -192,6 +204,14 @@ mugai_audit_free (MugaiAudit *a)
       fdatasync (a->fd);
       close (a->fd);
     }
+  /* a clean stop checkpoints the end of the chain (of a log that is still
+   * there) */
+  if (a->head.seq != a->checkpointed && g_file_test (a->path, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr (GError) error = NULL;
+      if (!mugai_audit_checkpoint_write (a->path, &a->head, &error))
+        g_warning ("audit: checkpoint not written: %s", error->message);
+    }
   g_ptr_array_unref (a->pending);
   g_cond_clear (&a->flushed);
   g_mutex_clear (&a->lock);
@@ -200,7 +220,6 @@ mugai_audit_free (MugaiAudit *a)
 }
 
 /* ---- formatting --------------------------------------------------------------- */
-
 
 /* Copies member name of from (a string or null) into the builder. */
 static void
@@ -249,7 +268,7 @@ mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (now_usec / G_USEC_PER_SEC);
   g_autofree char *secs = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S") : g_strdup ("?");
   g_autofree char *stamp
-      = g_strdup_printf ("%s.%03dZ", secs, (int) (now_usec % G_USEC_PER_SEC / 1000));
+      = g_strdup_printf ("%s.%03dZ", secs, (int)(now_usec % G_USEC_PER_SEC / 1000));
 
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -264,8 +283,8 @@ mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec)
   json_builder_add_int_value (b, int_member (report, "converted"));
   /* the signature, when ClamAV found one: the audit record names it */
   JsonNode *virus = report ? json_object_get_member (report, "virus") : NULL;
-  mugai_json_add_string (b, "virus",
-                         virus && JSON_NODE_HOLDS_VALUE (virus) ? json_node_get_string (virus) : NULL);
+  mugai_json_add_string (
+      b, "virus", virus && JSON_NODE_HOLDS_VALUE (virus) ? json_node_get_string (virus) : NULL);
   json_builder_set_member_name (b, "parts");
   JsonNode *parts = report ? json_object_get_member (report, "parts") : NULL;
   if (parts && JSON_NODE_HOLDS_ARRAY (parts))
@@ -388,13 +407,33 @@ append_line (MugaiAudit *a, const GString *line)
         {
           int err = n < 0 ? errno : EIO;
           if (start >= 0 && left < line->len)
-            (void) !ftruncate (a->fd, start);
+            (void)!ftruncate (a->fd, start);
           return err;
         }
       p += n;
-      left -= (gsize) n;
+      left -= (gsize)n;
     }
   return 0;
+}
+
+/* Every MUGAI_AUDIT_CHECKPOINT_EVERY records and every minute: the
+ * chain's head beside the log and on syslog (audit-chain.h).  A
+ * checkpoint that cannot be written is logged, not fatal: the records
+ * themselves are.  Lock held. */
+static void
+maybe_checkpoint (MugaiAudit *a)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (a->head.seq - a->checkpointed < MUGAI_AUDIT_CHECKPOINT_EVERY
+      && now - a->checkpoint_at < MUGAI_AUDIT_CHECKPOINT_SECONDS * G_USEC_PER_SEC)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!mugai_audit_checkpoint_write (a->path, &a->head, &error))
+    g_warning ("audit: checkpoint not written: %s", error->message);
+  syslog (LOG_MAIL | LOG_NOTICE, "audit checkpoint seq=%" G_GUINT64_FORMAT " hash=%s", a->head.seq,
+          a->head.hash);
+  a->checkpointed = a->head.seq;
+  a->checkpoint_at = now;
 }
 
 /* Waits until the record of w is flushed (group commit): the first thread
@@ -429,15 +468,21 @@ mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
 {
   g_return_val_if_fail (a != NULL && rec != NULL && rec->entry != NULL, FALSE);
   g_autofree char *json = mugai_audit_format_json (rec, g_get_real_time ());
-  g_autoptr (GString) line = g_string_new (json);
-  g_string_append_c (line, '\n');
 
   Waiter w = { 0 };
   g_mutex_lock (&a->lock);
+  /* the chain's next link is made under the lock, in the order the lines
+   * go to the file; a line that is not written does not move it on */
+  MugaiAuditHead next = a->head;
+  g_autofree char *chained = mugai_audit_chain_line (json, &next);
+  g_autoptr (GString) line = g_string_new (chained);
+  g_string_append_c (line, '\n');
   int err = append_line (a, line);
   const char *what = "write";
   if (!err)
     {
+      a->head = next;
+      maybe_checkpoint (a);
       g_ptr_array_add (a->pending, &w);
       err = wait_flushed (a, &w);
       what = "fdatasync";

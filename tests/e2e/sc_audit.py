@@ -10,6 +10,7 @@ import time
 
 import harness as h
 from common import (
+    run_cmd,
     text_message, Item, send_one, received_original, judge_delivered, leftover_check, store_mode_problems)
 
 
@@ -166,6 +167,11 @@ def _sc_audit(ctx, m, pf, mnt):
     ctx.diag("audit: records of the stream per file: %s" % per_file)
     ctx.ok(per_file[os.path.basename(m.audit)] > 0,
            "records after the second rotation land in the new file", [str(per_file)])
+    # the hash chain runs on across the rotations, untouched
+    rc, out = run_cmd([ctx.args.mugai, "audit", "verify"] + files, 60)
+    ctx.ok(rc == 0 and out.startswith("intact:"),
+           "mugai audit verify: the chain is intact across the rotated files (%s)" % out.strip(),
+           out.splitlines()[-3:])
     # 4. Modes: the store and the log are mugai's alone
     probs = store_mode_problems(m)
     ctx.ok(not probs and m.quarantine_entries(), "quarantine 0700 (day directories 0700, files 0600), audit log 0600",

@@ -59,7 +59,9 @@ def sc_crash(ctx):
             continue
         if pid not in mine:
             stray.append("%d %s" % (pid, st[0]))
-        elif st[0] == "mugai-pool":
+        elif st[0] == "mugai-pool" and st[2] == m.proc.pid:
+            # (a worker just forked still bears the pool's name: only the
+            # supervisor's children count)
             pools.append(pid)
     ctx.ok(not stray and len(pools) == 1,
            "after the restart /proc holds no process of the killed daemon and exactly one pool "

@@ -197,6 +197,12 @@ def sc_roles(ctx):
            "mugai quarantine purge while the daemon runs: done by the storer (%d entries), "
            "recorded in the audit log with who asked" % n_before,
            out.splitlines()[-3:] + ["audit: %s" % purges[-1:]])
+    m.stop()
+    # the storer's log is one hash chain, checkpointed at the stop
+    rc, out = run_cmd([ctx.args.mugai, "audit", "verify", "--config", m.conf], 60)
+    ctx.ok(rc == 0 and out.startswith("intact:") and "checkpoint" in out,
+           "mugai audit verify: the storer's log is an intact chain, up to its checkpoint (%s)"
+           % out.strip(), out.splitlines()[-3:])
     leftover_check(ctx, m)
 
     # a worker leaves after worker_messages messages, a fresh one serves
