@@ -14,6 +14,8 @@
  *	size, verdict, status, action, reason, quarantine_id, removed,
  *	converted, durations_ms {total, sanitize} and parts [{path,
  *	declared_type, filename, action, reason}].  Unknown values are null.
+ *	Last come the hash chain's seq, prev and hash (audit-chain.h): the
+ *	log shows when a record was changed, removed or reordered.
  *
  * THREADS
  *	mugai_audit_write() may be called from any number of threads; lines
@@ -51,8 +53,9 @@ typedef struct _MugaiAudit MugaiAudit;
  * calling openlog(3) is the caller's job. */
 MugaiAudit *mugai_audit_open (const char *path, gboolean use_syslog, GError **error);
 
-/* Opens the path again, for log rotation by rename (the front does it on
- * the supervisor's SIGUSR1, sent on SIGHUP and SIGUSR1); records written
+/* Opens the path again, for log rotation by rename (the storer does it
+ * on the supervisor's SIGWINCH, sent on SIGHUP and SIGUSR1); the chain
+ * goes on in the new file; records written
  * to the old file are flushed there first.  On failure the old file stays
  * in use. */
 gboolean mugai_audit_reopen (MugaiAudit *a, GError **error);
