@@ -87,7 +87,7 @@ def main(argv):
     mugai = argv[1]
     db = os.environ.get("MUGAI_TEST_CLAMAV_DB", "")
     tap = mt.Tap()
-    tap.plan(8)
+    tap.plan(9)
     work = tempfile.mkdtemp(prefix="mugai-lines-")
     try:
         empty = os.path.join(work, "no-signatures")
@@ -156,6 +156,31 @@ def main(argv):
                    "run from the build tree with only [clamav] database: the PDF becomes an "
                    "image-only PDF (exit 0), the build tree's filters found",
                    ["exit %s" % r.rc] + problems + r.stderr_tail())
+
+        # 3a. --profile NAME: the same PDF removed under the main policy,
+        # converted under a profile that says so
+        conf_prof = os.path.join(work, "profile.conf")
+        with open(conf_prof, "w") as f:
+            f.write("[clamav]\ndatabase = %s\n[convert]\npdf = remove\n"
+                    "[profile partner]\nconvert.pdf = image\n" % db)
+        main_r = mt.run([mugai, "sanitize", "--config", conf_prof, pdf_eml], env=env_without_config(),
+                        timeout=180)
+        prof_r = mt.run([mugai, "sanitize", "--config", conf_prof, "--profile", "partner", pdf_eml],
+                        env=env_without_config(), timeout=180)
+        none_r = mt.run([mugai, "sanitize", "--config", conf_prof, "--profile", "nosuch", pdf_eml],
+                        env=env_without_config(), timeout=60)
+
+        def status_of(run):
+            if run.rc != mt.EXIT_DELIVER:
+                return "exit %s" % run.rc
+            return str(email.message_from_bytes(run.stdout, policy=email.policy.default)
+                       .get("X-Mugai-Status", ""))
+        ms, ps = status_of(main_r), status_of(prof_r)
+        tap.result("removed=1" in ms and "converted=1" in ps and none_r.rc != 0
+                   and b"no [profile nosuch]; profiles: partner" in none_r.stderr,
+                   "mugai sanitize --profile: the PDF removed under the main policy, converted "
+                   "under [profile partner]; an unknown profile is refused naming the known ones",
+                   ["main: " + ms, "profile: " + ps] + none_r.stderr_tail())
 
         # 3b. the same program copied out of its build tree (as an
         # installed one is) never takes the build tree's filters: it looks

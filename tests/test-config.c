@@ -400,6 +400,64 @@ test_steal_policy (void)
   g_assert_nonnull (strstr (error->message, "[milter] workers = 0: bad value"));
 }
 
+/* [profile NAME]: the main policy with the group's keys over it; the
+ * main policy itself untouched; a bad profile refused at load, naming
+ * its line. */
+static void
+test_profiles (void)
+{
+  const char *text = "[convert]\npdf = remove\n[limits]\nparts = 300\n"
+                     "[profile partner]\nconvert.pdf = image\nlinks = drop\nparts = 50\n"
+                     "[profile plain]\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiConfig) c = mugai_config_load_data (text, strlen (text), "p.conf", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->profiles->len, ==, 2);
+  g_assert_cmpint (c->policy->convert.pdf, ==, MUGAI_PDF_REMOVE);
+  g_autoptr (MugaiPolicy) p = mugai_config_profile (c, "partner", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (p->convert.pdf, ==, MUGAI_PDF_IMAGE);
+  g_assert_cmpint (p->links, ==, MUGAI_LINKS_DROP);
+  g_assert_cmpuint (p->limits.parts, ==, 50);
+  g_assert_cmpstr (p->profile, ==, "partner");
+  /* an empty profile is the main policy under another name */
+  g_autoptr (MugaiPolicy) plain = mugai_config_profile (c, "plain", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (plain->convert.pdf, ==, MUGAI_PDF_REMOVE);
+  g_assert_cmpuint (plain->limits.parts, ==, 300);
+  /* the main policy is what it was */
+  g_assert_cmpint (c->policy->links, !=, MUGAI_LINKS_DROP);
+  g_assert_null (mugai_config_profile (c, "nosuch", &error));
+  g_assert_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN);
+  g_assert_nonnull (strstr (error->message, "profiles: partner plain"));
+  g_clear_error (&error);
+  /* `mugai config check` shows them */
+  g_autofree char *printed = mugai_config_to_string (c);
+  g_assert_nonnull (
+      strstr (printed, "[profile partner]\n# over the policy above\nconvert.pdf = image\n"));
+
+  struct
+  {
+    const char *text, *says;
+  } bad[] = {
+    { "[profile x]\nmilter.user = root\n",
+      "p.conf:2: [profile x] milter.user: a profile sets keys" },
+    { "[profile x]\nuser = root\n", "a profile sets keys of [sanitize], [convert]" },
+    { "[profile x]\npdf = sometimes\n", "bad value" },
+    { "[profile ../x]\nlinks = drop\n", "a profile's name is 1 to 32" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (MugaiConfig) b
+          = mugai_config_load_data (bad[i].text, strlen (bad[i].text), "p.conf", &error);
+      g_assert_null (b);
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, bad[i].says));
+      g_clear_error (&error);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -414,5 +472,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/start-check", test_start_check);
   g_test_add_func ("/config/parts", test_parts);
   g_test_add_func ("/config/steal-policy", test_steal_policy);
+  g_test_add_func ("/config/profiles", test_profiles);
   return g_test_run ();
 }

@@ -52,7 +52,7 @@ static void
 usage (FILE *out)
 {
   fprintf (out, "Usage:\n"
-                "  mugai sanitize [--config FILE] [--report FILE] [INPUT]\n"
+                "  mugai sanitize [--config FILE] [--profile NAME] [--report FILE] [INPUT]\n"
                 "  mugai sanitize [--config FILE] [--report FILE] --mbox IN --out OUT\n"
                 "  mugai sanitize [--config FILE] [--report FILE] --maildir IN --out DIR\n"
                 "  mugai config check [--config FILE]\n"
@@ -432,6 +432,7 @@ static int
 cmd_sanitize (int argc, char **argv)
 {
   g_autofree char *config = NULL;
+  g_autofree char *profile = NULL;
   g_autofree char *report_path = NULL;
   g_autofree char *mbox = NULL;
   g_autofree char *maildir = NULL;
@@ -439,6 +440,7 @@ cmd_sanitize (int argc, char **argv)
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file", "FILE" },
     { "report", 'r', 0, G_OPTION_ARG_FILENAME, &report_path, "Write the JSON report here", "FILE" },
+    { "profile", 'p', 0, G_OPTION_ARG_STRING, &profile, "Sanitize under [profile NAME]", "NAME" },
     { "mbox", 0, 0, G_OPTION_ARG_FILENAME, &mbox, "Sanitize every message of an mbox", "IN" },
     { "maildir", 0, 0, G_OPTION_ARG_FILENAME, &maildir, "Sanitize every message of a Maildir",
       "IN" },
@@ -468,7 +470,14 @@ cmd_sanitize (int argc, char **argv)
       return EXIT_TEMPFAIL;
     }
   const guint timeout = loaded->node->milter.message_timeout;
-  g_autoptr (MugaiPolicy) policy = mugai_config_steal_policy (g_steal_pointer (&loaded));
+  /* [profile NAME]: the main policy with that group's keys over it */
+  g_autoptr (MugaiPolicy) policy = profile ? mugai_config_profile (loaded, profile, &error)
+                                           : mugai_config_steal_policy (g_steal_pointer (&loaded));
+  if (!policy)
+    {
+      fprintf (stderr, "mugai: configuration: %s\n", error->message);
+      return 1;
+    }
   g_autoptr (MugaiEngines) engines = mugai_engines_new (policy, &error);
   /* what libclamav said while loading (an old database): no message yet */
   log_engine_messages ();

@@ -168,6 +168,52 @@ find_key (const char *group, const char *key)
   return NULL;
 }
 
+/* The groups a profile may override. */
+static gboolean
+profile_section (const char *group)
+{
+  return g_str_equal (group, "sanitize") || g_str_equal (group, "convert")
+         || g_str_equal (group, "sandbox") || g_str_equal (group, "limits");
+}
+
+#define PROFILE_PREFIX "profile "
+
+/* "convert.pdf", or "pdf" when only one of the profile sections has it;
+ * NULL with *ambiguous set when several do. */
+static const KeyDef *
+find_profile_key (const char *name, gboolean *ambiguous)
+{
+  *ambiguous = FALSE;
+  const char *dot = strchr (name, '.');
+  if (dot)
+    {
+      g_autofree char *group = g_strndup (name, (gsize)(dot - name));
+      return profile_section (group) ? find_key (group, dot + 1) : NULL;
+    }
+  const KeyDef *found = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (profile_section (keys[i].group) && g_str_equal (keys[i].key, name))
+      {
+        if (found)
+          *ambiguous = TRUE;
+        found = &keys[i];
+      }
+  return *ambiguous ? NULL : found;
+}
+
+/* A profile's name: what [profile NAME] may say. */
+static gboolean
+profile_name_ok (const char *name)
+{
+  gsize n = strlen (name);
+  if (n == 0 || n > 32)
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 known_group (const char *group)
 {
@@ -344,6 +390,9 @@ mugai_config_free (MugaiConfig *config)
   mugai_policy_free (config->policy);
   mugai_node_settings_free (config->node);
   g_free (config->source);
+  g_free (config->text);
+  if (config->profiles)
+    g_ptr_array_unref (config->profiles);
   g_free (config);
 }
 
@@ -355,6 +404,34 @@ mugai_config_steal_policy (MugaiConfig *config)
   MugaiPolicy *policy = g_steal_pointer (&config->policy);
   mugai_config_free (config);
   return policy;
+}
+
+/* Sets the keys of the [profile NAME] group on config's policy. */
+static gboolean
+apply_profile (MugaiConfig *config, GKeyFile *kf, const char *group, const char *source,
+               const char *data, GError **error)
+{
+  g_auto (GStrv) names = g_key_file_get_keys (kf, group, NULL, NULL);
+  for (guint k = 0; names && names[k]; k++)
+    {
+      gboolean ambiguous = FALSE;
+      const KeyDef *def = find_profile_key (names[k], &ambiguous);
+      if (!def)
+        {
+          g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
+                       ambiguous ? "%s:%u: [%s] %s: more than one section has this key: write "
+                                   "SECTION.%s (sanitize, convert, sandbox or limits)"
+                                 : "%s:%u: [%s] %s: a profile sets keys of [sanitize], [convert], "
+                                   "[sandbox] and [limits] only%s",
+                       source, line_of (data, group, names[k]), group, names[k],
+                       ambiguous ? names[k] : "");
+          return FALSE;
+        }
+      g_autofree char *value = g_key_file_get_string (kf, group, names[k], NULL);
+      if (!value || !set_value (config, def, g_strstrip (value), source, data, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 MugaiConfig *
@@ -374,11 +451,17 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
   for (guint g = 0; groups[g]; g++)
     {
+      if (g_str_has_prefix (groups[g], PROFILE_PREFIX))
+        {
+          /* checked against a scratch policy once the main one is read,
+           * below */
+          continue;
+        }
       if (!known_group (groups[g]))
         {
           g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
                        "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] "
-                       "[milter] [quarantine] [audit] [clamav]",
+                       "[convert] [sandbox] [milter] [quarantine] [audit] [clamav] [profile NAME]",
                        source, line_of (data, groups[g], NULL), groups[g]);
           return NULL;
         }
@@ -431,7 +514,60 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
     policy->notice_template = g_strdup (mugai_notice_builtin_template (policy->language));
 
   config->source = g_strdup (source);
+  config->text = g_strndup (data, len);
+  config->profiles = g_ptr_array_new_with_free_func (g_free);
+  for (guint g = 0; groups[g]; g++)
+    {
+      if (!g_str_has_prefix (groups[g], PROFILE_PREFIX))
+        continue;
+      const char *name = groups[g] + strlen (PROFILE_PREFIX);
+      if (!profile_name_ok (name))
+        {
+          g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_VALUE,
+                       "%s:%u: [%s]: a profile's name is 1 to 32 letters, digits, - and _", source,
+                       line_of (data, groups[g], NULL), groups[g]);
+          return NULL;
+        }
+      /* every key and value checked now, against a scratch copy */
+      g_autoptr (MugaiConfig) scratch = mugai_config_new_default ();
+      if (!apply_profile (scratch, kf, groups[g], source, data, error))
+        return NULL;
+      g_ptr_array_add (config->profiles, g_strdup (name));
+    }
   return g_steal_pointer (&config);
+}
+
+MugaiPolicy *
+mugai_config_profile (const MugaiConfig *config, const char *name, GError **error)
+{
+  gboolean known = FALSE;
+  for (guint i = 0; config->profiles && i < config->profiles->len; i++)
+    known = known || g_str_equal (config->profiles->pdata[i], name);
+  if (!known || !config->text)
+    {
+      g_autoptr (GString) names = g_string_new (NULL);
+      for (guint i = 0; config->profiles && i < config->profiles->len; i++)
+        g_string_append_printf (names, " %s", (const char *)config->profiles->pdata[i]);
+      g_set_error (
+          error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN, "%s: no [profile %s]; profiles:%s",
+          config->source ? config->source : "(defaults)", name, names->len ? names->str : " none");
+      return NULL;
+    }
+  /* the main policy as the file makes it, then the profile's keys */
+  const char *source = config->source ? config->source : "(text)";
+  g_autoptr (MugaiConfig) fresh
+      = mugai_config_load_data (config->text, strlen (config->text), source, error);
+  if (!fresh)
+    return NULL;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  if (!g_key_file_load_from_data (kf, config->text, strlen (config->text), G_KEY_FILE_NONE, error))
+    return NULL;
+  g_autofree char *group = g_strconcat (PROFILE_PREFIX, name, NULL);
+  if (!apply_profile (fresh, kf, group, source, config->text, error))
+    return NULL;
+  g_free (fresh->policy->profile);
+  fresh->policy->profile = g_strdup (name);
+  return mugai_config_steal_policy (g_steal_pointer (&fresh));
 }
 
 MugaiConfig *
@@ -519,6 +655,21 @@ mugai_config_to_string (const MugaiConfig *config)
           }
         }
     }
+  /* the profiles, as the file sets them over the above */
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  if (config->profiles && config->profiles->len && config->text
+      && g_key_file_load_from_data (kf, config->text, strlen (config->text), G_KEY_FILE_NONE, NULL))
+    for (guint i = 0; i < config->profiles->len; i++)
+      {
+        g_autofree char *pg = g_strconcat (PROFILE_PREFIX, config->profiles->pdata[i], NULL);
+        g_string_append_printf (out, "\n[%s]\n# over the policy above\n", pg);
+        g_auto (GStrv) names = g_key_file_get_keys (kf, pg, NULL, NULL);
+        for (guint k = 0; names && names[k]; k++)
+          {
+            g_autofree char *v = g_key_file_get_string (kf, pg, names[k], NULL);
+            g_string_append_printf (out, "%s = %s\n", names[k], v ? g_strstrip (v) : "");
+          }
+      }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 

@@ -60,6 +60,8 @@ typedef struct
   MugaiPolicy *policy;     /* what the core reads for each message */
   MugaiNodeSettings *node; /* the node's own settings */
   char *source;            /* the file it came from; NULL: the built-in defaults */
+  GPtrArray *profiles;     /* the names of its [profile NAME] groups (char *), checked */
+  char *text;              /* the text it was read from, for the profiles; NULL: none */
 } MugaiConfig;
 
 MugaiConfig *mugai_config_new_default (void);
@@ -78,6 +80,14 @@ MugaiConfig *mugai_config_load_data (const char *data, gsize len, const char *so
                                      GError **error);
 
 char *mugai_config_to_string (const MugaiConfig *config);
+
+/* [profile NAME]: a named policy that overrides keys of [sanitize],
+ * [convert], [sandbox] and [limits] of the main one ("links = drop", or
+ * "convert.pdf = image" where a key's name alone would be ambiguous);
+ * the rest is the main policy's.  A new policy, or NULL with
+ * MUGAI_CONFIG_ERROR_UNKNOWN for a profile the file does not have.  The
+ * keys were checked when the file was loaded. */
+MugaiPolicy *mugai_config_profile (const MugaiConfig *config, const char *name, GError **error);
 
 /* Like mugai_config_load(), and gives the text that was parsed (owned by
  * the caller; "" for the built-in defaults), so that a caller can hand

@@ -85,6 +85,7 @@ mugai_policy_free (MugaiPolicy *policy)
   g_free (policy->convert.filters_dir);
   g_free (policy->convert.soffice);
   g_free (policy->notice_template_path);
+  g_free (policy->profile);
   g_free (policy->notice_template);
   g_free (policy);
 }

@@ -99,6 +99,7 @@ typedef struct
   MugaiNoticePosition notice_position;
   char *notice_template_path; /* NULL: built-in template */
   char *notice_template;      /* the template text in use (owned) */
+  char *profile;              /* the [profile NAME] it was made from; NULL: the main one */
 } MugaiPolicy;
 
 MugaiPolicy *mugai_policy_new_default (void);
