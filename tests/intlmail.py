@@ -126,6 +126,14 @@ def carrier_cases():
                                    "docomo <user@docomo.ne.jp>"),
                               jis("晴れ") + b"\x1b$(D|!\x1b(B\n", charset="iso-2022-jp", cte="7bit"),
                       subject="天気\u2600", body=["晴れ\u2600"], max_geta=0))
+    # DoCoMo in Shift_JIS, as its phones send it: F89F in the subject's
+    # encoded-word and in the 8-bit body
+    sjis = "天気".encode("shift_jis") + b"\xf8\x9f"
+    cases.append(Case("docomo-sjis",
+                      message(base(b64w("Shift_JIS", sjis), "docomo <user@docomo.ne.jp>"),
+                              "晴れ".encode("shift_jis") + b"\xf8\x9f\n", charset="Shift_JIS",
+                              cte="8bit"),
+                      subject="天気\u2600", body=["晴れ\u2600"], max_geta=0))
     return cases
 
 

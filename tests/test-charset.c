@@ -152,6 +152,15 @@ static const DecodeCase decode_cases[] = {
    * writes it: JIS X 0212 row 0x7C */
   { "docomo-udc-0212", "\x1b$(D|!\x1b(B", -1, "iso-2022-jp", "\xe2\x98\x80", "iso-2022-jp",
     MUGAI_CHARSET_DECLARED },
+  /* the same emoji in Shift_JIS, as DoCoMo phones send it ("天気" F89F)
+   * and KDDI's code for it (F660): CP932 reads both into the Private Use
+   * Area, which the carriers' tables map back */
+  { "docomo-sjis", "\x93\x56\x8b\x43\xf8\x9f", -1, "shift_jis", "天気\xe2\x98\x80", "shift_jis",
+    MUGAI_CHARSET_DECLARED },
+  { "kddi-sjis", "\xf6\x60", -1, "shift_jis", "\xe2\x98\x80", "shift_jis", MUGAI_CHARSET_DECLARED },
+  /* a user-defined character of no carrier (a company's gaiji): U+3013,
+   * never a Private Use code point nobody can show */
+  { "sjis-gaiji-geta", "a\xf0\x40", -1, "shift_jis", "a〓", "shift_jis", MUGAI_CHARSET_DECLARED },
   /* an unknown escape sequence never leaves the JIS octets undecoded */
   { "unknown-escape-skipped", "\x1b$BF|\x1b$(CK\\\x1b(B", -1, "iso-2022-jp", NULL, "iso-2022-jp",
     MUGAI_CHARSET_LOSSY },

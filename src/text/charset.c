@@ -19,6 +19,7 @@
 #include <string.h>
 #include <gmime/gmime.h>
 
+#include "emoji.h"
 #include "iso2022jp.h"
 
 typedef enum
@@ -383,7 +384,17 @@ convert_family (const char *data, gsize len, CharsetFamily family, const char *d
         return out;
       }
     case FAMILY_SJIS:
-      return convert_with (data, len, "CP932", out_len);
+      {
+        /* the carriers' emoji come out of CP932 as Private Use: mapped */
+        char *out = convert_with (data, len, "CP932", out_len);
+        if (out)
+          {
+            out = mugai_emoji_from_cp932_pua (out, NULL, NULL);
+            if (out_len)
+              *out_len = strlen (out);
+          }
+        return out;
+      }
     case FAMILY_EUCJP:
       {
         char *out = convert_with (data, len, "EUC-JP-MS", out_len);

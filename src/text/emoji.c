@@ -10,6 +10,8 @@
  */
 #include "emoji.h"
 
+#include <string.h>
+
 #include "iso2022jp.h"
 
 static const MugaiEmojiEntry *
@@ -112,4 +114,59 @@ mugai_emoji_udc_jis_to_sjis (gboolean x0212, guint j1, guint j2)
   guint lead = 0xf0 + index / 188;
   guint t = index % 188;
   return lead << 8 | (t < 63 ? 0x40 + t : 0x41 + t);
+}
+
+/* U+E000-U+E757 back to CP932's F040-F9FC: 188 codes a lead octet,
+ * trail octets 40-7E and 80-FC. */
+static guint
+pua_to_sjis (gunichar u)
+{
+  guint idx = (guint)(u - 0xe000);
+  guint lead = 0xf0 + idx / 188, t = idx % 188;
+  return (lead << 8) | (t + (t < 0x3f ? 0x40 : 0x41));
+}
+
+char *
+mugai_emoji_from_cp932_pua (char *utf8, guint *mapped, guint *geta)
+{
+  guint m = 0, g = 0;
+  gboolean any = FALSE;
+  for (const char *p = utf8; *p && !any; p = g_utf8_next_char (p))
+    {
+      gunichar u = g_utf8_get_char (p);
+      any = u >= 0xe000 && u <= 0xe757;
+    }
+  if (any)
+    {
+      GString *out = g_string_sized_new (strlen (utf8) + 16);
+      for (const char *p = utf8; *p; p = g_utf8_next_char (p))
+        {
+          gunichar u = g_utf8_get_char (p);
+          if (u < 0xe000 || u > 0xe757)
+            {
+              g_string_append_unichar (out, u);
+              continue;
+            }
+          guint sjis = pua_to_sjis (u);
+          gboolean done = (sjis >= 0xf89f && sjis <= 0xf9fc
+                           && mugai_emoji_append (out, MUGAI_CARRIER_DOCOMO, sjis))
+                          || (sjis >= 0xf340 && sjis <= 0xf7fc
+                              && mugai_emoji_append (out, MUGAI_CARRIER_KDDI, sjis))
+                          || mugai_emoji_append (out, MUGAI_CARRIER_SOFTBANK, sjis);
+          if (done)
+            m++;
+          else
+            {
+              g_string_append (out, "\xe3\x80\x93"); /* U+3013 GETA MARK */
+              g++;
+            }
+        }
+      g_free (utf8);
+      utf8 = g_string_free (out, FALSE);
+    }
+  if (mapped)
+    *mapped = m;
+  if (geta)
+    *geta = g;
+  return utf8;
 }

@@ -50,6 +50,16 @@ typedef struct
  * FALSE (nothing appended) when the carrier's table has none. */
 gboolean mugai_emoji_append (GString *out, MugaiCarrier carrier, guint sjis);
 
+/* Text decoded from Shift_JIS as CP932 has the carriers' codes in the
+ * Private Use Area (CP932 maps its user-defined area F040-F9FC to
+ * U+E000-U+E757, in order): each is put back to its Shift_JIS code and
+ * mapped as mugai_emoji_append() maps it, DoCoMo's table first for
+ * F89F-F9FC, KDDI's for F340-F7FC, then SoftBank's; a code no table
+ * maps (a carrier symbol without an equivalent, a company's own gaiji)
+ * becomes U+3013.  Takes utf8, returns the new text (the same one when
+ * nothing changed); *mapped and *geta (may be NULL) count. */
+char *mugai_emoji_from_cp932_pua (char *utf8, guint *mapped, guint *geta);
+
 /* KDDI e-mail JIS (ESC $ B, rows 0x75-0x7B) to KDDI Shift_JIS; 0 when the
  * pair is outside KDDI's e-mail area. */
 guint mugai_emoji_kddi_jis_to_sjis (guint j1, guint j2);
