@@ -1252,7 +1252,6 @@ test_cli (Fixture *f, gconstpointer data)
     (const char *const[]){ "bogus", NULL },
     (const char *const[]){ "show", NULL },
     (const char *const[]){ "show", "a", "b", NULL },
-    (const char *const[]){ "purge", NULL },
     (const char *const[]){ "purge", "--older-than", "ten", NULL },
     (const char *const[]){ "list", "--since", "-1", NULL },
     (const char *const[]){ "list", "extra", NULL },
@@ -1272,6 +1271,21 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, absent));
   g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
+  run_clear (&r);
+
+  /* purge without --older-than: [quarantine] keep_days (366 by default:
+   * nothing here is that old) */
+  run_mugai (&r, config, (const char *const[]){ "purge", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_str_has_prefix (r.out, "purged 0 entries older than 366 days"));
+  run_clear (&r);
+  /* ... and with keep_days = 0 (keep everything) it needs --older-than */
+  g_autofree char *keep_config = g_build_filename (f->root, "keep.conf", NULL);
+  g_autofree char *keep_text = g_strdup_printf ("[quarantine]\ndir = %s\nkeep_days = 0\n", f->dir);
+  g_assert_true (g_file_set_contents (keep_config, keep_text, -1, NULL));
+  run_mugai (&r, keep_config, (const char *const[]){ "purge", NULL });
+  g_assert_cmpint (r.status, ==, 64);
+  g_assert_nonnull (strstr (r.err, "keep_days = 0 keeps everything"));
   run_clear (&r);
 
   /* purge: the old entry goes, the count is printed */

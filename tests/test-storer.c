@@ -27,10 +27,20 @@ typedef struct
   pid_t pid;
 } Fixture;
 
+static void start_at (Fixture *f, const MugaiPeerRule *client, const char *qdir, guint keep_days);
+
 /* The storer listening at dir/storer.sock, answering only peers that
  * match client. */
 static void
 start (Fixture *f, const MugaiPeerRule *client)
+{
+  start_at (f, client, NULL, 0);
+}
+
+/* ... with the quarantine at qdir (NULL: dir/quarantine) and
+ * [quarantine] keep_days. */
+static void
+start_at (Fixture *f, const MugaiPeerRule *client, const char *qdir, guint keep_days)
 {
   g_autoptr (GError) error = NULL;
   f->dir = g_dir_make_tmp ("mugai-storer-XXXXXX", &error);
@@ -38,7 +48,8 @@ start (Fixture *f, const MugaiPeerRule *client)
   f->sock = g_build_filename (f->dir, "storer.sock", NULL);
   f->node = mugai_node_settings_new_default ();
   g_free (f->node->quarantine_dir);
-  f->node->quarantine_dir = g_build_filename (f->dir, "quarantine", NULL);
+  f->node->quarantine_dir = qdir ? g_strdup (qdir) : g_build_filename (f->dir, "quarantine", NULL);
+  f->node->keep_days = keep_days;
   g_free (f->node->audit_file);
   f->node->audit_file = g_build_filename (f->dir, "log", "audit.jsonl", NULL);
   f->node->audit_syslog = FALSE;
@@ -250,6 +261,61 @@ test_entry_wire (void)
   g_assert_nonnull (back->report);
 }
 
+/* [quarantine] keep_days: the storer purges what is older by itself, and
+ * says so in the audit log; what is younger stays. */
+static void
+test_retention (void)
+{
+  Fixture f;
+  g_autoptr (GError) error = NULL;
+  /* an entry of three days ago and one of now, stored directly */
+  g_autofree char *dir = g_dir_make_tmp ("mugai-storer-q-XXXXXX", &error);
+  g_autofree char *qdir = g_build_filename (dir, "quarantine", NULL);
+  g_autofree char *old_id = mugai_store_new_id ();
+  g_autofree char *new_id = mugai_store_new_id ();
+  {
+    g_autoptr (MugaiStore) store = mugai_store_open (qdir, MUGAI_STORE_CREATE, &error);
+    g_assert_no_error (error);
+    g_autoptr (MugaiStoreEntry) old = entry_for (old_id);
+    old->time = g_get_real_time () / G_USEC_PER_SEC - 3 * 86400;
+    g_autoptr (MugaiStoreEntry) fresh = entry_for (new_id);
+    g_autoptr (GBytes) mail = g_bytes_new_static ("Subject: x\r\n\r\nx\r\n", 15);
+    g_assert_true (mugai_store_add (store, -1, mail, old, &error));
+    g_assert_true (mugai_store_add (store, -1, mail, fresh, &error));
+  }
+  mugai_storer_set_first_purge (50);
+  MugaiPeerRule anyone = { "front", (uid_t)-1, 0 };
+  start_at (&f, &anyone, qdir, 2);
+  g_autoptr (MugaiStore) store = mugai_store_open (qdir, MUGAI_STORE_EXISTING, &error);
+  g_assert_no_error (error);
+  gboolean gone = FALSE;
+  for (int i = 0; i < 300 && !gone; i++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_autoptr (MugaiStoreEntry) got = mugai_store_get (store, old_id, &e);
+      gone = got == NULL;
+      if (!gone)
+        g_usleep (20 * 1000);
+    }
+  g_assert_true (gone);
+  g_autoptr (MugaiStoreEntry) kept = mugai_store_get (store, new_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (kept);
+  g_autofree char *log = NULL;
+  for (int i = 0; i < 100 && !(log && strstr (log, "keep_days = 2")); i++)
+    {
+      g_clear_pointer (&log, g_free);
+      g_file_get_contents (f.node->audit_file, &log, NULL, NULL);
+      g_usleep (20 * 1000);
+    }
+  g_assert_nonnull (log);
+  g_assert_nonnull (strstr (log, "\"action\":\"purge\""));
+  g_assert_nonnull (strstr (log, "purge by the storer ([quarantine] keep_days = 2): 1 entries"));
+  stop (&f);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -259,5 +325,6 @@ main (int argc, char **argv)
   g_test_add_func ("/storer/keep-needs-original", test_keep_needs_original);
   g_test_add_func ("/storer/refuses-other-peers", test_refuses_other_peers);
   g_test_add_func ("/storer/front-checks-storer", test_front_checks_storer);
+  g_test_add_func ("/storer/retention", test_retention);
   return g_test_run ();
 }

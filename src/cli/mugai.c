@@ -9,7 +9,7 @@
  *	mugai quarantine list [--config F] [--since DAYS]
  *	mugai quarantine show [--config F] ID
  *	mugai quarantine extract [--config F] ID
- *	mugai quarantine purge [--config F] --older-than DAYS
+ *	mugai quarantine purge [--config F] [--older-than DAYS]
  *	mugai audit verify [--config F] [--checkpoint F] [LOG...]  (audit-verify.c)
  *
  * DESCRIPTION
@@ -59,7 +59,7 @@ usage (FILE *out)
                 "  mugai quarantine list [--config FILE] [--since DAYS]\n"
                 "  mugai quarantine show [--config FILE] ID\n"
                 "  mugai quarantine extract [--config FILE] ID\n"
-                "  mugai quarantine purge [--config FILE] --older-than DAYS\n"
+                "  mugai quarantine purge [--config FILE] [--older-than DAYS]\n"
                 "  mugai audit verify [--config FILE] [--checkpoint FILE] [LOG...]\n"
                 "  mugai --version\n"
                 "See mugai(1).\n");
@@ -717,7 +717,7 @@ cmd_quarantine (int argc, char **argv)
       return EXIT_USAGE;
     }
   gboolean takes_id = !is_list && !is_purge;
-  if (n != (takes_id ? 2 : 1) || (is_purge && !older_than))
+  if (n != (takes_id ? 2 : 1))
     {
       usage (stderr);
       return EXIT_USAGE;
@@ -732,6 +732,19 @@ cmd_quarantine (int argc, char **argv)
     {
       fprintf (stderr, "mugai: configuration: %s\n", error->message);
       return 1;
+    }
+  /* purge without --older-than: the retention the configuration keeps */
+  if (is_purge && !older_than)
+    {
+      if (loaded->node->keep_days == 0)
+        {
+          fprintf (stderr, "mugai quarantine: purge: no --older-than, and [quarantine] keep_days "
+                           "= 0 keeps everything\n");
+          return EXIT_USAGE;
+        }
+      older_than = g_strdup_printf ("%u", loaded->node->keep_days);
+      if (!parse_days ("[quarantine] keep_days", older_than, &cutoff))
+        return EXIT_USAGE;
     }
   /* While mugai-milter runs, its storer is the store's one writer: the
    * purge is asked of it (control.h), and it records who asked. */

@@ -116,6 +116,7 @@ static const KeyDef keys[] = {
   { "milter", "message_timeout", KEY_COUNT, NULL, 1, 3600, N (milter.message_timeout) },
   { "milter", "queue_timeout", KEY_COUNT, NULL, 1, 3600, N (milter.queue_timeout) },
   { "quarantine", "dir", KEY_PATH, NULL, 0, 0, N (quarantine_dir) },
+  { "quarantine", "keep_days", KEY_COUNT, NULL, 0, 36500, N (keep_days) },
   { "audit", "file", KEY_PATH, NULL, 0, 0, N (audit_file) },
   { "audit", "syslog", KEY_BOOL, bool_choices, 0, 0, N (audit_syslog) },
   { "clamav", "database", KEY_PATH, NULL, 0, 0, P (clamav.database) },

@@ -26,6 +26,7 @@ mugai_node_settings_new_default (void)
     .worker_messages = MUGAI_DEFAULT_WORKER_MESSAGES,
   };
   node->quarantine_dir = g_strdup ("/var/lib/mugai/quarantine");
+  node->keep_days = MUGAI_DEFAULT_KEEP_DAYS;
   node->audit_file = g_strdup ("/var/log/mugai/audit.jsonl");
   node->audit_syslog = TRUE;
   node->clamav_reload = 60;

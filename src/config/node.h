@@ -53,6 +53,8 @@ typedef struct
 {
   MugaiMilterSettings milter;
   char *quarantine_dir;  /* [quarantine] dir */
+  guint keep_days;       /* [quarantine] keep_days: the storer purges older entries
+                          * once a day; 0: never */
   char *audit_file;      /* [audit] file */
   gboolean audit_syslog; /* [audit] syslog */
   guint clamav_reload;   /* [clamav] reload_check: seconds between the pool's looks at the

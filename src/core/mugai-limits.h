@@ -128,6 +128,10 @@
  * from the pool costs a millisecond or two. */
 #define MUGAI_DEFAULT_WORKER_MESSAGES 500
 
+/* Days an original is kept before the storer purges it: a year and a
+ * day, the retention municipal records are commonly held to. */
+#define MUGAI_DEFAULT_KEEP_DAYS 366
+
 /* ClamAV engine limits ([clamav] group).  libclamav's defaults (400 MB
  * scan size, 100 MB files) suit a file server, not a mail gateway whose
  * messages are at most MUGAI_LIMIT_MESSAGE_SIZE; past a limit ClamAV

@@ -97,6 +97,13 @@ typedef struct
 
 static Storer storer;
 static volatile gint stopping;
+static guint first_purge_ms = 60 * 1000;
+
+void
+mugai_storer_set_first_purge (guint ms)
+{
+  first_purge_ms = ms;
+}
 
 /* The store, opened again when it could not be (a directory fixed by
  * hand): the message that finds it missing is deferred, the next one may
@@ -300,15 +307,49 @@ serve_control (int conn)
   close (conn);
 }
 
+/* [quarantine] keep_days: the entries received before that many days
+ * ago are purged, and an audit record says so. */
+static void
+retention_purge (void)
+{
+  guint days = storer.node->keep_days;
+  gint64 cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64)days * 86400;
+  g_autoptr (GError) error = NULL;
+  guint count = 0;
+  MugaiStore *store = store_get (&error);
+  if (store)
+    count = mugai_store_purge (store, cutoff, &error);
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (cutoff);
+  g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
+  g_autofree char *what
+      = g_strdup_printf ("purge by the storer ([quarantine] keep_days = %u): %u entries received "
+                         "before %s%s%s",
+                         days, count, when, error ? ", then: " : "", error ? error->message : "");
+  g_autoptr (GPtrArray) no_one = g_ptr_array_new ();
+  MugaiStoreEntry none = { .sender = (char *)"", .recipients = no_one };
+  MugaiAuditRecord rec = { .entry = &none, .action = "purge", .reason = what };
+  g_autoptr (GError) aerr = NULL;
+  MugaiAudit *audit = audit_get (&aerr);
+  if (!audit || !mugai_audit_write (audit, &rec, &aerr))
+    g_warning ("storer: %s; audit record not written: %s", what, aerr->message);
+  if (error)
+    g_warning ("storer: %s", what);
+  else
+    g_message ("storer: %s", what);
+}
+
 /* A connection of either socket, handed to the threads: the control
- * socket's marked by the top bit. */
+ * socket's marked by the top bit; RETENTION_JOB is the daily purge. */
 #define CONTROL_BIT 0x40000000
+#define RETENTION_JOB 0x3fffffff
 
 static void
 serve_any (gpointer data, gpointer user_data)
 {
   int v = GPOINTER_TO_INT (data);
-  if (v & CONTROL_BIT)
+  if (v == RETENTION_JOB)
+    retention_purge ();
+  else if (v & CONTROL_BIT)
     serve_control (v & ~CONTROL_BIT);
   else
     serve (data, user_data);
@@ -378,10 +419,20 @@ mugai_storer_run (int listen_fd, int control_fd, const MugaiNodeSettings *node,
     }
   GThreadPool *threads = g_thread_pool_new (serve_any, NULL, STORER_THREADS, FALSE, NULL);
   g_message ("storer: serving; quarantine=%s audit=%s", node->quarantine_dir, node->audit_file);
+  /* the retention purge: a minute after the start, then once a day */
+  gint64 next_purge = g_get_monotonic_time () + (gint64)first_purge_ms * 1000;
   while (!g_atomic_int_get (&stopping))
     {
+      gint64 now = g_get_monotonic_time ();
+      if (node->keep_days > 0 && now >= next_purge)
+        {
+          g_thread_pool_push (threads, GINT_TO_POINTER (RETENTION_JOB), NULL);
+          next_purge = now + (gint64)86400 * G_USEC_PER_SEC;
+        }
+      int wait_ms = node->keep_days > 0 ? (int)MIN ((next_purge - now) / 1000 + 1, 60000) : -1;
       struct pollfd fds[2] = { { listen_fd, POLLIN, 0 }, { control_fd, POLLIN, 0 } };
-      if (poll (fds, control_fd >= 0 ? 2 : 1, -1) < 0)
+      int ready = poll (fds, control_fd >= 0 ? 2 : 1, wait_ms);
+      if (ready <= 0)
         continue;
       if (control_fd >= 0 && (fds[1].revents & POLLIN))
         {

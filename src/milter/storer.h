@@ -34,6 +34,10 @@
  *	store under the mail in flight) lets the requests under way finish
  *	and exits.
  *
+ *	Retention: a minute after the start and then once a day, the
+ *	entries received more than [quarantine] keep_days days ago are
+ *	purged (0: never), with an audit record.
+ *
  *	The administrator's command reaches the store through the control
  *	socket (control.h: run_dir/control.sock, root's, 0600): a purge is
  *	done here and recorded in the audit log with who asked, by the
@@ -66,6 +70,10 @@
 /* control_fd: the control socket (control.h), -1 for none. */
 int mugai_storer_run (int listen_fd, int control_fd, const MugaiNodeSettings *node,
                       const MugaiPeerRule *client);
+
+/* When the first retention purge runs after the start ([quarantine]
+ * keep_days; then once a day): a minute, unless a test says sooner. */
+void mugai_storer_set_first_purge (guint ms);
 
 /* The front's side: each waits at most MUGAI_STORER_TIMEOUT seconds. */
 #define MUGAI_STORER_TIMEOUT 60
