@@ -33,7 +33,6 @@ TO_FORMAT = {
     "src/core/sanitize.h",
     "src/detect/scan.c",
     "src/detect/scan.h",
-    "src/store/quarantine.c",
     "src/text/header.c",
     "src/text/html.h",
 }

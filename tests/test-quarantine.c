@@ -354,6 +354,77 @@ store_at (Fixture *f, const char *queue_id, gint64 time, GPtrArray *ids)
     g_ptr_array_add (ids, g_strdup (e->id));
 }
 
+/* One entry of the search test: its queue id names it. */
+static void
+store_search (Fixture *f, const char *qid, gint64 time, const char *sender, const char *rcpt,
+              const char *subject, const char *verdict)
+{
+  g_autoptr (MugaiStoreEntry) e = make_entry (qid, time);
+  g_free (e->sender);
+  e->sender = g_strdup (sender);
+  g_ptr_array_set_size (e->recipients, 0);
+  g_ptr_array_add (e->recipients, g_strdup ("kikaku@city.lg.jp"));
+  g_ptr_array_add (e->recipients, g_strdup (rcpt));
+  e->subject = g_strdup (subject);
+  g_free (e->verdict);
+  e->verdict = g_strdup (verdict);
+  g_autoptr (GBytes) in = original_bytes ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_store_add (f->q, -1, in, e, &error));
+}
+
+/* The queue ids of what filter lists, in order, space-separated. */
+static char *
+found (Fixture *f, const MugaiStoreFilter *filter)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) l = mugai_store_list (f->q, filter, &error);
+  g_assert_no_error (error);
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (guint i = 0; i < l->len; i++)
+    g_string_append_printf (out, "%s%s", i ? " " : "", ((MugaiStoreEntry *)l->pdata[i])->queue_id);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* The searches of `mugai quarantine list`: by sender, recipient, subject
+ * (two-character Japanese words, full-width and half-width forms, case),
+ * verdict, state and time, and a page of the matches. */
+static void
+test_search (Fixture *f, gconstpointer data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  store_search (f, "A", now - 5 * DAY, "billing@vendor.example.com", "keiri@city.lg.jp",
+                "【請求書】11月分のご請求", "sanitized");
+  store_search (f, "B", now - 3 * DAY, "sales@shop.example.jp", "soumu@city.lg.jp",
+                "お見積りのご依頼", "clean");
+  store_search (f, "C", now - 2 * DAY, "Billing@Vendor.example.com", "soumu@city.lg.jp",
+                "ｾｲｷｭｳｼｮ (Invoice)", "reject");
+  store_search (f, "D", now - 1 * DAY, "citizen@example.ne.jp", "keiri@city.lg.jp", "見積書の再送",
+                "sanitized");
+  struct
+  {
+    MugaiStoreFilter filter;
+    const char *want;
+  } cases[] = {
+    { { .subject = "請求" }, "A" },
+    { { .subject = "見積" }, "B D" },
+    { { .subject = "セイキュウ" }, "C" }, /* half-width katakana folded */
+    { { .subject = "invoice" }, "C" },    /* case folded */
+    { { .sender = "billing@vendor" }, "A C" },
+    { { .recipient = "soumu@" }, "B C" },
+    { { .verdict = "sanitized" }, "A D" },
+    { { .since = now - 3 * DAY - 60, .before = now - 1 * DAY - 60 }, "B C" },
+    { { .sender = "example", .offset = 1, .limit = 2 }, "B C" },
+    { { .subject = "ない言葉" }, "" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = found (f, &cases[i].filter);
+      g_test_message ("case %zu: %s", i, got);
+      g_assert_cmpstr (got, ==, cases[i].want);
+    }
+}
+
 static void
 test_list (Fixture *f, gconstpointer data)
 {
@@ -1273,6 +1344,18 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
   run_clear (&r);
 
+  /* a search, as JSON lines: the old entry alone, whole */
+  run_mugai (&r, config, (const char *const[]){ "list", "--subject", "お知らせ", "--json", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, old->id));
+  g_assert_null (strstr (r.out, recent->id));
+  g_assert_cmpint (strchr (r.out, '\n') - r.out + 1, ==, (int)strlen (r.out));
+  g_assert_nonnull (strstr (r.out, "\"subject\":\"古いお知らせ\""));
+  run_clear (&r);
+  run_mugai (&r, config, (const char *const[]){ "list", "--state", "nonsense", NULL });
+  g_assert_cmpint (r.status, ==, 64);
+  run_clear (&r);
+
   /* purge without --older-than: [quarantine] keep_days (366 by default:
    * nothing here is that old) */
   run_mugai (&r, config, (const char *const[]){ "purge", NULL });
@@ -1320,6 +1403,7 @@ main (int argc, char **argv)
   ADD ("metadata-roundtrip", test_metadata_roundtrip);
   ADD ("duplicate-id", test_duplicate_id);
   ADD ("list", test_list);
+  ADD ("search", test_search);
   ADD ("list-damaged", test_list_damaged);
   ADD ("purge", test_purge);
   ADD ("invalid-ids", test_invalid_ids);

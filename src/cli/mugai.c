@@ -6,7 +6,9 @@
  *	mugai sanitize [--config F] [--report R] --mbox IN --out OUT
  *	mugai sanitize [--config F] [--report R] --maildir IN --out DIR
  *	mugai config check [--config F]
- *	mugai quarantine list [--config F] [--since DAYS]
+ *	mugai quarantine list [--config F] [--since DAYS] [--until DAYS] [--sender T]
+ *	    [--recipient T] [--subject T] [--verdict V] [--state S] [--limit N]
+ *	    [--offset N] [--json]
  *	mugai quarantine show [--config F] ID
  *	mugai quarantine extract [--config F] ID
  *	mugai quarantine purge [--config F] [--older-than DAYS]
@@ -56,7 +58,9 @@ usage (FILE *out)
                 "  mugai sanitize [--config FILE] [--report FILE] --mbox IN --out OUT\n"
                 "  mugai sanitize [--config FILE] [--report FILE] --maildir IN --out DIR\n"
                 "  mugai config check [--config FILE]\n"
-                "  mugai quarantine list [--config FILE] [--since DAYS]\n"
+                "  mugai quarantine list [--config FILE] [--since DAYS] [--until DAYS]\n"
+                "        [--sender T] [--recipient T] [--subject T] [--verdict V] [--state S]\n"
+                "        [--limit N] [--offset N] [--json]\n"
                 "  mugai quarantine show [--config FILE] ID\n"
                 "  mugai quarantine extract [--config FILE] ID\n"
                 "  mugai quarantine purge [--config FILE] [--older-than DAYS]\n"
@@ -688,8 +692,24 @@ cmd_quarantine (int argc, char **argv)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file", "FILE" },
     { NULL },
   };
+  g_autofree char *until = NULL, *sender = NULL, *recipient = NULL, *subject = NULL;
+  g_autofree char *verdict = NULL, *state = NULL;
+  gint limit = 0, offset = 0;
+  gboolean as_json = FALSE;
+  /* the search texts as given (FILENAME: no conversion from the locale's
+   * charset, which is ASCII under cron and systemd): UTF-8 is expected,
+   * anything else is repaired when compared */
   GOptionEntry list_entries[] = {
     { "since", 0, 0, G_OPTION_ARG_STRING, &since, "Only entries of the last DAYS days", "DAYS" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until, "Only entries older than DAYS days", "DAYS" },
+    { "sender", 0, 0, G_OPTION_ARG_FILENAME, &sender, "The envelope sender contains TEXT", "TEXT" },
+    { "recipient", 0, 0, G_OPTION_ARG_FILENAME, &recipient, "A recipient contains TEXT", "TEXT" },
+    { "subject", 0, 0, G_OPTION_ARG_FILENAME, &subject, "The subject contains TEXT", "TEXT" },
+    { "verdict", 0, 0, G_OPTION_ARG_STRING, &verdict, "The verdict is V", "V" },
+    { "state", 0, 0, G_OPTION_ARG_STRING, &state, "The entry's state is S", "S" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N entries", "N" },
+    { "offset", 0, 0, G_OPTION_ARG_INT, &offset, "Skip the first N matches", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "One JSON object a line", NULL },
     { NULL },
   };
   GOptionEntry purge_entries[] = {
@@ -775,14 +795,43 @@ cmd_quarantine (int argc, char **argv)
 
   if (is_list)
     {
-      MugaiStoreFilter filter = { .since = cutoff };
+      MugaiStoreFilter filter = { .since = cutoff,
+                                  .sender = sender,
+                                  .recipient = recipient,
+                                  .subject = subject,
+                                  .verdict = verdict,
+                                  .offset = (guint)offset,
+                                  .limit = (guint)limit };
+      if (until && !parse_days ("--until", until, &filter.before))
+        return EXIT_USAGE;
+      MugaiStoreState st;
+      if (state && !mugai_store_state_from_name (state, &st))
+        {
+          fprintf (stderr, "mugai quarantine: --state %s: not a state (stored, held, ...)\n",
+                   state);
+          return EXIT_USAGE;
+        }
+      if (state)
+        filter.states = 1u << st;
+      if (limit < 0 || offset < 0)
+        {
+          fprintf (stderr, "mugai quarantine: --limit and --offset take 0 or more\n");
+          return EXIT_USAGE;
+        }
       g_autoptr (GPtrArray) entries = mugai_store_list (q, &filter, &error);
       if (!entries)
         {
           fprintf (stderr, "mugai: quarantine: %s\n", error->message);
           return 1;
         }
-      print_entries (entries);
+      if (as_json)
+        for (guint i = 0; i < entries->len; i++)
+          {
+            g_autofree char *json = mugai_store_entry_to_json (entries->pdata[i], FALSE);
+            printf ("%s\n", json);
+          }
+      else
+        print_entries (entries);
       return fflush (stdout) == 0 ? 0 : 1;
     }
   if (is_purge)

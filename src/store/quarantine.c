@@ -72,7 +72,7 @@ fill_random (guint8 *buf, gsize len)
     {
       ssize_t n = getrandom (buf + got, len - got, 0);
       if (n > 0)
-        got += (gsize) n;
+        got += (gsize)n;
       else if (n < 0 && errno != EINTR)
         break;
     }
@@ -84,7 +84,7 @@ fill_random (guint8 *buf, gsize len)
    * no-replace rename still keeps a collision from losing data. */
   guint64 mix = (guint64)g_get_monotonic_time () ^ ((guint64)getpid () << 32);
   for (gsize i = got; i < len; i++)
-    buf[i] = (guint8) (g_random_int () ^ (mix >> (8 * (i % 8))));
+    buf[i] = (guint8)(g_random_int () ^ (mix >> (8 * (i % 8))));
 }
 
 char *
@@ -111,7 +111,7 @@ number (const char *s, gsize n)
 {
   guint v = 0;
   for (gsize i = 0; i < n; i++)
-    v = v * 10 + (guint) (s[i] - '0');
+    v = v * 10 + (guint)(s[i] - '0');
   return v;
 }
 
@@ -127,7 +127,7 @@ mugai_store_id_is_valid (const char *id)
     if (!g_ascii_isdigit (id[i]) && !(id[i] >= 'a' && id[i] <= 'f'))
       return FALSE;
   guint year = number (id, 4), month = number (id + 4, 2), day = number (id + 6, 2);
-  if (year < 1970 || !g_date_valid_dmy ((GDateDay) day, (GDateMonth) month, (GDateYear) year))
+  if (year < 1970 || !g_date_valid_dmy ((GDateDay)day, (GDateMonth)month, (GDateYear)year))
     return FALSE;
   return number (id + 9, 2) < 24 && number (id + 11, 2) < 60 && number (id + 13, 2) < 61;
 }
@@ -159,7 +159,7 @@ static const char *const state_names[MUGAI_STORE_N_STATES] = {
 const char *
 mugai_store_state_name (MugaiStoreState state)
 {
-  return (guint) state < MUGAI_STORE_N_STATES ? state_names[state] : "unknown";
+  return (guint)state < MUGAI_STORE_N_STATES ? state_names[state] : "unknown";
 }
 
 gboolean
@@ -168,7 +168,7 @@ mugai_store_state_from_name (const char *name, MugaiStoreState *out)
   for (guint i = 0; name && i < MUGAI_STORE_N_STATES; i++)
     if (g_str_equal (name, state_names[i]))
       {
-        *out = (MugaiStoreState) i;
+        *out = (MugaiStoreState)i;
         return TRUE;
       }
   return FALSE;
@@ -235,7 +235,7 @@ mugai_store_entry_add_envelope (JsonBuilder *b, const MugaiStoreEntry *e)
   mugai_json_add_string (b, "message_id", e->message_id);
   mugai_json_add_string (b, "subject", e->subject);
   json_builder_set_member_name (b, "size");
-  json_builder_add_int_value (b, (gint64) e->size);
+  json_builder_add_int_value (b, (gint64)e->size);
 }
 
 char *
@@ -315,7 +315,7 @@ mugai_store_entry_from_json (const char *text, gsize len, const char *id, const 
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
+  if (!json_parser_load_from_data (parser, text, (gssize)len, &local))
     {
       g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_CORRUPT, "%s: damaged metadata: %s",
                    where, local->message);
@@ -334,7 +334,7 @@ mugai_store_entry_from_json (const char *text, gsize len, const char *id, const 
                    "%s: damaged metadata: id, time or size missing or wrong", where);
       return NULL;
     }
-  e->size = (gsize) size;
+  e->size = (gsize)size;
   e->queue_id = get_string (o, "queue_id");
   e->sender = get_string (o, "sender");
   e->client_addr = get_string (o, "client_addr");
@@ -465,11 +465,33 @@ mugai_store_add (MugaiStore *store, int fd, GBytes *data, const MugaiStoreEntry 
 static int
 compare_entries (gconstpointer a, gconstpointer b)
 {
-  const MugaiStoreEntry *x = *(MugaiStoreEntry *const *) a;
-  const MugaiStoreEntry *y = *(MugaiStoreEntry *const *) b;
+  const MugaiStoreEntry *x = *(MugaiStoreEntry *const *)a;
+  const MugaiStoreEntry *y = *(MugaiStoreEntry *const *)b;
   if (x->time != y->time)
     return x->time < y->time ? -1 : 1;
   return strcmp (x->id, y->id);
+}
+
+/* Text as a search compares it: NFKC (full-width and half-width forms
+ * to one), case folded; invalid UTF-8 repaired first. */
+static char *
+search_fold (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  g_autofree char *nfkc = g_utf8_normalize (valid, -1, G_NORMALIZE_ALL_COMPOSE);
+  return g_utf8_casefold (nfkc ? nfkc : valid, -1);
+}
+
+static gboolean
+contains (const char *haystack, const char *needle)
+{
+  if (!needle || !*needle)
+    return TRUE;
+  if (!haystack)
+    return FALSE;
+  g_autofree char *h = search_fold (haystack);
+  g_autofree char *n = search_fold (needle);
+  return strstr (h, n) != NULL;
 }
 
 static gboolean
@@ -480,10 +502,26 @@ wanted (const MugaiStoreEntry *e, const MugaiStoreFilter *f)
   if (e->time < f->since || (f->before != 0 && e->time >= f->before))
     return FALSE;
   /* a damaged record has no state to go by: it is shown, so that
-   * nothing in the store is invisible */
-  if (g_strcmp0 (e->verdict, "unreadable") == 0)
-    return TRUE;
-  return f->states == 0 || (f->states & (1u << e->state)) != 0;
+   * nothing in the store is invisible (unless a search asks for text it
+   * cannot be matched against) */
+  gboolean unreadable = g_strcmp0 (e->verdict, "unreadable") == 0;
+  if (unreadable)
+    return !f->sender && !f->recipient && !f->subject && !f->verdict;
+  if (f->states != 0 && (f->states & (1u << e->state)) == 0)
+    return FALSE;
+  if (f->verdict && g_strcmp0 (e->verdict, f->verdict) != 0)
+    return FALSE;
+  if (!contains (e->sender, f->sender) || !contains (e->subject, f->subject))
+    return FALSE;
+  if (f->recipient)
+    {
+      gboolean any = FALSE;
+      for (guint i = 0; e->recipients && i < e->recipients->len && !any; i++)
+        any = contains (e->recipients->pdata[i], f->recipient);
+      if (!any)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 GPtrArray *
@@ -493,7 +531,7 @@ mugai_store_list (MugaiStore *store, const MugaiStoreFilter *filter, GError **er
   g_autoptr (GPtrArray) all = store->backend->list (store->handle, filter, error);
   if (!all)
     return NULL;
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) mugai_store_entry_free);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)mugai_store_entry_free);
   for (guint i = 0; i < all->len; i++)
     {
       MugaiStoreEntry *e = all->pdata[i];
@@ -503,6 +541,11 @@ mugai_store_list (MugaiStore *store, const MugaiStoreFilter *filter, GError **er
       g_ptr_array_add (out, g_steal_pointer (&all->pdata[i]));
     }
   g_ptr_array_sort (out, compare_entries);
+  /* the page asked for, of the matches in order */
+  if (filter && filter->offset)
+    g_ptr_array_remove_range (out, 0, MIN (filter->offset, out->len));
+  if (filter && filter->limit && out->len > filter->limit)
+    g_ptr_array_remove_range (out, filter->limit, out->len - filter->limit);
   return out;
 }
 
@@ -544,14 +587,14 @@ mugai_store_read_original (MugaiStore *store, const char *id, gsize max_size, GE
         }
       if (n == 0)
         break;
-      if ((gsize) n > max_size - out->len)
+      if ((gsize)n > max_size - out->len)
         {
           g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_IO,
                        "%s: %s: the original is larger than %zu octets", store->location, id,
                        max_size);
           return NULL;
         }
-      g_byte_array_append (out, buf, (guint) n);
+      g_byte_array_append (out, buf, (guint)n);
     }
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }

@@ -164,6 +164,14 @@ typedef struct
   gint64 since;  /* oldest time included */
   gint64 before; /* times from this one on are left out; 0: no bound */
   guint states;  /* a bit (1u << state) per state wanted; 0: all */
+  /* searches: NULL matches all.  Text is compared as it is shown, folded
+   * (NFKC, case): "請求" finds 請求書, "ｾｲｷｭｳ" finds セイキュウ. */
+  const char *sender;    /* a part of the envelope sender */
+  const char *recipient; /* a part of one envelope recipient */
+  const char *subject;   /* a part of the decoded subject */
+  const char *verdict;   /* exactly ("sanitized", "reject"...) */
+  guint offset;          /* the first this many matches are skipped */
+  guint limit;           /* at most this many returned; 0: all */
 } MugaiStoreFilter;
 
 /* MugaiStoreEntry* (without their reports), oldest first (by time, then
