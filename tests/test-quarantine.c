@@ -1344,6 +1344,30 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (absent, G_FILE_TEST_EXISTS));
   run_clear (&r);
 
+  /* check: every record readable, every original as recorded; then one
+   * octet of an original changed, and it is named */
+  run_mugai (&r, config, (const char *const[]){ "check", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "checked 2 entries"));
+  run_clear (&r);
+  g_autofree char *odd = day_dir (f, old->id);
+  g_autofree char *oeml = g_strdup_printf ("%s/%s.eml", odd, old->id);
+  g_autofree char *otext = NULL;
+  gsize olen = 0;
+  g_assert_true (g_file_get_contents (oeml, &otext, &olen, NULL));
+  otext[olen - 2] ^= 0x20;
+  g_assert_cmpint (g_chmod (oeml, 0600), ==, 0);
+  g_assert_true (g_file_set_contents (oeml, otext, (gssize)olen, NULL));
+  run_mugai (&r, config, (const char *const[]){ "check", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_autofree char *named
+      = g_strdup_printf ("%s: the original's SHA-256 is not the one recorded", old->id);
+  g_assert_nonnull (strstr (r.out, named));
+  g_assert_null (strstr (r.out, recent->id));
+  run_clear (&r);
+  otext[olen - 2] ^= 0x20;
+  g_assert_true (g_file_set_contents (oeml, otext, (gssize)olen, NULL));
+
   /* a search, as JSON lines: the old entry alone, whole */
   run_mugai (&r, config, (const char *const[]){ "list", "--subject", "お知らせ", "--json", NULL });
   g_assert_cmpint (r.status, ==, 0);

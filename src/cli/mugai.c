@@ -12,6 +12,7 @@
  *	mugai quarantine show [--config F] ID
  *	mugai quarantine extract [--config F] ID
  *	mugai quarantine purge [--config F] [--older-than DAYS]
+ *	mugai quarantine check [--config F]
  *	mugai audit verify [--config F] [--checkpoint F] [LOG...]  (audit-verify.c)
  *
  * DESCRIPTION
@@ -64,6 +65,7 @@ usage (FILE *out)
                 "  mugai quarantine show [--config FILE] ID\n"
                 "  mugai quarantine extract [--config FILE] ID\n"
                 "  mugai quarantine purge [--config FILE] [--older-than DAYS]\n"
+                "  mugai quarantine check [--config FILE]\n"
                 "  mugai audit verify [--config FILE] [--checkpoint FILE] [LOG...]\n"
                 "  mugai --version\n"
                 "See mugai(1).\n");
@@ -672,7 +674,7 @@ copy_to_stdout (GInputStream *in, const char *what)
 static int
 cmd_quarantine (int argc, char **argv)
 {
-  static const char *const commands[] = { "list", "show", "extract", "purge" };
+  static const char *const commands[] = { "list", "show", "extract", "purge", "check" };
   const char *cmd = argc > 1 ? argv[1] : NULL;
   gboolean known = FALSE;
   for (gsize i = 0; cmd && i < G_N_ELEMENTS (commands); i++)
@@ -718,8 +720,9 @@ cmd_quarantine (int argc, char **argv)
     { NULL },
   };
   gboolean is_list = g_str_equal (cmd, "list"), is_purge = g_str_equal (cmd, "purge");
-  g_autofree char *summary
-      = g_strdup_printf ("%s%s - the quarantine store", cmd, is_list || is_purge ? "" : " ID");
+  gboolean is_check = g_str_equal (cmd, "check");
+  g_autofree char *summary = g_strdup_printf ("%s%s - the quarantine store", cmd,
+                                              is_list || is_purge || is_check ? "" : " ID");
   g_autoptr (GOptionContext) ctx = g_option_context_new (summary);
   g_option_context_add_main_entries (ctx, common, NULL);
   if (is_list)
@@ -736,7 +739,7 @@ cmd_quarantine (int argc, char **argv)
       usage (stderr);
       return EXIT_USAGE;
     }
-  gboolean takes_id = !is_list && !is_purge;
+  gboolean takes_id = !is_list && !is_purge && !is_check;
   if (n != (takes_id ? 2 : 1))
     {
       usage (stderr);
@@ -833,6 +836,21 @@ cmd_quarantine (int argc, char **argv)
       else
         print_entries (entries);
       return fflush (stdout) == 0 ? 0 : 1;
+    }
+  if (is_check)
+    {
+      guint checked = 0;
+      g_autoptr (GPtrArray) problems = mugai_store_check (q, &checked, &error);
+      if (!problems)
+        {
+          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
+          return 1;
+        }
+      for (guint i = 0; i < problems->len; i++)
+        printf ("%s\n", (const char *)problems->pdata[i]);
+      printf ("checked %u entries of %s: %s\n", checked, mugai_store_location (q),
+              problems->len ? "NOT INTACT" : "every record readable, every original as recorded");
+      return problems->len ? 1 : 0;
     }
   if (is_purge)
     {

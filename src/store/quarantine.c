@@ -605,3 +605,65 @@ mugai_store_purge (MugaiStore *store, gint64 older_than, GError **error)
   g_return_val_if_fail (store != NULL, 0);
   return store->backend->purge (store->handle, older_than, error);
 }
+
+/* The size and SHA-256 of the original of id, read through the stream. */
+static gboolean
+original_digest (MugaiStore *store, const char *id, gsize *size, char **hex, GError **error)
+{
+  g_autoptr (GInputStream) in = mugai_store_open_original (store, id, error);
+  if (!in)
+    return FALSE;
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guint8 *buf = g_malloc (65536);
+  gsize total = 0;
+  for (;;)
+    {
+      gssize n = g_input_stream_read (in, buf, 65536, NULL, error);
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        break;
+      g_checksum_update (sum, buf, n);
+      total += (gsize)n;
+    }
+  *size = total;
+  *hex = g_strdup (g_checksum_get_string (sum));
+  return TRUE;
+}
+
+GPtrArray *
+mugai_store_check (MugaiStore *store, guint *checked, GError **error)
+{
+  g_return_val_if_fail (store != NULL, NULL);
+  *checked = 0;
+  g_autoptr (GPtrArray) all = mugai_store_list (store, NULL, error);
+  if (!all)
+    return NULL;
+  GPtrArray *problems = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < all->len; i++)
+    {
+      const MugaiStoreEntry *listed = all->pdata[i];
+      (*checked)++;
+      g_autoptr (GError) e = NULL;
+      g_autoptr (MugaiStoreEntry) entry = mugai_store_get (store, listed->id, &e);
+      if (!entry)
+        {
+          g_ptr_array_add (problems, g_strdup_printf ("%s: %s", listed->id, e->message));
+          continue;
+        }
+      gsize size = 0;
+      g_autofree char *hex = NULL;
+      if (!original_digest (store, entry->id, &size, &hex, &e))
+        g_ptr_array_add (problems, g_strdup_printf ("%s: the original: %s", entry->id, e->message));
+      else if (size != entry->size)
+        g_ptr_array_add (problems,
+                         g_strdup_printf ("%s: the original is %zu octets, the record says %zu",
+                                          entry->id, size, entry->size));
+      else if (entry->sha256 && strcmp (hex, entry->sha256) != 0)
+        g_ptr_array_add (problems,
+                         g_strdup_printf ("%s: the original's SHA-256 is not the one recorded "
+                                          "when it was stored: it was changed",
+                                          entry->id));
+    }
+  return problems;
+}

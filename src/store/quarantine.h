@@ -198,3 +198,9 @@ GBytes *mugai_store_read_original (MugaiStore *store, const char *id, gsize max_
  * number of entries removed; on failure error says what could not be
  * removed, and the count still says how many were. */
 guint mugai_store_purge (MugaiStore *store, gint64 older_than, GError **error);
+
+/* Reads every entry back: its record, and its original against the size
+ * and SHA-256 the record keeps.  Returns the problems found, one line
+ * each ("ID: ..."; empty: all intact), *checked the entries read; NULL
+ * when the store cannot be listed at all. */
+GPtrArray *mugai_store_check (MugaiStore *store, guint *checked, GError **error);
