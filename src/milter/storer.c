@@ -241,6 +241,24 @@ serve (gpointer data, gpointer user_data)
   close (conn);
 }
 
+/* An audit record of something the storer did that is about no message
+ * (a purge): action and what, with who asked in it; and a log line. */
+static void
+record_action (const char *action, const char *what, gboolean failed)
+{
+  g_autoptr (GPtrArray) no_one = g_ptr_array_new ();
+  MugaiStoreEntry none = { .sender = (char *)"", .recipients = no_one };
+  MugaiAuditRecord rec = { .entry = &none, .action = action, .reason = what };
+  g_autoptr (GError) error = NULL;
+  MugaiAudit *audit = audit_get (&error);
+  if (!audit || !mugai_audit_write (audit, &rec, &error))
+    g_warning ("storer: %s; audit record not written: %s", what, error->message);
+  if (failed)
+    g_warning ("storer: %s", what);
+  else
+    g_message ("storer: %s", what);
+}
+
 /* Who is on the other end of a control connection, as the audit record
  * names them: "LOGIN (uid N)", from the kernel's word for the uid. */
 static char *
@@ -295,14 +313,7 @@ serve_control (int conn)
   else
     what = g_strdup_printf ("unknown request from %s", who);
   /* the record says who did what, even of a purge that failed halfway */
-  g_autoptr (GPtrArray) no_one = g_ptr_array_new ();
-  MugaiStoreEntry none = { .sender = (char *)"", .recipients = no_one };
-  MugaiAuditRecord rec = { .entry = &none, .action = verb, .reason = what };
-  g_autoptr (GError) aerr = NULL;
-  MugaiAudit *audit = audit_get (&aerr);
-  if (!audit || !mugai_audit_write (audit, &rec, &aerr))
-    g_warning ("storer: control: %s; audit record not written: %s", what, aerr->message);
-  g_message ("storer: control: %s", what);
+  record_action (verb, what, !ok);
   mugai_ipc_send (conn, g_variant_new (MUGAI_CONTROL_ANSWER, ok, what, (guint32)count), -1, NULL);
   close (conn);
 }
@@ -325,17 +336,7 @@ retention_purge (void)
       = g_strdup_printf ("purge by the storer ([quarantine] keep_days = %u): %u entries received "
                          "before %s%s%s",
                          days, count, when, error ? ", then: " : "", error ? error->message : "");
-  g_autoptr (GPtrArray) no_one = g_ptr_array_new ();
-  MugaiStoreEntry none = { .sender = (char *)"", .recipients = no_one };
-  MugaiAuditRecord rec = { .entry = &none, .action = "purge", .reason = what };
-  g_autoptr (GError) aerr = NULL;
-  MugaiAudit *audit = audit_get (&aerr);
-  if (!audit || !mugai_audit_write (audit, &rec, &aerr))
-    g_warning ("storer: %s; audit record not written: %s", what, aerr->message);
-  if (error)
-    g_warning ("storer: %s", what);
-  else
-    g_message ("storer: %s", what);
+  record_action ("purge", what, error != NULL);
 }
 
 /* A connection of either socket, handed to the threads: the control
