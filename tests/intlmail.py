@@ -150,6 +150,12 @@ def lang_cases():
     cases.append(Case("gbk-missing-label",
                       message(base(b64w("GBK", "关于明天的会议".encode("gbk"))), zh.encode("gbk")),
                       subject="关于明天的会议", body=[zh]))
+    # HZ-GB-2312 (RFC 1843), a 7-bit form of GB2312 that old Chinese mail
+    # clients send and iconv does not read
+    cases.append(Case("hz-gb-2312",
+                      message(base(b64w("HZ-GB-2312", "会议资料".encode("hz"))), zh.encode("hz"),
+                              charset="HZ-GB-2312", cte="7bit"),
+                      subject="会议资料", body=[zh]))
     tw = "這是一個測試，謝謝您的幫助。我們明天見。"
     cases.append(Case("big5-declared",
                       message(base(b64w("big5", "會議通知".encode("big5"))), tw.encode("big5"), charset="big5"),

@@ -161,6 +161,10 @@ static const DecodeCase decode_cases[] = {
   /* a user-defined character of no carrier (a company's gaiji): U+3013,
    * never a Private Use code point nobody can show */
   { "sjis-gaiji-geta", "a\xf0\x40", -1, "shift_jis", "a〓", "shift_jis", MUGAI_CHARSET_DECLARED },
+  /* HZ-GB-2312 (RFC 1843), which iconv does not read: 你好 between ~{ ~},
+   * "~~" a tilde, "~" at a line's end a soft break */
+  { "hz-gb-2312", "a~~b ~{Dc:C~} c~\nd", -1, "HZ-GB-2312", "a~b 你好 cd", "hz-gb-2312",
+    MUGAI_CHARSET_DECLARED },
   /* an unknown escape sequence never leaves the JIS octets undecoded */
   { "unknown-escape-skipped", "\x1b$BF|\x1b$(CK\\\x1b(B", -1, "iso-2022-jp", NULL, "iso-2022-jp",
     MUGAI_CHARSET_LOSSY },

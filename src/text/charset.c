@@ -30,6 +30,7 @@ typedef enum
   FAMILY_ISO2022JP,
   FAMILY_SJIS,
   FAMILY_EUCJP,
+  FAMILY_HZ,         /* HZ-GB-2312 (RFC 1843): GB2312 in 7 bits between ~{ and ~} */
   FAMILY_SINGLE_BYTE /* iso-8859-*, windows-125x: anything decodes */
 } CharsetFamily;
 
@@ -133,6 +134,8 @@ static const CharsetLabel labels[] = {
   { "iso885911", FAMILY_SINGLE_BYTE, "tis-620", { "CP874", "TIS-620" } },
   { "windows874", FAMILY_SINGLE_BYTE, "windows-874", { "CP874", "TIS-620" } },
   { "cp874", FAMILY_SINGLE_BYTE, "windows-874", { "CP874", "TIS-620" } },
+  { "hzgb2312", FAMILY_HZ, "hz-gb-2312", { NULL } },
+  { "hz", FAMILY_HZ, "hz-gb-2312", { NULL } },
   { "gb2312", FAMILY_OTHER, "gb2312", { "GB18030", NULL } },
   { "csgb2312", FAMILY_OTHER, "gb2312", { "GB18030", NULL } },
   { "gb231280", FAMILY_OTHER, "gb2312", { "GB18030", NULL } },
@@ -352,6 +355,53 @@ iconv_names (const char *declared, const char *out[2], char **owned)
     out[0] = g_mime_charset_iconv_name (declared);
 }
 
+/* HZ (RFC 1843) to GB2312 octets: "~{" starts two-octet GB2312 with the
+ * high bits cleared, "~}" ends it, "~~" is "~", "~" and a line break is
+ * a soft line break.  NULL for what RFC 1843 does not allow: an 8-bit
+ * octet, an unknown "~" sequence, a GB character cut in half. */
+static GString *
+hz_to_gb2312 (const char *data, gsize len)
+{
+  g_autoptr (GString) out = g_string_sized_new (len);
+  gboolean gb = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = (guchar)data[i];
+      if (c >= 0x80)
+        return NULL;
+      if (c == '~' && i + 1 < len)
+        {
+          guchar n = (guchar)data[i + 1];
+          if (n == '{' || n == '}')
+            gb = n == '{';
+          else if (n == '~' && !gb)
+            g_string_append_c (out, '~');
+          else if (n == '\n' && !gb)
+            ; /* soft line break */
+          else if (n == '\r' && !gb && i + 2 < len && data[i + 2] == '\n')
+            i++;
+          else
+            return NULL;
+          i++;
+          continue;
+        }
+      if (gb && c != '\n' && c != '\r')
+        {
+          if (i + 1 >= len || c < 0x21 || c > 0x7e || (guchar)data[i + 1] < 0x21
+              || (guchar)data[i + 1] > 0x7e)
+            return NULL;
+          g_string_append_c (out, (char)(c | 0x80));
+          g_string_append_c (out, (char)(data[i + 1] | 0x80));
+          i++;
+          continue;
+        }
+      if (gb)
+        gb = FALSE; /* a line break ends GB mode (RFC 1843) */
+      g_string_append_c (out, (char)c);
+    }
+  return g_steal_pointer (&out);
+}
+
 static char *
 convert_family (const char *data, gsize len, CharsetFamily family, const char *declared,
                 gsize *out_len)
@@ -407,6 +457,11 @@ convert_family (const char *data, gsize len, CharsetFamily family, const char *d
               *out_len = strlen (out);
           }
         return out;
+      }
+    case FAMILY_HZ:
+      {
+        g_autoptr (GString) gb = hz_to_gb2312 (data, len);
+        return gb ? convert_with (gb->str, gb->len, "GB18030", out_len) : NULL;
       }
     case FAMILY_SINGLE_BYTE:
     case FAMILY_OTHER:
