@@ -161,6 +161,9 @@ static const DecodeCase decode_cases[] = {
   /* a user-defined character of no carrier (a company's gaiji): U+3013,
    * never a Private Use code point nobody can show */
   { "sjis-gaiji-geta", "a\xf0\x40", -1, "shift_jis", "a〓", "shift_jis", MUGAI_CHARSET_DECLARED },
+  /* UTF-7 under the label Outlook Express writes */
+  { "utf-7-unicode-1-1", "+ZeVnLIqe-", -1, "unicode-1-1-utf-7", "日本語", "utf-7",
+    MUGAI_CHARSET_DECLARED },
   /* HZ-GB-2312 (RFC 1843), which iconv does not read: 你好 between ~{ ~},
    * "~~" a tilde, "~" at a line's end a soft break */
   { "hz-gb-2312", "a~~b ~{Dc:C~} c~\nd", -1, "HZ-GB-2312", "a~b 你好 cd", "hz-gb-2312",

@@ -134,6 +134,10 @@ static const CharsetLabel labels[] = {
   { "iso885911", FAMILY_SINGLE_BYTE, "tis-620", { "CP874", "TIS-620" } },
   { "windows874", FAMILY_SINGLE_BYTE, "windows-874", { "CP874", "TIS-620" } },
   { "cp874", FAMILY_SINGLE_BYTE, "windows-874", { "CP874", "TIS-620" } },
+  /* UTF-7: Outlook Express labels it "unicode-1-1-utf-7" */
+  { "utf7", FAMILY_OTHER, "utf-7", { "UTF-7", NULL } },
+  { "unicode11utf7", FAMILY_OTHER, "utf-7", { "UTF-7", NULL } },
+  { "csunicode11utf7", FAMILY_OTHER, "utf-7", { "UTF-7", NULL } },
   { "hzgb2312", FAMILY_HZ, "hz-gb-2312", { NULL } },
   { "hz", FAMILY_HZ, "hz-gb-2312", { NULL } },
   { "gb2312", FAMILY_OTHER, "gb2312", { "GB18030", NULL } },
