@@ -1178,6 +1178,43 @@ test_html_attribute_bomb (void)
   result_clear (&r);
 }
 
+/* Lines ended both ways: a base64 part written with LF inside a CRLF
+ * message keeps every octet (GMime alone drops the last one of the line
+ * before a boundary, taking it for the CR it expects). */
+static void
+test_mixed_line_endings (void)
+{
+  const char *input = "From: a@example.jp\r\nTo: b@example.jp\r\nSubject: mixed\r\n"
+                      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=bb\r\n\r\n"
+                      "--bb\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+                      "--bb\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Disposition: attachment; filename=\"a.txt\"\r\n"
+                      "Content-Transfer-Encoding: base64\r\n\r\n"
+                      "5Lit6Lqr\n--bb--\r\n";
+  Result r;
+  run (input, NULL, &r);
+  g_assert_nonnull (r.message);
+  g_autoptr (GByteArray) got = NULL;
+  GMimePartIter *it = g_mime_part_iter_new ((GMimeObject *)r.message);
+  do
+    {
+      GMimeObject *o = g_mime_part_iter_get_current (it);
+      if (GMIME_IS_PART (o) && g_strcmp0 (g_mime_part_get_filename ((GMimePart *)o), "a.txt") == 0)
+        {
+          g_autoptr (GMimeStream) mem = g_mime_stream_mem_new ();
+          g_mime_data_wrapper_write_to_stream (g_mime_part_get_content ((GMimePart *)o), mem);
+          GByteArray *a = g_mime_stream_mem_get_byte_array ((GMimeStreamMem *)mem);
+          got = g_byte_array_new ();
+          g_byte_array_append (got, a->data, a->len);
+        }
+    }
+  while (g_mime_part_iter_next (it));
+  g_mime_part_iter_free (it);
+  g_assert_nonnull (got);
+  g_assert_cmpmem (got->data, got->len, "中身", strlen ("中身"));
+  result_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1198,6 +1235,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
 
   g_test_add_func ("/sanitize/plain-clean", test_plain_clean);
+  g_test_add_func ("/sanitize/mixed-line-endings", test_mixed_line_endings);
   g_test_add_func ("/sanitize/forged-status", test_forged_status);
   g_test_add_func ("/sanitize/alternative-html", test_alternative_html);
   g_test_add_func ("/sanitize/alternative-text", test_alternative_text);

@@ -438,6 +438,30 @@ mugai_sanitize (GBytes *input, const MugaiPolicy *policy, MugaiEngines *engines,
         normalized[i] = (data[i] == '\r' && (i + 1 >= len || data[i + 1] != '\n')) ? '\n' : data[i];
       data = normalized;
     }
+  /* Lines ended both ways in one message (a part written with LF pasted
+   * into a CRLF message): before a boundary GMime then takes one octet
+   * too many for the CR it expects, and the last octet of a base64 or
+   * quoted-printable line is lost.  Every bare LF becomes CRLF. */
+  g_autofree char *mixed = NULL;
+  if (memmem (data, len, "\r\n", 2))
+    {
+      gsize bare = 0;
+      for (gsize i = 0; i < len; i++)
+        bare += data[i] == '\n' && (i == 0 || data[i - 1] != '\r');
+      if (bare > 0)
+        {
+          mixed = g_malloc (len + bare);
+          gsize o = 0;
+          for (gsize i = 0; i < len; i++)
+            {
+              if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+                mixed[o++] = '\r';
+              mixed[o++] = data[i];
+            }
+          data = mixed;
+          len = o;
+        }
+    }
 
   g_autoptr (GMimeParserOptions) popts = g_mime_parser_options_new ();
   g_mime_parser_options_set_rfc2047_compliance_mode (popts, GMIME_RFC_COMPLIANCE_LOOSE);
