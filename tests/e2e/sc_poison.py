@@ -38,7 +38,13 @@ def sc_poison(ctx):
     # Postfix writes its milter-reject lines a moment after the reply
     h.wait_until(lambda: all(p.sender in ctx.postfix_qids(offset) for p in (hang, crash)), 30)
     rejects = ctx.postfix_qids(offset)
-    mlog = "\n".join(h.tail(m.log, lines=10 ** 7))
+    # the pool reaps the worker a moment after the front has answered:
+    # its two lines (SIGALRM, SIGABRT) are waited for, not raced
+    def log_text():
+        return "\n".join(h.tail(m.log, lines=10 ** 7))
+    h.wait_until(lambda: len(re.findall(r"pool: worker pid=\d+ killed by signal", log_text())) >= 2,
+                 10)
+    mlog = log_text()
     for p, name, reply, front_says, pool_says in (
             (hang, "hang", "processing timed out", "worker passed its deadline and was killed",
              r"killed by signal %d \(message deadline\)" % signal.SIGALRM),
