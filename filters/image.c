@@ -104,6 +104,13 @@
  *
  * THREAD SAFETY
  *	A single-threaded program.
+ *
+ * SIZE
+ *	About 1,250 lines, one concept: pixels in, pixels out.  Each decoder
+ *	(JPEG, PNG, GIF, WebP; BMP in bmp.c) fills the same Image under the
+ *	same Limits and each encoder writes it again; the sections are short
+ *	and share those two types and the error reporting, so they stay in
+ *	the one program they make.
  */
 #include "bmp.h"
 #include "lockdown.h"

@@ -142,6 +142,17 @@
  *	MUGAI_SANDBOX_DIAGNOSTICS_MAX reach the caller; the private directory
  *	is removed to a depth of 64 (filters make no directories).
  *
+ * SIZE
+ *	About 1,600 lines, one concept: one run of one filter under every
+ *	layer at once.  The child's side (between fork and execve,
+ *	async-signal-safe: namespaces, Landlock, limits) and the parent's
+ *	(the deadline, the output, the kill of the whole run) share the run's
+ *	state and the host probe that decides which layers each run tries;
+ *	split, each half would need the other's internals.  Its Landlock
+ *	code duplicates src/util/landlock.c (the workers'): it must run
+ *	without allocating in the child and also handles ABI 4 and 6; to be
+ *	merged there.
+ *
  * BUGS
  *	Without a pid namespace, a filter that could fork and setsid() (the
  *	own filters cannot fork; LibreOffice's seccomp refuses setsid and

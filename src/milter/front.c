@@ -687,27 +687,36 @@ on_eom (SMFICTX *ctx)
   sfsistat ret;
   /* The original goes to the store before any answer that lets Postfix
    * go on (DESIGN.md: nothing lost), under the id the worker gave it in
-   * the notice; a record in the audit log names it only once it is kept. */
-  if (*a.quarantine_id)
+   * the notice; a record in the audit log names it only once it is kept.
+   * A verdict that lets mail go on (or refuses it) without an id to keep
+   * the original under is a worker that lies: deferred, never delivered
+   * unstored. */
+  g_autoptr (GError) kerr = NULL;
+  const char *unkept = NULL; /* why the original is not kept */
+  if (!*a.quarantine_id && (MugaiVerdict)a.verdict != MUGAI_VERDICT_TEMPFAIL)
+    unkept = "the worker's answer names no quarantine id";
+  else if (*a.quarantine_id)
     {
       MugaiStoreEntry entry = session_entry (s, qid, &a);
       MugaiPeerRule rule = storer_rule ();
-      g_autoptr (GError) kerr = NULL;
       if (!mugai_storer_keep (links.storer, &rule, &entry, spool, &kerr))
-        {
-          g_autoptr (GString) line = front_line (s, qid, &a);
-          mugai_log_add (line, "error", "cannot keep the original");
-          mugai_log_add (line, "detail", kerr->message);
-          g_warning ("%s", line->str);
-          a.quarantine_id = "";
-          write_audit (s, qid, "tempfail", "cannot keep the original", &a);
-          close (spool);
-          g_variant_iter_free (a.edits);
-          if (body >= 0)
-            close (body);
-          message_reset (s);
-          return tempfail (ctx, "cannot keep the original; try again later");
-        }
+        unkept = "cannot keep the original";
+    }
+  if (unkept)
+    {
+      g_autoptr (GString) line = front_line (s, qid, &a);
+      mugai_log_add (line, "error", unkept);
+      if (kerr)
+        mugai_log_add (line, "detail", kerr->message);
+      g_warning ("%s", line->str);
+      a.quarantine_id = "";
+      write_audit (s, qid, "tempfail", unkept, &a);
+      close (spool);
+      g_variant_iter_free (a.edits);
+      if (body >= 0)
+        close (body);
+      message_reset (s);
+      return tempfail (ctx, "cannot keep the original; try again later");
     }
   close (spool);
   switch ((MugaiVerdict)a.verdict)

@@ -161,6 +161,15 @@ def sc_roles(ctx):
            "a worker that makes an Internet socket is killed by its seccomp filter (SIGSYS) "
            "and the message deferred (%s)" % r, [l for l in log.splitlines() if "worker" in l][-5:])
 
+    # a worker that answers "deliver" and names no original to keep: the
+    # front defers it, and nothing reaches the sink
+    offset = h.file_size(m.log)
+    it = fault_item("roles-no-id", "no-id")
+    r = send_one(ctx.postfix.smtp_port, it)
+    log = "\n".join(h.tail(m.log, offset, lines=200))
+    ctx.ok(r.code == 451 and "names no quarantine id" in log and not ctx.sink.by_id(it.ident),
+           "a worker's \"clean\" that names no quarantine id is deferred, never delivered unstored "
+           "(%s)" % r, [l for l in log.splitlines() if "front" in l][-3:])
     # an impostor on the workers' socket: the workers' user cannot even
     # put one there (run_dir is root's) ...
     sock = os.path.join(m.run_dir, "workers.sock")
