@@ -796,8 +796,7 @@ test_state_names (void)
       g_assert_true (mugai_store_state_from_name (name, &back));
       g_assert_cmpint (back, ==, i);
     }
-  g_assert_cmpstr (mugai_store_state_name (MUGAI_STORE_STATE_RELEASE_REQUESTED), ==,
-                   "release-requested");
+  g_assert_cmpstr (mugai_store_state_name (MUGAI_STORE_STATE_REQUESTED), ==, "requested");
   MugaiStoreState untouched = MUGAI_STORE_STATE_DENIED;
   g_assert_false (mugai_store_state_from_name ("Held", &untouched));
   g_assert_false (mugai_store_state_from_name ("", &untouched));

@@ -148,12 +148,11 @@ check_id (const char *id, GError **error)
 /* ---- states ----------------------------------------------------------------- */
 
 static const char *const state_names[MUGAI_STORE_N_STATES] = {
-  [MUGAI_STORE_STATE_STORED] = "stored",
-  [MUGAI_STORE_STATE_HELD] = "held",
-  [MUGAI_STORE_STATE_RELEASE_REQUESTED] = "release-requested",
-  [MUGAI_STORE_STATE_RELEASED] = "released",
-  [MUGAI_STORE_STATE_DENIED] = "denied",
-  [MUGAI_STORE_STATE_PURGED] = "purged",
+  [MUGAI_STORE_STATE_STORED] = "stored",       [MUGAI_STORE_STATE_HELD] = "held",
+  [MUGAI_STORE_STATE_REQUESTED] = "requested", [MUGAI_STORE_STATE_RELEASED] = "released",
+  [MUGAI_STORE_STATE_DENIED] = "denied",       [MUGAI_STORE_STATE_PURGED] = "purged",
+  [MUGAI_STORE_STATE_APPROVED] = "approved",   [MUGAI_STORE_STATE_SENDING] = "sending",
+  [MUGAI_STORE_STATE_EXPIRED] = "expired",
 };
 
 const char *
@@ -212,6 +211,9 @@ mugai_store_entry_free (MugaiStoreEntry *e)
   g_free (e->subject);
   if (e->report)
     json_node_unref (e->report);
+  if (e->workflow)
+    json_node_unref (e->workflow);
+  g_free (e->node);
   g_free (e);
 }
 
@@ -254,6 +256,12 @@ mugai_store_entry_to_json (const MugaiStoreEntry *e, gboolean pretty)
   mugai_json_add_string (b, "state", mugai_store_state_name (e->state));
   mugai_json_add_string (b, "sha256", e->sha256);
   mugai_store_entry_add_envelope (b, e);
+  mugai_json_add_string (b, "node", e->node);
+  json_builder_set_member_name (b, "workflow");
+  if (e->workflow)
+    json_builder_add_value (b, json_node_copy (e->workflow));
+  else
+    json_builder_add_null_value (b);
   /* the report is data already: put in as the object it is, never
    * parsed again from text */
   json_builder_set_member_name (b, "report");
@@ -364,6 +372,16 @@ mugai_store_entry_from_json (const char *text, gsize len, const char *id, const 
           if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
             g_ptr_array_add (e->recipients, g_strdup (json_node_get_string (n)));
         }
+    }
+  e->node = get_string (o, "node");
+  JsonNode *workflow = json_object_get_member (o, "workflow");
+  if (workflow && JSON_NODE_HOLDS_OBJECT (workflow))
+    e->workflow = json_node_copy (workflow);
+  else if (workflow && !JSON_NODE_HOLDS_NULL (workflow))
+    {
+      g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_CORRUPT,
+                   "%s: damaged metadata: the workflow is not an object", where);
+      return NULL;
     }
   JsonNode *report = json_object_get_member (o, "report");
   if (report && !JSON_NODE_HOLDS_NULL (report))
@@ -531,6 +549,12 @@ mugai_store_list (MugaiStore *store, const MugaiStoreFilter *filter, GError **er
   g_autoptr (GPtrArray) all = store->backend->list (store->handle, filter, error);
   if (!all)
     return NULL;
+  if (store->backend->list_filters)
+    {
+      for (guint i = 0; i < all->len; i++)
+        g_clear_pointer (&((MugaiStoreEntry *)all->pdata[i])->report, json_node_unref);
+      return g_steal_pointer (&all);
+    }
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)mugai_store_entry_free);
   for (guint i = 0; i < all->len; i++)
     {
@@ -604,6 +628,170 @@ mugai_store_purge (MugaiStore *store, gint64 older_than, GError **error)
 {
   g_return_val_if_fail (store != NULL, 0);
   return store->backend->purge (store->handle, older_than, error);
+}
+
+gboolean
+mugai_store_update (MugaiStore *store, const char *id, MugaiStoreState from, MugaiStoreState to,
+                    JsonNode *workflow, GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  g_return_val_if_fail (workflow == NULL || JSON_NODE_HOLDS_OBJECT (workflow), FALSE);
+  if (!check_id (id, error))
+    return FALSE;
+  if (!store->backend->update)
+    {
+      g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_UNSUPPORTED,
+                   "%s: the %s backend keeps no release workflow: use [quarantine] backend = "
+                   "sqlite (`mugai quarantine reindex` makes its index from this store)",
+                   store->location, store->backend->scheme);
+      return FALSE;
+    }
+  return store->backend->update (store->handle, id, from, to, workflow, error);
+}
+
+const char *
+mugai_store_backend_name (const MugaiStore *store)
+{
+  return store->backend->scheme;
+}
+
+void
+mugai_store_schema (MugaiStore *store, guint *found, guint *current)
+{
+  *found = *current = 0;
+  if (store->backend->schema)
+    store->backend->schema (store->handle, found, current);
+}
+
+gboolean
+mugai_store_audit_append (MugaiStore *store, gint64 seq, const char *hash, const char *line,
+                          GError **error)
+{
+  g_return_val_if_fail (store != NULL && hash != NULL && line != NULL, FALSE);
+  return !store->backend->audit_append
+         || store->backend->audit_append (store->handle, seq, hash, line, error);
+}
+
+/* ---- accounts --------------------------------------------------------------- */
+
+static const char *const role_names[] = {
+  [MUGAI_ROLE_REQUESTER] = "requester",
+  [MUGAI_ROLE_APPROVER] = "approver",
+  [MUGAI_ROLE_AUDITOR] = "auditor",
+};
+
+const char *
+mugai_role_name (MugaiRole role)
+{
+  return (guint)role < G_N_ELEMENTS (role_names) ? role_names[role] : "unknown";
+}
+
+gboolean
+mugai_role_from_name (const char *name, MugaiRole *out)
+{
+  for (guint i = 0; name && i < G_N_ELEMENTS (role_names); i++)
+    if (g_str_equal (name, role_names[i]))
+      {
+        *out = (MugaiRole)i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+MugaiAccount *
+mugai_account_new (void)
+{
+  return g_new0 (MugaiAccount, 1);
+}
+
+void
+mugai_account_free (MugaiAccount *a)
+{
+  if (!a)
+    return;
+  g_free (a->name);
+  g_free (a->unix_user);
+  if (a->password)
+    {
+      /* a hash, not a password; cleared all the same */
+      memset (a->password, 0, strlen (a->password));
+      g_free (a->password);
+    }
+  g_free (a);
+}
+
+gboolean
+mugai_account_name_is_valid (const char *name)
+{
+  gsize n = name ? strlen (name) : 0;
+  if (n == 0 || n > 64)
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+accounts_supported (MugaiStore *store, GError **error)
+{
+  if (store->backend->account_put && store->backend->account_list)
+    return TRUE;
+  g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_UNSUPPORTED,
+               "%s: the %s backend keeps no accounts: use [quarantine] backend = sqlite or "
+               "postgresql",
+               store->location, store->backend->scheme);
+  return FALSE;
+}
+
+gboolean
+mugai_store_account_put (MugaiStore *store, const MugaiAccount *a, gboolean replace, GError **error)
+{
+  g_return_val_if_fail (store != NULL && a != NULL, FALSE);
+  if (!mugai_account_name_is_valid (a->name))
+    {
+      g_autofree char *safe = mugai_log_escape (a->name ? a->name : "", 60);
+      g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_INVALID_ID,
+                   "\"%s\" is not an account name (1 to 64 of A-Z a-z 0-9 . _ -)", safe);
+      return FALSE;
+    }
+  if (a->unix_user && !mugai_account_name_is_valid (a->unix_user))
+    {
+      g_autofree char *safe = mugai_log_escape (a->unix_user, 60);
+      g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_INVALID_ID,
+                   "\"%s\" is not a Unix login name", safe);
+      return FALSE;
+    }
+  return accounts_supported (store, error)
+         && store->backend->account_put (store->handle, a, replace, error);
+}
+
+GPtrArray *
+mugai_store_account_list (MugaiStore *store, GError **error)
+{
+  g_return_val_if_fail (store != NULL, NULL);
+  return accounts_supported (store, error) ? store->backend->account_list (store->handle, error)
+                                           : NULL;
+}
+
+MugaiAccount *
+mugai_store_account_get (MugaiStore *store, const char *name, const char *unix_user, GError **error)
+{
+  g_autoptr (GPtrArray) all = mugai_store_account_list (store, error);
+  if (!all)
+    return NULL;
+  for (guint i = 0; i < all->len; i++)
+    {
+      MugaiAccount *a = all->pdata[i];
+      if ((name && g_str_equal (a->name, name))
+          || (!name && unix_user && g_strcmp0 (a->unix_user, unix_user) == 0))
+        return g_steal_pointer (&all->pdata[i]);
+    }
+  g_autofree char *safe = mugai_log_escape (name ? name : unix_user ? unix_user : "", 60);
+  g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND,
+               name ? "no account named \"%s\"" : "no account is mapped to the Unix user \"%s\"",
+               safe);
+  return NULL;
 }
 
 /* The size and SHA-256 of the original of id, read through the stream. */

@@ -24,10 +24,16 @@
  *	STORED (the original of a message that went on, or was refused) and
  *	HELD (on_virus = hold: accepted, delivered to no one, kept for a
  *	decision).  The others are the release workflow's, named here so
- *	that every backend keeps the same words: RELEASE_REQUESTED (staff
- *	or an administrator asked for the original), RELEASED (re-injected),
- *	DENIED (the request refused), PURGED (the original removed, the
- *	record kept; the files backend removes both, so never shows it).
+ *	that every backend keeps the same words (release.h is the machine
+ *	that moves between them): REQUESTED (staff or an administrator
+ *	asked for the original), APPROVED (by as many approvers as
+ *	[release] approvals), SENDING (a release attempt is recorded, its
+ *	reply not yet), RELEASED (re-injected), DENIED (the request
+ *	refused), EXPIRED (the request waited past [release] request_days),
+ *	PURGED (the original removed, the record kept; the files backend
+ *	removes both, so never shows it).  Each change is one
+ *	mugai_store_update(): from a state, to a state, with the workflow
+ *	record, or CONFLICT.
  *
  * OWNERSHIP
  *	MugaiStoreEntry owns all its strings, its recipients and its report.
@@ -52,27 +58,38 @@ GQuark mugai_store_error_quark (void);
 
 typedef enum
 {
-  MUGAI_STORE_ERROR_INVALID_ID, /* not an id mugai_store_new_id() makes */
-  MUGAI_STORE_ERROR_NOT_FOUND,  /* no such entry, or no such store */
-  MUGAI_STORE_ERROR_EXISTS,     /* an entry of that id is there already */
-  MUGAI_STORE_ERROR_CORRUPT,    /* an entry whose record cannot be read */
-  MUGAI_STORE_ERROR_IO,         /* the storage failed (ENOSPC, EACCES, EIO...) */
-  MUGAI_STORE_ERROR_LOCATION,   /* a location no backend takes */
+  MUGAI_STORE_ERROR_INVALID_ID,  /* not an id mugai_store_new_id() makes */
+  MUGAI_STORE_ERROR_NOT_FOUND,   /* no such entry, or no such store */
+  MUGAI_STORE_ERROR_EXISTS,      /* an entry of that id is there already */
+  MUGAI_STORE_ERROR_CORRUPT,     /* an entry whose record cannot be read */
+  MUGAI_STORE_ERROR_IO,          /* the storage failed (ENOSPC, EACCES, EIO...) */
+  MUGAI_STORE_ERROR_LOCATION,    /* a location no backend takes */
+  MUGAI_STORE_ERROR_CONFLICT,    /* the entry's state is no longer the one the
+                                  * change was made from (another node or
+                                  * command changed it first) */
+  MUGAI_STORE_ERROR_UNSUPPORTED, /* the backend cannot do that (the files
+                                  * backend keeps no workflow, no accounts) */
+  MUGAI_STORE_ERROR_SCHEMA,      /* the database's schema is not the one this
+                                  * version uses: `mugai quarantine migrate` */
 } MugaiStoreError;
 
 typedef enum
 {
   MUGAI_STORE_STATE_STORED,
   MUGAI_STORE_STATE_HELD,
-  MUGAI_STORE_STATE_RELEASE_REQUESTED,
+  MUGAI_STORE_STATE_REQUESTED,
   MUGAI_STORE_STATE_RELEASED,
   MUGAI_STORE_STATE_DENIED,
   MUGAI_STORE_STATE_PURGED,
+  MUGAI_STORE_STATE_APPROVED,
+  MUGAI_STORE_STATE_SENDING,
+  MUGAI_STORE_STATE_EXPIRED,
 } MugaiStoreState;
 
-#define MUGAI_STORE_N_STATES (MUGAI_STORE_STATE_PURGED + 1)
+#define MUGAI_STORE_N_STATES (MUGAI_STORE_STATE_EXPIRED + 1)
 
-/* "stored", "held", "release-requested", "released", "denied", "purged" */
+/* "stored", "held", "requested", "released", "denied", "purged",
+ * "approved", "sending", "expired" */
 const char *mugai_store_state_name (MugaiStoreState state);
 /* FALSE for a name that is none of those (out untouched). */
 gboolean mugai_store_state_from_name (const char *name, MugaiStoreState *out);
@@ -92,13 +109,18 @@ typedef struct
   char *client_addr;     /* may be NULL */
   char *client_name;     /* may be NULL */
   /* the verdict */
-  char *verdict;    /* "clean", "sanitized", "reject", "hold"...; "unreadable"
-                     * in a list for an entry whose record is damaged */
-  char *status;     /* X-Mugai-Status value */
-  char *message_id; /* may be NULL */
-  char *subject;    /* decoded, may be NULL */
-  JsonNode *report; /* the report (mugai_report_to_node()), checked, or NULL;
-                     * get() fills it, list() does not */
+  char *verdict;      /* "clean", "sanitized", "reject", "hold"...; "unreadable"
+                       * in a list for an entry whose record is damaged */
+  char *status;       /* X-Mugai-Status value */
+  char *message_id;   /* may be NULL */
+  char *subject;      /* decoded, may be NULL */
+  JsonNode *report;   /* the report (mugai_report_to_node()), checked, or NULL;
+                       * get() fills it, list() does not */
+  JsonNode *workflow; /* the release workflow's record (release.h), an
+                       * object, or NULL before any request; get() and
+                       * list() fill it */
+  char *node;         /* the node that stored it ([milter] node_name), may
+                       * be NULL */
 } MugaiStoreEntry;
 
 /* An empty entry whose recipients array frees its strings. */
@@ -198,6 +220,71 @@ GBytes *mugai_store_read_original (MugaiStore *store, const char *id, gsize max_
  * number of entries removed; on failure error says what could not be
  * removed, and the count still says how many were. */
 guint mugai_store_purge (MugaiStore *store, gint64 older_than, GError **error);
+
+/* Moves id from state `from` to `to` and replaces its workflow record
+ * (an object, or NULL to keep the one there), atomically and durably:
+ * CONFLICT when its state is not `from` any more, NOT_FOUND, UNSUPPORTED
+ * (the files backend). */
+gboolean mugai_store_update (MugaiStore *store, const char *id, MugaiStoreState from,
+                             MugaiStoreState to, JsonNode *workflow, GError **error);
+
+/* The backend's name ("file", "sqlite", "postgresql"). */
+const char *mugai_store_backend_name (const MugaiStore *store);
+
+/* ---- accounts: who may act (mugai admin) ---------------------------------- */
+
+typedef enum
+{
+  MUGAI_ROLE_REQUESTER, /* may ask for an original (staff) */
+  MUGAI_ROLE_APPROVER,  /* may approve, deny, release; and request */
+  MUGAI_ROLE_AUDITOR,   /* may read the store and the audit log, nothing more */
+} MugaiRole;
+
+/* "requester", "approver", "auditor"; FALSE for another name. */
+const char *mugai_role_name (MugaiRole role);
+gboolean mugai_role_from_name (const char *name, MugaiRole *out);
+
+typedef struct
+{
+  char *name; /* [A-Za-z0-9._-]{1,64} */
+  MugaiRole role;
+  char *unix_user; /* the login it acts for on the command line, or NULL */
+  char *password;  /* the argon2id encoded hash ($argon2id$v=19$...), or
+                    * NULL: no password (command line only) */
+  gint64 created;  /* unix seconds */
+  gboolean disabled;
+} MugaiAccount;
+
+MugaiAccount *mugai_account_new (void);
+void mugai_account_free (MugaiAccount *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiAccount, mugai_account_free)
+gboolean mugai_account_name_is_valid (const char *name);
+
+/* Adds a (EXISTS when the name is taken) or, with replace, replaces the
+ * account of that name (NOT_FOUND when there is none).  A unix_user
+ * already mapped to another account is refused (EXISTS): one login is
+ * one account. */
+gboolean mugai_store_account_put (MugaiStore *store, const MugaiAccount *a, gboolean replace,
+                                  GError **error);
+/* Every account, by name. */
+GPtrArray *mugai_store_account_list (MugaiStore *store, GError **error);
+/* The account of that name, or of that Unix login (name NULL); NULL and
+ * NOT_FOUND when there is none. */
+MugaiAccount *mugai_store_account_get (MugaiStore *store, const char *name, const char *unix_user,
+                                       GError **error);
+
+/* Appends one audit record (its line as written to the log, with its
+ * seq and hash) to the store's append-only table, where the backend has
+ * one (postgresql: UPDATE and DELETE refused by the database); TRUE
+ * and nothing done where it has none. */
+gboolean mugai_store_audit_append (MugaiStore *store, gint64 seq, const char *hash,
+                                   const char *line, GError **error);
+
+/* ---- schema (database backends) ------------------------------------------- */
+
+/* The schema version the store holds and the one this build uses
+ * (both 0 for the files backend). */
+void mugai_store_schema (MugaiStore *store, guint *found, guint *current);
 
 /* Reads every entry back: its record, and its original against the size
  * and SHA-256 the record keeps.  Returns the problems found, one line

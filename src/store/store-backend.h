@@ -32,6 +32,23 @@ typedef struct
   MugaiStoreEntry *(*get) (gpointer handle, const char *id, GError **error);
   GInputStream *(*open_original) (gpointer handle, const char *id, GError **error);
   guint (*purge) (gpointer handle, gint64 older_than, GError **error);
+  /* TRUE when list applies the whole filter itself (the searches, the
+   * order, offset and limit: a database's indexes); FALSE: quarantine.c
+   * filters and sorts what list returns */
+  gboolean list_filters;
+  /* NULL when the backend keeps no workflow (UNSUPPORTED) */
+  gboolean (*update) (gpointer handle, const char *id, MugaiStoreState from, MugaiStoreState to,
+                      JsonNode *workflow, GError **error);
+  /* NULL when the backend keeps no accounts (UNSUPPORTED); put checks
+   * the name and the unix_user's uniqueness inside one transaction */
+  gboolean (*account_put) (gpointer handle, const MugaiAccount *a, gboolean replace,
+                           GError **error);
+  GPtrArray *(*account_list) (gpointer handle, GError **error);
+  /* NULL: no append-only table (mugai_store_audit_append() does nothing) */
+  gboolean (*audit_append) (gpointer handle, gint64 seq, const char *hash, const char *line,
+                            GError **error);
+  /* the schema version stored, and this build's; NULL: 0 and 0 */
+  void (*schema) (gpointer handle, guint *found, guint *current);
 } MugaiStoreBackend;
 
 extern const MugaiStoreBackend mugai_store_file_backend;
