@@ -29,10 +29,15 @@ static const char original[] = "From: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?= <a@exam
 
 typedef struct
 {
-  char *root; /* temporary directory */
-  char *dir;  /* the store: root/q */
+  char *root;     /* temporary directory */
+  char *dir;      /* the store: root/q */
+  char *location; /* the backend's scheme and dir */
   MugaiStore *q;
 } Fixture;
+
+/* "" (the files backend) or "sqlite:": every test of the store's
+ * interface runs for each backend (meson registers the binary twice) */
+static const char *scheme = "";
 
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
@@ -41,7 +46,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
   f->root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
   g_assert_no_error (error);
   f->dir = g_build_filename (f->root, "q", NULL);
-  f->q = mugai_store_open (f->dir, MUGAI_STORE_CREATE, &error);
+  f->location = g_strconcat (scheme, f->dir, NULL);
+  f->q = mugai_store_open (f->location, MUGAI_STORE_CREATE, &error);
   g_assert_no_error (error);
   g_assert_nonnull (f->q);
 }
@@ -51,6 +57,7 @@ fixture_tear_down (Fixture *f, gconstpointer data)
 {
   mugai_store_free (f->q);
   testfiles_rm_rf (f->root);
+  g_free (f->location);
   g_free (f->dir);
   g_free (f->root);
 }
@@ -111,9 +118,22 @@ count_files (const char *dir)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   guint n = 0;
-  while (d && g_dir_read_name (d))
-    n++;
+  const char *name;
+  /* the sqlite backend's database beside the day directories is not an
+   * entry's file */
+  while (d && (name = g_dir_read_name (d)))
+    if (!g_str_has_prefix (name, "index.sqlite"))
+      n++;
   return n;
+}
+
+/* The files backend keeps a .json record beside each original; the
+ * sqlite backend a row.  Tests that damage a record by hand do it to the
+ * files backend's. */
+static gboolean
+files_backend (void)
+{
+  return *scheme == '\0';
 }
 
 static char *
@@ -206,14 +226,20 @@ test_store_bytes (Fixture *f, gconstpointer data)
   struct stat st;
   g_assert_cmpint (stat (eml, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0600);
-  g_assert_cmpint (stat (json, &st), ==, 0);
+  if (files_backend ())
+    g_assert_cmpint (stat (json, &st), ==, 0);
+  else
+    {
+      g_autofree char *db = g_build_filename (f->dir, "index.sqlite", NULL);
+      g_assert_cmpint (stat (db, &st), ==, 0);
+    }
   g_assert_cmpint (st.st_mode & 07777, ==, 0600);
   g_assert_cmpint (stat (dd, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
   g_assert_cmpint (stat (f->dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
   /* nothing else: no temporary file left */
-  g_assert_cmpuint (count_files (dd), ==, 2);
+  g_assert_cmpuint (count_files (dd), ==, files_backend () ? 2 : 1);
 
   /* the time was filled in */
   g_autoptr (MugaiStoreEntry) got = mugai_store_get (f->q, e->id, &error);
@@ -337,7 +363,7 @@ test_duplicate_id (Fixture *f, gconstpointer data)
   g_autoptr (GBytes) back = read_back (f->q, e->id);
   g_assert_true (g_bytes_equal (in, back));
   g_autofree char *dd = day_dir (f, e->id);
-  g_assert_cmpuint (count_files (dd), ==, 2);
+  g_assert_cmpuint (count_files (dd), ==, files_backend () ? 2 : 1);
 }
 
 /* ---- listing and purging ------------------------------------------------------ */
@@ -448,6 +474,8 @@ test_list (Fixture *f, gconstpointer data)
   g_assert_cmpstr (((MugaiStoreEntry *)recent->pdata[0])->queue_id, ==, "two-days");
 
   /* half an entry (an .eml whose .json never came) is not an entry */
+  if (!files_backend ())
+    return;
   const MugaiStoreEntry *last = all->pdata[3];
   g_autofree char *dd = day_dir (f, last->id);
   g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, last->id);
@@ -462,6 +490,11 @@ test_list (Fixture *f, gconstpointer data)
 static void
 test_list_damaged (Fixture *f, gconstpointer data)
 {
+  if (!files_backend ())
+    {
+      g_test_skip ("damages a .json record of the files backend");
+      return;
+    }
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   store_at (f, "ok", 0, ids);
   store_at (f, "damaged", 0, ids);
@@ -515,7 +548,8 @@ test_purge (Fixture *f, gconstpointer data)
   g_autofree char *dd = day_dir (f, ids->pdata[0]);
   g_autofree char *new_json = g_strdup_printf ("%s/%s.json", dd, (char *)ids->pdata[2]);
   g_autofree char *new_eml = g_strdup_printf ("%s/%s.eml", dd, (char *)ids->pdata[2]);
-  set_mtime (new_json, now - 400 * DAY);
+  if (files_backend ())
+    set_mtime (new_json, now - 400 * DAY);
   set_mtime (new_eml, now - 400 * DAY);
 
   /* leftovers of interrupted stores: old ones go, a young one stays (it
@@ -741,7 +775,7 @@ test_concurrent (Fixture *f, gconstpointer data)
         {
           /* a worker: own handle, as a forked worker would have */
           GError *error = NULL;
-          MugaiStore *q = mugai_store_open (f->dir, MUGAI_STORE_CREATE, &error);
+          MugaiStore *q = mugai_store_open (f->location, MUGAI_STORE_CREATE, &error);
           int code = q ? 0 : 20;
           for (int i = 0; q && i < PER_WRITER && code == 0; i++)
             {
@@ -840,9 +874,7 @@ test_states (Fixture *f, gconstpointer data)
 
   /* the record says so in words */
   g_autofree char *dd = day_dir (f, held);
-  g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, held);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (json, &text, NULL, NULL));
+  g_autofree char *text = mugai_store_entry_to_json (h, TRUE);
   g_assert_nonnull (strstr (text, "\"state\" : \"held\""));
 
   /* the filter: by state, by time */
@@ -916,9 +948,10 @@ test_locations (void)
       g_assert_cmpstr (got->queue_id, ==, "loc");
     }
   /* no backend for these: said so, nothing made */
-  static const char *const refused[]
-      = { "sqlite:/var/lib/mugai/q.db", "postgresql://db/mugai", "file:", "", "x:relative",
-          "file://host/var/lib/mugai" };
+  static const char *const refused[] = {
+    "mysql:/var/lib/mugai/q",    "postgresql://db/mugai",      "file:", "sqlite:", "", "x:relative",
+    "file://host/var/lib/mugai", "sqlite://host/var/lib/mugai"
+  };
   for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_autoptr (MugaiStore) q = mugai_store_open (refused[i], MUGAI_STORE_CREATE, &error);
@@ -947,6 +980,8 @@ test_not_found (Fixture *f, gconstpointer data)
 
   /* half an entry is no entry, whichever half */
   g_autofree char *id = add_verdict (f, "sanitized", 0);
+  if (!files_backend ())
+    return;
   g_autofree char *dd = day_dir (f, id);
   g_autofree char *json = g_strdup_printf ("%s/%s.json", dd, id);
   g_autofree char *saved = g_strdup_printf ("%s/saved", f->root);
@@ -1007,6 +1042,11 @@ static const Damage damages[] = {
 static void
 test_corrupt (Fixture *f, gconstpointer data)
 {
+  if (!files_backend ())
+    {
+      g_test_skip ("damages the files backend's records (sqlite: /quarantine/sqlite-damaged)");
+      return;
+    }
   const Damage *d = data;
   g_autofree char *id = add_verdict (f, "sanitized", 0);
   g_autofree char *dd = day_dir (f, id);
@@ -1035,6 +1075,11 @@ test_corrupt (Fixture *f, gconstpointer data)
 static void
 test_corrupt_files (Fixture *f, gconstpointer data)
 {
+  if (!files_backend ())
+    {
+      g_test_skip ("damages the files backend's records (sqlite: /quarantine/sqlite-damaged)");
+      return;
+    }
   /* a record that is not a file, and one too large to be read */
   g_autofree char *a = add_verdict (f, "sanitized", 0);
   g_autofree char *b = add_verdict (f, "sanitized", 0);
@@ -1233,7 +1278,8 @@ test_cli (Fixture *f, gconstpointer data)
       return;
     }
   g_autofree char *config = g_build_filename (f->root, "mugai.conf", NULL);
-  g_autofree char *text = g_strdup_printf ("[quarantine]\ndir = %s\n", f->dir);
+  g_autofree char *text = g_strdup_printf ("[quarantine]\nbackend = %s\ndir = %s\n",
+                                           files_backend () ? "files" : "sqlite", f->dir);
   g_assert_true (g_file_set_contents (config, text, -1, NULL));
 
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -1409,10 +1455,65 @@ test_cli (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* An upgrade: a store of the files backend is refused by the sqlite
+ * backend until `reindex` has made its index, and then everything in it
+ * is there, originals untouched; a second reindex adds nothing. */
+static void
+test_sqlite_reindex (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-q-XXXXXX", &error);
+  g_autofree char *dir = g_build_filename (root, "q", NULL);
+  g_autofree char *id = NULL;
+  {
+    g_autoptr (MugaiStore) files = mugai_store_open (dir, MUGAI_STORE_CREATE, &error);
+    g_assert_no_error (error);
+    g_autoptr (MugaiStoreEntry) e = make_entry ("OLD1", 0);
+    e->subject = g_strdup ("請求書の件");
+    g_autoptr (GBytes) in = original_bytes ();
+    g_assert_true (mugai_store_add (files, -1, in, e, &error));
+    id = g_strdup (e->id);
+  }
+  g_autofree char *location = g_strconcat ("sqlite:", dir, NULL);
+  g_autoptr (MugaiStore) refused = mugai_store_open (location, MUGAI_STORE_CREATE, &error);
+  g_assert_null (refused);
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_SCHEMA);
+  g_assert_nonnull (strstr (error->message, "reindex"));
+  g_clear_error (&error);
+
+  guint already = 0;
+  g_assert_cmpuint (mugai_store_reindex (dir, &already, &error), ==, 1);
+  g_assert_no_error (error);
+  g_assert_cmpuint (already, ==, 0);
+  g_assert_cmpuint (mugai_store_reindex (dir, &already, &error), ==, 0);
+  g_assert_cmpuint (already, ==, 1);
+
+  g_autoptr (MugaiStore) q = mugai_store_open (location, MUGAI_STORE_EXISTING, &error);
+  g_assert_no_error (error);
+  MugaiStoreFilter word = { .subject = "請求" };
+  g_autoptr (GPtrArray) found = mugai_store_list (q, &word, &error);
+  g_assert_cmpuint (found->len, ==, 1);
+  g_assert_cmpstr (((MugaiStoreEntry *)found->pdata[0])->id, ==, id);
+  g_autoptr (GBytes) back = read_back (q, id);
+  g_autoptr (GBytes) in = original_bytes ();
+  g_assert_true (g_bytes_equal (in, back));
+  guint checked = 0;
+  g_autoptr (GPtrArray) problems = mugai_store_check (q, &checked, &error);
+  g_assert_cmpuint (checked, ==, 1);
+  g_assert_cmpuint (problems->len, ==, 0);
+  guint found_v = 0, current = 0;
+  mugai_store_schema (q, &found_v, &current);
+  g_assert_cmpuint (found_v, ==, current);
+  g_assert_cmpuint (current, >=, 1);
+  testfiles_rm_rf (root);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  if (argc > 1 && g_str_equal (argv[1], "sqlite"))
+    scheme = "sqlite:";
   umask (022);
 #define ADD(name, fn)                                                                              \
   g_test_add ("/quarantine/" name, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
@@ -1438,6 +1539,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quarantine/state-names", test_state_names);
   g_test_add_func ("/quarantine/locations", test_locations);
   g_test_add_func ("/quarantine/old-layout", test_old_layout);
+  g_test_add_func ("/quarantine/sqlite-reindex", test_sqlite_reindex);
   ADD ("states", test_states);
   ADD ("sha256", test_sha256);
   ADD ("not-found", test_not_found);

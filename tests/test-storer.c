@@ -65,7 +65,16 @@ start_at (Fixture *f, const MugaiPeerRule *client, const char *qdir, guint keep_
        * failures of this test: only g_test_init() made them fatal */
       g_log_set_always_fatal (G_LOG_FATAL_MASK);
       g_log_set_fatal_mask (G_LOG_DOMAIN, G_LOG_FATAL_MASK);
-      _exit (mugai_storer_run (fd, -1, f->node, client));
+      /* the storer's configuration: the defaults and this node */
+      MugaiConfig *config = mugai_config_new_default ();
+      mugai_node_settings_free (config->node);
+      config->node = f->node;
+      MugaiStorerLinks links = { .listen_fd = fd,
+                                 .control_fd = -1,
+                                 .workflow_fd = -1,
+                                 .workers_path = "/nonexistent",
+                                 .worker_uid = (uid_t)-1 };
+      _exit (mugai_storer_run (&links, config, client));
     }
   close (fd);
   /* listening once it answers a connect */
@@ -139,8 +148,8 @@ test_keep_and_record (void)
   g_assert_true (mugai_storer_keep (f.sock, &storer, e, fd, &error));
   g_assert_no_error (error);
 
-  g_autoptr (MugaiStore) store
-      = mugai_store_open (f.node->quarantine_dir, MUGAI_STORE_EXISTING, &error);
+  g_autofree char *location = mugai_node_store_location (f.node);
+  g_autoptr (MugaiStore) store = mugai_store_open (location, MUGAI_STORE_EXISTING, &error);
   g_assert_no_error (error);
   g_autoptr (MugaiStoreEntry) got = mugai_store_get (store, id, &error);
   g_assert_no_error (error);
@@ -213,8 +222,8 @@ test_refuses_other_peers (void)
   g_assert_nonnull (error);
   g_clear_error (&error);
   close (fd);
-  g_autoptr (MugaiStore) store
-      = mugai_store_open (f.node->quarantine_dir, MUGAI_STORE_EXISTING, &error);
+  g_autofree char *location = mugai_node_store_location (f.node);
+  g_autoptr (MugaiStore) store = mugai_store_open (location, MUGAI_STORE_EXISTING, &error);
   g_assert_no_error (error);
   g_autoptr (MugaiStoreEntry) none = mugai_store_get (store, id, &error);
   g_assert_null (none);
@@ -274,7 +283,8 @@ test_retention (void)
   g_autofree char *old_id = mugai_store_new_id ();
   g_autofree char *new_id = mugai_store_new_id ();
   {
-    g_autoptr (MugaiStore) store = mugai_store_open (qdir, MUGAI_STORE_CREATE, &error);
+    g_autofree char *sqlite = g_strconcat ("sqlite:", qdir, NULL);
+    g_autoptr (MugaiStore) store = mugai_store_open (sqlite, MUGAI_STORE_CREATE, &error);
     g_assert_no_error (error);
     g_autoptr (MugaiStoreEntry) old = entry_for (old_id);
     old->time = g_get_real_time () / G_USEC_PER_SEC - 3 * 86400;
@@ -286,7 +296,8 @@ test_retention (void)
   mugai_storer_set_first_purge (50);
   MugaiPeerRule anyone = { "front", (uid_t)-1, 0 };
   start_at (&f, &anyone, qdir, 2);
-  g_autoptr (MugaiStore) store = mugai_store_open (qdir, MUGAI_STORE_EXISTING, &error);
+  g_autofree char *sqlite = g_strconcat ("sqlite:", qdir, NULL);
+  g_autoptr (MugaiStore) store = mugai_store_open (sqlite, MUGAI_STORE_EXISTING, &error);
   g_assert_no_error (error);
   gboolean gone = FALSE;
   for (int i = 0; i < 300 && !gone; i++)

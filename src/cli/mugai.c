@@ -6,13 +6,8 @@
  *	mugai sanitize [--config F] [--report R] --mbox IN --out OUT
  *	mugai sanitize [--config F] [--report R] --maildir IN --out DIR
  *	mugai config check [--config F]
- *	mugai quarantine list [--config F] [--since DAYS] [--until DAYS] [--sender T]
- *	    [--recipient T] [--subject T] [--verdict V] [--state S] [--limit N]
- *	    [--offset N] [--json]
- *	mugai quarantine show [--config F] ID
- *	mugai quarantine extract [--config F] ID
- *	mugai quarantine purge [--config F] [--older-than DAYS]
- *	mugai quarantine check [--config F]
+ *	mugai quarantine ...   (quarantine-cmd.c)
+ *	mugai admin ...        (quarantine-cmd.c)
  *	mugai audit verify [--config F] [--checkpoint F] [LOG...]  (audit-verify.c)
  *
  * DESCRIPTION
@@ -34,6 +29,7 @@
 #include <gio/gio.h>
 
 #include "audit-verify.h"
+#include "quarantine-cmd.h"
 #include "config.h"
 #include "control.h"
 #include "convert.h"
@@ -59,13 +55,9 @@ usage (FILE *out)
                 "  mugai sanitize [--config FILE] [--report FILE] --mbox IN --out OUT\n"
                 "  mugai sanitize [--config FILE] [--report FILE] --maildir IN --out DIR\n"
                 "  mugai config check [--config FILE]\n"
-                "  mugai quarantine list [--config FILE] [--since DAYS] [--until DAYS]\n"
-                "        [--sender T] [--recipient T] [--subject T] [--verdict V] [--state S]\n"
-                "        [--limit N] [--offset N] [--json]\n"
-                "  mugai quarantine show [--config FILE] ID\n"
-                "  mugai quarantine extract [--config FILE] ID\n"
-                "  mugai quarantine purge [--config FILE] [--older-than DAYS]\n"
-                "  mugai quarantine check [--config FILE]\n"
+                "  mugai quarantine list|show|extract|purge|check|reindex|migrate ...\n"
+                "  mugai quarantine request|approve|deny|release ID ...\n"
+                "  mugai admin add|list|disable|enable ...\n"
                 "  mugai audit verify [--config FILE] [--checkpoint FILE] [LOG...]\n"
                 "  mugai --version\n"
                 "See mugai(1).\n");
@@ -587,306 +579,6 @@ cmd_config (int argc, char **argv)
   return fatal ? 1 : 0;
 }
 
-/* ---- quarantine --------------------------------------------------------------- */
-
-#define SECONDS_PER_DAY 86400
-/* 100 years: anything larger is a typo, and would overflow nothing but
- * still mean nothing */
-#define MAX_DAYS 36500
-
-static gboolean
-parse_days (const char *option, const char *text, gint64 *cutoff)
-{
-  guint64 days = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_ascii_string_to_unsigned (text, 10, 0, MAX_DAYS, &days, &error))
-    {
-      fprintf (stderr, "mugai quarantine: %s: %s\n", option, error->message);
-      return FALSE;
-    }
-  *cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64)days * SECONDS_PER_DAY;
-  return TRUE;
-}
-
-/* The sender's words for a terminal column: no control or bidi
- * character, at most width characters (the ellipsis is one, and so is a
- * "<U+001B>" made of eight: it is cut like the rest). */
-static char *
-column_text (const char *text, glong width)
-{
-  g_autofree char *safe = mugai_text_safe_display (text, (guint)width - 1);
-  if (g_utf8_strlen (safe, -1) <= width)
-    return g_steal_pointer (&safe);
-  g_autofree char *cut = g_utf8_substring (safe, 0, width - 1);
-  return g_strconcat (cut, "…", NULL);
-}
-
-static void
-print_entries (GPtrArray *entries)
-{
-  printf ("%-29s %-20s %-10s %-32s %4s  %s\n", "ID", "TIME (UTC)", "VERDICT", "SENDER", "RCPT",
-          "SUBJECT");
-  for (guint i = 0; i < entries->len; i++)
-    {
-      const MugaiStoreEntry *e = entries->pdata[i];
-      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (e->time);
-      g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
-      g_autofree char *sender
-          = e->sender && *e->sender ? column_text (e->sender, 32) : g_strdup ("<>");
-      g_autofree char *subject = column_text (e->subject ? e->subject : "", 60);
-      g_autofree char *verdict = column_text (e->verdict ? e->verdict : "?", 10);
-      glong pad = 32 - g_utf8_strlen (sender, -1);
-      printf ("%-29s %-20s %-10s %s%*s %4u  %s\n", e->id, when, verdict, sender, (int)MAX (pad, 0),
-              "", e->recipients ? e->recipients->len : 0, subject);
-    }
-}
-
-static int
-copy_to_stdout (GInputStream *in, const char *what)
-{
-  char buf[65536];
-  for (;;)
-    {
-      g_autoptr (GError) error = NULL;
-      gssize n = g_input_stream_read (in, buf, sizeof buf, NULL, &error);
-      if (n < 0)
-        {
-          fprintf (stderr, "mugai: %s: %s\n", what, error->message);
-          return 1;
-        }
-      if (n == 0)
-        return 0;
-      for (ssize_t off = 0; off < n;)
-        {
-          ssize_t w = write (STDOUT_FILENO, buf + off, (size_t)(n - off));
-          if (w < 0 && errno == EINTR)
-            continue;
-          if (w < 0)
-            {
-              fprintf (stderr, "mugai: standard output: %s\n", g_strerror (errno));
-              return 1;
-            }
-          off += w;
-        }
-    }
-}
-
-static int
-cmd_quarantine (int argc, char **argv)
-{
-  static const char *const commands[] = { "list", "show", "extract", "purge", "check" };
-  const char *cmd = argc > 1 ? argv[1] : NULL;
-  gboolean known = FALSE;
-  for (gsize i = 0; cmd && i < G_N_ELEMENTS (commands); i++)
-    known = known || g_str_equal (cmd, commands[i]);
-  if (!known)
-    {
-      if (cmd)
-        fprintf (stderr, "mugai quarantine: unknown command \"%s\"\n", cmd);
-      usage (stderr);
-      return EXIT_USAGE;
-    }
-
-  g_autofree char *config = NULL;
-  g_autofree char *since = NULL;
-  g_autofree char *older_than = NULL;
-  GOptionEntry common[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file", "FILE" },
-    { NULL },
-  };
-  g_autofree char *until = NULL, *sender = NULL, *recipient = NULL, *subject = NULL;
-  g_autofree char *verdict = NULL, *state = NULL;
-  gint limit = 0, offset = 0;
-  gboolean as_json = FALSE;
-  /* the search texts as given (FILENAME: no conversion from the locale's
-   * charset, which is ASCII under cron and systemd): UTF-8 is expected,
-   * anything else is repaired when compared */
-  GOptionEntry list_entries[] = {
-    { "since", 0, 0, G_OPTION_ARG_STRING, &since, "Only entries of the last DAYS days", "DAYS" },
-    { "until", 0, 0, G_OPTION_ARG_STRING, &until, "Only entries older than DAYS days", "DAYS" },
-    { "sender", 0, 0, G_OPTION_ARG_FILENAME, &sender, "The envelope sender contains TEXT", "TEXT" },
-    { "recipient", 0, 0, G_OPTION_ARG_FILENAME, &recipient, "A recipient contains TEXT", "TEXT" },
-    { "subject", 0, 0, G_OPTION_ARG_FILENAME, &subject, "The subject contains TEXT", "TEXT" },
-    { "verdict", 0, 0, G_OPTION_ARG_STRING, &verdict, "The verdict is V", "V" },
-    { "state", 0, 0, G_OPTION_ARG_STRING, &state, "The entry's state is S", "S" },
-    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N entries", "N" },
-    { "offset", 0, 0, G_OPTION_ARG_INT, &offset, "Skip the first N matches", "N" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "One JSON object a line", NULL },
-    { NULL },
-  };
-  GOptionEntry purge_entries[] = {
-    { "older-than", 0, 0, G_OPTION_ARG_STRING, &older_than, "Remove entries older than DAYS days",
-      "DAYS" },
-    { NULL },
-  };
-  gboolean is_list = g_str_equal (cmd, "list"), is_purge = g_str_equal (cmd, "purge");
-  gboolean is_check = g_str_equal (cmd, "check");
-  g_autofree char *summary = g_strdup_printf ("%s%s - the quarantine store", cmd,
-                                              is_list || is_purge || is_check ? "" : " ID");
-  g_autoptr (GOptionContext) ctx = g_option_context_new (summary);
-  g_option_context_add_main_entries (ctx, common, NULL);
-  if (is_list)
-    g_option_context_add_main_entries (ctx, list_entries, NULL);
-  if (is_purge)
-    g_option_context_add_main_entries (ctx, purge_entries, NULL);
-  g_autoptr (GError) error = NULL;
-  /* argv[1], the command, stands for the program name */
-  int n = argc - 1;
-  char **args = argv + 1;
-  if (!g_option_context_parse (ctx, &n, &args, &error))
-    {
-      fprintf (stderr, "mugai quarantine %s: %s\n", cmd, error->message);
-      usage (stderr);
-      return EXIT_USAGE;
-    }
-  gboolean takes_id = !is_list && !is_purge && !is_check;
-  if (n != (takes_id ? 2 : 1))
-    {
-      usage (stderr);
-      return EXIT_USAGE;
-    }
-  gint64 cutoff = 0;
-  if ((since && !parse_days ("--since", since, &cutoff))
-      || (older_than && !parse_days ("--older-than", older_than, &cutoff)))
-    return EXIT_USAGE;
-
-  g_autoptr (MugaiConfig) loaded = mugai_config_load (config, &error);
-  if (!loaded)
-    {
-      fprintf (stderr, "mugai: configuration: %s\n", error->message);
-      return 1;
-    }
-  /* purge without --older-than: the retention the configuration keeps */
-  if (is_purge && !older_than)
-    {
-      if (loaded->node->keep_days == 0)
-        {
-          fprintf (stderr, "mugai quarantine: purge: no --older-than, and [quarantine] keep_days "
-                           "= 0 keeps everything\n");
-          return EXIT_USAGE;
-        }
-      older_than = g_strdup_printf ("%u", loaded->node->keep_days);
-      if (!parse_days ("[quarantine] keep_days", older_than, &cutoff))
-        return EXIT_USAGE;
-    }
-  /* While mugai-milter runs, its storer is the store's one writer: the
-   * purge is asked of it (control.h), and it records who asked. */
-  g_autofree char *control = is_purge ? mugai_control_socket (loaded->node->milter.run_dir) : NULL;
-  if (control)
-    {
-      guint removed = 0;
-      g_autofree char *what = NULL;
-      if (!mugai_control_purge (control, cutoff, &removed, &what, &error))
-        {
-          fprintf (stderr, "mugai: quarantine: the storer of mugai-milter (%s): %s\n", control,
-                   error->message);
-          return 1;
-        }
-      printf ("purged %u entries older than %s days from %s (by mugai-milter's storer: %s)\n",
-              removed, older_than, loaded->node->quarantine_dir, what);
-      return 0;
-    }
-  /* Never create the store from here: a directory made by root with
-   * root's owner would lock the daemon out of it. */
-  g_autoptr (MugaiStore) q
-      = mugai_store_open (loaded->node->quarantine_dir, MUGAI_STORE_EXISTING, &error);
-  if (!q)
-    {
-      fprintf (stderr, "mugai: quarantine: %s\n", error->message);
-      return 1;
-    }
-
-  if (is_list)
-    {
-      MugaiStoreFilter filter = { .since = cutoff,
-                                  .sender = sender,
-                                  .recipient = recipient,
-                                  .subject = subject,
-                                  .verdict = verdict,
-                                  .offset = (guint)offset,
-                                  .limit = (guint)limit };
-      if (until && !parse_days ("--until", until, &filter.before))
-        return EXIT_USAGE;
-      MugaiStoreState st;
-      if (state && !mugai_store_state_from_name (state, &st))
-        {
-          fprintf (stderr, "mugai quarantine: --state %s: not a state (stored, held, ...)\n",
-                   state);
-          return EXIT_USAGE;
-        }
-      if (state)
-        filter.states = 1u << st;
-      if (limit < 0 || offset < 0)
-        {
-          fprintf (stderr, "mugai quarantine: --limit and --offset take 0 or more\n");
-          return EXIT_USAGE;
-        }
-      g_autoptr (GPtrArray) entries = mugai_store_list (q, &filter, &error);
-      if (!entries)
-        {
-          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
-          return 1;
-        }
-      if (as_json)
-        for (guint i = 0; i < entries->len; i++)
-          {
-            g_autofree char *json = mugai_store_entry_to_json (entries->pdata[i], FALSE);
-            printf ("%s\n", json);
-          }
-      else
-        print_entries (entries);
-      return fflush (stdout) == 0 ? 0 : 1;
-    }
-  if (is_check)
-    {
-      guint checked = 0;
-      g_autoptr (GPtrArray) problems = mugai_store_check (q, &checked, &error);
-      if (!problems)
-        {
-          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
-          return 1;
-        }
-      for (guint i = 0; i < problems->len; i++)
-        printf ("%s\n", (const char *)problems->pdata[i]);
-      printf ("checked %u entries of %s: %s\n", checked, mugai_store_location (q),
-              problems->len ? "NOT INTACT" : "every record readable, every original as recorded");
-      return problems->len ? 1 : 0;
-    }
-  if (is_purge)
-    {
-      guint removed = mugai_store_purge (q, cutoff, &error);
-      printf ("purged %u entries older than %s days from %s\n", removed, older_than,
-              mugai_store_location (q));
-      if (error)
-        {
-          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
-          return 1;
-        }
-      return 0;
-    }
-  const char *id = args[1];
-  if (g_str_equal (cmd, "show"))
-    {
-      g_autoptr (MugaiStoreEntry) e = mugai_store_get (q, id, &error);
-      if (!e)
-        {
-          fprintf (stderr, "mugai: quarantine: %s\n", error->message);
-          return 1;
-        }
-      g_autofree char *json = mugai_store_entry_to_json (e, TRUE);
-      printf ("%s\n", json);
-      return fflush (stdout) == 0 ? 0 : 1;
-    }
-  g_autoptr (GInputStream) original = mugai_store_open_original (q, id, &error);
-  if (!original)
-    {
-      fprintf (stderr, "mugai: quarantine: %s\n", error->message);
-      return 1;
-    }
-  g_autofree char *what = g_strdup_printf ("quarantine entry %s", id);
-  return copy_to_stdout (original, what);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -911,7 +603,9 @@ main (int argc, char **argv)
   if (g_str_equal (argv[1], "config"))
     return cmd_config (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "quarantine"))
-    return cmd_quarantine (argc - 1, argv + 1);
+    return mugai_cmd_quarantine (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "admin"))
+    return mugai_cmd_admin (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "audit"))
     return mugai_cmd_audit (argc - 1, argv + 1);
   fprintf (stderr, "mugai: unknown command \"%s\"\n", argv[1]);

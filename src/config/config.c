@@ -81,6 +81,8 @@ static const char *const virus_choices[] = { "reject", "discard", "hold", NULL }
 static const char *const pdf_choices[] = { "image", "text", "remove", NULL };
 static const char *const office_choices[] = { "text", "image", "remove", NULL };
 static const char *const image_choices[] = { "reencode", "remove", NULL };
+static const char *const backend_choices[] = { "sqlite", "files", "postgresql", NULL };
+static const char *const on_approve_choices[] = { "wait", "send", NULL };
 
 #define P(field) G_STRUCT_OFFSET (MugaiPolicy, field), PART_POLICY
 #define N(field) G_STRUCT_OFFSET (MugaiNodeSettings, field), PART_NODE
@@ -115,7 +117,18 @@ static const KeyDef keys[] = {
   { "milter", "worker_memory", KEY_SIZE, NULL, 64 * MB, G_MAXSIZE / 2, N (milter.worker_memory) },
   { "milter", "message_timeout", KEY_COUNT, NULL, 1, 3600, N (milter.message_timeout) },
   { "milter", "queue_timeout", KEY_COUNT, NULL, 1, 3600, N (milter.queue_timeout) },
+  { "milter", "node_name", KEY_STRING, NULL, 0, 0, N (node_name) },
+  { "quarantine", "backend", KEY_CHOICE, backend_choices, 0, 0, N (quarantine_backend) },
   { "quarantine", "dir", KEY_PATH, NULL, 0, 0, N (quarantine_dir) },
+  { "quarantine", "dsn_file", KEY_PATH, NULL, 0, 0, N (quarantine_dsn_file) },
+  { "release", "relay", KEY_STRING, NULL, 0, 0, N (release.relay) },
+  { "release", "helo", KEY_STRING, NULL, 0, 0, N (release.helo) },
+  { "release", "approvals", KEY_COUNT, NULL, 1, 2, N (release.approvals) },
+  { "release", "request_days", KEY_COUNT, NULL, 1, 3650, N (release.request_days) },
+  { "release", "on_approve", KEY_CHOICE, on_approve_choices, 0, 0, N (release.on_approve) },
+  { "release", "notify", KEY_STRING, NULL, 0, 0, N (release.notify) },
+  { "release", "from", KEY_STRING, NULL, 0, 0, N (release.from) },
+  { "release", "retry_minutes", KEY_COUNT, NULL, 1, 7 * 24 * 60, N (release.retry_minutes) },
   { "quarantine", "keep_days", KEY_COUNT, NULL, 0, 36500, N (keep_days) },
   { "audit", "file", KEY_PATH, NULL, 0, 0, N (audit_file) },
   { "audit", "syslog", KEY_BOOL, bool_choices, 0, 0, N (audit_syslog) },
@@ -460,10 +473,11 @@ mugai_config_load_data (const char *data, gsize len, const char *source, GError 
         }
       if (!known_group (groups[g]))
         {
-          g_set_error (error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
-                       "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] "
-                       "[convert] [sandbox] [milter] [quarantine] [audit] [clamav] [profile NAME]",
-                       source, line_of (data, groups[g], NULL), groups[g]);
+          g_set_error (
+              error, MUGAI_CONFIG_ERROR, MUGAI_CONFIG_ERROR_UNKNOWN,
+              "%s:%u: unknown group [%s]; known groups: [sanitize] [notice] [limits] "
+              "[convert] [sandbox] [milter] [quarantine] [release] [audit] [clamav] [profile NAME]",
+              source, line_of (data, groups[g], NULL), groups[g]);
           return NULL;
         }
       g_auto (GStrv) names = g_key_file_get_keys (kf, groups[g], NULL, NULL);

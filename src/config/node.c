@@ -26,6 +26,17 @@ mugai_node_settings_new_default (void)
     .worker_messages = MUGAI_DEFAULT_WORKER_MESSAGES,
   };
   node->quarantine_dir = g_strdup ("/var/lib/mugai/quarantine");
+  node->quarantine_backend = MUGAI_BACKEND_SQLITE;
+  node->quarantine_dsn_file = g_strdup ("/etc/mugai/quarantine.dsn");
+  node->node_name = g_strdup (g_get_host_name ());
+  node->release = (MugaiReleaseSettings){
+    .relay = g_strdup ("smtp://127.0.0.1:10026"),
+    .approvals = 1,
+    .request_days = 14,
+    .on_approve = MUGAI_ON_APPROVE_WAIT,
+    .from = g_strdup_printf ("postmaster@%s", g_get_host_name ()),
+    .retry_minutes = 24 * 60,
+  };
   node->keep_days = MUGAI_DEFAULT_KEEP_DAYS;
   node->audit_file = g_strdup ("/var/log/mugai/audit.jsonl");
   node->audit_syslog = TRUE;
@@ -48,6 +59,26 @@ mugai_node_settings_free (MugaiNodeSettings *node)
   g_free (node->milter.pid_file);
   g_free (node->milter.spool_dir);
   g_free (node->quarantine_dir);
+  g_free (node->quarantine_dsn_file);
+  g_free (node->node_name);
+  g_free (node->release.relay);
+  g_free (node->release.helo);
+  g_free (node->release.notify);
+  g_free (node->release.from);
   g_free (node->audit_file);
   g_free (node);
+}
+
+char *
+mugai_node_store_location (const MugaiNodeSettings *node)
+{
+  switch (node->quarantine_backend)
+    {
+    case MUGAI_BACKEND_FILES:
+      return g_strconcat ("file:", node->quarantine_dir, NULL);
+    case MUGAI_BACKEND_POSTGRESQL:
+      return g_strconcat ("postgresql:", node->quarantine_dsn_file, NULL);
+    default:
+      return g_strconcat ("sqlite:", node->quarantine_dir, NULL);
+    }
 }

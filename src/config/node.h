@@ -49,18 +49,54 @@ typedef struct
   guint worker_messages; /* messages a worker handles before it is replaced */
 } MugaiMilterSettings;
 
+/* [quarantine] backend */
+typedef enum
+{
+  MUGAI_BACKEND_SQLITE,     /* index in dir/index.sqlite, originals as files */
+  MUGAI_BACKEND_FILES,      /* the plain files of mugai before 2026-12 */
+  MUGAI_BACKEND_POSTGRESQL, /* everything in the database of dsn_file */
+} MugaiBackendKind;
+
+/* [release] on_approve */
+typedef enum
+{
+  MUGAI_ON_APPROVE_WAIT, /* an approved message waits for `mugai quarantine release` */
+  MUGAI_ON_APPROVE_SEND, /* the last approval sends it */
+} MugaiOnApprove;
+
+typedef struct
+{
+  char *relay;         /* smtp://HOST:PORT the released mail is re-injected to */
+  char *helo;          /* the name said in EHLO; NULL: the host name */
+  guint approvals;     /* 1 or 2 distinct approvers */
+  guint request_days;  /* a request waits this long, then expires */
+  int on_approve;      /* MugaiOnApprove */
+  char *notify;        /* where approvers are told of a request (addresses,
+                        * comma-separated); NULL: no one */
+  char *from;          /* the notices' From and envelope sender */
+  guint retry_minutes; /* a 4xx is retried for this long, then the release fails */
+} MugaiReleaseSettings;
+
 typedef struct
 {
   MugaiMilterSettings milter;
-  char *quarantine_dir;  /* [quarantine] dir */
-  guint keep_days;       /* [quarantine] keep_days: the storer purges older entries
-                          * once a day; 0: never */
-  char *audit_file;      /* [audit] file */
-  gboolean audit_syslog; /* [audit] syslog */
-  guint clamav_reload;   /* [clamav] reload_check: seconds between the pool's looks at the
-                          * database (the core loads what it is given, once) */
+  MugaiReleaseSettings release;
+  char *node_name;           /* [milter] node_name: this node's name in records (the host name) */
+  int quarantine_backend;    /* [quarantine] backend: MugaiBackendKind */
+  char *quarantine_dsn_file; /* [quarantine] dsn_file: libpq conninfo, the storer's alone */
+  char *quarantine_dir;      /* [quarantine] dir */
+  guint keep_days;           /* [quarantine] keep_days: the storer purges older entries
+                              * once a day; 0: never */
+  char *audit_file;          /* [audit] file */
+  gboolean audit_syslog;     /* [audit] syslog */
+  guint clamav_reload;       /* [clamav] reload_check: seconds between the pool's looks at the
+                              * database (the core loads what it is given, once) */
 } MugaiNodeSettings;
 
 MugaiNodeSettings *mugai_node_settings_new_default (void);
 void mugai_node_settings_free (MugaiNodeSettings *node);
+
+/* The store's location (quarantine.h) these settings name:
+ * "sqlite:DIR", "file:DIR" or "postgresql:DSN_FILE". */
+char *mugai_node_store_location (const MugaiNodeSettings *node);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiNodeSettings, mugai_node_settings_free)

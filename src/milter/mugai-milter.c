@@ -302,8 +302,11 @@ become (const RoleUser *u, pid_t supervisor, GError **error)
  * listening yet: the role that serves it calls listen() once it runs
  * under its own user, so that SO_PEERCRED shows the connecting role that
  * process, not the supervisor (peer.h). */
+/* mode: 0600 for a role's socket; 0660 with group for one a second role
+ * may reach; 0666 for the workflow's (anyone connects, the storer asks
+ * the kernel who). */
 static int
-open_role_socket (const char *path, uid_t owner, GError **error)
+open_role_socket_mode (const char *path, uid_t owner, gid_t group, mode_t mode, GError **error)
 {
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -318,7 +321,8 @@ open_role_socket (const char *path, uid_t owner, GError **error)
   mode_t old = umask (077);
   int r = bind (fd, (struct sockaddr *)&sun, sizeof sun);
   umask (old);
-  if (r != 0 || (owner != (uid_t)-1 && chown (path, owner, (gid_t)-1) != 0))
+  if (r != 0 || ((owner != (uid_t)-1 || group != (gid_t)-1) && chown (path, owner, group) != 0)
+      || (mode != 0600 && chmod (path, mode) != 0))
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", path,
                    g_strerror (errno));
@@ -326,6 +330,12 @@ open_role_socket (const char *path, uid_t owner, GError **error)
       return -1;
     }
   return fd;
+}
+
+static int
+open_role_socket (const char *path, uid_t owner, GError **error)
+{
+  return open_role_socket_mode (path, owner, (gid_t)-1, 0600, error);
 }
 
 typedef enum
@@ -345,7 +355,9 @@ typedef struct
   int worker_fd;       /* the pool's listening socket */
   int storer_fd;       /* the storer's */
   int control_fd;      /* the storer's control socket: root's, 0600 (control.h) */
+  int workflow_fd;     /* the storer's workflow socket: 0666 (control.h) */
   char *control_path;
+  char *workflow_path;
   char *worker_path;          /* run_dir/workers.sock */
   char *storer_path;          /* run_dir/storer.sock */
   char *reload_path[N_ROLES]; /* run_dir/reload-ROLE.conf: the text a reload hands a child */
@@ -496,6 +508,7 @@ start_child (Daemon *d, Role role)
     {
       close (d->storer_fd);
       close (d->control_fd);
+      close (d->workflow_fd);
     }
   prctl (PR_SET_NAME, role == ROLE_FRONT  ? "mugai-front"
                       : role == ROLE_POOL ? "mugai-pool"
@@ -521,15 +534,23 @@ start_child (Daemon *d, Role role)
   if (role == ROLE_STORER)
     {
       close (answer[1]); /* it takes no reload (mugai-milter(8)) */
-      g_clear_pointer (&d->config->policy, mugai_policy_free);
+      /* it keeps the policy for [limits] message_size (a release reads
+       * originals up to it) and parses nothing with it */
       MugaiPeerRule front = { "front", d->user[ROLE_FRONT].uid, d->supervisor };
-      _exit (mugai_storer_run (d->storer_fd, d->control_fd, d->config->node, &front));
+      MugaiStorerLinks links = { .listen_fd = d->storer_fd,
+                                 .control_fd = d->control_fd,
+                                 .workflow_fd = d->workflow_fd,
+                                 .workers_path = d->worker_path,
+                                 .worker_uid = d->user[ROLE_POOL].uid,
+                                 .supervisor = d->supervisor };
+      _exit (mugai_storer_run (&links, d->config, &front));
     }
   /* the accepted configuration, as it is in memory: never the file on
    * disk, which may be one a reload refused (the child's copy: the pool
    * keeps its part and frees the rest) */
   _exit (mugai_pool_run (d->worker_fd, d->reload_path[ROLE_POOL], answer[1],
-                         g_steal_pointer (&d->config), d->user[ROLE_FRONT].uid));
+                         g_steal_pointer (&d->config), d->user[ROLE_FRONT].uid,
+                         d->user[ROLE_STORER].uid));
 }
 
 typedef enum
@@ -761,7 +782,9 @@ main (int argc, char **argv)
    * Postfix gets in only to the socket, by socket_group */
   const MugaiNodeSettings *node = loaded->node;
   const MugaiMilterSettings *m = &node->milter;
-  Daemon d = { .config_path = config, .worker_fd = -1, .storer_fd = -1, .control_fd = -1 };
+  Daemon d = {
+    .config_path = config, .worker_fd = -1, .storer_fd = -1, .control_fd = -1, .workflow_fd = -1
+  };
   for (int r = 0; r < N_ROLES; r++)
     d.answer[r] = -1;
   if (!resolve_user ("user", m->user, m->group, &d.user[ROLE_FRONT], &error)
@@ -822,15 +845,22 @@ main (int argc, char **argv)
       d.reload_path[r] = g_build_filename (node->milter.run_dir, name, NULL);
       unlink (d.reload_path[r]); /* a previous run's: no child reads it before a reload */
     }
-  /* both sockets are the front's to connect to, nobody else's */
-  d.worker_fd = open_role_socket (d.worker_path, front_user->uid, &error);
+  /* the storer's socket is the front's to connect to, nobody else's; the
+   * pool's the front's and the storer's (a release is scanned by a
+   * worker, storer-workflow.c), each worker checking which one it is */
+  d.worker_fd = open_role_socket_mode (d.worker_path, front_user->uid, d.user[ROLE_STORER].gid,
+                                       0660, &error);
   if (d.worker_fd >= 0)
     d.storer_fd = open_role_socket (d.storer_path, front_user->uid, &error);
   /* the administrator's way to the store: root's alone */
   d.control_path = g_build_filename (node->milter.run_dir, MUGAI_CONTROL_SOCKET, NULL);
   if (d.storer_fd >= 0)
     d.control_fd = open_role_socket (d.control_path, (uid_t)-1, &error);
-  if (d.worker_fd < 0 || d.storer_fd < 0 || d.control_fd < 0)
+  /* the release workflow's: anyone may ask, the storer decides */
+  d.workflow_path = g_build_filename (node->milter.run_dir, MUGAI_WORKFLOW_SOCKET, NULL);
+  if (d.control_fd >= 0)
+    d.workflow_fd = open_role_socket_mode (d.workflow_path, (uid_t)-1, (gid_t)-1, 0666, &error);
+  if (d.worker_fd < 0 || d.storer_fd < 0 || d.control_fd < 0 || d.workflow_fd < 0)
     {
       g_critical ("cannot open the roles' sockets: %s", error->message);
       return 1;

@@ -113,6 +113,20 @@ pool_take (Pool *pool, MugaiConfig *config)
   pool->worker.quarantine_dir = g_strdup (node->quarantine_dir);
   g_free (pool->worker.audit_file);
   pool->worker.audit_file = g_strdup (node->audit_file);
+  /* the named profiles a release may be sanitized again under */
+  g_clear_pointer (&pool->worker.profiles, g_hash_table_unref);
+  pool->worker.profiles
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)mugai_policy_free);
+  for (guint i = 0; config->profiles && i < config->profiles->len; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      const char *name = config->profiles->pdata[i];
+      MugaiPolicy *p = mugai_config_profile (config, name, &error);
+      if (p)
+        g_hash_table_insert (pool->worker.profiles, g_strdup (name), p);
+      else
+        g_warning ("pool: [profile %s]: %s", name, error->message);
+    }
   if (config->source)
     {
       g_free (pool->source);
@@ -362,7 +376,7 @@ check_database (Pool *pool)
 
 int
 mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config,
-                uid_t front_uid)
+                uid_t front_uid, uid_t storer_uid)
 {
   Pool pool = {
     .listen_fd = listen_fd,
@@ -370,6 +384,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConf
     .answer_fd = answer_fd,
     .workers = g_hash_table_new (g_direct_hash, g_direct_equal),
     .worker.front_uid = front_uid,
+    .worker.storer_uid = storer_uid,
   };
   pool_take (&pool, config);
   /* the front's SO_PEERCRED names this process (the workers' parent)
@@ -461,6 +476,7 @@ mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConf
   mugai_engines_free (pool.engines);
   mugai_policy_free (pool.policy);
   g_free (pool.worker.quarantine_dir);
+  g_clear_pointer (&pool.worker.profiles, g_hash_table_unref);
   g_free (pool.worker.audit_file);
   g_free (pool.source);
   g_free (pool.db_state);

@@ -18,4 +18,4 @@
 
 /* front_uid: the only peer the workers answer ((uid_t) -1: any). */
 int mugai_pool_run (int listen_fd, const char *reload_path, int answer_fd, MugaiConfig *config,
-                    uid_t front_uid);
+                    uid_t front_uid, uid_t storer_uid);

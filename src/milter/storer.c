@@ -19,6 +19,8 @@
 #include <gio/gio.h>
 
 #include "control.h"
+#include "mugai-limits.h"
+#include "storer-workflow.h"
 #include "ipc.h"
 #include "logline.h"
 #include "report.h"
@@ -113,7 +115,10 @@ store_get (GError **error)
 {
   g_mutex_lock (&storer.lock);
   if (!storer.store)
-    storer.store = mugai_store_open (storer.node->quarantine_dir, MUGAI_STORE_CREATE, error);
+    {
+      g_autofree char *location = mugai_node_store_location (storer.node);
+      storer.store = mugai_store_open (location, MUGAI_STORE_CREATE, error);
+    }
   MugaiStore *s = storer.store;
   g_mutex_unlock (&storer.lock);
   return s;
@@ -241,6 +246,19 @@ serve (gpointer data, gpointer user_data)
   close (conn);
 }
 
+/* An audit record of a step of the workflow: the entry it is about,
+ * action, and what (who did it), and a log line. */
+static void
+record_entry (const MugaiStoreEntry *e, const char *action, const char *what)
+{
+  MugaiAuditRecord rec = { .entry = e, .quarantine_id = e->id, .action = action, .reason = what };
+  g_autoptr (GError) error = NULL;
+  MugaiAudit *audit = audit_get (&error);
+  if (!audit || !mugai_audit_write (audit, &rec, &error))
+    g_warning ("storer: %s; audit record not written: %s", what, error->message);
+  g_message ("storer: %s", what);
+}
+
 /* An audit record of something the storer did that is about no message
  * (a purge): action and what, with who asked in it; and a log line. */
 static void
@@ -293,7 +311,9 @@ serve_control (int conn)
     }
   const char *verb = NULL;
   gint64 arg = 0;
-  g_variant_get (req, "(&sx)", &verb, &arg);
+  g_variant_get_child (req, 0, "&s", &verb);
+  g_variant_get_child (req, 1, "x", &arg);
+  g_autoptr (GVariant) options = g_variant_get_child_value (req, 3);
   guint count = 0;
   g_autofree char *what = NULL;
   gboolean ok = FALSE;
@@ -310,6 +330,8 @@ serve_control (int conn)
       what = g_strdup_printf ("purge by %s: %u entries received before %s%s%s", who, count, cutoff,
                               ok ? "" : ", then: ", ok ? "" : error->message);
     }
+  else if (g_str_equal (verb, "admin-add") || g_str_equal (verb, "admin-set"))
+    ok = mugai_workflow_admin (verb, options, who, &what);
   else
     what = g_strdup_printf ("unknown request from %s", who);
   /* the record says who did what, even of a purge that failed halfway */
@@ -339,10 +361,13 @@ retention_purge (void)
   record_action ("purge", what, error != NULL);
 }
 
-/* A connection of either socket, handed to the threads: the control
- * socket's marked by the top bit; RETENTION_JOB is the daily purge. */
+/* A connection of any socket, handed to the threads: the control
+ * socket's marked by CONTROL_BIT, the workflow's by WORKFLOW_BIT;
+ * RETENTION_JOB is the daily purge, WORKFLOW_JOB the minute's retries. */
 #define CONTROL_BIT 0x40000000
-#define RETENTION_JOB 0x3fffffff
+#define WORKFLOW_BIT 0x20000000
+#define RETENTION_JOB 0x1fffffff
+#define WORKFLOW_JOB 0x1ffffffe
 
 static void
 serve_any (gpointer data, gpointer user_data)
@@ -350,10 +375,25 @@ serve_any (gpointer data, gpointer user_data)
   int v = GPOINTER_TO_INT (data);
   if (v == RETENTION_JOB)
     retention_purge ();
+  else if (v == WORKFLOW_JOB)
+    mugai_workflow_tick ();
   else if (v & CONTROL_BIT)
     serve_control (v & ~CONTROL_BIT);
+  else if (v & WORKFLOW_BIT)
+    mugai_workflow_serve (v & ~WORKFLOW_BIT);
   else
     serve (data, user_data);
+}
+
+/* Accepts one connection of fd and hands it to the threads, marked. */
+static void
+accept_to (int fd, int bit, GThreadPool *threads)
+{
+  int c = accept4 (fd, NULL, NULL, SOCK_CLOEXEC);
+  if (c >= 0 && c < WORKFLOW_JOB - 1)
+    g_thread_pool_push (threads, GINT_TO_POINTER (c | bit), NULL);
+  else if (c >= 0)
+    close (c);
 }
 
 static gpointer
@@ -387,9 +427,12 @@ signal_thread (gpointer data)
 }
 
 int
-mugai_storer_run (int listen_fd, int control_fd, const MugaiNodeSettings *node,
+mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
                   const MugaiPeerRule *client)
 {
+  const MugaiNodeSettings *node = config->node;
+  int listen_fd = links->listen_fd, control_fd = links->control_fd;
+  int workflow_fd = links->workflow_fd;
   storer.node = node;
   g_mutex_init (&storer.lock);
   sigset_t set;
@@ -412,39 +455,58 @@ mugai_storer_run (int listen_fd, int control_fd, const MugaiNodeSettings *node,
                error->message);
   g_clear_error (&error);
 
+  MugaiWorkflow wf = { .config = config,
+                       .workers_path = links->workers_path,
+                       .worker_uid = links->worker_uid,
+                       .supervisor = links->supervisor,
+                       .max_message = config->policy ? config->policy->limits.message_size
+                                                     : MUGAI_LIMIT_MESSAGE_SIZE,
+                       .store = store_get,
+                       .record = record_entry };
+  mugai_workflow_init (&wf);
+  /* a release cut off by a crash is never sent again by itself */
+  mugai_workflow_reconcile ();
+
   /* the front's SO_PEERCRED names this process from here on */
-  if (listen (listen_fd, 128) != 0 || (control_fd >= 0 && listen (control_fd, 16) != 0))
+  if (listen (listen_fd, 128) != 0 || (control_fd >= 0 && listen (control_fd, 16) != 0)
+      || (workflow_fd >= 0 && listen (workflow_fd, 16) != 0))
     {
       g_critical ("storer: listen: %s", g_strerror (errno));
       return 1;
     }
   GThreadPool *threads = g_thread_pool_new (serve_any, NULL, STORER_THREADS, FALSE, NULL);
-  g_message ("storer: serving; quarantine=%s audit=%s", node->quarantine_dir, node->audit_file);
+  g_autofree char *location = mugai_node_store_location (node);
+  g_message ("storer: serving; quarantine=%s audit=%s", location, node->audit_file);
   /* the retention purge: a minute after the start, then once a day */
   gint64 next_purge = g_get_monotonic_time () + (gint64)first_purge_ms * 1000;
+  gint64 next_tick = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!g_atomic_int_get (&stopping))
     {
       gint64 now = g_get_monotonic_time ();
+      if (now >= next_tick)
+        {
+          g_thread_pool_push (threads, GINT_TO_POINTER (WORKFLOW_JOB), NULL);
+          next_tick = now + 60 * G_USEC_PER_SEC;
+        }
       if (node->keep_days > 0 && now >= next_purge)
         {
           g_thread_pool_push (threads, GINT_TO_POINTER (RETENTION_JOB), NULL);
           next_purge = now + (gint64)86400 * G_USEC_PER_SEC;
         }
-      int wait_ms = node->keep_days > 0 ? (int)MIN ((next_purge - now) / 1000 + 1, 60000) : -1;
-      struct pollfd fds[2] = { { listen_fd, POLLIN, 0 }, { control_fd, POLLIN, 0 } };
-      int ready = poll (fds, control_fd >= 0 ? 2 : 1, wait_ms);
+      gint64 until = MIN (next_tick, node->keep_days > 0 ? next_purge : next_tick);
+      int wait_ms = (int)MIN ((until - now) / 1000 + 1, 60000);
+      struct pollfd fds[3]
+          = { { listen_fd, POLLIN, 0 }, { control_fd, POLLIN, 0 }, { workflow_fd, POLLIN, 0 } };
+      int ready = poll (fds, 3, wait_ms);
       if (ready <= 0)
         continue;
+      /* the control socket's mode (root's, 0600) says who may; the
+       * workflow's (0666) asks the kernel, and the accounts say; the
+       * record says who did */
       if (control_fd >= 0 && (fds[1].revents & POLLIN))
-        {
-          /* the socket's mode (root's, 0600) says who may; the record
-           * says who did */
-          int c = accept4 (control_fd, NULL, NULL, SOCK_CLOEXEC);
-          if (c >= 0 && c < CONTROL_BIT)
-            g_thread_pool_push (threads, GINT_TO_POINTER (c | CONTROL_BIT), NULL);
-          else if (c >= 0)
-            close (c);
-        }
+        accept_to (control_fd, CONTROL_BIT, threads);
+      if (workflow_fd >= 0 && (fds[2].revents & POLLIN))
+        accept_to (workflow_fd, WORKFLOW_BIT, threads);
       if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
       int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);

@@ -53,6 +53,7 @@
 #pragma once
 
 #include "audit.h"
+#include "config.h"
 #include "node.h"
 #include "peer.h"
 #include "quarantine.h"
@@ -66,9 +67,20 @@
 #define MUGAI_STORER_REQUEST "(y" MUGAI_STORER_ENTRY "sssdd)"
 #define MUGAI_STORER_ANSWER "(bs)"
 
-/* The storer's process: serves until SIGTERM; returns the exit status. */
-/* control_fd: the control socket (control.h), -1 for none. */
-int mugai_storer_run (int listen_fd, int control_fd, const MugaiNodeSettings *node,
+typedef struct
+{
+  int listen_fd;            /* storer.sock: the front's requests */
+  int control_fd;           /* control.sock (control.h), -1 for none */
+  int workflow_fd;          /* workflow.sock (control.h), -1 for none */
+  const char *workers_path; /* the pool's socket: a release is scanned there */
+  uid_t worker_uid;         /* who answers on it */
+  pid_t supervisor;         /* the pool's parent */
+} MugaiStorerLinks;
+
+/* The storer's process: serves until SIGTERM; returns the exit status.
+ * config: the node's settings and the profiles' names (the policy is
+ * read for [limits] message_size only). */
+int mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
                       const MugaiPeerRule *client);
 
 /* When the first retention purge runs after the start ([quarantine]

@@ -280,11 +280,22 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   /* the front, and only the front: its uid, a child of the supervisor
    * (our parent's parent); nothing is said to anyone else */
   MugaiPeerRule front = { "front", settings->front_uid, mugai_peer_parent_of (getppid ()) };
+  /* or the storer, for a release: the same parent, its own uid */
+  MugaiPeerRule storer = { "storer", settings->storer_uid, front.parent };
+  gboolean from_storer = FALSE;
   if (!mugai_peer_check (conn, &front, NULL, &error))
     {
-      g_warning ("worker: %s", error->message);
-      return;
+      g_autoptr (GError) second = NULL;
+      if (settings->storer_uid == (uid_t)-1 || !mugai_peer_check (conn, &storer, NULL, &second))
+        {
+          g_warning ("worker: %s", error->message);
+          return;
+        }
+      g_clear_error (&error);
+      from_storer = TRUE;
     }
+  else if (settings->storer_uid != (uid_t)-1 && settings->storer_uid == settings->front_uid)
+    from_storer = TRUE; /* one user for both: the request says which */
   if (!mugai_ipc_send (conn, g_variant_new (MUGAI_IPC_HELLO, (guint32)getpid ()), -1, &error))
     return;
 
@@ -319,14 +330,34 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   g_autoptr (MugaiReport) report = NULL;
   g_autoptr (GBytes) output = NULL;
   g_autoptr (JsonNode) report_node = NULL;
+  /* a release: the original scanned again (and sanitized again under a
+   * profile) with the signatures of now, for the storer alone */
+  const char *release = from_storer && g_str_has_prefix (queue_id, MUGAI_IPC_RELEASE_PREFIX)
+                            ? queue_id + strlen (MUGAI_IPC_RELEASE_PREFIX)
+                            : NULL;
+  const MugaiPolicy *use = policy;
+  if (release && g_str_has_prefix (release, "resanitize="))
+    {
+      use = settings->profiles ? g_hash_table_lookup (settings->profiles, release + 11) : NULL;
+      if (!use)
+        {
+          result_tempfail (&r, "no [profile %s] to sanitize the release under", release + 11);
+          goto answer;
+        }
+    }
+  else if (release && !g_str_equal (release, "original"))
+    {
+      result_tempfail (&r, "a release mode this worker does not know");
+      goto answer;
+    }
   if (fstat (spool, &st) != 0)
     {
       result_tempfail (&r, "cannot read the spooled message: %s", g_strerror (errno));
       goto answer;
     }
   r.size = (guint64)st.st_size;
-  if ((gsize)st.st_size > policy->limits.message_size)
-    report = mugai_sanitize_refuse_oversize (policy, (gsize)st.st_size);
+  if ((gsize)st.st_size > use->limits.message_size)
+    report = mugai_sanitize_refuse_oversize (use, (gsize)st.st_size);
   else
     {
       if (st.st_size > 0)
@@ -350,7 +381,7 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
       MugaiSanitizeOptions opts = { .quarantine_id = id,
                                     .crlf = TRUE,
                                     .convert_deadline = t0 + MAX (budget - reserve, 0) };
-      gboolean ok = mugai_sanitize (input, policy, engines, &opts, &output, &report, &error);
+      gboolean ok = mugai_sanitize (input, use, engines, &opts, &output, &report, &error);
       log_clamav_messages (queue_id, report ? report->message_id : NULL);
       if (!ok)
         {
@@ -383,7 +414,15 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
    * lets Postfix go on (DESIGN.md: nothing lost) */
   r.quarantine_id = g_strdup (id);
 
-  if (output)
+  if (output && release && g_str_has_prefix (release, "resanitize="))
+    {
+      /* the whole new message: the storer sends it as it is */
+      r.body_fd
+          = body_to_memfd (g_bytes_get_data (output, NULL), g_bytes_get_size (output), &error);
+      if (r.body_fd < 0)
+        result_tempfail (&r, "cannot pass the sanitized message: %s", error->message);
+    }
+  else if (output && !release)
     {
       gsize out_len = 0;
       const char *out = g_bytes_get_data (output, &out_len);

@@ -29,13 +29,20 @@
  * refuses fails the answer as a bad frame would. */
 #define MUGAI_IPC_HELLO "(u)"
 #define MUGAI_IPC_REQUEST "(ssssas)"
+/* A release (the storer asks): the queue id member is "release:" and the
+ * mode ("original": scanned, nothing built; "resanitize=NAME": sanitized
+ * under that profile, the whole new message passed back as the body
+ * descriptor, with no header edits). */
+#define MUGAI_IPC_RELEASE_PREFIX "release:"
 #define MUGAI_IPC_RESULT "(ussssssta(usus)d)"
 
 typedef struct
 {
   guint message_timeout; /* [milter]: alarm() per message; the conversions' deadline */
   guint messages;        /* [milter] worker_messages: then the worker leaves */
-  uid_t front_uid;       /* the only peer answered ((uid_t) -1: not checked) */
+  uid_t front_uid;       /* the peer answered for mail ((uid_t) -1: not checked) */
+  uid_t storer_uid;      /* the peer answered for a release ((uid_t) -1: none) */
+  GHashTable *profiles;  /* [profile NAME] -> MugaiPolicy *: a release's resanitize=NAME */
   /* where the storer keeps what a worker must never reach: named only
    * for the test fault hook that tries (worker.c) */
   char *quarantine_dir;

@@ -53,6 +53,7 @@ G_DEFINE_QUARK (mugai-store-error-quark, mugai_store_error)
 /* The backends, by scheme; a location without one is a directory. */
 static const MugaiStoreBackend *const backends[] = {
   &mugai_store_file_backend,
+  &mugai_store_sqlite_backend,
 };
 
 struct _MugaiStore
@@ -426,12 +427,14 @@ mugai_store_open (const char *location, MugaiStoreMode mode, GError **error)
     {
       g_autofree char *safe = mugai_text_safe_display (location, 80);
       g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_LOCATION,
-                   "%s: not a quarantine location (a directory, or file:DIRECTORY)", safe);
+                   "%s: not a quarantine location (a directory, file:DIRECTORY, sqlite:DIRECTORY "
+                   "or postgresql:DSN-FILE)",
+                   safe);
       return NULL;
     }
   /* file:///var/lib/... as well as file:/var/lib/...; a host
    * (file://host/...) is not a local directory */
-  if (scheme && backend == &mugai_store_file_backend && g_str_has_prefix (rest, "//"))
+  if (scheme && backend != NULL && backend->open != NULL && g_str_has_prefix (rest, "//"))
     {
       if (!g_str_has_prefix (rest, "///"))
         {
@@ -490,10 +493,8 @@ compare_entries (gconstpointer a, gconstpointer b)
   return strcmp (x->id, y->id);
 }
 
-/* Text as a search compares it: NFKC (full-width and half-width forms
- * to one), case folded; invalid UTF-8 repaired first. */
-static char *
-search_fold (const char *text)
+char *
+mugai_store_search_fold (const char *text)
 {
   g_autofree char *valid = g_utf8_make_valid (text, -1);
   g_autofree char *nfkc = g_utf8_normalize (valid, -1, G_NORMALIZE_ALL_COMPOSE);
@@ -507,8 +508,8 @@ contains (const char *haystack, const char *needle)
     return TRUE;
   if (!haystack)
     return FALSE;
-  g_autofree char *h = search_fold (haystack);
-  g_autofree char *n = search_fold (needle);
+  g_autofree char *h = mugai_store_search_fold (haystack);
+  g_autofree char *n = mugai_store_search_fold (needle);
   return strstr (h, n) != NULL;
 }
 
@@ -670,6 +671,15 @@ mugai_store_audit_append (MugaiStore *store, gint64 seq, const char *hash, const
   g_return_val_if_fail (store != NULL && hash != NULL && line != NULL, FALSE);
   return !store->backend->audit_append
          || store->backend->audit_append (store->handle, seq, hash, line, error);
+}
+
+gboolean
+mugai_store_migrate (MugaiStore *store, guint *found, guint *current, GError **error)
+{
+  mugai_store_schema (store, found, current);
+  if (*found == *current || !store->backend->migrate)
+    return TRUE;
+  return store->backend->migrate (store->handle, error);
 }
 
 /* ---- accounts --------------------------------------------------------------- */

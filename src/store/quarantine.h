@@ -158,6 +158,9 @@ typedef enum
   MUGAI_STORE_CREATE,   /* the daemon: created if missing (files: mode
                          * 0700; a directory open to others is brought to
                          * 0700), refused if it cannot be written */
+  MUGAI_STORE_MIGRATE,  /* `mugai quarantine migrate`: as EXISTING, but a
+                         * database of an older schema is opened (to be
+                         * upgraded) rather than refused */
 } MugaiStoreMode;
 
 MugaiStore *mugai_store_open (const char *location, MugaiStoreMode mode, GError **error);
@@ -285,6 +288,17 @@ gboolean mugai_store_audit_append (MugaiStore *store, gint64 seq, const char *ha
 /* The schema version the store holds and the one this build uses
  * (both 0 for the files backend). */
 void mugai_store_schema (MugaiStore *store, guint *found, guint *current);
+
+/* Upgrades a store opened with MUGAI_STORE_MIGRATE to this build's
+ * schema; *found and *current the versions before and after. */
+gboolean mugai_store_migrate (MugaiStore *store, guint *found, guint *current, GError **error);
+
+/* Builds the sqlite index (DIR/index.sqlite) of the files backend's
+ * store in dir: every entry whose record and original are there, its
+ * original left where it is.  Entries indexed already are counted in
+ * *already and left alone, so it can be run again.  Returns the number
+ * added; error set when it stopped. */
+guint mugai_store_reindex (const char *dir, guint *already, GError **error);
 
 /* Reads every entry back: its record, and its original against the size
  * and SHA-256 the record keeps.  Returns the problems found, one line

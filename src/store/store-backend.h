@@ -47,11 +47,15 @@ typedef struct
   /* NULL: no append-only table (mugai_store_audit_append() does nothing) */
   gboolean (*audit_append) (gpointer handle, gint64 seq, const char *hash, const char *line,
                             GError **error);
+  /* brings a store opened with MUGAI_STORE_MIGRATE to this build's
+   * schema; NULL: nothing to migrate */
+  gboolean (*migrate) (gpointer handle, GError **error);
   /* the schema version stored, and this build's; NULL: 0 and 0 */
   void (*schema) (gpointer handle, guint *found, guint *current);
 } MugaiStoreBackend;
 
 extern const MugaiStoreBackend mugai_store_file_backend;
+extern const MugaiStoreBackend mugai_store_sqlite_backend;
 
 /* The state an entry of this verdict is added in. */
 MugaiStoreState mugai_store_initial_state (const char *verdict);
@@ -63,3 +67,31 @@ MugaiStoreState mugai_store_initial_state (const char *verdict);
  * one mugai writes makes the record CORRUPT. */
 MugaiStoreEntry *mugai_store_entry_from_json (const char *text, gsize len, const char *id,
                                               const char *where, GError **error);
+
+/* Text as a search compares it: NFKC (full-width and half-width forms
+ * to one), case folded; invalid UTF-8 repaired first.  The database
+ * backends keep this of sender, recipients and subject in columns. */
+char *mugai_store_search_fold (const char *text);
+
+/* ---- the originals as files (store-file.c) -------------------------------- */
+/* The files backend's DIR/YYYY-MM-DD/ID.eml, with its durable writes, for
+ * a backend that keeps its records elsewhere (store-sqlite.c).  open and
+ * close as the files backend's; the handle is thread-safe. */
+gpointer mugai_originals_open (const char *dir, MugaiStoreMode mode, GError **error);
+void mugai_originals_close (gpointer handle);
+/* The store directory's descriptor (the database file lives beside the
+ * day directories). */
+int mugai_originals_dirfd (gpointer handle);
+/* DIR/day/ID.eml from fd (pread from 0) or data, fsync'ed with its
+ * directory, never replacing a file (EXISTS); nothing left on failure. */
+gboolean mugai_originals_write (gpointer handle, const char *id, int fd, GBytes *data,
+                                gsize *stored, char **sha256, GError **error);
+GInputStream *mugai_originals_read (gpointer handle, const char *id, GError **error);
+/* TRUE also when it was gone already. */
+gboolean mugai_originals_remove (gpointer handle, const char *id, GError **error);
+typedef gboolean (*MugaiOriginalKnown) (const char *id, gpointer data);
+/* Removes what interrupted writes left: temporary files, and originals
+ * that known() says no record names, older than older_than and than an
+ * hour.  Returns how many. */
+guint mugai_originals_sweep (gpointer handle, gint64 older_than, MugaiOriginalKnown known,
+                             gpointer data, GError **error);

@@ -477,6 +477,30 @@ file_close (gpointer handle)
   g_free (q);
 }
 
+/* Step 1 of an add, shared with the sqlite backend: the original,
+ * durable under its final name; *stored and *sha256 (hex) what was
+ * written. */
+static gboolean
+write_original (FileStore *q, const char *id, int fd, GBytes *data, gsize *stored, char **sha256,
+                GError **error)
+{
+  char day[DAY_LEN + 1];
+  day_of (id, day);
+  g_autofree char *dirpath = g_build_filename (q->dir, day, NULL);
+  g_autofree char *eml = g_strconcat (id, ".eml", NULL);
+  int dfd = -1, tfd = -1;
+  if (!create_temp (q, day, eml, &dfd, &tfd, error))
+    return FALSE;
+  gsize len = 0;
+  const guint8 *bytes = data ? g_bytes_get_data (data, &len) : NULL;
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gboolean ok = write_durably (dfd, dirpath, eml, tfd, fd, bytes, len, sum, stored, error);
+  close (dfd);
+  if (ok)
+    *sha256 = g_strdup (g_checksum_get_string (sum));
+  return ok;
+}
+
 static gboolean
 file_add (gpointer handle, int fd, GBytes *data, const MugaiStoreEntry *entry, GError **error)
 {
@@ -489,30 +513,22 @@ file_add (gpointer handle, int fd, GBytes *data, const MugaiStoreEntry *entry, G
   g_autofree char *json = g_strconcat (entry->id, ".json", NULL);
 
   /* 1. the original */
-  int dfd = -1, tfd = -1;
-  if (!create_temp (q, day, eml, &dfd, &tfd, error))
-    return FALSE;
-  gsize len = 0;
-  const guint8 *bytes = data ? g_bytes_get_data (data, &len) : NULL;
   gsize stored = 0;
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  if (!write_durably (dfd, dirpath, eml, tfd, fd, bytes, len, sum, &stored, error))
-    {
-      close (dfd);
-      return FALSE;
-    }
-  close (dfd);
+  g_autofree char *sha256 = NULL;
+  if (!write_original (q, entry->id, fd, data, &stored, &sha256, error))
+    return FALSE;
 
   /* 2. the metadata, which makes the entry visible */
   MugaiStoreEntry meta = *entry;
   meta.size = stored;
-  meta.sha256 = (char *)g_checksum_get_string (sum);
+  meta.sha256 = sha256;
   meta.state = mugai_store_initial_state (entry->verdict);
   if (meta.time == 0)
     meta.time = g_get_real_time () / G_USEC_PER_SEC;
   g_autofree char *text = mugai_store_entry_to_json (&meta, TRUE);
   g_autoptr (GString) line = g_string_new (text);
   g_string_append_c (line, '\n');
+  int dfd = -1, tfd = -1;
   if (!create_temp (q, day, json, &dfd, &tfd, error))
     {
       g_autofree char *p = g_build_filename (q->dir, day, eml, NULL);
@@ -808,6 +824,126 @@ file_purge (gpointer handle, gint64 older_than, GError **error)
         }
       close (dfd);
       /* fails, as it should, while anything is left in it */
+      unlinkat (q->dirfd, day, AT_REMOVEDIR);
+    }
+  if (first)
+    g_propagate_error (error, g_steal_pointer (&first));
+  return removed;
+}
+
+/* ---- the originals alone, for the sqlite backend (store-backend.h) ------- */
+
+gpointer
+mugai_originals_open (const char *dir, MugaiStoreMode mode, GError **error)
+{
+  return file_open (dir, mode, error);
+}
+
+void
+mugai_originals_close (gpointer handle)
+{
+  file_close (handle);
+}
+
+int
+mugai_originals_dirfd (gpointer handle)
+{
+  return ((FileStore *)handle)->dirfd;
+}
+
+gboolean
+mugai_originals_write (gpointer handle, const char *id, int fd, GBytes *data, gsize *stored,
+                       char **sha256, GError **error)
+{
+  return write_original (handle, id, fd, data, stored, sha256, error);
+}
+
+GInputStream *
+mugai_originals_read (gpointer handle, const char *id, GError **error)
+{
+  FileStore *q = handle;
+  g_autofree char *eml = g_strconcat (id, ".eml", NULL);
+  int dfd = open_entry_day (q, id, eml, error);
+  if (dfd < 0)
+    return NULL;
+  char day[DAY_LEN + 1];
+  day_of (id, day);
+  g_autofree char *path = g_build_filename (q->dir, day, eml, NULL);
+  int fd = openat (dfd, eml, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    not_found (error, path);
+  else if (fd < 0)
+    set_errno_error (error, errno, path, NULL);
+  close (dfd);
+  return fd >= 0 ? g_unix_input_stream_new (fd, TRUE) : NULL;
+}
+
+gboolean
+mugai_originals_remove (gpointer handle, const char *id, GError **error)
+{
+  FileStore *q = handle;
+  g_autofree char *eml = g_strconcat (id, ".eml", NULL);
+  char day[DAY_LEN + 1];
+  day_of (id, day);
+  g_autofree char *dirpath = g_build_filename (q->dir, day, NULL);
+  g_autoptr (GError) local = NULL;
+  int dfd = open_day (q, day, FALSE, &local);
+  if (dfd < 0)
+    return TRUE; /* the day is gone: so is the original */
+  g_autoptr (GError) failed = NULL;
+  remove_at (dfd, dirpath, eml, &failed);
+  close (dfd);
+  /* fails, as it should, while anything is left in it */
+  unlinkat (q->dirfd, day, AT_REMOVEDIR);
+  if (failed)
+    {
+      g_propagate_error (error, g_steal_pointer (&failed));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+guint
+mugai_originals_sweep (gpointer handle, gint64 older_than, MugaiOriginalKnown known, gpointer data,
+                       GError **error)
+{
+  FileStore *q = handle;
+  g_autoptr (GError) first = NULL;
+  g_autoptr (GPtrArray) days = list_days (q, &first);
+  if (!days)
+    {
+      g_propagate_error (error, g_steal_pointer (&first));
+      return 0;
+    }
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  guint removed = 0;
+  for (guint i = 0; i < days->len; i++)
+    {
+      const char *day = days->pdata[i];
+      g_autofree char *dirpath = g_build_filename (q->dir, day, NULL);
+      int dfd = open_day (q, day, FALSE, first ? NULL : &first);
+      if (dfd < 0)
+        continue;
+      g_autoptr (GPtrArray) names = list_names (dfd, dirpath, first ? NULL : &first);
+      for (guint k = 0; names && k < names->len; k++)
+        {
+          const char *name = names->pdata[k];
+          char id[ID_LEN + 1];
+          gboolean tmp = name[0] == '.' && g_str_has_suffix (name, ".tmp");
+          if (!tmp && !entry_name (name, ".eml", day, id))
+            continue;
+          struct stat st;
+          /* the age first: known() asks the database */
+          if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_mtime >= older_than
+              || st.st_mtime >= now - LEFTOVER_AGE)
+            continue;
+          if (tmp || !known (id, data))
+            {
+              remove_at (dfd, dirpath, name, &first);
+              removed++;
+            }
+        }
+      close (dfd);
       unlinkat (q->dirfd, day, AT_REMOVEDIR);
     }
   if (first)

@@ -22,6 +22,14 @@
 static const MugaiWordsEntry words[] = {
   /* finding.c: the finding categories (the reason in the notice) */
   { "malware detected", "ウイルスを検出しました" },
+  /* the release workflow's notices (storer-workflow.c) */
+  { "original released", "原本を配送しました" },
+  { "The original of a quarantined message was delivered.",
+    "隔離されていたメールの原本を配送しました。" },
+  { "release requested", "原本の配送依頼" },
+  { "The release of a quarantined original was requested. To decide:",
+    "隔離されたメールの原本の配送が依頼されました。承認または却下するには:" },
+  { "release denied", "配送は承認されませんでした" },
   { "file type not allowed", "通過できない種類のファイルです" },
   { "file name disguises its type", "ファイル名が種類を偽っています" },
   { "encrypted: cannot be inspected", "暗号化されているため検査できません" },

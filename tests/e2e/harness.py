@@ -972,26 +972,49 @@ class Milter:
         return out, bad
 
     def quarantine_entries(self):
-        """[(json dict or None, json path, eml path or None)] of every
-        ID.json under the quarantine directory, plus .eml without json."""
+        """[(record dict or None, where, eml path or None)] of every entry
+        of the quarantine: with the sqlite backend (the default) as
+        `mugai quarantine list --json` lists them (where: "index:ID"),
+        with the files backend every ID.json (where: its path); plus every
+        .eml that no entry names (None, None, path)."""
         out = []
         emls = set()
         for dirpath, _dirs, files in os.walk(self.quarantine):
             for f in files:
                 if f.endswith(".eml"):
                     emls.add(os.path.join(dirpath, f))
+        cli = os.environ.get("MUGAI_BIN")
+        if cli and os.path.exists(os.path.join(self.quarantine, "index.sqlite")):
+            p = subprocess.run([cli, "quarantine", "list", "--json", "--config",
+                                self.conf_arg or self.conf], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            for line in p.stdout.decode("utf-8", "replace").splitlines():
+                try:
+                    meta = json.loads(line)
+                except ValueError:
+                    continue
+                ident = meta.get("id") or "?"
+                eml = os.path.join(self.quarantine, "%s-%s-%s" % (ident[0:4], ident[4:6], ident[6:8]),
+                                   ident + ".eml")
+                out.append((None if meta.get("verdict") == "unreadable" else meta, "index:" + ident,
+                            eml if eml in emls else None))
+                emls.discard(eml)
+            if p.returncode != 0:
+                out.append((None, "mugai quarantine list: " + p.stderr.decode("utf-8", "replace")[-300:], None))
         for dirpath, _dirs, files in os.walk(self.quarantine):
             for f in sorted(files):
                 if not f.endswith(".json"):
                     continue
                 path = os.path.join(dirpath, f)
                 eml = path[:-5] + ".eml"
+                if eml not in emls:
+                    continue
                 try:
                     with open(path, "rb") as fh:
                         meta = json.loads(fh.read().decode("utf-8"))
                 except (OSError, UnicodeDecodeError, ValueError):
                     meta = None
-                out.append((meta, path, eml if eml in emls else None))
+                out.append((meta, path, eml))
                 emls.discard(eml)
         for eml in sorted(emls):
             out.append((None, None, eml))
