@@ -53,6 +53,7 @@ G_DEFINE_QUARK (mugai-store-error-quark, mugai_store_error)
 /* The backends, by scheme; a location without one is a directory. */
 static const MugaiStoreBackend *const backends[] = {
   &mugai_store_file_backend,
+  &mugai_store_pg_backend,
 };
 
 struct _MugaiStore
@@ -490,10 +491,9 @@ compare_entries (gconstpointer a, gconstpointer b)
   return strcmp (x->id, y->id);
 }
 
-/* Text as a search compares it: NFKC (full-width and half-width forms
- * to one), case folded; invalid UTF-8 repaired first. */
-static char *
-search_fold (const char *text)
+/* store-backend.h: the folding of every search, ours and a database's */
+char *
+mugai_store_search_fold (const char *text)
 {
   g_autofree char *valid = g_utf8_make_valid (text, -1);
   g_autofree char *nfkc = g_utf8_normalize (valid, -1, G_NORMALIZE_ALL_COMPOSE);
@@ -507,8 +507,8 @@ contains (const char *haystack, const char *needle)
     return TRUE;
   if (!haystack)
     return FALSE;
-  g_autofree char *h = search_fold (haystack);
-  g_autofree char *n = search_fold (needle);
+  g_autofree char *h = mugai_store_search_fold (haystack);
+  g_autofree char *n = mugai_store_search_fold (needle);
   return strstr (h, n) != NULL;
 }
 

@@ -6,8 +6,8 @@
  *	quarantine.c is the interface: it checks ids and arguments, keeps
  *	the words (states, errors, the JSON form of an entry) and hands each
  *	call to the backend chosen by the location's scheme.  A backend is
- *	one file and one MugaiStoreBackend; today store-file.c ("file:").
- *	A SQL backend is a second file and a line in quarantine.c's table.
+ *	one file and one MugaiStoreBackend: store-file.c ("file:"),
+ *	store-pg.c ("postgresql:"); each is a line in quarantine.c's table.
  *
  *	Every id a backend is given has passed mugai_store_id_is_valid().
  *	A backend reports with MUGAI_STORE_ERROR and the codes of
@@ -52,6 +52,7 @@ typedef struct
 } MugaiStoreBackend;
 
 extern const MugaiStoreBackend mugai_store_file_backend;
+extern const MugaiStoreBackend mugai_store_pg_backend;
 
 /* The state an entry of this verdict is added in. */
 MugaiStoreState mugai_store_initial_state (const char *verdict);
@@ -63,3 +64,9 @@ MugaiStoreState mugai_store_initial_state (const char *verdict);
  * one mugai writes makes the record CORRUPT. */
 MugaiStoreEntry *mugai_store_entry_from_json (const char *text, gsize len, const char *id,
                                               const char *where, GError **error);
+
+/* Text as a search compares it (MugaiStoreFilter): NFKC (full-width and
+ * half-width forms to one), case folded; invalid UTF-8 repaired first.
+ * quarantine.c folds both sides with it; a database backend stores the
+ * folded copies of sender, recipients and subject and folds the needle. */
+char *mugai_store_search_fold (const char *text);
