@@ -294,6 +294,9 @@ def run_wrapped(argv):
         return 0
     root = tempfile.mkdtemp(prefix="mugai-pg-")
     c = Cluster(root, b)
+    # meson's timeout sends SIGTERM: the cluster (a session of its own) is
+    # stopped all the same, by the finally below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         c.init()
         c.start()
@@ -309,10 +312,16 @@ def run_wrapped(argv):
         # that a killed postmaster leaves no zombie owning postmaster.pid
         _set_subreaper()
         prog = subprocess.Popen(argv, env=env)
-        while True:
-            pid, status = os.waitpid(-1, 0)
-            if pid == prog.pid:
-                return os.waitstatus_to_exitcode(status)
+        try:
+            while True:
+                pid, status = os.waitpid(-1, 0)
+                if pid == prog.pid:
+                    prog = None
+                    return os.waitstatus_to_exitcode(status)
+        finally:
+            if prog is not None:  # we were stopped: so is the program
+                prog.kill()
+                os.waitpid(prog.pid, 0)
     finally:
         c.reap = _reap
         try:

@@ -539,6 +539,43 @@ test_unreadable (Fixture *f, gconstpointer data)
   g_assert_cmpuint (problems2->len, ==, 3);
 }
 
+static void
+test_large (Fixture *f, gconstpointer data)
+{
+  NEED_CLUSTER (f);
+  /* 8 MiB of every octet value, through a file descriptor */
+  gsize len = 8 * 1024 * 1024;
+  g_autofree guint8 *octets = g_malloc (len);
+  GRand *rand = g_rand_new_with_seed (7);
+  for (gsize i = 0; i < len; i++)
+    octets[i] = (guint8)g_rand_int (rand);
+  g_rand_free (rand);
+  g_autofree char *tmp = NULL;
+  g_autoptr (GError) error = NULL;
+  int fd = g_file_open_tmp ("mugai-pg-XXXXXX", &tmp, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, octets, len), ==, (gssize)len);
+  g_autoptr (MugaiStoreEntry) e = make_entry ("large", 1795000000);
+  g_assert_true (mugai_store_add (f->q, fd, NULL, e, &error));
+  g_assert_no_error (error);
+  g_autoptr (GBytes) back = read_back (f->q, e->id);
+  g_autoptr (GBytes) want = g_bytes_new_static (octets, len);
+  g_assert_true (g_bytes_equal (back, want));
+
+  /* past the backend's limit (512 MiB): refused, nothing stored; the
+   * sparse file is never read */
+  g_assert_cmpint (ftruncate (fd, (off_t)512 * 1024 * 1024 + 1), ==, 0);
+  g_autoptr (MugaiStoreEntry) big = make_entry ("too large", 1795000010);
+  g_assert_false (mugai_store_add (f->q, fd, NULL, big, &error));
+  g_assert_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "larger than"));
+  g_clear_error (&error);
+  close (fd);
+  g_unlink (tmp);
+  g_autofree char *all = listed (f->q, NULL);
+  g_assert_cmpstr (all, ==, e->id);
+}
+
 /* ---- accounts and audit ------------------------------------------------------- */
 
 static MugaiAccount *
@@ -806,6 +843,7 @@ main (int argc, char **argv)
   ADD ("update", test_update);
   ADD ("purge", test_purge);
   ADD ("unreadable", test_unreadable);
+  ADD ("large", test_large);
   ADD ("accounts", test_accounts);
   ADD ("audit-append-only", test_audit_append_only);
   ADD ("schema-version", test_schema_version);

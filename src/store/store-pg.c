@@ -625,6 +625,13 @@ read_original (PgStore *p, int fd, GBytes *data, const char *id, GError **error)
       too_large (p, id, error);
       return NULL;
     }
+  /* a spool file says its size: refused before anything is read */
+  struct stat st;
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > (off_t)MAX_ORIGINAL)
+    {
+      too_large (p, id, error);
+      return NULL;
+    }
   g_autoptr (GByteArray) buf = g_byte_array_new ();
   g_autofree guint8 *chunk = g_malloc (COPY_BUFFER);
   off_t offset = 0;
