@@ -42,7 +42,9 @@
  *
  *	A fresh database gets the schema at open in MUGAI_STORE_CREATE mode,
  *	under a transaction-scoped advisory lock so that two nodes starting
- *	at once create it once; MUGAI_STORE_EXISTING finds no store there
+ *	at once create it once (the role needs CREATE on the schema in its
+ *	search_path for that: since PostgreSQL 15 only the database's owner
+ *	has it on public); MUGAI_STORE_EXISTING finds no store there
  *	(NOT_FOUND).  A schema of another version is refused at open
  *	(SCHEMA): an older one is upgraded by `mugai quarantine migrate`,
  *	never silently; a newer one was made by a newer mugai.
@@ -110,9 +112,9 @@
  * THREADS
  *	Thread-safe: one connection per handle, used under the handle's
  *	mutex, so the storer's threads take turns (one statement at a time;
- *	a node stores one message per commit, and PostgreSQL's group commit
- *	does the rest).  A handle is not fork-safe: a child must open its
- *	own.
+ *	a node stores one message per commit).  While a connection is made
+ *	again (at most connect_timeout) every thread waits for it.  A handle is not fork-safe: a
+ *child must open its own.
  */
 #include "store-backend.h"
 
