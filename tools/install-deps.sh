@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config python3 \
 libglib2.0-dev libgmime-3.0-dev libxml2-dev libjson-glib-dev libmagic-dev \
-libmilter-dev postfix libclamav-dev clamav \
+libmilter-dev postfix libclamav-dev clamav libpq-dev postgresql \
 libarchive-dev libseccomp-dev libsqlite3-dev libargon2-dev libcurl4-openssl-dev libpoppler-glib-dev libcairo2-dev \
 libpng-dev libjpeg-dev libgif-dev libwebp-dev fonts-ipafont-gothic fonts-ipafont-mincho \
 zip unzip p7zip-full qpdf poppler-utils poppler-data python3-pil clang-format \
@@ -33,6 +33,17 @@ case " $missing " in
 *" postfix "*)
     echo "postfix postfix/main_mailer_type select No configuration" |
         $SUDO debconf-set-selections ;;
+esac
+# PostgreSQL too (the postgresql backend's tests, tests/pgcluster.py, start
+# private clusters under a temporary directory): installing it would make
+# and start a system cluster "main"; a drop-in read through createcluster.conf's
+# include_dir says not to (the maintainer scripts ask pg_conftool, which
+# follows it: "show create_main_cluster" is then off).
+case " $missing " in
+*" postgresql "*)
+    $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" |
+        $SUDO tee /etc/postgresql-common/createcluster.d/mugai-no-main-cluster.conf >/dev/null ;;
 esac
 $SUDO apt-get update -q >&2
 # shellcheck disable=SC2086

@@ -54,6 +54,7 @@ G_DEFINE_QUARK (mugai-store-error-quark, mugai_store_error)
 static const MugaiStoreBackend *const backends[] = {
   &mugai_store_file_backend,
   &mugai_store_sqlite_backend,
+  &mugai_store_pg_backend,
 };
 
 struct _MugaiStore
@@ -493,6 +494,7 @@ compare_entries (gconstpointer a, gconstpointer b)
   return strcmp (x->id, y->id);
 }
 
+/* store-backend.h: the folding of every search, ours and a database's */
 char *
 mugai_store_search_fold (const char *text)
 {
@@ -665,12 +667,12 @@ mugai_store_schema (MugaiStore *store, guint *found, guint *current)
 }
 
 gboolean
-mugai_store_audit_append (MugaiStore *store, gint64 seq, const char *hash, const char *line,
-                          GError **error)
+mugai_store_audit_append (MugaiStore *store, const char *node, gint64 seq, const char *hash,
+                          const char *line, GError **error)
 {
   g_return_val_if_fail (store != NULL && hash != NULL && line != NULL, FALSE);
   return !store->backend->audit_append
-         || store->backend->audit_append (store->handle, seq, hash, line, error);
+         || store->backend->audit_append (store->handle, node ? node : "", seq, hash, line, error);
 }
 
 gboolean

@@ -280,8 +280,8 @@ MugaiAccount *mugai_store_account_get (MugaiStore *store, const char *name, cons
  * seq and hash) to the store's append-only table, where the backend has
  * one (postgresql: UPDATE and DELETE refused by the database); TRUE
  * and nothing done where it has none. */
-gboolean mugai_store_audit_append (MugaiStore *store, gint64 seq, const char *hash,
-                                   const char *line, GError **error);
+gboolean mugai_store_audit_append (MugaiStore *store, const char *node, gint64 seq,
+                                   const char *hash, const char *line, GError **error);
 
 /* ---- schema (database backends) ------------------------------------------- */
 

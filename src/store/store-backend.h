@@ -6,8 +6,8 @@
  *	quarantine.c is the interface: it checks ids and arguments, keeps
  *	the words (states, errors, the JSON form of an entry) and hands each
  *	call to the backend chosen by the location's scheme.  A backend is
- *	one file and one MugaiStoreBackend; today store-file.c ("file:").
- *	A SQL backend is a second file and a line in quarantine.c's table.
+ *	one file and one MugaiStoreBackend: store-file.c ("file:"),
+ *	store-pg.c ("postgresql:"); each is a line in quarantine.c's table.
  *
  *	Every id a backend is given has passed mugai_store_id_is_valid().
  *	A backend reports with MUGAI_STORE_ERROR and the codes of
@@ -45,8 +45,9 @@ typedef struct
                            GError **error);
   GPtrArray *(*account_list) (gpointer handle, GError **error);
   /* NULL: no append-only table (mugai_store_audit_append() does nothing) */
-  gboolean (*audit_append) (gpointer handle, gint64 seq, const char *hash, const char *line,
-                            GError **error);
+  /* node: the chain's (each node's storer keeps its own chain) */
+  gboolean (*audit_append) (gpointer handle, const char *node, gint64 seq, const char *hash,
+                            const char *line, GError **error);
   /* brings a store opened with MUGAI_STORE_MIGRATE to this build's
    * schema; NULL: nothing to migrate */
   gboolean (*migrate) (gpointer handle, GError **error);
@@ -56,6 +57,7 @@ typedef struct
 
 extern const MugaiStoreBackend mugai_store_file_backend;
 extern const MugaiStoreBackend mugai_store_sqlite_backend;
+extern const MugaiStoreBackend mugai_store_pg_backend;
 
 /* The state an entry of this verdict is added in. */
 MugaiStoreState mugai_store_initial_state (const char *verdict);
