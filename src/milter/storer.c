@@ -124,12 +124,30 @@ store_get (GError **error)
   return s;
 }
 
+/* Each audit line also goes to the store's append-only table, where it
+ * has one (postgresql), keyed by this node's name and the line's seq. */
+static void
+audit_mirror (guint64 seq, const char *hash, const char *line, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MugaiStore *store = storer.store;
+  if (store
+      && !mugai_store_audit_append (store, storer.node->node_name, (gint64)seq, hash, line, &error))
+    g_warning ("storer: audit record %" G_GUINT64_FORMAT " not copied to the store's audit "
+               "table: %s",
+               seq, error->message);
+}
+
 static MugaiAudit *
 audit_get (GError **error)
 {
   g_mutex_lock (&storer.lock);
   if (!storer.audit)
-    storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
+    {
+      storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
+      if (storer.audit)
+        mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
+    }
   MugaiAudit *a = storer.audit;
   g_mutex_unlock (&storer.lock);
   return a;
@@ -144,6 +162,8 @@ audit_reopen (void)
                              : (storer.audit = mugai_audit_open (storer.node->audit_file,
                                                                  storer.node->audit_syslog, &error))
                                    != NULL;
+  if (ok)
+    mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
   g_mutex_unlock (&storer.lock);
   if (ok)
     g_message ("storer: audit log reopened: %s", storer.node->audit_file);

@@ -82,6 +82,8 @@ struct _MugaiAudit
   int fd;
   MugaiAuditHead head;  /* the chain's last record (audit-chain.h) */
   guint64 checkpointed; /* the seq of the last checkpoint */
+  MugaiAuditMirror mirror;
+  gpointer mirror_data;
   gint64 checkpoint_at; /* when (monotonic) */
   gboolean flushing;    /* a thread is in fdatasync() outside the lock */
   GPtrArray *pending;   /* Waiter *: written to fd, not yet flushed */
@@ -463,6 +465,15 @@ wait_flushed (MugaiAudit *a, Waiter *w)
   return w->err;
 }
 
+void
+mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data)
+{
+  g_mutex_lock (&a->lock);
+  a->mirror = mirror;
+  a->mirror_data = data;
+  g_mutex_unlock (&a->lock);
+}
+
 gboolean
 mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
 {
@@ -482,6 +493,8 @@ mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
   if (!err)
     {
       a->head = next;
+      if (a->mirror)
+        a->mirror (next.seq, next.hash, chained, a->mirror_data);
       maybe_checkpoint (a);
       g_ptr_array_add (a->pending, &w);
       err = wait_flushed (a, &w);

@@ -69,6 +69,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiAudit, mugai_audit_free)
  * a line whose flush failed may remain (it cannot be taken back). */
 gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error);
 
+/* Called with every chained line (without its newline) once it is in the
+ * file, under the log's lock, so in the order of the chain: the storer
+ * copies it to the store's append-only table (postgresql).  A mirror
+ * that fails says so in the log; the file stays the record. */
+typedef void (*MugaiAuditMirror) (guint64 seq, const char *hash, const char *line, gpointer data);
+void mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data);
+
 /* The JSON line without its newline, and the syslog text; exposed for
  * tests and for callers that log elsewhere. */
 char *mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec);
