@@ -31,6 +31,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "config.h"
 #include "control.h"
@@ -50,6 +51,7 @@ usage (FILE *out)
                 "  mugai quarantine show|extract [--config FILE] ID\n"
                 "  mugai quarantine purge [--config FILE] [--older-than DAYS]\n"
                 "  mugai quarantine check|reindex|migrate [--config FILE]\n"
+                "  mugai quarantine backup [--config FILE] DIR\n"
                 "  mugai quarantine request [--config FILE] ID --reason TEXT\n"
                 "        [--mode original|resanitize=PROFILE] [--recipient ADDR ...]\n"
                 "  mugai quarantine approve [--config FILE] ID\n"
@@ -237,6 +239,68 @@ cmd_migrate (const MugaiConfig *loaded)
   return 0;
 }
 
+/* Copies name (a file of the audit log's directory) into dir, if there. */
+static gboolean
+copy_file (const char *from, const char *dir)
+{
+  if (!g_file_test (from, G_FILE_TEST_IS_REGULAR))
+    return TRUE;
+  g_autofree char *base = g_path_get_basename (from);
+  g_autofree char *to = g_build_filename (dir, base, NULL);
+  g_autoptr (GFile) src = g_file_new_for_path (from);
+  g_autoptr (GFile) dst = g_file_new_for_path (to);
+  g_autoptr (GError) error = NULL;
+  if (!g_file_copy (src, dst, G_FILE_COPY_NOFOLLOW_SYMLINKS | G_FILE_COPY_ALL_METADATA, NULL, NULL,
+                    NULL, &error))
+    {
+      fprintf (stderr, "mugai quarantine backup: %s: %s\n", from, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+cmd_backup (const MugaiConfig *loaded, const char *dir)
+{
+  if (!g_path_is_absolute (dir))
+    {
+      fprintf (stderr, "mugai quarantine backup: DIR must be an absolute path\n");
+      return EXIT_USAGE;
+    }
+  g_autofree char *location = mugai_node_store_location (loaded->node);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiStore) q = mugai_store_open (location, MUGAI_STORE_EXISTING, &error);
+  guint entries = 0;
+  if (!q || !mugai_store_backup (q, dir, &entries, &error))
+    {
+      fprintf (stderr, "mugai quarantine backup: %s\n", error->message);
+      return 1;
+    }
+  /* the audit log after the index: its checkpoint then covers at least
+   * every record of what the index holds */
+  g_autofree char *audit_dir = g_build_filename (dir, "audit", NULL);
+  if (g_mkdir (audit_dir, 0700) != 0)
+    {
+      fprintf (stderr, "mugai quarantine backup: %s: %s\n", audit_dir, g_strerror (errno));
+      return 1;
+    }
+  const char *log = loaded->node->audit_file;
+  g_autofree char *checkpoint = g_strconcat (log, ".checkpoint", NULL);
+  gboolean ok = copy_file (log, audit_dir) && copy_file (checkpoint, audit_dir);
+  for (int i = 1; ok && i < 100; i++)
+    {
+      g_autofree char *rotated = g_strdup_printf ("%s.%d", log, i);
+      if (!g_file_test (rotated, G_FILE_TEST_EXISTS))
+        break;
+      ok = copy_file (rotated, audit_dir);
+    }
+  if (!ok)
+    return 1;
+  printf ("backed up %u entries of %s to %s, and the audit log to %s\n", entries, location, dir,
+          audit_dir);
+  return 0;
+}
+
 /* ---- accounts --------------------------------------------------------------- */
 
 /* A line of standard input without its end, the terminal's echo off
@@ -375,8 +439,8 @@ static int
 cmd_quarantine (int argc, char **argv)
 {
   static const char *const commands[]
-      = { "list",    "show",    "extract", "purge", "check",  "reindex",
-          "migrate", "request", "approve", "deny",  "release" };
+      = { "list",    "show",    "extract", "purge", "check",   "reindex",
+          "migrate", "request", "approve", "deny",  "release", "backup" };
   const char *cmd = argc > 1 ? argv[1] : NULL;
   gboolean known = FALSE;
   for (gsize i = 0; cmd && i < G_N_ELEMENTS (commands); i++)
@@ -478,6 +542,8 @@ cmd_quarantine (int argc, char **argv)
     }
   if (g_str_equal (cmd, "reindex"))
     return cmd_reindex (loaded);
+  if (g_str_equal (cmd, "backup"))
+    return cmd_backup (loaded, args[1]);
   if (g_str_equal (cmd, "migrate"))
     return cmd_migrate (loaded);
   if (is_workflow)

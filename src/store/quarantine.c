@@ -684,6 +684,21 @@ mugai_store_migrate (MugaiStore *store, guint *found, guint *current, GError **e
   return store->backend->migrate (store->handle, error);
 }
 
+gboolean
+mugai_store_backup (MugaiStore *store, const char *dir, guint *entries, GError **error)
+{
+  *entries = 0;
+  if (!store->backend->backup)
+    {
+      g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_UNSUPPORTED,
+                   "%s: the %s backend is backed up with its own tools (postgresql: pg_dump; "
+                   "files: a copy of the directory with mugai-milter stopped)",
+                   store->location, store->backend->scheme);
+      return FALSE;
+    }
+  return store->backend->backup (store->handle, dir, entries, error);
+}
+
 /* ---- accounts --------------------------------------------------------------- */
 
 static const char *const role_names[] = {

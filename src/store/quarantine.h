@@ -300,6 +300,14 @@ gboolean mugai_store_migrate (MugaiStore *store, guint *found, guint *current, G
  * added; error set when it stopped. */
 guint mugai_store_reindex (const char *dir, guint *already, GError **error);
 
+/* A consistent copy of the store in dir (which must not exist): the
+ * sqlite backend's index as of one moment (SQLite's online backup) and
+ * the originals it names, copied after it; an entry purged while the
+ * copy ran is left out of the copy's index too, so that the copy is a
+ * store that `mugai quarantine check` accepts.  *entries gets how many
+ * it holds.  UNSUPPORTED for the other backends (postgresql: pg_dump). */
+gboolean mugai_store_backup (MugaiStore *store, const char *dir, guint *entries, GError **error);
+
 /* Reads every entry back: its record, and its original against the size
  * and SHA-256 the record keeps.  Returns the problems found, one line
  * each ("ID: ..."; empty: all intact), *checked the entries read; NULL

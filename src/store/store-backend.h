@@ -51,6 +51,8 @@ typedef struct
   /* brings a store opened with MUGAI_STORE_MIGRATE to this build's
    * schema; NULL: nothing to migrate */
   gboolean (*migrate) (gpointer handle, GError **error);
+  /* NULL: UNSUPPORTED (mugai_store_backup()) */
+  gboolean (*backup) (gpointer handle, const char *dir, guint *entries, GError **error);
   /* the schema version stored, and this build's; NULL: 0 and 0 */
   void (*schema) (gpointer handle, guint *found, guint *current);
 } MugaiStoreBackend;

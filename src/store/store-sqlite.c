@@ -805,6 +805,87 @@ sqlite_account_put (gpointer handle, const MugaiAccount *a, gboolean replace, GE
   return ok;
 }
 
+/* ---- backup ------------------------------------------------------------------- */
+
+static gboolean
+sqlite_backup (gpointer handle, const char *dir, guint *entries, GError **error)
+{
+  SqliteStore *s = handle;
+  if (g_file_test (dir, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_EXISTS,
+                   "%s exists: a backup goes to a new directory", dir);
+      return FALSE;
+    }
+  g_autoptr (GError) local = NULL;
+  /* a store of its own: its directory 0700, its index made by SQLite's
+   * online backup of ours (one snapshot, taken while the storer writes) */
+  SqliteStore *copy = open_index (dir, MUGAI_STORE_CREATE, FALSE, error);
+  if (!copy)
+    return FALSE;
+  g_mutex_lock (&s->lock);
+  sqlite3_backup *b = sqlite3_backup_init (copy->db, "main", s->db, "main");
+  int rc = b ? sqlite3_backup_step (b, -1) : sqlite3_errcode (copy->db);
+  if (b)
+    sqlite3_backup_finish (b);
+  g_mutex_unlock (&s->lock);
+  if (rc != SQLITE_DONE)
+    {
+      fail (copy, error, rc, "backup");
+      sqlite_close (copy);
+      return FALSE;
+    }
+  /* the originals the snapshot names */
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  {
+    g_autoptr (sqlite3_stmt) st = prepare (copy, "SELECT id FROM entries ORDER BY time, id", error);
+    if (!st)
+      {
+        sqlite_close (copy);
+        return FALSE;
+      }
+    while (sqlite3_step (st) == SQLITE_ROW)
+      g_ptr_array_add (ids, g_strdup ((const char *)sqlite3_column_text (st, 0)));
+  }
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+      g_autoptr (GError) e = NULL;
+      g_autoptr (GInputStream) in = mugai_originals_read (s->originals, id, &e);
+      g_autoptr (GBytes) data = NULL;
+      if (in)
+        {
+          g_autoptr (GOutputStream) mem = g_memory_output_stream_new_resizable ();
+          if (g_output_stream_splice (mem, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &e) >= 0)
+            data = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (mem));
+        }
+      if (!data && g_error_matches (e, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_NOT_FOUND))
+        {
+          /* purged since the snapshot: out of the copy too */
+          g_autoptr (sqlite3_stmt) del = prepare (copy, "DELETE FROM entries WHERE id = ?1", NULL);
+          if (del)
+            {
+              bind_text (del, 1, id);
+              sqlite3_step (del);
+            }
+          continue;
+        }
+      gsize stored = 0;
+      g_autofree char *sha = NULL;
+      if (!data || !mugai_originals_write (copy->originals, id, -1, data, &stored, &sha, &e))
+        {
+          g_set_error (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_IO, "backup of %s: %s", id,
+                       e ? e->message : "?");
+          ok = FALSE;
+          break;
+        }
+      (*entries)++;
+    }
+  sqlite_close (copy);
+  return ok;
+}
+
 static void
 sqlite_schema (gpointer handle, guint *found, guint *current)
 {
@@ -828,6 +909,7 @@ const MugaiStoreBackend mugai_store_sqlite_backend = {
   .account_list = sqlite_account_list,
   .schema = sqlite_schema,
   .migrate = sqlite_migrate,
+  .backup = sqlite_backup,
 };
 
 /* ---- reindex ---------------------------------------------------------------- */
