@@ -100,8 +100,8 @@ column_text (const char *text, glong width)
 static void
 print_entries (GPtrArray *entries)
 {
-  printf ("%-29s %-20s %-10s %-32s %4s  %s\n", "ID", "TIME (UTC)", "VERDICT", "SENDER", "RCPT",
-          "SUBJECT");
+  printf ("%-29s %-20s %-10s %-9s %-32s %4s  %s\n", "ID", "TIME (UTC)", "VERDICT", "STATE",
+          "SENDER", "RCPT", "SUBJECT");
   for (guint i = 0; i < entries->len; i++)
     {
       const MugaiStoreEntry *e = entries->pdata[i];
@@ -112,8 +112,9 @@ print_entries (GPtrArray *entries)
       g_autofree char *subject = column_text (e->subject ? e->subject : "", 60);
       g_autofree char *verdict = column_text (e->verdict ? e->verdict : "?", 10);
       glong pad = 32 - g_utf8_strlen (sender, -1);
-      printf ("%-29s %-20s %-10s %s%*s %4u  %s\n", e->id, when, verdict, sender, (int)MAX (pad, 0),
-              "", e->recipients ? e->recipients->len : 0, subject);
+      printf ("%-29s %-20s %-10s %-9s %s%*s %4u  %s\n", e->id, when, verdict,
+              mugai_store_state_name (e->state), sender, (int)MAX (pad, 0), "",
+              e->recipients ? e->recipients->len : 0, subject);
     }
 }
 
