@@ -979,6 +979,19 @@ mugai_config_check (const MugaiConfig *config, gboolean *fatal)
   if (convert_fatal)
     c.fatal = TRUE;
 
+  /* [release]: where released mail goes, and who the notices are from */
+  const MugaiReleaseSettings *rel = &node->release;
+  if (!g_str_has_prefix (rel->relay, "smtp://") && !g_str_has_prefix (rel->relay, "smtps://"))
+    check_say (&c, TRUE, "[release] relay = %s: an smtp:// or smtps:// URL is expected",
+               rel->relay);
+  if (!rel->from || !strchr (rel->from, '@'))
+    check_say (&c, FALSE, "[release] from = %s: the notices' sender is not an address",
+               rel->from ? rel->from : "(none)");
+  if (node->quarantine_backend == MUGAI_BACKEND_FILES)
+    check_say (&c, FALSE,
+               "[quarantine] backend = files keeps no release workflow and no accounts: "
+               "`mugai quarantine reindex` and backend = sqlite give both");
+
   g_free (front.groups);
   if (worker.groups != front.groups)
     g_free (worker.groups);
