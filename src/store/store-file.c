@@ -754,81 +754,101 @@ is_leftover (int dfd, const char *name, const char *day)
   return !exists_at (dfd, json);
 }
 
-static guint
-file_purge (gpointer handle, gint64 older_than, GError **error)
+/* What a walk of the day directories does with each name in one (names
+ * are read before anything is removed: readdir(3) does not promise a
+ * stable walk of a directory that changes under it).  *first keeps the
+ * first failure. */
+typedef void (*DayNameFn) (int dfd, const char *dirpath, const char *day, const char *name,
+                           gpointer data, GError **first);
+
+/* Every name of every day directory to fn; each day directory left
+ * empty removed. */
+static void
+walk_days (FileStore *q, DayNameFn fn, gpointer data, GError **error)
 {
-  FileStore *q = handle;
   g_autoptr (GError) first = NULL;
   g_autoptr (GPtrArray) days = list_days (q, &first);
-  if (!days)
-    {
-      g_propagate_error (error, g_steal_pointer (&first));
-      return 0;
-    }
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  guint removed = 0;
-  for (guint i = 0; i < days->len; i++)
+  for (guint i = 0; days && i < days->len; i++)
     {
       const char *day = days->pdata[i];
       g_autofree char *dirpath = g_build_filename (q->dir, day, NULL);
-      g_autoptr (GError) local = NULL;
-      int dfd = open_day (q, day, FALSE, &local);
+      int dfd = open_day (q, day, FALSE, first ? NULL : &first);
       if (dfd < 0)
-        {
-          if (!first)
-            first = g_steal_pointer (&local);
-          continue;
-        }
-      /* names are read before anything is removed: readdir(3) does not
-       * promise a stable walk of a directory that changes under it */
+        continue;
       g_autoptr (GPtrArray) names = list_names (dfd, dirpath, first ? NULL : &first);
       for (guint k = 0; names && k < names->len; k++)
-        {
-          const char *name = names->pdata[k];
-          char id[ID_LEN + 1];
-          if (entry_name (name, ".json", day, id))
-            {
-              MugaiStoreEntry *e = NULL;
-              struct stat st = { 0 };
-              gint64 t;
-              if (read_metadata (dfd, dirpath, id, &e, &st, NULL))
-                t = e->time;
-              else if (st.st_mtime != 0)
-                t = st.st_mtime;
-              else
-                continue; /* vanished: another purge */
-              mugai_store_entry_free (e);
-              if (t >= older_than)
-                continue;
-              g_autofree char *eml = g_strconcat (id, ".eml", NULL);
-              /* metadata first: the entry disappears whole at once */
-              if (unlinkat (dfd, name, 0) != 0)
-                {
-                  if (errno != ENOENT && !first)
-                    {
-                      g_autofree char *path = g_build_filename (dirpath, name, NULL);
-                      set_errno_error (&first, errno, path, "unlink");
-                    }
-                  continue;
-                }
-              remove_at (dfd, dirpath, eml, &first);
-              removed++;
-            }
-          else if (is_leftover (dfd, name, day))
-            {
-              struct stat st;
-              if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < older_than
-                  && st.st_mtime < now - LEFTOVER_AGE)
-                remove_at (dfd, dirpath, name, &first);
-            }
-        }
+        fn (dfd, dirpath, day, names->pdata[k], data, &first);
       close (dfd);
       /* fails, as it should, while anything is left in it */
       unlinkat (q->dirfd, day, AT_REMOVEDIR);
     }
   if (first)
     g_propagate_error (error, g_steal_pointer (&first));
-  return removed;
+}
+
+/* A leftover (is_leftover(), or a name the sweep's known() disowns) old
+ * enough to be no store still in progress. */
+static gboolean
+old_enough (int dfd, const char *name, gint64 older_than)
+{
+  struct stat st;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  return fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < older_than
+         && st.st_mtime < now - LEFTOVER_AGE;
+}
+
+typedef struct
+{
+  gint64 older_than;
+  guint removed;
+  MugaiOriginalKnown known; /* the sweep's */
+  gpointer known_data;
+} Purge;
+
+static void
+purge_name (int dfd, const char *dirpath, const char *day, const char *name, gpointer data,
+            GError **first)
+{
+  Purge *p = data;
+  char id[ID_LEN + 1];
+  if (entry_name (name, ".json", day, id))
+    {
+      MugaiStoreEntry *e = NULL;
+      struct stat st = { 0 };
+      gint64 t;
+      if (read_metadata (dfd, dirpath, id, &e, &st, NULL))
+        t = e->time;
+      else if (st.st_mtime != 0)
+        t = st.st_mtime;
+      else
+        return; /* vanished: another purge */
+      mugai_store_entry_free (e);
+      if (t >= p->older_than)
+        return;
+      g_autofree char *eml = g_strconcat (id, ".eml", NULL);
+      /* metadata first: the entry disappears whole at once */
+      if (unlinkat (dfd, name, 0) != 0)
+        {
+          if (errno != ENOENT && !*first)
+            {
+              g_autofree char *path = g_build_filename (dirpath, name, NULL);
+              set_errno_error (first, errno, path, "unlink");
+            }
+          return;
+        }
+      remove_at (dfd, dirpath, eml, first);
+      p->removed++;
+    }
+  else if (is_leftover (dfd, name, day) && old_enough (dfd, name, p->older_than))
+    remove_at (dfd, dirpath, name, first);
+}
+
+static guint
+file_purge (gpointer handle, gint64 older_than, GError **error)
+{
+  Purge p = { .older_than = older_than };
+  walk_days (handle, purge_name, &p, error);
+  return p.removed;
 }
 
 /* ---- the originals alone, for the sqlite backend (store-backend.h) ------- */
@@ -903,52 +923,30 @@ mugai_originals_remove (gpointer handle, const char *id, GError **error)
   return TRUE;
 }
 
+static void
+sweep_name (int dfd, const char *dirpath, const char *day, const char *name, gpointer data,
+            GError **first)
+{
+  Purge *p = data;
+  char id[ID_LEN + 1];
+  gboolean tmp = name[0] == '.' && g_str_has_suffix (name, ".tmp");
+  if (!tmp && !entry_name (name, ".eml", day, id))
+    return;
+  /* the age first: known() asks the database */
+  if (old_enough (dfd, name, p->older_than) && (tmp || !p->known (id, p->known_data)))
+    {
+      remove_at (dfd, dirpath, name, first);
+      p->removed++;
+    }
+}
+
 guint
 mugai_originals_sweep (gpointer handle, gint64 older_than, MugaiOriginalKnown known, gpointer data,
                        GError **error)
 {
-  FileStore *q = handle;
-  g_autoptr (GError) first = NULL;
-  g_autoptr (GPtrArray) days = list_days (q, &first);
-  if (!days)
-    {
-      g_propagate_error (error, g_steal_pointer (&first));
-      return 0;
-    }
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  guint removed = 0;
-  for (guint i = 0; i < days->len; i++)
-    {
-      const char *day = days->pdata[i];
-      g_autofree char *dirpath = g_build_filename (q->dir, day, NULL);
-      int dfd = open_day (q, day, FALSE, first ? NULL : &first);
-      if (dfd < 0)
-        continue;
-      g_autoptr (GPtrArray) names = list_names (dfd, dirpath, first ? NULL : &first);
-      for (guint k = 0; names && k < names->len; k++)
-        {
-          const char *name = names->pdata[k];
-          char id[ID_LEN + 1];
-          gboolean tmp = name[0] == '.' && g_str_has_suffix (name, ".tmp");
-          if (!tmp && !entry_name (name, ".eml", day, id))
-            continue;
-          struct stat st;
-          /* the age first: known() asks the database */
-          if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_mtime >= older_than
-              || st.st_mtime >= now - LEFTOVER_AGE)
-            continue;
-          if (tmp || !known (id, data))
-            {
-              remove_at (dfd, dirpath, name, &first);
-              removed++;
-            }
-        }
-      close (dfd);
-      unlinkat (q->dirfd, day, AT_REMOVEDIR);
-    }
-  if (first)
-    g_propagate_error (error, g_steal_pointer (&first));
-  return removed;
+  Purge p = { .older_than = older_than, .known = known, .known_data = data };
+  walk_days (handle, sweep_name, &p, error);
+  return p.removed;
 }
 
 const MugaiStoreBackend mugai_store_file_backend = {
