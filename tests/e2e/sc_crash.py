@@ -7,7 +7,8 @@ import time
 
 import harness as h
 from common import (
-    Sender, judge_delivered, quarantine_index, audit_index, judge_audit, leftover_check, proc_table)
+    Sender, judge_delivered, quarantine_index, audit_index, judge_audit, leftover_check, proc_table,
+    run_cmd)
 
 
 def sc_crash(ctx):
@@ -110,5 +111,10 @@ def sc_crash(ctx):
     _l, aidx, abad = audit_index(m)
     aprob = abad + ["%s: %s" % (i.ident, p) for i in accepted for p in judge_audit(i.final.qid, "2xx", aidx, qidx)]
     ctx.ok(not aprob, "every accepted message has one audit line (deliver)", aprob[:20])
+    # the store after the kills: its index and its originals agree
+    rc, out = run_cmd([ctx.args.mugai, "quarantine", "check", "--config", m.conf], 300)
+    ctx.ok(rc == 0 and "every record readable" in out,
+           "after the kills, `mugai quarantine check` says the index and the originals agree",
+           out.splitlines()[-10:])
     ctx.diag("crash: spool files left after restart: %d" % len(m.spool_files()))
     leftover_check(ctx, m)
