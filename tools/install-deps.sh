@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config python3 \
 libglib2.0-dev libgmime-3.0-dev libxml2-dev libjson-glib-dev libmagic-dev \
-libmilter-dev postfix libclamav-dev clamav \
+libmilter-dev postfix libclamav-dev clamav libcurl4-openssl-dev \
 libarchive-dev libseccomp-dev libpoppler-glib-dev libcairo2-dev \
 libpng-dev libjpeg-dev libgif-dev libwebp-dev fonts-ipafont-gothic fonts-ipafont-mincho \
 zip unzip p7zip-full qpdf poppler-utils poppler-data python3-pil clang-format \
