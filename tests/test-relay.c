@@ -10,6 +10,8 @@
  * and a free port, with -d so that every message it takes is written to
  * a file: its own fields (X-Client-Addr... Received) and then the message
  * with its lines ended by LF (it keeps no CR) and its dots unstuffed.
+ * What it cannot show (the CRs and dots on the wire, one recipient of
+ * several refused) a recorder of the raw octets shows (/relay/wire/).
  */
 #include "header.h"
 #include "relay.h"
@@ -18,9 +20,13 @@
 
 #include "mugai-gmime.h"
 
+#include <arpa/inet.h>
 #include <gio/gio.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -634,6 +640,227 @@ test_send_refused_arguments (void)
     }
 }
 
+/* ---- the octets on the wire ------------------------------------------ */
+
+/* smtp-sink's dump keeps no CR and undoes the dot-stuffing, and it takes
+ * every recipient or none.  This recorder is the other half: a scripted
+ * peer of one connection that keeps the commands and the raw octets of
+ * the data as they came over TCP, and refuses the recipients whose
+ * address starts with "refuse5-" (550) or "refuse4-" (450).  It only
+ * answers; the client under test is still libcurl. */
+typedef struct
+{
+  int listen_fd;
+  guint16 port;
+  GThread *thread;
+  GByteArray *data;    /* between the 354 and the line "." */
+  GPtrArray *commands; /* each without its CRLF */
+  guint messages;      /* data ended by "." */
+} Recorder;
+
+static void
+say (int fd, const char *text)
+{
+  gsize len = strlen (text);
+  g_assert_cmpint (write (fd, text, len), ==, (gssize)len);
+}
+
+static gpointer
+recorder_run (gpointer p)
+{
+  Recorder *r = p;
+  struct pollfd pfd = { .fd = r->listen_fd, .events = POLLIN };
+  if (poll (&pfd, 1, 30 * 1000) != 1)
+    return NULL;
+  int fd = accept (r->listen_fd, NULL, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  g_autoptr (GByteArray) in = g_byte_array_new ();
+  gsize scan = 0;
+  gboolean in_data = FALSE, quit = FALSE;
+  say (fd, "220 recorder ESMTP\r\n");
+  while (!quit)
+    {
+      const guint8 *nl = in->len > scan ? memchr (in->data + scan, '\n', in->len - scan) : NULL;
+      if (!nl)
+        {
+          guint8 buf[4096];
+          ssize_t k = read (fd, buf, sizeof buf);
+          if (k <= 0)
+            break;
+          g_byte_array_append (in, buf, (guint)k);
+          continue;
+        }
+      const char *line = (const char *)in->data + scan;
+      gsize len = (gsize)(nl - in->data) + 1 - scan;
+      scan += len;
+      if (in_data)
+        {
+          if (len == 3 && memcmp (line, ".\r\n", 3) == 0)
+            {
+              in_data = FALSE;
+              r->messages++;
+              say (fd, "250 2.0.0 Ok: queued as 4Xyz\r\n");
+            }
+          else
+            g_byte_array_append (r->data, (const guint8 *)line, (guint)len);
+          continue;
+        }
+      char *cmd = g_strndup (line, len >= 2 ? len - 2 : 0);
+      g_ptr_array_add (r->commands, cmd);
+      if (g_ascii_strncasecmp (cmd, "EHLO", 4) == 0)
+        say (fd, "250-recorder\r\n250 8BITMIME\r\n");
+      else if (g_ascii_strncasecmp (cmd, "RCPT TO:<refuse5-", 17) == 0)
+        say (fd, "550 5.1.1 <refused>: Recipient address rejected: User unknown\r\n");
+      else if (g_ascii_strncasecmp (cmd, "RCPT TO:<refuse4-", 17) == 0)
+        say (fd, "450 4.2.1 <refused>: Mailbox busy, try again\r\n");
+      else if (g_ascii_strncasecmp (cmd, "DATA", 4) == 0)
+        {
+          in_data = TRUE;
+          say (fd, "354 End data with <CR><LF>.<CR><LF>\r\n");
+        }
+      else if (g_ascii_strncasecmp (cmd, "QUIT", 4) == 0)
+        {
+          say (fd, "221 2.0.0 Bye\r\n");
+          quit = TRUE;
+        }
+      else
+        say (fd, "250 2.0.0 Ok\r\n");
+    }
+  close (fd);
+  return NULL;
+}
+
+static void
+recorder_start (Recorder *r)
+{
+  r->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (r->listen_fd, >=, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  g_assert_cmpint (bind (r->listen_fd, (struct sockaddr *)&a, sizeof a), ==, 0);
+  g_assert_cmpint (listen (r->listen_fd, 1), ==, 0);
+  socklen_t alen = sizeof a;
+  g_assert_cmpint (getsockname (r->listen_fd, (struct sockaddr *)&a, &alen), ==, 0);
+  r->port = ntohs (a.sin_port);
+  r->data = g_byte_array_new ();
+  r->commands = g_ptr_array_new_with_free_func (g_free);
+  r->thread = g_thread_new ("recorder", recorder_run, r);
+}
+
+/* Waits for the conversation's end (the client's QUIT). */
+static void
+recorder_join (Recorder *r)
+{
+  g_thread_join (r->thread);
+  r->thread = NULL;
+}
+
+static void
+recorder_free (Recorder *r)
+{
+  close (r->listen_fd);
+  g_byte_array_unref (r->data);
+  g_ptr_array_unref (r->commands);
+}
+
+static guint
+commands_starting (Recorder *r, const char *prefix)
+{
+  guint n = 0;
+  for (guint i = 0; i < r->commands->len; i++)
+    n += g_str_has_prefix (r->commands->pdata[i], prefix);
+  return n;
+}
+
+/* CRLF lines as they were, a bare LF and a bare CR made CRLF, every "."
+ * at a line's start stuffed, and the last line ended before the ".". */
+static void
+test_wire_octets (void)
+{
+  Recorder rec = { 0 };
+  recorder_start (&rec);
+  g_autofree char *url = g_strdup_printf ("smtp://127.0.0.1:%u", rec.port);
+  MugaiRelay relay = { .url = url, .helo = "[192.0.2.1]", .timeout = 30 };
+  static const char original[] = "From: a@example.jp\r\n"
+                                 "X-Mugai-Status: clean\r\n"
+                                 "Subject: s\r\n"
+                                 "\r\n"
+                                 ".first\r\n"
+                                 "..second\r\n"
+                                 ".\r\n"
+                                 "bare lf\n"
+                                 ".after bare lf\n"
+                                 ".\n"
+                                 "bare cr\r"
+                                 ".after bare cr\r\n"
+                                 "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\r\n"
+                                 "no line end";
+  static const char wire[] = "X-Mugai-Released: " VALUE "\r\n"
+                             "From: a@example.jp\r\n"
+                             "Subject: s\r\n"
+                             "\r\n"
+                             "..first\r\n"
+                             "...second\r\n"
+                             "..\r\n"
+                             "bare lf\r\n"
+                             "..after bare lf\r\n"
+                             "..\r\n"
+                             "bare cr\r\n"
+                             "..after bare cr\r\n"
+                             "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\r\n"
+                             "no line end\r\n";
+  g_autoptr (GBytes) in = g_bytes_new_static (original, sizeof original - 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) msg = mugai_relay_prepare (in, VALUE, &error);
+  g_assert_no_error (error);
+  const char *rcpt[] = { "sato@city.example.lg.jp", NULL };
+  g_auto (MugaiRelayResult) r = { 0 };
+  g_assert_true (mugai_relay_send (&relay, "", rcpt, msg, &r, &error));
+  g_assert_cmpint (r.klass, ==, MUGAI_RELAY_SENT);
+  g_assert_cmpstr (r.reply, ==, "250 2.0.0 Ok: queued as 4Xyz");
+  recorder_join (&rec);
+  g_assert_cmpuint (rec.messages, ==, 1);
+  g_assert_cmpmem (rec.data->data, rec.data->len, wire, sizeof wire - 1);
+  g_assert_cmpuint (commands_starting (&rec, "EHLO [192.0.2.1]"), ==, 1);
+  g_assert_cmpuint (commands_starting (&rec, "MAIL FROM:<>"), ==, 1);
+  g_assert_cmpuint (commands_starting (&rec, "RCPT TO:<sato@city.example.lg.jp>"), ==, 1);
+  recorder_free (&rec);
+}
+
+/* Some recipients refused: the message goes once to the others, and each
+ * refusal is named with its own reply and class. */
+static void
+test_wire_partial_refusal (void)
+{
+  Recorder rec = { 0 };
+  recorder_start (&rec);
+  g_autofree char *url = g_strdup_printf ("smtp://127.0.0.1:%u", rec.port);
+  MugaiRelay relay = { .url = url, .helo = "gw1.city.example.lg.jp", .timeout = 30 };
+  g_autoptr (GBytes) msg = g_bytes_new_static ("From: a@example.jp\r\n\r\nb\r\n", 25);
+  const char *rcpt[] = { "sato@city.example.lg.jp", "refuse5-gone@city.example.lg.jp",
+                         "refuse4-busy@city.example.lg.jp", "kakari@city.example.lg.jp", NULL };
+  g_auto (MugaiRelayResult) r = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mugai_relay_send (&relay, "yamada@example.jp", rcpt, msg, &r, &error));
+  g_assert_cmpint (r.klass, ==, MUGAI_RELAY_SENT);
+  g_assert_cmpuint (r.code, ==, 250);
+  g_assert_cmpstr (r.stage, ==, ".");
+  g_assert_cmpuint (r.refused->len, ==, 2);
+  MugaiRelayRefusal *gone = r.refused->pdata[0], *busy = r.refused->pdata[1];
+  g_assert_cmpstr (gone->recipient, ==, "refuse5-gone@city.example.lg.jp");
+  g_assert_cmpuint (gone->code, ==, 550);
+  g_assert_cmpstr (gone->reply, ==,
+                   "550 5.1.1 <refused>: Recipient address rejected: User unknown");
+  g_assert_cmpint (gone->klass, ==, MUGAI_RELAY_PERMANENT);
+  g_assert_cmpstr (busy->recipient, ==, "refuse4-busy@city.example.lg.jp");
+  g_assert_cmpuint (busy->code, ==, 450);
+  g_assert_cmpint (busy->klass, ==, MUGAI_RELAY_TEMPORARY);
+  recorder_join (&rec);
+  g_assert_cmpuint (rec.messages, ==, 1);
+  g_assert_cmpuint (commands_starting (&rec, "RCPT TO:"), ==, 4);
+  g_assert_cmpuint (commands_starting (&rec, "DATA"), ==, 1);
+  recorder_free (&rec);
+}
+
 /* ---- notices ---------------------------------------------------------- */
 
 #define NOTICE_SUBJECT "【承認依頼】見積書.pdf の原本の受け取り申請があります"
@@ -777,6 +1004,8 @@ main (int argc, char **argv)
                         test_send_timeout);
   g_test_add_data_func ("/relay/send/timeout/after-dot", GINT_TO_POINTER (TRUE), test_send_timeout);
   g_test_add_func ("/relay/send/refused-arguments", test_send_refused_arguments);
+  g_test_add_func ("/relay/wire/octets", test_wire_octets);
+  g_test_add_func ("/relay/wire/partial-refusal", test_wire_partial_refusal);
   g_test_add_func ("/relay/notice", test_notice);
   g_test_add_func ("/relay/notice/refused", test_notice_refused);
   g_test_add_func ("/relay/notice/sent", test_notice_sent);
