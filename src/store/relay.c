@@ -261,7 +261,8 @@ mugai_relay_prepare (GBytes *original, const char *released_value, GError **erro
         g_byte_array_append (out, data + pos, (guint)(line + eol));
       pos += line + eol;
     }
-  g_byte_array_append (out, data + pos, (guint)(len - pos));
+  if (pos < len)
+    g_byte_array_append (out, data + pos, (guint)(len - pos));
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
