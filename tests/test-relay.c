@@ -640,6 +640,73 @@ test_send_refused_arguments (void)
     }
 }
 
+/* Releases sent from several threads at once (the storer may send one
+ * per request): each is delivered, whole, once. */
+#define SENDERS 4
+
+typedef struct
+{
+  const MugaiRelay *relay;
+  int n;
+  MugaiRelayClass klass;
+} SendJob;
+
+static gpointer
+send_one (gpointer p)
+{
+  SendJob *j = p;
+  g_autofree char *text = g_strdup_printf (
+      "From: a@example.jp\r\nSubject: %d\r\nX-Mugai-Status: x\r\n\r\nbody %d\r\n", j->n, j->n);
+  g_autoptr (GBytes) in = g_bytes_new (text, strlen (text));
+  g_autofree char *value = g_strdup_printf ("id=t%d; by=sato", j->n);
+  g_autoptr (GBytes) msg = mugai_relay_prepare (in, value, NULL);
+  const char *rcpt[] = { "sato@city.example.lg.jp", NULL };
+  g_auto (MugaiRelayResult) r = { 0 };
+  j->klass = MUGAI_RELAY_PERMANENT;
+  if (msg && mugai_relay_send (j->relay, "", rcpt, msg, &r, NULL))
+    j->klass = r.klass;
+  return NULL;
+}
+
+static void
+test_send_threads (void)
+{
+  Sink s = { 0 };
+  sink_start (&s, NULL);
+  g_autofree char *url = NULL;
+  MugaiRelay relay = relay_for (&s, &url);
+  SendJob jobs[SENDERS];
+  GThread *threads[SENDERS];
+  for (int i = 0; i < SENDERS; i++)
+    {
+      jobs[i] = (SendJob){ &relay, i, MUGAI_RELAY_PERMANENT };
+      threads[i] = g_thread_new ("sender", send_one, &jobs[i]);
+    }
+  for (int i = 0; i < SENDERS; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpint (jobs[i].klass, ==, MUGAI_RELAY_SENT);
+    }
+  g_autoptr (GPtrArray) files = sink_files (&s);
+  g_assert_cmpuint (files->len, ==, SENDERS);
+  guint seen = 0;
+  for (guint f = 0; f < files->len; f++)
+    {
+      g_autofree char *text = NULL;
+      g_assert_true (g_file_get_contents (files->pdata[f], &text, NULL, NULL));
+      for (int i = 0; i < SENDERS; i++)
+        {
+          g_autofree char *want = g_strdup_printf (
+              "X-Mugai-Released: id=t%d; by=sato\nFrom: a@example.jp\nSubject: %d\n\nbody %d\n\n",
+              i, i, i);
+          if (g_str_has_suffix (text, want))
+            seen |= 1u << i;
+        }
+    }
+  g_assert_cmpuint (seen, ==, (1u << SENDERS) - 1);
+  sink_stop (&s);
+}
+
 /* ---- the octets on the wire ------------------------------------------ */
 
 /* smtp-sink's dump keeps no CR and undoes the dot-stuffing, and it takes
@@ -1004,6 +1071,7 @@ main (int argc, char **argv)
                         test_send_timeout);
   g_test_add_data_func ("/relay/send/timeout/after-dot", GINT_TO_POINTER (TRUE), test_send_timeout);
   g_test_add_func ("/relay/send/refused-arguments", test_send_refused_arguments);
+  g_test_add_func ("/relay/send/threads", test_send_threads);
   g_test_add_func ("/relay/wire/octets", test_wire_octets);
   g_test_add_func ("/relay/wire/partial-refusal", test_wire_partial_refusal);
   g_test_add_func ("/relay/notice", test_notice);
