@@ -52,7 +52,8 @@
  *	bytes outside printable ASCII as '?', at most
  *	MUGAI_RELAY_REPLY_MAX octets); stage the command it answered.
  *
- *	Recipients are sent with CURLOPT_MAIL_RCPT_ALLOWFAILS: the message
+ *	Recipients are sent with CURLOPT_MAIL_RCPT_ALLOWFAILS (spelt
+ *	ALLLOWFAILS before curl 8.2; Debian 12 has 7.88.1): the message
  *	goes to those the server accepts, and refused lists the others, each
  *	with its own reply and class (4xx TEMPORARY, 5xx PERMANENT).  A SENT
  *	result with refusals is a delivery to the accepted recipients only:
