@@ -34,6 +34,7 @@
 #include <curl/curl.h>
 #include <string.h>
 
+/* The quark name is a string, not a subtraction. */
 /* clang-format off */
 G_DEFINE_QUARK (mugai-relay-error-quark, mugai_relay_error)
 /* clang-format on */
@@ -234,14 +235,16 @@ mugai_relay_prepare (GBytes *original, const char *released_value, GError **erro
   g_autoptr (GString) field = released_field (released_value, eol_text, error);
   if (!field)
     return NULL;
-  if (len > G_MAXSIZE - field->len)
+  /* a GByteArray holds at most G_MAXUINT octets; the milter's size limit
+   * keeps every stored original far below */
+  if (len > G_MAXUINT - field->len)
     {
-      g_set_error_literal (error, MUGAI_RELAY_ERROR, MUGAI_RELAY_ERROR_INVALID,
-                           "the message is too large to add a field to");
+      g_set_error (error, MUGAI_RELAY_ERROR, MUGAI_RELAY_ERROR_INVALID,
+                   "the message (%zu octets) is too large to re-inject", len);
       return NULL;
     }
 
-  g_autoptr (GByteArray) out = g_byte_array_sized_new ((guint)MIN (len + field->len, G_MAXUINT));
+  g_autoptr (GByteArray) out = g_byte_array_sized_new ((guint)(len + field->len));
   g_byte_array_append (out, (const guint8 *)field->str, (guint)field->len);
   gsize pos = 0;
   gboolean dropping = FALSE;
@@ -249,7 +252,7 @@ mugai_relay_prepare (GBytes *original, const char *released_value, GError **erro
     {
       gsize line = line_at (data + pos, len - pos, &eol);
       if (line == 0)
-        break; /* the empty line: the body follows, copied below */
+        break; /* the empty line: it and the body are copied below */
       if (data[pos] == ' ' || data[pos] == '\t')
         ; /* a continuation line: it goes with its field */
       else
@@ -258,13 +261,8 @@ mugai_relay_prepare (GBytes *original, const char *released_value, GError **erro
         g_byte_array_append (out, data + pos, (guint)(line + eol));
       pos += line + eol;
     }
-  /* GByteArray takes guint lengths: the body is appended in pieces */
-  while (pos < len)
-    {
-      gsize piece = MIN (len - pos, (gsize)G_MAXUINT / 2);
-      g_byte_array_append (out, data + pos, (guint)piece);
-      pos += piece;
-    }
+  if (pos < len)
+    g_byte_array_append (out, data + pos, (guint)(len - pos));
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
@@ -386,7 +384,7 @@ typedef struct
 {
   const guint8 *data;
   gsize len, off;
-  gboolean all_read; /* libcurl has asked past the last octet */
+  gboolean all_read; /* libcurl has been given the last octet */
   const char *const *recipients;
   guint n_recipients;
   guint rcpt_sent;        /* RCPT commands seen */
@@ -409,7 +407,9 @@ on_read (char *buf, size_t size, size_t n, void *user)
   gsize k = MIN (want, c->len - c->off);
   memcpy (buf, c->data + c->off, k);
   c->off += k;
-  if (k == 0)
+  /* libcurl knows the size (CURLOPT_INFILESIZE_LARGE) and may not ask
+   * again once it has it all */
+  if (c->off == c->len)
     c->all_read = TRUE;
   return k;
 }
@@ -698,9 +698,9 @@ mugai_relay_send (const MugaiRelay *relay, const char *sender, const char *const
     result->klass = MUGAI_RELAY_SENT;
   else
     {
+      const char *why = errbuf[0] ? errbuf : curl_easy_strerror (done);
       GString *d = g_string_new (NULL);
-      append_printable (d, errbuf[0] ? errbuf : curl_easy_strerror (done),
-                        strlen (errbuf[0] ? errbuf : curl_easy_strerror (done)));
+      append_printable (d, why, strlen (why));
       result->detail = g_string_free (d, FALSE);
       result->maybe_delivered = c.data_going && c.all_read && !c.data_replied;
       if (all_refused)
@@ -710,8 +710,16 @@ mugai_relay_send (const MugaiRelay *relay, const char *sender, const char *const
             if (((MugaiRelayRefusal *)result->refused->pdata[i])->klass == MUGAI_RELAY_TEMPORARY)
               result->klass = MUGAI_RELAY_TEMPORARY;
         }
+      else if (c.last_code / 100 == 5)
+        result->klass = MUGAI_RELAY_PERMANENT;
+      else if (c.last_code / 100 != 4
+               && (done == CURLE_URL_MALFORMAT || done == CURLE_BAD_FUNCTION_ARGUMENT
+                   || done == CURLE_UNSUPPORTED_PROTOCOL || done == CURLE_NOT_BUILT_IN))
+        /* what libcurl cannot make a command of (a domain libidn2
+         * refuses): no retry makes it better */
+        result->klass = MUGAI_RELAY_PERMANENT;
       else
-        result->klass = c.last_code / 100 == 5 ? MUGAI_RELAY_PERMANENT : MUGAI_RELAY_TEMPORARY;
+        result->klass = MUGAI_RELAY_TEMPORARY;
     }
   g_string_free (c.lines, TRUE);
   return TRUE;

@@ -42,15 +42,18 @@
  *
  * RESULT
  *	TRUE means a conversation was attempted; result says how it went:
- *	SENT (the server took the data: 2xx after the final "."),
- *	TEMPORARY (a 4xx, no connection, a timeout, a connection lost, a
- *	reply libcurl did not expect that is no 5xx) or PERMANENT (a 5xx).
+ *	SENT (the server took the data: 250 after the final "."),
+ *	PERMANENT (a 5xx; or an envelope libcurl cannot make a command of,
+ *	such as a domain libidn2 refuses: no retry would help) or TEMPORARY
+ *	(a 4xx, no connection, a timeout, the connection lost, any other
+ *	reply libcurl did not expect).
  *	code and reply are those of the last reply (0 and NULL when there
  *	was none; reply holds the whole reply, its lines joined by "\n",
  *	bytes outside printable ASCII as '?', at most
  *	MUGAI_RELAY_REPLY_MAX octets); stage the command it answered.
  *
- *	Recipients are sent with CURLOPT_MAIL_RCPT_ALLOWFAILS: the message
+ *	Recipients are sent with CURLOPT_MAIL_RCPT_ALLOWFAILS (spelt
+ *	ALLLOWFAILS before curl 8.2; Debian 12 has 7.88.1): the message
  *	goes to those the server accepts, and refused lists the others, each
  *	with its own reply and class (4xx TEMPORARY, 5xx PERMANENT).  A SENT
  *	result with refusals is a delivery to the accepted recipients only:
