@@ -1546,6 +1546,35 @@ test_backup (Fixture *f, gconstpointer data)
   g_assert_true (g_bytes_equal (in, back));
 }
 
+/* The audit checkpoint kept in the store: per node, never moved back. */
+static void
+test_checkpoint (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 seq = 0;
+  g_autofree char *hash = NULL;
+  g_assert_false (mugai_store_checkpoint_get (f->q, "node-a", &seq, &hash, &error));
+  g_assert_no_error (error);
+  const char *h1 = "1111111111111111111111111111111111111111111111111111111111111111";
+  const char *h2 = "2222222222222222222222222222222222222222222222222222222222222222";
+  g_assert_true (mugai_store_checkpoint_put (f->q, "node-a", 200, h2, &error));
+  g_assert_no_error (error);
+  if (files_backend ())
+    {
+      /* no place for it: the file beside the log is the checkpoint */
+      g_assert_false (mugai_store_checkpoint_get (f->q, "node-a", &seq, &hash, &error));
+      return;
+    }
+  g_assert_true (mugai_store_checkpoint_put (f->q, "node-a", 100, h1, &error));
+  g_assert_true (mugai_store_checkpoint_put (f->q, "node-b", 7, h1, &error));
+  g_assert_true (mugai_store_checkpoint_get (f->q, "node-a", &seq, &hash, &error));
+  g_assert_cmpuint (seq, ==, 200);
+  g_assert_cmpstr (hash, ==, h2);
+  g_clear_pointer (&hash, g_free);
+  g_assert_true (mugai_store_checkpoint_get (f->q, "node-b", &seq, &hash, &error));
+  g_assert_cmpuint (seq, ==, 7);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1581,6 +1610,7 @@ main (int argc, char **argv)
   ADD ("states", test_states);
   ADD ("sha256", test_sha256);
   ADD ("backup", test_backup);
+  ADD ("checkpoint", test_checkpoint);
   ADD ("not-found", test_not_found);
   ADD ("read-original-limit", test_read_original_limit);
   ADD ("corrupt-files", test_corrupt_files);

@@ -16,9 +16,11 @@
 #include "audit-verify.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "audit-chain.h"
 #include "config.h"
+#include "quarantine.h"
 
 int
 mugai_cmd_audit (int argc, char **argv)
@@ -41,6 +43,9 @@ mugai_cmd_audit (int argc, char **argv)
       return 64;
     }
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  /* the store's checkpoint of this node, when the configured log is read */
+  MugaiAuditHead stored = { 0 };
+  g_autofree char *stored_where = NULL;
   if (argc > 2)
     for (int i = 2; i < argc; i++)
       g_ptr_array_add (files, g_strdup (argv[i]));
@@ -80,17 +85,32 @@ mugai_cmd_audit (int argc, char **argv)
           if (g_file_test (cp, G_FILE_TEST_EXISTS))
             checkpoint = g_steal_pointer (&cp);
         }
+      /* the store keeps the checkpoint too, out of the log's directory */
+      g_autofree char *location = mugai_node_store_location (loaded->node);
+      g_autoptr (GError) none = NULL;
+      g_autoptr (MugaiStore) q = mugai_store_open (location, MUGAI_STORE_EXISTING, &none);
+      g_autofree char *hash = NULL;
+      if (q && mugai_store_checkpoint_get (q, loaded->node->node_name, &stored.seq, &hash, &none)
+          && strlen (hash) == MUGAI_AUDIT_HASH_HEX)
+        {
+          memcpy (stored.hash, hash, sizeof stored.hash);
+          stored_where = g_strdup_printf ("the checkpoint in %s (node %s)", location,
+                                          loaded->node->node_name);
+        }
     }
   g_ptr_array_add (files, NULL);
   guint64 records = 0;
   g_autofree char *problem = NULL;
-  if (!mugai_audit_verify ((const char *const *)files->pdata, checkpoint, &records, &problem))
+  if (!mugai_audit_verify ((const char *const *)files->pdata, checkpoint, &records, &problem)
+      || (stored_where
+          && !mugai_audit_verify_head ((const char *const *)files->pdata, &stored, stored_where,
+                                       &records, &problem)))
     {
       printf ("NOT INTACT: %s\n", problem);
       return 1;
     }
-  printf ("intact: %" G_GUINT64_FORMAT " chained records in %u file(s)%s%s\n", records,
-          files->len - 1, checkpoint ? ", up to the checkpoint " : "",
-          checkpoint ? checkpoint : "");
+  printf ("intact: %" G_GUINT64_FORMAT " chained records in %u file(s)%s%s%s%s\n", records,
+          files->len - 1, checkpoint ? ", up to the checkpoint " : "", checkpoint ? checkpoint : "",
+          stored_where ? " and to " : "", stored_where ? stored_where : "");
   return 0;
 }

@@ -138,6 +138,17 @@ audit_mirror (guint64 seq, const char *hash, const char *line, gpointer data)
                seq, error->message);
 }
 
+/* The chain's checkpoint goes to the store too (sqlite, postgresql). */
+static void
+audit_checkpoint (guint64 seq, const char *hash, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MugaiStore *store = storer.store;
+  if (store && !mugai_store_checkpoint_put (store, storer.node->node_name, seq, hash, &error))
+    g_warning ("storer: audit checkpoint seq=%" G_GUINT64_FORMAT " not kept in the store: %s", seq,
+               error->message);
+}
+
 static MugaiAudit *
 audit_get (GError **error)
 {
@@ -146,7 +157,10 @@ audit_get (GError **error)
     {
       storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
       if (storer.audit)
-        mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
+        {
+          mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
+          mugai_audit_set_checkpoint_hook (storer.audit, audit_checkpoint, NULL);
+        }
     }
   MugaiAudit *a = storer.audit;
   g_mutex_unlock (&storer.lock);
@@ -163,7 +177,10 @@ audit_reopen (void)
                                                                  storer.node->audit_syslog, &error))
                                    != NULL;
   if (ok)
-    mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
+    {
+      mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
+      mugai_audit_set_checkpoint_hook (storer.audit, audit_checkpoint, NULL);
+    }
   g_mutex_unlock (&storer.lock);
   if (ok)
     g_message ("storer: audit log reopened: %s", storer.node->audit_file);
@@ -553,8 +570,9 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
     }
   /* the requests under way finish: their answers let mail go on */
   g_thread_pool_free (threads, FALSE, TRUE);
-  g_clear_pointer (&storer.store, mugai_store_free);
+  /* the log first: its last checkpoint goes to the store as it closes */
   g_clear_pointer (&storer.audit, mugai_audit_free);
+  g_clear_pointer (&storer.store, mugai_store_free);
   g_message ("storer: stopped");
   return 0;
 }

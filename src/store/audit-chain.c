@@ -208,6 +208,18 @@ mugai_audit_verify (const char *const *files, const char *checkpoint, guint64 *r
   MugaiAuditHead cp = { 0 };
   if (checkpoint && !read_checkpoint (checkpoint, &cp, problem))
     return FALSE;
+  return mugai_audit_verify_head (files, &cp, "the checkpoint", records, problem);
+}
+
+gboolean
+mugai_audit_verify_head (const char *const *files, const MugaiAuditHead *checkpoint,
+                         const char *name, guint64 *records, char **problem)
+{
+  *problem = NULL;
+  *records = 0;
+  MugaiAuditHead cp = { 0 };
+  if (checkpoint)
+    cp = *checkpoint;
   gboolean started = FALSE;
   MugaiAuditHead head;
   mugai_audit_head_init (&head);
@@ -287,11 +299,9 @@ mugai_audit_verify (const char *const *files, const char *checkpoint, guint64 *r
             {
               if (strcmp (c.hash, cp.hash) != 0)
                 {
-                  *problem
-                      = g_strdup_printf ("%s:%u: seq %" G_GUINT64_FORMAT
-                                         " is not the record the checkpoint names: the log was "
-                                         "replaced",
-                                         files[f], lineno, c.seq);
+                  *problem = g_strdup_printf ("%s:%u: seq %" G_GUINT64_FORMAT
+                                              " is not the record %s names: the log was replaced",
+                                              files[f], lineno, c.seq, name);
                   return FALSE;
                 }
               cp_seen = TRUE;
@@ -301,10 +311,10 @@ mugai_audit_verify (const char *const *files, const char *checkpoint, guint64 *r
   if (!cp_seen)
     {
       *problem = g_strdup_printf ("the chain ends at seq %" G_GUINT64_FORMAT
-                                  " but the checkpoint names seq %" G_GUINT64_FORMAT
+                                  " but %s names seq %" G_GUINT64_FORMAT
                                   ": records were removed from its end, or the log was replaced "
                                   "by a shorter one",
-                                  head.seq, cp.seq);
+                                  head.seq, name, cp.seq);
       return FALSE;
     }
   return TRUE;

@@ -62,5 +62,9 @@ gboolean mugai_audit_checkpoint_write (const char *log_path, const MugaiAuditHea
  * otherwise *problem names the first place where it is not ("FILE:LINE:
  * ...").  *records gets the number of chained records read.  The
  * checkpoint (NULL: none) is compared with the end of the chain. */
+/* The same against a head held elsewhere (the store's checkpoint); name
+ * says which in the problem ("the store's checkpoint"). */
+gboolean mugai_audit_verify_head (const char *const *files, const MugaiAuditHead *checkpoint,
+                                  const char *name, guint64 *records, char **problem);
 gboolean mugai_audit_verify (const char *const *files, const char *checkpoint, guint64 *records,
                              char **problem);

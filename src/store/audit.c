@@ -84,6 +84,8 @@ struct _MugaiAudit
   guint64 checkpointed; /* the seq of the last checkpoint */
   MugaiAuditMirror mirror;
   gpointer mirror_data;
+  MugaiAuditCheckpointHook checkpoint_hook;
+  gpointer checkpoint_data;
   gint64 checkpoint_at; /* when (monotonic) */
   gboolean flushing;    /* a thread is in fdatasync() outside the lock */
   GPtrArray *pending;   /* Waiter *: written to fd, not yet flushed */
@@ -214,6 +216,8 @@ mugai_audit_free (MugaiAudit *a)
       if (!mugai_audit_checkpoint_write (a->path, &a->head, &error))
         g_warning ("audit: checkpoint not written: %s", error->message);
     }
+  if (a->head.seq != 0 && a->checkpoint_hook)
+    a->checkpoint_hook (a->head.seq, a->head.hash, a->checkpoint_data);
   g_ptr_array_unref (a->pending);
   g_cond_clear (&a->flushed);
   g_mutex_clear (&a->lock);
@@ -434,6 +438,8 @@ maybe_checkpoint (MugaiAudit *a)
     g_warning ("audit: checkpoint not written: %s", error->message);
   syslog (LOG_MAIL | LOG_NOTICE, "audit checkpoint seq=%" G_GUINT64_FORMAT " hash=%s", a->head.seq,
           a->head.hash);
+  if (a->checkpoint_hook)
+    a->checkpoint_hook (a->head.seq, a->head.hash, a->checkpoint_data);
   a->checkpointed = a->head.seq;
   a->checkpoint_at = now;
 }
@@ -471,6 +477,15 @@ mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data)
   g_mutex_lock (&a->lock);
   a->mirror = mirror;
   a->mirror_data = data;
+  g_mutex_unlock (&a->lock);
+}
+
+void
+mugai_audit_set_checkpoint_hook (MugaiAudit *a, MugaiAuditCheckpointHook hook, gpointer data)
+{
+  g_mutex_lock (&a->lock);
+  a->checkpoint_hook = hook;
+  a->checkpoint_data = data;
   g_mutex_unlock (&a->lock);
 }
 

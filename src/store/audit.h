@@ -76,6 +76,12 @@ gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError *
 typedef void (*MugaiAuditMirror) (guint64 seq, const char *hash, const char *line, gpointer data);
 void mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data);
 
+/* Called with the chain's head each time it is checkpointed (beside the
+ * log, on syslog) and at a clean close: the storer keeps it in the store
+ * too, where a log replaced by a shorter chain cannot reach it. */
+typedef void (*MugaiAuditCheckpointHook) (guint64 seq, const char *hash, gpointer data);
+void mugai_audit_set_checkpoint_hook (MugaiAudit *a, MugaiAuditCheckpointHook hook, gpointer data);
+
 /* The JSON line without its newline, and the syslog text; exposed for
  * tests and for callers that log elsewhere. */
 char *mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec);

@@ -699,6 +699,24 @@ mugai_store_backup (MugaiStore *store, const char *dir, guint *entries, GError *
   return store->backend->backup (store->handle, dir, entries, error);
 }
 
+gboolean
+mugai_store_checkpoint_put (MugaiStore *store, const char *node, guint64 seq, const char *hash,
+                            GError **error)
+{
+  return !store->backend->checkpoint_put
+         || store->backend->checkpoint_put (store->handle, node ? node : "", seq, hash, error);
+}
+
+gboolean
+mugai_store_checkpoint_get (MugaiStore *store, const char *node, guint64 *seq, char **hash,
+                            GError **error)
+{
+  *seq = 0;
+  *hash = NULL;
+  return store->backend->checkpoint_get
+         && store->backend->checkpoint_get (store->handle, node ? node : "", seq, hash, error);
+}
+
 /* ---- accounts --------------------------------------------------------------- */
 
 static const char *const role_names[] = {

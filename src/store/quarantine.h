@@ -283,6 +283,15 @@ MugaiAccount *mugai_store_account_get (MugaiStore *store, const char *name, cons
 gboolean mugai_store_audit_append (MugaiStore *store, const char *node, gint64 seq,
                                    const char *hash, const char *line, GError **error);
 
+/* The audit chain's checkpoint of a node (its last seq and hash), kept
+ * in the store where it has a place for it (sqlite, postgresql): put
+ * never moves it back; get gives FALSE (no error) when there is none.
+ * Nothing and FALSE for the files backend. */
+gboolean mugai_store_checkpoint_put (MugaiStore *store, const char *node, guint64 seq,
+                                     const char *hash, GError **error);
+gboolean mugai_store_checkpoint_get (MugaiStore *store, const char *node, guint64 *seq, char **hash,
+                                     GError **error);
+
 /* ---- schema (database backends) ------------------------------------------- */
 
 /* The schema version the store holds and the one this build uses

@@ -51,6 +51,11 @@ typedef struct
   /* brings a store opened with MUGAI_STORE_MIGRATE to this build's
    * schema; NULL: nothing to migrate */
   gboolean (*migrate) (gpointer handle, GError **error);
+  /* NULL: no place for the audit checkpoint */
+  gboolean (*checkpoint_put) (gpointer handle, const char *node, guint64 seq, const char *hash,
+                              GError **error);
+  gboolean (*checkpoint_get) (gpointer handle, const char *node, guint64 *seq, char **hash,
+                              GError **error);
   /* NULL: UNSUPPORTED (mugai_store_backup()) */
   gboolean (*backup) (gpointer handle, const char *dir, guint *entries, GError **error);
   /* the schema version stored, and this build's; NULL: 0 and 0 */

@@ -374,7 +374,12 @@ static const char schema_sql[]
       " END $$;"
       "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit"
       " FOR EACH STATEMENT EXECUTE FUNCTION mugai_audit_append_only ();"
-      "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM PUBLIC, CURRENT_USER;";
+      "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM PUBLIC, CURRENT_USER;"
+      "CREATE TABLE audit_checkpoint ("
+      " node text PRIMARY KEY,"
+      " seq bigint NOT NULL,"
+      " hash text NOT NULL,"
+      " at timestamptz DEFAULT now());";
 
 typedef struct
 {
@@ -1257,6 +1262,68 @@ pg_audit_append (gpointer handle, const char *node, gint64 seq, const char *hash
   return with_connection (p, audit_op, &q, error);
 }
 
+/* ---- the audit checkpoint ---------------------------------------------------- */
+
+typedef struct
+{
+  const char *node, *hash;
+  guint64 seq;
+  char *found;
+} CheckpointRow;
+
+static gboolean
+checkpoint_put_op (PgStore *p, gpointer data, gboolean retry, GError **error)
+{
+  CheckpointRow *q = data;
+  Params a = { 0 };
+  param_text (&a, q->node);
+  param_int (&a, (gint64)q->seq);
+  param_text (&a, q->hash);
+  /* never back: a checkpoint only moves on */
+  return run_command (p, "writing the audit checkpoint",
+                      "INSERT INTO audit_checkpoint (node, seq, hash) VALUES ($1, $2, $3)"
+                      " ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,"
+                      " at = now() WHERE excluded.seq >= audit_checkpoint.seq",
+                      &a, error);
+}
+
+static gboolean
+pg_checkpoint_put (gpointer handle, const char *node, guint64 seq, const char *hash, GError **error)
+{
+  CheckpointRow q = { .node = node, .seq = seq, .hash = hash };
+  return with_connection (handle, checkpoint_put_op, &q, error);
+}
+
+static gboolean
+checkpoint_get_op (PgStore *p, gpointer data, gboolean retry, GError **error)
+{
+  CheckpointRow *q = data;
+  Params a = { 0 };
+  param_text (&a, q->node);
+  PGresult *r = run (p, "reading the audit checkpoint",
+                     "SELECT seq, hash FROM audit_checkpoint WHERE node = $1", &a, 0, error);
+  if (!r)
+    return FALSE;
+  if (PQntuples (r) == 1)
+    {
+      q->seq = g_ascii_strtoull (PQgetvalue (r, 0, 0), NULL, 10);
+      q->found = g_strdup (PQgetvalue (r, 0, 1));
+    }
+  PQclear (r);
+  return TRUE;
+}
+
+static gboolean
+pg_checkpoint_get (gpointer handle, const char *node, guint64 *seq, char **hash, GError **error)
+{
+  CheckpointRow q = { .node = node };
+  if (!with_connection (handle, checkpoint_get_op, &q, error) || !q.found)
+    return FALSE;
+  *seq = q.seq;
+  *hash = q.found;
+  return TRUE;
+}
+
 const MugaiStoreBackend mugai_store_pg_backend = {
   .scheme = "postgresql",
   .open = pg_open,
@@ -1271,5 +1338,7 @@ const MugaiStoreBackend mugai_store_pg_backend = {
   .account_put = pg_account_put,
   .account_list = pg_account_list,
   .audit_append = pg_audit_append,
+  .checkpoint_put = pg_checkpoint_put,
+  .checkpoint_get = pg_checkpoint_get,
   .schema = pg_schema,
 };

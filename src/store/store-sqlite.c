@@ -96,7 +96,9 @@ static const char schema_sql[]
       "CREATE INDEX entries_state ON entries (state, time);"
       "CREATE TABLE accounts ("
       " name TEXT PRIMARY KEY, role TEXT NOT NULL, unix_user TEXT UNIQUE, password TEXT,"
-      " created INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);";
+      " created INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);"
+      "CREATE TABLE audit_checkpoint ("
+      " node TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL);";
 
 /* ---- errors ----------------------------------------------------------------- */
 
@@ -886,6 +888,56 @@ sqlite_backup (gpointer handle, const char *dir, guint *entries, GError **error)
   return ok;
 }
 
+/* ---- the audit checkpoint --------------------------------------------------- */
+
+static gboolean
+sqlite_checkpoint_put (gpointer handle, const char *node, guint64 seq, const char *hash,
+                       GError **error)
+{
+  SqliteStore *s = handle;
+  g_mutex_lock (&s->lock);
+  g_autoptr (sqlite3_stmt) st
+      = prepare (s,
+                 "INSERT INTO audit_checkpoint (node, seq, hash, at) VALUES (?1, ?2, ?3, ?4)"
+                 " ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,"
+                 " at = excluded.at WHERE excluded.seq >= audit_checkpoint.seq",
+                 error);
+  int rc = SQLITE_ERROR;
+  if (st)
+    {
+      bind_text (st, 1, node);
+      sqlite3_bind_int64 (st, 2, (sqlite3_int64)seq);
+      bind_text (st, 3, hash);
+      sqlite3_bind_int64 (st, 4, g_get_real_time () / G_USEC_PER_SEC);
+      rc = sqlite3_step (st);
+    }
+  gboolean ok = rc == SQLITE_DONE || (st && fail (s, error, rc, "checkpoint"));
+  g_mutex_unlock (&s->lock);
+  return ok;
+}
+
+static gboolean
+sqlite_checkpoint_get (gpointer handle, const char *node, guint64 *seq, char **hash, GError **error)
+{
+  SqliteStore *s = handle;
+  g_mutex_lock (&s->lock);
+  g_autoptr (sqlite3_stmt) st
+      = prepare (s, "SELECT seq, hash FROM audit_checkpoint WHERE node = ?1", error);
+  gboolean found = FALSE;
+  if (st)
+    {
+      bind_text (st, 1, node);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        {
+          *seq = (guint64)sqlite3_column_int64 (st, 0);
+          *hash = g_strdup ((const char *)sqlite3_column_text (st, 1));
+          found = *hash != NULL;
+        }
+    }
+  g_mutex_unlock (&s->lock);
+  return found;
+}
+
 static void
 sqlite_schema (gpointer handle, guint *found, guint *current)
 {
@@ -910,6 +962,8 @@ const MugaiStoreBackend mugai_store_sqlite_backend = {
   .schema = sqlite_schema,
   .migrate = sqlite_migrate,
   .backup = sqlite_backup,
+  .checkpoint_put = sqlite_checkpoint_put,
+  .checkpoint_get = sqlite_checkpoint_get,
 };
 
 /* ---- reindex ---------------------------------------------------------------- */
