@@ -5,10 +5,12 @@
  */
 #include "audit.h"
 #include "audit-chain.h"
+#include "quarantine.h"
 #include "testfiles.h"
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <ftw.h>
 #include <signal.h>
 #include <string.h>
@@ -769,6 +771,70 @@ test_threads (void)
   testfiles_rm_rf (root);
 }
 
+/* mugai audit verify holds the log to the checkpoint the store keeps as
+ * well: a log replaced, .checkpoint file and all, by a shorter chain that
+ * is valid in itself is still found. */
+static void
+test_store_checkpoint (void)
+{
+  const char *bin = g_getenv ("MUGAI_BIN");
+  if (!bin)
+    {
+      g_test_skip ("MUGAI_BIN not set");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *path = chained_log (root, 8);
+  g_autofree char *cp = g_strconcat (path, ".checkpoint", NULL);
+  g_autofree char *cp_text = read_file (cp);
+  guint64 seq = 0;
+  char hash[65] = { 0 };
+  g_assert_cmpint (sscanf (cp_text, "seq=%" G_GUINT64_FORMAT " hash=%64s", &seq, hash), ==, 2);
+  g_assert_cmpuint (seq, ==, 8);
+  /* the store's copy, as the storer puts it there */
+  g_autofree char *qdir = g_build_filename (root, "q", NULL);
+  g_autofree char *location = g_strconcat ("sqlite:", qdir, NULL);
+  {
+    g_autoptr (MugaiStore) q = mugai_store_open (location, MUGAI_STORE_CREATE, &error);
+    g_assert_no_error (error);
+    g_assert_true (mugai_store_checkpoint_put (q, "node-x", seq, hash, &error));
+  }
+  g_autofree char *config = g_build_filename (root, "mugai.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[milter]\nnode_name = node-x\n[quarantine]\ndir = "
+                                           "%s\n[audit]\nfile = %s\n",
+                                           qdir, path);
+  g_assert_true (g_file_set_contents (config, text, -1, NULL));
+  const char *argv[] = { bin, "audit", "verify", "--config", config, NULL };
+  g_autofree char *out = NULL;
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                               &out, NULL, &status, &error));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (out, "and to the checkpoint in sqlite:"));
+  g_clear_pointer (&out, g_free);
+
+  /* both files and the .checkpoint replaced by a shorter valid chain */
+  g_autofree char *other = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *fake = chained_log (other, 4);
+  const char *suffixes[] = { "", ".1", ".checkpoint" };
+  for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *from = g_strconcat (fake, suffixes[i], NULL);
+      g_autofree char *to = g_strconcat (path, suffixes[i], NULL);
+      g_autofree char *t = read_file (from);
+      g_assert_true (g_file_set_contents (to, t, -1, NULL));
+    }
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                               &out, NULL, &status, &error));
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (out, "NOT INTACT"));
+  g_assert_nonnull (strstr (out, "the checkpoint in sqlite:"));
+  g_assert_nonnull (strstr (out, "names seq 8"));
+  testfiles_rm_rf (other);
+  testfiles_rm_rf (root);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -784,6 +850,7 @@ main (int argc, char **argv)
   g_test_add_func ("/audit/open-fails", test_open_fails);
   g_test_add_func ("/audit/chain", test_chain);
   g_test_add_func ("/audit/chain-resumes", test_chain_resumes);
+  g_test_add_func ("/audit/store-checkpoint", test_store_checkpoint);
   g_test_add_func ("/audit/mode-tightened", test_mode_tightened);
   g_test_add_func ("/audit/not-a-file", test_not_a_file);
   g_test_add_func ("/audit/write-fails", test_write_fails);
