@@ -161,6 +161,11 @@ do_keep (MugaiStoreEntry *entry, int fd, GError **error)
       return FALSE;
     }
   entry->time = 0; /* the store's clock, not the caller's */
+  /* which node kept it is the storer's word ([milter] node_name), not
+   * the front's: with several nodes on one database it says whose log
+   * and whose Postfix queue id to look in */
+  g_free (entry->node);
+  entry->node = g_strdup (storer.node->node_name);
   MugaiStore *store = store_get (error);
   return store && mugai_store_add (store, fd, NULL, entry, error);
 }
