@@ -80,11 +80,13 @@ struct _MugaiAudit
   GMutex lock; /* guards everything below */
   GCond flushed;
   int fd;
-  MugaiAuditHead head;  /* the chain's last record (audit-chain.h) */
-  guint64 checkpointed; /* the seq of the last checkpoint */
-  gint64 checkpoint_at; /* when (monotonic) */
-  gboolean flushing;    /* a thread is in fdatasync() outside the lock */
-  GPtrArray *pending;   /* Waiter *: written to fd, not yet flushed */
+  MugaiAuditHead head;     /* the chain's last record (audit-chain.h) */
+  guint64 checkpointed;    /* the seq of the last checkpoint */
+  gint64 checkpoint_at;    /* when (monotonic) */
+  gboolean flushing;       /* a thread is in fdatasync() outside the lock */
+  GPtrArray *pending;      /* Waiter *: written to fd, not yet flushed */
+  MugaiAuditMirror mirror; /* told of every record on disk, or NULL */
+  gpointer mirror_data;
 };
 
 /* Opens (creating) the log: O_APPEND, mode 0600, a regular file only.
@@ -463,6 +465,16 @@ wait_flushed (MugaiAudit *a, Waiter *w)
   return w->err;
 }
 
+void
+mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data)
+{
+  g_return_if_fail (a != NULL);
+  g_mutex_lock (&a->lock);
+  a->mirror = mirror;
+  a->mirror_data = data;
+  g_mutex_unlock (&a->lock);
+}
+
 gboolean
 mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
 {
@@ -478,6 +490,8 @@ mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
   g_autoptr (GString) line = g_string_new (chained);
   g_string_append_c (line, '\n');
   int err = append_line (a, line);
+  MugaiAuditMirror mirror = a->mirror;
+  gpointer mirror_data = a->mirror_data;
   const char *what = "write";
   if (!err)
     {
@@ -495,8 +509,11 @@ mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
                    g_strerror (err));
       return FALSE;
     }
-  /* only a record that is in the file is told to syslog: the caller
-   * defers a message whose record could not be written */
+  /* only a record that is in the file is told to syslog and to the
+   * mirror: the caller defers a message whose record could not be
+   * written */
+  if (mirror && chained)
+    mirror (next.seq, next.hash, chained, mirror_data);
   if (a->use_syslog)
     {
       g_autofree char *text = mugai_audit_format_syslog (rec);

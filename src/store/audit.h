@@ -69,6 +69,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiAudit, mugai_audit_free)
  * a line whose flush failed may remain (it cannot be taken back). */
 gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error);
 
+/* Told of every record once it is on disk: its seq and hash (the chain's,
+ * audit-chain.h) and its line without the newline, all borrowed for the
+ * call.  Called by the thread that wrote it, outside the log's lock, so
+ * records may be told out of seq order; it must not block for long (the
+ * writer's message waits). */
+typedef void (*MugaiAuditMirror) (guint64 seq, const char *hash, const char *line, gpointer data);
+
+/* Sets the mirror (NULL: none), e.g. the storer's copy into the
+ * database's append-only audit table. */
+void mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data);
+
 /* The JSON line without its newline, and the syslog text; exposed for
  * tests and for callers that log elsewhere. */
 char *mugai_audit_format_json (const MugaiAuditRecord *rec, gint64 now_usec);
