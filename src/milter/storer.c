@@ -18,6 +18,7 @@
 
 #include <gio/gio.h>
 
+#include "audit-chain.h"
 #include "control.h"
 #include "mugai-limits.h"
 #include "storer-workflow.h"
@@ -124,12 +125,186 @@ store_get (GError **error)
   return s;
 }
 
+/* ---- the database's copy of the audit log ------------------------------------ */
+
+/* With backend = postgresql every record of the log is also a row of the
+ * database's audit table (store-pg.c: append-only, keyed by node and
+ * seq), so that the log of every node sits beside the store and a node's
+ * file that was changed or removed can be told from the table.  The file
+ * stays the record: a message waits for its line on disk, never for the
+ * database.  mirror_told() only queues the row; a thread of its own
+ * writes the queue in order, and while the database cannot be reached
+ * the rows wait (retried every MIRROR_RETRY seconds) and go once it is
+ * back.  At most MIRROR_BACKLOG rows wait: past that the oldest are
+ * dropped and the log says how many; at the stop the rows waiting are
+ * written, and those the database does not take then are lost the same
+ * way (the table lacks those seqs; `mugai audit verify` of the file is
+ * what proves the chain).  A row the table refuses because it holds
+ * another of that node and seq is said and skipped. */
+#define MIRROR_BACKLOG 100000
+#define MIRROR_RETRY 5
+
+typedef struct
+{
+  gint64 seq;
+  char hash[MUGAI_AUDIT_HASH_HEX + 1];
+  char *line;
+} MirrorRow;
+
+static struct
+{
+  GMutex lock; /* guards everything below */
+  GCond wake;
+  GQueue rows; /* MirrorRow *, oldest first */
+  guint64 dropped;
+  gboolean stop;
+  GThread *thread;
+} mirror;
+
+static void
+mirror_row_free (gpointer p)
+{
+  MirrorRow *r = p;
+  g_free (r->line);
+  g_free (r);
+}
+
+static void
+mirror_told (guint64 seq, const char *hash, const char *line, gpointer data)
+{
+  (void)data;
+  MirrorRow *r = g_new0 (MirrorRow, 1);
+  r->seq = (gint64)seq;
+  g_strlcpy (r->hash, hash, sizeof r->hash);
+  r->line = g_strdup (line);
+  g_mutex_lock (&mirror.lock);
+  g_queue_push_tail (&mirror.rows, r);
+  if (mirror.rows.length > MIRROR_BACKLOG)
+    {
+      mirror_row_free (g_queue_pop_head (&mirror.rows));
+      mirror.dropped++;
+    }
+  g_cond_signal (&mirror.wake);
+  g_mutex_unlock (&mirror.lock);
+}
+
+static MugaiStore *store_get (GError **error);
+
+static gpointer
+mirror_thread (gpointer data)
+{
+  (void)data;
+  gboolean failing = FALSE;
+  guint64 said_dropped = 0;
+  g_mutex_lock (&mirror.lock);
+  for (;;)
+    {
+      if (mirror.dropped != said_dropped)
+        {
+          g_warning ("storer: %" G_GUINT64_FORMAT " audit records were not copied to the "
+                     "database's audit table (more than %u waited): the log file has them",
+                     mirror.dropped - said_dropped, MIRROR_BACKLOG);
+          said_dropped = mirror.dropped;
+        }
+      MirrorRow *r = g_queue_peek_head (&mirror.rows);
+      if (!r)
+        {
+          if (mirror.stop)
+            break;
+          g_cond_wait (&mirror.wake, &mirror.lock);
+          continue;
+        }
+      /* off the queue while it is written, back at its head when it
+       * must wait (mirror_told() drops only rows still queued) */
+      g_queue_pop_head (&mirror.rows);
+      g_mutex_unlock (&mirror.lock);
+      g_autoptr (GError) error = NULL;
+      MugaiStore *store = store_get (&error);
+      gboolean ok = store
+                    && mugai_store_audit_append (store, storer.node->node_name, r->seq, r->hash,
+                                                 r->line, &error);
+      /* a row of that node and seq that is not this one (a log started
+       * again from seq 1, two nodes of one node_name, a row changed in
+       * the table) would never go in: said and skipped; anything else
+       * (the database away, the store not open) waits */
+      gboolean skip
+          = store && !ok && g_error_matches (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_EXISTS);
+      if (skip)
+        g_warning ("storer: audit record seq %" G_GINT64_FORMAT " cannot be copied to the "
+                   "database's audit table, skipped: %s",
+                   r->seq, error->message);
+      g_mutex_lock (&mirror.lock);
+      if (ok || skip)
+        {
+          mirror_row_free (r);
+          if (failing && g_queue_is_empty (&mirror.rows))
+            {
+              g_message ("storer: the database's audit table has caught up");
+              failing = FALSE;
+            }
+          continue;
+        }
+      /* back at the head, in order; the limit counts it again */
+      g_queue_push_head (&mirror.rows, r);
+      if (!failing)
+        g_warning ("storer: audit record seq %" G_GINT64_FORMAT " not copied to the database's "
+                   "audit table yet, retried every %d s: %s",
+                   r->seq, MIRROR_RETRY, error->message);
+      failing = TRUE;
+      if (mirror.stop)
+        break;
+      gint64 until = g_get_monotonic_time () + MIRROR_RETRY * G_USEC_PER_SEC;
+      while (!mirror.stop && g_cond_wait_until (&mirror.wake, &mirror.lock, until))
+        ;
+    }
+  if (!g_queue_is_empty (&mirror.rows))
+    g_warning ("storer: stopping with %u audit records not copied to the database's audit table "
+               "(the log file has them)",
+               mirror.rows.length);
+  g_queue_clear_full (&mirror.rows, mirror_row_free);
+  g_mutex_unlock (&mirror.lock);
+  return NULL;
+}
+
+static void
+mirror_start (void)
+{
+  g_mutex_init (&mirror.lock);
+  g_cond_init (&mirror.wake);
+  g_queue_init (&mirror.rows);
+  if (storer.node->quarantine_backend == MUGAI_BACKEND_POSTGRESQL)
+    mirror.thread = g_thread_new ("audit-mirror", mirror_thread, NULL);
+}
+
+static void
+mirror_stop (void)
+{
+  if (!mirror.thread)
+    return;
+  g_mutex_lock (&mirror.lock);
+  mirror.stop = TRUE;
+  g_cond_signal (&mirror.wake);
+  g_mutex_unlock (&mirror.lock);
+  g_thread_join (g_steal_pointer (&mirror.thread));
+}
+
+/* The log, opened; told to the mirror when there is one.  storer.lock
+ * held. */
+static gboolean
+audit_open_locked (GError **error)
+{
+  storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
+  if (storer.audit && mirror.thread)
+    mugai_audit_set_mirror (storer.audit, mirror_told, NULL);
+  return storer.audit != NULL;
+}
+
 static MugaiAudit *
 audit_get (GError **error)
 {
   g_mutex_lock (&storer.lock);
   if (!storer.audit)
-    storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
+    audit_open_locked (error);
   MugaiAudit *a = storer.audit;
   g_mutex_unlock (&storer.lock);
   return a;
@@ -140,10 +315,8 @@ audit_reopen (void)
 {
   g_autoptr (GError) error = NULL;
   g_mutex_lock (&storer.lock);
-  gboolean ok = storer.audit ? mugai_audit_reopen (storer.audit, &error)
-                             : (storer.audit = mugai_audit_open (storer.node->audit_file,
-                                                                 storer.node->audit_syslog, &error))
-                                   != NULL;
+  gboolean ok
+      = storer.audit ? mugai_audit_reopen (storer.audit, &error) : audit_open_locked (&error);
   g_mutex_unlock (&storer.lock);
   if (ok)
     g_message ("storer: audit log reopened: %s", storer.node->audit_file);
@@ -450,6 +623,7 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
   signal (SIGHUP, SIG_IGN);
   g_thread_unref (g_thread_new ("signals", signal_thread, GINT_TO_POINTER (listen_fd)));
 
+  mirror_start ();
   g_autoptr (GError) error = NULL;
   if (!store_get (&error))
     g_warning ("storer: quarantine unavailable, mail is deferred until it can be written: %s",
@@ -538,6 +712,8 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
     }
   /* the requests under way finish: their answers let mail go on */
   g_thread_pool_free (threads, FALSE, TRUE);
+  /* the rows waiting are written while the store is still open */
+  mirror_stop ();
   g_clear_pointer (&storer.store, mugai_store_free);
   g_clear_pointer (&storer.audit, mugai_audit_free);
   g_message ("storer: stopped");
