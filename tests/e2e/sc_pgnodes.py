@@ -131,6 +131,37 @@ def original_problems(stored, it):
     return []
 
 
+def audit_rows_of_file(path):
+    """["SEQ HASH MD5-OF-LINE"] of the chained records of an audit log."""
+    out = []
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return out
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            out.append("unreadable line")
+            continue
+        out.append("%s %s %s" % (rec.get("seq"), rec.get("hash"), hashlib.md5(line).hexdigest()))
+    return out
+
+
+def audit_rows_of_table(cluster, node):
+    """The same of the database's audit table, the rows of node in seq
+    order (node is ours: node-a, node-b)."""
+    try:
+        text = cluster.psql("SELECT seq || ' ' || hash || ' ' || md5(convert_to(line, 'UTF8')) "
+                            "FROM audit WHERE node = '%s' ORDER BY seq" % node, dbname="mugai")
+    except RuntimeError as e:
+        return ["psql: %s" % e]
+    return text.splitlines()
+
+
 def wait_all(ctx, nodes, idents, timeout, flush=False):
     """Until every ident is at the sink and the nodes' queues are empty
     (postqueue -f every few seconds with flush)."""
@@ -321,6 +352,23 @@ def _sc_pgnodes(ctx, cluster, nodes):
     outage(ctx, cluster, a, b, "kill", "k")
     outage(ctx, cluster, b, a, "stop", "s", n_queued=20, n_direct=10, n_late=5)
 
+    # every record of each node's log is also a row of the database's
+    # audit table (the storer copies them; those written while the
+    # database was away once it is back)
+    for n in nodes:
+        want = audit_rows_of_file(n.milter.audit)
+
+        def same():
+            return audit_rows_of_table(cluster, n.name) == want  # noqa: B023 - called at once
+        got = h.wait_until(same, 60, step=1.0)
+        have = audit_rows_of_table(cluster, n.name)
+        first = next((k for k in range(max(len(want), len(have)))
+                      if k >= len(want) or k >= len(have) or want[k] != have[k]), None)
+        ctx.ok(want and got, "the database's audit table holds %s's %d records, seq, hash and line "
+               "as in its log file" % (n.name, len(want)),
+               ["file: %d records, table: %d rows; first difference at record %s: file %s, table %s"
+                % (len(want), len(have), first, want[first] if first is not None and first < len(want) else "-",
+                   have[first] if first is not None and first < len(have) else "-")] if not got else [])
     for n in nodes:
         rc, out, err = mugai(ctx, "audit", "verify", "--config", n.conf)
         ctx.ok(rc == 0, "`mugai audit verify --config` passes on %s's audit log" % n.name,
