@@ -76,7 +76,9 @@ Scenarios (each can run alone with --only):
            the database killed under load through node A, then stopped
            under load through node B: 451 4.7.0, Postfix defers, nothing
            at the sink unstored; started again, each message delivered
-           exactly once and stored; both audit logs verify
+           exactly once and stored; node A's message requested and
+           approved through node B: the original once at the sink; the
+           database's audit table as each log file; both logs verify
   blankline a header field with a whitespace-only continuation line: the
            delivered header block has none, MIME fields and
            X-Mugai-Status in it

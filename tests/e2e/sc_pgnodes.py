@@ -131,6 +131,98 @@ def original_problems(stored, it):
     return []
 
 
+RELEASE_CONF = """
+[release]
+relay = smtp://127.0.0.1:%d
+approvals = 1
+on_approve = send
+"""
+
+REQUESTER = "nobody"  # a login without an approver account
+
+
+def released_problems(got, original):
+    """The message the sink got for a release: the original octet for
+    octet but for X-Mugai-Released at the top (mugai's, relay.h) and the
+    Received field that the re-injection smtpd prepends."""
+    head_end = got.find(b"\r\n\r\n")
+    fields = re.findall(rb"(?m)^[^ \t\r\n][^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", got[:head_end + 2])
+    released = [f for f in fields if f.lower().startswith(b"x-mugai-released:")]
+    if len(released) != 1:
+        return ["%d X-Mugai-Released fields" % len(released)], None
+    rest = got
+    for f in fields:
+        if f.lower().startswith((b"x-mugai-released:", b"received:")) and rest.startswith(f):
+            rest = rest[len(f):]
+    if rest != original:
+        return ["not the original once X-Mugai-Released and the Received field are taken off "
+                "(%d octets, the original %d)" % (len(rest), len(original))], released[0]
+    return [], released[0]
+
+
+def release_through(ctx, it, a, b):
+    """request (a login mapped to a requester account) and approve (root,
+    an approver) through node B's configuration, of an entry node A
+    stored: the sink gets the original once, with the original envelope
+    and X-Mugai-Released; the entry is released."""
+    entries, probs = store_list(ctx, b.conf)
+    es = [e for e in by_message_id(entries).get(it.ident, []) if e.get("node") == "node-a"]
+    if not ctx.ok(len(es) == 1 and not probs, "release: %s is one entry of node-a" % it.ident, probs):
+        return
+    ident = es[0]["id"]
+    for name, role, login in (("pg-requester", "requester", REQUESTER), ("pg-approver", "approver", "root")):
+        rc, out, err = mugai(ctx, "admin", "add", name, "--role", role, "--unix-user", login,
+                             "--config", b.conf)
+        if not ctx.ok(rc == 0, "release: `mugai admin add %s --role %s` through node B's storer"
+                      % (name, role), [out.decode("utf-8", "replace"), err]):
+            return
+    rc, out, err = mugai(ctx, "admin", "list", "--config", a.conf)
+    text = out.decode("utf-8", "replace")
+    ctx.ok(rc == 0 and "pg-requester" in text and "pg-approver" in text,
+           "release: node A's configuration lists the accounts made through node B (one database)",
+           [text, err])
+    import pwd
+    pw = pwd.getpwnam(REQUESTER)
+    import subprocess
+    p = subprocess.run([ctx.args.mugai, "quarantine", "request", ident, "--reason",
+                        "the quotation is needed as sent", "--config", b.conf],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+                       user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+    ctx.ok(p.returncode == 0, "release: %s requests %s (node A's) through node B's configuration"
+           % (REQUESTER, ident), [p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")])
+    before = len(ctx.sink.by_id(it.ident).get(it.ident, []))
+    rc, out, err = mugai(ctx, "quarantine", "approve", ident, "--config", b.conf)
+    ctx.ok(rc == 0, "release: root (an approver) approves it through node B's configuration "
+           "(on_approve = send)", [out.decode("utf-8", "replace"), err])
+
+    def arrived():
+        msgs = ctx.sink.by_id(it.ident).get(it.ident, [])
+        return msgs[before:] if len(msgs) > before and not b.postfix.queue_files() else None
+    new = h.wait_until(arrived, 120, step=0.25)
+    time.sleep(0.5)  # a second copy would arrive right behind
+    new = ctx.sink.by_id(it.ident).get(it.ident, [])[before:]
+    probs, field = [], None
+    if len(new) != 1:
+        probs.append("%d copies at the sink" % len(new))
+    for m in new[:1]:
+        probs_, field = released_problems(m.data, it.data)
+        probs += probs_
+        if m.mail_from != it.sender or m.rcpts != it.rcpts:
+            probs.append("envelope from=<%s> to=%s, the original's <%s> %s"
+                         % (m.mail_from, m.rcpts, it.sender, it.rcpts))
+    ctx.ok(new and not probs, "release: the sink gets node A's original once, octet for octet but "
+           "for X-Mugai-Released, with its envelope (%s)"
+           % (field.decode("ascii", "replace").strip()[:160] if field else "-"),
+           probs + ([] if new else h.tail(b.milter.log, lines=10)))
+    rc, out, err = mugai(ctx, "quarantine", "show", ident, "--config", a.conf)
+    try:
+        state = json.loads(out.decode("utf-8")).get("state")
+    except ValueError:
+        state = None
+    ctx.ok(state == "released", "release: node A's configuration shows the entry released (%s)" % state,
+           [err])
+
+
 def audit_rows_of_file(path):
     """["SEQ HASH MD5-OF-LINE"] of the chained records of an audit log."""
     out = []
@@ -189,8 +281,12 @@ def sc_pgnodes(ctx):
     shutdown) while mail flows through node B: 451 4.7.0 to the client and
     from the other node, Postfix's queue defers, nothing reaches the sink
     unstored; started again, every message is delivered exactly once and
-    is in the store, stored by the node it went through; each node's
-    audit log verifies."""
+    is in the store, stored by the node it went through; a message node A
+    accepted is requested (a login mapped to a requester account) and
+    approved through node B's configuration and reaches the sink once,
+    the original octet for octet but for X-Mugai-Released, with its
+    envelope; the database's audit table holds each node's records as its
+    log file does; each node's audit log verifies."""
     if pgcluster.bindir() is None:
         ctx.tap.result(True, "pgnodes: PostgreSQL", skip="no /usr/lib/postgresql/N/bin (tools/install-deps.sh)")
         return
@@ -275,6 +371,15 @@ def _sc_pgnodes(ctx, cluster, nodes):
         if not ctx.ok(rc == 0, "%s's Postfix starts (smtpd 127.0.0.1:%d, hop 127.0.0.1:%d)"
                       % (n.name, n.postfix.smtp_port, n.postfix.hop_port), out.splitlines()):
             return
+        if n is b:
+            # released mail goes back in through an smtpd without milters
+            # (the README's re-injection port), and on to the sink
+            port = n.postfix.add_smtpd("smtpd_milters=")
+            if not ctx.ok(port, "node-b's Postfix has a re-injection smtpd without milters",
+                          h.tail(n.postfix.log, lines=10)):
+                return
+            with open(n.conf) as f:
+                n.milter.write_config(f.read() + RELEASE_CONF % port)
         if not ctx.start_milter(n.milter, "%s's mugai-milter starts and answers on its socket" % n.name):
             return
 
@@ -351,6 +456,9 @@ def _sc_pgnodes(ctx, cluster, nodes):
     # stopped while mail flows through node B
     outage(ctx, cluster, a, b, "kill", "k")
     outage(ctx, cluster, b, a, "stop", "s", n_queued=20, n_direct=10, n_late=5)
+
+    # -- 3. a message node A accepted, released through node B
+    release_through(ctx, items_a[0], a, b)
 
     # every record of each node's log is also a row of the database's
     # audit table (the storer copies them; those written while the
