@@ -482,6 +482,12 @@ def _sc_pgnodes(ctx, cluster, nodes):
         ctx.ok(rc == 0, "`mugai audit verify --config` passes on %s's audit log" % n.name,
                (out.decode("utf-8", "replace") + err).strip().splitlines()[-5:])
     for n in nodes:
+        with open(n.milter.log, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        died = [l for l in log.splitlines() if re.search(r"\bpid=\d+ died\b", l)]
+        ctx.ok(not died, "no role of %s's mugai-milter died (the database going away included)"
+               % n.name, died[:5])
+    for n in nodes:
         leftover_check(ctx, n.milter, "nothing of %s's mugai-milter is left running" % n.name)
 
 
