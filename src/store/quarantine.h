@@ -283,6 +283,11 @@ MugaiAccount *mugai_store_account_get (MugaiStore *store, const char *name, cons
 gboolean mugai_store_audit_append (MugaiStore *store, const char *node, gint64 seq,
                                    const char *hash, const char *line, GError **error);
 
+/* The highest seq of node's rows in that table (0: none yet), so that a
+ * storer that starts can copy what an earlier one could not; 0 where
+ * there is no table. */
+gboolean mugai_store_audit_last (MugaiStore *store, const char *node, gint64 *seq, GError **error);
+
 /* ---- schema (database backends) ------------------------------------------- */
 
 /* The schema version the store holds and the one this build uses
