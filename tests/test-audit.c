@@ -494,27 +494,29 @@ test_mirror (void)
   g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
   g_assert_no_error (error);
   g_autoptr (GPtrArray) told = g_ptr_array_new_with_free_func (g_free);
-  mugai_audit_set_mirror (a, mirror_collect, told);
   g_autoptr (MugaiStoreEntry) e = make_entry ();
   MugaiAuditRecord rec = make_record (e);
+  g_assert_true (mugai_audit_write (a, &rec, &error));
+  /* the records after the one it returns are told */
+  g_assert_cmpuint (mugai_audit_set_mirror (a, mirror_collect, told), ==, 1);
   for (int i = 0; i < 3; i++)
     g_assert_true (mugai_audit_write (a, &rec, &error));
   /* none once unset */
-  mugai_audit_set_mirror (a, NULL, NULL);
+  g_assert_cmpuint (mugai_audit_set_mirror (a, NULL, NULL), ==, 4);
   g_assert_true (mugai_audit_write (a, &rec, &error));
   g_autofree char *text = read_file (path);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  g_assert_cmpuint (g_strv_length (lines), ==, 6);
   g_assert_cmpuint (told->len, ==, 3);
   for (guint i = 0; i < told->len; i++)
     {
       g_autoptr (JsonParser) parser = json_parser_new ();
-      JsonObject *o = parse_line (parser, lines[i]);
+      JsonObject *o = parse_line (parser, lines[i + 1]);
       g_autofree char *want
           = g_strdup_printf ("%" G_GINT64_FORMAT " %s %s", json_object_get_int_member (o, "seq"),
-                             json_object_get_string_member (o, "hash"), lines[i]);
+                             json_object_get_string_member (o, "hash"), lines[i + 1]);
       g_assert_cmpstr (told->pdata[i], ==, want);
-      g_assert_cmpint (json_object_get_int_member (o, "seq"), ==, i + 1);
+      g_assert_cmpint (json_object_get_int_member (o, "seq"), ==, i + 2);
     }
   testfiles_rm_rf (root);
 }

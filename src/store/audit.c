@@ -465,14 +465,16 @@ wait_flushed (MugaiAudit *a, Waiter *w)
   return w->err;
 }
 
-void
+guint64
 mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data)
 {
-  g_return_if_fail (a != NULL);
+  g_return_val_if_fail (a != NULL, 0);
   g_mutex_lock (&a->lock);
   a->mirror = mirror;
   a->mirror_data = data;
+  guint64 seq = a->head.seq;
   g_mutex_unlock (&a->lock);
+  return seq;
 }
 
 gboolean

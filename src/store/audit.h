@@ -77,8 +77,9 @@ gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError *
 typedef void (*MugaiAuditMirror) (guint64 seq, const char *hash, const char *line, gpointer data);
 
 /* Sets the mirror (NULL: none), e.g. the storer's copy into the
- * database's append-only audit table. */
-void mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data);
+ * database's append-only audit table.  Returns the seq of the last
+ * record before it (0: none): every record after that one is told. */
+guint64 mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data);
 
 /* The JSON line without its newline, and the syslog text; exposed for
  * tests and for callers that log elsewhere. */
