@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "audit-chain.h"
 #include "control.h"
@@ -137,10 +140,14 @@ store_get (GError **error)
  * the rows wait (retried every MIRROR_RETRY seconds) and go once it is
  * back.  At most MIRROR_BACKLOG rows wait: past that the oldest are
  * dropped and the log says how many; at the stop the rows waiting are
- * written, and those the database does not take then are lost the same
- * way (the table lacks those seqs; `mugai audit verify` of the file is
- * what proves the chain).  A row the table refuses because it holds
- * another of that node and seq is said and skipped. */
+ * written, and those the database does not take then are not lost: when
+ * a storer starts, the thread first reads the log file (and the one
+ * rotated before it) for the records after the table's last seq of this
+ * node, up to the last one before its own (catch_up()), and copies them
+ * first, at most MIRROR_BACKLOG of them (the rest said, as dropped).
+ * `mugai audit verify` of the file is what proves the chain.  A row the
+ * table refuses because it holds another of that node and seq is said
+ * and skipped. */
 #define MIRROR_BACKLOG 100000
 #define MIRROR_RETRY 5
 
@@ -158,6 +165,7 @@ static struct
   GQueue rows; /* MirrorRow *, oldest first */
   guint64 dropped;
   gboolean stop;
+  gint64 attached; /* the log's last seq before the mirror was set; -1: not yet */
   GThread *thread;
 } mirror;
 
@@ -190,6 +198,122 @@ mirror_told (guint64 seq, const char *hash, const char *line, gpointer data)
 
 static MugaiStore *store_get (GError **error);
 
+/* Appends to rows the chained records of the log file at path with
+ * from < seq <= to, in file order; the first seq the file holds goes to
+ * *first (0: none).  A file that cannot be read adds nothing. */
+static void
+read_log_rows (const char *path, gint64 from, gint64 to, GQueue *rows, gint64 *first)
+{
+  *first = 0;
+  FILE *f = fopen (path, "re");
+  if (!f)
+    return;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline (&line, &cap, f)) > 0)
+    {
+      if (line[n - 1] == '\n')
+        line[--n] = '\0';
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonNode *root = json_parser_load_from_data (parser, line, n, NULL)
+                           ? json_parser_get_root (parser)
+                           : NULL;
+      JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+      JsonNode *seq = o ? json_object_get_member (o, "seq") : NULL;
+      JsonNode *hash = o ? json_object_get_member (o, "hash") : NULL;
+      if (!seq || !hash || json_node_get_value_type (seq) != G_TYPE_INT64
+          || json_node_get_value_type (hash) != G_TYPE_STRING)
+        continue; /* a record from before the chain */
+      gint64 s = json_node_get_int (seq);
+      if (*first == 0)
+        *first = s;
+      if (s <= from || s > to)
+        continue;
+      MirrorRow *r = g_new0 (MirrorRow, 1);
+      r->seq = s;
+      g_strlcpy (r->hash, json_node_get_string (hash), sizeof r->hash);
+      r->line = g_strndup (line, (gsize)n);
+      g_queue_push_tail (rows, r);
+      if (rows->length > MIRROR_BACKLOG)
+        {
+          mirror_row_free (g_queue_pop_head (rows));
+          g_mutex_lock (&mirror.lock);
+          mirror.dropped++;
+          g_mutex_unlock (&mirror.lock);
+        }
+    }
+  free (line);
+  fclose (f);
+}
+
+/* The records an earlier storer wrote to the log and not to the table:
+ * queued ahead of this process's own.  Waits while the database or the
+ * log is away; returns at the stop.  mirror.lock held (released while
+ * it waits or reads). */
+static void
+catch_up (void)
+{
+  for (;;)
+    {
+      if (mirror.stop)
+        return;
+      gint64 attached = mirror.attached;
+      gint64 last = 0;
+      g_autoptr (GError) error = NULL;
+      gboolean known = FALSE;
+      if (attached >= 0)
+        {
+          g_mutex_unlock (&mirror.lock);
+          MugaiStore *store = store_get (&error);
+          known = store && mugai_store_audit_last (store, storer.node->node_name, &last, &error);
+          g_mutex_lock (&mirror.lock);
+        }
+      if (!known)
+        {
+          /* the log not open yet (nothing is told then either), or the
+           * database away */
+          gint64 until = g_get_monotonic_time () + MIRROR_RETRY * G_USEC_PER_SEC;
+          while (!mirror.stop && g_cond_wait_until (&mirror.wake, &mirror.lock, until))
+            ;
+          continue;
+        }
+      if (last >= attached)
+        return;
+      g_mutex_unlock (&mirror.lock);
+      GQueue rows = G_QUEUE_INIT, older = G_QUEUE_INIT;
+      gint64 first = 0, first_older = 0;
+      read_log_rows (storer.node->audit_file, last, attached, &rows, &first);
+      if (first == 0 || first > last + 1)
+        {
+          g_autofree char *rotated = g_strconcat (storer.node->audit_file, ".1", NULL);
+          read_log_rows (rotated, last, MIN (attached, first ? first - 1 : attached), &older,
+                         &first_older);
+        }
+      gint64 from = older.length  ? ((MirrorRow *)older.head->data)->seq
+                    : rows.length ? ((MirrorRow *)rows.head->data)->seq
+                                  : 0;
+      if (from > last + 1 || (!from && attached > last))
+        g_warning ("storer: audit records %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT " are not "
+                   "in %s or the file rotated before it: not copied to the database's audit "
+                   "table",
+                   last + 1, from ? from - 1 : attached, storer.node->audit_file);
+      guint n = older.length + rows.length;
+      if (n)
+        g_message ("storer: copying %u audit records an earlier storer did not to the "
+                   "database's audit table (seq %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ")",
+                   n, from, attached);
+      g_mutex_lock (&mirror.lock);
+      /* ahead of what this process has told already, in order */
+      MirrorRow *r;
+      while ((r = g_queue_pop_tail (&rows)))
+        g_queue_push_head (&mirror.rows, r);
+      while ((r = g_queue_pop_tail (&older)))
+        g_queue_push_head (&mirror.rows, r);
+      return;
+    }
+}
+
 static gpointer
 mirror_thread (gpointer data)
 {
@@ -197,6 +321,7 @@ mirror_thread (gpointer data)
   gboolean failing = FALSE;
   guint64 said_dropped = 0;
   g_mutex_lock (&mirror.lock);
+  catch_up ();
   for (;;)
     {
       if (mirror.dropped != said_dropped)
@@ -272,6 +397,7 @@ mirror_start (void)
   g_mutex_init (&mirror.lock);
   g_cond_init (&mirror.wake);
   g_queue_init (&mirror.rows);
+  mirror.attached = -1;
   if (storer.node->quarantine_backend == MUGAI_BACKEND_POSTGRESQL)
     mirror.thread = g_thread_new ("audit-mirror", mirror_thread, NULL);
 }
@@ -295,7 +421,13 @@ audit_open_locked (GError **error)
 {
   storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
   if (storer.audit && mirror.thread)
-    mugai_audit_set_mirror (storer.audit, mirror_told, NULL);
+    {
+      guint64 before = mugai_audit_set_mirror (storer.audit, mirror_told, NULL);
+      g_mutex_lock (&mirror.lock);
+      mirror.attached = (gint64)before;
+      g_cond_signal (&mirror.wake);
+      g_mutex_unlock (&mirror.lock);
+    }
   return storer.audit != NULL;
 }
 
