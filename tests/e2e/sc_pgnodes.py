@@ -131,6 +131,43 @@ def original_problems(stored, it):
     return []
 
 
+def restart_while_down(ctx, cluster, node):
+    """The database stopped, a message tempfailed by node (its audit
+    record cannot be copied to the table), node's mugai-milter stopped,
+    the database and node started again: the new storer copies what the
+    old one could not, from the log file (checked with the whole table
+    below)."""
+    try:
+        cluster.stop()
+    except Exception as e:  # noqa: BLE001
+        ctx.ok(False, "restart: the database stops", [str(e)])
+        return
+    probe = item(PREFIX + "r-01", node.postfix.smtp_port)
+    Sender(None, [probe], sessions=1).start().join(120)
+    ctx.ok(probe.final and probe.final.klass == "4xx",
+           "restart: database stopped, %s tempfails (%s)" % (node.name, probe.final))
+    offset = h.file_size(node.milter.log)
+    rc, problems = node.milter.stop()
+    ctx.ok(rc == 0 and not problems, "restart: %s's mugai-milter stops (exit %s) with the database "
+           "away" % (node.name, rc), problems)
+    try:
+        cluster.start()
+    except Exception as e:  # noqa: BLE001
+        ctx.ok(False, "restart: the database starts again", [str(e)])
+        return
+    if not ctx.start_milter(node.milter, "restart: %s's mugai-milter starts again" % node.name):
+        return
+
+    def copied():
+        with open(node.milter.log, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+        return [l for l in text.splitlines() if "an earlier storer did not" in l]
+    said = h.wait_until(copied, 60, step=0.5)
+    ctx.ok(said, "restart: the new storer copies the records the stopped one could not to the "
+           "database's audit table", (said or [])[:1] + h.tail(node.milter.log, offset, lines=8) * (not said))
+
+
 RELEASE_CONF = """
 [release]
 relay = smtp://127.0.0.1:%d
@@ -457,7 +494,11 @@ def _sc_pgnodes(ctx, cluster, nodes):
     outage(ctx, cluster, a, b, "kill", "k")
     outage(ctx, cluster, b, a, "stop", "s", n_queued=20, n_direct=10, n_late=5)
 
-    # -- 3. a message node A accepted, released through node B
+    # -- 3. node A's storer stops while the database is away: what it
+    # could not copy to the audit table, the next one copies
+    restart_while_down(ctx, cluster, a)
+
+    # -- 4. a message node A accepted, released through node B
     release_through(ctx, items_a[0], a, b)
 
     # every record of each node's log is also a row of the database's
