@@ -162,7 +162,7 @@ def restart_while_down(ctx, cluster, node):
         with open(node.milter.log, "rb") as f:
             f.seek(offset)
             text = f.read().decode("utf-8", "replace")
-        return [l for l in text.splitlines() if "an earlier storer did not" in l]
+        return [l for l in text.splitlines() if "audit records from the log to the database's audit table" in l]
     said = h.wait_until(copied, 60, step=0.5)
     ctx.ok(said, "restart: the new storer copies the records the stopped one could not to the "
            "database's audit table", (said or [])[:1] + h.tail(node.milter.log, offset, lines=8) * (not said))
