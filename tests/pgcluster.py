@@ -13,6 +13,18 @@ never touches a system cluster.  The cluster:
                    authentication "trust" for that socket alone
   ROOT/postgres.log
 
+Shared with other users (Cluster(root, client_group=GROUP), for the e2e
+tests where mugai-milter's storer connects under a user of its own):
+
+  ROOT and ROOT/sock are mode 0710 of GROUP, the socket 0770 of GROUP
+  (unix_socket_group; the postmaster runs with GROUP as a supplementary
+  group so that it may give the socket to it): the members of GROUP and
+  root reach it, still no one else and no TCP;
+  authentication: "peer" for the superuser, as root or the cluster's
+  user only (pg_ident.conf), and scram-sha-256 for every other role,
+  so that reaching the socket is not enough: make_store() gives the
+  store's role a random password and writes it into the DSN file.
+
 As a module (Python e2e tests):
 
     c = pgcluster.Cluster(root)        # root: an empty directory
@@ -48,8 +60,10 @@ Standard library only.
 """
 
 import glob
+import grp
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -131,8 +145,14 @@ def _children(pid):
 
 
 class Cluster:
-    def __init__(self, root, bin_dir=None):
+    def __init__(self, root, bin_dir=None, client_group=None):
         self.root = os.path.abspath(root)
+        # a group name or gid whose members may reach the socket (see
+        # the module's docstring), or None: the cluster's user and root
+        self.client_gid = None
+        if client_group is not None:
+            self.client_gid = (client_group if isinstance(client_group, int)
+                               else grp.getgrnam(client_group).gr_gid)
         self.bin = bin_dir or bindir()
         self.data = os.path.join(self.root, "data")
         self.sock = os.path.join(self.root, "sock")
@@ -144,7 +164,8 @@ class Cluster:
     def _as_user(self):
         if os.geteuid() != 0:
             return {}
-        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+        extra = [self.client_gid] if self.client_gid is not None else []
+        return {"user": self.uid, "group": self.gid, "extra_groups": extra}
 
     def _tool(self, name):
         return os.path.join(self.bin, name)
@@ -158,6 +179,24 @@ class Cluster:
                         "-E", "UTF8", "--no-locale", "--no-instructions"],
                        check=True, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        **self._as_user())
+        if self.client_gid is not None:
+            self._share()
+
+    def _share(self):
+        """The socket for the members of client_gid, and passwords for
+        every role but the superuser (the module's docstring)."""
+        for d in (self.root, self.sock):
+            os.chown(d, self.uid, self.client_gid)
+            os.chmod(d, 0o710)
+        admins = ["root", pwd.getpwuid(self.uid).pw_name]
+        # written in place: the files stay the cluster user's
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
+            f.write("# tests/pgcluster.py, client_group %d: local only, no TCP\n" % self.client_gid)
+            f.write("local all %s peer map=admins\n" % SUPERUSER)
+            f.write("local all all scram-sha-256\n")
+        with open(os.path.join(self.data, "pg_ident.conf"), "w") as f:
+            for a in admins:
+                f.write("admins %s %s\n" % (a, SUPERUSER))
 
     def pid(self):
         """The postmaster's PID from postmaster.pid, or None."""
@@ -189,11 +228,15 @@ class Cluster:
         while old is not None and _exists(old) and not _alive(old) and time.monotonic() < deadline:
             time.sleep(0.05)
         logf = open(self.log, "ab")
+        socket = ["-c", "unix_socket_permissions=0700"]
+        if self.client_gid is not None:
+            socket = ["-c", "unix_socket_permissions=0770",
+                      "-c", "unix_socket_group=%d" % self.client_gid]
         try:
             self.proc = subprocess.Popen(
                 [self._tool("postgres"), "-D", self.data, "-p", str(PORT),
-                 "-c", "listen_addresses=", "-c", "unix_socket_directories=" + self.sock,
-                 "-c", "unix_socket_permissions=0700", "-c", "max_connections=40",
+                 "-c", "listen_addresses=", "-c", "unix_socket_directories=" + self.sock]
+                + socket + ["-c", "max_connections=40",
                  "-c", "shared_buffers=16MB", "-c", "fsync=on", "-c", "synchronous_commit=on"],
                 cwd=self.root, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                 start_new_session=True, **self._as_user())
@@ -259,14 +302,22 @@ class Cluster:
 
     def make_store(self, dbname="mugai", role=STORER):
         """A login role (not a superuser) owning a new database, and a DSN
-        file for it (mode 0600, in ROOT); returns the file's path."""
-        self.psql('CREATE ROLE "%s" LOGIN' % role)
+        file for it (mode 0600, in ROOT); returns the file's path.  With
+        a client_group the role has a random password, in the file."""
+        password = None
+        if self.client_gid is not None:
+            password = secrets.token_hex(16)
+            self.psql("CREATE ROLE \"%s\" LOGIN PASSWORD '%s'" % (role, password))
+        else:
+            self.psql('CREATE ROLE "%s" LOGIN' % role)
         self.psql('CREATE DATABASE "%s" OWNER "%s"' % (dbname, role))
         path = os.path.join(self.root, dbname + ".dsn")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write("# the test cluster's store (tests/pgcluster.py)\n")
             f.write(self.conninfo(role, dbname) + "\n")
+            if password:
+                f.write("password=%s\n" % password)
         return path
 
 

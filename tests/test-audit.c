@@ -478,6 +478,51 @@ test_chain (void)
   testfiles_rm_rf (root);
 }
 
+/* The mirror (the storer's copy into the database's audit table) is told
+ * of every record on disk, with the seq, hash and line the file holds,
+ * and of none that failed to be written. */
+static void
+mirror_collect (guint64 seq, const char *hash, const char *line, gpointer data)
+{
+  g_ptr_array_add (data, g_strdup_printf ("%" G_GUINT64_FORMAT " %s %s", seq, hash, line));
+}
+
+static void
+test_mirror (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("mugai-audit-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (root, "audit.jsonl", NULL);
+  g_autoptr (MugaiAudit) a = mugai_audit_open (path, FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) told = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (MugaiStoreEntry) e = make_entry ();
+  MugaiAuditRecord rec = make_record (e);
+  g_assert_true (mugai_audit_write (a, &rec, &error));
+  /* the records after the one it returns are told */
+  g_assert_cmpuint (mugai_audit_set_mirror (a, mirror_collect, told), ==, 1);
+  for (int i = 0; i < 3; i++)
+    g_assert_true (mugai_audit_write (a, &rec, &error));
+  /* none once unset */
+  g_assert_cmpuint (mugai_audit_set_mirror (a, NULL, NULL), ==, 4);
+  g_assert_true (mugai_audit_write (a, &rec, &error));
+  g_autofree char *text = read_file (path);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 6);
+  g_assert_cmpuint (told->len, ==, 3);
+  for (guint i = 0; i < told->len; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonObject *o = parse_line (parser, lines[i + 1]);
+      g_autofree char *want
+          = g_strdup_printf ("%" G_GINT64_FORMAT " %s %s", json_object_get_int_member (o, "seq"),
+                             json_object_get_string_member (o, "hash"), lines[i + 1]);
+      g_assert_cmpstr (told->pdata[i], ==, want);
+      g_assert_cmpint (json_object_get_int_member (o, "seq"), ==, i + 2);
+    }
+  testfiles_rm_rf (root);
+}
+
 /* The writer goes on from the chain it finds (a restart), and refuses a
  * log whose last record is not intact. */
 static void
@@ -851,6 +896,7 @@ main (int argc, char **argv)
   g_test_add_func ("/audit/chain", test_chain);
   g_test_add_func ("/audit/chain-resumes", test_chain_resumes);
   g_test_add_func ("/audit/store-checkpoint", test_store_checkpoint);
+  g_test_add_func ("/audit/mirror", test_mirror);
   g_test_add_func ("/audit/mode-tightened", test_mode_tightened);
   g_test_add_func ("/audit/not-a-file", test_not_a_file);
   g_test_add_func ("/audit/write-fails", test_write_fails);

@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "testutil.h"
 
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -314,6 +315,83 @@ test_start_check (void)
   g_rmdir (dir);
 }
 
+/* [quarantine] backend = postgresql: the DSN file is checked as the
+ * storer will open it (missing, not a file, readable by others, not
+ * readable by the storer's user: refused, named) */
+static void
+test_dsn_check (void)
+{
+  if (!test_config)
+    {
+      g_test_skip ("MUGAI_CONFIG (the test configuration) is not set");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("mugai-dsn-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  g_autofree char *dsn = g_build_filename (dir, "quarantine.dsn", NULL);
+  gboolean fatal = FALSE;
+  g_autoptr (MugaiConfig) c = check_policy (dir, "");
+  c->node->quarantine_backend = MUGAI_BACKEND_POSTGRESQL;
+  g_free (c->node->quarantine_dsn_file);
+  c->node->quarantine_dsn_file = g_strdup (dsn);
+
+  /* missing */
+  g_autoptr (GPtrArray) l1 = mugai_config_check (c, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l1, "error: [quarantine] dsn_file ", "No such file"));
+
+  /* a directory */
+  g_assert_cmpint (g_mkdir (dsn, 0700), ==, 0);
+  g_autoptr (GPtrArray) l2 = mugai_config_check (c, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l2, "error: [quarantine] dsn_file ", "not a regular file"));
+  g_rmdir (dsn);
+
+  /* its group may read it: it may hold the password */
+  g_assert_true (g_file_set_contents (dsn, "dbname=mugai\n", -1, NULL));
+  g_assert_cmpint (g_chmod (dsn, 0640), ==, 0);
+  g_autoptr (GPtrArray) l3 = mugai_config_check (c, &fatal);
+  g_assert_true (fatal);
+  g_assert_true (lines_have (l3, "error: [quarantine] dsn_file ", "mode 0640"));
+
+  /* 0600, the starting user's (every role's): nothing to say about it */
+  g_assert_cmpint (g_chmod (dsn, 0600), ==, 0);
+  g_autoptr (GPtrArray) l4 = mugai_config_check (c, &fatal);
+  for (guint i = 0; i < l4->len; i++)
+    g_test_message ("%s", (const char *)l4->pdata[i]);
+  g_assert_false (lines_have (l4, "error: [quarantine] dsn_file ", ""));
+  g_assert_false (fatal);
+
+  /* as root: the storer's user must be able to read it */
+  struct passwd *daemon_pw = getpwnam ("daemon");
+  if (geteuid () == 0 && daemon_pw)
+    {
+      g_autoptr (MugaiConfig) roles
+          = check_policy (dir, "user = nobody\nworker_user = bin\nstorer_user = daemon\n");
+      roles->node->quarantine_backend = MUGAI_BACKEND_POSTGRESQL;
+      g_free (roles->node->quarantine_dsn_file);
+      roles->node->quarantine_dsn_file = g_strdup (dsn);
+      g_autoptr (GPtrArray) l5 = mugai_config_check (roles, &fatal);
+      g_assert_true (fatal);
+      g_assert_true (lines_have (l5, "error: [quarantine] dsn_file ",
+                                 "[milter] storer_user daemon cannot read it"));
+      g_assert_cmpint (chown (dsn, daemon_pw->pw_uid, daemon_pw->pw_gid), ==, 0);
+      g_autoptr (GPtrArray) l6 = mugai_config_check (roles, &fatal);
+      g_assert_false (lines_have (l6, "error: [quarantine] dsn_file ", ""));
+      /* ... and walk to it */
+      g_assert_cmpint (g_chmod (dir, 0700), ==, 0);
+      g_autoptr (GPtrArray) l7 = mugai_config_check (roles, &fatal);
+      g_assert_true (fatal);
+      g_assert_true (lines_have (l7, "error: [quarantine] dsn_file ",
+                                 "[milter] storer_user daemon cannot enter"));
+      g_chmod (dir, 0755);
+    }
+  g_unlink (dsn);
+  g_rmdir (dir);
+}
+
 /* One file, two parts: each key lands in the part that needs it (the
  * node's settings or the core's policy), and `mugai config check` prints
  * both, in mugai.conf(5)'s order, as text that loads back to the same. */
@@ -470,6 +548,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/env-default-missing", test_env_default_missing);
   g_test_add_func ("/config/convert-check", test_convert_check);
   g_test_add_func ("/config/start-check", test_start_check);
+  g_test_add_func ("/config/dsn-check", test_dsn_check);
   g_test_add_func ("/config/parts", test_parts);
   g_test_add_func ("/config/steal-policy", test_steal_policy);
   g_test_add_func ("/config/profiles", test_profiles);

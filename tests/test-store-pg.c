@@ -661,6 +661,16 @@ test_audit_append_only (Fixture *f, gconstpointer data)
   /* another node's chain has its own seq 1 */
   g_assert_true (mugai_store_audit_append (f->q, "node-b", 1, "dd44", "seq=1 node b", &error));
   g_assert_no_error (error);
+  /* the highest seq of each node's chain (a storer that starts copies
+   * from there) */
+  gint64 last = -1;
+  g_assert_true (mugai_store_audit_last (f->q, "node-a", &last, &error));
+  g_assert_cmpint (last, ==, 2);
+  g_assert_true (mugai_store_audit_last (f->q, "node-b", &last, &error));
+  g_assert_cmpint (last, ==, 1);
+  g_assert_true (mugai_store_audit_last (f->q, "node-c", &last, &error));
+  g_assert_cmpint (last, ==, 0);
+  g_assert_no_error (error);
 
   const char *const changes[] = {
     "UPDATE audit SET line = 'seq=1 event=nothing' WHERE seq = 1",

@@ -831,6 +831,80 @@ check_dir (Check *c, const char *what, const char *dir)
     }
 }
 
+/* [quarantine] dsn_file of backend = postgresql: the storer opens it
+ * after it has become its user, and store-pg.c refuses a file its group
+ * or others may read (it may hold the database's password).  Only the
+ * metadata are looked at, never the text: `mugai config check` may run
+ * as a user who must not read it, and the connection is the storer's to
+ * make (a database that is down defers mail, it does not stop the
+ * daemon). */
+static void
+check_dsn_file (Check *c, const char *path)
+{
+  const Role *r = c->role;
+  const char *who = r->name ? r->name : "the starting user";
+  if (!path || !g_path_is_absolute (path))
+    {
+      check_say (c, TRUE, "[quarantine] dsn_file %s: not an absolute path",
+                 path ? path : "(unset)");
+      return;
+    }
+  struct stat st;
+  if (stat (path, &st) != 0)
+    {
+      int e = errno;
+      /* a directory on the way this user may not enter: the storer's
+       * user may, so only a warning */
+      check_say (c, e != EACCES,
+                 "[quarantine] dsn_file %s: %s (backend = postgresql reads the database's "
+                 "connection string there: a libpq conninfo or URI, mode 0600, owned by %s)",
+                 path, g_strerror (e), who);
+      return;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      check_say (c, TRUE, "[quarantine] dsn_file %s: not a regular file", path);
+      return;
+    }
+  if ((st.st_mode & 077) != 0)
+    {
+      check_say (c, TRUE,
+                 "[quarantine] dsn_file %s: mode %04o: it may hold the database's password and "
+                 "the storer refuses a file its group or others may read (chmod 600)",
+                 path, (unsigned)(st.st_mode & 07777));
+      return;
+    }
+  if (r->uid != (uid_t)-1 ? !user_may (r, &st, R_OK) : access (path, R_OK) != 0)
+    {
+      check_say (c, TRUE,
+                 "[quarantine] dsn_file %s: %s %s cannot read it (mode %04o, owner %u:%u): chown "
+                 "it to that user",
+                 path, r->key, who, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                 (unsigned)st.st_gid);
+      return;
+    }
+  if (r->uid == (uid_t)-1)
+    return;
+  g_autofree char *walk = g_path_get_dirname (path);
+  for (;;)
+    {
+      struct stat a;
+      if (stat (walk, &a) == 0 && S_ISDIR (a.st_mode) && !user_may (r, &a, X_OK))
+        {
+          check_say (c, TRUE,
+                     "[quarantine] dsn_file %s: %s %s cannot enter %s (mode %04o, owner %u:%u)",
+                     path, r->key, who, walk, (unsigned)(a.st_mode & 07777), (unsigned)a.st_uid,
+                     (unsigned)a.st_gid);
+          return;
+        }
+      if (g_str_equal (walk, "/") || g_str_equal (walk, "."))
+        break;
+      char *up = g_path_get_dirname (walk);
+      g_free (walk);
+      walk = up;
+    }
+}
+
 /* "unix:/path" (or "local:"), "inet:PORT@HOST", "inet6:PORT@HOST", as
  * libmilter's smfi_setconn() takes them; returns the socket's directory
  * for a Unix socket. */
@@ -955,6 +1029,8 @@ mugai_config_check (const MugaiConfig *config, gboolean *fatal)
   check_dir (&c, "[quarantine] dir", node->quarantine_dir);
   g_autofree char *audit_dir = node->audit_file ? g_path_get_dirname (node->audit_file) : NULL;
   check_dir (&c, "[audit] file's directory", audit_dir);
+  if (node->quarantine_backend == MUGAI_BACKEND_POSTGRESQL)
+    check_dsn_file (&c, node->quarantine_dsn_file);
   /* the supervisor's own (it stays the starting user) */
   c.role = &starter;
   check_dir (&c, "[milter] run_dir", m->run_dir);

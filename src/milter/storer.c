@@ -12,12 +12,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
+#include "audit-chain.h"
 #include "control.h"
 #include "mugai-limits.h"
 #include "storer-workflow.h"
@@ -124,18 +128,324 @@ store_get (GError **error)
   return s;
 }
 
-/* Each audit line also goes to the store's append-only table, where it
- * has one (postgresql), keyed by this node's name and the line's seq. */
-static void
-audit_mirror (guint64 seq, const char *hash, const char *line, gpointer data)
+/* ---- the database's copy of the audit log ------------------------------------ */
+
+/* With backend = postgresql every record of the log is also a row of the
+ * database's audit table (store-pg.c: append-only, keyed by node and
+ * seq), so that the log of every node sits beside the store and a node's
+ * file that was changed or removed can be told from the table.  The file
+ * stays the record: a message waits for its line on disk, never for the
+ * database.  mirror_told() only queues the row (in seq order); a thread
+ * of its own writes the queue in order, and while the database cannot be
+ * reached the rows wait (retried every MIRROR_RETRY seconds) and go once
+ * it is back.
+ *
+ * The rows are written in seq order, so the table's highest seq of a node
+ * (mugai_store_audit_last()) says where its copy ends: at most
+ * MIRROR_BACKLOG rows wait in memory, and a record told past that is not
+ * queued; then, and when a storer starts (an earlier one may have
+ * stopped with rows waiting), the thread first reads the log file and
+ * the one rotated before it for the records after that end and before
+ * the first row waiting (catch_up()), MIRROR_BACKLOG at a time, and
+ * writes them before any other.  Records that neither file holds any
+ * more are said, and left out.  `mugai audit verify` of the file is what
+ * proves the chain.  A row the table refuses because it holds another of
+ * that node and seq is said and skipped. */
+#define MIRROR_BACKLOG 20000
+#define MIRROR_RETRY 5
+
+typedef struct
 {
+  gint64 seq;
+  char hash[MUGAI_AUDIT_HASH_HEX + 1];
+  char *line;
+} MirrorRow;
+
+static struct
+{
+  GMutex lock; /* guards everything below */
+  GCond wake;
+  GQueue rows;     /* MirrorRow * told, in seq order */
+  GQueue from_log; /* MirrorRow * read by catch_up(), in seq order: first */
+  gboolean behind; /* records are missing before rows: catch_up() */
+  gboolean stop;
+  gint64 attached;  /* the log's last seq before the mirror was set; -1: not yet */
+  gint64 told_last; /* the highest seq told */
+  GThread *thread;
+} mirror;
+
+static void
+mirror_row_free (gpointer p)
+{
+  MirrorRow *r = p;
+  g_free (r->line);
+  g_free (r);
+}
+
+static void
+mirror_told (guint64 seq, const char *hash, const char *line, gpointer data)
+{
+  (void)data;
+  g_mutex_lock (&mirror.lock);
+  mirror.told_last = MAX (mirror.told_last, (gint64)seq);
+  if (mirror.behind || mirror.rows.length >= MIRROR_BACKLOG)
+    {
+      /* it waits in the file: what is queued stays a run without a hole,
+       * after what catch_up() will read */
+      if (!mirror.behind)
+        g_message ("storer: more than %u audit records wait for the database's audit table: "
+                   "the next are copied from the log file once it is back",
+                   MIRROR_BACKLOG);
+      mirror.behind = TRUE;
+      g_queue_clear_full (&mirror.rows, mirror_row_free);
+      g_mutex_unlock (&mirror.lock);
+      return;
+    }
+  MirrorRow *r = g_new0 (MirrorRow, 1);
+  r->seq = (gint64)seq;
+  g_strlcpy (r->hash, hash, sizeof r->hash);
+  r->line = g_strdup (line);
+  /* writers tell outside the log's lock: almost always the last */
+  GList *after = mirror.rows.tail;
+  while (after && ((MirrorRow *)after->data)->seq > r->seq)
+    after = after->prev;
+  if (after)
+    g_queue_insert_after (&mirror.rows, after, r);
+  else
+    g_queue_push_head (&mirror.rows, r);
+  g_cond_signal (&mirror.wake);
+  g_mutex_unlock (&mirror.lock);
+}
+
+static MugaiStore *store_get (GError **error);
+
+/* Appends to rows the chained records of the log file at path with
+ * from < seq <= to, in file order, at most max of them; *first gets the
+ * first seq the file holds (0: none; with max 0 only that is read).  A
+ * file that cannot be read adds nothing. */
+static void
+read_log_rows (const char *path, gint64 from, gint64 to, guint max, GQueue *rows, gint64 *first)
+{
+  *first = 0;
+  FILE *f = fopen (path, "re");
+  if (!f)
+    return;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline (&line, &cap, f)) > 0)
+    {
+      if (line[n - 1] == '\n')
+        line[--n] = '\0';
+      /* the chain's members come last (audit-chain.h), and a quote in
+       * a value is escaped: the last "seq": is the record's.  A record
+       * before from is passed over without parsing it (a catch-up may
+       * read a year of log). */
+      const char *at = g_strrstr (line, "\"seq\":");
+      if (*first && at && g_ascii_strtoll (at + 6, NULL, 10) <= from)
+        continue;
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonNode *root = json_parser_load_from_data (parser, line, n, NULL)
+                           ? json_parser_get_root (parser)
+                           : NULL;
+      JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+      JsonNode *seq = o ? json_object_get_member (o, "seq") : NULL;
+      JsonNode *hash = o ? json_object_get_member (o, "hash") : NULL;
+      if (!seq || !hash || json_node_get_value_type (seq) != G_TYPE_INT64
+          || json_node_get_value_type (hash) != G_TYPE_STRING)
+        continue; /* a record from before the chain */
+      gint64 s = json_node_get_int (seq);
+      if (*first == 0)
+        *first = s;
+      if (rows->length >= max || s > to)
+        break;
+      if (s <= from)
+        continue;
+      MirrorRow *r = g_new0 (MirrorRow, 1);
+      r->seq = s;
+      g_strlcpy (r->hash, json_node_get_string (hash), sizeof r->hash);
+      r->line = g_strndup (line, (gsize)n);
+      g_queue_push_tail (rows, r);
+    }
+  free (line);
+  fclose (f);
+}
+
+/* Fills mirror.from_log with the records of the log files after the
+ * table's last row of this node and before the first row told (or up to
+ * the last told), at most MIRROR_BACKLOG; mirror.behind stays set while
+ * more are to be read.  FALSE when the database cannot say where its
+ * copy ends (it is away).  mirror.lock held (released while it asks and
+ * reads). */
+static gboolean
+catch_up (void)
+{
+  MirrorRow *head = g_queue_peek_head (&mirror.rows);
+  gint64 upto = head ? head->seq - 1 : MAX (mirror.told_last, mirror.attached);
+  /* what is told from here on is queued: upto is fixed */
+  mirror.behind = FALSE;
+  g_mutex_unlock (&mirror.lock);
+  gint64 last = 0;
   g_autoptr (GError) error = NULL;
-  MugaiStore *store = storer.store;
-  if (store
-      && !mugai_store_audit_append (store, storer.node->node_name, (gint64)seq, hash, line, &error))
-    g_warning ("storer: audit record %" G_GUINT64_FORMAT " not copied to the store's audit "
-               "table: %s",
-               seq, error->message);
+  MugaiStore *store = store_get (&error);
+  gboolean known = store && mugai_store_audit_last (store, storer.node->node_name, &last, &error);
+  GQueue rows = G_QUEUE_INIT, older = G_QUEUE_INIT;
+  gboolean more = FALSE;
+  if (known && last < upto)
+    {
+      gint64 first = 0, first_older = 0;
+      read_log_rows (storer.node->audit_file, 0, 0, 0, &rows, &first);
+      if (first == 0 || first > last + 1)
+        {
+          g_autofree char *rotated = g_strconcat (storer.node->audit_file, ".1", NULL);
+          read_log_rows (rotated, last, first ? MIN (upto, first - 1) : upto, MIRROR_BACKLOG,
+                         &older, &first_older);
+        }
+      read_log_rows (storer.node->audit_file, last, upto, MIRROR_BACKLOG - older.length, &rows,
+                     &first);
+      guint n = older.length + rows.length;
+      MirrorRow *oldest = older.length ? older.head->data : rows.length ? rows.head->data : NULL;
+      MirrorRow *newest = rows.length ? rows.tail->data : older.length ? older.tail->data : NULL;
+      if (!oldest || oldest->seq > last + 1)
+        g_warning ("storer: audit records %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+                   " are not in %s or the file rotated before it: not copied to the "
+                   "database's audit table",
+                   last + 1, oldest ? oldest->seq - 1 : upto, storer.node->audit_file);
+      if (n)
+        g_message ("storer: copying %u audit records from the log to the database's audit "
+                   "table (seq %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ")",
+                   n, oldest->seq, newest->seq);
+      more = n == MIRROR_BACKLOG && newest->seq < upto;
+    }
+  g_mutex_lock (&mirror.lock);
+  if (!known || more)
+    mirror.behind = TRUE;
+  MirrorRow *r;
+  while ((r = g_queue_pop_head (&older)))
+    g_queue_push_tail (&mirror.from_log, r);
+  while ((r = g_queue_pop_head (&rows)))
+    g_queue_push_tail (&mirror.from_log, r);
+  return known;
+}
+
+static gpointer
+mirror_thread (gpointer data)
+{
+  (void)data;
+  gboolean failing = FALSE;
+  g_mutex_lock (&mirror.lock);
+  /* what an earlier storer left: once the log is open (nothing is told
+   * before) and the database answers */
+  while (!mirror.stop && mirror.attached < 0)
+    g_cond_wait (&mirror.wake, &mirror.lock);
+  mirror.behind = TRUE;
+  for (;;)
+    {
+      if (mirror.behind && !failing && g_queue_is_empty (&mirror.from_log))
+        {
+          if (!catch_up ())
+            failing = TRUE;
+          continue;
+        }
+      /* the rows read from the log first; the told ones once nothing is
+       * missing before them */
+      GQueue *q = !g_queue_is_empty (&mirror.from_log) ? &mirror.from_log
+                  : mirror.behind                      ? NULL
+                                                       : &mirror.rows;
+      MirrorRow *r = q ? g_queue_pop_head (q) : NULL;
+      if (!r && !failing)
+        {
+          if (mirror.stop)
+            break;
+          g_cond_wait (&mirror.wake, &mirror.lock);
+          continue;
+        }
+      g_mutex_unlock (&mirror.lock);
+      g_autoptr (GError) error = NULL;
+      MugaiStore *store = store_get (&error);
+      gboolean ok = FALSE, skip = FALSE;
+      if (r)
+        {
+          ok = store
+               && mugai_store_audit_append (store, storer.node->node_name, r->seq, r->hash, r->line,
+                                            &error);
+          /* a row of that node and seq that is not this one (a log
+           * started again from seq 1, two nodes of one node_name, a row
+           * changed in the table) would never go in: said and skipped;
+           * anything else (the database away, the store not open) waits */
+          skip = store && !ok
+                 && g_error_matches (error, MUGAI_STORE_ERROR, MUGAI_STORE_ERROR_EXISTS);
+          if (skip)
+            g_warning ("storer: audit record seq %" G_GINT64_FORMAT " cannot be copied to the "
+                       "database's audit table, skipped: %s",
+                       r->seq, error->message);
+        }
+      else
+        {
+          /* nothing to write but the catch-up to try again: is the
+           * database back? */
+          gint64 last;
+          ok = store && mugai_store_audit_last (store, storer.node->node_name, &last, &error);
+        }
+      g_mutex_lock (&mirror.lock);
+      if (ok || skip)
+        {
+          if (r)
+            mirror_row_free (r);
+          if (failing && !mirror.behind && g_queue_is_empty (&mirror.from_log)
+              && g_queue_is_empty (&mirror.rows))
+            g_message ("storer: the database's audit table has caught up");
+          failing = FALSE;
+          continue;
+        }
+      /* back at its head; but a told row whose queue was given up
+       * meanwhile (mirror_told()) is read from the log with the rest */
+      if (r && q == &mirror.rows && mirror.behind)
+        mirror_row_free (r);
+      else if (r)
+        g_queue_push_head (q, r);
+      if (!failing)
+        g_warning ("storer: audit records not copied to the database's audit table yet, "
+                   "retried every %d s: %s",
+                   MIRROR_RETRY, error ? error->message : "?");
+      failing = TRUE;
+      if (mirror.stop)
+        break;
+      gint64 until = g_get_monotonic_time () + MIRROR_RETRY * G_USEC_PER_SEC;
+      while (!mirror.stop && g_cond_wait_until (&mirror.wake, &mirror.lock, until))
+        ;
+    }
+  if (!g_queue_is_empty (&mirror.rows) || !g_queue_is_empty (&mirror.from_log) || mirror.behind)
+    g_warning ("storer: stopping with audit records not copied to the database's audit table "
+               "(the log file has them: the next start copies them)");
+  g_queue_clear_full (&mirror.rows, mirror_row_free);
+  g_queue_clear_full (&mirror.from_log, mirror_row_free);
+  g_mutex_unlock (&mirror.lock);
+  return NULL;
+}
+
+static void
+mirror_start (void)
+{
+  g_mutex_init (&mirror.lock);
+  g_cond_init (&mirror.wake);
+  g_queue_init (&mirror.rows);
+  g_queue_init (&mirror.from_log);
+  mirror.attached = -1;
+  if (storer.node->quarantine_backend == MUGAI_BACKEND_POSTGRESQL)
+    mirror.thread = g_thread_new ("audit-mirror", mirror_thread, NULL);
+}
+
+static void
+mirror_stop (void)
+{
+  if (!mirror.thread)
+    return;
+  g_mutex_lock (&mirror.lock);
+  mirror.stop = TRUE;
+  g_cond_signal (&mirror.wake);
+  g_mutex_unlock (&mirror.lock);
+  g_thread_join (g_steal_pointer (&mirror.thread));
 }
 
 /* The chain's checkpoint goes to the store too (sqlite, postgresql). */
@@ -149,19 +459,31 @@ audit_checkpoint (guint64 seq, const char *hash, gpointer data)
                error->message);
 }
 
+/* The log, opened; told to the mirror when there is one.  storer.lock
+ * held. */
+static gboolean
+audit_open_locked (GError **error)
+{
+  storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
+  if (storer.audit)
+    mugai_audit_set_checkpoint_hook (storer.audit, audit_checkpoint, NULL);
+  if (storer.audit && mirror.thread)
+    {
+      guint64 before = mugai_audit_set_mirror (storer.audit, mirror_told, NULL);
+      g_mutex_lock (&mirror.lock);
+      mirror.attached = (gint64)before;
+      g_cond_signal (&mirror.wake);
+      g_mutex_unlock (&mirror.lock);
+    }
+  return storer.audit != NULL;
+}
+
 static MugaiAudit *
 audit_get (GError **error)
 {
   g_mutex_lock (&storer.lock);
   if (!storer.audit)
-    {
-      storer.audit = mugai_audit_open (storer.node->audit_file, storer.node->audit_syslog, error);
-      if (storer.audit)
-        {
-          mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
-          mugai_audit_set_checkpoint_hook (storer.audit, audit_checkpoint, NULL);
-        }
-    }
+    audit_open_locked (error);
   MugaiAudit *a = storer.audit;
   g_mutex_unlock (&storer.lock);
   return a;
@@ -172,15 +494,8 @@ audit_reopen (void)
 {
   g_autoptr (GError) error = NULL;
   g_mutex_lock (&storer.lock);
-  gboolean ok = storer.audit ? mugai_audit_reopen (storer.audit, &error)
-                             : (storer.audit = mugai_audit_open (storer.node->audit_file,
-                                                                 storer.node->audit_syslog, &error))
-                                   != NULL;
-  if (ok)
-    {
-      mugai_audit_set_mirror (storer.audit, audit_mirror, NULL);
-      mugai_audit_set_checkpoint_hook (storer.audit, audit_checkpoint, NULL);
-    }
+  gboolean ok
+      = storer.audit ? mugai_audit_reopen (storer.audit, &error) : audit_open_locked (&error);
   g_mutex_unlock (&storer.lock);
   if (ok)
     g_message ("storer: audit log reopened: %s", storer.node->audit_file);
@@ -198,6 +513,11 @@ do_keep (MugaiStoreEntry *entry, int fd, GError **error)
       return FALSE;
     }
   entry->time = 0; /* the store's clock, not the caller's */
+  /* which node kept it is the storer's word ([milter] node_name), not
+   * the front's: with several nodes on one database it says whose log
+   * and whose Postfix queue id to look in */
+  g_free (entry->node);
+  entry->node = g_strdup (storer.node->node_name);
   MugaiStore *store = store_get (error);
   return store && mugai_store_add (store, fd, NULL, entry, error);
 }
@@ -482,6 +802,7 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
   signal (SIGHUP, SIG_IGN);
   g_thread_unref (g_thread_new ("signals", signal_thread, GINT_TO_POINTER (listen_fd)));
 
+  mirror_start ();
   g_autoptr (GError) error = NULL;
   if (!store_get (&error))
     g_warning ("storer: quarantine unavailable, mail is deferred until it can be written: %s",
@@ -570,7 +891,9 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
     }
   /* the requests under way finish: their answers let mail go on */
   g_thread_pool_free (threads, FALSE, TRUE);
-  /* the log first: its last checkpoint goes to the store as it closes */
+  /* the rows waiting are written while the store is still open */
+  mirror_stop ();
+  /* then the log: its last checkpoint goes to the store as it closes */
   g_clear_pointer (&storer.audit, mugai_audit_free);
   g_clear_pointer (&storer.store, mugai_store_free);
   g_message ("storer: stopped");

@@ -80,15 +80,15 @@ struct _MugaiAudit
   GMutex lock; /* guards everything below */
   GCond flushed;
   int fd;
-  MugaiAuditHead head;  /* the chain's last record (audit-chain.h) */
-  guint64 checkpointed; /* the seq of the last checkpoint */
-  MugaiAuditMirror mirror;
+  MugaiAuditHead head;     /* the chain's last record (audit-chain.h) */
+  guint64 checkpointed;    /* the seq of the last checkpoint */
+  gint64 checkpoint_at;    /* when (monotonic) */
+  gboolean flushing;       /* a thread is in fdatasync() outside the lock */
+  GPtrArray *pending;      /* Waiter *: written to fd, not yet flushed */
+  MugaiAuditMirror mirror; /* told of every record on disk, or NULL */
   gpointer mirror_data;
-  MugaiAuditCheckpointHook checkpoint_hook;
+  MugaiAuditCheckpointHook checkpoint_hook; /* told of each checkpoint, or NULL */
   gpointer checkpoint_data;
-  gint64 checkpoint_at; /* when (monotonic) */
-  gboolean flushing;    /* a thread is in fdatasync() outside the lock */
-  GPtrArray *pending;   /* Waiter *: written to fd, not yet flushed */
 };
 
 /* Opens (creating) the log: O_APPEND, mode 0600, a regular file only.
@@ -471,13 +471,16 @@ wait_flushed (MugaiAudit *a, Waiter *w)
   return w->err;
 }
 
-void
+guint64
 mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data)
 {
+  g_return_val_if_fail (a != NULL, 0);
   g_mutex_lock (&a->lock);
   a->mirror = mirror;
   a->mirror_data = data;
+  guint64 seq = a->head.seq;
   g_mutex_unlock (&a->lock);
+  return seq;
 }
 
 void
@@ -504,12 +507,12 @@ mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
   g_autoptr (GString) line = g_string_new (chained);
   g_string_append_c (line, '\n');
   int err = append_line (a, line);
+  MugaiAuditMirror mirror = a->mirror;
+  gpointer mirror_data = a->mirror_data;
   const char *what = "write";
   if (!err)
     {
       a->head = next;
-      if (a->mirror)
-        a->mirror (next.seq, next.hash, chained, a->mirror_data);
       maybe_checkpoint (a);
       g_ptr_array_add (a->pending, &w);
       err = wait_flushed (a, &w);
@@ -523,8 +526,11 @@ mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error)
                    g_strerror (err));
       return FALSE;
     }
-  /* only a record that is in the file is told to syslog: the caller
-   * defers a message whose record could not be written */
+  /* only a record that is in the file is told to syslog and to the
+   * mirror: the caller defers a message whose record could not be
+   * written */
+  if (mirror && chained)
+    mirror (next.seq, next.hash, chained, mirror_data);
   if (a->use_syslog)
     {
       g_autofree char *text = mugai_audit_format_syslog (rec);

@@ -69,12 +69,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MugaiAudit, mugai_audit_free)
  * a line whose flush failed may remain (it cannot be taken back). */
 gboolean mugai_audit_write (MugaiAudit *a, const MugaiAuditRecord *rec, GError **error);
 
-/* Called with every chained line (without its newline) once it is in the
- * file, under the log's lock, so in the order of the chain: the storer
- * copies it to the store's append-only table (postgresql).  A mirror
- * that fails says so in the log; the file stays the record. */
+/* Told of every record once it is on disk: its seq and hash (the chain's,
+ * audit-chain.h) and its line without the newline, all borrowed for the
+ * call.  Called by the thread that wrote it, outside the log's lock, so
+ * records may be told out of seq order; it must not block for long (the
+ * writer's message waits). */
 typedef void (*MugaiAuditMirror) (guint64 seq, const char *hash, const char *line, gpointer data);
-void mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data);
+
+/* Sets the mirror (NULL: none), e.g. the storer's copy into the
+ * database's append-only audit table.  Returns the seq of the last
+ * record before it (0: none): every record after that one is told. */
+guint64 mugai_audit_set_mirror (MugaiAudit *a, MugaiAuditMirror mirror, gpointer data);
 
 /* Called with the chain's head each time it is checkpointed (beside the
  * log, on syslog) and at a clean close: the storer keeps it in the store

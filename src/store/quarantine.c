@@ -676,6 +676,15 @@ mugai_store_audit_append (MugaiStore *store, const char *node, gint64 seq, const
 }
 
 gboolean
+mugai_store_audit_last (MugaiStore *store, const char *node, gint64 *seq, GError **error)
+{
+  g_return_val_if_fail (store != NULL && seq != NULL, FALSE);
+  *seq = 0;
+  return !store->backend->audit_last
+         || store->backend->audit_last (store->handle, node ? node : "", seq, error);
+}
+
+gboolean
 mugai_store_migrate (MugaiStore *store, guint *found, guint *current, GError **error)
 {
   mugai_store_schema (store, found, current);

@@ -292,6 +292,11 @@ gboolean mugai_store_checkpoint_put (MugaiStore *store, const char *node, guint6
 gboolean mugai_store_checkpoint_get (MugaiStore *store, const char *node, guint64 *seq, char **hash,
                                      GError **error);
 
+/* The highest seq of node's rows in that table (0: none yet), so that a
+ * storer that starts can copy what an earlier one could not; 0 where
+ * there is no table. */
+gboolean mugai_store_audit_last (MugaiStore *store, const char *node, gint64 *seq, GError **error);
+
 /* ---- schema (database backends) ------------------------------------------- */
 
 /* The schema version the store holds and the one this build uses

@@ -48,6 +48,8 @@ typedef struct
   /* node: the chain's (each node's storer keeps its own chain) */
   gboolean (*audit_append) (gpointer handle, const char *node, gint64 seq, const char *hash,
                             const char *line, GError **error);
+  /* the highest seq of node's rows (0: none); NULL with audit_append */
+  gboolean (*audit_last) (gpointer handle, const char *node, gint64 *seq, GError **error);
   /* brings a store opened with MUGAI_STORE_MIGRATE to this build's
    * schema; NULL: nothing to migrate */
   gboolean (*migrate) (gpointer handle, GError **error);

@@ -1324,6 +1324,37 @@ pg_checkpoint_get (gpointer handle, const char *node, guint64 *seq, char **hash,
   return TRUE;
 }
 
+typedef struct
+{
+  const char *node;
+  gint64 seq;
+} AuditLast;
+
+static gboolean
+audit_last_op (PgStore *p, gpointer data, gboolean retry, GError **error)
+{
+  AuditLast *q = data;
+  Params a = { 0 };
+  param_text (&a, q->node);
+  PGresult *r = run (p, "reading the audit table",
+                     "SELECT coalesce (max (seq), 0) FROM audit WHERE node = $1", &a, 0, error);
+  if (!r)
+    return FALSE;
+  q->seq = PQntuples (r) == 1 ? g_ascii_strtoll (PQgetvalue (r, 0, 0), NULL, 10) : 0;
+  PQclear (r);
+  return TRUE;
+}
+
+static gboolean
+pg_audit_last (gpointer handle, const char *node, gint64 *seq, GError **error)
+{
+  AuditLast q = { .node = node };
+  if (!with_connection (handle, audit_last_op, &q, error))
+    return FALSE;
+  *seq = q.seq;
+  return TRUE;
+}
+
 const MugaiStoreBackend mugai_store_pg_backend = {
   .scheme = "postgresql",
   .open = pg_open,
@@ -1340,5 +1371,6 @@ const MugaiStoreBackend mugai_store_pg_backend = {
   .audit_append = pg_audit_append,
   .checkpoint_put = pg_checkpoint_put,
   .checkpoint_get = pg_checkpoint_get,
+  .audit_last = pg_audit_last,
   .schema = pg_schema,
 };

@@ -67,6 +67,18 @@ Scenarios (each can run alone with --only):
            storer's user opens the store and the log; a worker taken over
            (fault hook) is refused both, and killed by seccomp for an
            Internet socket; an impostor on the workers' socket is refused
+  pgnodes  two nodes (a Postfix and a mugai-milter each, node_name node-a
+           and node-b) on one PostgreSQL database (tests/pgcluster.py
+           under the run's directory, a Unix socket for the storers'
+           group only, a password in each node's DSN file): mail through
+           both delivered sanitized, every original listed, extracted byte
+           for byte and checked through the other node's configuration;
+           the database killed under load through node A, then stopped
+           under load through node B: 451 4.7.0, Postfix defers, nothing
+           at the sink unstored; started again, each message delivered
+           exactly once and stored; node A's message requested and
+           approved through node B: the original once at the sink; the
+           database's audit table as each log file; both logs verify
   blankline a header field with a whitespace-only continuation line: the
            delivered header block has none, MIME fields and
            X-Mugai-Status in it
@@ -122,9 +134,10 @@ from sc_bombs import sc_bombs  # noqa: E402
 from sc_release import sc_release  # noqa: E402
 from sc_unit import sc_unit  # noqa: E402
 from sc_roles import sc_roles  # noqa: E402
+from sc_pgnodes import sc_pgnodes  # noqa: E402
 
 SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload",
-             "threats", "hostile", "audit", "sockgroup", "roles", "blankline", "bombs"]
+             "threats", "hostile", "audit", "sockgroup", "roles", "pgnodes", "blankline", "bombs"]
 
 
 # ---------------------------------------------------------------------------
@@ -245,7 +258,7 @@ SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "
                   "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm,
                   "virus": sc_virus, "dbreload": sc_dbreload, "threats": sc_threats,
                   "hostile": sc_hostile, "audit": sc_audit, "sockgroup": sc_sockgroup, "roles": sc_roles,
-                  "blankline": sc_blankline, "bombs": sc_bombs}
+                  "pgnodes": sc_pgnodes, "blankline": sc_blankline, "bombs": sc_bombs}
 
 
 # ---------------------------------------------------------------------------
