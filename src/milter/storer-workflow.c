@@ -346,6 +346,20 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
           outcome = MUGAI_RELEASE_TEMPORARY;
           reply = g_strdup (local->message);
         }
+      else if (res.klass != MUGAI_RELAY_SENT && (res.maybe_delivered || res.code == 354))
+        {
+          /* the data went (the last reply the relay gave is DATA's
+           * 354), and no reply to its end came: the relay may have
+           * queued it (RFC 1047), so a retry could deliver it twice; it
+           * waits for an approver's --again.  354 as well as
+           * maybe_delivered: relay.c's maybe_delivered is never set
+           * with libcurl 7.88 (it stops reading at the announced size,
+           * so the read callback never sees its end), and a data cut
+           * off before its end is only an approver's look more. */
+          outcome = MUGAI_RELEASE_UNCERTAIN;
+          reply = g_strdup_printf ("the message was sent after DATA, then %s",
+                                   res.detail ? res.detail : "no reply came");
+        }
       else
         {
           outcome = res.klass == MUGAI_RELAY_SENT        ? MUGAI_RELEASE_SENT
@@ -379,6 +393,7 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
   const char *action = outcome == MUGAI_RELEASE_SENT        ? "release"
                        : outcome == MUGAI_RELEASE_REFUSED   ? "release-refused"
                        : outcome == MUGAI_RELEASE_TEMPORARY ? "release-deferred"
+                       : outcome == MUGAI_RELEASE_UNCERTAIN ? "release-uncertain"
                                                             : "release-failed";
   g_autofree char *done = NULL;
   if (outcome == MUGAI_RELEASE_SENT)
@@ -386,6 +401,12 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
                             mode, rcpts, reply);
   else if (outcome == MUGAI_RELEASE_REFUSED)
     done = g_strdup_printf ("release of %s refused: %s", e->id, reply);
+  else if (outcome == MUGAI_RELEASE_UNCERTAIN)
+    done = g_strdup_printf (
+        "release of %s: attempt %u may have arrived (%s): not sent again by itself; look for "
+        "X-Mugai-Released id=%s; attempt=%u in the LGWAN-side log, then `mugai quarantine "
+        "release %s --again` if it is not there",
+        e->id, attempt, reply, e->id, attempt, e->id);
   else if (outcome == MUGAI_RELEASE_TEMPORARY && mugai_release_retry_at (e))
     done = g_strdup_printf (
         "release of %s deferred (attempt %u): %s; tried again in %" G_GUINT64_FORMAT " s", e->id,

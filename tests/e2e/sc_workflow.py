@@ -100,17 +100,21 @@ def described(rc, out, err):
 
 class Blackhole:
     """An SMTP server that takes a whole message and never answers the
-    final ".": the attempt is on the wire, its reply never comes (what a
-    crash between "sending" and "sent" looks like from the relay's side).
-    got is set once the final "." arrived."""
+    final ".": the attempt is on the wire, its reply never comes.  Each
+    connection does what the next word of plan says: "hangup" closes the
+    connection right after the "." (the message may have been queued: RFC
+    1047), "hang" keeps it open without a word (what a crash between
+    "sending" and "sent" looks like from the relay's side).  got[n] is set
+    once the final "." of connection n arrived."""
 
-    def __init__(self):
+    def __init__(self, plan):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)
         self.port = self.sock.getsockname()[1]
-        self.got = threading.Event()
+        self.plan = list(plan)
+        self.got = [threading.Event() for _ in self.plan]
         self.stop_ev = threading.Event()
         self.conns = []
         self.thread = threading.Thread(target=self._serve, name="blackhole", daemon=True)
@@ -123,10 +127,12 @@ class Blackhole:
                 c, _a = self.sock.accept()
             except OSError:
                 continue
+            n = len(self.conns)
             self.conns.append(c)
-            threading.Thread(target=self._talk, args=(c,), daemon=True).start()
+            threading.Thread(target=self._talk, args=(c, n), daemon=True).start()
 
-    def _talk(self, c):
+    def _talk(self, c, n):
+        what = self.plan[n] if n < len(self.plan) else "hang"
         try:
             f = c.makefile("rb")
             c.sendall(b"220 blackhole.mugai-e2e.test ESMTP\r\n")
@@ -134,8 +140,13 @@ class Blackhole:
             for line in f:
                 if data:
                     if line in (b".\r\n", b".\n"):
-                        self.got.set()
-                        self.stop_ev.wait(600)  # never answers
+                        if n < len(self.got):
+                            self.got[n].set()
+                        if what == "hangup":
+                            c.shutdown(socket.SHUT_RDWR)
+                            c.close()
+                        else:
+                            self.stop_ev.wait(600)  # never answers
                         return
                     continue
                 verb = line[:4].upper()
@@ -308,7 +319,7 @@ def sc_workflow(ctx):
     reinject = pf.add_smtpd("smtpd_milters=", "myhostname=reinject.mugai-e2e.test")
     if not check(ctx, reinject, "a re-injection smtpd without milters listens (-o smtpd_milters=)"):
         return
-    blackhole = Blackhole()
+    blackhole = Blackhole(["hangup", "hang"])
     try:
         run(ctx, reinject, blackhole)
     finally:
@@ -472,32 +483,55 @@ def run(ctx, reinject, blackhole):
 
 
 def crash(ctx, m, cli, login, blackhole, reinject):
+    """The relay that hangs up after the data (hh), then one that never
+    answers while mugai-milter is killed (k); both sent again with
+    --again to the re-injection smtpd after the restart."""
     pf = ctx.postfix
     k = message("wf-crash", "released through a crash")
     k.sender = ""   # a bounce: released with the null sender <>
-    r = send_one(pf.smtp_port, k)
-    qk = quarantine_id(cli, r.qid) if r.code == 250 and ctx.wait_delivered([k.ident], 60) else None
-    if not check(ctx, qk, "a message for the crash is delivered and quarantined (%s)" % r):
+    hh = message("wf-hangup", "released to a relay that hangs up")
+    ids = {}
+    for it in (hh, k):
+        r = send_one(pf.smtp_port, it)
+        ids[it.ident] = quarantine_id(cli, r.qid) if r.code == 250 and ctx.wait_delivered([it.ident], 60) else None
+        ok1 = ids[it.ident] and cli.run(login["staff"], "quarantine", "request", ids[it.ident], "--reason",
+                                         "needed")[0] == 0
+        ok2 = ok1 and cli.run(login["boss"], "quarantine", "approve", ids[it.ident])[0] == 0
+        check(ctx, ok2, "%s is delivered, quarantined (%s), requested and approved" % (it.ident, r))
+    qk, qh = ids[k.ident], ids[hh.ident]
+    if not (qk and qh):
         return
-    ok1 = cli.run(login["staff"], "quarantine", "request", qk, "--reason", "needed")[0] == 0
-    ok2 = cli.run(login["boss"], "quarantine", "approve", qk)[0] == 0
-    check(ctx, ok1 and ok2, "it is requested and approved")
     # the relay becomes a server that takes the data and never answers
     rc, probs = m.stop()
     m.write_config(extra=release_conf(blackhole.port))
     os.chmod(m.conf, 0o644)
-    if not check(ctx, rc == 0 and not probs and ctx.start_milter(m), "mugai-milter restarts with [release] relay "
-                  "a server that never answers the end of the data", probs):
+    if not check(ctx, rc == 0 and not probs and ctx.start_milter(m), "mugai-milter restarts with [release] "
+                 "relay a server that never answers the end of the data", probs):
         return
+
+    # the connection lost after the whole message: it may have arrived
+    rc, out, err = cli.run(login["boss"], "quarantine", "release", qh)
+    e = cli.entry(qh) or {}
+    wf = e.get("workflow") or {}
+    check(ctx, blackhole.got[0].is_set() and rc == 1 and "--again" in err,
+          "a relay that hangs up after the whole message: release fails (exit 1) naming --again: %s"
+          % err.strip()[:300], described(rc, out, err))
+    check(ctx, e.get("state") == "approved" and wf.get("uncertain") and not wf.get("retry_at"),
+          "the entry is approved with the attempt uncertain, and no retry is planned (it may have arrived)",
+          [json.dumps(wf)[:800]])
+    check(ctx, not judge_audit_steps(m, qh, [("release-attempt", "boss"), ("release-uncertain", "--again")]),
+          "the audit log has the attempt and release-uncertain",
+          judge_audit_steps(m, qh, [("release-attempt", "boss"), ("release-uncertain", "--again")]))
+
+    # kill -9 with the message on the wire
     proc = cli.spawn(login["boss"], "quarantine", "release", qk)
-    on_wire = blackhole.got.wait(60)
+    on_wire = blackhole.got[1].wait(60)
     state = cli.state(qk)
     check(ctx, on_wire and state == "sending",
-           "the release is on the wire (the whole message sent, no reply) and the entry is sending (%s)" % state)
+          "the release is on the wire (the whole message sent, no reply) and the entry is sending (%s)" % state)
     m.remember()
-    pgid = m.proc.pid
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(m.proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     m.proc.wait(30)
@@ -508,37 +542,39 @@ def crash(ctx, m, cli, login, blackhole, reinject):
         out, err = proc.communicate()
     err = err.decode("utf-8", "replace")
     check(ctx, proc.returncode == 1 and err.strip(),
-           "the command whose storer was killed says so (exit 1): %s" % err.strip()[:200],
-           ["exit %s" % proc.returncode])
+          "the command whose storer was killed says so (exit 1): %s" % err.strip()[:300],
+          ["exit %s" % proc.returncode])
     h.wait_until(lambda: not m.leftovers(), 15)
     check(ctx, not m.leftovers(), "kill -9 of the process group leaves nothing of mugai-milter running",
-           ["%d %s" % (p, h.cmdline(p)) for p, _s in m.leftovers()])
+          ["%d %s" % (p, h.cmdline(p)) for p, _s in m.leftovers()])
     m.write_config(extra=release_conf(reinject))
     os.chmod(m.conf, 0o644)
     if not ctx.start_milter(m, "mugai-milter starts again, its relay the re-injection smtpd"):
         return
     e = cli.entry(qk) or {}
     wf = e.get("workflow") or {}
-    check(ctx, e.get("state") == "approved" and wf.get("uncertain"),
-           "after the restart the entry is approved, its attempt marked uncertain",
-           [json.dumps(wf)[:600]])
+    check(ctx, e.get("state") == "approved" and wf.get("uncertain") and not wf.get("retry_at"),
+          "after the restart the entry is approved, its attempt marked uncertain", [json.dumps(wf)[:800]])
     check(ctx, not judge_audit_steps(m, qk, [("release-attempt", "boss"), ("release-uncertain", "--again")]),
-           "the audit log has the attempt and release-uncertain",
-           judge_audit_steps(m, qk, [("release-attempt", "boss"), ("release-uncertain", "--again")]))
+          "the audit log has the attempt and release-uncertain",
+          judge_audit_steps(m, qk, [("release-attempt", "boss"), ("release-uncertain", "--again")]))
     rc, out, err = cli.run(login["boss"], "quarantine", "release", qk)
     check(ctx, rc == 1 and "attempt" in err and "--again" in err and cli.state(qk) == "approved",
-           "release without --again is refused naming the attempt and --again: %s" % err.strip()[:300],
-           described(rc, out, err))
-    check(ctx, not released_copies(ctx, k.ident), "nothing of it has reached the sink")
-    rc, out, err = cli.run(login["boss"], "quarantine", "release", qk, "--again")
-    check(ctx, rc == 0, "release --again sends it: %s" % out.strip()[:300], described(rc, out, err))
-    h.wait_until(lambda: released_copies(ctx, k.ident), 60, step=0.25)
-    ctx.wait_delivered([k.ident], 30)
-    copies = released_copies(ctx, k.ident)
-    p = subprocess.run([cli.exe, "quarantine", "extract", qk, "--config", m.conf], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=60)
-    probs = ["%d released copies at the sink" % len(copies)] if len(copies) != 1 else []
-    if copies:
-        probs += judge_released(copies[0], p.stdout, k, qk, "boss", "boss", 2)
-    check(ctx, not probs, "--again: the sink receives it once (attempt 2)", probs)
-    check(ctx, cli.state(qk) == "released", "its state is released")
+          "release without --again is refused naming the attempt and --again: %s" % err.strip()[:300],
+          described(rc, out, err))
+    check(ctx, not released_copies(ctx, k.ident) and not released_copies(ctx, hh.ident),
+          "nothing of either has reached the sink")
+    for it, q in ((k, qk), (hh, qh)):
+        rc, out, err = cli.run(login["boss"], "quarantine", "release", q, "--again")
+        check(ctx, rc == 0, "release --again sends %s: %s" % (it.ident, out.strip()[:300]), described(rc, out, err))
+        h.wait_until(lambda: released_copies(ctx, it.ident), 60, step=0.25)
+        ctx.wait_delivered([it.ident], 30)
+        copies = released_copies(ctx, it.ident)
+        p = subprocess.run([cli.exe, "quarantine", "extract", q, "--config", m.conf], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=60)
+        probs = ["%d released copies at the sink" % len(copies)] if len(copies) != 1 else []
+        if copies:
+            probs += judge_released(copies[0], p.stdout, it, q, "boss", "boss", 2)
+        check(ctx, not probs and cli.state(q) == "released",
+              "--again: the sink receives %s once (attempt 2%s), its state released"
+              % (it.ident, ", the null sender" if it.sender == "" else ""), probs)
