@@ -350,6 +350,15 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
       result_tempfail (&r, "a release mode this worker does not know");
       goto answer;
     }
+  /* a release goes out only scanned with today's signatures: with
+   * [clamav] required = no and no database, mail is still sanitized,
+   * but an original is never let out unscanned (fail closed) */
+  if (release && !mugai_engines_can_scan (engines))
+    {
+      result_tempfail (&r, "no ClamAV database is loaded ([clamav] required = no), and a release "
+                           "is sent only once scanned with today's signatures");
+      goto answer;
+    }
   if (fstat (spool, &st) != 0)
     {
       result_tempfail (&r, "cannot read the spooled message: %s", g_strerror (errno));

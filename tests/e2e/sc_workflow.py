@@ -307,9 +307,12 @@ def sc_workflow(ctx):
     own request, root (no account) approving, an auditor requesting, a
     release before approval, a recipient that was not one.  A message
     held as a virus (on_virus = hold) is refused at release naming the
-    signature.  kill -9 of the milter while a release is on the wire:
-    after the restart the entry is approved and uncertain, release is
-    refused naming --again, --again delivers it once; quarantine check
+    signature.  A relay that hangs up after the data: the attempt is
+    uncertain, not retried.  kill -9 of the milter while a release is on
+    the wire: after the restart the entry is approved and uncertain,
+    release is refused naming --again, --again delivers it once (the
+    null sender kept).  With no ClamAV database ([clamav] required =
+    no) a release is refused, never sent unscanned.  quarantine check
     passes."""
     uids = h.role_uids()
     if len(uids) != 3 or not ensure_actor_users():
@@ -326,8 +329,10 @@ def sc_workflow(ctx):
         blackhole.close()
 
 
-def release_conf(port):
-    return ("\n[sanitize]\non_virus = hold\n\n[release]\nrelay = smtp://127.0.0.1:%d\nfrom = %s\n"
+def release_conf(port, clamav=""):
+    """The lines after [clamav] database: clamav (more [clamav] keys),
+    then [sanitize] and [release]."""
+    return (clamav + "\n[sanitize]\non_virus = hold\n\n[release]\nrelay = smtp://127.0.0.1:%d\nfrom = %s\n"
             "approvals = 1\n" % (port, RELEASE_FROM))
 
 
@@ -467,11 +472,13 @@ def run(ctx, reinject, blackhole):
 
     # -- kill -9 while a release is on the wire
     crash(ctx, m, cli, login, blackhole, reinject)
+    unscanned = no_clamav(ctx, m, cli, login, reinject)
 
     # nothing more arrived for the denied and the virus message, the whole
     # crash part later; the released one still once
     check(ctx, not released_copies(ctx, b.ident) and not ctx.sink.by_id(v.ident).get(v.ident)
-           and len(released_copies(ctx, a.ident)) == 1,
+           and len(released_copies(ctx, a.ident)) == 1
+           and not (unscanned and released_copies(ctx, unscanned.ident)),
            "at the end: nothing of the denied or the held message at the sink, the released one once",
            ["denied: %d, virus: %d, released: %d" % (len(released_copies(ctx, b.ident)),
                                                     len(ctx.sink.by_id(v.ident).get(v.ident, [])),
@@ -578,3 +585,31 @@ def crash(ctx, m, cli, login, blackhole, reinject):
         check(ctx, not probs and cli.state(q) == "released",
               "--again: the sink receives %s once (attempt 2%s), its state released"
               % (it.ident, ", the null sender" if it.sender == "" else ""), probs)
+
+
+def no_clamav(ctx, m, cli, login, reinject):
+    """[clamav] required = no and no database: mail is still sanitized,
+    but a release is refused, never sent unscanned.  Returns the item."""
+    empty = os.path.join(m.dir, "no-signatures")
+    os.makedirs(empty, exist_ok=True)
+    rc, probs = m.stop()
+    m.write_config(clamav_db=empty, extra=release_conf(reinject, "required = no\n"))
+    os.chmod(m.conf, 0o644)
+    if not check(ctx, rc == 0 and not probs and ctx.start_milter(m),
+                 "mugai-milter restarts with no ClamAV database ([clamav] required = no)", probs):
+        return None
+    n = message("wf-unscanned", "no signatures today")
+    r = send_one(ctx.postfix.smtp_port, n)
+    qn = quarantine_id(cli, r.qid) if r.code == 250 and ctx.wait_delivered([n.ident], 60) else None
+    ok1 = qn and cli.run(login["staff"], "quarantine", "request", qn, "--reason", "needed")[0] == 0
+    ok2 = ok1 and cli.run(login["boss"], "quarantine", "approve", qn)[0] == 0
+    if not check(ctx, ok2, "a message is delivered unscanned, quarantined (%s), requested and approved" % r):
+        return n
+    rc, out, err = cli.run(login["boss"], "quarantine", "release", qn)
+    check(ctx, rc == 1 and "ClamAV" in err and cli.state(qn) == "approved",
+          "its release is refused, naming ClamAV (never sent unscanned): %s" % err.strip()[:300],
+          described(rc, out, err))
+    check(ctx, not judge_audit_steps(m, qn, [("release-attempt", "boss"), ("release-refused", "ClamAV")]),
+          "the audit log has release-attempt and release-refused",
+          judge_audit_steps(m, qn, [("release-attempt", "boss"), ("release-refused", "ClamAV")]))
+    return n
