@@ -591,9 +591,12 @@ mugai_workflow_serve (int conn)
                                                asker, error ? error->message : "?");
       if (!what || !error)
         {
+          /* the entry's id, so that its records show who tried what */
           g_autoptr (GPtrArray) none = g_ptr_array_new ();
-          MugaiStoreEntry nobody = { .sender = (char *)"", .recipients = none };
-          wf.record (&nobody, "refused", line);
+          MugaiStoreEntry about = { .id = mugai_store_id_is_valid (id) ? (char *)id : NULL,
+                                    .sender = (char *)"",
+                                    .recipients = none };
+          wf.record (&about, "refused", line);
         }
       g_free (what);
       what = g_strdup (error ? error->message : line);

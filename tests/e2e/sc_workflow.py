@@ -409,6 +409,12 @@ def run(ctx, reinject, blackhole):
     refused(None, ["quarantine", "approve", qa], "root (a login with no account) approving", ["no account"])
     refused("staff", ["quarantine", "approve", qa], "a requester approving", ["requester"])
     refused("auditor", ["quarantine", "approve", qa], "an auditor approving", ["auditor"])
+    steps = [("refused", "request %s by %s" % (qa, login["auditor"])), ("refused", "request %s by root" % qa),
+             ("refused", "stranger@lgwan.test"), ("refused", "approve %s by root" % qa),
+             ("refused", "approve %s by %s" % (qa, login["staff"]))]
+    check(ctx, not judge_audit_steps(m, qa, steps),
+          "each refusal is an audit record of the entry (its quarantine_id), naming who tried what",
+          judge_audit_steps(m, qa, steps))
     rc, out, err = cli.run(login["boss"], "quarantine", "approve", qa)
     check(ctx, rc == 0 and cli.state(qa) == "approved",
            "boss approves (state approved): %s" % out.strip()[:200], described(rc, out, err))
