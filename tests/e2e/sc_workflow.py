@@ -554,8 +554,8 @@ def crash(ctx, m, cli, login, blackhole, reinject):
         proc.kill()
         out, err = proc.communicate()
     err = err.decode("utf-8", "replace")
-    check(ctx, proc.returncode == 1 and err.strip(),
-          "the command whose storer was killed says so (exit 1): %s" % err.strip()[:300],
+    check(ctx, proc.returncode == 1 and "no answer" in err and "mugai quarantine show " + qk in err,
+          "the command whose storer was killed says so (exit 1) and where to look: %s" % err.strip()[:300],
           ["exit %s" % proc.returncode])
     h.wait_until(lambda: not m.leftovers(), 15)
     check(ctx, not m.leftovers(), "kill -9 of the process group leaves nothing of mugai-milter running",
