@@ -179,7 +179,7 @@ through_worker (const MugaiStoreEntry *e, const char *mode, GBytes *original, GB
           g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("as"));
           for (guint i = 0; e->recipients && i < e->recipients->len; i++)
             g_variant_builder_add (&rcpts, "s", (const char *)e->recipients->pdata[i]);
-          g_autofree char *job = g_strconcat (MUGAI_IPC_RELEASE_PREFIX, mode, NULL);
+          g_autofree char *job = g_strconcat (MUGAI_IPC_RELEASE_PREFIX, e->id, " ", mode, NULL);
           g_autofree char *sender = g_utf8_make_valid (e->sender ? e->sender : "", -1);
           if (mugai_ipc_send (sock, g_variant_new (MUGAI_IPC_REQUEST, job, sender, "", "", &rcpts),
                               memfd, error))

@@ -15,6 +15,7 @@ import threading
 import zipfile
 
 import harness as h
+import mugaitest as mt
 from common import (EICAR, EICAR_SIG, attachment_message, Item, send_one, leftover_check)
 
 
@@ -180,10 +181,11 @@ def zip_of(name, text):
     return buf.getvalue()
 
 
-def message(ident, subject, filename="quotation.zip", payload=None, ctype="application/zip"):
+def message(ident, subject, filename="quotation.zip", payload=None, ctype="application/zip",
+            text="Please see the attachment.\r\n"):
     if payload is None:
         payload = zip_of("quotation.txt", "Quotation for the city office, %s\n" % ident * 40)
-    data = attachment_message(ident, subject, filename, ctype, payload)
+    data = attachment_message(ident, subject, filename, ctype, payload, text)
     return Item(ident, h.with_id(data, ident, FORGED))
 
 
@@ -329,11 +331,16 @@ def sc_workflow(ctx):
         blackhole.close()
 
 
-def release_conf(port, clamav=""):
+URL = "https://www.example.com/tender/2026"
+
+
+def release_conf(port, clamav="", approvals=1, on_approve="wait"):
     """The lines after [clamav] database: clamav (more [clamav] keys),
-    then [sanitize] and [release]."""
-    return (clamav + "\n[sanitize]\non_virus = hold\n\n[release]\nrelay = smtp://127.0.0.1:%d\nfrom = %s\n"
-            "approvals = 1\n" % (port, RELEASE_FROM))
+    then [sanitize], a looser [profile loose] (links in text kept, not
+    defanged) and [release]."""
+    return (clamav + "\n[sanitize]\non_virus = hold\n\n[profile loose]\ntext_links = keep\n\n"
+            "[release]\nrelay = smtp://127.0.0.1:%d\nfrom = %s\napprovals = %d\non_approve = %s\n"
+            % (port, RELEASE_FROM, approvals, on_approve))
 
 
 def run(ctx, reinject, blackhole):
@@ -476,8 +483,11 @@ def run(ctx, reinject, blackhole):
                "the audit log has release-attempt and release-refused naming %s" % EICAR_SIG,
                judge_audit_steps(m, qv, [("release-attempt", "boss"), ("release-refused", EICAR_SIG)]))
 
+    resanitize(ctx, m, cli, login)
+
     # -- kill -9 while a release is on the wire
     crash(ctx, m, cli, login, blackhole, reinject)
+    two_approvers(ctx, m, cli, login)
     unscanned = no_clamav(ctx, m, cli, login, reinject)
 
     # nothing more arrived for the denied and the virus message, the whole
@@ -560,9 +570,10 @@ def crash(ctx, m, cli, login, blackhole, reinject):
     h.wait_until(lambda: not m.leftovers(), 15)
     check(ctx, not m.leftovers(), "kill -9 of the process group leaves nothing of mugai-milter running",
           ["%d %s" % (p, h.cmdline(p)) for p, _s in m.leftovers()])
-    m.write_config(extra=release_conf(reinject))
+    m.write_config(extra=release_conf(reinject, approvals=2, on_approve="send"))
     os.chmod(m.conf, 0o644)
-    if not ctx.start_milter(m, "mugai-milter starts again, its relay the re-injection smtpd"):
+    if not ctx.start_milter(m, "mugai-milter starts again, its relay the re-injection smtpd "
+                            "([release] approvals = 2, on_approve = send from here on)"):
         return
     e = cli.entry(qk) or {}
     wf = e.get("workflow") or {}
@@ -591,6 +602,103 @@ def crash(ctx, m, cli, login, blackhole, reinject):
         check(ctx, not probs and cli.state(q) == "released",
               "--again: the sink receives %s once (attempt 2%s), its state released"
               % (it.ident, ", the null sender" if it.sender == "" else ""), probs)
+
+
+def released_texts(sm):
+    return "\n".join(t for _p, t in mt.check_message(sm.data).texts)
+
+
+def resanitize(ctx, m, cli, login):
+    """--mode resanitize=loose: the message sanitized again under [profile
+    loose] is what goes out (the link kept, the zip still removed), its
+    notice naming the entry's own quarantine id; a profile that does not
+    exist is refused."""
+    pf = ctx.postfix
+    it = message("wf-loose", "a link and a zip", text="The tender is at %s today.\r\n" % URL)
+    r = send_one(pf.smtp_port, it)
+    q = quarantine_id(cli, r.qid) if r.code == 250 and ctx.wait_delivered([it.ident], 60) else None
+    first = ctx.sink.by_id(it.ident).get(it.ident, [])
+    check(ctx, q and first and URL not in released_texts(first[0]),
+          "a message with a link and a zip is delivered with the link defanged (%s)" % r)
+    if not q:
+        return
+    rc, out, err = cli.run(login["staff"], "quarantine", "request", q, "--reason", "the link",
+                           "--mode", "resanitize=nosuch")
+    check(ctx, rc == 1 and "nosuch" in err, "a request under a profile the configuration lacks is refused: %s"
+          % err.strip()[:200], described(rc, out, err))
+    ok1 = cli.run(login["staff"], "quarantine", "request", q, "--reason", "the link", "--mode",
+                  "resanitize=loose")[0] == 0
+    ok2 = ok1 and cli.run(login["boss"], "quarantine", "approve", q)[0] == 0
+    rc, out, err = cli.run(login["boss"], "quarantine", "release", q) if ok2 else (None, "", "")
+    check(ctx, ok2 and rc == 0, "requested with --mode resanitize=loose, approved, released: %s"
+          % out.strip()[:200], described(rc, out, err))
+    h.wait_until(lambda: released_copies(ctx, it.ident), 60, step=0.25)
+    ctx.wait_delivered([it.ident], 30)
+    copies = released_copies(ctx, it.ident)
+    probs = ["%d released copies at the sink" % len(copies)] if len(copies) != 1 else []
+    for sm in copies[:1]:
+        fields, _rest = header_fields(sm.data)
+        released = [raw for n, raw in fields if n.lower() == b"x-mugai-released"]
+        value = re.sub(rb"\r?\n[ \t]+", b" ", released[0]).decode("ascii", "replace") if released else ""
+        if "mode=resanitize=loose" not in value or "id=%s" % q not in value:
+            probs.append("X-Mugai-Released: %s" % value)
+        if any(n.lower().startswith(b"x-mugai-") and n.lower() != b"x-mugai-released" for n, _r in fields):
+            probs.append("an X-Mugai-* field other than X-Mugai-Released is in it")
+        text = released_texts(sm)
+        if URL not in text:
+            probs.append("the link is not kept as it is under [profile loose]")
+        if q not in text:
+            probs.append("its notice does not name the entry's quarantine id %s" % q)
+        if b"PK\x03\x04" in sm.data or b"UEsDB" in sm.data:
+            probs.append("the zip is in it (the profile keeps [sanitize] archive as it is)")
+        if sm.mail_from != it.sender or sm.rcpts != it.rcpts:
+            probs.append("envelope from=<%s> to=%s" % (sm.mail_from, sm.rcpts))
+        # well-formed as any delivered output, but for X-Mugai-Status:
+        # a release carries no X-Mugai-* field but X-Mugai-Released
+        chk = mt.check_message(sm.data)
+        probs += [l for l in chk.lines() if not l.startswith(("warning", "status-count"))]
+    check(ctx, not probs, "the sink receives the message sanitized again under the profile, once: link kept, "
+          "zip removed, the notice naming %s, X-Mugai-Released mode=resanitize=loose" % q, probs)
+
+
+def two_approvers(ctx, m, cli, login):
+    """[release] approvals = 2 and on_approve = send: one approval leaves
+    it requested, the same approver twice is refused, the second approver
+    sends it at once (approved-by names both)."""
+    it = message("wf-two", "two approvers")
+    r = send_one(ctx.postfix.smtp_port, it)
+    q = quarantine_id(cli, r.qid) if r.code == 250 and ctx.wait_delivered([it.ident], 60) else None
+    if not check(ctx, q, "a message for two approvers is delivered and quarantined (%s)" % r):
+        return
+    ok1 = cli.run(login["staff"], "quarantine", "request", q, "--reason", "needed")[0] == 0
+    rc, out, err = cli.run(login["boss"], "quarantine", "approve", q)
+    check(ctx, ok1 and rc == 0 and cli.state(q) == "requested" and not released_copies(ctx, it.ident),
+          "approvals = 2: one approval leaves it requested, nothing sent: %s" % out.strip()[:200],
+          described(rc, out, err))
+    rc, out, err = cli.run(login["boss"], "quarantine", "approve", q)
+    check(ctx, rc == 1 and "approvals = 2" in err,
+          "the same approver approving twice is refused: %s" % err.strip()[:200], described(rc, out, err))
+    rc, out, err = cli.run(login["boss"], "quarantine", "release", q)
+    check(ctx, rc == 1 and "requested" in err, "a release with one approval of two is refused: %s"
+          % err.strip()[:200], described(rc, out, err))
+    rc, out, err = cli.run(login["boss2"], "quarantine", "approve", q)
+    check(ctx, rc == 0 and "released" in out,
+          "the second approver's approval sends it (on_approve = send): %s" % out.strip()[:300],
+          described(rc, out, err))
+    h.wait_until(lambda: released_copies(ctx, it.ident), 60, step=0.25)
+    ctx.wait_delivered([it.ident], 30)
+    copies = released_copies(ctx, it.ident)
+    p = subprocess.run([cli.exe, "quarantine", "extract", q, "--config", m.conf], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=60)
+    probs = ["%d released copies at the sink" % len(copies)] if len(copies) != 1 else []
+    if copies:
+        probs += judge_released(copies[0], p.stdout, it, q, "boss2", "boss,boss2", 1)
+    check(ctx, not probs and cli.state(q) == "released",
+          "the sink receives it once, X-Mugai-Released by=boss2; approved-by=boss,boss2", probs)
+    steps = [("request", "staff"), ("approve", "boss"), ("refused", "approvals = 2"), ("approve", "boss2"),
+             ("release-attempt", "boss2"), ("release", "boss2")]
+    check(ctx, not judge_audit_steps(m, q, steps), "the audit log has each step with who",
+          judge_audit_steps(m, q, steps))
 
 
 def no_clamav(ctx, m, cli, login, reinject):
