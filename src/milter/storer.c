@@ -445,6 +445,21 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
   signal (SIGHUP, SIG_IGN);
   g_thread_unref (g_thread_new ("signals", signal_thread, GINT_TO_POINTER (listen_fd)));
 
+  /* Listening before anything slow (the store's open, a PostgreSQL
+   * connection, the reconciliation below): a socket bound but not yet
+   * listening refuses a connection, and the command took that for "no
+   * mugai-milter runs here" (seen in e2e workflow: `mugai admin add`
+   * right after the start), the front for a storer that is not there.
+   * What connects now waits in the backlog until the loop below
+   * accepts it, after the reconciliation.  The front's SO_PEERCRED
+   * names this process (its user) from here on. */
+  if (listen (listen_fd, 128) != 0 || (control_fd >= 0 && listen (control_fd, 16) != 0)
+      || (workflow_fd >= 0 && listen (workflow_fd, 16) != 0))
+    {
+      g_critical ("storer: listen: %s", g_strerror (errno));
+      return 1;
+    }
+
   g_autoptr (GError) error = NULL;
   if (!store_get (&error))
     g_warning ("storer: quarantine unavailable, mail is deferred until it can be written: %s",
@@ -467,13 +482,6 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
   /* a release cut off by a crash is never sent again by itself */
   mugai_workflow_reconcile ();
 
-  /* the front's SO_PEERCRED names this process from here on */
-  if (listen (listen_fd, 128) != 0 || (control_fd >= 0 && listen (control_fd, 16) != 0)
-      || (workflow_fd >= 0 && listen (workflow_fd, 16) != 0))
-    {
-      g_critical ("storer: listen: %s", g_strerror (errno));
-      return 1;
-    }
   GThreadPool *threads = g_thread_pool_new (serve_any, NULL, STORER_THREADS, FALSE, NULL);
   g_autofree char *location = mugai_node_store_location (node);
   g_message ("storer: serving; quarantine=%s audit=%s", location, node->audit_file);
