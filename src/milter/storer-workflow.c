@@ -473,7 +473,10 @@ workflow_step (MugaiStore *store, const char *verb, const char *id, GVariant *op
           || !take_step (store, e, &step, error))
         return FALSE;
       g_autofree char *rcpts = recipients_text (e);
-      g_autofree char *safe = mugai_log_escape (reason, 200);
+      /* readable (a Japanese reason stays Japanese in the record and on
+       * the requester's terminal), harmless (no control character); the
+       * log line escapes it again (storer.c) */
+      g_autofree char *safe = mugai_text_safe_display (reason, 200);
       *what = g_strdup_printf ("request %s by %s (%s), mode %s, to %s: %s", e->id, who->name, asker,
                                mugai_release_mode (e), rcpts, safe);
       wf.record (e, "request", *what);
@@ -485,7 +488,7 @@ workflow_step (MugaiStore *store, const char *verb, const char *id, GVariant *op
           "id: %s\nfrom: %s\nto: %s\nsubject: %s\nrequested by: %s\nreason: %s\nmode: %s\n",
           MUGAI_W (TRUE, "The release of a quarantined original was requested. To decide:"),
           "The release of a quarantined original was requested. To decide:", e->id, e->id, e->id,
-          e->sender ? e->sender : "", rcpts, e->subject ? e->subject : "", who->name, reason,
+          e->sender ? e->sender : "", rcpts, e->subject ? e->subject : "", who->name, safe,
           mugai_release_mode (e));
       notify (node ()->release.notify, subject, body);
       return TRUE;
@@ -517,14 +520,14 @@ workflow_step (MugaiStore *store, const char *verb, const char *id, GVariant *op
       if (!mugai_release_deny (e, who, &r, reason, t, &step, error)
           || !take_step (store, e, &step, error))
         return FALSE;
-      g_autofree char *safe = mugai_log_escape (reason, 200);
+      g_autofree char *safe = mugai_text_safe_display (reason, 200);
       *what = g_strdup_printf ("deny %s by %s (%s): %s", e->id, who->name, asker, safe);
       wf.record (e, "deny", *what);
       g_autofree char *rcpts = recipients_text (e);
       g_autofree char *subject = g_strdup_printf (
           "[mugai] %s / %s: %s", MUGAI_W (TRUE, "release denied"), "release denied", e->id);
       g_autofree char *body = g_strdup_printf ("id: %s\nsubject: %s\nreason: %s\n", e->id,
-                                               e->subject ? e->subject : "", reason);
+                                               e->subject ? e->subject : "", safe);
       notify (rcpts, subject, body);
       return TRUE;
     }

@@ -254,9 +254,12 @@ record_entry (const MugaiStoreEntry *e, const char *action, const char *what)
   MugaiAuditRecord rec = { .entry = e, .quarantine_id = e->id, .action = action, .reason = what };
   g_autoptr (GError) error = NULL;
   MugaiAudit *audit = audit_get (&error);
+  /* the record keeps the text as it is (UTF-8: a reason in Japanese);
+   * the log line is printable ASCII, as every log line */
+  g_autofree char *logged = mugai_log_escape (what, 4000);
   if (!audit || !mugai_audit_write (audit, &rec, &error))
-    g_warning ("storer: %s; audit record not written: %s", what, error->message);
-  g_message ("storer: %s", what);
+    g_warning ("storer: %s; audit record not written: %s", logged, error->message);
+  g_message ("storer: %s", logged);
 }
 
 /* An audit record of something the storer did that is about no message

@@ -332,6 +332,7 @@ def sc_workflow(ctx):
 
 
 URL = "https://www.example.com/tender/2026"
+REASON = "入札の見積書が必要です (the quotation for the tender)"
 
 
 def release_conf(port, clamav="", approvals=1, on_approve="wait"):
@@ -408,8 +409,8 @@ def run(ctx, reinject, blackhole):
     refused("boss", ["quarantine", "release", qa], "a release before any request", [qa])
 
     # -- request, refusals, approve, release
-    rc, out, err = cli.run(login["staff"], "quarantine", "request", qa, "--reason",
-                           "the quotation is needed for the tender", "--recipient", a.rcpts[0])
+    rc, out, err = cli.run(login["staff"], "quarantine", "request", qa, "--reason", REASON,
+                           "--recipient", a.rcpts[0])
     check(ctx, rc == 0 and cli.state(qa) == "requested",
            "staff requests the release (state requested): %s" % out.strip()[:200], described(rc, out, err))
     refused("boss", ["quarantine", "release", qa], "a release before approval", ["requested"])
@@ -441,6 +442,11 @@ def run(ctx, reinject, blackhole):
     check(ctx, e.get("state") == "released" and (e.get("workflow") or {}).get("released"),
            "mugai quarantine show: state released, with the release's record",
            [json.dumps(e.get("workflow"))[:600]])
+    check(ctx, (e.get("workflow") or {}).get("request", {}).get("reason") == REASON
+          and not judge_audit_steps(m, qa, [("request", REASON)]),
+          "the request's Japanese reason is kept as written, in the entry and in the audit record",
+          [json.dumps((e.get("workflow") or {}).get("request"), ensure_ascii=False)]
+          + judge_audit_steps(m, qa, [("request", REASON)]))
     check(ctx, not judge_audit_steps(m, qa, [("request", "staff"), ("approve", "boss"),
                                          ("release-attempt", "boss"), ("release", "boss")]),
            "the audit log has request (staff), approve, release-attempt and release (boss)",
@@ -501,7 +507,10 @@ def run(ctx, reinject, blackhole):
                                                     len(released_copies(ctx, a.ident)))])
     rc, out, err = cli.run(None, "quarantine", "check")
     check(ctx, rc == 0 and "every record readable" in out, "mugai quarantine check: the store is intact",
-           described(rc, out, err))
+          described(rc, out, err))
+    rc, out, err = cli.run(None, "audit", "verify", m.audit)
+    check(ctx, rc == 0 and "intact" in out, "mugai audit verify: the chain with every workflow record is intact: "
+          + out.strip()[:200], described(rc, out, err))
     leftover_check(ctx, m)
 
 
