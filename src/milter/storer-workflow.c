@@ -92,8 +92,9 @@ notify (const char *addresses, const char *subject, const char *body)
     }
   if (to->len == 0)
     return;
-  g_autofree char *joined = g_strjoinv (", ", (char **)to->pdata);
+  /* NULL-terminated before it is joined (g_strjoinv reads to the NULL) */
   g_ptr_array_add (to, NULL);
+  g_autofree char *joined = g_strjoinv (", ", (char **)to->pdata);
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) msg
       = mugai_relay_build_notice (node ()->release.from, joined, subject, body, &error);
