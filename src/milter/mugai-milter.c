@@ -997,9 +997,11 @@ main (int argc, char **argv)
   unlink (d.worker_path);
   unlink (d.storer_path);
   unlink (d.control_path);
+  unlink (d.workflow_path);
   g_free (d.worker_path);
   g_free (d.storer_path);
   g_free (d.control_path);
+  g_free (d.workflow_path);
   for (int r = 0; r < N_ROLES; r++)
     {
       unlink (d.reload_path[r]);
