@@ -259,6 +259,20 @@ def judge_released(sm, original, item, qid, by, approved_by, attempt, rcpts=None
     return probs
 
 
+def notices(ctx, rcpt, qid):
+    """The notices the workflow mailed to rcpt about qid: from [release]
+    from, Auto-Submitted, the id in the subject; [(subject, text)]."""
+    out = []
+    for sm in list(ctx.sink.messages):
+        if sm.mail_from != RELEASE_FROM or sm.rcpts != [rcpt]:
+            continue
+        chk = mt.check_message(sm.data)
+        subject = str(chk.msg["Subject"] or "") if chk.msg is not None else ""
+        if qid in subject and b"Auto-Submitted: auto-generated" in sm.data:
+            out.append((subject, "\n".join(t for _p, t in chk.texts)))
+    return out
+
+
 def audit_of(m, qid):
     lines, _bad = m.audit_lines()
     return [a for a in lines if a.get("quarantine_id") == qid]
@@ -453,6 +467,10 @@ def run(ctx, reinject, blackhole):
            judge_audit_steps(m, qa, [("request", "staff"), ("approve", "boss"),
                                      ("release-attempt", "boss"), ("release", "boss")]))
     refused("boss", ["quarantine", "release", qa], "a second release of a released entry", ["released"])
+    got = notices(ctx, a.rcpts[0], qa)
+    check(ctx, len(got) == 1 and "original released" in got[0][0] and not notices(ctx, a.rcpts[1], qa),
+          "the recipient it was released to is told by a notice (original released); the other is not",
+          ["%r" % (got,)])
 
     # -- the requester approving their own request; deny
     b = message("wf-deny", "another quotation")
@@ -468,6 +486,10 @@ def run(ctx, reinject, blackhole):
     check(ctx, rc == 0 and cli.state(qb) == "denied", "boss denies it (state denied): %s" % out.strip()[:200],
            described(rc, out, err))
     refused("boss", ["quarantine", "release", qb], "a release of a denied entry", ["denied"])
+    h.wait_until(lambda: notices(ctx, b.rcpts[0], qb), 30, step=0.25)
+    got = notices(ctx, b.rcpts[0], qb)
+    check(ctx, len(got) == 1 and "release denied" in got[0][0] and "not needed" in got[0][1],
+          "the recipient is told of the denial and its reason by a notice", ["%r" % (got,)])
     check(ctx, not judge_audit_steps(m, qb, [("request", "boss2"), ("deny", "boss")]),
            "the audit log has request (boss2) and deny (boss)",
            judge_audit_steps(m, qb, [("request", "boss2"), ("deny", "boss")]))
