@@ -386,7 +386,10 @@ def run(ctx, reinject, blackhole):
         return
 
     # -- a message with an attachment, delivered sanitized
-    a = message("wf-release", "quotation attached")
+    # lines that SMTP must dot-stuff on the way out again (RFC 5321
+    # 4.5.2): a "." alone would end the data early, a ".x" lose its dot
+    a = message("wf-release", "quotation attached",
+                text="Please see the attachment.\r\n.\r\n.leading dot\r\n..two dots\r\n")
     a.rcpts = a.rcpts + ["colleague@lgwan.test"]   # released to the first alone
     r = send_one(pf.smtp_port, a)
     delivered = r.code == 250 and ctx.wait_delivered([a.ident], 60)
