@@ -76,9 +76,11 @@ Scenarios (each can run alone with --only):
            fields replaced by X-Mugai-Released, the original envelope);
            deny delivers nothing; refusals (own request, no account, an
            auditor, before approval, a stranger recipient, ClamAV finding
-           a held virus again, no ClamAV database); a relay that hangs
-           up after the data, and kill -9 with a release on the wire:
-           approved and uncertain, --again delivers it once
+           a held virus again, no ClamAV database); resanitize=PROFILE;
+           approvals = 2 with on_approve = send; a relay's 554 (failed,
+           released later); a relay that hangs up after the data, and
+           kill -9 with a release on the wire: approved and uncertain,
+           --again delivers it once
   release  tools/quickstart.sh in a copy of the tree, then the README's
            meson setup build && ninja install (DESTDIR): the installed
            daemon has no fault hook and delivers X-Mugai-Test-Fault mail

@@ -102,7 +102,8 @@ def described(rc, out, err):
 class Blackhole:
     """An SMTP server that takes a whole message and never answers the
     final ".": the attempt is on the wire, its reply never comes.  Each
-    connection does what the next word of plan says: "hangup" closes the
+    connection does what the next word of plan says: "reject" answers
+    the final "." with 554 (a permanent refusal), "hangup" closes the
     connection right after the "." (the message may have been queued: RFC
     1047), "hang" keeps it open without a word (what a crash between
     "sending" and "sent" looks like from the relay's side).  got[n] is set
@@ -143,6 +144,10 @@ class Blackhole:
                     if line in (b".\r\n", b".\n"):
                         if n < len(self.got):
                             self.got[n].set()
+                        if what == "reject":
+                            c.sendall(b"554 5.7.1 the LGWAN side refuses it\r\n")
+                            data = False
+                            continue
                         if what == "hangup":
                             c.shutdown(socket.SHUT_RDWR)
                             c.close()
@@ -323,8 +328,11 @@ def sc_workflow(ctx):
     own request, root (no account) approving, an auditor requesting, a
     release before approval, a recipient that was not one.  A message
     held as a virus (on_virus = hold) is refused at release naming the
-    signature.  A relay that hangs up after the data: the attempt is
-    uncertain, not retried.  kill -9 of the milter while a release is on
+    signature.  --mode resanitize=loose sends the message sanitized
+    again under [profile loose].  A relay's 554 fails the release (it
+    can be released again); a relay that hangs up after the data: the
+    attempt is uncertain, not retried.  approvals = 2 with on_approve =
+    send: the second approver's approval sends it.  kill -9 of the milter while a release is on
     the wire: after the restart the entry is approved and uncertain,
     release is refused naming --again, --again delivers it once (the
     null sender kept).  With no ClamAV database ([clamav] required =
@@ -338,7 +346,7 @@ def sc_workflow(ctx):
     reinject = pf.add_smtpd("smtpd_milters=", "myhostname=reinject.mugai-e2e.test")
     if not check(ctx, reinject, "a re-injection smtpd without milters listens (-o smtpd_milters=)"):
         return
-    blackhole = Blackhole(["hangup", "hang"])
+    blackhole = Blackhole(["reject", "hangup", "hang"])
     try:
         run(ctx, reinject, blackhole)
     finally:
@@ -547,16 +555,17 @@ def crash(ctx, m, cli, login, blackhole, reinject):
     k = message("wf-crash", "released through a crash")
     k.sender = ""   # a bounce: released with the null sender <>
     hh = message("wf-hangup", "released to a relay that hangs up")
+    rj = message("wf-reject", "refused by the relay")
     ids = {}
-    for it in (hh, k):
+    for it in (rj, hh, k):
         r = send_one(pf.smtp_port, it)
         ids[it.ident] = quarantine_id(cli, r.qid) if r.code == 250 and ctx.wait_delivered([it.ident], 60) else None
         ok1 = ids[it.ident] and cli.run(login["staff"], "quarantine", "request", ids[it.ident], "--reason",
                                          "needed")[0] == 0
         ok2 = ok1 and cli.run(login["boss"], "quarantine", "approve", ids[it.ident])[0] == 0
         check(ctx, ok2, "%s is delivered, quarantined (%s), requested and approved" % (it.ident, r))
-    qk, qh = ids[k.ident], ids[hh.ident]
-    if not (qk and qh):
+    qk, qh, qr = ids[k.ident], ids[hh.ident], ids[rj.ident]
+    if not (qk and qh and qr):
         return
     # the relay becomes a server that takes the data and never answers
     rc, probs = m.stop()
@@ -566,11 +575,23 @@ def crash(ctx, m, cli, login, blackhole, reinject):
                  "relay a server that never answers the end of the data", probs):
         return
 
+    # a 5xx to the end of the data: failed, approved still, no retry
+    rc, out, err = cli.run(login["boss"], "quarantine", "release", qr)
+    e = cli.entry(qr) or {}
+    wf = e.get("workflow") or {}
+    check(ctx, blackhole.got[0].is_set() and rc == 1 and "554 5.7.1" in err and e.get("state") == "approved"
+          and "554" in (wf.get("failed") or "") and not wf.get("retry_at"),
+          "a relay's 554 fails the release (exit 1) with the reply recorded, the entry approved, no retry: %s"
+          % err.strip()[:200], described(rc, out, err) + [json.dumps(wf)[:600]])
+    check(ctx, not judge_audit_steps(m, qr, [("release-attempt", "boss"), ("release-failed", "554 5.7.1")]),
+          "the audit log has the attempt and release-failed with the reply",
+          judge_audit_steps(m, qr, [("release-attempt", "boss"), ("release-failed", "554 5.7.1")]))
+
     # the connection lost after the whole message: it may have arrived
     rc, out, err = cli.run(login["boss"], "quarantine", "release", qh)
     e = cli.entry(qh) or {}
     wf = e.get("workflow") or {}
-    check(ctx, blackhole.got[0].is_set() and rc == 1 and "--again" in err,
+    check(ctx, blackhole.got[1].is_set() and rc == 1 and "--again" in err,
           "a relay that hangs up after the whole message: release fails (exit 1) naming --again: %s"
           % err.strip()[:300], described(rc, out, err))
     check(ctx, e.get("state") == "approved" and wf.get("uncertain") and not wf.get("retry_at"),
@@ -582,7 +603,7 @@ def crash(ctx, m, cli, login, blackhole, reinject):
 
     # kill -9 with the message on the wire
     proc = cli.spawn(login["boss"], "quarantine", "release", qk)
-    on_wire = blackhole.got[1].wait(60)
+    on_wire = blackhole.got[2].wait(60)
     state = cli.state(qk)
     check(ctx, on_wire and state == "sending",
           "the release is on the wire (the whole message sent, no reply) and the entry is sending (%s)" % state)
@@ -620,11 +641,12 @@ def crash(ctx, m, cli, login, blackhole, reinject):
     check(ctx, rc == 1 and "attempt" in err and "--again" in err and cli.state(qk) == "approved",
           "release without --again is refused naming the attempt and --again: %s" % err.strip()[:300],
           described(rc, out, err))
-    check(ctx, not released_copies(ctx, k.ident) and not released_copies(ctx, hh.ident),
-          "nothing of either has reached the sink")
-    for it, q in ((k, qk), (hh, qh)):
-        rc, out, err = cli.run(login["boss"], "quarantine", "release", q, "--again")
-        check(ctx, rc == 0, "release --again sends %s: %s" % (it.ident, out.strip()[:300]), described(rc, out, err))
+    check(ctx, not released_copies(ctx, k.ident) and not released_copies(ctx, hh.ident)
+          and not released_copies(ctx, rj.ident), "nothing of the three has reached the sink")
+    for it, q, again in ((k, qk, ["--again"]), (hh, qh, ["--again"]), (rj, qr, [])):
+        rc, out, err = cli.run(login["boss"], "quarantine", "release", q, *again)
+        check(ctx, rc == 0, "%s sends %s: %s" % (" ".join(["release"] + again), it.ident, out.strip()[:300]),
+              described(rc, out, err))
         h.wait_until(lambda: released_copies(ctx, it.ident), 60, step=0.25)
         ctx.wait_delivered([it.ident], 30)
         copies = released_copies(ctx, it.ident)
@@ -634,8 +656,8 @@ def crash(ctx, m, cli, login, blackhole, reinject):
         if copies:
             probs += judge_released(copies[0], p.stdout, it, q, "boss", "boss", 2)
         check(ctx, not probs and cli.state(q) == "released",
-              "--again: the sink receives %s once (attempt 2%s), its state released"
-              % (it.ident, ", the null sender" if it.sender == "" else ""), probs)
+              "%s: the sink receives %s once (attempt 2%s), its state released"
+              % (" ".join(["release"] + again), it.ident, ", the null sender" if it.sender == "" else ""), probs)
 
 
 def released_texts(sm):
