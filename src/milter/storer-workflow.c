@@ -367,7 +367,19 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
                     : res.klass == MUGAI_RELAY_TEMPORARY ? MUGAI_RELEASE_TEMPORARY
                                                          : MUGAI_RELEASE_PERMANENT;
           code = res.code;
-          reply = g_strdup (res.reply ? res.reply : res.detail ? res.detail : "no reply");
+          g_autoptr (GString) said = g_string_new (res.reply    ? res.reply
+                                                   : res.detail ? res.detail
+                                                                : "no reply");
+          /* sent to the others: the record names who did not get it
+           * (not retried: a second send would reach them alone, which
+           * the state machine does not keep yet) */
+          for (guint i = 0; res.refused && i < res.refused->len; i++)
+            {
+              const MugaiRelayRefusal *no = res.refused->pdata[i];
+              g_string_append_printf (said, "; %s refused it: %s", no->recipient,
+                                      no->reply ? no->reply : "");
+            }
+          reply = g_string_free (g_steal_pointer (&said), FALSE);
         }
     }
   if (refusal)

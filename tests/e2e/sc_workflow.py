@@ -103,7 +103,10 @@ class Blackhole:
     """An SMTP server that takes a whole message and never answers the
     final ".": the attempt is on the wire, its reply never comes.  Each
     connection does what the next word of plan says: "reject" answers
-    the final "." with 554 (a permanent refusal), "hangup" closes the
+    the final "." with 554 (a permanent refusal), "partial" refuses the
+    second RCPT with 550 and takes the message for the first, "accept"
+    takes it (the notice that follows a release), "hangup"
+    closes the
     connection right after the "." (the message may have been queued: RFC
     1047), "hang" keeps it open without a word (what a crash between
     "sending" and "sent" looks like from the relay's side).  got[n] is set
@@ -138,14 +141,15 @@ class Blackhole:
         try:
             f = c.makefile("rb")
             c.sendall(b"220 blackhole.mugai-e2e.test ESMTP\r\n")
-            data = False
+            data, rcpts = False, 0
             for line in f:
                 if data:
                     if line in (b".\r\n", b".\n"):
                         if n < len(self.got):
                             self.got[n].set()
-                        if what == "reject":
-                            c.sendall(b"554 5.7.1 the LGWAN side refuses it\r\n")
+                        if what in ("reject", "partial", "accept"):
+                            c.sendall(b"554 5.7.1 the LGWAN side refuses it\r\n" if what == "reject"
+                                      else b"250 2.0.0 queued\r\n")
                             data = False
                             continue
                         if what == "hangup":
@@ -161,6 +165,10 @@ class Blackhole:
                 elif verb == b"DATA":
                     c.sendall(b"354 go on\r\n")
                     data = True
+                elif verb == b"RCPT":
+                    rcpts += 1
+                    c.sendall(b"550 5.1.1 no such user here\r\n" if what == "partial" and rcpts == 2
+                              else b"250 ok\r\n")
                 elif verb == b"QUIT":
                     c.sendall(b"221 bye\r\n")
                     return
@@ -346,7 +354,7 @@ def sc_workflow(ctx):
     reinject = pf.add_smtpd("smtpd_milters=", "myhostname=reinject.mugai-e2e.test")
     if not check(ctx, reinject, "a re-injection smtpd without milters listens (-o smtpd_milters=)"):
         return
-    blackhole = Blackhole(["reject", "hangup", "hang"])
+    blackhole = Blackhole(["reject", "partial", "accept", "hangup", "hang"])
     try:
         run(ctx, reinject, blackhole)
     finally:
@@ -556,16 +564,18 @@ def crash(ctx, m, cli, login, blackhole, reinject):
     k.sender = ""   # a bounce: released with the null sender <>
     hh = message("wf-hangup", "released to a relay that hangs up")
     rj = message("wf-reject", "refused by the relay")
+    pa = message("wf-partial", "one recipient of two refused by the relay")
+    pa.rcpts = pa.rcpts + ["gone@lgwan.test"]
     ids = {}
-    for it in (rj, hh, k):
+    for it in (rj, pa, hh, k):
         r = send_one(pf.smtp_port, it)
         ids[it.ident] = quarantine_id(cli, r.qid) if r.code == 250 and ctx.wait_delivered([it.ident], 60) else None
         ok1 = ids[it.ident] and cli.run(login["staff"], "quarantine", "request", ids[it.ident], "--reason",
                                          "needed")[0] == 0
         ok2 = ok1 and cli.run(login["boss"], "quarantine", "approve", ids[it.ident])[0] == 0
         check(ctx, ok2, "%s is delivered, quarantined (%s), requested and approved" % (it.ident, r))
-    qk, qh, qr = ids[k.ident], ids[hh.ident], ids[rj.ident]
-    if not (qk and qh and qr):
+    qk, qh, qr, qp = ids[k.ident], ids[hh.ident], ids[rj.ident], ids[pa.ident]
+    if not (qk and qh and qr and qp):
         return
     # the relay becomes a server that takes the data and never answers
     rc, probs = m.stop()
@@ -587,11 +597,22 @@ def crash(ctx, m, cli, login, blackhole, reinject):
           "the audit log has the attempt and release-failed with the reply",
           judge_audit_steps(m, qr, [("release-attempt", "boss"), ("release-failed", "554 5.7.1")]))
 
+    # one recipient refused at RCPT: sent to the other, the record says so
+    rc, out, err = cli.run(login["boss"], "quarantine", "release", qp)
+    check(ctx, blackhole.got[1].is_set() and rc == 0 and "gone@lgwan.test refused it: 550 5.1.1" in out
+          and cli.state(qp) == "released",
+          "a relay refusing one recipient of two: released to the other, the answer naming the refused one: %s"
+          % out.strip()[:300], described(rc, out, err))
+    check(ctx, not judge_audit_steps(m, qp, [("release", "gone@lgwan.test refused it")]),
+          "the release's audit record names the recipient that did not get it",
+          judge_audit_steps(m, qp, [("release", "gone@lgwan.test refused it")]))
+    check(ctx, blackhole.got[2].is_set(), "the notice of that release went to the same relay")
+
     # the connection lost after the whole message: it may have arrived
     rc, out, err = cli.run(login["boss"], "quarantine", "release", qh)
     e = cli.entry(qh) or {}
     wf = e.get("workflow") or {}
-    check(ctx, blackhole.got[1].is_set() and rc == 1 and "--again" in err,
+    check(ctx, blackhole.got[3].is_set() and rc == 1 and "--again" in err,
           "a relay that hangs up after the whole message: release fails (exit 1) naming --again: %s"
           % err.strip()[:300], described(rc, out, err))
     check(ctx, e.get("state") == "approved" and wf.get("uncertain") and not wf.get("retry_at"),
@@ -603,7 +624,7 @@ def crash(ctx, m, cli, login, blackhole, reinject):
 
     # kill -9 with the message on the wire
     proc = cli.spawn(login["boss"], "quarantine", "release", qk)
-    on_wire = blackhole.got[2].wait(60)
+    on_wire = blackhole.got[4].wait(60)
     state = cli.state(qk)
     check(ctx, on_wire and state == "sending",
           "the release is on the wire (the whole message sent, no reply) and the entry is sending (%s)" % state)
