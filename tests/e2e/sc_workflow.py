@@ -43,10 +43,12 @@ def ensure_actor_users():
         try:
             pwd.getpwnam(login)
         except KeyError:
-            r = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", login],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            if r.returncode != 0:
+            subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                            "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", login],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            try:
+                pwd.getpwnam(login)  # made here, or by a run beside this one
+            except KeyError:
                 return False
     return True
 
