@@ -382,6 +382,9 @@ def run(ctx, reinject, blackhole):
     if not m.users:
         ctx.tap.result(True, "workflow: the roles' users", skip="not root")
         return
+    # the actors' command reads the configuration to find run_dir (and
+    # workflow.sock in it): 0644, as /etc/mugai/mugai.conf; it holds no
+    # secret (a PostgreSQL DSN is in [quarantine] dsn_file, the storer's)
     os.chmod(m.conf, 0o644)
     if not ctx.start_milter(m):
         return
@@ -418,7 +421,6 @@ def run(ctx, reinject, blackhole):
            "quarantined as %s" % (r, qa))
     if not qa:
         return
-    rc, original, err = None, b"", ""
     p = subprocess.run([cli.exe, "quarantine", "extract", qa, "--config", m.conf], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)
     original = p.stdout
