@@ -3,7 +3,8 @@
  *
  * DESCRIPTION
  *	See storer.h.  The process: the main thread accepts, checks the
- *	peer and hands the connection to a thread of a GThreadPool; a
+ *	peer and hands the connection to a thread of a GThreadPool (the
+ *	front's, or the smaller one of everything else: SIDE_THREADS); a
  *	thread of its own waits for the signals.  Nothing here parses mail:
  *	the records come from the front, already built by a worker.
  */
@@ -28,8 +29,14 @@
 #include <poll.h>
 #include <pwd.h>
 
-/* Connections served at once; more wait in the backlog. */
+/* The front's connections served at once; more wait in the backlog. */
 #define STORER_THREADS 32
+/* The rest (control.sock, workflow.sock, the minute's retries, the daily
+ * purge) in threads of their own: workflow.sock is anyone's to connect
+ * to, and callers that connect and say nothing, or releases waiting for
+ * a relay that does not answer, must never hold up the mail (seen in
+ * e2e workflow: 40 idle callers made a message wait 30 s). */
+#define SIDE_THREADS 4
 
 /* ---- the wire --------------------------------------------------------------- */
 
@@ -486,6 +493,7 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
   mugai_workflow_reconcile ();
 
   GThreadPool *threads = g_thread_pool_new (serve_any, NULL, STORER_THREADS, FALSE, NULL);
+  GThreadPool *side = g_thread_pool_new (serve_any, NULL, SIDE_THREADS, FALSE, NULL);
   g_autofree char *location = mugai_node_store_location (node);
   g_message ("storer: serving; quarantine=%s audit=%s", location, node->audit_file);
   /* the retention purge: a minute after the start, then once a day */
@@ -496,12 +504,12 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
       gint64 now = g_get_monotonic_time ();
       if (now >= next_tick)
         {
-          g_thread_pool_push (threads, GINT_TO_POINTER (WORKFLOW_JOB), NULL);
+          g_thread_pool_push (side, GINT_TO_POINTER (WORKFLOW_JOB), NULL);
           next_tick = now + 60 * G_USEC_PER_SEC;
         }
       if (node->keep_days > 0 && now >= next_purge)
         {
-          g_thread_pool_push (threads, GINT_TO_POINTER (RETENTION_JOB), NULL);
+          g_thread_pool_push (side, GINT_TO_POINTER (RETENTION_JOB), NULL);
           next_purge = now + (gint64)86400 * G_USEC_PER_SEC;
         }
       gint64 until = MIN (next_tick, node->keep_days > 0 ? next_purge : next_tick);
@@ -515,9 +523,9 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
        * workflow's (0666) asks the kernel, and the accounts say; the
        * record says who did */
       if (control_fd >= 0 && (fds[1].revents & POLLIN))
-        accept_to (control_fd, CONTROL_BIT, threads);
+        accept_to (control_fd, CONTROL_BIT, side);
       if (workflow_fd >= 0 && (fds[2].revents & POLLIN))
-        accept_to (workflow_fd, WORKFLOW_BIT, threads);
+        accept_to (workflow_fd, WORKFLOW_BIT, side);
       if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
       int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -544,6 +552,7 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
     }
   /* the requests under way finish: their answers let mail go on */
   g_thread_pool_free (threads, FALSE, TRUE);
+  g_thread_pool_free (side, FALSE, TRUE);
   g_clear_pointer (&storer.store, mugai_store_free);
   g_clear_pointer (&storer.audit, mugai_audit_free);
   g_message ("storer: stopped");

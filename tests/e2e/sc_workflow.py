@@ -406,6 +406,8 @@ def run(ctx, reinject, blackhole):
                   probs):
         return
 
+    idle_callers(ctx, m)
+
     # -- a message with an attachment, delivered sanitized
     # lines that SMTP must dot-stuff on the way out again (RFC 5321
     # 4.5.2): a "." alone would end the data early, a ".x" lose its dot
@@ -683,6 +685,42 @@ def crash(ctx, m, cli, login, blackhole, reinject):
         check(ctx, not probs and cli.state(q) == "released",
               "%s: the sink receives %s once (attempt 2%s), its state released"
               % (" ".join(["release"] + again), it.ident, ", the null sender" if it.sender == "" else ""), probs)
+
+
+IDLE_CALLERS = 40  # more than the storer has threads
+
+
+def idle_callers(ctx, m):
+    """workflow.sock is anyone's to connect to: callers that connect and
+    say nothing must not hold up the mail (the front's requests to the
+    storer).  A message sent while IDLE_CALLERS such connections are
+    open is accepted and delivered while they are all still open (the
+    storer drops an idle caller after 30 s: mail that waited for that
+    would find them closed)."""
+    path = os.path.join(m.run_dir, "workflow.sock")
+    idle = []
+    try:
+        for _ in range(IDLE_CALLERS):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            idle.append(c)
+        it = message("wf-idle", "mail beside idle callers")
+        r = send_one(ctx.postfix.smtp_port, it)
+        delivered = r.code == 250 and ctx.wait_delivered([it.ident], 60)
+        still = 0
+        for c in idle:
+            try:
+                still += c.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+            except BlockingIOError:
+                still += 1
+            except OSError:
+                pass
+        check(ctx, delivered and still == len(idle),
+              "%d callers idle on workflow.sock do not hold up mail: accepted (%s) and delivered while "
+              "all of them were still open (%d)" % (len(idle), r, still))
+    finally:
+        for c in idle:
+            c.close()
 
 
 def released_texts(sm):
