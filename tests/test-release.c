@@ -262,6 +262,42 @@ test_retry_and_uncertain (void)
   g_assert_nonnull (strstr (json, "\"failed\":\"554 5.7.1 no\""));
 }
 
+/* No reply once the whole message was sent: it may have arrived, so it
+ * is neither retried by the storer nor sent again without --again. */
+static void
+test_no_reply_after_data (void)
+{
+  g_autoptr (MugaiStoreEntry) e = entry ();
+  g_autoptr (MugaiAccount) staff = account ("staff", MUGAI_ROLE_REQUESTER);
+  g_autoptr (MugaiAccount) boss = account ("boss", MUGAI_ROLE_APPROVER);
+  g_autoptr (GError) error = NULL;
+  g_auto (MugaiReleaseStep) step = { 0 };
+  MugaiReleaseAsk ask = { .reason = "r" };
+  g_assert_true (mugai_release_request (e, staff, &one, &ask, 1795000000, &step, &error));
+  apply (e, &step);
+  g_assert_true (mugai_release_approve (e, boss, &one, 1795000001, &step, &error));
+  apply (e, &step);
+  g_assert_true (mugai_release_begin (e, boss, &one, FALSE, 1795000002, &step, &error));
+  apply (e, &step);
+  mugai_release_finish (e, MUGAI_RELEASE_UNCERTAIN, 0,
+                        "the whole message was sent, then Connection died", 1795000003, 1795000063,
+                        1795086400, &step);
+  g_assert_cmpint (step.to, ==, MUGAI_STORE_STATE_APPROVED);
+  apply (e, &step);
+  g_assert_cmpint (mugai_release_retry_at (e), ==, 0);
+  g_autofree char *json = mugai_store_entry_to_json (e, FALSE);
+  g_assert_nonnull (strstr (json, "\"result\":\"uncertain\""));
+  g_assert_null (strstr (json, "\"failed\""));
+  g_assert_false (mugai_release_begin (e, boss, &one, FALSE, 1795000100, &step, &error));
+  g_assert_error (error, MUGAI_RELEASE_ERROR, MUGAI_RELEASE_ERROR_STATE);
+  g_assert_nonnull (strstr (error->message, "no reply to the end of the data"));
+  g_assert_nonnull (strstr (error->message, "--again"));
+  g_clear_error (&error);
+  g_assert_true (mugai_release_begin (e, boss, &one, TRUE, 1795000100, &step, &error));
+  apply (e, &step);
+  g_assert_cmpuint (mugai_release_attempt (e), ==, 2);
+}
+
 /* The steps written to a real store: the record survives, and two
  * deciders racing from the same state get CONFLICT for the second. */
 static void
@@ -356,6 +392,7 @@ main (int argc, char **argv)
   g_test_add_func ("/release/two-approvers", test_two_approvers);
   g_test_add_func ("/release/deny-expire", test_deny_expire);
   g_test_add_func ("/release/retry-and-uncertain", test_retry_and_uncertain);
+  g_test_add_func ("/release/no-reply-after-data", test_no_reply_after_data);
   g_test_add_func ("/release/store-update", test_store_update);
   g_test_add_func ("/release/accounts", test_accounts);
   return g_test_run ();

@@ -169,7 +169,18 @@ ask_storer (const MugaiConfig *loaded, const char *socket_name, const char *verb
   g_autofree char *what = NULL;
   if (!mugai_control_call (path, verb, arg, id, options, recipients, NULL, &what, &error))
     {
-      fprintf (stderr, "mugai: %s: %s\n", verb, error->message);
+      gsize n = strlen (verb);
+      if (!what)
+        /* no answer at all: the storer stopped (or was killed) while it
+         * worked, and the step may or may not have been taken */
+        fprintf (stderr, "mugai: %s: no answer from mugai-milter's storer (%s)%s%s%s\n", verb,
+                 error->message, id ? ": `mugai quarantine show " : "", id ? id : "",
+                 id ? "` (as root) says what was done" : "");
+      else if (strncmp (error->message, verb, n) == 0 && error->message[n] == ':')
+        /* the storer's words name the step already */
+        fprintf (stderr, "mugai: %s\n", error->message);
+      else
+        fprintf (stderr, "mugai: %s: %s\n", verb, error->message);
       return 1;
     }
   printf ("%s\n", what);

@@ -92,7 +92,7 @@ notify (const char *addresses, const char *subject, const char *body)
     }
   if (to->len == 0)
     return;
-  /* NULL-terminated before g_strjoinv() reads it (and for the relay) */
+  /* NULL-terminated before it is joined (g_strjoinv reads to the NULL) */
   g_ptr_array_add (to, NULL);
   g_autofree char *joined = g_strjoinv (", ", (char **)to->pdata);
   g_autoptr (GError) error = NULL;
@@ -180,7 +180,7 @@ through_worker (const MugaiStoreEntry *e, const char *mode, GBytes *original, GB
           g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("as"));
           for (guint i = 0; e->recipients && i < e->recipients->len; i++)
             g_variant_builder_add (&rcpts, "s", (const char *)e->recipients->pdata[i]);
-          g_autofree char *job = g_strconcat (MUGAI_IPC_RELEASE_PREFIX, mode, NULL);
+          g_autofree char *job = g_strconcat (MUGAI_IPC_RELEASE_PREFIX, e->id, " ", mode, NULL);
           g_autofree char *sender = g_utf8_make_valid (e->sender ? e->sender : "", -1);
           if (mugai_ipc_send (sock, g_variant_new (MUGAI_IPC_REQUEST, job, sender, "", "", &rcpts),
                               memfd, error))
@@ -347,13 +347,39 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
           outcome = MUGAI_RELEASE_TEMPORARY;
           reply = g_strdup (local->message);
         }
+      else if (res.klass != MUGAI_RELAY_SENT && (res.maybe_delivered || res.code == 354))
+        {
+          /* the data went (the last reply the relay gave is DATA's
+           * 354), and no reply to its end came: the relay may have
+           * queued it (RFC 1047), so a retry could deliver it twice; it
+           * waits for an approver's --again.  354 as well as
+           * maybe_delivered: relay.c's maybe_delivered is never set
+           * with libcurl 7.88 (it stops reading at the announced size,
+           * so the read callback never sees its end), and a data cut
+           * off before its end is only an approver's look more. */
+          outcome = MUGAI_RELEASE_UNCERTAIN;
+          reply = g_strdup_printf ("the message was sent after DATA, then %s",
+                                   res.detail ? res.detail : "no reply came");
+        }
       else
         {
           outcome = res.klass == MUGAI_RELAY_SENT        ? MUGAI_RELEASE_SENT
                     : res.klass == MUGAI_RELAY_TEMPORARY ? MUGAI_RELEASE_TEMPORARY
                                                          : MUGAI_RELEASE_PERMANENT;
           code = res.code;
-          reply = g_strdup (res.reply ? res.reply : res.detail ? res.detail : "no reply");
+          g_autoptr (GString) said = g_string_new (res.reply    ? res.reply
+                                                   : res.detail ? res.detail
+                                                                : "no reply");
+          /* sent to the others: the record names who did not get it
+           * (not retried: a second send would reach them alone, which
+           * the state machine does not keep yet) */
+          for (guint i = 0; res.refused && i < res.refused->len; i++)
+            {
+              const MugaiRelayRefusal *no = res.refused->pdata[i];
+              g_string_append_printf (said, "; %s refused it: %s", no->recipient,
+                                      no->reply ? no->reply : "");
+            }
+          reply = g_string_free (g_steal_pointer (&said), FALSE);
         }
     }
   if (refusal)
@@ -380,6 +406,7 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
   const char *action = outcome == MUGAI_RELEASE_SENT        ? "release"
                        : outcome == MUGAI_RELEASE_REFUSED   ? "release-refused"
                        : outcome == MUGAI_RELEASE_TEMPORARY ? "release-deferred"
+                       : outcome == MUGAI_RELEASE_UNCERTAIN ? "release-uncertain"
                                                             : "release-failed";
   g_autofree char *done = NULL;
   if (outcome == MUGAI_RELEASE_SENT)
@@ -387,6 +414,12 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
                             mode, rcpts, reply);
   else if (outcome == MUGAI_RELEASE_REFUSED)
     done = g_strdup_printf ("release of %s refused: %s", e->id, reply);
+  else if (outcome == MUGAI_RELEASE_UNCERTAIN)
+    done = g_strdup_printf (
+        "release of %s: attempt %u may have arrived (%s): not sent again by itself; look for "
+        "X-Mugai-Released id=%s; attempt=%u in the LGWAN-side log, then `mugai quarantine "
+        "release %s --again` if it is not there",
+        e->id, attempt, reply, e->id, attempt, e->id);
   else if (outcome == MUGAI_RELEASE_TEMPORARY && mugai_release_retry_at (e))
     done = g_strdup_printf (
         "release of %s deferred (attempt %u): %s; tried again in %" G_GUINT64_FORMAT " s", e->id,
@@ -453,7 +486,10 @@ workflow_step (MugaiStore *store, const char *verb, const char *id, GVariant *op
           || !take_step (store, e, &step, error))
         return FALSE;
       g_autofree char *rcpts = recipients_text (e);
-      g_autofree char *safe = mugai_log_escape (reason, 200);
+      /* readable (a Japanese reason stays Japanese in the record and on
+       * the requester's terminal), harmless (no control character); the
+       * log line escapes it again (storer.c) */
+      g_autofree char *safe = mugai_text_safe_display (reason, 200);
       *what = g_strdup_printf ("request %s by %s (%s), mode %s, to %s: %s", e->id, who->name, asker,
                                mugai_release_mode (e), rcpts, safe);
       wf.record (e, "request", *what);
@@ -465,7 +501,7 @@ workflow_step (MugaiStore *store, const char *verb, const char *id, GVariant *op
           "id: %s\nfrom: %s\nto: %s\nsubject: %s\nrequested by: %s\nreason: %s\nmode: %s\n",
           MUGAI_W (TRUE, "The release of a quarantined original was requested. To decide:"),
           "The release of a quarantined original was requested. To decide:", e->id, e->id, e->id,
-          e->sender ? e->sender : "", rcpts, e->subject ? e->subject : "", who->name, reason,
+          e->sender ? e->sender : "", rcpts, e->subject ? e->subject : "", who->name, safe,
           mugai_release_mode (e));
       notify (node ()->release.notify, subject, body);
       return TRUE;
@@ -497,14 +533,14 @@ workflow_step (MugaiStore *store, const char *verb, const char *id, GVariant *op
       if (!mugai_release_deny (e, who, &r, reason, t, &step, error)
           || !take_step (store, e, &step, error))
         return FALSE;
-      g_autofree char *safe = mugai_log_escape (reason, 200);
+      g_autofree char *safe = mugai_text_safe_display (reason, 200);
       *what = g_strdup_printf ("deny %s by %s (%s): %s", e->id, who->name, asker, safe);
       wf.record (e, "deny", *what);
       g_autofree char *rcpts = recipients_text (e);
       g_autofree char *subject = g_strdup_printf (
           "[mugai] %s / %s: %s", MUGAI_W (TRUE, "release denied"), "release denied", e->id);
       g_autofree char *body = g_strdup_printf ("id: %s\nsubject: %s\nreason: %s\n", e->id,
-                                               e->subject ? e->subject : "", reason);
+                                               e->subject ? e->subject : "", safe);
       notify (rcpts, subject, body);
       return TRUE;
     }
@@ -571,9 +607,12 @@ mugai_workflow_serve (int conn)
                                                asker, error ? error->message : "?");
       if (!what || !error)
         {
+          /* the entry's id, so that its records show who tried what */
           g_autoptr (GPtrArray) none = g_ptr_array_new ();
-          MugaiStoreEntry nobody = { .sender = (char *)"", .recipients = none };
-          wf.record (&nobody, "refused", line);
+          MugaiStoreEntry about = { .id = mugai_store_id_is_valid (id) ? (char *)id : NULL,
+                                    .sender = (char *)"",
+                                    .recipients = none };
+          wf.record (&about, "refused", line);
         }
       g_free (what);
       what = g_strdup (error ? error->message : line);

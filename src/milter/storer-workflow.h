@@ -26,10 +26,13 @@
  *	   recipients;
  *	4. sending -> released (2xx), or back to approved: a 4xx retried
  *	   with backoff (1, 2, 4 ... minutes, at most an hour apart) for
- *	   [release] retry_minutes, a 5xx failed with its reply.
+ *	   [release] retry_minutes, a 5xx failed with its reply; no reply
+ *	   at all once the whole message was sent (a timeout, the
+ *	   connection lost after the data) is uncertain, as below.
  *
  *	Once: an entry found in "sending" when the storer starts (a crash
- *	between 1 and 4) is not sent again by itself: it is marked
+ *	between 1 and 4), or whose data went without a reply to its end,
+ *	is not sent again by itself: it is marked
  *	uncertain, logged, and `mugai quarantine release --again` sends it
  *	once an approver has looked in the LGWAN-side server's log for its
  *	X-Mugai-Released id and attempt.  So a message is delivered at most

@@ -3,7 +3,8 @@
  *
  * DESCRIPTION
  *	See storer.h.  The process: the main thread accepts, checks the
- *	peer and hands the connection to a thread of a GThreadPool; a
+ *	peer and hands the connection to a thread of a GThreadPool (the
+ *	front's, or the smaller one of everything else: SIDE_THREADS); a
  *	thread of its own waits for the signals.  Nothing here parses mail:
  *	the records come from the front, already built by a worker.
  */
@@ -32,8 +33,14 @@
 #include <poll.h>
 #include <pwd.h>
 
-/* Connections served at once; more wait in the backlog. */
+/* The front's connections served at once; more wait in the backlog. */
 #define STORER_THREADS 32
+/* The rest (control.sock, workflow.sock, the minute's retries, the daily
+ * purge) in threads of their own: workflow.sock is anyone's to connect
+ * to, and callers that connect and say nothing, or releases waiting for
+ * a relay that does not answer, must never hold up the mail (seen in
+ * e2e workflow: 40 idle callers made a message wait 30 s). */
+#define SIDE_THREADS 4
 
 /* ---- the wire --------------------------------------------------------------- */
 
@@ -611,9 +618,12 @@ record_entry (const MugaiStoreEntry *e, const char *action, const char *what)
   MugaiAuditRecord rec = { .entry = e, .quarantine_id = e->id, .action = action, .reason = what };
   g_autoptr (GError) error = NULL;
   MugaiAudit *audit = audit_get (&error);
+  /* the record keeps the text as it is (UTF-8: a reason in Japanese);
+   * the log line is printable ASCII, as every log line */
+  g_autofree char *logged = mugai_log_escape (what, 4000);
   if (!audit || !mugai_audit_write (audit, &rec, &error))
-    g_warning ("storer: %s; audit record not written: %s", what, error->message);
-  g_message ("storer: %s", what);
+    g_warning ("storer: %s; audit record not written: %s", logged, error->message);
+  g_message ("storer: %s", logged);
 }
 
 /* An audit record of something the storer did that is about no message
@@ -802,6 +812,21 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
   signal (SIGHUP, SIG_IGN);
   g_thread_unref (g_thread_new ("signals", signal_thread, GINT_TO_POINTER (listen_fd)));
 
+  /* Listening before anything slow (the store's open, a PostgreSQL
+   * connection, the reconciliation below): a socket bound but not yet
+   * listening refuses a connection, and the command took that for "no
+   * mugai-milter runs here" (seen in e2e workflow: `mugai admin add`
+   * right after the start), the front for a storer that is not there.
+   * What connects now waits in the backlog until the loop below
+   * accepts it, after the reconciliation.  The front's SO_PEERCRED
+   * names this process (its user) from here on. */
+  if (listen (listen_fd, 128) != 0 || (control_fd >= 0 && listen (control_fd, 16) != 0)
+      || (workflow_fd >= 0 && listen (workflow_fd, 16) != 0))
+    {
+      g_critical ("storer: listen: %s", g_strerror (errno));
+      return 1;
+    }
+
   mirror_start ();
   g_autoptr (GError) error = NULL;
   if (!store_get (&error))
@@ -825,14 +850,8 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
   /* a release cut off by a crash is never sent again by itself */
   mugai_workflow_reconcile ();
 
-  /* the front's SO_PEERCRED names this process from here on */
-  if (listen (listen_fd, 128) != 0 || (control_fd >= 0 && listen (control_fd, 16) != 0)
-      || (workflow_fd >= 0 && listen (workflow_fd, 16) != 0))
-    {
-      g_critical ("storer: listen: %s", g_strerror (errno));
-      return 1;
-    }
   GThreadPool *threads = g_thread_pool_new (serve_any, NULL, STORER_THREADS, FALSE, NULL);
+  GThreadPool *side = g_thread_pool_new (serve_any, NULL, SIDE_THREADS, FALSE, NULL);
   g_autofree char *location = mugai_node_store_location (node);
   g_message ("storer: serving; quarantine=%s audit=%s", location, node->audit_file);
   /* the retention purge: a minute after the start, then once a day */
@@ -843,12 +862,12 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
       gint64 now = g_get_monotonic_time ();
       if (now >= next_tick)
         {
-          g_thread_pool_push (threads, GINT_TO_POINTER (WORKFLOW_JOB), NULL);
+          g_thread_pool_push (side, GINT_TO_POINTER (WORKFLOW_JOB), NULL);
           next_tick = now + 60 * G_USEC_PER_SEC;
         }
       if (node->keep_days > 0 && now >= next_purge)
         {
-          g_thread_pool_push (threads, GINT_TO_POINTER (RETENTION_JOB), NULL);
+          g_thread_pool_push (side, GINT_TO_POINTER (RETENTION_JOB), NULL);
           next_purge = now + (gint64)86400 * G_USEC_PER_SEC;
         }
       gint64 until = MIN (next_tick, node->keep_days > 0 ? next_purge : next_tick);
@@ -862,9 +881,9 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
        * workflow's (0666) asks the kernel, and the accounts say; the
        * record says who did */
       if (control_fd >= 0 && (fds[1].revents & POLLIN))
-        accept_to (control_fd, CONTROL_BIT, threads);
+        accept_to (control_fd, CONTROL_BIT, side);
       if (workflow_fd >= 0 && (fds[2].revents & POLLIN))
-        accept_to (workflow_fd, WORKFLOW_BIT, threads);
+        accept_to (workflow_fd, WORKFLOW_BIT, side);
       if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
       int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -891,6 +910,7 @@ mugai_storer_run (const MugaiStorerLinks *links, const MugaiConfig *config,
     }
   /* the requests under way finish: their answers let mail go on */
   g_thread_pool_free (threads, FALSE, TRUE);
+  g_thread_pool_free (side, FALSE, TRUE);
   /* the rows waiting are written while the store is still open */
   mirror_stop ();
   /* then the log: its last checkpoint goes to the store as it closes */

@@ -315,14 +315,28 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   alarm (settings->message_timeout);
   gint64 t0 = g_get_monotonic_time ();
 
+  /* borrowed from req ("&s"), which lives until the answer is sent:
+   * "s" made four copies a message that nobody freed */
   const char *queue_id, *sender, *client_addr, *client_name;
   g_autoptr (GVariantIter) rcpts = NULL;
-  g_variant_get (req, MUGAI_IPC_REQUEST, &queue_id, &sender, &client_addr, &client_name, &rcpts);
+  g_variant_get (req, "(&s&s&s&sas)", &queue_id, &sender, &client_addr, &client_name, &rcpts);
 
   Result r = { .body_fd = -1 };
-  /* the id the original will be kept under (by the storer, through the
-   * front): the notice names it */
-  g_autofree char *id = mugai_store_new_id ();
+  /* a release: the original scanned again (and sanitized again under a
+   * profile) with the signatures of now, for the storer alone; the
+   * request names the entry ("release:ID MODE") */
+  const char *release = NULL;
+  g_autofree char *release_id = NULL;
+  if (from_storer && g_str_has_prefix (queue_id, MUGAI_IPC_RELEASE_PREFIX))
+    {
+      const char *rest = queue_id + strlen (MUGAI_IPC_RELEASE_PREFIX);
+      const char *space = strchr (rest, ' ');
+      release_id = space ? g_strndup (rest, (gsize)(space - rest)) : NULL;
+      release = space ? space + 1 : "";
+    }
+  /* the id the original is kept under (by the storer, through the
+   * front; a release's is the entry's own): the notice names it */
+  g_autofree char *id = release ? g_strdup (release_id ? release_id : "") : mugai_store_new_id ();
 
   struct stat st;
   void *map = MAP_FAILED;
@@ -330,12 +344,12 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   g_autoptr (MugaiReport) report = NULL;
   g_autoptr (GBytes) output = NULL;
   g_autoptr (JsonNode) report_node = NULL;
-  /* a release: the original scanned again (and sanitized again under a
-   * profile) with the signatures of now, for the storer alone */
-  const char *release = from_storer && g_str_has_prefix (queue_id, MUGAI_IPC_RELEASE_PREFIX)
-                            ? queue_id + strlen (MUGAI_IPC_RELEASE_PREFIX)
-                            : NULL;
   const MugaiPolicy *use = policy;
+  if (release && !mugai_store_id_is_valid (id))
+    {
+      result_tempfail (&r, "a release request that names no quarantine id");
+      goto answer;
+    }
   if (release && g_str_has_prefix (release, "resanitize="))
     {
       use = settings->profiles ? g_hash_table_lookup (settings->profiles, release + 11) : NULL;
@@ -348,6 +362,15 @@ handle (int conn, const MugaiPolicy *policy, const MugaiWorkerSettings *settings
   else if (release && !g_str_equal (release, "original"))
     {
       result_tempfail (&r, "a release mode this worker does not know");
+      goto answer;
+    }
+  /* a release goes out only scanned with today's signatures: with
+   * [clamav] required = no and no database, mail is still sanitized,
+   * but an original is never let out unscanned (fail closed) */
+  if (release && !mugai_engines_can_scan (engines))
+    {
+      result_tempfail (&r, "no ClamAV database is loaded ([clamav] required = no), and a release "
+                           "is sent only once scanned with today's signatures");
       goto answer;
     }
   if (fstat (spool, &st) != 0)

@@ -29,10 +29,11 @@
  * refuses fails the answer as a bad frame would. */
 #define MUGAI_IPC_HELLO "(u)"
 #define MUGAI_IPC_REQUEST "(ssssas)"
-/* A release (the storer asks): the queue id member is "release:" and the
- * mode ("original": scanned, nothing built; "resanitize=NAME": sanitized
- * under that profile, the whole new message passed back as the body
- * descriptor, with no header edits). */
+/* A release (the storer asks): the queue id member is "release:", the
+ * entry's id (the notice of a message sanitized again names it), a
+ * space and the mode ("original": scanned, nothing passed back;
+ * "resanitize=NAME": sanitized under that profile, the whole new
+ * message passed back as the body descriptor, with no header edits). */
 #define MUGAI_IPC_RELEASE_PREFIX "release:"
 #define MUGAI_IPC_RESULT "(ussssssta(usus)d)"
 

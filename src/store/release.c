@@ -363,7 +363,8 @@ mugai_release_begin (const MugaiStoreEntry *e, const MugaiAccount *who,
 static const char *const outcome_names[] = { [MUGAI_RELEASE_SENT] = "sent",
                                              [MUGAI_RELEASE_TEMPORARY] = "temporary",
                                              [MUGAI_RELEASE_PERMANENT] = "permanent",
-                                             [MUGAI_RELEASE_REFUSED] = "refused" };
+                                             [MUGAI_RELEASE_REFUSED] = "refused",
+                                             [MUGAI_RELEASE_UNCERTAIN] = "uncertain" };
 
 /* The record with the last attempt's result filled in. */
 static JsonObject *
@@ -402,7 +403,15 @@ mugai_release_finish (const MugaiStoreEntry *e, MugaiReleaseOutcome outcome, gui
       step_set (step, MUGAI_STORE_STATE_RELEASED, json_object_ref (record));
       return;
     }
-  if (outcome == MUGAI_RELEASE_TEMPORARY && retry_at <= retry_until)
+  if (outcome == MUGAI_RELEASE_UNCERTAIN)
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (now);
+      g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
+      g_autofree char *what
+          = g_strdup_printf ("no reply to the end of the data at %s: %s", when, reply ? reply : "");
+      json_object_set_string_member (record, "uncertain", what);
+    }
+  else if (outcome == MUGAI_RELEASE_TEMPORARY && retry_at <= retry_until)
     json_object_set_int_member (record, "retry_at", retry_at);
   else
     json_object_set_string_member (record, "failed", reply ? reply : "");

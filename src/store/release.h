@@ -17,8 +17,10 @@
  *	    requested | approved -- past request_days --> expired
  *	    approved -- begin (an attempt recorded before it is sent) --> sending
  *	    sending -- sent (2xx) --> released
- *	    sending -- temporary (4xx, no answer) --> approved, retry_at set
+ *	    sending -- temporary (4xx, no connection, cut off before the end of
+ *	               the data) --> approved, retry_at set
  *	    sending -- permanent (5xx) or retries exhausted --> approved, failed set
+ *	    sending -- no reply to the end of the data --> approved, uncertain set
  *	    sending, found at start-up (a crash mid-send) --> approved, uncertain set
  *
  *	These functions decide and build; they never touch the store.  The
@@ -114,11 +116,17 @@ typedef enum
   MUGAI_RELEASE_PERMANENT, /* 5xx: failed */
   MUGAI_RELEASE_REFUSED,   /* not sent: ClamAV found something, or the
                             * content could not be made */
+  MUGAI_RELEASE_UNCERTAIN, /* the whole message went and no reply to the
+                            * end of the data came (a timeout, the
+                            * connection lost): it may have arrived (RFC
+                            * 1047), so it is never retried by itself */
 } MugaiReleaseOutcome;
 
 /* sending -> released or approved, with the reply.  retry_until: the
  * last time a temporary failure is retried (then it is failed);
- * retry_at: when the next attempt is due. */
+ * retry_at: when the next attempt is due.  UNCERTAIN: approved with
+ * "uncertain" set (the reply says why), so that only release --again
+ * sends it once more. */
 void mugai_release_finish (const MugaiStoreEntry *e, MugaiReleaseOutcome outcome, guint code,
                            const char *reply, gint64 now, gint64 retry_at, gint64 retry_until,
                            MugaiReleaseStep *step);

@@ -82,6 +82,17 @@ Scenarios (each can run alone with --only):
   blankline a header field with a whitespace-only continuation line: the
            delivered header block has none, MIME fields and
            X-Mugai-Status in it
+  workflow the release workflow through Postfix: accounts for the actors'
+           logins (mugai admin add); request + approve + release re-inject
+           the original once through an smtpd without milters (X-Mugai-*
+           fields replaced by X-Mugai-Released, the original envelope);
+           deny delivers nothing; refusals (own request, no account, an
+           auditor, before approval, a stranger recipient, ClamAV finding
+           a held virus again, no ClamAV database); resanitize=PROFILE;
+           approvals = 2 with on_approve = send; a relay's 554 (failed,
+           released later); a relay that hangs up after the data, and
+           kill -9 with a release on the wire: approved and uncertain,
+           --again delivers it once
   release  tools/quickstart.sh in a copy of the tree, then the README's
            meson setup build && ninja install (DESTDIR): the installed
            daemon has no fault hook and delivers X-Mugai-Test-Fault mail
@@ -135,9 +146,10 @@ from sc_release import sc_release  # noqa: E402
 from sc_unit import sc_unit  # noqa: E402
 from sc_roles import sc_roles  # noqa: E402
 from sc_pgnodes import sc_pgnodes  # noqa: E402
+from sc_workflow import sc_workflow  # noqa: E402
 
 SCENARIOS = ["load", "crash", "poison", "store", "large", "reload", "sigterm", "virus", "dbreload",
-             "threats", "hostile", "audit", "sockgroup", "roles", "pgnodes", "blankline", "bombs"]
+             "threats", "hostile", "audit", "sockgroup", "roles", "pgnodes", "blankline", "bombs", "workflow"]
 
 
 # ---------------------------------------------------------------------------
@@ -258,7 +270,8 @@ SCENARIO_FUNCS = {"plumbing": sc_plumbing, "load": sc_load, "crash": sc_crash, "
                   "store": sc_store, "large": sc_large, "reload": sc_reload, "sigterm": sc_sigterm,
                   "virus": sc_virus, "dbreload": sc_dbreload, "threats": sc_threats,
                   "hostile": sc_hostile, "audit": sc_audit, "sockgroup": sc_sockgroup, "roles": sc_roles,
-                  "pgnodes": sc_pgnodes, "blankline": sc_blankline, "bombs": sc_bombs}
+                  "pgnodes": sc_pgnodes, "blankline": sc_blankline, "bombs": sc_bombs,
+                  "workflow": sc_workflow}
 
 
 # ---------------------------------------------------------------------------
