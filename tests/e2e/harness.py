@@ -996,6 +996,15 @@ class Milter:
                 ident = meta.get("id") or "?"
                 eml = os.path.join(self.quarantine, "%s-%s-%s" % (ident[0:4], ident[4:6], ident[6:8]),
                                    ident + ".eml")
+                # a list carries no reports: `show` gives the whole record
+                if meta.get("verdict") != "unreadable":
+                    sp = subprocess.run([cli, "quarantine", "show", "--config", self.conf_arg or self.conf,
+                                         ident], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, timeout=60)
+                    try:
+                        meta = json.loads(sp.stdout.decode("utf-8", "replace")) if sp.returncode == 0 else meta
+                    except ValueError:
+                        pass
                 out.append((None if meta.get("verdict") == "unreadable" else meta, "index:" + ident,
                             eml if eml in emls else None))
                 emls.discard(eml)
