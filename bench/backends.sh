@@ -2,7 +2,8 @@
 # bench/backends.sh - messages per second of mugai-milter behind a private
 # Postfix with each quarantine backend (files, sqlite, postgresql), in one run
 #
-# usage (root, from the project root, with build/ built: tools/build.sh release):
+# usage (root, from the project root, with build/ built: tools/build.sh release,
+# and the harness's packages installed once: ../shared/bench/install.sh):
 #   python3 tests/pgcluster.py run -- bench/backends.sh OUT [REPEAT [run.sh options...]]
 #
 # The shared harness (../shared/bench/run.sh, its README) measures one milter

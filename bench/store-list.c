@@ -5,7 +5,8 @@
  * SYNOPSIS
  *	ninja -C build store-list
  *	tests/pgcluster.py run -- build/store-list [-n N] [--file-n N]
- *	        [--only file,sqlite,postgresql] [--runs R] DIR
+ *	        [--only file,sqlite,postgresql] [--runs R]
+ *	        [--adds N [--add-size OCTETS]] DIR
  *
  * DESCRIPTION
  *	Fills a store of each backend under DIR (which must be empty or
@@ -49,6 +50,11 @@
  *	column with what the loader would have written for them: the
  *	program stops (exit 1) when one differs, so the bulk rows are the
  *	backend's own.
+ *
+ *	With --adds, N more entries are then added to each filled store
+ *	through mugai_store_add() with an original of OCTETS random octets
+ *	(default 81920, about the harness corpus's mean), from 1 thread and
+ *	from 8: what the storer pays per message, flushes included.
  *
  *	Not a test: nothing is asserted about time; bench/RESULTS.md keeps
  *	the figures with the machine they came from.
@@ -657,25 +663,95 @@ time_store (const char *backend, const char *location, guint n, guint runs, gint
   printf ("\n");
 }
 
+/* ---- adds: what the storer pays per message ----------------------------------- */
+
+typedef struct
+{
+  MugaiStore *q;
+  GBytes *original;
+  guint from, n, step, total;
+  gint64 end;
+} AddJob;
+
+static gpointer
+add_thread (gpointer data)
+{
+  AddJob *j = data;
+  for (guint i = j->from; i < j->n; i += j->step)
+    {
+      /* ids apart from the filled ones: entry numbers past them */
+      g_auto (Made) m = make_entry (j->total + i, j->total + j->n, j->end);
+      g_autoptr (GError) error = NULL;
+      if (!mugai_store_add (j->q, -1, j->original, m.e, &error))
+        die ("add", error);
+    }
+  return NULL;
+}
+
+/* adds originals of size octets through mugai_store_add() into the
+ * filled store, from 1 and from 8 threads (the storer's are the pool's
+ * sessions finishing together), and prints adds per second */
+static void
+time_adds (const char *backend, const char *location, guint adds, guint size, guint total,
+           gint64 end)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MugaiStore) q = mugai_store_open (location, MUGAI_STORE_CREATE, &error);
+  if (!q)
+    die (location, error);
+  g_autofree guint8 *octets = g_malloc (size);
+  g_autoptr (GRand) r = g_rand_new_with_seed (SEED);
+  for (guint i = 0; i < size; i++)
+    octets[i] = (guint8)g_rand_int (r);
+  g_autoptr (GBytes) original = g_bytes_new_take (g_steal_pointer (&octets), size);
+  static const guint thread_counts[] = { 1, 8 };
+  printf ("| backend | original | threads | adds | took | rate | per add |\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|\n");
+  for (gsize k = 0; k < G_N_ELEMENTS (thread_counts); k++)
+    {
+      guint t = thread_counts[k];
+      g_autofree GThread **threads = g_new (GThread *, t);
+      g_autofree AddJob *jobs = g_new (AddJob, t);
+      /* each round its own entry numbers */
+      guint base = total + (guint)k * adds;
+      double a = now_s ();
+      for (guint i = 0; i < t; i++)
+        {
+          jobs[i] = (AddJob){ q, original, i, adds, t, base, end };
+          threads[i] = g_thread_new ("add", add_thread, &jobs[i]);
+        }
+      for (guint i = 0; i < t; i++)
+        g_thread_join (threads[i]);
+      double took = now_s () - a;
+      printf ("| %s | %u octets | %u threads | %u adds | %.1f s | %.0f adds/s | %.2f ms/add |\n",
+              backend, size, t, adds, took, adds / took, took * 1000 / adds);
+      fflush (stdout);
+    }
+  printf ("\n");
+}
+
 int
 main (int argc, char **argv)
 {
-  gint n = 1000000, file_n = 100000, runs = 3;
+  gint n = 1000000, file_n = 100000, runs = 3, adds = 0, add_size = 81920;
   g_autofree char *only = NULL;
   GOptionEntry entries[] = {
     { "n", 'n', 0, G_OPTION_ARG_INT, &n, "Entries in each database store", "N" },
     { "file-n", 0, 0, G_OPTION_ARG_INT, &file_n, "Entries in the files backend's store", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Backends, comma-separated", "LIST" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Times each query is run", "R" },
+    { "adds", 0, 0, G_OPTION_ARG_INT, &adds, "Then time N adds (1 and 8 threads)", "N" },
+    { "add-size", 0, 0, G_OPTION_ARG_INT, &add_size, "Octets of each added original", "N" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("DIR");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2 || n <= CHECKED
-      || file_n <= 0 || runs <= 0)
+      || file_n <= 0 || runs <= 0 || adds < 0 || add_size <= 0)
     {
-      fprintf (stderr, "usage: store-list [-n N] [--file-n N] [--only LIST] [--runs R] DIR\n");
+      fprintf (stderr, "usage: store-list [-n N] [--file-n N] [--only LIST] [--runs R] [--adds N "
+                       "[--add-size OCTETS]] DIR\n");
       return 64;
     }
   const char *dir = argv[1];
@@ -728,6 +804,8 @@ main (int argc, char **argv)
               b == 0 ? "" : " (the last 3 through mugai_store_add, rows identical)");
       fflush (stdout);
       time_store (plan[b].name, location, plan[b].n, (guint)runs, end);
+      if (adds > 0)
+        time_adds (plan[b].name, location, (guint)adds, (guint)add_size, plan[b].n, end);
     }
   return 0;
 }
