@@ -441,6 +441,10 @@ test_search (Fixture *f, gconstpointer data)
     { { .verdict = "sanitized" }, "A D" },
     { { .since = now - 3 * DAY - 60, .before = now - 1 * DAY - 60 }, "B C" },
     { { .sender = "example", .offset = 1, .limit = 2 }, "B C" },
+    /* newest first: the page counts from the newest */
+    { { .subject = "見積", .newest_first = TRUE }, "D B" },
+    { { .sender = "example", .offset = 1, .limit = 2, .newest_first = TRUE }, "C B" },
+    { { .verdict = "sanitized", .limit = 1, .newest_first = TRUE }, "D" },
     { { .subject = "ない言葉" }, "" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -1320,6 +1324,14 @@ test_cli (Fixture *f, gconstpointer data)
   /* columns line up: the verdict starts at the same place */
   g_assert_cmpint (strstr (lines[1], "sanitized") - lines[1], ==,
                    strstr (lines[2], "sanitized") - lines[2]);
+  run_clear (&r);
+
+  /* --newest --limit 1: the latest entry alone */
+  run_mugai (&r, config, (const char *const[]){ "list", "--newest", "--limit", "1", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto (GStrv) newest = g_strsplit (r.out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (newest), ==, 3); /* header, 1, "" */
+  g_assert_true (g_str_has_prefix (newest[1], recent->id));
   run_clear (&r);
 
   run_mugai (&r, config, (const char *const[]){ "list", "--since", "7", NULL });

@@ -393,6 +393,14 @@ test_states_and_pages (Fixture *f, gconstpointer data)
       g_autofree char *want = ids (sorted->pdata[page * 2], sorted->pdata[page * 2 + 1], NULL);
       g_assert_cmpstr (got, ==, want);
     }
+  /* newest first: pages of two from the newest */
+  for (guint page = 0; page < 3; page++)
+    {
+      MugaiStoreFilter fl = { .offset = page * 2, .limit = 2, .newest_first = TRUE };
+      g_autofree char *got = listed (f->q, &fl);
+      g_autofree char *want = ids (sorted->pdata[5 - page * 2], sorted->pdata[4 - page * 2], NULL);
+      g_assert_cmpstr (got, ==, want);
+    }
   MugaiStoreFilter past = { .offset = 6 };
   g_autofree char *none = listed (f->q, &past);
   g_assert_cmpstr (none, ==, "");

@@ -47,7 +47,7 @@ usage (FILE *out)
   fprintf (out, "Usage:\n"
                 "  mugai quarantine list [--config FILE] [--since DAYS] [--until DAYS]\n"
                 "        [--sender T] [--recipient T] [--subject T] [--verdict V] [--state S]\n"
-                "        [--limit N] [--offset N] [--json]\n"
+                "        [--limit N] [--offset N] [--newest] [--json]\n"
                 "  mugai quarantine show|extract [--config FILE] ID\n"
                 "  mugai quarantine purge [--config FILE] [--older-than DAYS]\n"
                 "  mugai quarantine check|reindex|migrate [--config FILE]\n"
@@ -475,7 +475,7 @@ cmd_quarantine (int argc, char **argv)
   g_autofree char *until = NULL, *sender = NULL, *recipient = NULL, *subject = NULL;
   g_autofree char *verdict = NULL, *state = NULL;
   gint limit = 0, offset = 0;
-  gboolean as_json = FALSE;
+  gboolean as_json = FALSE, newest = FALSE;
   /* the search texts as given (FILENAME: no conversion from the locale's
    * charset, which is ASCII under cron and systemd): UTF-8 is expected,
    * anything else is repaired when compared */
@@ -489,6 +489,7 @@ cmd_quarantine (int argc, char **argv)
     { "state", 0, 0, G_OPTION_ARG_STRING, &state, "The entry's state is S", "S" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N entries", "N" },
     { "offset", 0, 0, G_OPTION_ARG_INT, &offset, "Skip the first N matches", "N" },
+    { "newest", 0, 0, G_OPTION_ARG_NONE, &newest, "Newest first (--limit N: the latest N)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "One JSON object a line", NULL },
     { NULL },
   };
@@ -625,7 +626,8 @@ cmd_quarantine (int argc, char **argv)
                                   .subject = subject,
                                   .verdict = verdict,
                                   .offset = (guint)offset,
-                                  .limit = (guint)limit };
+                                  .limit = (guint)limit,
+                                  .newest_first = newest };
       if (until && !parse_days ("--until", until, &filter.before))
         return EXIT_USAGE;
       MugaiStoreState st;

@@ -494,6 +494,12 @@ compare_entries (gconstpointer a, gconstpointer b)
   return strcmp (x->id, y->id);
 }
 
+static int
+compare_entries_newest (gconstpointer a, gconstpointer b)
+{
+  return compare_entries (b, a);
+}
+
 /* store-backend.h: the folding of every search, ours and a database's */
 char *
 mugai_store_search_fold (const char *text)
@@ -567,7 +573,7 @@ mugai_store_list (MugaiStore *store, const MugaiStoreFilter *filter, GError **er
       g_clear_pointer (&e->report, json_node_unref);
       g_ptr_array_add (out, g_steal_pointer (&all->pdata[i]));
     }
-  g_ptr_array_sort (out, compare_entries);
+  g_ptr_array_sort (out, filter && filter->newest_first ? compare_entries_newest : compare_entries);
   /* the page asked for, of the matches in order */
   if (filter && filter->offset)
     g_ptr_array_remove_range (out, 0, MIN (filter->offset, out->len));

@@ -197,13 +197,15 @@ typedef struct
   const char *verdict;   /* exactly ("sanitized", "reject"...) */
   guint offset;          /* the first this many matches are skipped */
   guint limit;           /* at most this many returned; 0: all */
+  gboolean newest_first; /* the order reversed (time, then id, both
+                          * descending): offset and limit count from the
+                          * newest, so the latest page is one query */
 } MugaiStoreFilter;
 
 /* MugaiStoreEntry* (without their reports), oldest first (by time, then
- * id); filter may be NULL.  An entry whose record cannot be read is still
- * listed, with verdict "unreadable" and the backend's best guess of its
- * time, so that nothing in the store is invisible (whatever the filter's
- * states); get() then says why. */
+ * id) or, with newest_first, newest first; filter may be NULL.  An entry whose record cannot be
+ * read is still listed, with verdict "unreadable" and the backend's best guess of its time, so that
+ * nothing in the store is invisible (whatever the filter's states); get() then says why. */
 GPtrArray *mugai_store_list (MugaiStore *store, const MugaiStoreFilter *filter, GError **error);
 
 /* The entry with its report: INVALID_ID, NOT_FOUND, CORRUPT (the record

@@ -34,7 +34,8 @@
  *	recipients (each folded, joined by "\n") and the subject: list
  *	applies the whole filter in SQL with strpos() on them, so a word of
  *	two characters (請求) is found (a trigram index needs three), and
- *	pages with ORDER BY time, id OFFSET LIMIT on the (time, id) index.
+ *	pages with ORDER BY time, id (both DESC for newest_first) OFFSET
+ *	LIMIT on the (time, id) index.
  *	id and name are COLLATE "C": the order is strcmp's, as quarantine.c's.
  *	The filter is answered by the columns: an entry whose record cannot
  *	be parsed is listed with verdict "unreadable" when its columns match
@@ -840,7 +841,11 @@ list_op (PgStore *p, gpointer data, gboolean retry, GError **error)
       g_string_append_printf (sql, " AND strpos (%s, $%d) > 0", searches[i].column, a.n);
     }
   param_int (&a, f->offset);
-  g_string_append_printf (sql, " ORDER BY time, id OFFSET $%d", a.n);
+  /* either way along entries_time (time, id; id COLLATE "C") */
+  g_string_append_printf (sql,
+                          f->newest_first ? " ORDER BY time DESC, id DESC OFFSET $%d"
+                                          : " ORDER BY time, id OFFSET $%d",
+                          a.n);
   if (f->limit)
     {
       param_int (&a, f->limit);

@@ -482,7 +482,9 @@ sqlite_list (gpointer handle, const MugaiStoreFilter *f, GError **error)
     g_string_append (sql, " AND instr(recipients_fold, ?5) > 0");
   if (f->subject)
     g_string_append (sql, " AND instr(subject_fold, ?6) > 0");
-  g_string_append (sql, " ORDER BY time, id LIMIT ?7 OFFSET ?8");
+  /* either way along entries_time (time, id): a page stops at its limit */
+  g_string_append (sql, f->newest_first ? " ORDER BY time DESC, id DESC LIMIT ?7 OFFSET ?8"
+                                        : " ORDER BY time, id LIMIT ?7 OFFSET ?8");
   g_autofree char *sender = fold_or_null (f->sender);
   g_autofree char *rcpt = fold_or_null (f->recipient);
   g_autofree char *subject = fold_or_null (f->subject);
