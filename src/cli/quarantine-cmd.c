@@ -167,7 +167,8 @@ ask_storer (const MugaiConfig *loaded, const char *socket_name, const char *verb
     }
   g_autoptr (GError) error = NULL;
   g_autofree char *what = NULL;
-  if (!mugai_control_call (path, verb, arg, id, options, recipients, NULL, &what, &error))
+  guint deferred = 0;
+  if (!mugai_control_call (path, verb, arg, id, options, recipients, &deferred, &what, &error))
     {
       gsize n = strlen (verb);
       if (!what)
@@ -184,6 +185,9 @@ ask_storer (const MugaiConfig *loaded, const char *socket_name, const char *verb
       return 1;
     }
   printf ("%s\n", what);
+  /* a release the relay deferred is not done yet: 75, as sysexits' TEMPFAIL */
+  if (deferred && g_str_equal (verb, "release"))
+    return fflush (stdout) == 0 ? 75 : 1;
   return fflush (stdout) == 0 ? 0 : 1;
 }
 

@@ -25,6 +25,9 @@
 #define MAX_RETRY_GAP 3600
 
 static MugaiWorkflow wf;
+/* The release this thread just answered was deferred (a 4xx, retried):
+ * the command's answer says so (control.h's count), and it exits 75. */
+static __thread gboolean deferred;
 static GMutex sending; /* one release on the wire at a time */
 
 void
@@ -408,6 +411,7 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
                        : outcome == MUGAI_RELEASE_TEMPORARY ? "release-deferred"
                        : outcome == MUGAI_RELEASE_UNCERTAIN ? "release-uncertain"
                                                             : "release-failed";
+  deferred = outcome == MUGAI_RELEASE_TEMPORARY && mugai_release_retry_at (e) != 0;
   g_autofree char *done = NULL;
   if (outcome == MUGAI_RELEASE_SENT)
     done = g_strdup_printf ("released %s (attempt %u by %s, mode %s) to %s: %s", e->id, attempt, by,
@@ -420,7 +424,7 @@ release (MugaiStore *store, MugaiStoreEntry *e, const MugaiAccount *who, gboolea
         "X-Mugai-Released id=%s; attempt=%u in the LGWAN-side log, then `mugai quarantine "
         "release %s --again` if it is not there",
         e->id, attempt, reply, e->id, attempt, e->id);
-  else if (outcome == MUGAI_RELEASE_TEMPORARY && mugai_release_retry_at (e))
+  else if (deferred)
     done = g_strdup_printf (
         "release of %s deferred (attempt %u): %s; tried again in %" G_GUINT64_FORMAT " s", e->id,
         attempt, reply, backoff (attempt));
@@ -598,7 +602,10 @@ mugai_workflow_serve (int conn)
   else if (store && !mugai_store_id_is_valid (id))
     g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: not a quarantine id", verb);
   else if (store)
-    ok = workflow_step (store, verb, id, options, rcpts, who, asker, &what, &error);
+    {
+      deferred = FALSE;
+      ok = workflow_step (store, verb, id, options, rcpts, who, asker, &what, &error);
+    }
   if (!ok)
     {
       /* a refusal is a record too: who tried what */
@@ -617,7 +624,8 @@ mugai_workflow_serve (int conn)
       g_free (what);
       what = g_strdup (error ? error->message : line);
     }
-  mugai_ipc_send (conn, g_variant_new (MUGAI_CONTROL_ANSWER, ok, what, (guint32)0), -1, NULL);
+  mugai_ipc_send (conn, g_variant_new (MUGAI_CONTROL_ANSWER, ok, what, (guint32)(ok && deferred)),
+                  -1, NULL);
   close (conn);
 }
 

@@ -41,7 +41,8 @@ char *mugai_control_find (const char *run_dir, const char *name);
 char *mugai_control_socket (const char *run_dir);
 
 /* One request: *what gets the storer's words (also when it refused),
- * *count its count.  options: NULL-terminated key, value pairs (NULL
+ * *count its count (purge: entries removed; release: 1 when the relay
+ * deferred it and the storer retries).  options: NULL-terminated key, value pairs (NULL
  * for none); recipients NULL-terminated or NULL.  FALSE with error
  * (G_IO_ERROR_FAILED and the storer's words when it refused). */
 gboolean mugai_control_call (const char *socket_path, const char *verb, gint64 arg, const char *id,
