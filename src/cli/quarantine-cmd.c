@@ -596,6 +596,19 @@ cmd_quarantine (int argc, char **argv)
       if (!parse_days ("[quarantine] keep_days", older_than, &cutoff))
         return EXIT_USAGE;
     }
+  /* show by an approver or an auditor who is not root: the store is the
+   * storer's alone, so the storer reads the record for them (control.h) */
+  if (g_str_equal (cmd, "show") && geteuid () != 0
+      && mugai_control_find (loaded->node->milter.run_dir, MUGAI_WORKFLOW_SOCKET))
+    {
+      if (!mugai_store_id_is_valid (args[1]))
+        {
+          g_autofree char *safe = mugai_log_escape (args[1], 60);
+          fprintf (stderr, "mugai quarantine show: \"%s\" is not a quarantine id\n", safe);
+          return EXIT_USAGE;
+        }
+      return ask_storer (loaded, MUGAI_WORKFLOW_SOCKET, "show", 0, args[1], NULL, NULL);
+    }
   g_autofree char *location = mugai_node_store_location (loaded->node);
   /* While mugai-milter runs, its storer is the store's one writer: the
    * purge is asked of it (control.h), and it records who asked. */

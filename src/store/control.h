@@ -17,7 +17,9 @@
  *	                   peer's uid to its login and the login to its
  *	                   account (quarantine.h): "request" (options:
  *	                   reason, mode; recipients), "approve", "deny"
- *	                   (reason), "release" (again: "yes")
+ *	                   (reason), "release" (again: "yes"), and
+ *	                   "show" for an approver or auditor who is not root:
+ *	                   the entry's record, read by the storer
  *
  * WIRE
  *	Request MUGAI_CONTROL_REQUEST: verb, argument, entry id (or ""),

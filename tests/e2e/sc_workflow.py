@@ -446,6 +446,17 @@ def run(ctx, reinject, blackhole):
                       "stranger@lgwan.test"], "a --recipient that was not an envelope recipient",
             ["stranger@lgwan.test", "not a recipient"])
     refused("boss", ["quarantine", "release", qa], "a release before any request", [qa])
+    # reading: an auditor (not root) sees the record through the storer,
+    # a requester does not
+    rc, out, err = cli.run(login["auditor"], "quarantine", "show", qa)
+    try:
+        shown = json.loads(out) if rc == 0 else {}
+    except ValueError:
+        shown = {}
+    check(ctx, rc == 0 and shown.get("id") == qa and shown.get("state") == "stored",
+          "an auditor's `mugai quarantine show` (not root) gives the record, read by the storer",
+          described(rc, out, err))
+    refused("staff", ["quarantine", "show", qa], "a requester reading an entry", ["may not read"])
 
     # -- request, refusals, approve, release
     rc, out, err = cli.run(login["staff"], "quarantine", "request", qa, "--reason", REASON,
