@@ -598,8 +598,11 @@ cmd_quarantine (int argc, char **argv)
     }
   /* show by an approver or an auditor who is not root: the store is the
    * storer's alone, so the storer reads the record for them (control.h) */
-  if (g_str_equal (cmd, "show") && geteuid () != 0
-      && mugai_control_find (loaded->node->milter.run_dir, MUGAI_WORKFLOW_SOCKET))
+  g_autofree char *workflow
+      = g_str_equal (cmd, "show") && geteuid () != 0
+            ? mugai_control_find (loaded->node->milter.run_dir, MUGAI_WORKFLOW_SOCKET)
+            : NULL;
+  if (workflow)
     {
       if (!mugai_store_id_is_valid (args[1]))
         {

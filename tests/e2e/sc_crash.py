@@ -49,9 +49,12 @@ def sc_crash(ctx):
     # runs exactly one pool (with the roles' users: the parent-death
     # signal survives each role's change of user).
     exe = os.path.realpath(m.exe)
-    mine = set([m.proc.pid] + h.descendants(m.proc.pid))
+    # one snapshot of /proc for both: a worker the pool forks meanwhile is
+    # then either in neither or a descendant in both
+    procs = h.all_procs()
+    mine = set([m.proc.pid] + h.descendants(m.proc.pid, procs))
     stray, pools = [], []
-    for pid, st in h.all_procs().items():
+    for pid, st in procs.items():
         try:
             if os.path.realpath("/proc/%d/exe" % pid) != exe or st[1] == "Z":
                 continue
