@@ -21,9 +21,9 @@
  *	Thread-safe: the handle is immutable, no function keeps state.
  *
  * SIZE
- *	About 1,000 lines and one concept: the store on a local file system.
- *	The ids, the entry's JSON and the durable writes are its on-disk
- *	format, used by nothing else.
+ *	About 900 lines and one concept: the store's interface.  The ids, the
+ *	states, the entry's JSON and the accounts' checks are what every
+ *	backend shares; the backends' own code is in store-*.c.
  */
 #include "quarantine.h"
 
